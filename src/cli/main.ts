@@ -1,0 +1,56 @@
+// The `shitate` command line: dispatches to one module per command and turns errors into exit codes.
+import { ShitateError } from '../errors.js';
+import { packageVersion } from './package-info.js';
+import { doctor } from './doctor.js';
+
+export interface Command {
+  summary: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const commands: Record<string, Command> = {
+  doctor,
+};
+
+function help(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return [
+    'shitate — tailor an open LLM to your business on your own machine',
+    '',
+    'usage: shitate <command> [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'options:',
+    '  --help, -h     show help (also `shitate <command> --help`)',
+    '  --version, -v  print the version',
+    '',
+  ].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  try {
+    if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
+      process.stdout.write(help());
+      return 0;
+    }
+    if (first === '--version' || first === '-v') {
+      process.stdout.write(`shitate ${packageVersion()}\n`);
+      return 0;
+    }
+    const cmd = commands[first];
+    if (!cmd) {
+      throw new ShitateError('E_USAGE', `unknown command "${first}"; expected one of: ${Object.keys(commands).join(', ')}`,
+        'run `shitate --help` for the list of commands');
+    }
+    return await cmd.run(rest);
+  } catch (e) {
+    if (e instanceof ShitateError) {
+      process.stderr.write(e.format() + '\n');
+      return e.code === 'E_USAGE' ? 2 : 1;
+    }
+    throw e;
+  }
+}

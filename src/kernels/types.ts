@@ -1,0 +1,114 @@
+// The kernel contract: every compute kernel shitate uses, implemented twice (native C++ and TS reference).
+// Style (llm.c): outputs first, then inputs, then dimensions. Backward kernels take d-prefixed buffers and
+// ACCUMULATE (+=) into them. Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim,
+// N rows (= B*T), V vocab. All tensors are contiguous row-major. Buffers may be subarray views.
+
+/** Float buffer accepted by kernels. Native kernels take Float32Array only; TS reference kernels also take
+ *  Float64Array so gradient checks can run in double precision. */
+export type F32 = Float32Array;
+
+export interface Kernels {
+  readonly name: 'native' | 'reference';
+
+  // ---- GEMM --------------------------------------------------------------------------------------
+  /** c[b] = op(a[b]) @ op(b[b]) + beta * c[b] for b < batch.
+   *  op(a) is [M, K] (stored [K, M] when transA); op(b) is [K, N] (stored [N, K] when transB); c is [M, N].
+   *  strideA / strideB are element strides between batch items (0 broadcasts one matrix over the batch);
+   *  c is always densely batched (stride M*N). beta is 0 (overwrite) or 1 (accumulate). */
+  gemm(c: F32, a: F32, b: F32, batch: number, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, beta: number, strideA: number, strideB: number): void;
+
+  // ---- elementwise (n = element count) -----------------------------------------------------------
+  /** out = a + b, where b has n elements or cols elements (broadcast over rows of width cols). */
+  add(out: F32, a: F32, b: F32, n: number, cols: number): void;
+  /** out = a * b, broadcasting b the same way as add. */
+  mul(out: F32, a: F32, b: F32, n: number, cols: number): void;
+  /** out = a * s */
+  scale(out: F32, a: F32, s: number, n: number): void;
+  /** dst += alpha * src */
+  axpy(dst: F32, src: F32, alpha: number, n: number): void;
+  /** out[c] += sum over rows r of a[r, c]; a is [rows, cols] (gradient of a row-broadcast). */
+  sumRows(out: F32, a: F32, rows: number, cols: number): void;
+  /** sum of squares of a[0..n), accumulated in double precision (global gradient norm). */
+  sumSquares(a: F32, n: number): number;
+
+  // ---- activations -------------------------------------------------------------------------------
+  silu(out: F32, x: F32, n: number): void;
+  siluBackward(dx: F32, dout: F32, x: F32, n: number): void;
+  /** out = silu(gate) * up (Llama MLP) */
+  swiglu(out: F32, gate: F32, up: F32, n: number): void;
+  swigluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number): void;
+  /** approximate: 0 = exact erf GELU, 1 = tanh approximation ("gelu_new"/"gelu_pytorch_tanh"). */
+  gelu(out: F32, x: F32, n: number, approximate: number): void;
+  geluBackward(dx: F32, dout: F32, x: F32, n: number, approximate: number): void;
+  /** row softmax over [N, C] */
+  softmax(out: F32, x: F32, N: number, C: number): void;
+  softmaxBackward(dx: F32, dout: F32, y: F32, N: number, C: number): void;
+
+  // ---- normalisation -----------------------------------------------------------------------------
+  /** out = x / sqrt(mean(x^2) + eps) * w, rows of width C; rstd [N] is saved for backward. */
+  rmsnorm(out: F32, rstd: F32, x: F32, w: F32, N: number, C: number, eps: number): void;
+  /** dw may be null when the weight is frozen. */
+  rmsnormBackward(dx: F32, dw: F32 | null, dout: F32, x: F32, w: F32, rstd: F32, N: number, C: number): void;
+  /** out = (x - mean) * rstd * w + b; b may be null; mean and rstd [N] are saved. */
+  layernorm(out: F32, mean: F32, rstd: F32, x: F32, w: F32, b: F32 | null, N: number, C: number, eps: number): void;
+  layernormBackward(dx: F32, dw: F32 | null, db: F32 | null, dout: F32, x: F32, w: F32,
+    mean: F32, rstd: F32, N: number, C: number): void;
+
+  // ---- embeddings and positions ------------------------------------------------------------------
+  /** out[n] = table[ids[n]]; table [V, C]; ids must be in range (checked by the caller). */
+  embedding(out: F32, table: F32, ids: Int32Array, N: number, C: number): void;
+  /** dtable[ids[n]] += dout[n] (scatter-add) */
+  embeddingBackward(dtable: F32, dout: F32, ids: Int32Array, N: number, C: number): void;
+  /** Rotary embedding, rotate-half convention (HF Llama). x and out are [N, H, D] where row n has absolute
+   *  position pos[n]; cos/sin are [P, D/2] tables indexed by position. For i < D/2:
+   *  out[i] = x[i]*cos - x[i+D/2]*sin; out[i+D/2] = x[i+D/2]*cos + x[i]*sin. out may alias x. */
+  rope(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
+  /** dx += rotation of dout by -theta (the transpose of rope). */
+  ropeBackward(dx: F32, dout: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
+
+  // ---- attention ---------------------------------------------------------------------------------
+  /** Scaled dot-product attention, grouped-query (head h reads kv head floor(h / (H / Hkv))).
+   *  q, out: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D]; lse: [B, H, Tq] (log-sum-exp of scaled scores, saved).
+   *  Query t sits at absolute position (Tk - Tq + t). Key j is visible when causal === 1 implies j <= that
+   *  position, window > 0 implies position - j < window, and when seg is given, seg[b*Tk + j] equals the
+   *  query's segment seg[b*Tk + Tk - Tq + t] (packing without cross-example attention).
+   *  alibi [H] (or null) adds slope[h] * (j - position) to each score. A query that sees no key outputs 0. */
+  attention(out: F32, lse: F32, q: F32, k: F32, v: F32, alibi: F32 | null, seg: Int32Array | null,
+    B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+    scale: number, causal: number, window: number): void;
+  /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
+  attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
+    alibi: F32 | null, seg: Int32Array | null,
+    B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+    scale: number, causal: number, window: number): void;
+
+  // ---- loss --------------------------------------------------------------------------------------
+  /** Per-row cross-entropy over logits [N, V]. losses[n] = logsumexp(logits[n]) - logits[n, targets[n]],
+   *  or 0 where targets[n] === -100 (ignored). When dlogits is not null it receives
+   *  (softmax(logits[n]) - onehot(targets[n])) * gradScale (a zero row where ignored); dlogits may alias
+   *  logits. Targets outside [0, V) other than -100 are a caller error. */
+  crossEntropy(losses: F32, dlogits: F32 | null, logits: F32, targets: Int32Array, N: number, V: number,
+    gradScale: number): void;
+
+  // ---- regularisation ----------------------------------------------------------------------------
+  /** Inverted dropout with a counter-based RNG: element i is kept iff uniform(seed, i) >= p, where
+   *  uniform(seed, i) = (hash32(seed, i) >>> 8) / 2^24 and hash32 is defined in kernels/rng.ts.
+   *  Kept elements are scaled by 1 / (1 - p). Backward recomputes the mask from the seed. */
+  dropout(out: F32, x: F32, n: number, p: number, seed: number): void;
+  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number): void;
+
+  // ---- optimiser ---------------------------------------------------------------------------------
+  /** One AdamW step, PyTorch's formulation (torch.optim.AdamW, decoupled decay):
+   *  p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+   *  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1. */
+  adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
+    eps: number, weightDecay: number, step: number): void;
+
+  // ---- dtype conversion (safetensors) ------------------------------------------------------------
+  bf16ToF32(out: F32, src: Uint16Array, n: number): void;
+  f16ToF32(out: F32, src: Uint16Array, n: number): void;
+  /** round to nearest even; NaN stays NaN */
+  f32ToBf16(out: Uint16Array, src: F32, n: number): void;
+  f32ToF16(out: Uint16Array, src: F32, n: number): void;
+}

@@ -1,0 +1,12 @@
+// Public face of the compute core: Tensor, autograd controls and every differentiable op.
+export { Tensor } from './tensor.js';
+export { CpuStorage, type Storage } from './storage.js';
+export { numel, fmtShape, type Shape } from './shape.js';
+export { backward, noGrad, isGradEnabled, setGradEnabled, clearTape, tapeLength } from './tape.js';
+export { add, mul, scale, sum, mean, view } from './ops/basic.js';
+export { matmul, linear, type MatmulOpts } from './ops/matmul.js';
+export { embedding, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropout } from './ops/nn.js';
+export { attention, type AttentionOpts } from './ops/attention.js';
+export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
+export { adamwUpdate, type AdamWHyper } from './ops/optim.js';
+export { setCheckFinite } from './ops/util.js';

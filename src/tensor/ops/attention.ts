@@ -1,0 +1,55 @@
+// Scaled dot-product attention over [B, T, H, D] layouts (no transposes): causal with a KV-cache offset,
+// grouped-query heads, sliding window, packed-segment isolation and ALiBi slopes.
+import { Tensor } from '../tensor.js';
+import { kernels } from '../../kernels/index.js';
+import { gradOf, needsGrad, record } from '../tape.js';
+import { shapeError } from '../shape.js';
+import { empty, finite } from './util.js';
+
+export interface AttentionOpts {
+  /** default 1/sqrt(D) */
+  scale?: number;
+  /** default true */
+  causal?: boolean;
+  /** sliding window (Mistral): a query sees keys less than `window` positions back; 0 = unlimited */
+  window?: number;
+  /** [H] ALiBi slopes (BLOOM/Falcon-style position bias) */
+  alibi?: Float32Array | null;
+  /** [B, Tk] segment ids: tokens attend only within their segment (packing) */
+  segments?: Int32Array | null;
+}
+
+/** q: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D] with H % Hkv === 0 and Tq <= Tk. Returns [B, Tq, H, D]. */
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts = {}): Tensor {
+  if (q.ndim !== 4 || k.ndim !== 4 || v.ndim !== 4) {
+    throw shapeError('attention', { q: q.shape, k: k.shape, v: v.shape }, 'q [B, Tq, H, D], k and v [B, Tk, Hkv, D]');
+  }
+  const [B, Tq, H, D] = q.shape;
+  const [Bk, Tk, Hkv, Dk] = k.shape;
+  const bad = Bk !== B || Dk !== D || v.shape.some((d, i) => d !== k.shape[i]) || Hkv === 0 || H % Hkv !== 0 || Tq > Tk;
+  if (bad) {
+    throw shapeError('attention', { q: q.shape, k: k.shape, v: v.shape },
+      'k and v of equal shape [B, Tk, Hkv, D] matching q\'s B and D, H divisible by Hkv, and Tq <= Tk');
+  }
+  const alibi = opts.alibi ?? null;
+  const seg = opts.segments ?? null;
+  if (alibi && alibi.length !== H) throw shapeError('attention', { q: q.shape, alibi: [alibi.length] }, `one ALiBi slope per head (${H})`);
+  if (seg && seg.length !== B * Tk) throw shapeError('attention', { k: k.shape, segments: [seg.length] }, `B*Tk = ${B * Tk} segment ids`);
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const causal = opts.causal === false ? 0 : 1;
+  const window = opts.window ?? 0;
+  const out = empty(q.shape);
+  const lse = new Float32Array(B * H * Tq);
+  kernels().attention(out.data, lse, q.data, k.data, v.data, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window);
+  finite('attention', { q, k, v, out });
+  if (needsGrad([q, k, v])) {
+    record('attention', out, [q, k, v], (dout) => {
+      const dq = q.requiresGrad ? gradOf(q) : new Float32Array(q.size);
+      const dk = k.requiresGrad ? gradOf(k) : new Float32Array(k.size);
+      const dv = v.requiresGrad ? gradOf(v) : new Float32Array(v.size);
+      kernels().attentionBackward(dq, dk, dv, dout, q.data, k.data, v.data, out.data, lse, alibi, seg,
+        B, Tq, Tk, H, Hkv, D, scale, causal, window);
+    });
+  }
+  return out;
+}

@@ -1,0 +1,144 @@
+// Neural-network ops with hand-written backwards: embedding, norms, rotary embedding, activations,
+// softmax, dropout. Each forward calls one fused kernel; each backward calls its twin.
+import { Tensor } from '../tensor.js';
+import { kernels } from '../../kernels/index.js';
+import { gradOf, needsGrad, record } from '../tape.js';
+import { rowsCols, sameShape, shapeError } from '../shape.js';
+import { empty, finite, nonEmptyLast } from './util.js';
+import { ShitateError } from '../../errors.js';
+
+/** table [V, C], ids (N of them) -> [...idsShape, C]; ids are checked against V. */
+export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length]): Tensor {
+  if (table.ndim !== 2) throw shapeError('embedding', { table: table.shape }, 'a 2-D table [vocab, hidden]');
+  const [V, C] = table.shape;
+  for (let i = 0; i < ids.length; i++) {
+    if (!(ids[i] >= 0 && ids[i] < V)) {
+      throw new ShitateError('E_TOKEN_RANGE', `embedding: token id ${ids[i]} at position ${i} is outside the vocabulary [0, ${V})`,
+        'the tokenizer and the model do not match: use the tokenizer that ships with the model');
+    }
+  }
+  const out = empty([...idsShape, C]);
+  if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
+  kernels().embedding(out.data, table.data, ids, ids.length, C);
+  if (needsGrad([table])) record('embedding', out, [table], (dout) => kernels().embeddingBackward(gradOf(table), dout, ids, ids.length, C));
+  return out;
+}
+
+function checkNormWeight(op: string, x: Tensor, w: Tensor): [number, number] {
+  const C = nonEmptyLast(op, x, 'x');
+  if (w.ndim !== 1 || w.shape[0] !== C) throw shapeError(op, { x: x.shape, weight: w.shape }, `weight of shape [${C}]`);
+  return [x.size / C, C];
+}
+
+/** RMSNorm as HF Llama computes it: x / sqrt(mean(x^2) + eps) * w over the last dimension. */
+export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  const [N, C] = checkNormWeight('rmsnorm', x, w);
+  const out = empty(x.shape);
+  const rstd = new Float32Array(N);
+  kernels().rmsnorm(out.data, rstd, x.data, w.data, N, C, eps);
+  finite('rmsnorm', { x, w, out });
+  if (needsGrad([x, w])) {
+    record('rmsnorm', out, [x, w], (dout) => {
+      const dx = x.requiresGrad ? gradOf(x) : new Float32Array(x.size); // kernel always writes dx
+      kernels().rmsnormBackward(dx, w.requiresGrad ? gradOf(w) : null, dout, x.data, w.data, rstd, N, C);
+    });
+  }
+  return out;
+}
+
+export function layernorm(x: Tensor, w: Tensor, b: Tensor | null, eps: number): Tensor {
+  const [N, C] = checkNormWeight('layernorm', x, w);
+  if (b && !sameShape(b.shape, w.shape)) throw shapeError('layernorm', { weight: w.shape, bias: b.shape }, 'bias shaped like weight');
+  const out = empty(x.shape);
+  const mean = new Float32Array(N);
+  const rstd = new Float32Array(N);
+  kernels().layernorm(out.data, mean, rstd, x.data, w.data, b ? b.data : null, N, C, eps);
+  finite('layernorm', { x, w, b, out });
+  const inputs = b ? [x, w, b] : [x, w];
+  if (needsGrad(inputs)) {
+    record('layernorm', out, inputs, (dout) => {
+      const dx = x.requiresGrad ? gradOf(x) : new Float32Array(x.size);
+      kernels().layernormBackward(dx, w.requiresGrad ? gradOf(w) : null, b?.requiresGrad ? gradOf(b) : null,
+        dout, x.data, w.data, mean, rstd, N, C);
+    });
+  }
+  return out;
+}
+
+/** Rotary embedding (rotate-half). x: [B, T, H, D] or [N, H, D]; pos: absolute position of each of the
+ *  B*T rows (a KV-cache offset or packed-sequence restarts are just different positions); cos/sin: [P, D/2]. */
+export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32Array): Tensor {
+  if (x.ndim < 3) throw shapeError('rope', { x: x.shape }, 'x of shape [B, T, H, D] or [N, H, D]');
+  const D = x.shape[x.ndim - 1];
+  const H = x.shape[x.ndim - 2];
+  const N = D * H === 0 ? 0 : x.size / (H * D);
+  if (D % 2 !== 0) throw shapeError('rope', { x: x.shape }, 'an even head dimension');
+  if (pos.length !== N) throw shapeError('rope', { x: x.shape, pos: [pos.length] }, `one position per row (${N})`);
+  const P = cos.length / (D / 2);
+  for (let i = 0; i < N; i++) {
+    if (!(pos[i] >= 0 && pos[i] < P)) {
+      throw new ShitateError('E_CONTEXT', `rope: position ${pos[i]} is outside the rotary table (${P} positions)`,
+        'shorten the input or raise max_position_embeddings');
+    }
+  }
+  const out = empty(x.shape);
+  kernels().rope(out.data, x.data, cos, sin, pos, N, H, D);
+  if (needsGrad([x])) record('rope', out, [x], (dout) => kernels().ropeBackward(gradOf(x), dout, cos, sin, pos, N, H, D));
+  return out;
+}
+
+export function silu(x: Tensor): Tensor {
+  const out = empty(x.shape);
+  kernels().silu(out.data, x.data, x.size);
+  if (needsGrad([x])) record('silu', out, [x], (dout) => kernels().siluBackward(gradOf(x), dout, x.data, x.size));
+  return out;
+}
+
+/** silu(gate) * up, the Llama MLP's gated activation. */
+export function swiglu(gate: Tensor, up: Tensor): Tensor {
+  if (!sameShape(gate.shape, up.shape)) throw shapeError('swiglu', { gate: gate.shape, up: up.shape }, 'gate and up of the same shape');
+  const out = empty(gate.shape);
+  kernels().swiglu(out.data, gate.data, up.data, gate.size);
+  finite('swiglu', { gate, up, out });
+  if (needsGrad([gate, up])) {
+    record('swiglu', out, [gate, up], (dout) => {
+      const n = gate.size;
+      kernels().swigluBackward(gate.requiresGrad ? gradOf(gate) : new Float32Array(n), up.requiresGrad ? gradOf(up) : new Float32Array(n),
+        dout, gate.data, up.data, n);
+    });
+  }
+  return out;
+}
+
+/** GELU: 'erf' (exact, BERT/Falcon "gelu") or 'tanh' ("gelu_new", "gelu_pytorch_tanh"). */
+export function gelu(x: Tensor, approximate: 'erf' | 'tanh' = 'erf'): Tensor {
+  const a = approximate === 'tanh' ? 1 : 0;
+  const out = empty(x.shape);
+  kernels().gelu(out.data, x.data, x.size, a);
+  if (needsGrad([x])) record('gelu', out, [x], (dout) => kernels().geluBackward(gradOf(x), dout, x.data, x.size, a));
+  return out;
+}
+
+/** Softmax over the last dimension. */
+export function softmax(x: Tensor): Tensor {
+  nonEmptyLast('softmax', x, 'x');
+  const [N, C] = rowsCols(x.shape);
+  const out = empty(x.shape);
+  kernels().softmax(out.data, x.data, N, C);
+  finite('softmax', { x, out });
+  if (needsGrad([x])) record('softmax', out, [x], (dout) => kernels().softmaxBackward(gradOf(x), dout, out.data, N, C));
+  return out;
+}
+
+/** Inverted dropout; the mask is a pure function of (seed, index), so backward recomputes it. */
+export function dropout(x: Tensor, p: number, seed: number): Tensor {
+  if (!(p >= 0 && p < 1)) {
+    throw new ShitateError('E_CONFIG', `dropout: probability must be in [0, 1), found ${p}`, 'use e.g. 0.05 for LoRA dropout, 0 to disable');
+  }
+  if (p === 0) return x;
+  const out = empty(x.shape);
+  kernels().dropout(out.data, x.data, x.size, p, seed >>> 0);
+  if (needsGrad([x])) record('dropout', out, [x], (dout) => kernels().dropoutBackward(gradOf(x), dout, x.size, p, seed >>> 0));
+  return out;
+}
+

@@ -1,0 +1,87 @@
+// Reverse-mode autograd on a tape: ops append an entry (output, inputs, backward closure) while grad mode
+// is on and some input requires grad; backward() replays the tape in reverse and accumulates into .grad.
+import { Tensor } from './tensor.js';
+import { ShitateError } from '../errors.js';
+import { fmtShape } from './shape.js';
+
+interface Entry {
+  op: string;
+  output: Tensor;
+  inputs: readonly Tensor[];
+  /** reads the output's gradient, accumulates (+=) into the inputs' gradients */
+  backward: (dout: Float32Array) => void;
+}
+
+let tape: Entry[] = [];
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Sets grad mode and returns the previous value (for async code that cannot use noGrad's callback). */
+export function setGradEnabled(on: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = on;
+  return prev;
+}
+
+/** Runs fn with grad mode off: nothing is recorded, outputs never require grad (inference mode). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = setGradEnabled(false);
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True when an op over these inputs must record itself. */
+export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
+  return gradEnabled && inputs.some((t) => t?.requiresGrad === true);
+}
+
+export function record(op: string, output: Tensor, inputs: readonly Tensor[], backward: (dout: Float32Array) => void): void {
+  output.requiresGrad = true;
+  tape.push({ op, output, inputs, backward });
+}
+
+/** The gradient buffer of t, allocated as zeros on first use (backward kernels accumulate into it). */
+export function gradOf(t: Tensor): Float32Array {
+  if (!t.grad) t.grad = Tensor.zeros(t.shape);
+  return t.grad.data;
+}
+
+export function tapeLength(): number {
+  return tape.length;
+}
+
+/** Drops every recorded entry (e.g. after an evaluation forward that was not wrapped in noGrad). */
+export function clearTape(): void {
+  tape = [];
+}
+
+/** Back-propagates from `root` (a scalar unless `seed` is given) and clears the tape. Gradients of
+ *  intermediate tensors are released once used; leaf gradients accumulate across calls. */
+export function backward(root: Tensor, seed?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new ShitateError('E_AUTOGRAD', `backward: ${root} does not require grad`,
+      'compute it from tensors with requiresGrad = true, outside noGrad()');
+  }
+  if (!seed && root.size !== 1) {
+    throw new ShitateError('E_AUTOGRAD', `backward: expected a scalar loss, found shape ${fmtShape(root.shape)}`,
+      'reduce it (sum/mean) or pass a seed gradient of the same shape');
+  }
+  const g = gradOf(root);
+  if (seed) g.set(seed.data);
+  else g[0] += 1;
+  const entries = tape;
+  tape = [];
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const e = entries[i];
+    const og = e.output.grad;
+    if (!og) continue; // not on a path to the root
+    e.backward(og.data);
+    if (e.output !== root) e.output.grad = null;
+  }
+}

@@ -1,0 +1,133 @@
+// Autograd behaviour: op-level gradients against finite differences, accumulation, no-grad mode, and
+// the fused LM-head loss against the unfused one.
+import { describe, expect, it } from 'vitest';
+import {
+  Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, gelu, layernorm, linear, linearCrossEntropy,
+  matmul, mean, mul, noGrad, rmsnorm, rope, scale, silu, softmax, sum, swiglu, tapeLength, view,
+} from '../../src/tensor/index.js';
+import { numGrad, randT, relErr } from './helpers.js';
+
+/** Checks d(loss)/d(x) from the tape against central differences for each x in xs. */
+function gradCheck(name: string, xs: Tensor[], loss: () => Tensor, tol = 2e-2): void {
+  for (const x of xs) x.grad = null;
+  backward(loss());
+  for (const [i, x] of xs.entries()) {
+    const analytic = x.grad!.data.slice();
+    const numeric = noGrad(() => numGrad(() => loss().item(), x));
+    const err = relErr(analytic, numeric);
+    expect(err, `${name}: input ${i} rel err ${err}`).toBeLessThan(tol);
+  }
+}
+
+/** weighted sum with fixed random weights, so every output element matters */
+function proj(y: Tensor, seed = 99): Tensor {
+  return sum(mul(y, randT([...y.shape], seed)));
+}
+
+describe('op gradients through the tape (float32 finite differences)', () => {
+  it('matmul: every transpose combination, batched and broadcast', () => {
+    for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const a = randT(tA ? [2, 4, 3] : [2, 3, 4], 1, true);
+      const b2 = randT(tB ? [5, 4] : [4, 5], 2, true);
+      gradCheck(`matmul broadcast tA=${tA} tB=${tB}`, [a, b2], () => proj(matmul(a, b2, { transA: tA, transB: tB })));
+      const b3 = randT(tB ? [2, 5, 4] : [2, 4, 5], 3, true);
+      gradCheck(`matmul batched tA=${tA} tB=${tB}`, [a, b3], () => proj(matmul(a, b3, { transA: tA, transB: tB })));
+    }
+  });
+
+  it('linear with bias on 3-D input, add/mul broadcasting, scale, view', () => {
+    const x = randT([2, 3, 4], 4, true);
+    const w = randT([5, 4], 5, true);
+    const b = randT([5], 6, true);
+    gradCheck('linear', [x, w, b], () => proj(linear(x, w, b)));
+    const r = randT([4], 7, true);
+    gradCheck('add/mul rows', [x, r], () => proj(mul(add(x, r), r)));
+    gradCheck('scale/view', [x], () => proj(view(scale(x, 3), [6, 4])));
+  });
+
+  it('norms, activations, softmax', () => {
+    const x = randT([3, 8], 8, true);
+    const w = randT([8], 9, true);
+    const b = randT([8], 10, true);
+    gradCheck('rmsnorm', [x, w], () => proj(rmsnorm(x, w, 1e-5)));
+    gradCheck('layernorm', [x, w, b], () => proj(layernorm(x, w, b, 1e-5)));
+    gradCheck('silu', [x], () => proj(silu(x)));
+    gradCheck('gelu erf', [x], () => proj(gelu(x, 'erf')));
+    gradCheck('gelu tanh', [x], () => proj(gelu(x, 'tanh')));
+    gradCheck('softmax', [x], () => proj(softmax(x)));
+    const u = randT([3, 8], 11, true);
+    gradCheck('swiglu', [x, u], () => proj(swiglu(x, u)));
+  });
+
+  it('embedding (repeated ids scatter-add), rope with offset, attention with GQA', () => {
+    const table = randT([7, 4], 12, true);
+    const ids = Int32Array.of(1, 3, 1, 6);
+    gradCheck('embedding', [table], () => proj(embedding(table, ids, [2, 2])));
+    const D = 4;
+    const P = 16;
+    const cos = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.cos(0.3 * i));
+    const sin = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.sin(0.3 * i));
+    const x = randT([1, 3, 2, D], 13, true);
+    gradCheck('rope offset', [x], () => proj(rope(x, cos, sin, Int32Array.of(5, 6, 7))));
+    const q = randT([2, 3, 4, D], 14, true);
+    const k = randT([2, 5, 2, D], 15, true);
+    const v = randT([2, 5, 2, D], 16, true);
+    gradCheck('attention', [q, k, v], () => proj(attention(q, k, v, { window: 3 })));
+  });
+
+  it('cross-entropy with ignored targets, and dropout', () => {
+    const logits = randT([4, 6], 17, true, 3);
+    const t = Int32Array.of(2, -100, 5, 0);
+    gradCheck('crossEntropy', [logits], () => crossEntropy(logits, t));
+    const x = randT([4, 6], 18, true);
+    gradCheck('dropout', [x], () => proj(dropout(x, 0.3, 42)));
+  });
+});
+
+describe('fused LM-head cross-entropy', () => {
+  it('matches linear + crossEntropy in loss and both gradients', () => {
+    const h = randT([5, 8], 20, true);
+    const w = randT([11, 8], 21, true);
+    const t = Int32Array.of(1, -100, 10, 3, 3);
+    const l1 = linearCrossEntropy(h, w, t, { normalizer: 7 });
+    backward(l1);
+    const [gh, gw] = [h.grad!.data.slice(), w.grad!.data.slice()];
+    h.grad = null;
+    w.grad = null;
+    const l2 = crossEntropy(linear(h, w), t, { normalizer: 7 });
+    backward(l2);
+    expect(Math.abs(l1.item() - l2.item())).toBeLessThan(1e-6);
+    expect(relErr(gh, h.grad!.data)).toBeLessThan(1e-5);
+    expect(relErr(gw, w.grad!.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('tape mechanics', () => {
+  it('accumulates leaf gradients across backward calls and frees intermediates', () => {
+    const x = randT([3], 30, true);
+    const y = mul(x, x);
+    backward(sum(y));
+    const once = x.grad!.data.slice();
+    backward(sum(mul(x, x)));
+    for (let i = 0; i < 3; i++) expect(x.grad!.data[i]).toBeCloseTo(2 * once[i], 5);
+    expect(y.grad).toBeNull();
+    expect(tapeLength()).toBe(0);
+  });
+
+  it('records nothing under noGrad, and outputs do not require grad', () => {
+    clearTape();
+    const x = randT([3], 31, true);
+    const y = noGrad(() => mean(mul(x, x)));
+    expect(y.requiresGrad).toBe(false);
+    expect(tapeLength()).toBe(0);
+    expect(() => backward(y)).toThrow(/does not require grad/);
+  });
+
+  it('does not propagate into tensors that do not require grad', () => {
+    const x = randT([2, 3], 32, true);
+    const w = randT([4, 3], 33, false);
+    backward(sum(linear(x, w)));
+    expect(w.grad).toBeNull();
+    expect(x.grad).not.toBeNull();
+  });
+});

@@ -1,0 +1,45 @@
+// Test helpers for the tensor layer: seeded random tensors and float32 finite differences.
+import { Tensor } from '../../src/tensor/index.js';
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function randT(shape: number[], seed: number, requiresGrad = false, s = 1): Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = s * (r() * 2 - 1);
+  return Tensor.from(d, shape, requiresGrad);
+}
+
+/** Central-difference gradient of scalar f w.r.t. every element of x (float32, so h is large). */
+export function numGrad(f: () => number, x: Tensor, h = 1e-2): Float32Array {
+  const g = new Float32Array(x.size);
+  for (let i = 0; i < x.size; i++) {
+    const v = x.data[i];
+    x.data[i] = v + h;
+    const fp = f();
+    x.data[i] = v - h;
+    const fm = f();
+    x.data[i] = v;
+    g[i] = (fp - fm) / (2 * h);
+  }
+  return g;
+}
+
+/** max |a-b| / max(1, |b|max): a scale-aware error for gradient comparisons */
+export function relErr(a: Float32Array, b: Float32Array): number {
+  let m = 0;
+  let s = 1;
+  for (let i = 0; i < b.length; i++) s = Math.max(s, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m / s;
+}
