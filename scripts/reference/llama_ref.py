@@ -1,0 +1,189 @@
+"""Plain-torch reference of the Hugging Face Llama family (llama, mistral, qwen2) causal LM forward,
+computed the way transformers' eager float32 path computes it, plus PEFT-style LoRA and the HF
+causal-LM loss. Dimension letters: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim,
+F ffn, V vocab, R LoRA rank.
+"""
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+class Cfg:
+    """The config.json fields the forward needs, with transformers' defaults."""
+
+    def __init__(self, c: dict):
+        self.model_type = c["model_type"]
+        self.C = c["hidden_size"]
+        self.F = c["intermediate_size"]
+        self.L = c["num_hidden_layers"]
+        self.H = c["num_attention_heads"]
+        self.Hkv = c.get("num_key_value_heads") or self.H
+        self.D = c.get("head_dim") or self.C // self.H
+        self.V = c["vocab_size"]
+        self.eps = c["rms_norm_eps"]
+        self.theta = float(c.get("rope_theta", 10000.0))
+        self.rope_scaling = c.get("rope_scaling")
+        self.tied = bool(c.get("tie_word_embeddings", False))
+        # qwen2 carries sliding_window but only applies it when use_sliding_window is true
+        window = c.get("sliding_window")
+        if self.model_type == "qwen2" and not c.get("use_sliding_window", False):
+            window = None
+        self.sliding_window = window
+        self.qkv_bias = self.model_type == "qwen2" or bool(c.get("attention_bias", False))
+
+
+def rope_inv_freq(cfg: Cfg, dtype=torch.float32) -> torch.Tensor:
+    """[D/2] inverse frequencies, transformers' _compute_*_rope_parameters (default/linear/llama3)."""
+    D = cfg.D
+    inv_freq = 1.0 / (cfg.theta ** (torch.arange(0, D, 2, dtype=torch.int64).to(dtype) / D))
+    rs = cfg.rope_scaling
+    if not rs:
+        return inv_freq
+    kind = rs.get("rope_type", rs.get("type"))
+    if kind == "default":
+        return inv_freq
+    if kind == "linear":
+        # transformers >= 4.45 divides inv_freq by the factor (older releases divided positions)
+        return inv_freq / rs["factor"]
+    if kind == "llama3":
+        factor = rs["factor"]
+        low, high = rs["low_freq_factor"], rs["high_freq_factor"]
+        old_ctx = rs["original_max_position_embeddings"]
+        low_wavelen, high_wavelen = old_ctx / low, old_ctx / high
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+        smooth = (old_ctx / wavelen - low) / (high - low)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        is_medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+        return torch.where(is_medium, smoothed, scaled)
+    raise ValueError(f"unsupported rope scaling {rs}")
+
+
+def rope_cos_sin(inv_freq: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """cos, sin [T, D] for positions 0..T-1: emb = cat(freqs, freqs), freqs = pos * inv_freq."""
+    pos = torch.arange(T, dtype=inv_freq.dtype)
+    freqs = (inv_freq[:, None] @ pos[None, :]).transpose(0, 1)  # [T, D/2]
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos(), emb.sin()
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def rms_norm(x: torch.Tensor, w: torch.Tensor, eps: float) -> torch.Tensor:
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def visible_mask(T: int, sliding_window) -> torch.Tensor:
+    """[T, T] bool: key j is visible from query i iff j <= i and (no window or i - j < window)."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    vis = j <= i
+    if sliding_window is not None:
+        vis = vis & (i - j < sliding_window)
+    return vis
+
+
+def attention(q, k, v, visible) -> torch.Tensor:
+    """Eager attention. q [B, H, T, D], k/v [B, Hkv, T, D] (repeat_kv to H), visible [T, T]."""
+    n_rep = q.shape[1] // k.shape[1]
+    k = k.repeat_interleave(n_rep, dim=1)
+    v = v.repeat_interleave(n_rep, dim=1)
+    scores = (q @ k.transpose(2, 3)) * (q.shape[-1] ** -0.5)  # [B, H, T, T]
+    scores = scores.masked_fill(~visible, torch.finfo(scores.dtype).min)
+    probs = F.softmax(scores, dim=-1, dtype=scores.dtype)
+    return probs @ v  # [B, H, T, D]
+
+
+def attention_naive(q, k, v, visible) -> torch.Tensor:
+    """Per-(batch, head, query) loop version of attention(), used only as a self-check."""
+    B, H, T, D = q.shape
+    out = torch.zeros_like(q)
+    group = H // k.shape[1]
+    for b in range(B):
+        for h in range(H):
+            hk = h // group  # GQA: query head h reads kv head h // (H / Hkv)
+            for i in range(T):
+                js = [j for j in range(T) if visible[i, j]]
+                s = torch.stack([(q[b, h, i] * k[b, hk, j]).sum() / math.sqrt(D) for j in js])
+                p = torch.exp(s - s.max())
+                p = p / p.sum()
+                out[b, h, i] = sum(p[n] * v[b, hk, j] for n, j in enumerate(js))
+    return out
+
+
+class Lora:
+    """PEFT LoRA: y = base(x) + (x @ A^T @ B^T) * scaling for each targeted module prefix."""
+
+    def __init__(self, weights: dict, r: int, alpha: float, use_rslora: bool):
+        self.weights = weights  # {"model.layers.0.self_attn.q_proj": (A [R, in], B [out, R])}
+        self.scaling = alpha / math.sqrt(r) if use_rslora else alpha / r
+
+
+def linear(x, W: dict, prefix: str, lora: Lora | None):
+    y = x @ W[prefix + ".weight"].t()
+    bias = W.get(prefix + ".bias")
+    if bias is not None:
+        y = y + bias
+    if lora is not None and prefix in lora.weights:
+        A, Bm = lora.weights[prefix]
+        y = y + (x @ A.t() @ Bm.t()) * lora.scaling
+    return y
+
+
+def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None,
+            attn_fn=attention) -> torch.Tensor:
+    """Logits [B, T, V] for input_ids [B, T] with positions 0..T-1; W holds tensors of one dtype."""
+    dtype = W["model.embed_tokens.weight"].dtype
+    B, T = input_ids.shape
+    H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, dtype), T)  # [T, D]
+    visible = visible_mask(T, cfg.sliding_window)
+    x = W["model.embed_tokens.weight"][input_ids]  # [B, T, C]
+    for layer in range(cfg.L):
+        p = f"model.layers.{layer}."
+        h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
+        q = linear(h, W, p + "self_attn.q_proj", lora).view(B, T, H, D).transpose(1, 2)
+        k = linear(h, W, p + "self_attn.k_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
+        v = linear(h, W, p + "self_attn.v_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        a = attn_fn(q, k, v, visible).transpose(1, 2).reshape(B, T, H * D)
+        x = x + linear(a, W, p + "self_attn.o_proj", lora)
+        h = rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps)
+        g = linear(h, W, p + "mlp.gate_proj", lora)
+        u = linear(h, W, p + "mlp.up_proj", lora)
+        x = x + linear(F.silu(g) * u, W, p + "mlp.down_proj", lora)
+    x = rms_norm(x, W["model.norm.weight"], cfg.eps)
+    head = W["model.embed_tokens.weight"] if cfg.tied else W["lm_head.weight"]
+    return x @ head.t()
+
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """HF ForCausalLMLoss: position t predicts labels[t + 1]; mean over targets != -100."""
+    V = logits.shape[-1]
+    shift_labels = F.pad(labels, (0, 1), value=-100)[..., 1:]  # [B, T]
+    lp = torch.log_softmax(logits.reshape(-1, V), dim=-1)
+    tgt = shift_labels.reshape(-1)
+    keep = tgt != -100
+    picked = lp[keep].gather(1, tgt[keep][:, None])[:, 0]
+    return -picked.sum() / keep.sum()
+
+
+def greedy(cfg: Cfg, W: dict, prompt: list, max_new_tokens: int) -> tuple[list, float]:
+    """Greedy argmax continuation by full recompute; returns (new tokens, smallest top1-top2 gap)."""
+    ids = list(prompt)
+    out, min_gap = [], float("inf")
+    for _ in range(max_new_tokens):
+        with torch.no_grad():
+            last = forward(cfg, W, torch.tensor([ids]))[0, -1]
+        top2 = torch.topk(last, 2).values
+        min_gap = min(min_gap, float(top2[0] - top2[1]))
+        nxt = int(torch.argmax(last))
+        ids.append(nxt)
+        out.append(nxt)
+    return out, min_gap

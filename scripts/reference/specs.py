@@ -1,0 +1,158 @@
+"""Tiny model configurations and deterministic random weights for the golden fixtures."""
+import torch
+
+TRANSFORMERS_VERSION = "4.46.0"
+
+
+def _llama_like(arch: str, model_type: str, **over) -> dict:
+    c = {
+        "architectures": [arch],
+        "attention_dropout": 0.0,
+        "bos_token_id": 1,
+        "eos_token_id": 2,
+        "hidden_act": "silu",
+        "hidden_size": 64,
+        "initializer_range": 0.02,
+        "intermediate_size": 96,
+        "max_position_embeddings": 128,
+        "model_type": model_type,
+        "num_attention_heads": 4,
+        "num_hidden_layers": 2,
+        "num_key_value_heads": 2,
+        "rms_norm_eps": 1e-5,
+        "rope_scaling": None,
+        "rope_theta": 10000.0,
+        "tie_word_embeddings": False,
+        "torch_dtype": "float32",
+        "transformers_version": TRANSFORMERS_VERSION,
+        "use_cache": True,
+        "vocab_size": 256,
+    }
+    if model_type == "llama":
+        c.update({"attention_bias": False, "mlp_bias": False, "pretraining_tp": 1})
+    c.update(over)
+    return dict(sorted(c.items()))
+
+
+# Each spec: folder name, config.json, on-disk dtype, seed, generation_config.json, sharded or not.
+SPECS = [
+    {
+        "name": "llama-tiny",
+        "config": _llama_like("LlamaForCausalLM", "llama", tie_word_embeddings=True),
+        "disk_dtype": torch.float32,
+        "seed": 1001,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2},
+        "sharded": False,
+    },
+    {
+        "name": "llama3-tiny",
+        # original_max_position_embeddings 64 with head_dim 16 puts the 8 frequencies in all three
+        # llama3 bands: wavelength 6.3 < 16 (kept), 32.5 in [16, 64] (smoothed), >= 168 (/ factor)
+        "config": _llama_like(
+            "LlamaForCausalLM", "llama", vocab_size=300, rope_theta=500000.0,
+            eos_token_id=[2, 3], torch_dtype="bfloat16",
+            rope_scaling={"factor": 8.0, "high_freq_factor": 4.0, "low_freq_factor": 1.0,
+                          "original_max_position_embeddings": 64, "rope_type": "llama3"},
+        ),
+        "disk_dtype": torch.bfloat16,
+        "seed": 1002,
+        "generation": {"bos_token_id": 1, "do_sample": False, "eos_token_id": [2, 3]},
+        "sharded": False,
+    },
+    {
+        "name": "llama-linear-tiny",
+        "config": _llama_like(
+            "LlamaForCausalLM", "llama", hidden_size=32, intermediate_size=64, vocab_size=272,
+            rms_norm_eps=1e-6, torch_dtype="float16",
+            rope_scaling={"factor": 2.0, "type": "linear"},
+        ),
+        "disk_dtype": torch.float16,
+        "seed": 1003,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2},
+        "sharded": False,
+    },
+    {
+        "name": "mistral-tiny",
+        # head_dim 16 differs from hidden_size / num_attention_heads = 12
+        "config": _llama_like(
+            "MistralForCausalLM", "mistral", hidden_size=48, head_dim=16, vocab_size=288,
+            sliding_window=4, rms_norm_eps=1e-6,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1004,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2},
+        "sharded": False,
+    },
+    {
+        "name": "qwen2-tiny",
+        "config": _llama_like(
+            "Qwen2ForCausalLM", "qwen2", hidden_size=32, intermediate_size=64, vocab_size=260,
+            rms_norm_eps=1e-6, rope_theta=1000000.0, tie_word_embeddings=True,
+            use_sliding_window=False, sliding_window=128, max_window_layers=2,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1005,
+        "generation": {"bos_token_id": 1, "eos_token_id": [2, 3], "pad_token_id": 0},
+        "sharded": True,
+    },
+]
+
+
+def init_weights(cfg, seed: int) -> dict:
+    """Random f32 weights with HF names, scaled so attention, RoPE and masks visibly matter."""
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape, std):
+        return torch.randn(*shape, generator=g, dtype=torch.float32) * std
+
+    C, F_, H, Hkv, D, V = cfg.C, cfg.F, cfg.H, cfg.Hkv, cfg.D, cfg.V
+    W = {"model.embed_tokens.weight": randn(V, C, std=0.25)}
+    for layer in range(cfg.L):
+        p = f"model.layers.{layer}."
+        W[p + "input_layernorm.weight"] = 1.0 + randn(C, std=0.1)
+        W[p + "post_attention_layernorm.weight"] = 1.0 + randn(C, std=0.1)
+        # gain 2 on q/k sharpens attention so masking and position errors show up in the logits
+        W[p + "self_attn.q_proj.weight"] = randn(H * D, C, std=2.0 / C ** 0.5)
+        W[p + "self_attn.k_proj.weight"] = randn(Hkv * D, C, std=2.0 / C ** 0.5)
+        W[p + "self_attn.v_proj.weight"] = randn(Hkv * D, C, std=1.0 / C ** 0.5)
+        W[p + "self_attn.o_proj.weight"] = randn(C, H * D, std=1.0 / (H * D) ** 0.5)
+        if cfg.qkv_bias:
+            W[p + "self_attn.q_proj.bias"] = randn(H * D, std=0.5)
+            W[p + "self_attn.k_proj.bias"] = randn(Hkv * D, std=0.5)
+            W[p + "self_attn.v_proj.bias"] = randn(Hkv * D, std=0.5)
+        W[p + "mlp.gate_proj.weight"] = randn(F_, C, std=1.0 / C ** 0.5)
+        W[p + "mlp.up_proj.weight"] = randn(F_, C, std=1.0 / C ** 0.5)
+        W[p + "mlp.down_proj.weight"] = randn(C, F_, std=1.0 / F_ ** 0.5)
+    W["model.norm.weight"] = 1.0 + randn(C, std=0.1)
+    if not cfg.tied:
+        W["lm_head.weight"] = randn(V, C, std=0.25)
+    return W
+
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def lora_module_prefixes(cfg) -> list:
+    out = []
+    for layer in range(cfg.L):
+        for t in LORA_TARGETS:
+            part = "self_attn" if t.endswith(("q_proj", "k_proj", "v_proj", "o_proj")) else "mlp"
+            out.append(f"model.layers.{layer}.{part}.{t}")
+    return out
+
+
+def init_lora(cfg, W: dict, r: int, seed: int) -> dict:
+    """{module prefix: (A [R, in], B [out, R])}; both random and non-zero so every grad is live."""
+    g = torch.Generator().manual_seed(seed)
+    out = {}
+    for prefix in lora_module_prefixes(cfg):
+        n_out, n_in = W[prefix + ".weight"].shape
+        A = torch.randn(r, n_in, generator=g) / n_in ** 0.5
+        B = torch.randn(n_out, r, generator=g) * 0.1
+        out[prefix] = (A, B)
+    return out
+
+
+def peft_name(prefix: str, which: str) -> str:
+    """PEFT on-disk tensor name for a LoRA factor ('A' or 'B') of a module."""
+    return f"base_model.model.{prefix}.lora_{which}.weight"
