@@ -1,0 +1,115 @@
+// Puts LoRA layers on a model's target linears (fresh, PEFT's init) or from a loaded adapter; the set
+// is what the trainer optimises and what is saved.
+import { Tensor } from '../tensor/index.js';
+import { uniform } from '../kernels/rng.js';
+import type { Linear } from '../models/index.js';
+import { ShitateError } from '../errors.js';
+import { LoraLayer } from './lora.js';
+import { isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
+
+export interface HasLinears {
+  linears(): Linear[];
+}
+
+export class LoraSet {
+  readonly config: LoraConfig;
+  /** by the target linear's HF name, in model order */
+  readonly layers: Map<string, LoraLayer>;
+
+  constructor(config: LoraConfig, layers: Map<string, LoraLayer>) {
+    this.config = config;
+    this.layers = layers;
+  }
+
+  /** trainable tensors with their PEFT names, A before B, in model order */
+  params(): { name: string; tensor: Tensor }[] {
+    return [...this.layers.entries()].flatMap(([n, l]) => [
+      { name: peftName(n, 'A'), tensor: l.A },
+      { name: peftName(n, 'B'), tensor: l.B },
+    ]);
+  }
+
+  setTraining(on: boolean, seed = 0): void {
+    let i = 0;
+    for (const l of this.layers.values()) {
+      l.training = on;
+      l.seed = (seed * 7919 + i++ * 104729) >>> 0;
+    }
+  }
+
+  fuse(): void {
+    for (const l of this.layers.values()) l.fuse();
+  }
+
+  unfuse(): void {
+    for (const l of this.layers.values()) l.unfuse();
+  }
+
+  /** Removes the adapters from the model (fused weights are restored first). */
+  detach(): void {
+    for (const l of this.layers.values()) {
+      l.unfuse();
+      if (l.target.adapter === l) l.target.adapter = null;
+    }
+  }
+}
+
+/** PEFT's on-disk tensor name for a linear layer's factor. */
+export function peftName(linearName: string, factor: 'A' | 'B'): string {
+  return `base_model.model.${linearName}.lora_${factor}.weight`;
+}
+
+/** Fresh adapters: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform with a=sqrt(5)), B = 0, so the
+ *  adapted model starts equal to the base. */
+export function attachLora(model: HasLinears, config: LoraConfig, seed = 0): LoraSet {
+  validateLora(config);
+  const layers = new Map<string, LoraLayer>();
+  let k = 0;
+  for (const lin of model.linears()) {
+    if (!isTarget(lin.name, config.targetModules)) continue;
+    const [out, inp] = lin.weight.shape;
+    const bound = 1 / Math.sqrt(inp);
+    const a = new Float32Array(config.r * inp);
+    const s = (seed * 1000003 + k++ * 2654435761) >>> 0;
+    for (let i = 0; i < a.length; i++) a[i] = (2 * uniform(s, i) - 1) * bound;
+    layers.set(lin.name, makeLayer(lin, Tensor.from(a, [config.r, inp], true), Tensor.zeros([out, config.r], true), config));
+  }
+  if (layers.size === 0) {
+    const names = [...new Set(model.linears().map((l) => l.name.split('.').pop()))].join(', ');
+    throw new ShitateError('E_CONFIG', `lora: target_modules ${JSON.stringify(config.targetModules)} match no linear layer of this model`,
+      `this model's linear layers are: ${names} (or use "all-linear")`);
+  }
+  return new LoraSet(config, layers);
+}
+
+/** Attaches given A/B tensors (from a PEFT file) to the named linears. */
+export function attachLoraWeights(model: HasLinears, config: LoraConfig, factors: Map<string, { A: Tensor; B: Tensor }>): LoraSet {
+  validateLora(config);
+  const byName = new Map(model.linears().map((l) => [l.name, l]));
+  const layers = new Map<string, LoraLayer>();
+  for (const [name, f] of factors) {
+    const lin = byName.get(name);
+    if (!lin) {
+      throw new ShitateError('E_ADAPTER', `adapter has weights for "${name}", which this model does not have`,
+        'the adapter was trained on a different base model; pass the base it was trained on');
+    }
+    const [out, inp] = lin.weight.shape;
+    if (f.A.shape[1] !== inp || f.B.shape[0] !== out || f.A.shape[0] !== f.B.shape[1]) {
+      throw new ShitateError('E_ADAPTER', `adapter for "${name}": lora_A [${f.A.shape}] and lora_B [${f.B.shape}] do not fit a [${out}, ${inp}] layer`,
+        'the adapter was trained on a different base model (another size); pass the base it was trained on');
+    }
+    layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }));
+  }
+  return new LoraSet(config, layers);
+}
+
+function makeLayer(lin: Linear, A: Tensor, B: Tensor, c: LoraConfig): LoraLayer {
+  if (lin.adapter) {
+    throw new ShitateError('E_ADAPTER', `${lin.name} already has an adapter`, 'detach the current adapter before attaching another');
+  }
+  A.name = peftName(lin.name, 'A');
+  B.name = peftName(lin.name, 'B');
+  const layer = new LoraLayer(lin, A, B, loraScaling(c), c.dropout);
+  lin.adapter = layer;
+  return layer;
+}
