@@ -1,0 +1,125 @@
+// Reference scaled dot-product attention (grouped-query, causal with offset, sliding window, packed
+// segments, ALiBi) with a flash-style contract: forward saves lse, backward recomputes the probabilities.
+// q, out, dout, dq [B, Tq, H, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, H, Tq]; alibi [H]; seg [B, Tk].
+import type { FA } from './types.js';
+
+/** The shape and masking parameters shared by forward and backward. */
+interface Geometry {
+  B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number;
+  scale: number; causal: number; window: number;
+  alibi: FA | null; seg: Int32Array | null;
+}
+
+/** Is key j visible to the query at absolute position pos (= Tk - Tq + t) of batch item b? */
+function visible(g: Geometry, b: number, pos: number, j: number): boolean {
+  if (g.causal !== 0 && j > pos) return false;
+  if (g.window > 0 && pos - j >= g.window) return false;
+  if (g.seg && g.seg[b * g.Tk + j] !== g.seg[b * g.Tk + pos]) return false;
+  return true;
+}
+
+/** Scores of one (b, t, h) query against every key: s[j] = scale * q.k_j + alibi[h] * (j - pos), or
+ *  -Infinity where key j is hidden. Returns how many keys are visible. */
+function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number, h: number): number {
+  const { Tq, Tk, H, Hkv, D } = g;
+  const pos = Tk - Tq + t;
+  const kh = Math.floor(h / (H / Hkv)); // grouped-query: H / Hkv query heads share one kv head
+  const qo = ((b * Tq + t) * H + h) * D;
+  let count = 0;
+  for (let j = 0; j < Tk; j++) {
+    if (!visible(g, b, pos, j)) {
+      s[j] = -Infinity;
+      continue;
+    }
+    const ko = ((b * Tk + j) * Hkv + kh) * D;
+    let dot = 0;
+    for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
+    s[j] = g.scale * dot + (g.alibi ? g.alibi[h] * (j - pos) : 0);
+    count++;
+  }
+  return count;
+}
+
+/** out = softmax(scores) @ v per query head; lse = logsumexp(scores); queries with no visible key get
+ *  out = 0 and lse = -Infinity. */
+export function attention(out: FA, lse: FA, q: FA, k: FA, v: FA, alibi: FA | null, seg: Int32Array | null,
+  B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+  scale: number, causal: number, window: number): void {
+  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg };
+  const s = new Float64Array(Tk);
+  const acc = new Float64Array(D);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < Tq; t++) {
+      for (let h = 0; h < H; h++) {
+        const oo = ((b * Tq + t) * H + h) * D;
+        const li = (b * H + h) * Tq + t;
+        if (scores(s, g, q, k, b, t, h) === 0) {
+          for (let d = 0; d < D; d++) out[oo + d] = 0;
+          lse[li] = -Infinity;
+          continue;
+        }
+        let max = -Infinity;
+        for (let j = 0; j < Tk; j++) max = Math.max(max, s[j]);
+        let sum = 0;
+        for (let j = 0; j < Tk; j++) sum += Math.exp(s[j] - max); // hidden keys add exp(-inf) = 0
+        const L = max + Math.log(sum);
+        acc.fill(0);
+        const kh = Math.floor(h / (H / Hkv));
+        for (let j = 0; j < Tk; j++) {
+          if (s[j] === -Infinity) continue;
+          const p = Math.exp(s[j] - L);
+          const vo = ((b * Tk + j) * Hkv + kh) * D;
+          for (let d = 0; d < D; d++) acc[d] += p * v[vo + d];
+        }
+        for (let d = 0; d < D; d++) out[oo + d] = acc[d];
+        lse[li] = L;
+      }
+    }
+  }
+}
+
+/** With p_j = exp(s_j - lse), dp_j = dout.v_j, delta = dout.out and ds_j = p_j (dp_j - delta):
+ *  dv_j += p_j dout; dq += scale sum_j ds_j k_j; dk_j += scale ds_j q. Accumulates into dq, dk, dv. */
+export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA, v: FA, out: FA, lse: FA,
+  alibi: FA | null, seg: Int32Array | null,
+  B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+  scale: number, causal: number, window: number): void {
+  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg };
+  const s = new Float64Array(Tk);
+  const dqAcc = new Float64Array(D);
+  // dk and dv collect contributions from many queries: sum them in double, add once at the end
+  const dkAcc = new Float64Array(B * Tk * Hkv * D);
+  const dvAcc = new Float64Array(B * Tk * Hkv * D);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < Tq; t++) {
+      for (let h = 0; h < H; h++) {
+        const L = lse[(b * H + h) * Tq + t];
+        if (L === -Infinity) continue; // saw no key: output was constant 0, no gradient flows
+        scores(s, g, q, k, b, t, h);
+        const qo = ((b * Tq + t) * H + h) * D;
+        const kh = Math.floor(h / (H / Hkv));
+        let delta = 0;
+        for (let d = 0; d < D; d++) delta += dout[qo + d] * out[qo + d];
+        dqAcc.fill(0);
+        for (let j = 0; j < Tk; j++) {
+          if (s[j] === -Infinity) continue;
+          const p = Math.exp(s[j] - L);
+          const ko = ((b * Tk + j) * Hkv + kh) * D;
+          let dp = 0;
+          for (let d = 0; d < D; d++) dp += dout[qo + d] * v[ko + d];
+          const ds = p * (dp - delta) * scale;
+          for (let d = 0; d < D; d++) {
+            dvAcc[ko + d] += p * dout[qo + d];
+            dqAcc[d] += ds * k[ko + d];
+            dkAcc[ko + d] += ds * q[qo + d];
+          }
+        }
+        for (let d = 0; d < D; d++) dq[qo + d] += dqAcc[d];
+      }
+    }
+  }
+  for (let i = 0; i < dkAcc.length; i++) {
+    dk[i] += dkAcc[i];
+    dv[i] += dvAcc[i];
+  }
+}

@@ -1,0 +1,34 @@
+// The TypeScript reference kernels: plain loops, obviously correct, the twin of every native kernel and the
+// fallback when the addon is missing. They also accept Float64Array, so gradient checks run in double.
+import type { Kernels } from '../types.js';
+import { gemm } from './gemm.js';
+import { add, axpy, mul, scale, sumRows, sumSquares } from './elementwise.js';
+import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from './activations.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
+import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
+import { attention, attentionBackward } from './attention.js';
+import { crossEntropy } from './loss.js';
+import { dropout, dropoutBackward } from './dropout.js';
+import { adamw } from './optim.js';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
+
+export type { FA } from './types.js';
+export { erf } from './erf.js';
+
+/** The reference kernels with their wider buffer type (Float32Array | Float64Array). */
+export const referenceKernelsFA = {
+  name: 'reference' as const,
+  gemm,
+  add, mul, scale, axpy, sumRows, sumSquares,
+  silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
+  rmsnorm, rmsnormBackward, layernorm, layernormBackward,
+  embedding, embeddingBackward, rope, ropeBackward,
+  attention, attentionBackward,
+  crossEntropy,
+  dropout, dropoutBackward,
+  adamw,
+  bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
+} satisfies Kernels;
+
+export const referenceKernels: Kernels = referenceKernelsFA;
