@@ -1,6 +1,6 @@
 // A LoRA adapter on one linear layer (Hu et al. 2021, as PEFT implements it):
 // y = W x + b + scaling * B(A(dropout(x))), A [R, in] small random, B [out, R] zero at init.
-import { type Tensor, dropout, linear, matmul, noGrad, scale } from '../tensor/index.js';
+import { type Tensor, lowRankLinear, matmul, noGrad } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import type { Linear, LinearAdapter } from '../models/index.js';
 
@@ -23,9 +23,9 @@ export class LoraLayer implements LinearAdapter {
     this.dropout = dropoutP;
   }
 
-  forward(x: Tensor): Tensor {
-    const h = this.training && this.dropout > 0 ? dropout(x, this.dropout, this.seed++) : x;
-    return scale(linear(linear(h, this.A), this.B), this.scaling);
+  apply(x: Tensor, base: Linear): Tensor {
+    const p = this.training ? this.dropout : 0;
+    return lowRankLinear(x, base.weight, base.bias, { A: this.A, B: this.B, scale: this.scaling, dropout: p, seed: p > 0 ? this.seed++ : 0 });
   }
 
   /** W += scaling * B @ A (inference speed: no extra matmuls); the layer is detached meanwhile. */

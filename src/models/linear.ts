@@ -1,10 +1,10 @@
 // A model's linear layer: frozen base weight (+ bias) and an optional adapter hook (LoRA plugs in here
 // from lora/, which comes after models/ in the data flow, so models only know this interface).
-import { Tensor, add, linear } from '../tensor/index.js';
+import { type Tensor, linear } from '../tensor/index.js';
 
 export interface LinearAdapter {
-  /** the adapter's contribution for input x [..., in] -> [..., out] */
-  forward(x: Tensor): Tensor;
+  /** the adapted layer's full output for input x [..., in] -> [..., out] (base included) */
+  apply(x: Tensor, base: Linear): Tensor;
 }
 
 export interface Linear {
@@ -16,6 +16,5 @@ export interface Linear {
 }
 
 export function applyLinear(m: Linear, x: Tensor): Tensor {
-  const y = linear(x, m.weight, m.bias);
-  return m.adapter ? add(y, m.adapter.forward(x)) : y;
+  return m.adapter ? m.adapter.apply(x, m) : linear(x, m.weight, m.bias);
 }

@@ -5,6 +5,7 @@ export { numel, fmtShape, type Shape } from './shape.js';
 export { backward, noGrad, isGradEnabled, setGradEnabled, clearTape, tapeLength } from './tape.js';
 export { add, mul, scale, sum, mean, view } from './ops/basic.js';
 export { matmul, linear, type MatmulOpts } from './ops/matmul.js';
+export { lowRankLinear, type LowRank } from './ops/lowrank.js';
 export { embedding, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropout } from './ops/nn.js';
 export { attention, type AttentionOpts } from './ops/attention.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
