@@ -2,6 +2,8 @@
 import { ShitateError } from '../errors.js';
 import { packageVersion } from './package-info.js';
 import { doctor } from './doctor.js';
+import { train } from './train.js';
+import { merge } from './merge.js';
 
 export interface Command {
   summary: string;
@@ -10,6 +12,8 @@ export interface Command {
 
 const commands: Record<string, Command> = {
   doctor,
+  train,
+  merge,
 };
 
 function help(): string {

@@ -1,0 +1,37 @@
+// `shitate merge`: folds a LoRA adapter into the base weights and writes a complete HF model folder in the
+// base's dtype (for serving stacks without adapter support, or conversion to other formats).
+import type { Command } from './main.js';
+import { flagBool, flagStr, parseFlags } from './args.js';
+import { loadModel, baseDtype, saveModelFolder } from '../models/index.js';
+import { loadAdapter } from '../lora/index.js';
+import { ShitateError } from '../errors.js';
+
+const usage = `usage: shitate merge --model DIR --adapter DIR --out DIR [--dtype bf16|f16|f32]
+
+Writes DIR with merged weights (W + scaling * B A) in the base model's dtype unless --dtype says
+otherwise, plus the base's config, tokenizer and licence files. The output folder must not exist yet.
+`;
+
+const DTYPES = { bf16: 'BF16', f16: 'F16', f32: 'F32' } as const;
+
+export const merge: Command = {
+  summary: 'merge a LoRA adapter into the base model (a complete HF folder)',
+  async run(argv) {
+    const p = parseFlags('merge', argv, { model: { type: 'string' }, adapter: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } });
+    if (flagBool(p, 'help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    const [model, adapter, out] = [flagStr(p, 'model'), flagStr(p, 'adapter'), flagStr(p, 'out')];
+    if (!model || !adapter || !out) throw new ShitateError('E_USAGE', 'merge: --model, --adapter and --out are required', 'run `shitate merge --help`');
+    const d = flagStr(p, 'dtype');
+    if (d && !(d in DTYPES)) throw new ShitateError('E_USAGE', `merge: --dtype must be bf16, f16 or f32, found "${d}"`, 'omit it to keep the base dtype');
+    const loaded = loadModel(model);
+    const set = loadAdapter(adapter, loaded.model);
+    set.fuse();
+    const dtype = d ? DTYPES[d as keyof typeof DTYPES] : baseDtype(model);
+    saveModelFolder(out, loaded.model, model, dtype);
+    process.stderr.write(`merged ${set.layers.size} LoRA layers into ${out} (${dtype})\n`);
+    return 0;
+  },
+};

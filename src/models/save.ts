@@ -1,0 +1,57 @@
+// Writes a model back out as a complete Hugging Face folder: weights under their HF names in the base's
+// dtype, plus every config/tokenizer/licence file of the base folder. Used by merge and full fine-tuning.
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeSafetensors } from '../io/safetensors.js';
+import { openCheckpoint } from '../io/checkpoint.js';
+import type { FloatDtype } from '../io/safetensors-header.js';
+import { ShitateError } from '../errors.js';
+import type { Tensor } from '../tensor/index.js';
+import type { LlamaModel } from './llama.js';
+
+export function namedWeights(model: LlamaModel): { name: string; tensor: Tensor }[] {
+  const w = model.weights;
+  const out: { name: string; tensor: Tensor }[] = [{ name: 'model.embed_tokens.weight', tensor: w.embed }];
+  w.layers.forEach((l, i) => {
+    out.push({ name: `model.layers.${i}.input_layernorm.weight`, tensor: l.inputNorm });
+    out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, tensor: l.postNorm });
+    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+      out.push({ name: `${lin.name}.weight`, tensor: lin.weight });
+      if (lin.bias) out.push({ name: `${lin.name}.bias`, tensor: lin.bias });
+    }
+  });
+  out.push({ name: 'model.norm.weight', tensor: w.norm });
+  if (w.lmHead !== w.embed) out.push({ name: 'lm_head.weight', tensor: w.lmHead });
+  return out;
+}
+
+/** The dtype the base checkpoint stores its embedding in (what a merged model is written in). */
+export function baseDtype(baseDir: string): FloatDtype {
+  const ck = openCheckpoint(baseDir);
+  try {
+    const d = ck.tensors.get('model.embed_tokens.weight')?.dtype;
+    return d === 'BF16' || d === 'F16' ? d : 'F32';
+  } finally {
+    ck.close();
+  }
+}
+
+const WEIGHT_FILE = /(\.safetensors|\.bin|\.pt|\.pth|\.gguf|\.safetensors\.index\.json|\.bin\.index\.json)$/;
+
+/** Writes `dir` (which must not exist or be empty) via a temporary folder renamed into place. */
+export function saveModelFolder(dir: string, model: LlamaModel, baseDir: string, dtype: FloatDtype): void {
+  if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
+    throw new ShitateError('E_OUT_EXISTS', `output folder ${dir} already exists and is not empty`, 'choose a new --out folder; existing files are never overwritten');
+  }
+  const tmp = `${dir.replace(/\/+$/, '')}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  for (const f of fs.readdirSync(baseDir)) {
+    const src = path.join(baseDir, f);
+    if (fs.statSync(src).isFile() && !WEIGHT_FILE.test(f)) fs.copyFileSync(src, path.join(tmp, f));
+  }
+  writeSafetensors(path.join(tmp, 'model.safetensors'),
+    namedWeights(model).map(({ name, tensor }) => ({ name, shape: [...tensor.shape], dtype, data: tensor.data })), { format: 'pt' });
+  if (fs.existsSync(dir)) fs.rmdirSync(dir);
+  fs.renameSync(tmp, dir);
+}

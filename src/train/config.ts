@@ -1,0 +1,118 @@
+// Every training setting with its default and meaning. Resolved through defaults < --config YAML <
+// SHITATE_* env < flags (config/resolve.ts) and saved as config.json in the run folder.
+import type { Schema } from '../config/resolve.js';
+
+export const TRAIN_SCHEMA = {
+  model: { type: 'string', help: 'base model folder (Hugging Face layout)' },
+  data: { type: 'string', help: 'training data, JSONL (messages / prompt+completion / text)' },
+  val: { type: 'string', nullable: true, help: 'validation JSONL; default: a held-out split of --data' },
+  valSplit: { type: 'number', min: 0, max: 0.5, help: 'share of --data held out for validation when --val is not given' },
+  out: { type: 'string', nullable: true, help: 'run folder (default runs/<date>-<time>)' },
+  mode: { type: 'string', choices: ['auto', 'chat', 'completion', 'text'], help: 'data mode; auto detects from the records' },
+  method: { type: 'string', choices: ['lora', 'full'], help: 'LoRA adapters, or full fine-tuning (small models only)' },
+  loraR: { type: 'int', min: 1, help: 'LoRA rank r' },
+  loraAlpha: { type: 'number', min: 0, help: 'LoRA alpha (scaling = alpha / r)' },
+  loraDropout: { type: 'number', min: 0, max: 0.99, help: 'dropout on the LoRA input' },
+  targetModules: { type: 'list', help: 'linear layers to adapt (q_proj,k_proj,...) or all-linear' },
+  useRslora: { type: 'boolean', help: 'rank-stabilised scaling alpha / sqrt(r)' },
+  learningRate: { type: 'number', min: 0, help: 'peak learning rate' },
+  schedule: { type: 'string', choices: ['cosine', 'linear', 'constant'], help: 'learning-rate schedule after warmup' },
+  warmupRatio: { type: 'number', min: 0, max: 1, help: 'share of steps for linear warmup' },
+  weightDecay: { type: 'number', min: 0, help: 'AdamW decoupled weight decay' },
+  adamBeta1: { type: 'number', min: 0, max: 1, help: 'AdamW beta1' },
+  adamBeta2: { type: 'number', min: 0, max: 1, help: 'AdamW beta2' },
+  adamEps: { type: 'number', min: 0, help: 'AdamW epsilon' },
+  maxGradNorm: { type: 'number', min: 0, help: 'clip gradients to this global norm (0 = off)' },
+  epochs: { type: 'number', min: 0, help: 'passes over the training data' },
+  maxSteps: { type: 'int', min: 1, nullable: true, help: 'stop after this many optimizer steps (overrides epochs)' },
+  batchTokens: { type: 'int', min: 1, help: 'token budget of one micro-batch, padding included' },
+  gradAccum: { type: 'int', min: 1, help: 'micro-batches per optimizer step' },
+  maxSeqLen: { type: 'int', min: 2, help: 'examples longer than this are truncated' },
+  packing: { type: 'boolean', help: 'pack several examples per row (attention stays inside each)' },
+  groupByLength: { type: 'boolean', help: 'batch examples of similar length together' },
+  evalEvery: { type: 'int', min: 1, nullable: true, help: 'validate every N steps (default: 4 times per epoch)' },
+  earlyStoppingPatience: { type: 'int', min: 1, nullable: true, help: 'stop after N validations without improvement (null = never)' },
+  earlyStoppingMinDelta: { type: 'number', min: 0, help: 'an improvement must beat the best by this much' },
+  saveEvery: { type: 'int', min: 1, nullable: true, help: 'write the resumable checkpoint every N steps (default: at each validation)' },
+  seed: { type: 'int', min: 0, help: 'seed for data order, LoRA init and dropout' },
+  threads: { type: 'int', min: 1, nullable: true, help: 'compute threads (default: all cores)' },
+  maxMemoryGb: { type: 'number', min: 0, nullable: true, help: 'memory the run may use (default: available RAM)' },
+  force: { type: 'boolean', help: 'train even when the estimate says it will not fit' },
+} as const satisfies Schema;
+
+export interface TrainConfig {
+  [k: string]: number | string | boolean | string[] | null;
+  model: string;
+  data: string;
+  val: string | null;
+  valSplit: number;
+  out: string | null;
+  mode: 'auto' | 'chat' | 'completion' | 'text';
+  method: 'lora' | 'full';
+  loraR: number;
+  loraAlpha: number;
+  loraDropout: number;
+  targetModules: string[];
+  useRslora: boolean;
+  learningRate: number;
+  schedule: 'cosine' | 'linear' | 'constant';
+  warmupRatio: number;
+  weightDecay: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  adamEps: number;
+  maxGradNorm: number;
+  epochs: number;
+  maxSteps: number | null;
+  batchTokens: number;
+  gradAccum: number;
+  maxSeqLen: number;
+  packing: boolean;
+  groupByLength: boolean;
+  evalEvery: number | null;
+  earlyStoppingPatience: number | null;
+  earlyStoppingMinDelta: number;
+  saveEvery: number | null;
+  seed: number;
+  threads: number | null;
+  maxMemoryGb: number | null;
+  force: boolean;
+}
+
+export const TRAIN_DEFAULTS: TrainConfig = {
+  model: '',
+  data: '',
+  val: null,
+  valSplit: 0.1,
+  out: null,
+  mode: 'auto',
+  method: 'lora',
+  loraR: 8,
+  loraAlpha: 16,
+  loraDropout: 0.05,
+  targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+  useRslora: false,
+  learningRate: 2e-4,
+  schedule: 'cosine',
+  warmupRatio: 0.03,
+  weightDecay: 0,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEps: 1e-8,
+  maxGradNorm: 1,
+  epochs: 3,
+  maxSteps: null,
+  batchTokens: 4096,
+  gradAccum: 1,
+  maxSeqLen: 1024,
+  packing: false,
+  groupByLength: true,
+  evalEvery: null,
+  earlyStoppingPatience: 3,
+  earlyStoppingMinDelta: 0,
+  saveEvery: null,
+  seed: 42,
+  threads: null,
+  maxMemoryGb: null,
+  force: false,
+};

@@ -1,0 +1,80 @@
+// AdamW over a named parameter list with state that can be saved and restored exactly, and gradient
+// clipping by global norm (torch.nn.utils.clip_grad_norm_ semantics).
+import { adamwUpdate, type Tensor } from '../tensor/index.js';
+import { kernels } from '../kernels/index.js';
+import { ShitateError } from '../errors.js';
+
+export interface NamedParam {
+  name: string;
+  tensor: Tensor;
+}
+
+export interface AdamWOptions {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export class AdamW {
+  readonly params: NamedParam[];
+  readonly m: Float32Array[];
+  readonly v: Float32Array[];
+  /** optimizer steps taken so far */
+  step = 0;
+  opts: AdamWOptions;
+
+  constructor(params: NamedParam[], opts: AdamWOptions) {
+    this.params = params;
+    this.opts = opts;
+    this.m = params.map((p) => new Float32Array(p.tensor.size));
+    this.v = params.map((p) => new Float32Array(p.tensor.size));
+  }
+
+  zeroGrad(): void {
+    for (const p of this.params) p.tensor.grad = null;
+  }
+
+  /** One update with the given learning rate. */
+  update(lr: number): void {
+    this.step++;
+    const h = { ...this.opts, lr };
+    this.params.forEach((p, i) => adamwUpdate(p.tensor, this.m[i], this.v[i], h, this.step));
+  }
+
+  /** Global L2 norm of all gradients; scales them down to maxNorm when above it. Returns the norm before. */
+  clipGradNorm(maxNorm: number): number {
+    const K = kernels();
+    let sq = 0;
+    for (const p of this.params) if (p.tensor.grad) sq += K.sumSquares(p.tensor.grad.data, p.tensor.size);
+    const norm = Math.sqrt(sq);
+    if (maxNorm > 0 && norm > maxNorm) {
+      const s = maxNorm / (norm + 1e-6);
+      for (const p of this.params) if (p.tensor.grad) K.scale(p.tensor.grad.data, p.tensor.grad.data, s, p.tensor.size);
+    }
+    return norm;
+  }
+
+  /** Moments by parameter name (for checkpoints). */
+  stateTensors(): { name: string; data: Float32Array }[] {
+    return this.params.flatMap((p, i) => [
+      { name: `${p.name}.exp_avg`, data: this.m[i] },
+      { name: `${p.name}.exp_avg_sq`, data: this.v[i] },
+    ]);
+  }
+
+  loadState(step: number, read: (name: string) => Float32Array | undefined): void {
+    this.params.forEach((p, i) => {
+      for (const [suffix, dst] of [['exp_avg', this.m[i]], ['exp_avg_sq', this.v[i]]] as const) {
+        const src = read(`${p.name}.${suffix}`);
+        if (!src || src.length !== dst.length) {
+          throw new ShitateError('E_RESUME', `optimizer state for ${p.name}.${suffix}: expected ${dst.length} values, found ${src ? src.length : 'none'}`,
+            'the checkpoint belongs to a different model or LoRA configuration; resume with the same settings or start a new run');
+        }
+        dst.set(src);
+      }
+    });
+    this.step = step;
+  }
+}

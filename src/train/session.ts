@@ -1,0 +1,176 @@
+// One training run end to end: resolve the run folder, load model + tokenizer + data, estimate memory,
+// attach LoRA (or unfreeze everything), run the loop with checkpoints, and write the final adapter,
+// metrics.jsonl, loss.svg and summary.json. The CLI and the demo both call runTraining().
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ShitateError } from '../errors.js';
+import { loadModel, type LlamaModel } from '../models/index.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { endOfTurnIds } from '../tokenizer/loss-mask.js';
+import { attachLora, saveAdapter, type LoraSet } from '../lora/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { AdamW, type NamedParam } from './optimizer.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
+import { trainLoop, type TrainEvent } from './trainer.js';
+import { loadRunData } from './data-setup.js';
+import { estimateTraining, formatGiB, shapeOf } from './estimate.js';
+import { lossCurveSvg, type Point } from './plot.js';
+import { writeFullModel } from './full.js';
+import type { TrainConfig } from './config.js';
+import type { BatchOptions } from './batching.js';
+
+export interface RunOptions {
+  config: TrainConfig;
+  sources?: Record<string, string>;
+  /** resume the run in this folder (its saved config wins) */
+  resume?: boolean;
+  onEvent?: (e: TrainEvent) => void;
+  stopRequested?: () => boolean;
+}
+
+export interface RunResult {
+  runDir: string;
+  adapterDir: string;
+  state: TrainerState;
+  endIds: number[];
+}
+
+export function defaultRunDir(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return path.join('runs', `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`);
+}
+
+function trainableParams(model: LlamaModel, c: TrainConfig): { params: NamedParam[]; lora: LoraSet | null } {
+  if (c.method === 'full') {
+    const w = model.weights;
+    const seen = new Set<unknown>();
+    const params: NamedParam[] = [];
+    const add = (name: string, t: NamedParam['tensor'] | null) => {
+      if (!t || seen.has(t)) return;
+      seen.add(t);
+      t.requiresGrad = true;
+      params.push({ name, tensor: t });
+    };
+    add('model.embed_tokens.weight', w.embed);
+    w.layers.forEach((l, i) => {
+      add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm);
+      add(`model.layers.${i}.post_attention_layernorm.weight`, l.postNorm);
+      for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
+        add(`${lin.name}.weight`, lin.weight);
+        add(`${lin.name}.bias`, lin.bias);
+      }
+    });
+    add('model.norm.weight', w.norm);
+    add('lm_head.weight', w.lmHead);
+    return { params, lora: null };
+  }
+  const targets = c.targetModules.length === 1 && c.targetModules[0] === 'all-linear' ? 'all-linear' : c.targetModules;
+  const lora = attachLora(model, { r: c.loraR, alpha: c.loraAlpha, dropout: c.loraDropout, targetModules: targets, useRslora: c.useRslora }, c.seed);
+  return { params: lora.params().map((p) => ({ name: p.name, tensor: p.tensor })), lora };
+}
+
+function prepareRunDir(c: TrainConfig, resume: boolean): string {
+  const runDir = c.out ?? defaultRunDir();
+  const last = path.join(runDir, 'checkpoints', 'last');
+  if (!resume && fs.existsSync(last)) {
+    throw new ShitateError('E_RUN_EXISTS', `run folder ${runDir} already holds a training run`,
+      `continue it with \`shitate train --resume ${runDir}\`, or pick a new --out`);
+  }
+  fs.mkdirSync(runDir, { recursive: true });
+  return runDir;
+}
+
+function readMetrics(file: string): { train: Point[]; val: Point[] } {
+  const train: Point[] = [];
+  const val: Point[] = [];
+  if (!fs.existsSync(file)) return { train, val };
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line) continue;
+    const m = JSON.parse(line) as { type: string; step: number; loss?: number; valLoss?: number };
+    if (m.type === 'step' && m.loss !== undefined) train.push({ step: m.step, value: m.loss });
+    if (m.type === 'eval' && m.valLoss !== undefined) val.push({ step: m.step, value: m.valLoss });
+  }
+  return { train, val };
+}
+
+/** Keeps only metrics up to `step` (a resumed run replays what came after its checkpoint). */
+function trimMetrics(file: string, step: number): void {
+  if (!fs.existsSync(file)) return;
+  const keep = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step?: number }).step! <= step);
+  writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
+}
+
+export async function runTraining(o: RunOptions): Promise<RunResult> {
+  const c = o.config;
+  const runDir = prepareRunDir(c, o.resume ?? false);
+  const emit = o.onEvent ?? (() => {});
+  if (!o.resume) writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ config: c, sources: o.sources ?? {} }, null, 2) + '\n');
+  const { model, eosTokenIds, config: mc } = loadModel(c.model);
+  const tok: Tokenizer = loadTokenizer(c.model);
+  if (tok.vocabSize > mc.vocabSize) {
+    throw new ShitateError('E_TOKENIZER', `tokenizer has ${tok.vocabSize} tokens, the model's embedding only ${mc.vocabSize}`,
+      'the tokenizer and the weights come from different models');
+  }
+  const endIds = [...new Set([...eosTokenIds, ...tok.eosTokenIds, ...endOfTurnIds(tok)])];
+  const maxSeqLen = Math.min(c.maxSeqLen, mc.maxPositions);
+  const data = loadRunData(c, tok, endIds, maxSeqLen);
+  for (const w of data.warnings) emit({ type: 'warning', message: w });
+  const batch: BatchOptions = {
+    batchTokens: Math.max(c.batchTokens, c.packing ? maxSeqLen : 0), packing: c.packing, groupByLength: c.groupByLength,
+    maxSeqLen, padId: tok.padTokenId ?? endIds[0] ?? 0,
+  };
+  const longest = Math.max(...data.train.examples.map((e) => e.ids.length));
+  const est = estimateTraining(shapeOf(mc), { method: c.method, loraR: c.loraR, batchTokens: Math.min(batch.batchTokens, c.packing ? batch.batchTokens : Math.max(longest, batch.batchTokens)) });
+  const budget = (c.maxMemoryGb ?? os.freemem() / 2 ** 30) * 2 ** 30;
+  if (est.peakBytes > budget && !c.force) {
+    throw new ShitateError('E_MEMORY', `training needs about ${formatGiB(est.peakBytes)} (weights ${formatGiB(est.weightBytes)}, activations ${formatGiB(est.activationBytes)}), ${formatGiB(budget)} is available`,
+      'lower batch_tokens or max_seq_len, use LoRA instead of full fine-tuning, pick a smaller model — or pass --force to try anyway');
+  }
+  const { params, lora } = trainableParams(model, c);
+  const opt = new AdamW(params, { lr: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, eps: c.adamEps, weightDecay: c.weightDecay });
+  const ckDir = path.join(runDir, 'checkpoints');
+  const metricsFile = path.join(runDir, 'metrics.jsonl');
+  let resume: TrainerState | null = null;
+  if (o.resume) {
+    resume = loadTrainingCheckpoint(path.join(ckDir, 'last'), params, opt);
+    trimMetrics(metricsFile, resume.step);
+  }
+  const meta = { chat_template: tok.chatTemplate ?? '', endIds, baseModel: path.resolve(c.model) };
+  const writeWeights = (dir: string) => {
+    if (lora) saveAdapter(dir, lora, meta.baseModel, { 'shitate.json': JSON.stringify({ endTokenIds: endIds, config: c }, null, 2) + '\n', ...(tok.chatTemplate ? { 'chat_template.jinja': tok.chatTemplate } : {}) });
+    else writeFullModel(dir, model, c.model);
+  };
+  const state = await trainLoop({ model, params, train: data.train.examples, val: data.val?.examples ?? [], config: c, batch, resume, opt }, {
+    onEvent: (e) => {
+      fs.appendFileSync(metricsFile, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
+      emit(e);
+    },
+    saveLast: (s) => saveTrainingCheckpoint(path.join(ckDir, 'last'), params, opt, s),
+    saveBest: (s) => {
+      fs.mkdirSync(ckDir, { recursive: true });
+      const bestDir = path.join(ckDir, 'best');
+      const tmp = `${bestDir}.tmp-${process.pid}`;
+      fs.rmSync(tmp, { recursive: true, force: true });
+      writeWeights(tmp);
+      writeFileAtomic(path.join(tmp, 'best.json'), JSON.stringify({ step: s.step, valLoss: s.earlyStop.best }) + '\n');
+      fs.rmSync(bestDir, { recursive: true, force: true });
+      fs.renameSync(tmp, bestDir);
+    },
+    stopRequested: o.stopRequested ?? (() => false),
+    setTraining: (on, seed) => lora?.setTraining(on, seed),
+  });
+  const adapterDir = path.join(runDir, 'adapter');
+  const best = path.join(ckDir, 'best');
+  fs.rmSync(adapterDir, { recursive: true, force: true });
+  if (fs.existsSync(best)) fs.cpSync(best, adapterDir, { recursive: true });
+  else writeWeights(adapterDir);
+  const { train, val } = readMetrics(metricsFile);
+  writeFileAtomic(path.join(runDir, 'loss.svg'), lossCurveSvg(train, val, `shitate train — ${path.basename(c.model)}`));
+  writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify({
+    steps: state.step, epochs: state.epoch, bestValLoss: state.earlyStop.bestStep >= 0 ? state.earlyStop.best : null,
+    bestStep: state.earlyStop.bestStep >= 0 ? state.earlyStop.bestStep : null, lastTrainLoss: state.lastTrainLoss,
+    tokensSeen: state.tokensSeen, elapsedSec: state.elapsedSec, estimate: est, adapter: adapterDir,
+  }, null, 2) + '\n');
+  return { runDir, adapterDir, state, endIds };
+}
