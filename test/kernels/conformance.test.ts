@@ -22,10 +22,15 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, tol = 1e-5, what
   expect(err, `${what} error ${err}`).toBeLessThanOrEqual(tol);
 }
 
-describe('SHITATE_REQUIRE_NATIVE', () => {
-  it.runIf(process.env.SHITATE_REQUIRE_NATIVE === '1')('the native addon loads', () => {
-    expect(nativeStatus().kernels, `native kernels required but missing: ${nativeStatus().error ?? ''}`).not.toBeNull();
-    expect(nativeStatus().kernels?.name).toBe('native');
+describe('native availability', () => {
+  it('loads when SHITATE_REQUIRE_NATIVE=1, and otherwise either loads or says why not', () => {
+    const s = nativeStatus();
+    if (process.env.SHITATE_REQUIRE_NATIVE === '1') {
+      expect(s.kernels, `native kernels required but missing: ${s.error ?? ''}`).not.toBeNull();
+      expect(s.kernels?.name).toBe('native');
+    } else {
+      expect(s.kernels !== null || (s.error ?? '').length > 0).toBe(true);
+    }
   });
 });
 
