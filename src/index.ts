@@ -2,12 +2,9 @@
 export { ShitateError } from './errors.js';
 export * from './tensor/index.js';
 export { kernels, nativeStatus, referenceKernels, useKernels, type Kernels } from './kernels/index.js';
-export { loadModel, type LoadedModel, type LlamaModel } from './models/index.js';
-export { loadTokenizer, type ChatMessage, type Tokenizer } from './tokenizer/index.js';
-export { loadAdapter, type LoraSet } from './lora/index.js';
-export * from './generate/index.js';
-export { loadModel, KVCache, LlamaModel, shiftLabels, type LoadedModel, type ForwardInput, type ForwardOutput } from './models/index.js';
-export { loadTokenizer, createStreamDecoder, type Tokenizer, type ChatMessage } from './tokenizer/index.js';
-export { loadAdapter, saveAdapter, attachLora, type LoraConfig } from './lora/index.js';
+export { loadModel, KVCache, shiftLabels, type LoadedModel, type LlamaModel, type ForwardInput, type ForwardOutput } from './models/index.js';
+export { loadTokenizer, createStreamDecoder, type ChatMessage, type Tokenizer } from './tokenizer/index.js';
+export { loadAdapter, saveAdapter, attachLora, type LoraSet, type LoraConfig } from './lora/index.js';
 export { runTraining, type RunOptions, type RunResult } from './train/session.js';
 export { TRAIN_DEFAULTS, type TrainConfig } from './train/config.js';
+export * from './generate/index.js';
