@@ -2,6 +2,8 @@
 import { ShitateError } from '../errors.js';
 import { packageVersion } from './package-info.js';
 import { doctor } from './doctor.js';
+import { generateCommand } from './generate.js';
+import { chatCommand } from './chat.js';
 import { train } from './train.js';
 import { merge } from './merge.js';
 
@@ -14,6 +16,8 @@ const commands: Record<string, Command> = {
   doctor,
   train,
   merge,
+  generate: generateCommand,
+  chat: chatCommand,
 };
 
 function help(): string {

@@ -1,0 +1,132 @@
+// `shitate generate`: one completion streamed to stdout, from a prompt as plain text or as a chat turn with
+// the model's template. Also the sampling flags shared with `shitate chat`.
+import type { Command } from './main.js';
+import { flagBool, flagList, flagStr, parseFlags, type FlagSpec, type Parsed } from './args.js';
+import { ShitateError } from '../errors.js';
+import { chatPrompt, generate, openModel, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
+import type { ChatMessage } from '../tokenizer/index.js';
+
+export const MODEL_FLAGS: FlagSpec = {
+  model: { type: 'string', short: 'm' },
+  adapter: { type: 'string' },
+  system: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'top-k': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  stop: { type: 'string', multiple: true },
+};
+
+export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
+  --adapter DIR             LoRA adapter folder (PEFT format) to apply
+  --max-tokens N            most tokens in a reply (default: generation_config.json, else 512, within the context)
+  --temperature T           0 = greedy; > 0 samples (default: the model's generation_config.json, else greedy)
+  --top-p P                 nucleus sampling, 0 < P <= 1
+  --top-k K                 sample among the K most likely tokens (0 = off; default 50 when sampling)
+  --min-p P                 drop tokens below P x the top probability
+  --repetition-penalty R    > 1 discourages repeating tokens already seen
+  --seed S                  make sampling reproducible
+  --stop STR                stop when STR appears (repeatable); STR itself is not printed`;
+
+function num(p: Parsed, name: string, integer: boolean): number | undefined {
+  const s = flagStr(p, name);
+  if (s === undefined) return undefined;
+  const v = Number(s);
+  if (s.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw new ShitateError('E_USAGE', `--${name}: expected ${integer ? 'a whole number' : 'a number'}, found "${s}"`,
+      `e.g. --${name} ${integer ? '256' : '0.7'}`);
+  }
+  return v;
+}
+
+/** The generation options the flags ask for (unset flags stay unset, so the model's defaults apply). */
+export function generateOptionsFromFlags(p: Parsed): GenerateOptions {
+  const o: GenerateOptions = {};
+  const set = <K extends keyof GenerateOptions>(k: K, v: GenerateOptions[K] | undefined) => {
+    if (v !== undefined) o[k] = v;
+  };
+  set('maxNewTokens', num(p, 'max-tokens', true));
+  set('temperature', num(p, 'temperature', false));
+  set('topP', num(p, 'top-p', false));
+  set('topK', num(p, 'top-k', true));
+  set('minP', num(p, 'min-p', false));
+  set('repetitionPenalty', num(p, 'repetition-penalty', false));
+  set('seed', num(p, 'seed', true));
+  const stop = flagList(p, 'stop');
+  if (stop.length > 0) o.stop = stop;
+  return o;
+}
+
+/** --model and --adapter, loaded. */
+export function openFromFlags(command: string, p: Parsed): OpenedModel {
+  const dir = flagStr(p, 'model');
+  if (!dir) {
+    throw new ShitateError('E_USAGE', `${command}: expected --model DIR, found no model folder`,
+      `pass the Hugging Face model folder, e.g. shitate ${command} --model ./models/SmolLM2-135M-Instruct`);
+  }
+  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null });
+}
+
+/** One summary line for stderr. */
+export function formatStats(d: GenDone): string {
+  const t = d.timing;
+  return `[${d.finishReason} · ${d.usage.promptTokens} prompt + ${d.usage.completionTokens} completion tokens · ` +
+    `prefill ${t.prefillTokensPerSec.toFixed(1)} tok/s · decode ${t.decodeTokensPerSec.toFixed(1)} tok/s]`;
+}
+
+const usage = `usage: shitate generate --model DIR --prompt TEXT [options]
+
+Continues TEXT with the model and streams the result to stdout (a summary goes to stderr).
+
+options:
+  --prompt, -p TEXT         the prompt
+  --chat                    send TEXT as a user message through the model's chat template
+  --system TEXT             system prompt (implies --chat)
+  --quiet, -q               no summary on stderr
+${SAMPLING_HELP}
+`;
+
+export const generateCommand: Command = {
+  summary: 'generate text from a prompt (optionally as a chat turn), streamed',
+  async run(argv) {
+    const p = parseFlags('generate', argv, {
+      ...MODEL_FLAGS, prompt: { type: 'string', short: 'p' }, chat: { type: 'boolean' }, quiet: { type: 'boolean', short: 'q' },
+    });
+    if (flagBool(p, 'help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    const prompt = flagStr(p, 'prompt');
+    if (prompt === undefined) {
+      throw new ShitateError('E_USAGE', 'generate: expected --prompt TEXT, found no prompt', 'e.g. shitate generate --model DIR --prompt "Hello"');
+    }
+    const opts = generateOptionsFromFlags(p);
+    const m = openFromFlags('generate', p);
+    const system = flagStr(p, 'system');
+    let ids: number[];
+    if (flagBool(p, 'chat') || system !== undefined) {
+      const messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
+      messages.push({ role: 'user', content: prompt });
+      ids = chatPrompt(m.tokenizer, messages);
+    } else ids = m.tokenizer.encode(prompt);
+
+    const ac = new AbortController();
+    const onSigint = () => ac.abort();
+    process.once('SIGINT', onSigint);
+    let done: GenDone | null = null;
+    try {
+      for await (const ev of generate(m, ids, { ...opts, signal: ac.signal })) {
+        if (ev.text) process.stdout.write(ev.text);
+        if (ev.type === 'done') done = ev;
+      }
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+    process.stdout.write('\n');
+    if (done && !flagBool(p, 'quiet')) process.stderr.write(formatStats(done) + '\n');
+    return done?.finishReason === 'abort' ? 130 : 0;
+  },
+};

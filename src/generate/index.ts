@@ -1,0 +1,10 @@
+// Public surface of generate/: sampling, streaming generation, chat prompts and the one-call model opener.
+export { makeSampler, samplingDistribution, seededUniform, validateSampler, type Sampler, type SamplerOptions } from './sampler.js';
+export { HF_DEFAULT_TOP_K, resolveSampling } from './settings.js';
+export { StopMatcher, type StopStep } from './stop.js';
+export {
+  DEFAULT_MAX_NEW_TOKENS, generate, generateText, resolveMaxNewTokens,
+  type CausalLM, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type GenToken, type GeneratedText,
+} from './generate.js';
+export { chatPrompt } from './chat.js';
+export { openModel, type OpenModelOptions, type OpenedModel } from './open.js';

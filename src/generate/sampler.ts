@@ -1,0 +1,220 @@
+// Next-token selection: a closure over the sampling settings (mlx-lm's make_sampler) that turns one row of
+// logits [V] into a token id. Order of the warpers follows transformers: repetition penalty, temperature,
+// top-k, top-p, min-p; temperature 0 is greedy (argmax after the penalty).
+import { ShitateError } from '../errors.js';
+import { hash32 } from '../kernels/rng.js';
+
+export interface SamplerOptions {
+  /** 0 = greedy (default); otherwise logits are divided by it before sampling */
+  temperature?: number;
+  /** keep the k most likely tokens (ties with the k-th kept too); 0 = off (default) */
+  topK?: number;
+  /** nucleus: keep the smallest most-likely set whose probability reaches top_p; 1 = off (default) */
+  topP?: number;
+  /** drop tokens whose probability is below min_p times the most likely one's; 0 = off (default) */
+  minP?: number;
+  /** HF/CTRL penalty over every id seen (prompt and output): positive logits divided, negative multiplied */
+  repetitionPenalty?: number;
+  /** seed of the random draws; the same seed and inputs give the same tokens */
+  seed?: number;
+  /** ids at or above this never come out (a model's embedding is often padded past the tokenizer's vocab) */
+  vocabLimit?: number;
+}
+
+export type Sampler = (logits: Float32Array, history: readonly number[]) => number;
+
+type Resolved = Required<Omit<SamplerOptions, 'vocabLimit'>> & { vocabLimit: number | null };
+
+function check(ok: boolean, what: string, value: unknown, hint: string): void {
+  if (!ok) throw new ShitateError('E_CONFIG', `sampling: expected ${what}, found ${String(value)}`, hint);
+}
+
+/** Fills in the neutral defaults and refuses values that have no meaning. */
+export function validateSampler(o: SamplerOptions): Resolved {
+  const r: Resolved = {
+    temperature: o.temperature ?? 0,
+    topK: o.topK ?? 0,
+    topP: o.topP ?? 1,
+    minP: o.minP ?? 0,
+    repetitionPenalty: o.repetitionPenalty ?? 1,
+    seed: o.seed ?? Math.floor(Math.random() * 2 ** 32),
+    vocabLimit: o.vocabLimit ?? null,
+  };
+  check(Number.isFinite(r.temperature) && r.temperature >= 0, 'temperature >= 0', r.temperature, 'use 0 for greedy decoding, 0.1-1.5 to sample');
+  check(Number.isInteger(r.topK) && r.topK >= 0, 'top_k to be a whole number >= 0', r.topK, 'use 0 to turn top-k off');
+  check(Number.isFinite(r.topP) && r.topP > 0 && r.topP <= 1, 'top_p in (0, 1]', r.topP, 'use 1 to turn top-p off, e.g. 0.9 to sample from the 90% nucleus');
+  check(Number.isFinite(r.minP) && r.minP >= 0 && r.minP <= 1, 'min_p in [0, 1]', r.minP, 'use 0 to turn min-p off, e.g. 0.05');
+  check(Number.isFinite(r.repetitionPenalty) && r.repetitionPenalty > 0, 'repetition_penalty > 0', r.repetitionPenalty,
+    'use 1 for no penalty; values slightly above 1 (1.05-1.2) discourage repeats');
+  check(Number.isInteger(r.seed), 'an integer seed', r.seed, 'pass a whole number');
+  check(r.vocabLimit === null || (Number.isInteger(r.vocabLimit) && r.vocabLimit > 0), 'vocabLimit > 0', r.vocabLimit,
+    'pass the tokenizer\'s vocabulary size');
+  return r;
+}
+
+/** A seeded stream of uniforms in [0, 1) with 53 bits, from the counter-based hash the kernels share. */
+export function seededUniform(seed: number): () => number {
+  const s = seed >>> 0;
+  let i = 0;
+  return () => {
+    const hi = hash32(s, i++) >>> 5; // 27 bits
+    const lo = hash32(s, i++) >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  };
+}
+
+/** Returns the sampler closure; its random state advances with each sampled token. */
+export function makeSampler(opts: SamplerOptions = {}): Sampler {
+  const o = validateSampler(opts);
+  const rand = seededUniform(o.seed);
+  return (logits, history) => {
+    if (o.temperature === 0) return argmax(penalized(logits, history, o));
+    return draw(warp(logits, history, o), rand());
+  };
+}
+
+/** The distribution a sampling (temperature > 0) sampler draws from, normalised: [min(V, vocabLimit)]. */
+export function samplingDistribution(logits: Float32Array, history: readonly number[], opts: SamplerOptions): Float64Array {
+  const o = validateSampler({ ...opts, seed: opts.seed ?? 0 });
+  check(o.temperature > 0, 'temperature > 0 for a distribution', o.temperature, 'greedy decoding has no distribution');
+  const p = warp(logits, history, o);
+  let sum = 0;
+  for (let i = 0; i < p.length; i++) sum += p[i];
+  for (let i = 0; i < p.length; i++) p[i] /= sum;
+  return p;
+}
+
+/** Logits as float64, cut to the vocabulary limit, with the repetition penalty applied once per seen id. */
+function penalized(logits: Float32Array, history: readonly number[], o: Resolved): Float64Array {
+  const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
+  const x = new Float64Array(V);
+  x.set(logits.subarray(0, V));
+  if (o.repetitionPenalty !== 1) {
+    const seen = new Set(history);
+    for (const id of seen) {
+      if (id < 0 || id >= V) continue;
+      x[id] = x[id] > 0 ? x[id] / o.repetitionPenalty : x[id] * o.repetitionPenalty;
+    }
+  }
+  return x;
+}
+
+/** Unnormalised probabilities after temperature, top-k, top-p and min-p (0 = removed). */
+function warp(logits: Float32Array, history: readonly number[], o: Resolved): Float64Array {
+  const x = penalized(logits, history, o);
+  for (let i = 0; i < x.length; i++) x[i] /= o.temperature;
+  if (o.topK > 0 && o.topK < x.length) {
+    const kth = kthLargest(x.slice(), o.topK);
+    for (let i = 0; i < x.length; i++) if (x[i] < kth) x[i] = -Infinity;
+  }
+  const p = softmax(x);
+  if (o.topP < 1) nucleus(p, o.topP);
+  if (o.minP > 0) {
+    let top = 0;
+    for (let i = 0; i < p.length; i++) top = Math.max(top, p[i]);
+    // probabilities are normalised here; after top-p they are not, but the ratio to the top one is the same
+    const cut = o.minP * top;
+    for (let i = 0; i < p.length; i++) if (p[i] < cut) p[i] = 0;
+  }
+  return p;
+}
+
+function argmax(x: Float64Array): number {
+  let best = 0;
+  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  return best;
+}
+
+function softmax(x: Float64Array): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    x[i] = Math.exp(x[i] - max);
+    sum += x[i];
+  }
+  for (let i = 0; i < x.length; i++) x[i] /= sum;
+  return x;
+}
+
+/**
+ * Zeroes everything outside the nucleus: tokens by descending probability until the running sum reaches
+ * topP (transformers' TopPLogitsWarper keeps the same set; a tie at the cut keeps all its members). Only
+ * probabilities above a threshold are sorted; the threshold drops until they alone reach topP, so they
+ * are a prefix of the full order.
+ */
+function nucleus(p: Float64Array, topP: number): void {
+  let top = 0;
+  for (let i = 0; i < p.length; i++) top = Math.max(top, p[i]);
+  let cand = new Float64Array(0);
+  for (let thr = top * 1e-3; ; thr = thr > 1e-30 ? thr * 1e-3 : 0) {
+    let n = 0;
+    let mass = 0;
+    for (let i = 0; i < p.length; i++) {
+      if (p[i] >= thr) {
+        n++;
+        mass += p[i];
+      }
+    }
+    if (mass >= topP || thr === 0) {
+      cand = new Float64Array(n);
+      n = 0;
+      for (let i = 0; i < p.length; i++) if (p[i] >= thr) cand[n++] = p[i];
+      break;
+    }
+  }
+  cand.sort(); // ascending, numeric (typed-array sort)
+  let cum = 0;
+  let cut = cand[cand.length - 1];
+  for (let j = cand.length - 1; j >= 0; j--) {
+    cum += cand[j];
+    cut = cand[j];
+    if (cum >= topP) break;
+  }
+  for (let i = 0; i < p.length; i++) if (p[i] < cut) p[i] = 0;
+}
+
+/** Inverse-CDF draw over unnormalised weights, in id order. */
+function draw(p: Float64Array, u: number): number {
+  let total = 0;
+  for (let i = 0; i < p.length; i++) total += p[i];
+  const target = u * total;
+  let acc = 0;
+  let last = 0;
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] <= 0) continue;
+    acc += p[i];
+    last = i;
+    if (acc > target) return i;
+  }
+  return last;
+}
+
+/** The k-th largest value of a (a is reordered): quickselect with a three-way partition, so long runs of
+ *  equal values (a flat distribution, masked entries) stay linear. */
+export function kthLargest(a: Float64Array, k: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  const want = k - 1; // index in descending order
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >>> 1];
+    // [lo, lt) > pivot, [lt, i) == pivot, (gt, hi] < pivot
+    let lt = lo;
+    let gt = hi;
+    let i = lo;
+    while (i <= gt) {
+      if (a[i] > pivot) {
+        [a[lt], a[i]] = [a[i], a[lt]];
+        lt++;
+        i++;
+      } else if (a[i] < pivot) {
+        [a[gt], a[i]] = [a[i], a[gt]];
+        gt--;
+      } else i++;
+    }
+    if (want < lt) hi = lt - 1;
+    else if (want > gt) lo = gt + 1;
+    else return pivot;
+  }
+  return a[want];
+}

@@ -1,0 +1,49 @@
+// `shitate generate` run as a real process: its stdout equals the library's output for the same settings
+// (plain and chat prompts, greedy and seeded sampling), and bad flags exit with usage errors.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { chatPrompt, generateText, openModel, type OpenedModel } from '../../src/generate/index.js';
+import { modelDir } from '../generate/model-dir.js';
+import { runCli } from './run-cli.js';
+
+let dir: string;
+let m: OpenedModel;
+beforeAll(() => {
+  dir = modelDir('llama-tiny');
+  m = openModel(dir);
+});
+
+describe('shitate generate', () => {
+  it('streams the greedy continuation of a plain prompt', async () => {
+    const want = await generateText(m, m.tokenizer.encode('Hello world'), { maxNewTokens: 6 });
+    expect(want.text.length).toBeGreaterThan(0);
+    const r = await runCli(['generate', '--model', dir, '--prompt', 'Hello world', '--max-tokens', '6']);
+    expect(r.stderr).toContain(`${want.usage.promptTokens} prompt + ${want.usage.completionTokens} completion tokens`);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(want.text + '\n');
+  });
+
+  it('wraps the prompt in the chat template and samples reproducibly under a seed', async () => {
+    const ids = chatPrompt(m.tokenizer, [{ role: 'system', content: 'Be brief' }, { role: 'user', content: 'hi there' }]);
+    const want = await generateText(m, ids, { maxNewTokens: 8, temperature: 1.2, topP: 0.95, seed: 9, stop: ['\n'] });
+    expect(want.text.length).toBeGreaterThan(0);
+    const r = await runCli(['generate', '-m', dir, '--chat', '--system', 'Be brief', '--prompt', 'hi there', '--max-tokens', '8',
+      '--temperature', '1.2', '--top-p', '0.95', '--seed', '9', '--stop', '\n', '--quiet']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(want.text + '\n');
+  });
+
+  it('refuses missing and malformed flags with a usage error', async () => {
+    const [noModel, badNum, badRange] = await Promise.all([
+      runCli(['generate', '--prompt', 'x']),
+      runCli(['generate', '--model', dir, '--prompt', 'x', '--temperature', 'warm']),
+      runCli(['generate', '--model', dir, '--prompt', 'x', '--top-p', '2']),
+    ]);
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain('--model');
+    expect(badNum.code).toBe(2);
+    expect(badNum.stderr).toContain('--temperature');
+    expect(badRange.code).toBe(1);
+    expect(badRange.stderr).toContain('top_p');
+  });
+});
