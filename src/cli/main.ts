@@ -6,6 +6,8 @@ import { generateCommand } from './generate.js';
 import { chatCommand } from './chat.js';
 import { train } from './train.js';
 import { merge } from './merge.js';
+import { evalCommand } from './eval.js';
+import { serveCommand } from './serve.js';
 
 export interface Command {
   summary: string;
@@ -18,6 +20,8 @@ const commands: Record<string, Command> = {
   merge,
   generate: generateCommand,
   chat: chatCommand,
+  eval: evalCommand,
+  serve: serveCommand,
 };
 
 function help(): string {

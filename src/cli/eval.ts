@@ -1,0 +1,89 @@
+// `shitate eval`: the base model and each adapter answer the same held-out questions; prints the metric
+// table and writes eval.json and eval.html. Ctrl-C stops after writing what was computed.
+import path from 'node:path';
+import type { Command } from './main.js';
+import { flagBool, flagStr, parseFlags } from './args.js';
+import { flagsToKeys, kebab, resolveConfig, schemaFlags } from '../config/resolve.js';
+import { ShitateError } from '../errors.js';
+import { openModel } from '../generate/index.js';
+import { EVAL_DEFAULTS, EVAL_SCHEMA, EvalRun, evalSettings, readEvalItems, terminalTable, writeReport, type EvalConfig } from '../eval/index.js';
+import { evalProgressPrinter } from './eval-progress.js';
+
+function defaultNote(v: unknown): string {
+  return v === null || v === '' || (Array.isArray(v) && v.length === 0) ? '' : ` (default ${String(v)})`;
+}
+
+const usage = `usage: shitate eval --model DIR [--adapter DIR]... --data val.jsonl [--out DIR] [--config eval.yaml]
+
+Evaluates the base model and each adapter on the same held-out conversations and compares them:
+loss and perplexity on the reference answers; greedy answers scored against the reference by exact
+match (after NFKC, case, whitespace and punctuation normalisation), character F1 and ROUGE-L on
+characters; answer length; stop rate; consistency of sampled answers; optionally an LLM judge.
+Writes OUT/eval.json and OUT/eval.html (side-by-side answers, largest improvements and regressions
+first). Same seed, same report. Ctrl-C keeps what was computed.
+
+settings (flag / YAML key / env SHITATE_<KEY>):
+${Object.entries(EVAL_SCHEMA).map(([k, s]) => `  --${kebab(k).padEnd(16)} ${s.help}${defaultNote(EVAL_DEFAULTS[k])}`).join('\n')}
+`;
+
+function defaultOutDir(now = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return path.join('evals', `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`);
+}
+
+function resolveEvalConfig(argv: string[]): EvalConfig | null {
+  const flags = { ...schemaFlags(EVAL_SCHEMA), adapter: { type: 'string' as const, multiple: true }, config: { type: 'string' as const } };
+  const p = parseFlags('eval', argv, { ...flags, model: { type: 'string', short: 'm' } });
+  if (flagBool(p, 'help')) return null;
+  const c = resolveConfig(EVAL_SCHEMA, EVAL_DEFAULTS, { file: flagStr(p, 'config') ?? null, env: process.env, flags: flagsToKeys(EVAL_SCHEMA, p.values) }).values;
+  for (const k of ['model', 'data'] as const) {
+    if (!c[k]) throw new ShitateError('E_USAGE', `eval: expected --${k}, found none`, 'e.g. shitate eval --model DIR --adapter RUN/adapter --data val.jsonl');
+  }
+  return c;
+}
+
+export const evalCommand: Command = {
+  summary: 'compare the base model with tuned adapters on held-out questions (table, JSON, HTML)',
+  async run(argv) {
+    const c = resolveEvalConfig(argv);
+    if (!c) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    if (c.threads) process.env.SHITATE_THREADS = String(c.threads);
+    const settings = evalSettings(c);
+    const items = readEvalItems(c.data, c.limit);
+    const outDir = c.out ?? defaultOutDir();
+    const run = new EvalRun({ opened: openModel(c.model, { adapter: null }), modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
+    run.checkAdapters();
+
+    const ac = new AbortController();
+    const onSigint = () => {
+      if (ac.signal.aborted) process.exit(130);
+      ac.abort();
+      process.stderr.write('\nstopping: writing the results computed so far (Ctrl-C again to quit now)\n');
+    };
+    process.on('SIGINT', onSigint);
+    const print = evalProgressPrinter();
+    let lastSave = Date.now();
+    try {
+      await run.execute({
+        signal: ac.signal,
+        onEvent: (e) => {
+          print(e);
+          if (e.type === 'progress' && Date.now() - lastSave > 10_000) {
+            writeReport(outDir, run.report(), true);
+            lastSave = Date.now();
+          }
+        },
+      });
+    } finally {
+      process.off('SIGINT', onSigint);
+      const report = run.report();
+      const files = writeReport(outDir, report);
+      process.stdout.write(terminalTable(report));
+      process.stderr.write(`report: ${files.html}\ndata: ${files.json}\n`);
+    }
+    return ac.signal.aborted ? 130 : 0;
+  },
+};
