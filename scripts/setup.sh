@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --tests adds what the test suite needs beyond the runtime: Chromium (HTML reports are opened headless)
+pkgs=(libopenblas-dev g++ make python3)
+[ "${1:-}" = "--tests" ] && pkgs+=(chromium)
 need=()
-for pkg in libopenblas-dev g++ make python3; do
+for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
