@@ -8,6 +8,10 @@ import { train } from './train.js';
 import { merge } from './merge.js';
 import { evalCommand } from './eval.js';
 import { serveCommand } from './serve.js';
+import { data } from './data.js';
+import { estimate } from './estimate.js';
+import { advise } from './advise.js';
+import { demoCommand } from './demo.js';
 
 export interface Command {
   summary: string;
@@ -22,6 +26,10 @@ const commands: Record<string, Command> = {
   chat: chatCommand,
   eval: evalCommand,
   serve: serveCommand,
+  data,
+  estimate,
+  advise,
+  demo: demoCommand,
 };
 
 function help(): string {

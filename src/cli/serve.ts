@@ -1,0 +1,125 @@
+// `shitate serve`: the OpenAI-compatible HTTP API over one base model and any number of LoRA adapters, each
+// request picking one by its `model` field. Prints "listening on URL" to stdout; the log goes to stderr.
+import path from 'node:path';
+import type { Command } from './main.js';
+import { flagBool, flagList, flagStr, parseFlags } from './args.js';
+import { flagsToKeys, schemaFlags } from '../config/resolve.js';
+import { ShitateError } from '../errors.js';
+import { openModel } from '../generate/index.js';
+import { createHandler, Engine, isLoopback, listen, resolveServeConfig, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
+import { SECRET_KEYS } from '../serve/config.js';
+
+const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--port N] [--host 127.0.0.1] [options]
+
+Serves the model over an OpenAI-compatible HTTP API: POST /v1/chat/completions (streaming or not),
+POST /v1/completions, GET /v1/models, GET /health. The base model and each adapter are models; a request's
+"model" field picks one. Adapters can be added and removed while serving through /admin/adapters
+(POST {"name", "path"}, DELETE /admin/adapters/NAME). Chats are rendered with the model's own chat template,
+the one training uses; sampling fields a request leaves unset follow the model's generation_config.json.
+
+options:
+  --model, -m DIR            Hugging Face model folder of the base model
+  --adapter NAME=DIR         LoRA adapter folder (PEFT format) served as model NAME (repeatable;
+                             DIR alone serves it under the folder's name)
+  --base-name ID             id of the base model (default: the model folder's name)
+  --host ADDR                address to listen on (default 127.0.0.1: this machine only)
+  --port N                   port (default 8000; 0 picks a free one)
+  --config FILE              YAML settings file (snake_case keys, e.g. max_queue: 32, api_keys: [...])
+  --max-concurrent N         generations taking turns on the model (default 16)
+  --max-queue N              requests that may wait; more get 429 (default 64)
+  --max-body-bytes N         largest request body (default 2097152)
+  --log-prompts              write prompts and completions into the log (off by default)
+  --allow-unknown-fields     ignore unknown request fields instead of answering 400
+  --no-admin                 turn the /admin endpoints off
+
+environment:
+  SHITATE_API_KEYS=k1,k2     Bearer keys clients must send (also api_keys in the config file)
+  SHITATE_ADMIN_KEY=k        key for /admin (default: the API keys); needed for /admin off loopback
+  SHITATE_<SETTING>          any setting above, e.g. SHITATE_MAX_QUEUE=32
+`;
+
+const note = (s: string): void => {
+  process.stderr.write(s + '\n');
+};
+
+/** --adapter NAME=DIR (or DIR, named after its folder). */
+function adapterSpecs(values: string[]): { name: string; dir: string }[] {
+  return values.map((v) => {
+    const eq = v.indexOf('=');
+    if (eq > 0) return { name: v.slice(0, eq), dir: v.slice(eq + 1) };
+    return { name: path.basename(path.resolve(v)), dir: v };
+  });
+}
+
+function settingFlags(): Record<string, { type: 'string' | 'boolean' }> {
+  const all = schemaFlags(SERVE_SCHEMA);
+  for (const k of SECRET_KEYS) delete all[k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)];
+  return all;
+}
+
+/** Admin stays on loopback, or wherever a key guards it. */
+function adminEnabled(cfg: ServeConfig): boolean {
+  if (!cfg.admin) return false;
+  if (isLoopback(cfg.host) || cfg.adminKey || cfg.apiKeys.length > 0) return true;
+  note(`note: /admin is off: ${cfg.host} is reachable from other machines and no SHITATE_ADMIN_KEY (or API key) guards it`);
+  return false;
+}
+
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    const on = (sig: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(sig);
+    };
+    const onInt = on('SIGINT');
+    const onTerm = on('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  });
+}
+
+export const serveCommand: Command = {
+  summary: 'serve models over an OpenAI-compatible HTTP API (adapters picked per request)',
+  async run(argv) {
+    const p = parseFlags('serve', argv, {
+      ...settingFlags(), model: { type: 'string', short: 'm' }, adapter: { type: 'string', multiple: true },
+      config: { type: 'string' }, 'no-admin': { type: 'boolean' },
+    });
+    if (flagBool(p, 'help')) {
+      process.stdout.write(usage);
+      return 0;
+    }
+    const dir = flagStr(p, 'model');
+    if (!dir) {
+      throw new ShitateError('E_USAGE', 'serve: expected --model DIR, found no model folder',
+        'pass the base model\'s Hugging Face folder, e.g. shitate serve --model ./models/SmolLM2-135M-Instruct --adapter support=./runs/support/adapter');
+    }
+    const flags = flagsToKeys(SERVE_SCHEMA, p.values);
+    if (flagBool(p, 'no-admin')) flags.admin = false;
+    const cfg = resolveServeConfig(flagStr(p, 'config') ?? null, process.env, flags).values;
+    const engine = new Engine(openModel(dir), {
+      ...(cfg.baseName ? { baseId: cfg.baseName } : {}),
+      adapters: adapterSpecs(flagList(p, 'adapter')),
+      limits: { maxConcurrent: cfg.maxConcurrent, maxQueue: cfg.maxQueue },
+    });
+    if (!isLoopback(cfg.host) && cfg.apiKeys.length === 0) {
+      note(`warning: listening on ${cfg.host} without API keys: anyone who can reach it can use the model (set SHITATE_API_KEYS)`);
+    }
+    const handler = createHandler(engine, {
+      apiKeys: cfg.apiKeys, adminKey: cfg.adminKey, admin: adminEnabled(cfg), maxBodyBytes: cfg.maxBodyBytes,
+      logPrompts: cfg.logPrompts, allowUnknownFields: cfg.allowUnknownFields,
+      log: (line) => note(`${new Date().toISOString()} ${line}`),
+    });
+    const stopped = untilSignal();
+    const server = await listen(handler, { host: cfg.host, port: cfg.port });
+    note(`models: ${engine.registry.list().map((m) => (m.kind === 'base' ? `${m.id} (base)` : m.id)).join(', ')}` +
+      `${cfg.apiKeys.length > 0 ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
+    process.stdout.write(`listening on ${server.url}\n`);
+    const sig = await stopped;
+    note(`${sig}: stopping (running generations are cancelled)`);
+    await engine.close();
+    await server.close();
+    return 0;
+  },
+};

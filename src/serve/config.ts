@@ -1,0 +1,60 @@
+// Settings of `shitate serve`: typed defaults < config file < SHITATE_* environment < flags. API keys and the
+// admin key come only from the file or the environment (SHITATE_API_KEYS, SHITATE_ADMIN_KEY), never from
+// flags, which other users of the machine can read in the process list.
+import { resolveConfig, type Resolved, type Schema } from '../config/resolve.js';
+import { DEFAULT_MAX_BODY_BYTES } from './app.js';
+import { DEFAULT_LIMITS } from './engine.js';
+import { DEFAULT_HOST } from './node.js';
+
+export const SERVE_SCHEMA: Schema = {
+  host: { type: 'string', help: 'address to listen on; 127.0.0.1 keeps the server local, 0.0.0.0 opens it to the network' },
+  port: { type: 'int', min: 0, max: 65535, help: 'port to listen on (0 picks a free one)' },
+  baseName: { type: 'string', nullable: true, help: 'id of the base model in /v1/models (default: the model folder\'s name)' },
+  apiKeys: { type: 'list', nullable: true, help: 'Bearer keys clients must send (comma-separated in SHITATE_API_KEYS); empty: no key needed' },
+  adminKey: { type: 'string', nullable: true, help: 'key for the /admin endpoints (default: the API keys)' },
+  admin: { type: 'boolean', help: 'serve the /admin endpoints that add and remove adapters at run time' },
+  maxBodyBytes: { type: 'int', min: 1024, help: 'largest request body in bytes' },
+  maxConcurrent: { type: 'int', min: 1, help: 'generations that take turns on the model' },
+  maxQueue: { type: 'int', min: 0, help: 'requests that may wait for a turn; more get 429' },
+  logPrompts: { type: 'boolean', help: 'write prompts and completions into the log (off: they may hold customer data)' },
+  allowUnknownFields: { type: 'boolean', help: 'ignore request fields the server does not know instead of answering 400' },
+};
+
+export interface ServeConfig {
+  [key: string]: string | number | boolean | string[] | null;
+  host: string;
+  port: number;
+  baseName: string | null;
+  apiKeys: string[];
+  adminKey: string | null;
+  admin: boolean;
+  maxBodyBytes: number;
+  maxConcurrent: number;
+  maxQueue: number;
+  logPrompts: boolean;
+  allowUnknownFields: boolean;
+}
+
+export const SERVE_DEFAULTS: ServeConfig = {
+  host: DEFAULT_HOST,
+  port: 8000,
+  baseName: null,
+  apiKeys: [],
+  adminKey: null,
+  admin: true,
+  maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
+  maxConcurrent: DEFAULT_LIMITS.maxConcurrent,
+  maxQueue: DEFAULT_LIMITS.maxQueue,
+  logPrompts: false,
+  allowUnknownFields: false,
+};
+
+/** Keys never read from flags. */
+export const SECRET_KEYS = new Set(['apiKeys', 'adminKey']);
+
+export function resolveServeConfig(file: string | null, env: NodeJS.ProcessEnv, flags: Record<string, unknown>): Resolved<ServeConfig> {
+  const safeFlags = Object.fromEntries(Object.entries(flags).filter(([k]) => !SECRET_KEYS.has(k)));
+  const r = resolveConfig(SERVE_SCHEMA, SERVE_DEFAULTS, { file, env, flags: safeFlags });
+  r.values.apiKeys ??= []; // SHITATE_API_KEYS= (empty) means no keys
+  return r;
+}

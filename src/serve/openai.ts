@@ -1,0 +1,83 @@
+// The response objects of OpenAI's API as this server writes them: chat completions and their stream chunks,
+// text completions, usage, the model list, and the server-sent-event framing ("data: {json}\n\n", "[DONE]").
+import { randomUUID } from 'node:crypto';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** OpenAI's finish reasons: 'stop' (end of turn or a stop string) and 'length' (token budget). */
+export type ApiFinishReason = 'stop' | 'length';
+
+export function usage(u: { promptTokens: number; completionTokens: number }): Usage {
+  return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens };
+}
+
+export function newId(prefix: 'chatcmpl' | 'cmpl'): string {
+  return `${prefix}-${randomUUID().replaceAll('-', '')}`;
+}
+
+export const nowSeconds = (): number => Math.floor(Date.now() / 1000);
+
+/** What every object of one response shares. */
+export interface ResponseMeta {
+  id: string;
+  created: number;
+  model: string;
+}
+
+export function chatCompletion(m: ResponseMeta, text: string, finish: ApiFinishReason, u: Usage): object {
+  return {
+    id: m.id, object: 'chat.completion', created: m.created, model: m.model,
+    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finish }],
+    usage: u,
+  };
+}
+
+/** One stream chunk; `usage` is left out unless given (null on every chunk when the client asked for a usage chunk). */
+export function chatChunk(m: ResponseMeta, delta: { role?: 'assistant'; content?: string }, finish: ApiFinishReason | null,
+  u?: Usage | null): object {
+  const chunk: Record<string, unknown> = {
+    id: m.id, object: 'chat.completion.chunk', created: m.created, model: m.model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  };
+  if (u !== undefined) chunk.usage = u;
+  return chunk;
+}
+
+export function textCompletion(m: ResponseMeta, text: string, finish: ApiFinishReason, u: Usage): object {
+  return {
+    id: m.id, object: 'text_completion', created: m.created, model: m.model,
+    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+    usage: u,
+  };
+}
+
+export function textChunk(m: ResponseMeta, text: string, finish: ApiFinishReason | null, u?: Usage | null): object {
+  const chunk: Record<string, unknown> = {
+    id: m.id, object: 'text_completion', created: m.created, model: m.model,
+    choices: [{ index: 0, text, logprobs: null, finish_reason: finish }],
+  };
+  if (u !== undefined) chunk.usage = u;
+  return chunk;
+}
+
+/** The chunk OpenAI sends last when stream_options.include_usage is set: no choices, the whole usage. */
+export function usageChunk(m: ResponseMeta, object: 'chat.completion.chunk' | 'text_completion', u: Usage): object {
+  return { id: m.id, object, created: m.created, model: m.model, choices: [], usage: u };
+}
+
+export function modelObject(id: string, created: number, ownedBy: string): object {
+  return { id, object: 'model', created, owned_by: ownedBy };
+}
+
+export const sse = (obj: object): string => `data: ${JSON.stringify(obj)}\n\n`;
+export const SSE_DONE = 'data: [DONE]\n\n';
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no', // proxies (nginx) must not buffer a token stream
+};

@@ -1,0 +1,59 @@
+// The served models by name: what a request's `model` field selects and how to run it. The base model and
+// each loaded adapter are entries; other kinds (named profiles with their own system prompt or sampling
+// defaults) plug in by registering an entry with `prepareMessages` and `defaults`.
+import { ShitateError } from '../errors.js';
+import type { ChatMessage } from '../tokenizer/index.js';
+import type { AdapterSlot } from './adapters.js';
+import type { SamplingParams } from './params.js';
+
+export interface ServedModel {
+  /** the name clients pass as `model` */
+  readonly id: string;
+  /** 'base' and 'adapter' here; other modules add their own kinds */
+  readonly kind: string;
+  /** unix seconds, as /v1/models reports it */
+  readonly created: number;
+  readonly ownedBy: string;
+  /** the adapter attached while this model generates; null runs the bare base */
+  readonly adapter: AdapterSlot | null;
+  /** rewrites a chat's messages before they are rendered (e.g. prepends a profile's system prompt) */
+  prepareMessages?(messages: ChatMessage[], signal: AbortSignal): ChatMessage[] | Promise<ChatMessage[]>;
+  /** sampling settings used where the request sets none */
+  readonly defaults?: SamplingParams;
+}
+
+/** Model ids: letters, digits and . _ : - (no slash, so an id is one URL path segment). */
+export const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+
+export class ModelRegistry {
+  private readonly models = new Map<string, ServedModel>();
+
+  /** Throws unless `id` is well formed and free. */
+  checkNew(id: string): void {
+    if (!MODEL_ID.test(id)) {
+      throw new ShitateError('E_CONFIG', `model id ${JSON.stringify(id)}: expected 1-128 letters, digits or . _ : - (starting with a letter or digit)`,
+        'pick a simple name, e.g. support-v2 (the base model is named by --base-name, else after its folder)');
+    }
+    const taken = this.models.get(id);
+    if (taken) throw new ShitateError('E_CONFIG', `model id "${id}" is already served (as ${taken.kind})`, 'remove it first, or pick another name');
+  }
+
+  add(m: ServedModel): void {
+    this.checkNew(m.id);
+    this.models.set(m.id, m);
+  }
+
+  remove(id: string): ServedModel | undefined {
+    const m = this.models.get(id);
+    this.models.delete(id);
+    return m;
+  }
+
+  get(id: string): ServedModel | undefined {
+    return this.models.get(id);
+  }
+
+  list(): ServedModel[] {
+    return [...this.models.values()];
+  }
+}

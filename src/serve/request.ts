@@ -1,0 +1,96 @@
+// Parsing of the two generation endpoints' bodies into checked requests: POST /v1/chat/completions (messages)
+// and POST /v1/completions (a prompt as text or token ids). Errors are 400s naming the field.
+import type { ChatMessage } from '../tokenizer/index.js';
+import { badParam } from './errors.js';
+import { checkFields, modelField, samplingFields, streamFields, type Body, type SamplingParams, type StreamParams } from './params.js';
+
+export interface ChatRequest extends StreamParams {
+  kind: 'chat';
+  model: string;
+  messages: ChatMessage[];
+  sampling: SamplingParams;
+}
+
+export interface CompletionRequest extends StreamParams {
+  kind: 'completion';
+  model: string;
+  /** text to tokenize, or token ids as given */
+  prompt: string | number[];
+  sampling: SamplingParams;
+}
+
+export type GenerationRequest = ChatRequest | CompletionRequest;
+
+const SAMPLING_KEYS = ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop', 'n', 'stream', 'stream_options'];
+const CHAT_KEYS = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', ...SAMPLING_KEYS]);
+const COMPLETION_KEYS = new Set(['model', 'prompt', 'max_tokens', ...SAMPLING_KEYS]);
+const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+
+/** OpenAI's legacy completions endpoint defaults to 16 new tokens; clients rely on it. */
+export const COMPLETIONS_DEFAULT_MAX_TOKENS = 16;
+
+export function parseChatRequest(body: Body, allowUnknown: boolean): ChatRequest {
+  checkFields(body, CHAT_KEYS, allowUnknown);
+  const model = modelField(body);
+  const raw = body.messages;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    throw badParam('messages', `expected a non-empty list of {role, content} messages, found ${Array.isArray(raw) ? 'an empty list' : raw === undefined ? 'nothing' : typeof raw}`,
+      raw === undefined ? 'missing_required_parameter' : 'invalid_value');
+  }
+  const messages = raw.map((m, i) => parseMessage(m, `messages[${i}]`));
+  // max_completion_tokens is the newer name; it wins when both are sent
+  const sampling = samplingFields(body, ['max_tokens', 'max_completion_tokens']);
+  return { kind: 'chat', model, messages, sampling, ...streamFields(body) };
+}
+
+function parseMessage(m: unknown, where: string): ChatMessage {
+  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw badParam(where, 'expected an object with role and content');
+  const msg = m as Body;
+  if (typeof msg.role !== 'string' || !ROLES.has(msg.role)) {
+    throw badParam(`${where}.role`, `expected one of ${[...ROLES].join(', ')}, found ${JSON.stringify(msg.role ?? null)}`);
+  }
+  if (Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0) {
+    throw badParam(`${where}.tool_calls`, 'this server does not run tools; expected no tool_calls', 'unsupported_parameter');
+  }
+  // "developer" is OpenAI's newer name for the system role; the model's template knows "system"
+  const role = msg.role === 'developer' ? 'system' : msg.role;
+  return { role, content: parseContent(msg.content, `${where}.content`, role) };
+}
+
+/** A string, or a list of text parts joined (images and audio cannot be read by a text model). */
+function parseContent(c: unknown, where: string, role: string): string {
+  if (typeof c === 'string') return c;
+  if ((c === null || c === undefined) && role === 'assistant') return '';
+  if (!Array.isArray(c)) throw badParam(where, `expected a string or a list of text parts, found ${c === null ? 'null' : typeof c}`);
+  return c.map((part, j) => {
+    const p = part as Body | null;
+    if (p === null || typeof p !== 'object' || p.type !== 'text' || typeof p.text !== 'string') {
+      const type = p !== null && typeof p === 'object' ? JSON.stringify(p.type ?? null) : typeof p;
+      throw badParam(`${where}[${j}]`, `expected a part {"type": "text", "text": ...} (this model reads text only), found type ${type}`);
+    }
+    return p.text;
+  }).join('');
+}
+
+export function parseCompletionRequest(body: Body, allowUnknown: boolean): CompletionRequest {
+  checkFields(body, COMPLETION_KEYS, allowUnknown);
+  const model = modelField(body);
+  const prompt = parsePrompt(body.prompt);
+  const sampling = samplingFields(body, ['max_tokens']);
+  if (sampling.maxTokens === undefined) sampling.maxTokens = COMPLETIONS_DEFAULT_MAX_TOKENS;
+  return { kind: 'completion', model, prompt, sampling, ...streamFields(body) };
+}
+
+const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 && v.every((x) => Number.isSafeInteger(x) && (x as number) >= 0);
+
+/** One prompt: a string, token ids, or a list holding exactly one of those (batches are not served). */
+function parsePrompt(p: unknown): string | number[] {
+  if (typeof p === 'string') return p;
+  if (isIds(p)) return p;
+  if (Array.isArray(p) && p.length === 1 && (typeof p[0] === 'string' || isIds(p[0]))) return p[0] as string | number[];
+  if (Array.isArray(p) && p.length > 1 && p.every((x) => typeof x === 'string' || isIds(x))) {
+    throw badParam('prompt', `expected one prompt per request, found a batch of ${p.length}; send them as separate requests`, 'unsupported_value');
+  }
+  throw badParam('prompt', `expected a string or a list of token ids (whole numbers >= 0), found ${p === undefined ? 'nothing' : Array.isArray(p) ? 'another list' : typeof p}`,
+    p === undefined ? 'missing_required_parameter' : 'invalid_value');
+}
