@@ -1,0 +1,46 @@
+# node-gyp build of the native kernels (build/Release/shitate_native.node): Node-API + BLAS + OpenMP.
+# Flags: -O3 with OpenMP; AVX2/FMA only when native/config.cjs finds them on this CPU; never -ffast-math
+# (it breaks NaN handling and erf fidelity) nor -march=native. -fno-math-errno and -fno-trapping-math change
+# no result (errno and FP traps are unused here) but let GCC vectorise sqrt and branch-free selects.
+{
+  "targets": [
+    {
+      "target_name": "shitate_native",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/args.cc",
+        "native/src/threads.cc",
+        "native/src/bind_core.cc",
+        "native/src/bind_model.cc",
+        "native/src/k_gemm.cc",
+        "native/src/k_elementwise.cc",
+        "native/src/k_norm.cc",
+        "native/src/k_embed_rope.cc",
+        "native/src/k_attention.cc",
+        "native/src/k_attention_blocked.cc",
+        "native/src/k_loss_optim.cc",
+        "native/src/k_convert.cc"
+      ],
+      "defines": ["NAPI_VERSION=8"],
+      "conditions": [
+        ["OS=='mac'", {
+          "defines": ["SHITATE_ACCELERATE=1", "ACCELERATE_NEW_LAPACK=1"],
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": {
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "GCC_OPTIMIZATION_LEVEL": "3",
+            "OTHER_CPLUSPLUSFLAGS": ["-Wno-unknown-pragmas", "-fno-math-errno", "-fno-trapping-math"]
+          }
+        }],
+        ["OS!='mac' and OS!='win'", {
+          "defines": ["SHITATE_OPENBLAS=1"],
+          "include_dirs": ["<!@(node native/config.cjs include-dirs)"],
+          "cflags": ["-O3", "-fopenmp", "<!@(node native/config.cjs simd)"],
+          "cflags_cc": ["-O3", "-fopenmp", "-std=gnu++17", "-fno-math-errno", "-fno-trapping-math"],
+          "ldflags": ["-fopenmp"],
+          "libraries": ["<!@(node native/config.cjs libs)"]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,82 @@
+// Module entry of the shitate native addon: registers every kernel plus info(), setThreads() and two raw
+// entry points used only by the benchmarks (rawSgemm, memcpyBench).
+#include <node_api.h>
+
+#include <string>
+
+#include "args.h"
+#include "bind.h"
+#include "kernels.h"
+#include "threads.h"
+
+namespace sh {
+namespace {
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value obj, blas, core, nthreads, openmp;
+  napi_create_object(env, &obj);
+  const std::string b = blas_name(), c = core_type();
+  napi_create_string_utf8(env, b.c_str(), b.size(), &blas);
+  napi_create_string_utf8(env, c.c_str(), c.size(), &core);
+  napi_create_int32(env, threads(), &nthreads);
+  napi_get_boolean(env, has_openmp(), &openmp);
+  napi_set_named_property(env, obj, "blas", blas);
+  napi_set_named_property(env, obj, "coreType", core);
+  napi_set_named_property(env, obj, "threads", nthreads);
+  napi_set_named_property(env, obj, "openmp", openmp);
+  return obj;
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, "setThreads", 1);
+  const int64_t n = a.dim(0, "n", 4096);
+  if (a.ok() && n < 1) a.fail("argument n must be at least 1");
+  if (!a.ok()) return nullptr;
+  set_threads(static_cast<int>(n));
+  return nullptr;
+}
+
+// rawSgemm(c, a, b, M, N, K, transA, transB): one cblas_sgemm, nothing else (benchmark baseline)
+napi_value RawSgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  void* p[3] = {nullptr, nullptr, nullptr};
+  for (int i = 0; i < 3; ++i) napi_get_typedarray_info(env, argv[i], nullptr, nullptr, &p[i], nullptr, nullptr);
+  int32_t d[3] = {0, 0, 0};
+  for (int i = 0; i < 3; ++i) napi_get_value_int32(env, argv[3 + i], &d[i]);
+  bool ta = false, tb = false;
+  napi_get_value_bool(env, argv[6], &ta);
+  napi_get_value_bool(env, argv[7], &tb);
+  raw_sgemm(static_cast<float*>(p[0]), static_cast<float*>(p[1]), static_cast<float*>(p[2]), d[0], d[1], d[2], ta, tb);
+  return nullptr;
+}
+
+// memcpyBench(dst, src, n): copy n floats with the kernels' threads (bandwidth baseline)
+napi_value MemcpyBench(napi_env env, napi_callback_info info) {
+  Args a(env, info, "memcpyBench", 3);
+  const int64_t n = a.dim(2, "n");
+  float* dst = a.f32(0, "dst", n);
+  const float* src = a.f32(1, "src", n);
+  if (!a.ok()) return nullptr;
+  copy_floats(dst, src, n);
+  return nullptr;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  init_threads();
+  const napi_property_descriptor props[] = {
+      SH_METHOD("info", Info),
+      SH_METHOD("setThreads", SetThreads),
+      SH_METHOD("rawSgemm", RawSgemm),
+      SH_METHOD("memcpyBench", MemcpyBench),
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return nullptr;
+  if (register_core(env, exports) != napi_ok || register_model(env, exports) != napi_ok) return nullptr;
+  return exports;
+}
+
+}  // namespace
+}  // namespace sh
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, sh::Init)

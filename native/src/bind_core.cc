@@ -1,0 +1,277 @@
+// Node-API bindings for GEMM, elementwise ops, activations and normalisation. Each binding reads its
+// dimensions, checks every buffer's type and length against them, then calls the kernel on the views.
+#include <climits>
+
+#include "args.h"
+#include "bind.h"
+#include "kernels.h"
+
+namespace sh {
+namespace {
+
+constexpr int64_t kBlasMax = INT_MAX;  // cblas dimensions and leading dimensions are int
+
+// gemm(c, a, b, batch, M, N, K, transA, transB, beta, strideA, strideB)
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemm", 12);
+  const int64_t batch = a.dim(3, "batch"), M = a.dim(4, "M", kBlasMax), N = a.dim(5, "N", kBlasMax);
+  const int64_t K = a.dim(6, "K", kBlasMax);
+  const bool ta = a.flag(7, "transA"), tb = a.flag(8, "transB");
+  const double beta = a.num(9, "beta");
+  const int64_t sA = a.dim(10, "strideA"), sB = a.dim(11, "strideB");
+  const auto span = [&](int64_t stride) -> uint64_t {
+    return batch == 0 || M * K == 0 ? 0 : addz(mulz(stride, batch - 1), static_cast<uint64_t>(M) * K);
+  };
+  const uint64_t needB = batch == 0 || N * K == 0 ? 0 : addz(mulz(sB, batch - 1), static_cast<uint64_t>(N) * K);
+  float* c = a.f32(0, "c", mulz(batch, M, N));
+  const float* A = a.f32(1, "a", span(sA));
+  const float* B = a.f32(2, "b", needB);
+  if (!a.ok()) return nullptr;
+  gemm(c, A, B, batch, M, N, K, ta, tb, static_cast<float>(beta), sA, sB);
+  return nullptr;
+}
+
+// add / mul (out, a, b, n, cols): b is full (cols == n, or 0) or one row of width cols
+template <void (*Kernel)(float*, const float*, const float*, i64, i64)>
+napi_value Broadcast(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 5);
+  const int64_t n = a.dim(3, "n"), cols = a.dim(4, "cols");
+  if (a.ok() && cols > 0 && n % cols != 0) a.fail("n must be a multiple of cols");
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "a", n);
+  const float* y = a.f32(2, "b", cols == 0 ? n : cols);
+  if (!a.ok()) return nullptr;
+  Kernel(out, x, y, n, cols);
+  return nullptr;
+}
+napi_value Add(napi_env env, napi_callback_info info) { return Broadcast<add>(env, info, "add"); }
+napi_value Mul(napi_env env, napi_callback_info info) { return Broadcast<mul>(env, info, "mul"); }
+
+napi_value Scale(napi_env env, napi_callback_info info) {
+  Args a(env, info, "scale", 4);
+  const double s = a.num(2, "s");
+  const int64_t n = a.dim(3, "n");
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "a", n);
+  if (!a.ok()) return nullptr;
+  scale(out, x, static_cast<float>(s), n);
+  return nullptr;
+}
+
+napi_value Axpy(napi_env env, napi_callback_info info) {
+  Args a(env, info, "axpy", 4);
+  const double alpha = a.num(2, "alpha");
+  const int64_t n = a.dim(3, "n");
+  float* dst = a.f32(0, "dst", n);
+  const float* src = a.f32(1, "src", n);
+  if (!a.ok()) return nullptr;
+  axpy_kernel(dst, src, static_cast<float>(alpha), n);
+  return nullptr;
+}
+
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumRows", 4);
+  const int64_t rows = a.dim(2, "rows"), cols = a.dim(3, "cols");
+  float* out = a.f32(0, "out", cols);
+  const float* x = a.f32(1, "a", mulz(rows, cols));
+  if (!a.ok()) return nullptr;
+  sum_rows(out, x, rows, cols);
+  return nullptr;
+}
+
+napi_value SumSquares(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumSquares", 2);
+  const int64_t n = a.dim(1, "n");
+  const float* x = a.f32(0, "a", n);
+  if (!a.ok()) return nullptr;
+  napi_value result;
+  napi_create_double(env, sum_squares(x, n), &result);
+  return result;
+}
+
+// (out, x, n) and (dx, dout, x, n) shapes shared by silu
+napi_value Silu(napi_env env, napi_callback_info info) {
+  Args a(env, info, "silu", 3);
+  const int64_t n = a.dim(2, "n");
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "x", n);
+  if (!a.ok()) return nullptr;
+  silu(out, x, n);
+  return nullptr;
+}
+
+napi_value SiluBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "siluBackward", 4);
+  const int64_t n = a.dim(3, "n");
+  float* dx = a.f32(0, "dx", n);
+  const float* dout = a.f32(1, "dout", n);
+  const float* x = a.f32(2, "x", n);
+  if (!a.ok()) return nullptr;
+  silu_backward(dx, dout, x, n);
+  return nullptr;
+}
+
+napi_value Swiglu(napi_env env, napi_callback_info info) {
+  Args a(env, info, "swiglu", 4);
+  const int64_t n = a.dim(3, "n");
+  float* out = a.f32(0, "out", n);
+  const float* gate = a.f32(1, "gate", n);
+  const float* up = a.f32(2, "up", n);
+  if (!a.ok()) return nullptr;
+  swiglu(out, gate, up, n);
+  return nullptr;
+}
+
+napi_value SwigluBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "swigluBackward", 6);
+  const int64_t n = a.dim(5, "n");
+  float* dgate = a.f32(0, "dgate", n);
+  float* dup = a.f32(1, "dup", n);
+  const float* dout = a.f32(2, "dout", n);
+  const float* gate = a.f32(3, "gate", n);
+  const float* up = a.f32(4, "up", n);
+  if (!a.ok()) return nullptr;
+  swiglu_backward(dgate, dup, dout, gate, up, n);
+  return nullptr;
+}
+
+int read_approximate(Args& a, size_t i) {
+  const int64_t v = a.integer(i, "approximate");
+  if (a.ok() && v != 0 && v != 1) a.fail("argument approximate must be 0 (erf) or 1 (tanh)");
+  return static_cast<int>(v);
+}
+
+napi_value Gelu(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gelu", 4);
+  const int64_t n = a.dim(2, "n");
+  const int approx = read_approximate(a, 3);
+  float* out = a.f32(0, "out", n);
+  const float* x = a.f32(1, "x", n);
+  if (!a.ok()) return nullptr;
+  gelu(out, x, n, approx);
+  return nullptr;
+}
+
+napi_value GeluBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "geluBackward", 5);
+  const int64_t n = a.dim(3, "n");
+  const int approx = read_approximate(a, 4);
+  float* dx = a.f32(0, "dx", n);
+  const float* dout = a.f32(1, "dout", n);
+  const float* x = a.f32(2, "x", n);
+  if (!a.ok()) return nullptr;
+  gelu_backward(dx, dout, x, n, approx);
+  return nullptr;
+}
+
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  Args a(env, info, "softmax", 4);
+  const int64_t N = a.dim(2, "N"), C = a.dim(3, "C");
+  float* out = a.f32(0, "out", mulz(N, C));
+  const float* x = a.f32(1, "x", mulz(N, C));
+  if (!a.ok()) return nullptr;
+  softmax(out, x, N, C);
+  return nullptr;
+}
+
+napi_value SoftmaxBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "softmaxBackward", 5);
+  const int64_t N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* dx = a.f32(0, "dx", mulz(N, C));
+  const float* dout = a.f32(1, "dout", mulz(N, C));
+  const float* y = a.f32(2, "y", mulz(N, C));
+  if (!a.ok()) return nullptr;
+  softmax_backward(dx, dout, y, N, C);
+  return nullptr;
+}
+
+// rmsnorm(out, rstd, x, w, N, C, eps)
+napi_value Rmsnorm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "rmsnorm", 7);
+  const int64_t N = a.dim(4, "N"), C = a.dim(5, "C");
+  const double eps = a.num(6, "eps");
+  float* out = a.f32(0, "out", mulz(N, C));
+  float* rstd = a.f32(1, "rstd", N);
+  const float* x = a.f32(2, "x", mulz(N, C));
+  const float* w = a.f32(3, "w", C);
+  if (!a.ok()) return nullptr;
+  rmsnorm(out, rstd, x, w, N, C, eps);
+  return nullptr;
+}
+
+// rmsnormBackward(dx, dw | null, dout, x, w, rstd, N, C)
+napi_value RmsnormBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "rmsnormBackward", 8);
+  const int64_t N = a.dim(6, "N"), C = a.dim(7, "C");
+  float* dx = a.f32(0, "dx", mulz(N, C));
+  float* dw = a.f32(1, "dw", C, true);
+  const float* dout = a.f32(2, "dout", mulz(N, C));
+  const float* x = a.f32(3, "x", mulz(N, C));
+  const float* w = a.f32(4, "w", C);
+  const float* rstd = a.f32(5, "rstd", N);
+  if (!a.ok()) return nullptr;
+  rmsnorm_backward(dx, dw, dout, x, w, rstd, N, C);
+  return nullptr;
+}
+
+// layernorm(out, mean, rstd, x, w, b | null, N, C, eps)
+napi_value Layernorm(napi_env env, napi_callback_info info) {
+  Args a(env, info, "layernorm", 9);
+  const int64_t N = a.dim(6, "N"), C = a.dim(7, "C");
+  const double eps = a.num(8, "eps");
+  float* out = a.f32(0, "out", mulz(N, C));
+  float* mean = a.f32(1, "mean", N);
+  float* rstd = a.f32(2, "rstd", N);
+  const float* x = a.f32(3, "x", mulz(N, C));
+  const float* w = a.f32(4, "w", C);
+  const float* b = a.f32(5, "b", C, true);
+  if (!a.ok()) return nullptr;
+  layernorm(out, mean, rstd, x, w, b, N, C, eps);
+  return nullptr;
+}
+
+// layernormBackward(dx, dw | null, db | null, dout, x, w, mean, rstd, N, C)
+napi_value LayernormBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "layernormBackward", 10);
+  const int64_t N = a.dim(8, "N"), C = a.dim(9, "C");
+  float* dx = a.f32(0, "dx", mulz(N, C));
+  float* dw = a.f32(1, "dw", C, true);
+  float* db = a.f32(2, "db", C, true);
+  const float* dout = a.f32(3, "dout", mulz(N, C));
+  const float* x = a.f32(4, "x", mulz(N, C));
+  const float* w = a.f32(5, "w", C);
+  const float* mean = a.f32(6, "mean", N);
+  const float* rstd = a.f32(7, "rstd", N);
+  if (!a.ok()) return nullptr;
+  layernorm_backward(dx, dw, db, dout, x, w, mean, rstd, N, C);
+  return nullptr;
+}
+
+}  // namespace
+
+napi_status register_core(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      SH_METHOD("gemm", Gemm),
+      SH_METHOD("add", Add),
+      SH_METHOD("mul", Mul),
+      SH_METHOD("scale", Scale),
+      SH_METHOD("axpy", Axpy),
+      SH_METHOD("sumRows", SumRows),
+      SH_METHOD("sumSquares", SumSquares),
+      SH_METHOD("silu", Silu),
+      SH_METHOD("siluBackward", SiluBackward),
+      SH_METHOD("swiglu", Swiglu),
+      SH_METHOD("swigluBackward", SwigluBackward),
+      SH_METHOD("gelu", Gelu),
+      SH_METHOD("geluBackward", GeluBackward),
+      SH_METHOD("softmax", Softmax),
+      SH_METHOD("softmaxBackward", SoftmaxBackward),
+      SH_METHOD("rmsnorm", Rmsnorm),
+      SH_METHOD("rmsnormBackward", RmsnormBackward),
+      SH_METHOD("layernorm", Layernorm),
+      SH_METHOD("layernormBackward", LayernormBackward),
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+}  // namespace sh

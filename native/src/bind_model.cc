@@ -1,0 +1,216 @@
+// Node-API bindings for embeddings, RoPE, attention, cross-entropy, dropout, AdamW and dtype conversion.
+// Index arguments (ids, targets, positions) are range-checked here: a bad index would read or write
+// outside its table.
+#include <string>
+
+#include "args.h"
+#include "bind.h"
+#include "kernels.h"
+
+namespace sh {
+namespace {
+
+/** Every ids[n] in [0, rows); otherwise fails naming the first bad entry. */
+bool check_indices(Args& a, const int32_t* ids, int64_t N, int64_t rows, const char* name, bool allowIgnore) {
+  if (!a.ok()) return false;
+  for (int64_t n = 0; n < N; ++n) {
+    const int32_t id = ids[n];
+    if ((id >= 0 && id < rows) || (allowIgnore && id == -100)) continue;
+    a.fail(std::string(name) + "[" + std::to_string(n) + "] = " + std::to_string(id) + " is outside [0, " +
+           std::to_string(rows) + ")" + (allowIgnore ? " and is not -100" : ""));
+    return false;
+  }
+  return true;
+}
+
+// embedding(out, table, ids, N, C); embeddingBackward(dtable, dout, ids, N, C)
+napi_value EmbeddingImpl(napi_env env, napi_callback_info info, bool backward) {
+  Args a(env, info, backward ? "embeddingBackward" : "embedding", 5);
+  const int64_t N = a.dim(3, "N"), C = a.dim(4, "C");
+  float* table = a.f32(backward ? 0 : 1, backward ? "dtable" : "table", C);  // [V, C], V from its length
+  const int64_t rows = C > 0 ? static_cast<int64_t>(a.last_length()) / C : 0;
+  float* rowsBuf = a.f32(backward ? 1 : 0, backward ? "dout" : "out", mulz(N, C));
+  const int32_t* ids = a.i32(2, "ids", N);
+  if (C > 0) check_indices(a, ids, N, rows, "ids", false);
+  if (!a.ok()) return nullptr;
+  if (backward) embedding_backward(table, rowsBuf, ids, N, C);
+  else embedding(rowsBuf, table, ids, N, C);
+  return nullptr;
+}
+napi_value Embedding(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, false); }
+napi_value EmbeddingBackward(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, true); }
+
+// rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D)
+napi_value RopeImpl(napi_env env, napi_callback_info info, bool backward) {
+  Args a(env, info, backward ? "ropeBackward" : "rope", 8);
+  const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
+  if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
+  const int64_t half = D / 2;
+  float* out = a.f32(0, backward ? "dx" : "out", mulz(N, H, D));
+  const float* x = a.f32(1, backward ? "dout" : "x", mulz(N, H, D));
+  const float* cos = a.f32(2, "cos", half);
+  const uint64_t cosLen = a.last_length();
+  const float* sin = a.f32(3, "sin", half);
+  const uint64_t sinLen = a.last_length();
+  const int32_t* pos = a.i32(4, "pos", N);
+  if (half > 0) check_indices(a, pos, N, static_cast<int64_t>((cosLen < sinLen ? cosLen : sinLen) / half), "pos", false);
+  if (!a.ok()) return nullptr;
+  if (backward) rope_backward(out, x, cos, sin, pos, N, H, D);
+  else rope(out, x, cos, sin, pos, N, H, D);
+  return nullptr;
+}
+napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, false); }
+napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, true); }
+
+/** Reads B, Tq, Tk, H, Hkv, D, scale, causal, window starting at argument `first`. */
+AttnShape read_attn_shape(Args& a, size_t first) {
+  AttnShape s{};
+  s.B = a.dim(first, "B");
+  s.Tq = a.dim(first + 1, "Tq");
+  s.Tk = a.dim(first + 2, "Tk");
+  s.H = a.dim(first + 3, "H");
+  s.Hkv = a.dim(first + 4, "Hkv");
+  s.D = a.dim(first + 5, "D");
+  s.scale = static_cast<float>(a.num(first + 6, "scale"));
+  s.causal = static_cast<int>(a.integer(first + 7, "causal"));
+  s.window = a.integer(first + 8, "window");
+  if (a.ok() && (s.Hkv == 0 ? s.H != 0 : s.H % s.Hkv != 0)) a.fail("H must be a multiple of Hkv");
+  return s;
+}
+
+// attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window)
+napi_value Attention(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attention", 16);
+  const AttnShape s = read_attn_shape(a, 7);
+  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
+  float* out = a.f32(0, "out", qn);
+  float* lse = a.f32(1, "lse", mulz(s.B, s.H, s.Tq));
+  const float* q = a.f32(2, "q", qn);
+  const float* k = a.f32(3, "k", kn);
+  const float* v = a.f32(4, "v", kn);
+  const float* alibi = a.f32(5, "alibi", s.H, true);
+  const int32_t* seg = a.i32(6, "seg", mulz(s.B, s.Tk), true);
+  if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  attention(out, lse, q, k, v, alibi, seg, s);
+  return nullptr;
+}
+
+// attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D,
+//                   scale, causal, window)
+napi_value AttentionBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attentionBackward", 20);
+  const AttnShape s = read_attn_shape(a, 11);
+  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
+  float* dq = a.f32(0, "dq", qn);
+  float* dk = a.f32(1, "dk", kn);
+  float* dv = a.f32(2, "dv", kn);
+  const float* dout = a.f32(3, "dout", qn);
+  const float* q = a.f32(4, "q", qn);
+  const float* k = a.f32(5, "k", kn);
+  const float* v = a.f32(6, "v", kn);
+  const float* out = a.f32(7, "out", qn);
+  const float* lse = a.f32(8, "lse", mulz(s.B, s.H, s.Tq));
+  const float* alibi = a.f32(9, "alibi", s.H, true);
+  const int32_t* seg = a.i32(10, "seg", mulz(s.B, s.Tk), true);
+  if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  attention_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  return nullptr;
+}
+
+// crossEntropy(losses, dlogits | null, logits, targets, N, V, gradScale)
+napi_value CrossEntropy(napi_env env, napi_callback_info info) {
+  Args a(env, info, "crossEntropy", 7);
+  const int64_t N = a.dim(4, "N"), V = a.dim(5, "V", INT32_MAX);
+  const double gradScale = a.num(6, "gradScale");
+  float* losses = a.f32(0, "losses", N);
+  float* dlogits = a.f32(1, "dlogits", mulz(N, V), true);
+  const float* logits = a.f32(2, "logits", mulz(N, V));
+  const int32_t* targets = a.i32(3, "targets", N);
+  check_indices(a, targets, N, V, "targets", true);
+  if (!a.ok()) return nullptr;
+  cross_entropy(losses, dlogits, logits, targets, N, V, static_cast<float>(gradScale));
+  return nullptr;
+}
+
+// dropout(out, x, n, p, seed); dropoutBackward(dx, dout, n, p, seed)
+napi_value DropoutImpl(napi_env env, napi_callback_info info, bool backward) {
+  Args a(env, info, backward ? "dropoutBackward" : "dropout", 5);
+  const int64_t n = a.dim(2, "n");
+  const double p = a.num(3, "p");
+  const uint32_t seed = a.u32(4, "seed");
+  float* out = a.f32(0, backward ? "dx" : "out", n);
+  const float* x = a.f32(1, backward ? "dout" : "x", n);
+  if (!a.ok()) return nullptr;
+  if (backward) dropout_backward(out, x, n, p, seed);
+  else dropout(out, x, n, p, seed);
+  return nullptr;
+}
+napi_value Dropout(napi_env env, napi_callback_info info) { return DropoutImpl(env, info, false); }
+napi_value DropoutBackward(napi_env env, napi_callback_info info) { return DropoutImpl(env, info, true); }
+
+// adamw(param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, step)
+napi_value Adamw(napi_env env, napi_callback_info info) {
+  Args a(env, info, "adamw", 11);
+  const int64_t n = a.dim(4, "n");
+  const double lr = a.num(5, "lr"), beta1 = a.num(6, "beta1"), beta2 = a.num(7, "beta2");
+  const double eps = a.num(8, "eps"), wd = a.num(9, "weightDecay"), step = a.num(10, "step");
+  float* param = a.f32(0, "param", n);
+  const float* grad = a.f32(1, "grad", n);
+  float* m = a.f32(2, "m", n);
+  float* v = a.f32(3, "v", n);
+  if (!a.ok()) return nullptr;
+  adamw(param, grad, m, v, n, lr, beta1, beta2, eps, wd, step);
+  return nullptr;
+}
+
+// (out: f32, src: u16, n) and (out: u16, src: f32, n)
+template <void (*Kernel)(float*, const uint16_t*, i64)>
+napi_value ToF32(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 3);
+  const int64_t n = a.dim(2, "n");
+  float* out = a.f32(0, "out", n);
+  const uint16_t* src = a.u16(1, "src", n);
+  if (!a.ok()) return nullptr;
+  Kernel(out, src, n);
+  return nullptr;
+}
+template <void (*Kernel)(uint16_t*, const float*, i64)>
+napi_value FromF32(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 3);
+  const int64_t n = a.dim(2, "n");
+  uint16_t* out = a.u16(0, "out", n);
+  const float* src = a.f32(1, "src", n);
+  if (!a.ok()) return nullptr;
+  Kernel(out, src, n);
+  return nullptr;
+}
+napi_value Bf16ToF32(napi_env env, napi_callback_info info) { return ToF32<bf16_to_f32>(env, info, "bf16ToF32"); }
+napi_value F16ToF32(napi_env env, napi_callback_info info) { return ToF32<f16_to_f32>(env, info, "f16ToF32"); }
+napi_value F32ToBf16(napi_env env, napi_callback_info info) { return FromF32<f32_to_bf16>(env, info, "f32ToBf16"); }
+napi_value F32ToF16(napi_env env, napi_callback_info info) { return FromF32<f32_to_f16>(env, info, "f32ToF16"); }
+
+}  // namespace
+
+napi_status register_model(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      SH_METHOD("embedding", Embedding),
+      SH_METHOD("embeddingBackward", EmbeddingBackward),
+      SH_METHOD("rope", Rope),
+      SH_METHOD("ropeBackward", RopeBackward),
+      SH_METHOD("attention", Attention),
+      SH_METHOD("attentionBackward", AttentionBackward),
+      SH_METHOD("crossEntropy", CrossEntropy),
+      SH_METHOD("dropout", Dropout),
+      SH_METHOD("dropoutBackward", DropoutBackward),
+      SH_METHOD("adamw", Adamw),
+      SH_METHOD("bf16ToF32", Bf16ToF32),
+      SH_METHOD("f16ToF32", F16ToF32),
+      SH_METHOD("f32ToBf16", F32ToBf16),
+      SH_METHOD("f32ToF16", F32ToF16),
+  };
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+}
+
+}  // namespace sh

@@ -1,0 +1,153 @@
+// Scaled dot-product attention, flash-style: forward saves lse [B, H, Tq]; backward recomputes probabilities
+// p = exp(score - lse). Grouped-query heads, causal offset Tk - Tq, sliding window, segment ids, ALiBi.
+// q, out: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D]. A query that sees no key outputs 0 and has lse = -inf.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "attention.h"
+#include "fastmath.h"
+#include "kernels.h"
+
+namespace sh {
+
+using namespace attn;
+
+// Per-query path (decode, tiny shapes): one query row at a time, dot products over D.
+static void attention_rows(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
+               const int32_t* seg, const AttnShape& s) {
+  const Ptrs P{s, s.H / s.Hkv};
+  const i64 total = s.B * s.H * s.Tq;
+#pragma omp parallel num_threads(team_size(total * s.Tk * s.D))
+  {
+    std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1)));
+    std::vector<float> acc(static_cast<size_t>(s.D));
+#pragma omp for schedule(dynamic, 4)
+    for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
+      const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
+      const i64 pos = s.Tk - s.Tq + t;
+      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
+      const float slope = alibi != nullptr ? alibi[h] : 0.0f;
+      const float* qr = P.q(q, b, t, h);
+      float* o = P.q(out, b, t, h);
+      i64 lo, hi;
+      key_range(s, pos, &lo, &hi);
+      float m = kNegInf;
+      bool any = false;
+      for (i64 j = lo; j < hi; ++j) {
+        if (!visible(s, segb, pos, j)) {
+          sc[j] = kNegInf;
+          continue;
+        }
+        const float x = score(qr, P.kv(k, b, j, h), s, slope, j, pos);
+        sc[j] = x;
+        m = x > m ? x : m;
+        any = true;
+      }
+      if (!any) {
+        std::memset(o, 0, static_cast<size_t>(s.D) * sizeof(float));
+        lse[idx] = kNegInf;
+        continue;
+      }
+      for (i64 j = lo; j < hi; ++j) sc[j] = exp_fast(sc[j] - m);
+      const double sum = sum_d(sc.data() + lo, hi - lo);
+      const float inv = static_cast<float>(1.0 / sum);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (i64 j = lo; j < hi; ++j)
+        if (sc[j] != 0.0f) axpy(acc.data(), P.kv(v, b, j, h), sc[j] * inv, s.D);
+      std::memcpy(o, acc.data(), static_cast<size_t>(s.D) * sizeof(float));
+      lse[idx] = static_cast<float>(m + std::log(sum));
+    }
+  }
+}
+
+// Two race-free passes. A, over queries: Di = dout . out, dq += scale * sum_j ds_j k_j.
+// B, over keys (each owns its dk, dv rows across the kv group): dv += p dout, dk += scale * ds q,
+// where p = exp(score - lse) and ds = p * (dout . v_j - Di).
+static void attention_rows_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
+                        const AttnShape& s) {
+  const Ptrs P{s, s.H / s.Hkv};
+  const i64 total = s.B * s.H * s.Tq;
+  std::vector<float> Di(static_cast<size_t>(total));
+#pragma omp parallel num_threads(team_size(total * s.Tk * s.D))
+  {
+    std::vector<float> acc(static_cast<size_t>(s.D)), acc2(static_cast<size_t>(s.D));
+#pragma omp for schedule(dynamic, 4)
+    for (i64 idx = 0; idx < total; ++idx) {
+      const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
+      const float l = lse[idx];
+      Di[idx] = 0.0f;
+      if (l == kNegInf) continue;  // saw no key: no gradient
+      const i64 pos = s.Tk - s.Tq + t;
+      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
+      const float slope = alibi != nullptr ? alibi[h] : 0.0f;
+      const float* qr = P.q(q, b, t, h);
+      const float* g = P.q(dout, b, t, h);
+      const float di = dot(g, P.q(out, b, t, h), s.D);
+      Di[idx] = di;
+      i64 lo, hi;
+      key_range(s, pos, &lo, &hi);
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      for (i64 j = lo; j < hi; ++j) {
+        if (!visible(s, segb, pos, j)) continue;
+        const float* kr = P.kv(k, b, j, h);
+        const float p = exp_fast(score(qr, kr, s, slope, j, pos) - l);
+        const float ds = p * (dot(g, P.kv(v, b, j, h), s.D) - di);
+        axpy(acc.data(), kr, ds, s.D);
+      }
+      axpy(P.q(dq, b, t, h), acc.data(), s.scale, s.D);
+    }
+    // implicit barrier: Di is complete
+    const i64 keys = s.B * s.Hkv * s.Tk;
+    const i64 off = s.Tk - s.Tq;
+#pragma omp for schedule(dynamic, 4)
+    for (i64 idx = 0; idx < keys; ++idx) {  // idx = (b * Hkv + kvh) * Tk + j
+      const i64 b = idx / (s.Hkv * s.Tk), kvh = (idx / s.Tk) % s.Hkv, j = idx % s.Tk;
+      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
+      const i64 h0 = kvh * P.group;
+      const float* kr = P.kv(k, b, j, h0);
+      const float* vr = P.kv(v, b, j, h0);
+      // queries t whose position off + t passes the causal and window rules for key j
+      const i64 t0 = s.causal == 1 ? std::max<i64>(0, j - off) : 0;
+      const i64 t1 = s.window > 0 ? std::min<i64>(s.Tq, j + s.window - off) : s.Tq;
+      std::fill(acc.begin(), acc.end(), 0.0f);   // dk
+      std::fill(acc2.begin(), acc2.end(), 0.0f); // dv
+      for (i64 h = h0; h < h0 + P.group; ++h) {
+        const float slope = alibi != nullptr ? alibi[h] : 0.0f;
+        for (i64 t = t0; t < t1; ++t) {
+          const i64 li = (b * s.H + h) * s.Tq + t;
+          const i64 pos = off + t;
+          if (lse[li] == kNegInf || !visible(s, segb, pos, j)) continue;
+          const float* qr = P.q(q, b, t, h);
+          const float* g = P.q(dout, b, t, h);
+          const float p = exp_fast(score(qr, kr, s, slope, j, pos) - lse[li]);
+          axpy(acc2.data(), g, p, s.D);
+          const float ds = p * (dot(g, vr, s.D) - Di[li]);
+          axpy(acc.data(), qr, ds, s.D);
+        }
+      }
+      axpy(P.kv(dk, b, j, h0), acc.data(), s.scale, s.D);
+      axpy(P.kv(dv, b, j, h0), acc2.data(), 1.0f, s.D);
+    }
+  }
+}
+
+// Blocked sgemm path once there are enough queries to fill a block; rows path for decode and odd shapes.
+static bool use_blocked(const AttnShape& s) { return s.Tq >= attn::kMinBlockedQueries && s.D > 0 && s.Tk > 0; }
+
+void attention(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
+               const int32_t* seg, const AttnShape& s) {
+  if (use_blocked(s)) attention_blocked(out, lse, q, k, v, alibi, seg, s);
+  else attention_rows(out, lse, q, k, v, alibi, seg, s);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
+                        const AttnShape& s) {
+  if (use_blocked(s)) attention_blocked_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  else attention_rows_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+}
+
+}  // namespace sh

@@ -1,0 +1,161 @@
+// Elementwise kernels and activations (forward + backward), fused single passes, threaded over elements.
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "fastmath.h"
+#include "kernels.h"
+
+namespace sh {
+
+// out = a (op) b with b either full (cols == n or 0) or one row of width cols broadcast over n / cols rows.
+template <typename Op>
+static void broadcast_binary(float* out, const float* a, const float* b, i64 n, i64 cols, Op op) {
+  if (cols <= 0 || cols >= n) {
+    SH_PARALLEL_FOR(n)
+    for (i64 i = 0; i < n; ++i) out[i] = op(a[i], b[i]);
+    return;
+  }
+  const i64 rows = n / cols;
+  SH_PARALLEL_FOR(n)
+  for (i64 r = 0; r < rows; ++r) {
+    float* o = out + r * cols;
+    const float* ar = a + r * cols;
+    for (i64 c = 0; c < cols; ++c) o[c] = op(ar[c], b[c]);
+  }
+}
+
+void add(float* out, const float* a, const float* b, i64 n, i64 cols) {
+  broadcast_binary(out, a, b, n, cols, [](float x, float y) { return x + y; });
+}
+
+void mul(float* out, const float* a, const float* b, i64 n, i64 cols) {
+  broadcast_binary(out, a, b, n, cols, [](float x, float y) { return x * y; });
+}
+
+void scale(float* out, const float* a, float s, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) out[i] = a[i] * s;
+}
+
+void axpy_kernel(float* dst, const float* src, float alpha, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) dst[i] += alpha * src[i];
+}
+
+void copy_floats(float* dst, const float* src, i64 n) {
+  const i64 chunk = 1 << 16;
+  const i64 chunks = (n + chunk - 1) / chunk;
+  SH_PARALLEL_FOR(n)
+  for (i64 ci = 0; ci < chunks; ++ci) {
+    const i64 i0 = ci * chunk;
+    const i64 len = i0 + chunk <= n ? chunk : n - i0;
+    std::memcpy(dst + i0, src + i0, static_cast<size_t>(len) * sizeof(float));
+  }
+}
+
+// out[c] += sum_r a[r, c]: threads own blocks of columns (no races); sums in double. a: [rows, cols]
+void sum_rows(float* out, const float* a, i64 rows, i64 cols) {
+  constexpr i64 kBlock = 128;
+  const i64 blocks = (cols + kBlock - 1) / kBlock;
+  SH_PARALLEL_FOR(rows * cols)
+  for (i64 bi = 0; bi < blocks; ++bi) {
+    const i64 c0 = bi * kBlock;
+    const i64 w = c0 + kBlock <= cols ? kBlock : cols - c0;
+    double acc[kBlock] = {};
+    for (i64 r = 0; r < rows; ++r) {
+      const float* row = a + r * cols + c0;
+      for (i64 c = 0; c < w; ++c) acc[c] += row[c];
+    }
+    for (i64 c = 0; c < w; ++c) out[c0 + c] = static_cast<float>(out[c0 + c] + acc[c]);
+  }
+}
+
+// Chunk partial sums are added in chunk order, so the result does not depend on the thread count.
+double sum_squares(const float* a, i64 n) {
+  constexpr i64 kChunk = 4096;
+  const i64 chunks = (n + kChunk - 1) / kChunk;
+  std::vector<double> part(static_cast<size_t>(chunks));
+  SH_PARALLEL_FOR(n)
+  for (i64 ci = 0; ci < chunks; ++ci) {
+    const float* p = a + ci * kChunk;
+    const i64 len = (ci + 1) * kChunk <= n ? kChunk : n - ci * kChunk;
+    part[ci] = dot_d(p, p, len);
+  }
+  double total = 0;
+  for (double v : part) total += v;
+  return total;
+}
+
+// ---- activations ---------------------------------------------------------------------------------------
+
+void silu(float* out, const float* x, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) out[i] = x[i] * sigmoid_fast(x[i]);
+}
+
+// d/dx x*s(x) = s * (1 + x * (1 - s))
+void silu_backward(float* dx, const float* dout, const float* x, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const float s = sigmoid_fast(x[i]);
+    dx[i] += dout[i] * (s * (1.0f + x[i] * (1.0f - s)));
+  }
+}
+
+void swiglu(float* out, const float* gate, const float* up, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) out[i] = gate[i] * sigmoid_fast(gate[i]) * up[i];
+}
+
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n) {
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const float g = gate[i];
+    const float s = sigmoid_fast(g);
+    const float d = dout[i];
+    dgate[i] += d * up[i] * (s * (1.0f + g * (1.0f - s)));
+    dup[i] += d * (g * s);
+  }
+}
+
+constexpr float kSqrt1_2 = 0.70710678118654752f;       // 1 / sqrt(2)
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;    // 1 / sqrt(2 pi)
+constexpr float kSqrt2OverPi = 0.79788456080286536f;   // sqrt(2 / pi)
+constexpr float kGeluCubic = 0.044715f;
+
+// approximate 0: x * Phi(x) with erf (torch nn.GELU()); 1: tanh form (gelu_new / gelu_pytorch_tanh)
+void gelu(float* out, const float* x, i64 n, int approximate) {
+  if (approximate == 0) {
+    SH_PARALLEL_FOR(n)
+    for (i64 i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kSqrt1_2));
+    return;
+  }
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const float v = x[i];
+    out[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluCubic * v * v * v)));
+  }
+}
+
+void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int approximate) {
+  if (approximate == 0) {
+    SH_PARALLEL_FOR(n)
+    for (i64 i = 0; i < n; ++i) {
+      const float v = x[i];
+      const float cdf = 0.5f * (1.0f + std::erf(v * kSqrt1_2));
+      const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
+      dx[i] += dout[i] * (cdf + v * pdf);
+    }
+    return;
+  }
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const float v = x[i];
+    const float t = std::tanh(kSqrt2OverPi * (v + kGeluCubic * v * v * v));
+    const float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * v * v);
+    dx[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+  }
+}
+
+}  // namespace sh

@@ -1,0 +1,88 @@
+// Cross-entropy (with fused softmax gradient), inverted dropout on the shared counter RNG, and AdamW.
+#include <cmath>
+
+#include "fastmath.h"
+#include "kernels.h"
+#include "rng.h"
+
+namespace sh {
+
+constexpr int32_t kIgnoreIndex = -100;
+
+// logits, dlogits: [N, V]. losses[n] = lse(logits[n]) - logits[n, t]; dlogits = (softmax - onehot) * gradScale.
+// dlogits may alias logits: the target logit is read and the row's lse finished before any write.
+void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
+                   float gradScale) {
+  SH_PARALLEL_FOR(N * V)
+  for (i64 n = 0; n < N; ++n) {
+    const float* x = logits + n * V;
+    const int32_t t = targets[n];
+    float* d = dlogits != nullptr ? dlogits + n * V : nullptr;
+    if (t == kIgnoreIndex) {
+      losses[n] = 0.0f;
+      if (d != nullptr)
+        for (i64 i = 0; i < V; ++i) d[i] = 0.0f;
+      continue;
+    }
+    const float m = row_max(x, V);
+    const float xt = x[t];
+    double sum;
+    if (d != nullptr) {  // keep exp(x - m) in d (in place when aliased), scale it once lse is known
+      for (i64 i = 0; i < V; ++i) d[i] = exp_fast(x[i] - m);
+      sum = sum_d(d, V);
+    } else {
+      sum = sum_exp_d(x, m, V);
+    }
+    const double lse = static_cast<double>(m) + std::log(sum);
+    losses[n] = static_cast<float>(lse - static_cast<double>(xt));
+    if (d != nullptr) {
+      const float inv = static_cast<float>(1.0 / sum);
+      const float et = d[t];
+      for (i64 j = 0; j < V; ++j) d[j] = (d[j] * inv) * gradScale;
+      d[t] = (et * inv - 1.0f) * gradScale;
+    }
+  }
+}
+
+// Element i is kept iff uniform(seed, i) >= p; kept values are scaled by 1 / (1 - p) (computed in double,
+// multiplied in double and rounded once, like the TypeScript kernel).
+void dropout(float* out, const float* x, i64 n, double p, uint32_t seed) {
+  const double keepScale = 1.0 / (1.0 - p);
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const bool keep = uniform(seed, static_cast<uint32_t>(i)) >= p;
+    out[i] = keep ? static_cast<float>(static_cast<double>(x[i]) * keepScale) : 0.0f;
+  }
+}
+
+void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t seed) {
+  const double keepScale = 1.0 / (1.0 - p);
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    if (uniform(seed, static_cast<uint32_t>(i)) >= p)
+      dx[i] = static_cast<float>(static_cast<double>(dx[i]) + static_cast<double>(dout[i]) * keepScale);
+  }
+}
+
+// torch.optim.AdamW: p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+// p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). Bias corrections in double, once.
+void adamw(float* param, const float* grad, float* m, float* v, i64 n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, double step) {
+  const float decay = static_cast<float>(1.0 - lr * weightDecay);
+  const float stepSize = static_cast<float>(lr / (1.0 - std::pow(beta1, step)));
+  const float bc2Sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, step)));
+  const float b1 = static_cast<float>(beta1), c1 = static_cast<float>(1.0 - beta1);
+  const float b2 = static_cast<float>(beta2), c2 = static_cast<float>(1.0 - beta2);
+  const float e = static_cast<float>(eps);
+  SH_PARALLEL_FOR(n)
+  for (i64 i = 0; i < n; ++i) {
+    const float g = grad[i];
+    const float mi = b1 * m[i] + c1 * g;
+    const float vi = b2 * v[i] + c2 * (g * g);
+    m[i] = mi;
+    v[i] = vi;
+    param[i] = param[i] * decay - stepSize * mi / (std::sqrt(vi) / bc2Sqrt + e);
+  }
+}
+
+}  // namespace sh

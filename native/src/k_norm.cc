@@ -1,0 +1,139 @@
+// Row-wise kernels: softmax, RMSNorm and LayerNorm with their backwards. Rows are independent and run in
+// parallel; row statistics accumulate in double; weight gradients use per-thread partial rows.
+#include <cmath>
+#include <vector>
+
+#include "fastmath.h"
+#include "kernels.h"
+
+namespace sh {
+
+/** out[i] = exp(x[i] - m); returns the sum in double. out may alias x. Two simple passes (the row is
+ *  in L1 by then) vectorise better than one loop that both stores and reduces. */
+static inline double exp_store_sum(float* out, const float* x, float m, i64 C) {
+  for (i64 i = 0; i < C; ++i) out[i] = exp_fast(x[i] - m);
+  return sum_d(out, C);
+}
+
+// x, out: [N, C]
+void softmax(float* out, const float* x, i64 N, i64 C) {
+  SH_PARALLEL_FOR(N * C)
+  for (i64 n = 0; n < N; ++n) {
+    const float* xr = x + n * C;
+    float* o = out + n * C;
+    const float m = row_max(xr, C);
+    const float inv = static_cast<float>(1.0 / exp_store_sum(o, xr, m, C));
+    for (i64 i = 0; i < C; ++i) o[i] *= inv;
+  }
+}
+
+// dx += y * (dout - sum(dout * y))
+void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C) {
+  SH_PARALLEL_FOR(N * C)
+  for (i64 n = 0; n < N; ++n) {
+    const float* g = dout + n * C;
+    const float* yr = y + n * C;
+    float* d = dx + n * C;
+    const float s = static_cast<float>(dot_d(g, yr, C));
+    for (i64 i = 0; i < C; ++i) d[i] += yr[i] * (g[i] - s);
+  }
+}
+
+// Sum per-thread partial rows part [nt, C] into dst in thread order (same bits for the same thread count).
+static void add_partials(float* dst, const std::vector<double>& part, int nt, i64 C) {
+  for (i64 c = 0; c < C; ++c) {
+    double s = 0;
+    for (int t = 0; t < nt; ++t) s += part[static_cast<size_t>(t * C + c)];
+    dst[c] = static_cast<float>(dst[c] + s);
+  }
+}
+
+// out = x * rstd * w (HF LlamaRMSNorm order), rstd = 1 / sqrt(mean(x^2) + eps). x, out: [N, C]; rstd: [N]
+void rmsnorm(float* out, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps) {
+  SH_PARALLEL_FOR(N * C)
+  for (i64 n = 0; n < N; ++n) {
+    const float* xr = x + n * C;
+    float* o = out + n * C;
+    const float r = static_cast<float>(1.0 / std::sqrt(dot_d(xr, xr, C) / static_cast<double>(C) + eps));
+    rstd[n] = r;
+    for (i64 i = 0; i < C; ++i) o[i] = (xr[i] * r) * w[i];
+  }
+}
+
+// xhat = x * rstd, g = dout * w: dx += rstd * (g - xhat * mean(g * xhat)); dw += sum_n dout * xhat
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
+                      i64 N, i64 C) {
+  const int nt = team_size(N * C);
+  std::vector<double> part(dw != nullptr ? static_cast<size_t>(nt * C) : 0);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (i64 n = 0; n < N; ++n) {
+    const float* xr = x + n * C;
+    const float* g = dout + n * C;
+    float* d = dx + n * C;
+    const float r = rstd[n];
+    double lane[4] = {0, 0, 0, 0};
+    for (i64 i = 0; i < C; ++i) lane[i & 3] += static_cast<double>(g[i] * w[i]) * (xr[i] * r);
+    const float mean_gx = static_cast<float>(((lane[0] + lane[1]) + (lane[2] + lane[3])) / static_cast<double>(C));
+    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
+    if (dw != nullptr) {
+      double* pw = part.data() + static_cast<size_t>(thread_id()) * C;
+      for (i64 i = 0; i < C; ++i) pw[i] += static_cast<double>(g[i]) * (xr[i] * r);
+    }
+  }
+  if (dw != nullptr) add_partials(dw, part, nt, C);
+}
+
+// out = (x - mean) * rstd * w + b (biased variance, like torch.nn.LayerNorm). mean, rstd: [N]
+void layernorm(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 N, i64 C,
+               double eps) {
+  SH_PARALLEL_FOR(N * C)
+  for (i64 n = 0; n < N; ++n) {
+    const float* xr = x + n * C;
+    float* o = out + n * C;
+    const double mu = sum_d(xr, C) / static_cast<double>(C);
+    double var = 0;
+    for (i64 i = 0; i < C; ++i) var += (xr[i] - mu) * (xr[i] - mu);
+    const float r = static_cast<float>(1.0 / std::sqrt(var / static_cast<double>(C) + eps));
+    const float m = static_cast<float>(mu);
+    mean[n] = m;
+    rstd[n] = r;
+    if (b != nullptr)
+      for (i64 i = 0; i < C; ++i) o[i] = (xr[i] - m) * r * w[i] + b[i];
+    else
+      for (i64 i = 0; i < C; ++i) o[i] = (xr[i] - m) * r * w[i];
+  }
+}
+
+// xhat = (x - mean) * rstd, g = dout * w: dx += rstd * (g - mean(g) - xhat * mean(g * xhat));
+// dw += sum_n dout * xhat; db += sum_n dout
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
+                        const float* mean, const float* rstd, i64 N, i64 C) {
+  const int nt = team_size(N * C);
+  std::vector<double> pw(dw != nullptr ? static_cast<size_t>(nt * C) : 0);
+  std::vector<double> pb(db != nullptr ? static_cast<size_t>(nt * C) : 0);
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (i64 n = 0; n < N; ++n) {
+    const float* xr = x + n * C;
+    const float* g = dout + n * C;
+    float* d = dx + n * C;
+    const float m = mean[n], r = rstd[n];
+    double sg = 0, sgx = 0;
+    for (i64 i = 0; i < C; ++i) {
+      const float gi = g[i] * w[i];
+      sg += gi;
+      sgx += static_cast<double>(gi) * ((xr[i] - m) * r);
+    }
+    const float mg = static_cast<float>(sg / static_cast<double>(C));
+    const float mgx = static_cast<float>(sgx / static_cast<double>(C));
+    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - mg - ((xr[i] - m) * r) * mgx);
+    const size_t off = static_cast<size_t>(thread_id()) * C;
+    if (dw != nullptr)
+      for (i64 i = 0; i < C; ++i) pw[off + i] += static_cast<double>(g[i]) * ((xr[i] - m) * r);
+    if (db != nullptr)
+      for (i64 i = 0; i < C; ++i) pb[off + i] += g[i];
+  }
+  if (dw != nullptr) add_partials(dw, pw, nt, C);
+  if (db != nullptr) add_partials(db, pb, nt, C);
+}
+
+}  // namespace sh

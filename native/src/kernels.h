@@ -1,0 +1,78 @@
+// Pure C++ kernels (no Node-API): pointers and sizes in, results written in place. Layout and semantics follow
+// src/kernels/types.ts exactly; backward kernels accumulate (+=) into d-prefixed buffers.
+#pragma once
+#include <cstdint>
+
+#include "common.h"
+
+namespace sh {
+
+// ---- GEMM: c[b] = op(a[b]) @ op(b[b]) + beta * c[b]
+void gemm(float* c, const float* a, const float* b, i64 batch, i64 M, i64 N, i64 K, bool transA, bool transB,
+          float beta, i64 strideA, i64 strideB);
+/** One plain cblas_sgemm (beta 0), for benchmarks. */
+void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bool transA, bool transB);
+
+// ---- elementwise
+void add(float* out, const float* a, const float* b, i64 n, i64 cols);
+void mul(float* out, const float* a, const float* b, i64 n, i64 cols);
+void scale(float* out, const float* a, float s, i64 n);
+void axpy_kernel(float* dst, const float* src, float alpha, i64 n);
+void sum_rows(float* out, const float* a, i64 rows, i64 cols);
+double sum_squares(const float* a, i64 n);
+void copy_floats(float* dst, const float* src, i64 n);
+
+// ---- activations
+void silu(float* out, const float* x, i64 n);
+void silu_backward(float* dx, const float* dout, const float* x, i64 n);
+void swiglu(float* out, const float* gate, const float* up, i64 n);
+void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n);
+void gelu(float* out, const float* x, i64 n, int approximate);
+void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int approximate);
+void softmax(float* out, const float* x, i64 N, i64 C);
+void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C);
+
+// ---- normalisation
+void rmsnorm(float* out, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps);
+void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
+                      i64 N, i64 C);
+void layernorm(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 N, i64 C,
+               double eps);
+void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
+                        const float* mean, const float* rstd, i64 N, i64 C);
+
+// ---- embeddings and positions
+void embedding(float* out, const float* table, const int32_t* ids, i64 N, i64 C);
+void embedding_backward(float* dtable, const float* dout, const int32_t* ids, i64 N, i64 C);
+void rope(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D);
+void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
+                   i64 H, i64 D);
+
+// ---- attention
+struct AttnShape {
+  i64 B, Tq, Tk, H, Hkv, D;
+  float scale;
+  int causal;
+  i64 window;
+};
+void attention(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
+               const int32_t* seg, const AttnShape& s);
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
+                        const AttnShape& s);
+
+// ---- loss, regularisation, optimiser
+void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
+                   float gradScale);
+void dropout(float* out, const float* x, i64 n, double p, uint32_t seed);
+void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t seed);
+void adamw(float* param, const float* grad, float* m, float* v, i64 n, double lr, double beta1, double beta2,
+           double eps, double weightDecay, double step);
+
+// ---- dtype conversion
+void bf16_to_f32(float* out, const uint16_t* src, i64 n);
+void f16_to_f32(float* out, const uint16_t* src, i64 n);
+void f32_to_bf16(uint16_t* out, const float* src, i64 n);
+void f32_to_f16(uint16_t* out, const float* src, i64 n);
+
+}  // namespace sh

@@ -1,0 +1,131 @@
+// Loader for the C++ Node-API addon (build/Release/shitate_native.node). Never throws: reports why not.
+// The addon's functions already have the Kernels signatures, so the wrapper only picks them by name.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { F32, Kernels } from './types.js';
+
+export interface NativeInfo {
+  blas: string; // e.g. "OpenBLAS 0.3.21" or "Accelerate"
+  coreType: string; // e.g. "Haswell" (OpenBLAS core name) or CPU model
+  threads: number; // threads the kernels use (SHITATE_THREADS, default all cores)
+  openmp: boolean;
+}
+
+export interface NativeLoad {
+  kernels: Kernels | null;
+  info: NativeInfo | null;
+  error: string | null;
+}
+
+/** Entry points for benchmarks and thread control; not part of the Kernels contract. */
+export interface NativeBenchHooks {
+  /** one plain cblas_sgemm, beta 0, no validation: the baseline kernels().gemm is measured against */
+  rawSgemm(c: F32, a: F32, b: F32, M: number, N: number, K: number, transA: boolean, transB: boolean): void;
+  /** copy n floats with the kernels' threads: the bandwidth baseline for elementwise kernels */
+  memcpyBench(dst: F32, src: F32, n: number): void;
+  setThreads(n: number): void;
+  info(): NativeInfo;
+}
+
+type NativeAddon = Omit<Kernels, 'name'> & NativeBenchHooks;
+
+const ADDON_FILE = path.join('build', 'Release', 'shitate_native.node');
+
+/** The package root: the nearest directory above this file holding package.json (works from src/ and dist/). */
+function packageRoot(): string | null {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return null;
+    dir = parent;
+  }
+}
+
+let addonCache: { addon: NativeAddon | null; error: string | null } | null = null;
+
+function loadAddon(): { addon: NativeAddon | null; error: string | null } {
+  if (addonCache) return addonCache;
+  const root = packageRoot();
+  const file = root ? path.join(root, ADDON_FILE) : null;
+  if (!file || !existsSync(file)) {
+    addonCache = { addon: null, error: `native addon not built (${file ?? ADDON_FILE} is missing)` };
+    return addonCache;
+  }
+  // libgomp reads OMP_WAIT_POLICY once, when the addon loads it. Spinning OpenMP workers steal the cores
+  // OpenBLAS's own threads need between kernels (measured 1.7x slower training steps), so idle workers sleep.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    addonCache = { addon, error: null };
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    addonCache = { addon: null, error: `native addon failed to load (${file}): ${why}` };
+  }
+  return addonCache;
+}
+
+function wrap(a: NativeAddon): Kernels {
+  return {
+    name: 'native',
+    gemm: a.gemm,
+    add: a.add,
+    mul: a.mul,
+    scale: a.scale,
+    axpy: a.axpy,
+    sumRows: a.sumRows,
+    sumSquares: a.sumSquares,
+    silu: a.silu,
+    siluBackward: a.siluBackward,
+    swiglu: a.swiglu,
+    swigluBackward: a.swigluBackward,
+    gelu: a.gelu,
+    geluBackward: a.geluBackward,
+    softmax: a.softmax,
+    softmaxBackward: a.softmaxBackward,
+    rmsnorm: a.rmsnorm,
+    rmsnormBackward: a.rmsnormBackward,
+    layernorm: a.layernorm,
+    layernormBackward: a.layernormBackward,
+    embedding: a.embedding,
+    embeddingBackward: a.embeddingBackward,
+    rope: a.rope,
+    ropeBackward: a.ropeBackward,
+    attention: a.attention,
+    attentionBackward: a.attentionBackward,
+    crossEntropy: a.crossEntropy,
+    dropout: a.dropout,
+    dropoutBackward: a.dropoutBackward,
+    adamw: a.adamw,
+    bf16ToF32: a.bf16ToF32,
+    f16ToF32: a.f16ToF32,
+    f32ToBf16: a.f32ToBf16,
+    f32ToF16: a.f32ToF16,
+  };
+}
+
+export function loadNativeKernels(): NativeLoad {
+  const { addon, error } = loadAddon();
+  if (!addon) return { kernels: null, info: null, error: error ?? 'native addon unavailable' };
+  try {
+    const kernels = wrap(addon);
+    // An addon built from older sources can lack a kernel: refuse it rather than fail mid-training.
+    const missing = Object.entries(kernels).filter(([k, v]) => k !== 'name' && typeof v !== 'function');
+    if (missing.length > 0) {
+      const names = missing.map(([k]) => k).join(', ');
+      return { kernels: null, info: null, error: `native addon is out of date (missing ${names}); rebuild it` };
+    }
+    return { kernels, info: addon.info(), error: null };
+  } catch (err) {
+    return { kernels: null, info: null, error: `native addon is unusable: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** Benchmark hooks and thread control, or null when the addon is not available. */
+export function nativeBenchHooks(): NativeBenchHooks | null {
+  const { addon } = loadAddon();
+  if (!addon) return null;
+  return { rawSgemm: addon.rawSgemm, memcpyBench: addon.memcpyBench, setThreads: addon.setThreads, info: addon.info };
+}
