@@ -1,0 +1,107 @@
+// `shitate estimate` and `shitate advise` through the CLI entry: flags, JSON output, errors with exit codes,
+// both languages, the catalog listing, and answers read from piped input.
+import { Readable, Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { askMissing, defaultLang, toInput } from '../../src/cli/advise.js';
+import { tinyModelDir } from '../helpers/tiny-model.js';
+import { loadCatalog } from '../../src/catalog/catalog.js';
+import { runCli } from './helpers.js';
+
+const ALL = ['--goal', 'style', '--examples', '500', '--confidential', 'yes', '--budget', 'none', '--hardware', 'cpu', '--skill', 'intermediate', '--purpose', 'commercial'];
+
+describe('shitate estimate', () => {
+  it('estimates a catalog model as JSON without measuring', async () => {
+    const r = await runCli(['estimate', '--model', 'Llama-2-7b', '--method', 'qlora', '--batch', '1', '--no-measure', '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { cpu: { params: number }; gpu: Record<string, { peakBytes: number }>; calibration: unknown; licence: string };
+    expect(j.cpu.params).toBeGreaterThan(6.5e9);
+    expect(Object.keys(j.gpu)).toEqual(['QLoRA 4-bit']);
+    expect(j.calibration).toBeNull();
+    expect(j.licence).toContain('llama2');
+    // the not-yet-downloaded folder path that `shitate advise` prints resolves through the catalog
+    const planned = await runCli(['estimate', '--model', './Qwen2.5-7B', '--no-measure', '--json']);
+    expect(JSON.parse(planned.out)).toMatchObject({ model: 'Qwen2.5-7B (catalog)', licence: 'apache-2.0: commercial use yes' });
+  });
+
+  it('estimates a model folder with a CPU time from a measured GEMM rate', async () => {
+    const r = await runCli(['estimate', '--model', tinyModelDir(), '--method', 'full', '--seq', '64', '--batch', '2', '--tokens', '5000']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('GPU full (mixed precision)');
+    expect(r.out).toContain('GPU full (pure bf16)');
+    expect(r.out).toMatch(/CPU time\s+\S+.* per epoch of 5,000 tokens/);
+    expect(r.out).toMatch(/measured here: GEMM [\d.]+ GFLOP\/s/);
+  });
+
+  it('says what is wrong with --model and --method', async () => {
+    const family = await runCli(['estimate', '--model', 'qwen2.5', '--no-measure']);
+    expect(family.code).toBe(2);
+    expect(family.err).toContain('Qwen2.5-0.5B');
+    const missing = await runCli(['estimate', '--model', 'no-such-model', '--no-measure']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('E_NOT_FOUND');
+    expect((await runCli(['estimate', '--model', 'Llama-2-7b', '--method', 'dpo'])).code).toBe(2);
+    expect((await runCli(['estimate', '--model', 'Llama-2-7b', '--seq', '0'])).code).toBe(2);
+  });
+});
+
+describe('shitate advise', () => {
+  it('prints ranked advice with difficulty stars and commands, in English and Japanese', async () => {
+    const en = await runCli(['advise', ...ALL, '--lang', 'en']);
+    expect(en.code).toBe(0);
+    expect(en.out).toMatch(/^1\. LoRA fine-tuning\s+\[recommended\]\s+difficulty ★★☆/m);
+    expect(en.out).toContain('$ shitate train --model ./');
+    expect(en.out).toContain('--purpose commercial');
+    const ja = await runCli(['advise', ...ALL, '--lang', 'ja']);
+    expect(ja.out).toMatch(/^1\. LoRA ファインチューニング\s+\[推奨\]\s+難易度 ★★☆/m);
+    expect(ja.out).toContain('非推奨:');
+  });
+
+  it('--json returns the same advice as data; --yes fills in defaults without asking', async () => {
+    const r = await runCli(['advise', '--goal', 'fresh', '--yes', '--json', '--lang', 'en']);
+    const j = JSON.parse(r.out) as { input: { goal: string; examples: number; hardware: string }; recommendations: { method: string }[] };
+    expect(j.input).toMatchObject({ goal: 'fresh', examples: 0, hardware: 'cpu' });
+    expect(j.recommendations[0].method).toBe('rag');
+  });
+
+  it('--models lists every family of the catalog', async () => {
+    const r = await runCli(['advise', '--models', '--lang', 'en']);
+    expect(r.code).toBe(0);
+    for (const f of loadCatalog().families) expect(r.out).toContain(f.name);
+    expect(r.out).toContain('no local tuning');
+  });
+
+  it('rejects answers outside the choices', async () => {
+    const r = await runCli(['advise', ...ALL, '--goal', 'magic']);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('style, knowledge, fresh, personal');
+  });
+});
+
+describe('advise questions from piped input', () => {
+  const sink = () => {
+    let text = '';
+    const w = new Writable({ write(chunk: Buffer, _enc, cb) { text += chunk.toString(); cb(); } });
+    return { w, text: () => text };
+  };
+
+  it('reads one answer per line, by number or word, asks for GPU memory only with a GPU, and defaults at the end of input', async () => {
+    const out = sink();
+    const answers = await askMissing({ purpose: 'research' }, Readable.from(['2\n1200\nno\nlow\ngpu\n12\n']), out.w, 'en');
+    expect(answers).toEqual({ purpose: 'research', goal: 'knowledge', examples: '1200', confidential: 'no', budget: 'low', hardware: 'gpu', vram: '12', skill: 'intermediate' });
+    expect(out.text()).toContain('What should change?');
+    const input = toInput(answers, 'ja');
+    expect(input).toMatchObject({ goal: 'knowledge', examples: 1200, confidential: false, hardware: 'gpu', vramGb: 12, purpose: 'research', japanese: true });
+  });
+
+  it('asks again after a wrong answer, and gives up after three', async () => {
+    const again = await askMissing({ examples: '1', confidential: 'yes', budget: 'none', hardware: 'cpu', skill: 'beginner', purpose: 'none' },
+      Readable.from(['x\nper\n']), sink().w, 'ja');
+    expect(again.goal).toBe('personal');
+    await expect(askMissing({}, Readable.from(['x\ny\nz\n']), sink().w, 'en')).rejects.toMatchObject({ code: 'E_USAGE' });
+  });
+
+  it('takes the language from LANG', () => {
+    expect(defaultLang({ LANG: 'ja_JP.UTF-8' })).toBe('ja');
+    expect(defaultLang({ LANG: 'C.UTF-8' })).toBe('en');
+  });
+});
