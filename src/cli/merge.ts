@@ -5,8 +5,9 @@ import { flagBool, flagStr, parseFlags } from './args.js';
 import { loadModel, baseDtype, saveModelFolder } from '../models/index.js';
 import { loadAdapter } from '../lora/index.js';
 import { ShitateError } from '../errors.js';
+import { PURPOSES, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
 
-const usage = `usage: shitate merge --model DIR --adapter DIR --out DIR [--dtype bf16|f16|f32]
+const usage = `usage: shitate merge --model DIR --adapter DIR --out DIR [--dtype bf16|f16|f32] [--purpose commercial|research|personal] [--accept-licence]
 
 Writes DIR with merged weights (W + scaling * B A) in the base model's dtype unless --dtype says
 otherwise, plus the base's config, tokenizer and licence files. The output folder must not exist yet.
@@ -17,7 +18,10 @@ const DTYPES = { bf16: 'BF16', f16: 'F16', f32: 'F32' } as const;
 export const merge: Command = {
   summary: 'merge a LoRA adapter into the base model (a complete HF folder)',
   async run(argv) {
-    const p = parseFlags('merge', argv, { model: { type: 'string' }, adapter: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' } });
+    const p = parseFlags('merge', argv, {
+      model: { type: 'string' }, adapter: { type: 'string' }, out: { type: 'string' }, dtype: { type: 'string' },
+      purpose: { type: 'string' }, 'accept-licence': { type: 'boolean' },
+    });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
       return 0;
@@ -26,11 +30,17 @@ export const merge: Command = {
     if (!model || !adapter || !out) throw new ShitateError('E_USAGE', 'merge: --model, --adapter and --out are required', 'run `shitate merge --help`');
     const d = flagStr(p, 'dtype');
     if (d && !(d in DTYPES)) throw new ShitateError('E_USAGE', `merge: --dtype must be bf16, f16 or f32, found "${d}"`, 'omit it to keep the base dtype');
+    const purpose = flagStr(p, 'purpose') ?? process.env.SHITATE_PURPOSE ?? null;
+    if (purpose !== null && !(PURPOSES as readonly string[]).includes(purpose)) {
+      throw new ShitateError('E_USAGE', `merge: --purpose must be one of ${PURPOSES.join(', ')}, found "${purpose}"`, 'commercial use checks the model licence');
+    }
+    const licence = gateLicence(model, { purpose: purpose as Purpose | null, acknowledge: flagBool(p, 'accept-licence') });
     const loaded = loadModel(model);
     const set = loadAdapter(adapter, loaded.model);
     set.fuse();
     const dtype = d ? DTYPES[d as keyof typeof DTYPES] : baseDtype(model);
     saveModelFolder(out, loaded.model, model, dtype);
+    writeLicenceRecord(out, licence);
     process.stderr.write(`merged ${set.layers.size} LoRA layers into ${out} (${dtype})\n`);
     return 0;
   },

@@ -9,6 +9,9 @@ import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.
 import { runTraining } from '../train/session.js';
 import { progressPrinter } from './progress.js';
 import { ShitateError } from '../errors.js';
+import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
+
+const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
 
 const usage = `usage: shitate train --model DIR --data train.jsonl [--val val.jsonl] [--config train.yaml] [--out RUN_DIR]
        shitate train --resume RUN_DIR
@@ -19,7 +22,7 @@ config is printed and saved as RUN_DIR/config.json. Ctrl-C writes a checkpoint a
 --resume RUN_DIR. Output: RUN_DIR/adapter (PEFT format), metrics.jsonl, loss.svg, summary.json.
 
 settings (flag / YAML key / env):
-${Object.entries(TRAIN_SCHEMA).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()).padEnd(26)} ${s.help}`).join('\n')}
+${Object.entries(SCHEMA).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()).padEnd(26)} ${s.help}`).join('\n')}
 `;
 
 function printConfig(c: TrainConfig, sources: Record<string, string>): void {
@@ -30,13 +33,13 @@ function printConfig(c: TrainConfig, sources: Record<string, string>): void {
 export const train: Command = {
   summary: 'fine-tune a model with LoRA on your data (exact resume, early stopping)',
   async run(argv) {
-    const p = parseFlags('train', argv, { ...schemaFlags(TRAIN_SCHEMA), config: { type: 'string' }, resume: { type: 'string' } });
+    const p = parseFlags('train', argv, { ...schemaFlags(SCHEMA), config: { type: 'string' }, resume: { type: 'string' } });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
       return 0;
     }
     const resumeDir = flagStr(p, 'resume');
-    let config: TrainConfig;
+    let config: TrainConfig & { purpose?: string | null; acceptLicence?: boolean };
     let sources: Record<string, string>;
     if (resumeDir) {
       const file = path.join(resumeDir, 'config.json');
@@ -47,7 +50,7 @@ export const train: Command = {
       config = { ...saved.config, out: resumeDir };
       sources = saved.sources;
     } else {
-      const r = resolveConfig(TRAIN_SCHEMA, TRAIN_DEFAULTS, { file: flagStr(p, 'config') ?? null, env: process.env, flags: flagsToKeys(TRAIN_SCHEMA, p.values) });
+      const r = resolveConfig(SCHEMA, { ...TRAIN_DEFAULTS, ...LICENCE_DEFAULTS }, { file: flagStr(p, 'config') ?? null, env: process.env, flags: flagsToKeys(SCHEMA, p.values) });
       config = r.values;
       sources = r.sources;
       for (const k of ['model', 'data'] as const) {
@@ -56,6 +59,8 @@ export const train: Command = {
     }
     if (config.threads) process.env.SHITATE_THREADS = String(config.threads);
     printConfig(config, sources);
+    // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
+    const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
     let stop = false;
     const onSigint = () => {
       if (stop) process.exit(130);
@@ -65,6 +70,7 @@ export const train: Command = {
     process.on('SIGINT', onSigint);
     try {
       const res = await runTraining({ config, sources, resume: Boolean(resumeDir), onEvent: progressPrinter(), stopRequested: () => stop });
+      writeLicenceRecord(res.runDir, licence);
       process.stderr.write(`adapter: ${res.adapterDir}\nrun folder: ${res.runDir} (metrics.jsonl, loss.svg, summary.json)\n`);
       if (stop) process.stderr.write(`resume with: shitate train --resume ${res.runDir}\n`);
       return stop ? 130 : 0;

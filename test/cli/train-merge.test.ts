@@ -58,4 +58,21 @@ describe('shitate train + merge', () => {
     expect(await run(['train', '--resume', out])).toBe(0);
     expect(await run(['train', '--model', tinyModelDir()])).toBe(2);
   });
+
+  it('gates commercial use on the model licence: unknown needs --accept-licence, non-commercial is blocked', async () => {
+    const dir = tempDir();
+    const data = writeJsonl(path.join(dir, 'train.jsonl'), rows);
+    const base = ['train', '--model', tinyModelDir(), '--data', data, '--max-steps', '1', '--purpose', 'commercial'];
+    expect(await run([...base, '--out', path.join(dir, 'a')])).toBe(1);
+    expect(fs.existsSync(path.join(dir, 'a', 'checkpoints'))).toBe(false);
+    expect(await run([...base, '--out', path.join(dir, 'b'), '--accept-licence'])).toBe(0);
+    const rec = JSON.parse(fs.readFileSync(path.join(dir, 'b', 'licence.json'), 'utf8')) as Record<string, unknown>;
+    expect(JSON.stringify(rec)).toMatch(/commercial/);
+    const nc = path.join(dir, 'nc-model');
+    fs.cpSync(tinyModelDir(), nc, { recursive: true });
+    fs.writeFileSync(path.join(nc, 'README.md'), '---\nlicense: cc-by-nc-4.0\n---\n# a research model\n');
+    expect(await run(['train', '--model', nc, '--data', data, '--max-steps', '1', '--purpose', 'commercial', '--accept-licence', '--out', path.join(dir, 'c')])).toBe(1);
+    expect(await run(['merge', '--model', nc, '--adapter', path.join(dir, 'b', 'adapter'), '--out', path.join(dir, 'm'), '--purpose', 'commercial', '--accept-licence'])).toBe(1);
+    expect(await run(['merge', '--model', nc, '--adapter', path.join(dir, 'b', 'adapter'), '--out', path.join(dir, 'm'), '--purpose', 'research'])).toBe(0);
+  });
 });
