@@ -12,6 +12,9 @@ import { data } from './data.js';
 import { estimate } from './estimate.js';
 import { advise } from './advise.js';
 import { demoCommand } from './demo.js';
+import { assistantCommand } from './assistant.js';
+import { kbCommand } from './kb.js';
+import { memoryCommand } from './memory.js';
 
 export interface Command {
   summary: string;
@@ -30,6 +33,9 @@ const commands: Record<string, Command> = {
   estimate,
   advise,
   demo: demoCommand,
+  assistant: assistantCommand,
+  kb: kbCommand,
+  memory: memoryCommand,
 };
 
 function help(): string {

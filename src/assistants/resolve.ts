@@ -1,0 +1,128 @@
+// An assistant ready to answer: its profile, its provider, and prepare(), which turns a conversation into
+// the messages to send — system prompt with rendered instructions, the user's memory within its budget and
+// retrieved sources — remembering facts the user asks it to. The server calls this for `model: NAME`.
+import { explicitFact, extractFacts, MemoryStore, selectMemories, type MemoryItem, type UserMemory } from '../memory/index.js';
+import { createProvider, resolveKey, type ChatMessage, type GenParams, type Provider } from '../providers/index.js';
+import { KnowledgeBase, projectHome, retrieve, type Source } from '../rag/index.js';
+import type { Profile } from './profile.js';
+import { systemPrompt } from './prompt.js';
+import { loadProfile } from './store.js';
+import { builtinVars, renderTemplate } from './template.js';
+
+export interface ResolveOptions {
+  /** the project folder (default: SHITATE_HOME, else ./.shitate) */
+  home?: string;
+  /** used instead of the provider the profile names (e.g. a server's already loaded model) */
+  provider?: Provider;
+  /** template variables that override the profile's */
+  vars?: Record<string, string>;
+  /** the clock for {{ today }} and {{ now }} */
+  now?: () => Date;
+}
+
+export interface TurnOptions {
+  /** whose memory to use; without one, memory is neither read nor written */
+  userId?: string;
+  signal?: AbortSignal;
+}
+
+export interface PreparedTurn {
+  /** what to send to the provider: the system prompt, then the conversation */
+  messages: ChatMessage[];
+  sources: Source[];
+  /** the facts included in the prompt */
+  memories: MemoryItem[];
+  /** a fact stored because the last message asked for it */
+  remembered: MemoryItem | null;
+  /** problems that did not stop the turn (e.g. the embeddings endpoint failed: lexical search was used) */
+  warnings: string[];
+}
+
+export interface ResolvedAssistant {
+  readonly id: string;
+  readonly profile: Profile;
+  readonly provider: Provider;
+  /** the profile's generation settings (a request's own settings go on top) */
+  readonly params: GenParams;
+  prepare(conversation: readonly ChatMessage[], o?: TurnOptions): Promise<PreparedTurn>;
+  /** after a reply: with memory.auto, asks the model which facts of the last user message to keep */
+  afterReply(conversation: readonly ChatMessage[], o?: TurnOptions): Promise<MemoryItem[]>;
+  /** the user's memory as this assistant sees it (null when memory is off) */
+  memoryFor(userId: string): UserMemory | null;
+  close(): void;
+}
+
+const lastUser = (c: readonly ChatMessage[]): string => [...c].reverse().find((m) => m.role === 'user')?.content ?? '';
+
+/** What one turn needs from a resolved assistant. */
+interface Parts {
+  profile: Profile;
+  provider: Provider;
+  kbs: KnowledgeBase[];
+  instructions: (user: string) => string;
+  memoryFor: (userId: string) => UserMemory | null;
+}
+
+async function prepareTurn(x: Parts, conversation: readonly ChatMessage[], t: TurnOptions): Promise<PreparedTurn> {
+  const { profile, provider } = x;
+  const query = lastUser(conversation);
+  const warnings: string[] = [];
+  const mem = t.userId ? x.memoryFor(t.userId) : null;
+  const fact = mem ? explicitFact(query) : null;
+  const remembered = fact && mem ? mem.add(fact, 'user') : null;
+  const selected = mem ? selectMemories(mem.list(), query, profile.memory.budgetTokens, provider.countTokens) : null;
+  const sources = await retrieve(x.kbs, query, {
+    k: profile.knowledge.topK, mode: profile.knowledge.mode, wholeMaxChars: profile.knowledge.wholeMaxChars,
+    budgetTokens: profile.knowledge.budgetTokens, countTokens: provider.countTokens, onWarning: (w) => warnings.push(w),
+  });
+  const system = systemPrompt(profile, x.instructions(t.userId ?? ''), selected?.text ?? '', sources);
+  // a client's own system messages follow the profile's, in the one system message templates expect first
+  const theirs = conversation.filter((m) => m.role === 'system').map((m) => m.content);
+  const rest = conversation.filter((m) => m.role !== 'system');
+  const content = [system, ...theirs].filter(Boolean).join('\n\n');
+  return { messages: content ? [{ role: 'system', content }, ...rest] : rest, sources, memories: selected?.items ?? [], remembered, warnings };
+}
+
+function openBases(home: string, names: readonly string[]): KnowledgeBase[] {
+  const kbs: KnowledgeBase[] = [];
+  try {
+    for (const b of names) kbs.push(KnowledgeBase.open(home, b, { create: false }));
+  } catch (e) {
+    for (const kb of kbs) kb.close();
+    throw e;
+  }
+  return kbs;
+}
+
+export function resolveAssistant(id: string, o: ResolveOptions = {}): ResolvedAssistant {
+  const home = o.home ?? projectHome();
+  const profile = loadProfile(home, id);
+  if (!o.provider) resolveKey(profile.provider); // a missing API key fails here, before any conversation
+  const provider = o.provider ?? createProvider(profile.provider);
+  const clock = o.now ?? (() => new Date());
+  const instructions = (user: string) => {
+    const vars = { ...builtinVars(clock(), profile.language, profile.name, user), ...profile.variables, ...o.vars };
+    return renderTemplate(profile.instructions, vars, `assistant ${id}: instructions`);
+  };
+  instructions(''); // a broken template fails now, not at the first message
+  const kbs = openBases(home, profile.knowledge.bases);
+  const memory = profile.memory.enabled ? MemoryStore.open(home) : null;
+  const memoryFor = (userId: string) => (memory ? memory.forUser(userId, id) : null);
+  const parts: Parts = { profile, provider, kbs, instructions, memoryFor };
+
+  return {
+    id, profile, provider, params: profile.generation, memoryFor,
+    prepare: (conversation, t = {}) => prepareTurn(parts, conversation, t),
+    async afterReply(conversation, t = {}) {
+      const mem = t.userId && profile.memory.auto ? memoryFor(t.userId) : null;
+      const message = lastUser(conversation);
+      if (!mem || !message || explicitFact(message)) return [];
+      const facts = await extractFacts(provider, message, mem.list().map((m) => m.text), t.signal);
+      return facts.map((f) => mem.add(f, 'auto')).filter((m): m is MemoryItem => m !== null);
+    },
+    close() {
+      for (const kb of kbs) kb.close();
+      memory?.close();
+    },
+  };
+}
