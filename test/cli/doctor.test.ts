@@ -1,0 +1,33 @@
+// `shitate doctor`, `--help` and `--version` through the real CLI process.
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+describe('shitate doctor', () => {
+  it('reports the machine and a passing kernel self-test as JSON', async () => {
+    const r = await runCli(['doctor', '--json']);
+    expect(r.code).toBe(0);
+    const rep = JSON.parse(r.stdout) as { node: string; cores: number; native: { loaded: boolean; error: string | null; threads: number | null }; selfTest: { op: string; pass: boolean }[] };
+    expect(rep.node).toBe(process.version);
+    expect(rep.cores).toBeGreaterThan(0);
+    if (rep.native.loaded) {
+      expect(rep.native.threads).toBeGreaterThan(0);
+      expect(rep.selfTest.map((t) => t.op)).toEqual(expect.arrayContaining(['gemm', 'attention', 'crossEntropy', 'adamw']));
+      expect(rep.selfTest.every((t) => t.pass)).toBe(true);
+    } else {
+      expect(rep.native.error).toBeTruthy();
+      expect(process.env.SHITATE_REQUIRE_NATIVE).not.toBe('1');
+    }
+  });
+
+  it('prints help, the version, and refuses unknown commands with exit code 2', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/usage: shitate <command>/);
+    expect(help.stdout).toMatch(/train/);
+    const v = await runCli(['--version']);
+    expect(v.stdout).toMatch(/^shitate \d+\.\d+\.\d+/);
+    const bad = await runCli(['frobnicate']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+});
