@@ -1,27 +1,34 @@
-// `shitate serve`: the OpenAI-compatible HTTP API over one base model and any number of LoRA adapters, each
-// request picking one by its `model` field. Prints "listening on URL" to stdout; the log goes to stderr.
+// `shitate serve`: the OpenAI-compatible HTTP API over one base model, any number of LoRA adapters and
+// assistant profiles, each request picking one by its `model` field. Prints "listening on URL" to stdout;
+// the log goes to stderr.
 import path from 'node:path';
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, schemaFlags } from '../config/resolve.js';
 import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
-import { createHandler, Engine, isLoopback, listen, resolveServeConfig, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
+import { createHandler, Engine, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { SECRET_KEYS } from '../serve/config.js';
 
-const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--port N] [--host 127.0.0.1] [options]
+const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--assistant NAME]... [--port N] [--host 127.0.0.1] [options]
 
 Serves the model over an OpenAI-compatible HTTP API: POST /v1/chat/completions (streaming or not),
 POST /v1/completions, GET /v1/models, GET /health. The base model and each adapter are models; a request's
 "model" field picks one. Adapters can be added and removed while serving through /admin/adapters
 (POST {"name", "path"}, DELETE /admin/adapters/NAME). Chats are rendered with the model's own chat template,
 the one training uses; sampling fields a request leaves unset follow the model's generation_config.json.
+Assistant profiles (shitate assistant new) can be served as models too: their instructions, knowledge and
+memory apply to each chat (the request's "user" field picks whose memory); a profile on this same local
+model runs here, one on a hosted API (OpenAI-compatible, Anthropic, Gemini) is relayed to it.
 
 options:
   --model, -m DIR            Hugging Face model folder of the base model
   --adapter NAME=DIR         LoRA adapter folder (PEFT format) served as model NAME (repeatable;
                              DIR alone serves it under the folder's name)
   --base-name ID             id of the base model (default: the model folder's name)
+  --assistant NAME           serve assistant profile NAME as model NAME (repeatable)
+  --assistants               serve every assistant profile of the project folder ($SHITATE_HOME, else
+                             ./.shitate); profiles for another local model are skipped with a note
   --host ADDR                address to listen on (default 127.0.0.1: this machine only)
   --port N                   port (default 8000; 0 picks a free one)
   --config FILE              YAML settings file (snake_case keys, e.g. max_queue: 32, api_keys: [...])
@@ -84,7 +91,7 @@ export const serveCommand: Command = {
   async run(argv) {
     const p = parseFlags('serve', argv, {
       ...settingFlags(), model: { type: 'string', short: 'm' }, adapter: { type: 'string', multiple: true },
-      config: { type: 'string' }, 'no-admin': { type: 'boolean' },
+      assistant: { type: 'string', multiple: true }, assistants: { type: 'boolean' }, config: { type: 'string' }, 'no-admin': { type: 'boolean' },
     });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
@@ -103,6 +110,8 @@ export const serveCommand: Command = {
       adapters: adapterSpecs(flagList(p, 'adapter')),
       limits: { maxConcurrent: cfg.maxConcurrent, maxQueue: cfg.maxQueue },
     });
+    const assistants = serveAssistants(engine, { names: flagBool(p, 'assistants') ? 'all' : flagList(p, 'assistant'), note });
+    if (flagBool(p, 'assistants') && assistants.ids.length === 0) note('note: --assistants found no assistant profile to serve (create one with: shitate assistant new NAME)');
     if (!isLoopback(cfg.host) && cfg.apiKeys.length === 0) {
       note(`warning: listening on ${cfg.host} without API keys: anyone who can reach it can use the model (set SHITATE_API_KEYS)`);
     }
@@ -113,12 +122,13 @@ export const serveCommand: Command = {
     });
     const stopped = untilSignal();
     const server = await listen(handler, { host: cfg.host, port: cfg.port });
-    note(`models: ${engine.registry.list().map((m) => (m.kind === 'base' ? `${m.id} (base)` : m.id)).join(', ')}` +
+    note(`models: ${engine.registry.list().map((m) => (m.kind === 'adapter' ? m.id : `${m.id} (${m.kind})`)).join(', ')}` +
       `${cfg.apiKeys.length > 0 ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
     process.stdout.write(`listening on ${server.url}\n`);
     const sig = await stopped;
     note(`${sig}: stopping (running generations are cancelled)`);
     await engine.close();
+    await assistants.close();
     await server.close();
     return 0;
   },

@@ -77,12 +77,12 @@ function openAiRoutes(app: Hono, engine: Engine, st: Settings, ctx: GenerationCo
     await next();
   });
   app.get('/v1/models', () => Response.json({
-    object: 'list', data: engine.registry.list().map((m) => modelObject(m.id, m.created, m.ownedBy)),
+    object: 'list', data: engine.registry.list().map((m) => modelObject(m.id, m.created, m.ownedBy, m.kind)),
   }));
   app.get('/v1/models/:id', (c) => {
     const m = engine.registry.get(c.req.param('id'));
     if (!m) throw modelNotFound(c.req.param('id'));
-    return Response.json(modelObject(m.id, m.created, m.ownedBy));
+    return Response.json(modelObject(m.id, m.created, m.ownedBy, m.kind));
   });
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJsonObject(c.req.raw, st.maxBody);

@@ -57,6 +57,9 @@ export function toApiError(e: unknown): ApiError {
     { code: 'internal_error' });
 }
 
+/** The client went away before its reply was done (nginx's 499; no client reads it). */
+export const clientGone = (): ApiError => new ApiError(499, 'the client closed the request', { code: 'client_closed_request' });
+
 export function errorResponse(e: ApiError, extraHeaders: Record<string, string> = {}): Response {
   return new Response(JSON.stringify(e.body()), {
     status: e.status,

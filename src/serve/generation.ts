@@ -1,14 +1,17 @@
 // POST /v1/chat/completions and /v1/completions once parsed: pick the served model, render the prompt with the
 // model's own chat template (the one training uses), check the token budget against the context, queue the
-// generation and answer as one JSON object or as a server-sent-event stream.
+// generation and answer as one JSON object or as a server-sent-event stream. Models that answer chats
+// elsewhere (a hosted API) go through relay.ts instead of the scheduler.
 import { ShitateError } from '../errors.js';
-import { chatPrompt, resolveMaxNewTokens, resolveSampling, validateSampler, type GenDone, type GenerateOptions } from '../generate/index.js';
+import { chatPrompt, resolveMaxNewTokens, resolveSampling, validateSampler, type GenerateOptions } from '../generate/index.js';
+import type { ChatMessage } from '../tokenizer/index.js';
 import type { Engine } from './engine.js';
-import { ApiError, badParam, errorResponse, toApiError } from './errors.js';
+import { ApiError, badParam, clientGone, errorResponse, toApiError } from './errors.js';
 import * as oa from './openai.js';
 import type { SamplingParams } from './params.js';
-import type { ServedModel } from './registry.js';
-import type { GenerationRequest } from './request.js';
+import type { RequestContext, ServedModel } from './registry.js';
+import { relayChat } from './relay.js';
+import type { ChatRequest, GenerationRequest } from './request.js';
 import type { Job } from './scheduler.js';
 
 export interface GenerationContext {
@@ -23,7 +26,8 @@ export function modelNotFound(id: string): ApiError {
     { param: 'model', code: 'model_not_found' });
 }
 
-async function promptIds(ctx: GenerationContext, served: ServedModel, req: GenerationRequest, signal: AbortSignal): Promise<number[]> {
+/** The prompt's token ids: a completion's prompt, or the (prepared) chat rendered with the chat template. */
+function promptIds(ctx: GenerationContext, req: GenerationRequest, messages: ChatMessage[] | null): number[] {
   const { tokenizer, config } = ctx.engine.opened;
   if (req.kind === 'completion') {
     const ids = typeof req.prompt === 'string' ? tokenizer.encode(req.prompt) : req.prompt;
@@ -32,9 +36,8 @@ async function promptIds(ctx: GenerationContext, served: ServedModel, req: Gener
     if (ids.length === 0) throw badParam('prompt', 'expected at least one token, found an empty prompt');
     return ids;
   }
-  const messages = served.prepareMessages ? await served.prepareMessages(req.messages, signal) : req.messages;
   try {
-    return chatPrompt(tokenizer, messages);
+    return chatPrompt(tokenizer, messages ?? req.messages);
   } catch (e) {
     if (e instanceof ShitateError) throw badParam('messages', e.message, 'invalid_messages');
     throw e;
@@ -68,27 +71,58 @@ function generateOptions(ctx: GenerationContext, s: SamplingParams, maxNewTokens
   return o;
 }
 
+/** The finished reply's facts, from the local generator or from a relayed one. */
+interface Done {
+  finishReason: string;
+  usage: { promptTokens: number; completionTokens: number };
+}
+
+type Finished = (done: Done, text: string) => void;
+
+/** A model with `prepareMessages` or `chat` answers chats only: a raw completion would skip its rewrite. */
+function chatOnly(served: ServedModel): ApiError {
+  return new ApiError(400, `model "${served.id}" (${served.kind}) answers chats only; expected a request to POST /v1/chat/completions`,
+    { param: 'model', code: 'unsupported_model' });
+}
+
+/** Runs the model's after-reply step without holding up the response; a failure is logged, never sent. */
+function afterReply(ctx: GenerationContext, served: ServedModel, req: ChatRequest, rc: RequestContext, id: string): void {
+  if (!served.afterReply) return;
+  Promise.resolve().then(() => served.afterReply?.(req.messages, rc)).catch((e: unknown) => {
+    ctx.log(`${id} after-reply step of ${served.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+  });
+}
+
 /** One generation request, answered once it is done (JSON) or as it goes (SSE). */
 export async function handleGeneration(ctx: GenerationContext, req: GenerationRequest, signal: AbortSignal): Promise<Response> {
   const served = ctx.engine.registry.get(req.model);
   if (!served) throw modelNotFound(req.model);
-  const ids = await promptIds(ctx, served, req, signal);
+  if (req.kind === 'completion' && (served.prepareMessages || served.chat)) throw chatOnly(served);
+  const rc: RequestContext = req.kind === 'chat' && req.user !== undefined ? { user: req.user } : {};
+  const messages = req.kind !== 'chat' ? null : served.prepareMessages ? await served.prepareMessages(req.messages, signal, rc) : req.messages;
   const sampling: SamplingParams = { ...served.defaults, ...req.sampling };
-  const options = generateOptions(ctx, sampling, tokenBudget(ctx, req, ids.length, sampling.maxTokens));
   const meta: oa.ResponseMeta = { id: oa.newId(req.kind === 'chat' ? 'chatcmpl' : 'cmpl'), created: oa.nowSeconds(), model: served.id };
   const started = performance.now();
-  const finished = (done: GenDone, text: string): void => {
+  const finished: Finished = (done, text) => {
     const prompt = req.kind === 'chat' ? req.messages : req.prompt;
     ctx.log(`${meta.id} ${req.kind} model=${served.id} prompt_tokens=${done.usage.promptTokens} completion_tokens=${done.usage.completionTokens} ` +
       `finish=${done.finishReason} ${Math.round(performance.now() - started)}ms` +
       (ctx.logPrompts ? ` prompt=${JSON.stringify(prompt)} completion=${JSON.stringify(text)}` : ''));
+    if (req.kind === 'chat' && done.finishReason !== 'abort') afterReply(ctx, served, req, rc, meta.id);
   };
+  if (served.chat && req.kind === 'chat' && messages) {
+    const turn = { ...rc, messages, sampling, signal };
+    return relayChat(served.chat.bind(served), turn, req, { meta, finished, fail: (e) => reportable(ctx, meta, e) });
+  }
+  const ids = promptIds(ctx, req, messages);
+  // a max_tokens the request sets must fit the context (400 otherwise); the model's default only caps the budget
+  const budget = tokenBudget(ctx, req, ids.length, req.sampling.maxTokens);
+  const options = generateOptions(ctx, sampling, Math.min(budget, req.sampling.maxTokens ?? served.defaults?.maxTokens ?? budget));
   const job = { promptIds: ids, options, adapter: served.adapter, signal };
   return req.stream ? stream(ctx, req, meta, job, finished) : collect(ctx, req, meta, job, finished);
 }
 
 type JobBase = Pick<Job, 'promptIds' | 'options' | 'adapter' | 'signal'>;
-type Finished = (done: GenDone, text: string) => void;
 
 /** The error to send; failures that are not the client's fault go to the log with their stack. */
 function reportable(ctx: GenerationContext, meta: oa.ResponseMeta, e: unknown): ApiError {
@@ -96,8 +130,6 @@ function reportable(ctx: GenerationContext, meta: oa.ResponseMeta, e: unknown): 
   if (api.status >= 500 && !(e instanceof ApiError)) ctx.log(`${meta.id} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   return api;
 }
-
-const clientGone = (): ApiError => new ApiError(499, 'the client closed the request', { code: 'client_closed_request' });
 
 function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished): Promise<Response> {
   return new Promise((resolve) => {
@@ -120,36 +152,10 @@ function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respon
   });
 }
 
-/** A server-sent-event body that stops writing once the client is gone (cancel() aborts the generation). */
-function sseBody(abort: AbortController): { body: ReadableStream<Uint8Array>; write(obj: object | string): void; end(): void } {
-  const enc = new TextEncoder();
-  let open = true;
-  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  const body = new ReadableStream<Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-    cancel() {
-      open = false; // the client went away: its generation stops at the next step
-      abort.abort();
-    },
-  });
-  return {
-    body,
-    write(obj) {
-      if (open) controller?.enqueue(enc.encode(typeof obj === 'string' ? obj : oa.sse(obj)));
-    },
-    end() {
-      if (open) controller?.close();
-      open = false;
-    },
-  };
-}
-
 function stream(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished): Response {
   const abort = new AbortController();
   job.signal.addEventListener('abort', () => abort.abort(), { once: true });
-  const out = sseBody(abort);
+  const out = oa.sseBody(abort);
   const chat = req.kind === 'chat';
   // with include_usage every chunk carries usage: null and a last chunk carries the totals (OpenAI's
   // convention); otherwise the totals ride on the finishing chunk

@@ -3,7 +3,8 @@
 export { createHandler, DEFAULT_MAX_BODY_BYTES, type Handler, type ServeOptions } from './app.js';
 export { Engine, DEFAULT_LIMITS, type EngineOptions } from './engine.js';
 export { AdapterBank, type AdapterSlot } from './adapters.js';
-export { ModelRegistry, MODEL_ID, type ServedModel } from './registry.js';
+export { ModelRegistry, MODEL_ID, type ChatTurn, type ReplyEvent, type RequestContext, type ServedModel } from './registry.js';
+export { serveAssistants, type AssistantServeOptions, type ServedAssistants } from './assistants.js';
 export { Scheduler, type Job, type SchedulerLimits, type SchedulerStats } from './scheduler.js';
 export { ApiError, type ErrorBody } from './errors.js';
 export type { SamplingParams } from './params.js';

@@ -8,8 +8,9 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** OpenAI's finish reasons: 'stop' (end of turn or a stop string) and 'length' (token budget). */
-export type ApiFinishReason = 'stop' | 'length';
+/** OpenAI's finish reasons: 'stop' (end of turn or a stop string), 'length' (token budget) and
+ *  'content_filter' (a hosted model's own safety stop). */
+export type ApiFinishReason = 'stop' | 'length' | 'content_filter';
 
 export function usage(u: { promptTokens: number; completionTokens: number }): Usage {
   return { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens };
@@ -69,8 +70,9 @@ export function usageChunk(m: ResponseMeta, object: 'chat.completion.chunk' | 't
   return { id: m.id, object, created: m.created, model: m.model, choices: [], usage: u };
 }
 
-export function modelObject(id: string, created: number, ownedBy: string): object {
-  return { id, object: 'model', created, owned_by: ownedBy };
+/** A model entry; `kind` (base, adapter, assistant) is this server's addition to OpenAI's fields. */
+export function modelObject(id: string, created: number, ownedBy: string, kind?: string): object {
+  return { id, object: 'model', created, owned_by: ownedBy, ...(kind ? { kind } : {}) };
 }
 
 export const sse = (obj: object): string => `data: ${JSON.stringify(obj)}\n\n`;
@@ -81,3 +83,30 @@ export const SSE_HEADERS = {
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no', // proxies (nginx) must not buffer a token stream
 };
+
+/** A server-sent-event body that stops writing once the client is gone (cancel() aborts `abort`, which
+ *  stops the generation behind it). */
+export function sseBody(abort: AbortController): { body: ReadableStream<Uint8Array>; write(obj: object | string): void; end(): void } {
+  const enc = new TextEncoder();
+  let open = true;
+  let controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  const body = new ReadableStream<Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+    cancel() {
+      open = false;
+      abort.abort();
+    },
+  });
+  return {
+    body,
+    write(obj) {
+      if (open) controller?.enqueue(enc.encode(typeof obj === 'string' ? obj : sse(obj)));
+    },
+    end() {
+      if (open) controller?.close();
+      open = false;
+    },
+  };
+}

@@ -1,10 +1,31 @@
 // The served models by name: what a request's `model` field selects and how to run it. The base model and
 // each loaded adapter are entries; other kinds (named profiles with their own system prompt or sampling
-// defaults) plug in by registering an entry with `prepareMessages` and `defaults`.
+// defaults, or chats answered by another service) plug in with `prepareMessages`, `defaults`, `chat` and
+// `afterReply`.
 import { ShitateError } from '../errors.js';
 import type { ChatMessage } from '../tokenizer/index.js';
 import type { AdapterSlot } from './adapters.js';
 import type { SamplingParams } from './params.js';
+
+/** What a request says about itself beyond its messages. */
+export interface RequestContext {
+  /** OpenAI's `user` field: the end user the request is for (e.g. whose memory to use) */
+  user?: string;
+}
+
+/** A reply produced elsewhere: text pieces, then one final event. 'other' is a provider-specific end
+ *  (e.g. a safety block). */
+export type ReplyEvent =
+  | { type: 'text'; text: string }
+  | { type: 'done'; finishReason: 'stop' | 'length' | 'abort' | 'other'; usage: { promptTokens: number; completionTokens: number } };
+
+export interface ChatTurn extends RequestContext {
+  /** the prepared messages */
+  messages: ChatMessage[];
+  /** the request's sampling settings over the model's defaults */
+  sampling: SamplingParams;
+  signal: AbortSignal;
+}
 
 export interface ServedModel {
   /** the name clients pass as `model` */
@@ -16,10 +37,16 @@ export interface ServedModel {
   readonly ownedBy: string;
   /** the adapter attached while this model generates; null runs the bare base */
   readonly adapter: AdapterSlot | null;
-  /** rewrites a chat's messages before they are rendered (e.g. prepends a profile's system prompt) */
-  prepareMessages?(messages: ChatMessage[], signal: AbortSignal): ChatMessage[] | Promise<ChatMessage[]>;
+  /** rewrites a chat's messages before they are rendered (e.g. prepends a profile's system prompt); a model
+   *  with this (or `chat`) answers chats only, since raw completions would skip the rewrite */
+  prepareMessages?(messages: ChatMessage[], signal: AbortSignal, ctx: RequestContext): ChatMessage[] | Promise<ChatMessage[]>;
   /** sampling settings used where the request sets none */
   readonly defaults?: SamplingParams;
+  /** answers chats somewhere else (a hosted API) instead of on the local model; errors it throws should be
+   *  ApiErrors (e.g. 502 for a failing upstream) */
+  chat?(turn: ChatTurn): AsyncIterable<ReplyEvent>;
+  /** runs after a reply completed (not after an error or a disconnect), with the request's own messages */
+  afterReply?(messages: ChatMessage[], ctx: RequestContext): void | Promise<void>;
 }
 
 /** Model ids: letters, digits and . _ : - (no slash, so an id is one URL path segment). */

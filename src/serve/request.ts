@@ -9,6 +9,8 @@ export interface ChatRequest extends StreamParams {
   model: string;
   messages: ChatMessage[];
   sampling: SamplingParams;
+  /** OpenAI's `user` field, when the request names its end user */
+  user?: string;
 }
 
 export interface CompletionRequest extends StreamParams {
@@ -40,7 +42,18 @@ export function parseChatRequest(body: Body, allowUnknown: boolean): ChatRequest
   const messages = raw.map((m, i) => parseMessage(m, `messages[${i}]`));
   // max_completion_tokens is the newer name; it wins when both are sent
   const sampling = samplingFields(body, ['max_tokens', 'max_completion_tokens']);
-  return { kind: 'chat', model, messages, sampling, ...streamFields(body) };
+  const user = userField(body);
+  return { kind: 'chat', model, messages, sampling, ...streamFields(body), ...(user !== undefined ? { user } : {}) };
+}
+
+/** user: an opaque end-user id (at most 200 characters); blank counts as unset. */
+function userField(body: Body): string | undefined {
+  const u = body.user;
+  if (u === undefined || u === null) return undefined;
+  if (typeof u !== 'string' || u.length > 200) {
+    throw badParam('user', `expected a string of at most 200 characters naming the end user, found ${typeof u === 'string' ? `${u.length} characters` : typeof u}`);
+  }
+  return u.trim() === '' ? undefined : u;
 }
 
 function parseMessage(m: unknown, where: string): ChatMessage {
