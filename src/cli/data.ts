@@ -1,0 +1,152 @@
+// `shitate data check` and `shitate data prepare`: read FAQ sheets, logs and documents, report every
+// problem with its row or line, and write clean, split training files.
+import type { Command } from './main.js';
+import { flagBool, flagList, flagStr, parseFlags, type FlagSpec, type Parsed } from './args.js';
+import { ShitateError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { checkFiles, type CheckOptions } from '../data/check.js';
+import { FORMATS } from '../data/formats.js';
+import { renderHtml } from '../data/html.js';
+import { detectLang } from '../data/messages.js';
+import { prepare } from '../data/prepare.js';
+import { renderTerminal } from '../data/terminal.js';
+import { tokenCounter } from '../data/tokens.js';
+import type { ImportOptions } from '../data/types.js';
+
+const usage = `usage: shitate data check FILE... [--val FILE]... [options]
+       shitate data prepare FILE... --out DIR [--val-ratio 0.1] [--seed 42] [--dedup] [--redact-pii] [--skip-invalid] [options]
+
+check    reads the files and reports every problem with its row or line: broken records, empty answers,
+         duplicates and near-duplicates, one question with different answers, personal data, garbled
+         text, too few examples, one category or answer dominating, examples over the model's context,
+         and validation examples that also appear in training (--val). Exit code 1 when there are errors.
+prepare  does the same check, then writes DIR/train.jsonl and DIR/val.jsonl (OpenAI chat format, or
+         {"text"} for plain text), split per category with a fixed seed, and DIR/report.json + report.html.
+
+Inputs: CSV/TSV (UTF-8, UTF-8 with BOM, Shift_JIS/CP932, EUC-JP, UTF-16; detected), Excel .xlsx, JSONL or
+JSON (OpenAI messages, Alpaca, ShareGPT, prompt/completion, question/answer; detected), .txt and .md
+(plain text for continued pre-training). Input files are only read, never changed.
+
+options:
+  --question-col C / --answer-col C   columns (header name or number, 1 = first), e.g. --question-col 質問
+  --category-col C / --system-col C   category column (split and bias checks), per-row system prompt column
+  --system TEXT          system prompt added to every chat example that has none
+  --sheet NAME|N         Excel sheet (default: the first visible one)
+  --header / --no-header whether the first row is a header (default: detected)
+  --format F             JSON format: ${FORMATS.join(', ')} (default: detected)
+  --encoding E           force the text encoding (utf-8, shift_jis, euc-jp, utf-16le, ...)
+  --chunk-chars N        plain text: characters per example (default 2000)
+  --model DIR            count tokens with this model's tokenizer and check the context length
+  --max-tokens N         the length limit to check (default: the model's context)
+  --lang ja|en           report language (default: from the locale)
+  --json                 print the report as JSON instead of the summary
+  --html FILE            also write the HTML report to FILE (check)
+  --strict               exit code 1 on warnings too (check)
+`;
+
+const FLAGS: FlagSpec = {
+  'question-col': { type: 'string' }, 'answer-col': { type: 'string' }, 'category-col': { type: 'string' }, 'system-col': { type: 'string' },
+  system: { type: 'string' }, sheet: { type: 'string' }, header: { type: 'boolean' }, 'no-header': { type: 'boolean' },
+  format: { type: 'string' }, encoding: { type: 'string' }, 'chunk-chars': { type: 'string' }, model: { type: 'string' },
+  'max-tokens': { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, strict: { type: 'boolean' },
+  val: { type: 'string', multiple: true }, out: { type: 'string' }, 'val-ratio': { type: 'string' }, seed: { type: 'string' },
+  dedup: { type: 'boolean' }, 'redact-pii': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' },
+};
+
+function numberFlag(p: Parsed, name: string, def: number, check: (n: number) => boolean, expected: string): number {
+  const s = flagStr(p, name);
+  if (s === undefined) return def;
+  const n = Number(s);
+  if (!Number.isFinite(n) || !check(n)) {
+    throw new ShitateError('E_USAGE', `data: --${name} expects ${expected}, found "${s}"`, 'run `shitate data --help`');
+  }
+  return n;
+}
+
+function importOptions(p: Parsed): ImportOptions {
+  const format = flagStr(p, 'format');
+  if (format !== undefined && !(FORMATS as readonly string[]).includes(format)) {
+    throw new ShitateError('E_USAGE', `data: --format expects one of ${FORMATS.join(', ')}, found "${format}"`, 'leave --format out to detect the format');
+  }
+  if (flagBool(p, 'header') && flagBool(p, 'no-header')) {
+    throw new ShitateError('E_USAGE', 'data: --header and --no-header were both given', 'pass one of them, or neither to detect the header');
+  }
+  return {
+    format, encoding: flagStr(p, 'encoding'), sheet: flagStr(p, 'sheet'),
+    questionCol: flagStr(p, 'question-col'), answerCol: flagStr(p, 'answer-col'), categoryCol: flagStr(p, 'category-col'), systemCol: flagStr(p, 'system-col'),
+    header: flagBool(p, 'header') ? true : flagBool(p, 'no-header') ? false : undefined,
+    system: flagStr(p, 'system'),
+    chunkChars: numberFlag(p, 'chunk-chars', 2000, (n) => Number.isInteger(n) && n >= 100, 'a whole number of characters >= 100'),
+  };
+}
+
+function checkOptions(p: Parsed): CheckOptions {
+  const lang = flagStr(p, 'lang');
+  if (lang !== undefined && lang !== 'ja' && lang !== 'en') {
+    throw new ShitateError('E_USAGE', `data: --lang expects ja or en, found "${lang}"`, 'leave --lang out to follow the locale');
+  }
+  const model = flagStr(p, 'model') ?? null;
+  const counter = model ? tokenCounter(model) : null;
+  const maxFlag = numberFlag(p, 'max-tokens', 0, (n) => Number.isInteger(n) && n > 0, 'a whole number of tokens > 0');
+  if (maxFlag > 0 && !counter) {
+    throw new ShitateError('E_USAGE', 'data: --max-tokens needs --model (tokens are counted with the model\'s tokenizer)', 'add --model DIR');
+  }
+  return {
+    onProgress: progressLine(),
+    import: importOptions(p),
+    validate: { countTokens: counter?.countTokens ?? null, maxTokens: maxFlag > 0 ? maxFlag : counter?.context ?? null },
+    lang: detectLang(lang),
+    model,
+  };
+}
+
+/** A self-overwriting progress line on an interactive terminal (big files take a while); none otherwise. */
+function progressLine(): ((examples: number, file: string) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined;
+  return (n, file) => process.stderr.write(`\r  ${n.toLocaleString('en-US')} examples checked (${file})\x1b[K`);
+}
+
+function endProgress(): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+}
+
+async function runCheck(p: Parsed, files: string[]): Promise<number> {
+  const c = await checkFiles(files, flagList(p, 'val'), checkOptions(p));
+  endProgress();
+  process.stdout.write(flagBool(p, 'json') ? `${JSON.stringify(c.report, null, 2)}\n` : renderTerminal(c.report));
+  const html = flagStr(p, 'html');
+  if (html) writeFileAtomic(html, renderHtml(c.report));
+  return c.report.errors > 0 || (flagBool(p, 'strict') && c.report.warnings > 0) ? 1 : 0;
+}
+
+async function runPrepare(p: Parsed, files: string[]): Promise<number> {
+  const outDir = flagStr(p, 'out');
+  if (!outDir) throw new ShitateError('E_USAGE', 'data prepare: --out DIR is required', 'e.g. shitate data prepare faq.csv --out data/');
+  if (flagList(p, 'val').length > 0) {
+    throw new ShitateError('E_USAGE', 'data prepare: --val is for `data check`; prepare makes the validation set itself', 'use --val-ratio to size it');
+  }
+  const valRatio = numberFlag(p, 'val-ratio', 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)');
+  const seed = numberFlag(p, 'seed', 42, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number >= 0');
+  const c = await checkFiles(files, [], checkOptions(p));
+  endProgress();
+  const r = prepare(c, { outDir, valRatio, seed, dedup: flagBool(p, 'dedup'), redactPii: flagBool(p, 'redact-pii'), skipInvalid: flagBool(p, 'skip-invalid') });
+  process.stdout.write(flagBool(p, 'json') ? `${JSON.stringify(r.report, null, 2)}\n` : renderTerminal(r.report));
+  return r.written ? 0 : 1;
+}
+
+export const data: Command = {
+  summary: 'check training data and prepare clean train/val files (CSV, Excel, JSONL, text)',
+  async run(argv) {
+    const p = parseFlags('data', argv, FLAGS, true);
+    const [sub, ...files] = p.positionals;
+    if (flagBool(p, 'help') || sub === undefined) {
+      process.stdout.write(usage);
+      return sub === undefined && !flagBool(p, 'help') ? 2 : 0;
+    }
+    if (sub !== 'check' && sub !== 'prepare') {
+      throw new ShitateError('E_USAGE', `data: unknown subcommand "${sub}"; expected check or prepare`, 'run `shitate data --help`');
+    }
+    if (files.length === 0) throw new ShitateError('E_USAGE', `data ${sub}: expected at least one FILE`, `e.g. shitate data ${sub} faq.csv`);
+    return sub === 'check' ? runCheck(p, files) : runPrepare(p, files);
+  },
+};
