@@ -2,7 +2,7 @@
 // here (vocabulary small enough for the fixture's embedding) and a ChatML tokenizer_config.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import rust from 'tokenizers';
+import { trainBpe } from '../helpers/bpe.js';
 import { tempDir } from '../io/helpers.js';
 
 export const FIXTURES = path.join(import.meta.dirname, '..', 'fixtures');
@@ -22,21 +22,8 @@ let trained: string | null = null;
 export function trainedTokenizerFile(): string {
   if (trained) return trained;
   const work = tempDir('shitate-gen-tok-');
-  const corpus = path.join(work, 'corpus.txt');
-  fs.writeFileSync(corpus, `${CORPUS}\n`.repeat(20));
-  const t = new rust.Tokenizer(rust.BPE.empty());
-  t.setPreTokenizer(rust.byteLevelPreTokenizer(false, true));
-  t.train([corpus]);
-  t.addSpecialTokens(['<s>', '</s>', '<|im_start|>', '<|im_end|>']);
-  const bos = t.tokenToId('<s>');
-  if (bos === null) throw new Error('training lost <s>');
-  t.setPostProcessor(rust.templateProcessing('<s> $A', undefined, [['<s>', bos]]));
+  trainBpe(work, `${CORPUS}\n`.repeat(20), { specials: ['<s>', '</s>', '<|im_start|>', '<|im_end|>'], bos: '<s>' });
   const file = path.join(work, 'tokenizer.json');
-  t.save(file, false);
-  // The Node binding has no ByteLevel decoder constructor; the JSON form is the one transformers writes.
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  json.decoder = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  fs.writeFileSync(file, JSON.stringify(json));
   trained = file;
   return file;
 }

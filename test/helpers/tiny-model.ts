@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import rust from 'tokenizers';
 import { writeSafetensors } from '../../src/io/safetensors.js';
+import { everyByte, trainBpe } from './bpe.js';
 
 export const CHATML = String.raw`{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}`;
 
@@ -16,15 +16,6 @@ const CORPUS = [
   '営業時間は平日9時から18時です。お問い合わせはメールでお願いします。',
   'What is the capital of France? Paris. How do I reset my password? Use the link.',
 ];
-
-/** one character for every byte value UTF-8 can hold, so the byte-level alphabet is complete */
-function everyByte(): string {
-  const cps: number[] = [];
-  for (let c = 0; c < 0x800; c++) cps.push(c);
-  for (let lead = 0xe0; lead <= 0xef; lead++) cps.push(lead === 0xe0 ? 0x800 : (lead - 0xe0) << 12);
-  for (let lead = 0xf0; lead <= 0xf4; lead++) cps.push(lead === 0xf0 ? 0x10000 : (lead - 0xf0) << 18);
-  return String.fromCodePoint(...cps);
-}
 
 export interface TinyModelOptions {
   hidden?: number;
@@ -55,18 +46,7 @@ function randn(n: number, seed: number, std: number): Float32Array {
 }
 
 function writeTokenizer(dir: string): { vocab: number; eos: number; pad: number } {
-  const corpus = path.join(dir, 'corpus.txt');
-  fs.writeFileSync(corpus, `${CORPUS.join('\n').repeat(10)}\n${everyByte()}\n`);
-  const t = new rust.Tokenizer(rust.BPE.empty());
-  t.setPreTokenizer(rust.byteLevelPreTokenizer(false, true));
-  t.train([corpus]);
-  t.addSpecialTokens(['<|endoftext|>', '<|im_start|>', '<|im_end|>']);
-  const file = path.join(dir, 'tokenizer.json');
-  t.save(file, false);
-  fs.rmSync(corpus);
-  const json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
-  json.decoder = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  fs.writeFileSync(file, JSON.stringify(json));
+  const t = trainBpe(dir, `${CORPUS.join('\n').repeat(10)}\n${everyByte()}\n`, { specials: ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] });
   fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({
     eos_token: '<|im_end|>', pad_token: '<|endoftext|>', bos_token: null, chat_template: CHATML,
   }));

@@ -8,17 +8,9 @@ import fc from 'fast-check';
 import rust from 'tokenizers';
 import { createStreamDecoder, loadTokenizer, strftimeNow, type Tokenizer } from '../../src/tokenizer/index.js';
 import { expectShitateError, tempDir } from '../io/helpers.js';
+import { everyByte, trainBpe } from '../helpers/bpe.js';
 
 const CHATML = String.raw`{{ bos_token }}{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}`;
-
-/** One character for every byte valid UTF-8 can hold, so the trained alphabet covers any text. */
-function everyByte(): string {
-  const cps: number[] = [];
-  for (let c = 0; c < 0x800; c++) cps.push(c); // ASCII, continuation bytes 80-BF, leaders C2-DF
-  for (let lead = 0xe0; lead <= 0xef; lead++) cps.push(lead === 0xe0 ? 0x800 : (lead - 0xe0) << 12); // leaders E0-EF
-  for (let lead = 0xf0; lead <= 0xf4; lead++) cps.push(lead === 0xf0 ? 0x10000 : (lead - 0xf0) << 18); // F0-F4
-  return String.fromCodePoint(...cps);
-}
 
 const CORPUS = [
   'Our return policy allows refunds within 30 days. Please keep the receipt.',
@@ -39,21 +31,8 @@ function folder(config: Record<string, unknown> | null, extra: Record<string, st
 
 beforeAll(() => {
   const work = tempDir('shitate-train-');
-  const corpus = path.join(work, 'corpus.txt');
-  fs.writeFileSync(corpus, `${CORPUS.repeat(20)}\n${everyByte()}\n`);
-  const t = new rust.Tokenizer(rust.BPE.empty());
-  t.setPreTokenizer(rust.byteLevelPreTokenizer(false, true));
-  t.train([corpus]);
-  t.addSpecialTokens(['<s>', '</s>', '<|im_start|>', '<|im_end|>']);
-  const bos = t.tokenToId('<s>');
-  if (bos === null) throw new Error('training lost <s>');
-  t.setPostProcessor(rust.templateProcessing('<s> $A', undefined, [['<s>', bos]]));
+  trainBpe(work, `${CORPUS.repeat(20)}\n${everyByte()}\n`, { specials: ['<s>', '</s>', '<|im_start|>', '<|im_end|>'], bos: '<s>' });
   base = path.join(work, 'tokenizer.json');
-  t.save(base, false);
-  // The Node binding has no ByteLevel decoder constructor; the JSON form is the one transformers writes.
-  const json = JSON.parse(fs.readFileSync(base, 'utf8')) as Record<string, unknown>;
-  json.decoder = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
-  fs.writeFileSync(base, JSON.stringify(json));
   tok = loadTokenizer(folder({ bos_token: '<s>', eos_token: '<|im_end|>', pad_token: '</s>', chat_template: CHATML }));
 });
 
