@@ -1,5 +1,6 @@
-// Helpers shared by the attention kernels (per-query scalar path and the blocked sgemm path): the visibility
-// rule, key ranges and row addressing. q, out: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D]; lse: [B, H, Tq].
+// Helpers shared by the attention kernels (per-query path and blocked sgemm path): visibility rule, key ranges,
+// row addressing. q, out: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D]; lse: [B, H, Tq]. A query that sees no key
+// outputs 0 and has lse = -inf.
 #pragma once
 #include <algorithm>
 

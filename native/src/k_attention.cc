@@ -1,6 +1,6 @@
-// Scaled dot-product attention, flash-style: forward saves lse [B, H, Tq]; backward recomputes probabilities
-// p = exp(score - lse). Grouped-query heads, causal offset Tk - Tq, sliding window, segment ids, ALiBi.
-// q, out: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D]. A query that sees no key outputs 0 and has lse = -inf.
+// Scaled dot-product attention, flash-style (forward saves lse [B, H, Tq], backward recomputes p = exp(score -
+// lse)); GQA, causal offset Tk - Tq, sliding window, segment ids, ALiBi. This file: the per-query path (decode)
+// and the dispatch; the blocked sgemm path is k_attention_blocked.cc. Shapes and rules: attention.h.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -15,8 +15,8 @@ namespace sh {
 using namespace attn;
 
 // Per-query path (decode, tiny shapes): one query row at a time, dot products over D.
-static void attention_rows(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
-               const int32_t* seg, const AttnShape& s) {
+static void attention_rows(float* out, float* lse, const float* q, const float* k, const float* v,
+                           const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Ptrs P{s, s.H / s.Hkv};
   const i64 total = s.B * s.H * s.Tq;
 #pragma omp parallel num_threads(team_size(total * s.Tk * s.D))
@@ -65,9 +65,9 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 // Two race-free passes. A, over queries: Di = dout . out, dq += scale * sum_j ds_j k_j.
 // B, over keys (each owns its dk, dv rows across the kv group): dv += p dout, dk += scale * ds q,
 // where p = exp(score - lse) and ds = p * (dout . v_j - Di).
-static void attention_rows_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                        const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
-                        const AttnShape& s) {
+static void attention_rows_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                    const float* k, const float* v, const float* out, const float* lse,
+                                    const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Ptrs P{s, s.H / s.Hkv};
   const i64 total = s.B * s.H * s.Tq;
   std::vector<float> Di(static_cast<size_t>(total));

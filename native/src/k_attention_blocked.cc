@@ -1,7 +1,6 @@
-// Blocked attention on sgemm: a block of queries is scored against its whole key range with one
-// single-threaded sgemm (blocks run in parallel), then masked, exponentiated and multiplied by V with a
-// second sgemm. Same semantics as the per-query path in k_attention.cc; backward runs two race-free passes
-// (dq by query blocks, dk/dv by key blocks), recomputing probabilities from the saved lse.
+// Blocked attention on sgemm: each block of queries is scored against its key range by one single-threaded
+// sgemm (blocks run in parallel), masked, exponentiated and multiplied by V. Backward: two race-free passes
+// (dq by query blocks, dk/dv by key blocks) recomputing probabilities from lse. Semantics as k_attention.cc.
 #include <cmath>
 #include <cstring>
 #include <vector>

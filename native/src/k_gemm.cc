@@ -87,11 +87,17 @@ void gemm(float* c, const float* a, const float* b, i64 batch, i64 M, i64 N, i64
   if (kOwnThreading && threads() > 1 && batch >= 2 && work <= (1 << 21)) {
     BlasSingleThread single;
 #pragma omp parallel for num_threads(threads()) if (batch * work >= kParMin) schedule(dynamic, 1)
-    for (i64 i = 0; i < batch; ++i)
-      sgemm(c + i * M * N, N, a + i * strideA, b + i * strideB, transB ? K : N, M, N, K, transA, transB, beta);
+    for (i64 i = 0; i < batch; ++i) {
+      float* ci = c + i * M * N;
+      const float* ai = a + i * strideA;
+      const float* bi = b + i * strideB;
+      if (M == 1) gemv_row(ci, ai, bi, N, K, transB, beta);
+      else sgemm(ci, N, ai, bi, transB ? K : N, M, N, K, transA, transB, beta);
+    }
     return;
   }
-  for (i64 i = 0; i < batch; ++i) gemm_one(c + i * M * N, a + i * strideA, b + i * strideB, M, N, K, transA, transB, beta);
+  for (i64 i = 0; i < batch; ++i)
+    gemm_one(c + i * M * N, a + i * strideA, b + i * strideB, M, N, K, transA, transB, beta);
 }
 
 void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bool transA, bool transB) {
