@@ -1,0 +1,110 @@
+// Greedy KV-cache generation speed, shitate vs a plain-PyTorch decoder over the same random
+// SmolLM2-135M-shaped checkpoint: both resident as child processes with the same thread environment,
+// generating in turns. Run: npm run bench:generate [-- --layers 2 --new 16]   (or BENCH_<FLAG> env)
+import path from 'node:path';
+import { ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
+import { printProfileSummary } from './lib/profile.js';
+import { decodeWeightBytes } from './lib/cost.js';
+import { drive, type SideRun, type SideSpec } from './lib/lockstep.js';
+import {
+  findTorchPython, fmt, getNum, getNums, mib, nodeWorker, parseBenchFlags, printTable, reportShitateKernels,
+  reportTorchBlas, threadEnv, CACHE_DIR, REPO_ROOT,
+} from './lib/harness.js';
+import { loadModelConfig } from '../src/io/index.js';
+
+const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorch (same run, same threads)
+
+  --threads N     threads for both sides (default 2; SHITATE_THREADS, OPENBLAS/OMP_NUM_THREADS)
+  --layers N      layers of the random SmolLM2-135M-shaped model (default 30; e.g. 2 for a quick check)
+  --prompt N      prompt tokens (default 64)
+  --new N         new tokens, greedy (default 128)
+  --repeat N      timed generations per side, taken in turns; the best counts (default 3)
+  --check N       greedy steps compared between the two sides (default 16)
+  --model DIR     use this Hugging Face folder instead of the random checkpoint
+  --python PATH   interpreter with torch (default /usr/bin/python3)
+  --no-torch      skip the PyTorch side
+  --sequential    run one side after the other instead of in turns (only one model in memory at a time)
+  --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
+
+const flags = parseBenchFlags(process.argv.slice(2), {
+  nums: { threads: 2, layers: 30, prompt: 64, new: 128, repeat: 3, check: 16 },
+  strs: ['model', 'python'],
+  bools: ['no-torch', 'sequential', 'profile'],
+}, USAGE);
+const { threads, layers, repeat, check } = flags.num;
+const nPrompt = flags.num.prompt;
+const nNew = flags.num.new;
+if (nPrompt < 1 || nNew < 2 || threads < 1 || repeat < 1) {
+  console.error(`need --prompt >= 1, --new >= 2, --threads >= 1 and --repeat >= 1\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const dir = flags.str.model ?? ensureRandomCheckpoint(layers);
+const cfg = loadModelConfig(dir);
+const prompt = randomIds(nPrompt, cfg.vocabSize, 7).join(',');
+const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
+const startedAt = Date.now();
+console.log(`bench:generate  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
+  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32, ${threads} threads`);
+
+const specs: SideSpec[] = [{
+  label: 'shitate', cmd: process.execPath,
+  args: [...nodeWorker('generate-worker.ts', profileDir), '--model', dir, '--prompt', prompt],
+}];
+const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
+if (torch.python) {
+  const script = path.join(REPO_ROOT, 'scripts', 'reference', 'bench_generate.py');
+  specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, '--model', dir, '--prompt', prompt, '--threads', String(threads)] });
+} else console.log(`PyTorch side skipped: ${torch.why}`);
+
+// a short warm-up generation (first touch of buffers, JIT), then the timed ones
+const units = [Math.min(4, nNew), ...Array.from({ length: repeat }, () => nNew)];
+const [ours, ref] = await drive(specs, units, threadEnv(threads), flags.bool.sequential);
+
+interface Speeds { prefill: number; decode: number; tokens: number[] }
+/** Best prefill and best decode over the timed generations. */
+function speeds(r: SideRun): Speeds {
+  const timed = r.steps.slice(1);
+  const best = (key: string) => Math.min(...timed.map((s) => getNum(s, key)));
+  const tokens = getNums(timed[0], 'tokens');
+  return {
+    prefill: getNum(timed[0], 'prompt_tokens') / best('prefill_s'),
+    // the first new token comes out of the prefill; each decode step makes one more
+    decode: (tokens.length - 1) / best('decode_s'),
+    tokens,
+  };
+}
+
+reportShitateKernels(ours.ready);
+if (ref) reportTorchBlas(ref.ready);
+// decode streams every weight once per token: this is how close a side gets to the memory bandwidth
+const weightGBs = (s: Speeds) => fmt((decodeWeightBytes(cfg) * s.decode) / 1e9);
+const row = (name: string, r: SideRun, s: Speeds): string[] =>
+  [name, fmt(s.prefill), fmt(s.decode), weightGBs(s), fmt(getNum(r.ready, 'load_s'), 2), mib(getNum(r.result, 'max_rss_kib'))];
+const sOurs = speeds(ours);
+const rows = [row('shitate', ours, sOurs)];
+const sRef = ref ? speeds(ref) : null;
+if (ref && sRef) {
+  rows.push(row('pytorch', ref, sRef));
+  rows.push(['ratio shitate/pytorch', `${fmt(sOurs.prefill / sRef.prefill, 2)}x`, `${fmt(sOurs.decode / sRef.decode, 2)}x`,
+    '', '', `${fmt(getNum(ours.result, 'max_rss_kib') / getNum(ref.result, 'max_rss_kib'), 2)}x`]);
+}
+console.log('');
+printTable(['', 'prefill tok/s', 'decode tok/s', 'weights GB/s', 'load s', 'peak RSS'], rows);
+
+if (ref && sRef) {
+  // random bf16 weights give small logit margins, so a near-tie may legitimately break differently
+  const [a, b] = [sOurs.tokens, sRef.tokens];
+  const gaps = getNums(ref.steps[1], 'gaps');
+  const n = Math.min(check, a.length, b.length);
+  let first = -1;
+  for (let i = 0; i < n && first < 0; i++) if (a[i] !== b[i]) first = i;
+  if (first < 0) {
+    const minGap = Math.min(...gaps.slice(0, n));
+    console.log(`\ngreedy tokens: first ${n} identical (smallest PyTorch top-2 logit gap ${minGap.toExponential(2)})`);
+  } else {
+    console.log(`\ngreedy tokens: first ${first} of ${n} identical; step ${first} differs ` +
+      `(shitate ${a[first]}, pytorch ${b[first]}, PyTorch top-2 gap there ${gaps[first].toExponential(2)})`);
+  }
+}
+if (profileDir) printProfileSummary(profileDir, startedAt);

@@ -1,0 +1,56 @@
+// shitate's half of bench/generate: greedy KV-cache decoding of one prompt, timing prefill and decode
+// separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process.
+import { loadModel, KVCache, type ForwardOutput, type LlamaModel } from '../../src/models/index.js';
+import { noGrad } from '../../src/tensor/index.js';
+import { kernelsInUse, parseBenchFlags } from './harness.js';
+import { commands, send } from './lockstep.js';
+
+const flags = parseBenchFlags(process.argv.slice(2), { nums: {}, strs: ['model', 'prompt'] },
+  'generate-worker --model DIR --prompt 1,2,3   (then reads "go N" per generation of N tokens, "done")');
+const dir = flags.str.model;
+const promptText = flags.str.prompt;
+if (!dir || !promptText) throw new Error('generate-worker needs --model and --prompt');
+const prompt = Int32Array.from(promptText.split(',').map(Number));
+
+/** The id with the largest logit in the [1, 1, V] last-position logits. */
+function argmaxLast(out: ForwardOutput): number {
+  if (!out.logits) throw new Error("forward with logits: 'last' returned no logits");
+  const row = out.logits.data;
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
+interface Run {
+  tokens: number[];
+  prefillS: number;
+  decodeS: number;
+}
+
+/** Prefill the prompt (its last logits give the first new token), then n-1 single-token decode steps. */
+function generate(model: LlamaModel, ids: Int32Array, n: number): Run {
+  const c = model.config;
+  const cache = new KVCache(c.numLayers, 1, ids.length + n, c.numKvHeads, c.headDim);
+  const t0 = performance.now();
+  const first = model.forward({ ids, batch: 1, seqLen: ids.length, cache, logits: 'last' });
+  const tokens = [argmaxLast(first)];
+  const t1 = performance.now();
+  for (let i = 1; i < n; i++) {
+    const out = model.forward({ ids: Int32Array.of(tokens[i - 1]), batch: 1, seqLen: 1, cache, logits: 'last' });
+    tokens.push(argmaxLast(out));
+  }
+  const t2 = performance.now();
+  return { tokens, prefillS: (t1 - t0) / 1000, decodeS: (t2 - t1) / 1000 };
+}
+
+const used = kernelsInUse();
+const tLoad = performance.now();
+const { model } = loadModel(dir);
+const loadS = (performance.now() - tLoad) / 1000;
+process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels})\n`);
+send('READY', { ...used, load_s: loadS });
+for await (const arg of commands()) {
+  const run = noGrad(() => generate(model, prompt, Number(arg)));
+  send('STEP', { prefill_s: run.prefillS, decode_s: run.decodeS, prompt_tokens: prompt.length, tokens: run.tokens });
+}
+send('RESULT', { max_rss_kib: process.resourceUsage().maxRSS });

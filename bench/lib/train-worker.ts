@@ -1,0 +1,64 @@
+// shitate's half of bench/train: one LoRA training step (forward, mean cross-entropy, backward, AdamW) on a
+// fixed random batch per `go` (see lockstep.ts), in a child process of its own so its peak RSS is the
+// training's alone. Writes the initial LoRA A factors so PyTorch starts from the same adapter.
+import fs from 'node:fs';
+import { loadModel } from '../../src/models/index.js';
+import { attachLora } from '../../src/lora/index.js';
+import { adamwUpdate, backward, type AdamWHyper } from '../../src/tensor/index.js';
+import { writeSafetensors } from '../../src/io/index.js';
+import { kernelsInUse, parseBenchFlags } from './harness.js';
+import { commands, send } from './lockstep.js';
+
+const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
+
+const flags = parseBenchFlags(process.argv.slice(2), {
+  nums: { rank: 8, alpha: 16, lr: 1e-4 },
+  strs: ['model', 'batch-file', 'lora-init'],
+}, 'train-worker --model DIR --batch-file F --lora-init F [--rank --alpha --lr]   (then "go" per step, "done")');
+const { model: dir, 'batch-file': batchFile, 'lora-init': initFile } = flags.str;
+if (!dir || !batchFile || !initFile) throw new Error('train-worker needs --model, --batch-file and --lora-init');
+const { rank, alpha, lr } = flags.num;
+
+// the batch: B rows of T+1 random ids; inputs are ids[:, :T], targets ids[:, 1:] (every position a target)
+const batch = JSON.parse(fs.readFileSync(batchFile, 'utf8')) as { batch: number; seq: number; ids: number[] };
+const { batch: B, seq: T } = batch;
+const inputs = new Int32Array(B * T);
+const targets = new Int32Array(B * T);
+for (let b = 0; b < B; b++) {
+  for (let t = 0; t < T; t++) {
+    inputs[b * T + t] = batch.ids[b * (T + 1) + t];
+    targets[b * T + t] = batch.ids[b * (T + 1) + t + 1];
+  }
+}
+
+const used = kernelsInUse();
+const tLoad = performance.now();
+const { model } = loadModel(dir);
+const loadS = (performance.now() - tLoad) / 1000;
+const lora = attachLora(model, { r: rank, alpha, dropout: 0, targetModules: TARGETS, useRslora: false }, 1);
+lora.setTraining(true, 1);
+const params = lora.params();
+writeSafetensors(initFile, params.map((p) => ({
+  name: p.name, shape: [...p.tensor.shape], dtype: 'F32' as const, data: p.tensor.data,
+})));
+const rssAfterLoad = process.memoryUsage().rss / 1024;
+process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels}), ${params.length} LoRA tensors, batch ${B}x${T}\n`);
+send('READY', { ...used, load_s: loadS, rss_after_load_kib: rssAfterLoad, tokens_per_step: B * T });
+
+// torch.optim.AdamW's defaults except weight decay, which transformers' Trainer leaves at 0
+const hyper: AdamWHyper = { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+const moments = params.map((p) => ({ m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
+let step = 0;
+for await (const _ of commands()) {
+  step++;
+  const t0 = performance.now();
+  for (const p of params) p.tensor.grad = null;
+  const { loss } = model.forward({ ids: inputs, batch: B, seqLen: T, targets });
+  if (!loss) throw new Error('forward with targets returned no loss');
+  backward(loss);
+  params.forEach((p, i) => adamwUpdate(p.tensor, moments[i].m, moments[i].v, hyper, step));
+  const stepS = (performance.now() - t0) / 1000;
+  process.stderr.write(`shitate: step ${step} loss ${loss.item().toFixed(5)} ${stepS.toFixed(2)} s\n`);
+  send('STEP', { step_s: stepS, loss: loss.item() });
+}
+send('RESULT', { max_rss_kib: process.resourceUsage().maxRSS });

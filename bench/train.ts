@@ -1,0 +1,109 @@
+// LoRA training speed and peak memory, shitate vs plain PyTorch doing what transformers + PEFT do, over the
+// same random SmolLM2-135M-shaped checkpoint, batch and initial adapter; each side a resident child process,
+// stepping in turns. Run: npm run bench:train [-- --layers 2 --seq 64 --steps 2]   (or BENCH_<FLAG> env)
+import fs from 'node:fs';
+import path from 'node:path';
+import { ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
+import { printProfileSummary } from './lib/profile.js';
+import { loraTrainFlops } from './lib/cost.js';
+import { drive, type SideRun, type SideSpec } from './lib/lockstep.js';
+import {
+  CACHE_DIR, REPO_ROOT, findTorchPython, fmt, getNum, mib, nodeWorker, parseBenchFlags,
+  printTable, reportShitateKernels, reportTorchBlas, threadEnv,
+} from './lib/harness.js';
+import { loadModelConfig } from '../src/io/index.js';
+
+const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs PyTorch (same run, same threads)
+
+  --threads N     threads for both sides (default 2; SHITATE_THREADS, OPENBLAS/OMP_NUM_THREADS)
+  --layers N      layers of the random SmolLM2-135M-shaped model (default 30; e.g. 2 for a quick check)
+  --batch N       rows per step (default 4)
+  --seq N         tokens per row (default 256), every position a target
+  --rank N        LoRA r on q,k,v,o,gate,up,down (default 8; alpha = 2r, dropout 0)
+  --lr X          AdamW learning rate (default 1e-4)
+  --warmup N      untimed steps first (default 2)
+  --steps N       timed steps, taken in turns by the two sides; the median counts (default 5)
+  --model DIR     use this Hugging Face folder instead of the random checkpoint
+  --python PATH   interpreter with torch (default /usr/bin/python3)
+  --no-torch      skip the PyTorch side
+  --sequential    run one side after the other instead of in turns (only one model in memory at a time)
+  --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
+
+const flags = parseBenchFlags(process.argv.slice(2), {
+  nums: { threads: 2, layers: 30, batch: 4, seq: 256, rank: 8, lr: 1e-4, warmup: 2, steps: 5 },
+  strs: ['model', 'python'],
+  bools: ['no-torch', 'sequential', 'profile'],
+}, USAGE);
+const { threads, layers, batch, seq, rank, lr, warmup, steps } = flags.num;
+if (threads < 1 || batch < 1 || seq < 2 || rank < 1 || steps < 1) {
+  console.error(`need --threads, --batch, --rank, --steps >= 1 and --seq >= 2\n\n${USAGE}`);
+  process.exit(2);
+}
+
+const dir = flags.str.model ?? ensureRandomCheckpoint(layers);
+const cfg = loadModelConfig(dir);
+const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
+const startedAt = Date.now();
+console.log(`bench:train  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
+  `V ${cfg.vocabSize}; LoRA r ${rank} alpha ${2 * rank} on q,k,v,o,gate,up,down; batch ${batch}x${seq}; ` +
+  `AdamW lr ${lr}; ${warmup} warm-up + ${steps} timed steps; float32, ${threads} threads`);
+
+fs.mkdirSync(CACHE_DIR, { recursive: true });
+const work = fs.mkdtempSync(path.join(CACHE_DIR, 'train-'));
+const batchFile = path.join(work, 'batch.json');
+const initFile = path.join(work, 'lora-init.safetensors'); // written by shitate before READY, read by PyTorch
+fs.writeFileSync(batchFile, JSON.stringify({ batch, seq, ids: randomIds(batch * (seq + 1), cfg.vocabSize, 11) }));
+const common = ['--model', dir, '--batch-file', batchFile, '--lora-init', initFile, '--rank', String(rank),
+  '--alpha', String(2 * rank), '--lr', String(lr)];
+const specs: SideSpec[] = [{ label: 'shitate', cmd: process.execPath, args: [...nodeWorker('train-worker.ts', profileDir), ...common] }];
+const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
+if (torch.python) {
+  const script = path.join(REPO_ROOT, 'scripts', 'reference', 'bench_train.py');
+  specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, ...common, '--threads', String(threads)] });
+} else console.log(`PyTorch side skipped: ${torch.why}`);
+
+let runs: SideRun[];
+try {
+  runs = await drive(specs, Array.from({ length: warmup + steps }, () => undefined), threadEnv(threads), flags.bool.sequential);
+} finally {
+  fs.rmSync(work, { recursive: true, force: true });
+}
+const [ours, ref] = runs;
+
+/** The median timed step (warm-up excluded; the median shrugs off background spikes) and tokens/s. */
+function speed(r: SideRun): { tps: number; stepS: number } {
+  const times = r.steps.slice(warmup).map((s) => getNum(s, 'step_s')).sort((a, b) => a - b);
+  const mid = times.length >> 1;
+  const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  return { tps: getNum(r.ready, 'tokens_per_step') / median, stepS: median };
+}
+
+reportShitateKernels(ours.ready);
+if (ref) reportTorchBlas(ref.ready);
+const flopsPerStep = loraTrainFlops(cfg, batch, seq);
+const peak = (r: SideRun) => getNum(r.result, 'max_rss_kib');
+const row = (name: string, r: SideRun): string[] => {
+  const s = speed(r);
+  return [name, fmt(s.tps), fmt(s.stepS, 2), fmt(flopsPerStep / s.stepS / 1e9), mib(getNum(r.ready, 'rss_after_load_kib')), mib(peak(r))];
+};
+const rows = [row('shitate', ours)];
+if (ref) {
+  rows.push(row('pytorch', ref));
+  rows.push(['ratio shitate/pytorch', `${fmt(speed(ours).tps / speed(ref).tps, 2)}x`, '', '', '', `${fmt(peak(ours) / peak(ref), 2)}x`]);
+}
+console.log('');
+printTable(['', 'tokens/s', 'median s/step', 'GFLOP/s', 'RSS loaded', 'peak RSS'], rows);
+console.log(`(GFLOP/s: ${fmt(flopsPerStep / 1e9)} GFLOP per step, estimated: frozen-base forward + backward to activations)`);
+
+if (ref) {
+  const tpsRatio = speed(ours).tps / speed(ref).tps;
+  const rssRatio = peak(ours) / peak(ref);
+  console.log(`\ntarget (>= 2x tokens/s at <= 0.5x peak RSS): ${tpsRatio >= 2 && rssRatio <= 0.5 ? 'met' : 'NOT met'}`);
+  // same weights, batch and initial adapter: the loss curves must agree (float32 summation order aside)
+  const [a, b] = [ours, ref].map((r) => r.steps.map((s) => getNum(s, 'loss')));
+  const diff = Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+  console.log(`loss per step: shitate ${a.map((x) => x.toFixed(5)).join(' ')}\n` +
+    `               pytorch ${b.map((x) => x.toFixed(5)).join(' ')}\n` +
+    `               max |diff| ${diff.toExponential(2)}${diff > 1e-3 ? '  <- the two sides do not compute the same thing' : ''}`);
+}
+if (profileDir) printProfileSummary(profileDir, startedAt);
