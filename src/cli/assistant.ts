@@ -1,7 +1,7 @@
 // `shitate assistant`: assistant profiles ("GPTs") — create one from flags, list and show them, and chat
 // with one in the terminal: its instructions, knowledge (with cited sources) and memory applied per turn.
 import fs from 'node:fs';
-import readline from 'node:readline';
+import { runChatLoop } from './chat-loop.js';
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
@@ -107,30 +107,11 @@ async function chat(id: string, userId: string, vars: Record<string, string>): P
   const tty = process.stdin.isTTY === true;
   note(`${a.profile.name}${a.profile.description ? ` — ${a.profile.description}` : ''} (${a.provider.kind}: ${a.provider.model}; user ${userId}) — /help for commands`);
   for (const s of a.profile.starters) note(`  try: ${s}`);
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: tty, prompt: '> ' });
-  let interrupted = false;
-  const onSigint = () => {
-    if (conv.current) conv.current.abort();
-    else {
-      interrupted = true;
-      rl.close();
-    }
-  };
-  rl.on('SIGINT', onSigint);
-  process.on('SIGINT', onSigint);
-  const lines = rl[Symbol.asyncIterator]();
   try {
-    for (;;) {
-      if (tty) rl.prompt();
-      const next = await lines.next();
-      if (next.done || !(await conv.line(next.value))) break;
-    }
+    return await runChatLoop(conv, tty);
   } finally {
-    process.off('SIGINT', onSigint);
-    rl.close();
     a.close();
   }
-  return interrupted ? 130 : 0;
 }
 
 export const assistantCommand: Command = {

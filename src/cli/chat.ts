@@ -1,7 +1,7 @@
 // `shitate chat`: a multi-turn terminal chat rendered with the model's own template, replies streamed.
 // Reads lines with node:readline, so it works in a terminal and with piped stdin. Replies go to stdout,
 // everything else (notes, help, errors) to stderr. Ctrl-C stops a reply; at the prompt it exits.
-import readline from 'node:readline';
+import { runChatLoop } from './chat-loop.js';
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags } from './args.js';
 import { MODEL_FLAGS, SAMPLING_HELP, generateOptionsFromFlags, openFromFlags } from './generate.js';
@@ -129,30 +129,9 @@ class ChatSession {
 
 async function loop(session: ChatSession): Promise<number> {
   const tty = process.stdin.isTTY === true;
-  const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: tty, prompt: '> ' });
-  let interrupted = false;
-  const onSigint = () => {
-    if (session.current) session.current.abort();
-    else {
-      interrupted = true;
-      rl.close();
-    }
-  };
-  rl.on('SIGINT', onSigint); // terminal Ctrl-C arrives here, not as a process signal
-  process.on('SIGINT', onSigint);
-  const lines = rl[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      if (tty) rl.prompt();
-      const next = await lines.next();
-      if (next.done || !(await session.line(next.value))) break;
-    }
-  } finally {
-    process.off('SIGINT', onSigint);
-    rl.close();
-  }
+  const code = await runChatLoop(session, tty);
   if (tty) process.stdout.write('\n');
-  return interrupted ? 130 : 0;
+  return code;
 }
 
 export const chatCommand: Command = {
