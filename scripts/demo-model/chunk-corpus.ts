@@ -24,7 +24,7 @@ function splitLong(p: string, tok: Tokenizer, maxTokens: number): string[] {
     const step = Math.max(1, Math.floor(maxTokens / 2)); // bytes fallback: at most 4 tokens a character, usually one
     for (let i = 0; i < cps.length; i += step) out.push(cps.slice(i, i + step).join(''));
   }
-  return out.flatMap((s) => (tok.encode(s).length <= maxTokens ? [s] : [...s].map((c) => c)));
+  return out.flatMap((s) => (tok.encode(s).length <= maxTokens ? [s] : [...s])); // last resort: one character each
 }
 
 /** Greedy packing of one document's paragraphs into pieces of at most maxTokens tokens (newline-joined). */

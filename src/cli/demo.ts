@@ -5,8 +5,8 @@ import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
 import { detectLang } from '../data/messages.js';
-import { demoDefaults, type DemoOptions } from '../demo/options.js';
-import { readLines, sampleData } from '../demo/paths.js';
+import { demoDefaults, realModelSettings, type DemoOptions } from '../demo/options.js';
+import { bundledModelDir, readLines, sampleData } from '../demo/paths.js';
 import { runDemo } from '../demo/run.js';
 import { progressPrinter } from './progress.js';
 import { evalProgressPrinter } from './eval-progress.js';
@@ -16,7 +16,7 @@ const usage = `usage: shitate demo [--model DIR] [--data FILE] [--heldout FILE] 
 Runs the whole job on this machine, offline: checks a company FAQ, prepares training files, tunes a LoRA
 adapter (progress bar, early stopping), compares the base model with the tuned adapter on held-out
 questions (table + HTML report), and asks both a few questions. With no options it uses the bundled
-shitate-mini model and the sample FAQ in examples/faq (about 5-10 minutes on two cores).
+shitate-mini model and the sample FAQ in examples/faq (about 3-6 minutes on two cores).
 
 options:
   --model, -m DIR      Hugging Face model folder (default: the bundled models/shitate-mini)
@@ -26,9 +26,10 @@ options:
   --questions FILE     questions to ask both models at the end, one per line
   --out DIR            output folder (default runs/demo-<date>-<time>)
   --lang en|ja         language of the messages (default: from LANG)
-  --epochs N           passes over the training data (default 12; early stopping usually ends sooner)
+  --epochs N           passes over the training data (default 24 for shitate-mini, 3 for another model;
+                       early stopping may end sooner)
   --max-steps N        stop training after N steps (quick runs)
-  --learning-rate X    LoRA learning rate (default 0.003)
+  --learning-rate X    LoRA learning rate (default 0.003 for shitate-mini, 0.0002 for another model)
   --limit N            evaluate only the first N held-out questions
   --ask N              how many questions to ask at the end (default 3)
   --threads N          compute threads (default: all cores)
@@ -61,7 +62,9 @@ function existing(flag: string, file: string | undefined): string | undefined {
 /** Options from flags; your own --data drops the sample's held-out, problems and question files. */
 export function demoOptions(p: Parsed): DemoOptions {
   const lang = detectLang(flagStr(p, 'lang'));
-  const o = demoDefaults(lang);
+  const model = existing('model', flagStr(p, 'model'));
+  const ownModel = model !== undefined && fs.realpathSync(model) !== fs.realpathSync(bundledModelDir());
+  const o = ownModel ? realModelSettings(demoDefaults(lang)) : demoDefaults(lang);
   const data = existing('data', flagStr(p, 'data'));
   const sample = sampleData();
   const ownData = data !== undefined && fs.realpathSync(data) !== fs.realpathSync(sample.data);
@@ -69,7 +72,7 @@ export function demoOptions(p: Parsed): DemoOptions {
   const steps = numberFlag(p, 'max-steps', true, 1);
   return {
     ...o,
-    model: existing('model', flagStr(p, 'model')) ?? o.model,
+    model: model ?? o.model,
     data: data ?? o.data,
     heldout: existing('heldout', flagStr(p, 'heldout')) ?? (ownData ? null : o.heldout),
     problems: ownData ? null : o.problems,

@@ -43,9 +43,17 @@ export function demoDefaults(lang: Lang): DemoOptions {
   const s = sampleData();
   return {
     model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, questions: [], out: defaultOutDir(), lang,
-    epochs: 12, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 256, batchTokens: 2048, limit: null, ask: 3,
+    epochs: 24, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 256, batchTokens: 2048, limit: null, ask: 3,
     answerTokens: 160, seed: 42,
   };
+}
+
+/**
+ * Settings for a model other than the bundled one: a real model learns in a few epochs at the usual LoRA
+ * learning rate, and two dozen epochs of a 0.5B model would take hours on a CPU.
+ */
+export function realModelSettings(o: DemoOptions): DemoOptions {
+  return { ...o, epochs: 3, learningRate: TRAIN_DEFAULTS.learningRate, loraR: 8 };
 }
 
 /**

@@ -4,14 +4,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { runCli } from '../cli/run-cli.js';
 
 interface SystemRow { system: string; loss: number | null; questions: number }
 
 describe('shitate demo', () => {
   it('checks, prepares, tunes, evaluates and answers; the tuned loss is below the base loss', async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-demo-')), 'demo');
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-demo-'));
+    onTestFinished(() => fs.rmSync(root, { recursive: true, force: true }));
+    const out = path.join(root, 'demo');
     const r = await runCli(['demo', '--max-steps', '12', '--limit', '4', '--ask', '1', '--out', out, '--lang', 'en']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(fs.readFileSync(path.join(out, 'eval', 'eval.json'), 'utf8')) as { systems: SystemRow[] };
@@ -30,6 +32,7 @@ describe('shitate demo', () => {
 
   it('refuses an --out folder that already holds files', async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-demo-'));
+    onTestFinished(() => fs.rmSync(out, { recursive: true, force: true }));
     fs.writeFileSync(path.join(out, 'keep.txt'), 'x');
     const r = await runCli(['demo', '--out', out]);
     expect(r.code).toBe(1);

@@ -9,7 +9,7 @@ import { parseFlags } from '../../src/cli/args.js';
 import { demoTrainConfig } from '../../src/demo/options.js';
 import { bundledModelDir, sampleData } from '../../src/demo/paths.js';
 
-const FLAGS = { data: { type: 'string' }, 'max-steps': { type: 'string' }, lang: { type: 'string' }, limit: { type: 'string' } } as const;
+const FLAGS = { model: { type: 'string' }, data: { type: 'string' }, 'max-steps': { type: 'string' }, lang: { type: 'string' }, limit: { type: 'string' } } as const;
 const parse = (argv: string[]) => parseFlags('demo', argv, { ...FLAGS });
 
 describe('demo options', () => {
@@ -27,6 +27,16 @@ describe('demo options', () => {
     fs.writeFileSync(own, 'question,answer\nq,a\n');
     const o = demoOptions(parse(['--data', own, '--max-steps', '5']));
     expect(o).toMatchObject({ data: own, heldout: null, problems: null, questions: [], maxSteps: 5 });
+  });
+
+  it('another model gets the settings of a real model: fewer epochs at the usual LoRA learning rate', () => {
+    const other = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-demo-model-'));
+    const mini = demoOptions(parse([]));
+    const o = demoOptions(parse(['--model', other]));
+    expect(o.model).toBe(other);
+    expect(o.epochs).toBeLessThan(mini.epochs);
+    expect(o.learningRate).toBeLessThan(mini.learningRate);
+    expect(demoOptions(parse(['--model', bundledModelDir()])).epochs).toBe(mini.epochs);
   });
 
   it('refuses a step count that is not a positive integer and a data file that does not exist', () => {
