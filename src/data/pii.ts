@@ -91,16 +91,20 @@ export function findPii(text: string): PiiHit[] {
     if (free(start, end)) hits.push({ kind, start, end, value: text.slice(start, end) });
   };
   for (const m of folded.matchAll(EMAIL)) add('email', m.index, m.index + m[0].length);
-  for (const m of folded.matchAll(DIGIT_RUN)) {
+  // later patterns run on the text with earlier hits blanked out, so a number touching an address
+  // ("...1111 1a@b.jp") is judged on its own digits, as it will stand once the address is redacted
+  const blanked = () => hits.reduce((t, h) => t.slice(0, h.start) + '\u0000'.repeat(h.end - h.start) + t.slice(h.end), folded);
+  for (const m of blanked().matchAll(DIGIT_RUN)) {
     const d = digitsOf(m[0]);
     if (d.length === 12 && /^\d{4}[ -]?\d{4}[ -]?\d{4}$/.test(m[0]) && myNumberValid(d)) add('my_number', m.index, m.index + m[0].length);
     else if (d.length >= 13 && luhnValid(d) && !/^0+$/.test(d)) add('card', m.index, m.index + m[0].length);
   }
-  for (const m of folded.matchAll(JP_PHONE)) {
+  const rest = blanked();
+  for (const m of rest.matchAll(JP_PHONE)) {
     const n = digitsOf(m[0]).length;
     if (n === 10 || n === 11) add('phone', m.index, m.index + m[0].length);
   }
-  for (const m of folded.matchAll(INTL_PHONE)) {
+  for (const m of rest.matchAll(INTL_PHONE)) {
     const n = digitsOf(m[0]).length;
     if (n >= 8 && n <= 15) add('phone', m.index, m.index + m[0].length);
   }
