@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
-import { loadModel, type LlamaModel } from '../models/index.js';
+import { loadModel, namedWeights, type LlamaModel } from '../models/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 import { attachLora, saveAdapter, type LoraSet } from '../lora/index.js';
@@ -43,26 +43,9 @@ export function defaultRunDir(now = new Date()): string {
 
 function trainableParams(model: LlamaModel, c: TrainConfig): { params: NamedParam[]; lora: LoraSet | null } {
   if (c.method === 'full') {
-    const w = model.weights;
-    const seen = new Set<unknown>();
-    const params: NamedParam[] = [];
-    const add = (name: string, t: NamedParam['tensor'] | null) => {
-      if (!t || seen.has(t)) return;
-      seen.add(t);
-      t.requiresGrad = true;
-      params.push({ name, tensor: t });
-    };
-    add('model.embed_tokens.weight', w.embed);
-    w.layers.forEach((l, i) => {
-      add(`model.layers.${i}.input_layernorm.weight`, l.inputNorm);
-      add(`model.layers.${i}.post_attention_layernorm.weight`, l.postNorm);
-      for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
-        add(`${lin.name}.weight`, lin.weight);
-        add(`${lin.name}.bias`, lin.bias);
-      }
-    });
-    add('model.norm.weight', w.norm);
-    add('lm_head.weight', w.lmHead);
+    // every weight under its HF name; a tied LM head is the embedding and appears once
+    const params = namedWeights(model);
+    for (const p of params) p.tensor.requiresGrad = true;
     return { params, lora: null };
   }
   const targets = c.targetModules.length === 1 && c.targetModules[0] === 'all-linear' ? 'all-linear' : c.targetModules;
