@@ -86,8 +86,8 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
   };
   hooks.onEvent({ type: 'start', totalSteps: total, stepsPerEpoch, resumedAt: input.resume ? s.step : null });
   const lengths = train.map((e) => e.ids.length);
-  let t0 = Date.now();
-  let elapsed0 = s.elapsedSec;
+  const t0 = Date.now();
+  const elapsed0 = s.elapsedSec;
   let reason: 'completed' | 'early-stop' | 'interrupted' = 'completed';
   outer: while (s.step < total) {
     const plan = planEpoch(lengths, b, new Rng(c.seed * 1000 + s.epoch));
@@ -131,7 +131,7 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
           break outer;
         }
       }
-      if (s.step % saveEvery === 0 || last) hooks.saveLast(s);
+      if (s.step % saveEvery === 0 && !last) hooks.saveLast(s); // the last step is saved once, after the loop
       await new Promise((r) => setImmediate(r)); // let Ctrl-C handlers run between steps
       if (hooks.stopRequested()) {
         reason = 'interrupted';
@@ -144,8 +144,6 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
     }
   }
   s.elapsedSec = elapsed0 + (Date.now() - t0) / 1000;
-  t0 = Date.now();
-  elapsed0 = s.elapsedSec;
   hooks.saveLast(s);
   const es = s.earlyStop;
   hooks.onEvent({ type: 'done', reason, step: s.step, bestValLoss: es.bestStep >= 0 ? es.best : null, bestStep: es.bestStep >= 0 ? es.bestStep : null });
