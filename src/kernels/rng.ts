@@ -15,3 +15,37 @@ export function hash32(seed: number, i: number): number {
 export function uniform(seed: number, i: number): number {
   return (hash32(seed, i) >>> 8) / 16777216;
 }
+
+/** A seeded PRNG with a one-number state (mulberry32), so data order, initialisations and test inputs are
+ *  reproducible and resume exactly. */
+export class Rng {
+  state: number;
+
+  constructor(seed: number) {
+    this.state = seed >>> 0;
+  }
+
+  /** uniform in [0, 1) */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) >>> 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** standard normal (Box-Muller; one of the pair is dropped, keeping the state a single number) */
+  normal(): number {
+    const u1 = 1 - this.next();
+    return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * this.next());
+  }
+
+  /** Fisher-Yates in place */
+  shuffle<T>(a: T[]): T[] {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = Math.floor(this.next() * (i + 1));
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+}

@@ -1,6 +1,7 @@
 // A quick kernel self-test for `shitate doctor`: runs each kernel on the native and the reference
 // implementation with the same seeded inputs and reports the max abs difference per op.
 import type { Kernels } from './types.js';
+import { Rng } from './rng.js';
 
 export interface SelfTestResult {
   op: string;
@@ -9,23 +10,9 @@ export interface SelfTestResult {
   pass: boolean;
 }
 
-/** Small deterministic PRNG (mulberry32) and normal samples for inputs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function randn(n: number, seed: number, s = 1): Float32Array {
-  const r = rng(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = s * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
-  return out;
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => s * r.normal());
 }
 
 type Case = { op: string; tol: number; run: (k: Kernels) => Float32Array[] };

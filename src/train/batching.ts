@@ -1,7 +1,7 @@
 // Turns tokenized examples into micro-batches: a token budget per batch, length grouping to cut padding,
 // optional packing (several examples per row, attention kept inside each by segment ids, positions
 // restarting per example). The plan for an epoch is a pure function of (seed, epoch): resume replays it.
-import { Rng } from './rng.js';
+import { Rng } from '../kernels/rng.js';
 import { ShitateError } from '../errors.js';
 
 export interface Example {

@@ -3,7 +3,7 @@
 import { ShitateError } from '../errors.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { readRecords, tokenizeRecords, type Record_, type TokenizedData } from './dataset.js';
-import { Rng } from './rng.js';
+import { Rng } from '../kernels/rng.js';
 import type { TrainConfig } from './config.js';
 
 export interface RunData {

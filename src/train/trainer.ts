@@ -7,7 +7,7 @@ import { buildBatch, planEpoch, type BatchOptions, type Example, type MicroBatch
 import { AdamW, type NamedParam } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { newEarlyStop, observeEval } from './early-stop.js';
-import { Rng } from './rng.js';
+import { Rng } from '../kernels/rng.js';
 import type { TrainConfig } from './config.js';
 import type { TrainerState } from './checkpoint.js';
 

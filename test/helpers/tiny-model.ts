@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { writeSafetensors } from '../../src/io/safetensors.js';
 import { everyByte, trainBpe } from './bpe.js';
+import { Rng } from '../../src/kernels/rng.js';
 
 export const CHATML = String.raw`{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}`;
 
@@ -30,19 +31,9 @@ export interface TinyModelOptions {
   embedStd?: number;
 }
 
-/** mulberry32 normal samples */
 function randn(n: number, seed: number, std: number): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = std * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return out;
+  const r = new Rng(seed);
+  return Float32Array.from({ length: n }, () => std * r.normal());
 }
 
 function writeTokenizer(dir: string): { vocab: number; eos: number; pad: number } {

@@ -1,22 +1,12 @@
 // Test helpers for the tensor layer: seeded random tensors and float32 finite differences.
 import { Tensor } from '../../src/tensor/index.js';
-
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { Rng } from '../../src/kernels/rng.js';
 
 export function randT(shape: number[], seed: number, requiresGrad = false, s = 1): Tensor {
-  const r = rng(seed);
+  const r = new Rng(seed);
   const n = shape.reduce((a, b) => a * b, 1);
   const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) d[i] = s * (r() * 2 - 1);
+  for (let i = 0; i < n; i++) d[i] = s * (r.next() * 2 - 1);
   return Tensor.from(d, shape, requiresGrad);
 }
 

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { learningRate } from '../../src/train/schedule.js';
 import { newEarlyStop, observeEval } from '../../src/train/early-stop.js';
 import { buildBatch, planEpoch, type Example } from '../../src/train/batching.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/kernels/rng.js';
 import { resolveConfig } from '../../src/config/resolve.js';
 import { TRAIN_DEFAULTS, TRAIN_SCHEMA } from '../../src/train/config.js';
 import { chatLossMask, endOfTurnIds } from '../../src/tokenizer/loss-mask.js';
