@@ -1,4 +1,5 @@
-# node-gyp build of the native kernels (build/Release/shitate_native.node): Node-API + BLAS + OpenMP.
+# node-gyp build of the native kernels (build/Release/shitate_native.node): Node-API + BLAS + OpenMP, and
+# oneDNN's bf16 GEMM when native/config.cjs finds libdnnl-dev.
 # Flags: -O3 with OpenMP; AVX2/FMA only when native/config.cjs finds them on this CPU; never -ffast-math
 # (it breaks NaN handling and erf fidelity) nor -march=native. -fno-math-errno and -fno-trapping-math change
 # no result (errno and FP traps are unused here) but let GCC vectorise sqrt and branch-free selects.
@@ -13,6 +14,7 @@
         "native/src/bind_core.cc",
         "native/src/bind_model.cc",
         "native/src/k_gemm.cc",
+        "native/src/k_gemm_bf16.cc",
         "native/src/k_elementwise.cc",
         "native/src/k_norm.cc",
         "native/src/k_embed_rope.cc",
@@ -33,7 +35,7 @@
           }
         }],
         ["OS!='mac' and OS!='win'", {
-          "defines": ["SHITATE_OPENBLAS=1"],
+          "defines": ["SHITATE_OPENBLAS=1", "<!@(node native/config.cjs defines)"],
           "include_dirs": ["<!@(node native/config.cjs include-dirs)"],
           "cflags": ["-O3", "-fopenmp", "<!@(node native/config.cjs simd)"],
           "cflags_cc": ["-O3", "-fopenmp", "-std=gnu++17", "-fno-math-errno", "-fno-trapping-math"],

@@ -126,7 +126,7 @@ export function mib(kib: number): string {
 export function kernelsInUse(): { kernels: string; native: string | null } {
   const name = kernels().name;
   const info = nativeStatus().info;
-  return { kernels: name, native: info && name === 'native' ? `${info.blas} (${info.coreType}), ${info.threads} threads` : null };
+  return { kernels: name, native: info && name === 'native' ? `${info.blas} (${info.coreType}), bf16 GEMM ${info.bf16Gemm}, ${info.threads} threads` : null };
 }
 
 /** Prints which kernels the shitate side ran on. */

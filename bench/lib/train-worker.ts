@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdate, backward, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdate, backward, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
@@ -13,8 +13,8 @@ const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj',
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { rank: 8, alpha: 16, lr: 1e-4 },
-  strs: ['model', 'batch-file', 'lora-init'],
-}, 'train-worker --model DIR --batch-file F --lora-init F [--rank --alpha --lr]   (then "go" per step, "done")');
+  strs: ['model', 'batch-file', 'lora-init', 'precision'],
+}, 'train-worker --model DIR --batch-file F --lora-init F [--rank --alpha --lr --precision fp32|bf16]   (then "go" per step, "done")');
 const { model: dir, 'batch-file': batchFile, 'lora-init': initFile } = flags.str;
 if (!dir || !batchFile || !initFile) throw new Error('train-worker needs --model, --batch-file and --lora-init');
 const { rank, alpha, lr } = flags.num;
@@ -31,6 +31,9 @@ for (let b = 0; b < B; b++) {
   }
 }
 
+const precision = flags.str.precision ?? 'fp32';
+if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`--precision takes fp32 or bf16, not ${precision}`);
+setComputePrecision(precision);
 const used = kernelsInUse();
 const tLoad = performance.now();
 const { model } = loadModel(dir);

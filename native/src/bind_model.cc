@@ -1,6 +1,7 @@
 // Node-API bindings for embeddings, RoPE, attention, cross-entropy, dropout, AdamW and dtype conversion.
 // Index arguments (ids, targets, positions) are range-checked here: a bad index would read or write
 // outside its table.
+#include <cstdint>
 #include <string>
 
 #include "args.h"
@@ -186,6 +187,22 @@ napi_value FromF32(napi_env env, napi_callback_info info, const char* name) {
   Kernel(out, src, n);
   return nullptr;
 }
+// gemmBf16(c, a, b16, M, N, K, transA, transB, beta): b holds bf16 bit patterns
+napi_value GemmBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmBf16", 9);
+  constexpr int64_t kMax = INT32_MAX;  // BLAS dimensions are int
+  const int64_t M = a.dim(3, "M", kMax), N = a.dim(4, "N", kMax), K = a.dim(5, "K", kMax);
+  const bool ta = a.flag(6, "transA"), tb = a.flag(7, "transB");
+  const double beta = a.num(8, "beta");
+  if (a.ok() && beta != 0.0 && beta != 1.0) a.fail("beta must be 0 (overwrite) or 1 (accumulate)");
+  float* c = a.f32(0, "c", mulz(M, N));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  const uint16_t* B = a.u16(2, "b", mulz(K, N));
+  if (!a.ok()) return nullptr;
+  gemm_bf16(c, A, B, M, N, K, ta, tb, static_cast<float>(beta));
+  return nullptr;
+}
+
 napi_value Bf16ToF32(napi_env env, napi_callback_info info) { return ToF32<bf16_to_f32>(env, info, "bf16ToF32"); }
 napi_value F16ToF32(napi_env env, napi_callback_info info) { return ToF32<f16_to_f32>(env, info, "f16ToF32"); }
 napi_value F32ToBf16(napi_env env, napi_callback_info info) { return FromF32<f32_to_bf16>(env, info, "f32ToBf16"); }
@@ -205,6 +222,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("dropout", Dropout),
       SH_METHOD("dropoutBackward", DropoutBackward),
       SH_METHOD("adamw", Adamw),
+      SH_METHOD("gemmBf16", GemmBf16),
       SH_METHOD("bf16ToF32", Bf16ToF32),
       SH_METHOD("f16ToF32", F16ToF32),
       SH_METHOD("f32ToBf16", F32ToBf16),

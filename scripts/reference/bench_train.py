@@ -48,6 +48,9 @@ def main():
     ap.add_argument("--alpha", type=float, default=16)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                    help="bf16: frozen base weights stored in bfloat16 and the forward under CPU autocast "
+                         "(torch_dtype=torch.bfloat16 + bf16 mixed precision in transformers); LoRA and AdamW fp32")
     a = ap.parse_args()
     setup_threads(a.threads)
     blas = blas_report(a.threads)
@@ -58,6 +61,8 @@ def main():
 
     t0 = time.perf_counter()
     cfg, W = load_model(a.model)
+    if a.precision == "bf16":
+        W = {k: t.to(torch.bfloat16) for k, t in W.items()}
     for t in W.values():
         t.requires_grad_(False)  # frozen base, as PEFT leaves it
     load_s = time.perf_counter() - t0
@@ -74,7 +79,8 @@ def main():
     for step, _ in enumerate(commands(), start=1):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        logits = forward(cfg, W, inputs, lora)  # [B, T, V]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+            logits = forward(cfg, W, inputs, lora)  # [B, T, V]
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), targets.view(-1))
         loss.backward()
         opt.step()

@@ -21,7 +21,7 @@ interface Report {
   cpu: string;
   cores: number;
   memoryGiB: number;
-  native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null };
+  native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null };
   selfTest: { op: string; maxAbsDiff: number; tolerance: number; pass: boolean }[];
 }
 
@@ -42,6 +42,7 @@ function collect(): Report {
       coreType: load.info?.coreType ?? null,
       threads: load.info?.threads ?? null,
       openmp: load.info?.openmp ?? null,
+      bf16Gemm: load.info?.bf16Gemm ?? null,
     },
     selfTest: load.kernels ? kernelSelfTest(load.kernels, referenceKernels) : [],
   };
@@ -57,6 +58,8 @@ function print(r: Report): void {
     out.push(`blas        ${r.native.blas}`);
     out.push(`core type   ${r.native.coreType}`);
     out.push(`threads     ${r.native.threads}${r.native.openmp ? ' (OpenMP)' : ' (no OpenMP)'}  — set SHITATE_THREADS to change`);
+    out.push(r.native.bf16Gemm === 'onednn' ? 'bf16 GEMM   oneDNN (train --precision bf16 runs frozen-weight GEMMs in bf16)'
+      : 'bf16 GEMM   emulated (install libdnnl-dev and rebuild for a faster train --precision bf16)');
     out.push('', 'kernel self-test (native vs reference):');
     for (const t of r.selfTest) {
       out.push(`  ${t.pass ? 'pass' : 'FAIL'}  ${t.op.padEnd(14)} max abs diff ${t.maxAbsDiff.toExponential(2)} (tolerance ${t.tolerance.toExponential(0)})`);

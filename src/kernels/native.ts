@@ -11,6 +11,8 @@ export interface NativeInfo {
   coreType: string; // e.g. "Haswell" (OpenBLAS core name) or CPU model
   threads: number; // threads the kernels use (SHITATE_THREADS, default all cores)
   openmp: boolean;
+  /** how gemmBf16 runs: oneDNN's bf16 GEMM, or emulated on sgemm (same numbers, no speed-up) */
+  bf16Gemm: 'onednn' | 'emulated';
 }
 
 export interface NativeLoad {
@@ -71,6 +73,7 @@ function wrap(a: NativeAddon): Kernels {
   return {
     name: 'native',
     gemm: a.gemm,
+    gemmBf16: a.gemmBf16,
     add: a.add,
     mul: a.mul,
     scale: a.scale,

@@ -18,6 +18,13 @@ export interface Kernels {
   gemm(c: F32, a: F32, b: F32, batch: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, beta: number, strideA: number, strideB: number): void;
 
+  /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds
+   *  bfloat16 bit patterns and a is rounded to bfloat16 (nearest even) first; products are exact in float32 and
+   *  sums accumulate in float32 (PyTorch's bf16 autocast matmul). Native: oneDNN's bf16 GEMM when the addon was
+   *  built with it (about 2x sgemm on AVX512-BF16/AMX cores), else emulated on sgemm. */
+  gemmBf16(c: F32, a: F32, b: Uint16Array, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, beta: number): void;
+
   // ---- elementwise (n = element count) -----------------------------------------------------------
   /** out = a + b, where b has n elements or cols elements (broadcast over rows of width cols). */
   add(out: F32, a: F32, b: F32, n: number, cols: number): void;

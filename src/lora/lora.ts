@@ -1,6 +1,6 @@
 // A LoRA adapter on one linear layer (Hu et al. 2021, as PEFT implements it):
 // y = W x + b + scaling * B(A(dropout(x))), A [R, in] small random, B [out, R] zero at init.
-import { type Tensor, lowRankLinear, matmul, noGrad } from '../tensor/index.js';
+import { type Tensor, lowRankLinear, matmul, noGrad, weightChanged } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import type { Linear, LinearAdapter } from '../models/index.js';
 
@@ -52,6 +52,7 @@ export class LoraLayer implements LinearAdapter {
     noGrad(() => {
       const delta = matmul(this.B, this.A); // [out, in]
       kernels().axpy(this.target.weight.data, delta.data, sign * this.scaling, delta.size);
+      weightChanged(this.target.weight);
     });
   }
 }

@@ -36,6 +36,7 @@ export const TRAIN_SCHEMA = {
   saveEvery: { type: 'int', min: 1, nullable: true, help: 'write the resumable checkpoint every N steps (default: at each validation)' },
   seed: { type: 'int', min: 0, help: 'seed for data order, LoRA init and dropout' },
   threads: { type: 'int', min: 1, nullable: true, help: 'compute threads (default: all cores)' },
+  precision: { type: 'string', choices: ['fp32', 'bf16'], help: 'fp32, or bf16 mixed precision: frozen base weights multiply as bfloat16 (about 2x faster GEMMs on CPUs with AVX512-BF16/AMX), adapters and optimizer stay float32' },
   maxMemoryGb: { type: 'number', min: 0, nullable: true, help: 'memory the run may use (default: available RAM)' },
   force: { type: 'boolean', help: 'train even when the estimate says it will not fit' },
 } as const satisfies Schema;
@@ -75,6 +76,7 @@ export interface TrainConfig {
   saveEvery: number | null;
   seed: number;
   threads: number | null;
+  precision: 'fp32' | 'bf16';
   maxMemoryGb: number | null;
   force: boolean;
 }
@@ -113,6 +115,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   saveEvery: null,
   seed: 42,
   threads: null,
+  precision: 'fp32',
   maxMemoryGb: null,
   force: false,
 };

@@ -1,4 +1,5 @@
-// Pre-flight estimate of peak memory and time for a training run on this engine (float32 on the CPU),
+// Pre-flight estimate of peak memory and time for a training run on this engine (float32 on the CPU, plus
+// bf16 weight copies in mixed precision),
 // from the model shape, the method and the batch. The activation count follows what the forward pass
 // keeps for backward (see models/llama.ts and tensor/ops/lowrank.ts); it is checked against bench/train.
 import type { ModelConfig } from '../io/hf-config.js';
@@ -49,6 +50,8 @@ export interface EstimateInput {
   batchTokens: number;
   /** average attended context per token (defaults to half the batch row length, causal) */
   seqLen?: number;
+  /** bf16 mixed precision keeps a bf16 copy of every frozen GEMM weight next to the float32 one */
+  precision?: 'fp32' | 'bf16';
 }
 
 const F32 = 4;
@@ -65,7 +68,8 @@ export function estimateTraining(s: ModelShape, e: EstimateInput): TrainEstimate
   const activationBytes = F32 * e.batchTokens * (s.L * perTokenLayer + perTokenLayer + 4 * s.C);
   const optimizerBytes = F32 * trainableParams * 3;
   const overheadBytes = F32 * (Math.floor((4 << 20) / s.V) * s.V + e.batchTokens * s.C * 2) + 160 * 2 ** 20;
-  const weightBytes = F32 * params;
+  const bf16Copies = e.precision === 'bf16' && e.method === 'lora' ? 2 * (linearParams(s) + s.V * s.C) : 0;
+  const weightBytes = F32 * params + bf16Copies;
   const T = e.seqLen ?? 256;
   const lin = linearParams(s) + s.V * s.C;
   const attn = s.L * 4 * HD * (T / 2); // scores + weighted sum, causal half

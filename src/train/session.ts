@@ -19,6 +19,8 @@ import { lossCurveSvg, type Point } from './plot.js';
 import { writeFullModel } from './full.js';
 import type { TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
+import { setComputePrecision } from '../tensor/index.js';
+import { nativeStatus } from '../kernels/index.js';
 
 export interface RunOptions {
   config: TrainConfig;
@@ -84,6 +86,19 @@ function trimMetrics(file: string, step: number): void {
   writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
 }
 
+/** What bf16 mixed precision will and will not do on this machine. */
+function precisionWarnings(c: TrainConfig): string[] {
+  if (c.precision !== 'bf16') return [];
+  const out: string[] = [];
+  if (c.method === 'full') out.push('precision bf16 changes nothing in full fine-tuning: every weight trains, and trained weights multiply in float32');
+  const how = nativeStatus().info?.bf16Gemm;
+  if (how !== 'onednn') {
+    out.push('precision bf16 is emulated on float32 GEMMs here (bf16 numbers, no speed-up): oneDNN was not found when the ' +
+      'native kernels were built. Install it (Debian/Ubuntu: `apt-get install -y libdnnl-dev`) and run `npm rebuild shitate`.');
+  }
+  return out;
+}
+
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   const c = o.config;
   const runDir = prepareRunDir(c, o.resume ?? false);
@@ -104,7 +119,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     maxSeqLen, padId: tok.padTokenId ?? endIds[0] ?? 0,
   };
   const longest = Math.max(...data.train.examples.map((e) => e.ids.length));
-  const est = estimateTraining(shapeOf(mc), { method: c.method, loraR: c.loraR, batchTokens: Math.min(batch.batchTokens, c.packing ? batch.batchTokens : Math.max(longest, batch.batchTokens)) });
+  const est = estimateTraining(shapeOf(mc), { method: c.method, loraR: c.loraR, batchTokens: Math.min(batch.batchTokens, c.packing ? batch.batchTokens : Math.max(longest, batch.batchTokens)), precision: c.precision });
   const budget = (c.maxMemoryGb ?? os.freemem() / 2 ** 30) * 2 ** 30;
   if (est.peakBytes > budget && !c.force) {
     throw new ShitateError('E_MEMORY', `training needs about ${formatGiB(est.peakBytes)} (weights ${formatGiB(est.weightBytes)}, activations ${formatGiB(est.activationBytes)}), ${formatGiB(budget)} is available`,
@@ -124,6 +139,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     if (lora) saveAdapter(dir, lora, meta.baseModel, { 'shitate.json': JSON.stringify({ endTokenIds: endIds, config: c }, null, 2) + '\n', ...(tok.chatTemplate ? { 'chat_template.jinja': tok.chatTemplate } : {}) });
     else writeFullModel(dir, model, c.model);
   };
+  for (const w of precisionWarnings(c)) emit({ type: 'warning', message: w });
+  const previousPrecision = setComputePrecision(c.precision);
   const state = await trainLoop({ model, params, train: data.train.examples, val: data.val?.examples ?? [], config: c, batch, resume, opt }, {
     onEvent: (e) => {
       fs.appendFileSync(metricsFile, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
@@ -142,7 +159,7 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
     },
     stopRequested: o.stopRequested ?? (() => false),
     setTraining: (on, seed) => lora?.setTraining(on, seed),
-  });
+  }).finally(() => setComputePrecision(previousPrecision));
   const adapterDir = path.join(runDir, 'adapter');
   const best = path.join(ckDir, 'best');
   fs.rmSync(adapterDir, { recursive: true, force: true });

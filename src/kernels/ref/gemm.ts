@@ -1,6 +1,7 @@
 // Reference GEMM: the plain triple loop, reading each operand through its (optional) transpose.
 // Sums run in double precision; the result is rounded once when stored.
 import type { FA } from './types.js';
+import { bf16ToF32, f32ToBf16 } from './convert.js';
 
 /** c[b] = op(a[b]) @ op(b[b]) + beta * c[b] for b < batch (see Kernels.gemm).
  *  op(a) [M, K] is stored [K, M] when transA; op(b) [K, N] is stored [N, K] when transB; c [M, N]. */
@@ -25,4 +26,16 @@ export function gemm(c: FA, a: FA, b: FA, batch: number, M: number, N: number, K
       }
     }
   }
+}
+
+/** Kernels.gemmBf16: a rounded to bf16, b widened from bf16, then the plain GEMM (sums in double here). */
+export function gemmBf16(c: FA, a: FA, b: Uint16Array, M: number, N: number, K: number,
+  transA: boolean, transB: boolean, beta: number): void {
+  const a16 = new Uint16Array(M * K);
+  f32ToBf16(a16, a, M * K);
+  const af = new Float32Array(M * K);
+  bf16ToF32(af, a16, M * K);
+  const bf = new Float32Array(K * N);
+  bf16ToF32(bf, b, K * N);
+  gemm(c, af, bf, 1, M, N, K, transA, transB, beta, 0, 0);
 }

@@ -5,6 +5,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { ShitateError } from '../../errors.js';
+import { bf16Weight } from '../lowp.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -80,13 +81,17 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, op
   const R = chunkRows(V, N);
   const logits = new Float32Array(R * V);
   const losses = new Float32Array(N);
+  const w16 = bf16Weight(w); // a frozen head multiplies as bf16 in mixed precision
   for (let r0 = 0; r0 < N; r0 += R) {
     const r = Math.min(R, N - r0);
     const hc = h.data.subarray(r0 * C, (r0 + r) * C);
     const lc = logits.subarray(0, r * V);
-    K.gemm(lc, hc, w.data, 1, r, V, C, false, true, 0, 0, 0); // [r, V] = h_c @ w^T
+    if (w16) K.gemmBf16(lc, hc, w16, r, V, C, false, true, 0);
+    else K.gemm(lc, hc, w.data, 1, r, V, C, false, true, 0, 0, 0); // [r, V] = h_c @ w^T
     K.crossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm);
-    if (dh) K.gemm(dh.subarray(r0 * C, (r0 + r) * C), lc, w.data, 1, r, C, V, false, false, 0, 0, 0); // dlogits @ w
+    const dhc = dh?.subarray(r0 * C, (r0 + r) * C);
+    if (dhc && w16) K.gemmBf16(dhc, lc, w16, r, C, V, false, false, 0);
+    else if (dhc) K.gemm(dhc, lc, w.data, 1, r, C, V, false, false, 0, 0, 0); // dlogits @ w
     if (dw) K.gemm(dw, lc, hc, 1, V, C, r, true, false, 1, 0, 0); // dw += dlogits^T @ h_c
   }
   const out = Tensor.scalar(sumF64(losses) / norm);

@@ -7,6 +7,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite } from './util.js';
+import { bf16Weight } from '../lowp.js';
 
 export interface LowRank {
   A: Tensor; // [R, in]
@@ -33,7 +34,9 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
   if (p > 0) K.dropout(xd, x.data, x.size, p, seed);
   const y = Tensor.zeros([...x.shape.slice(0, -1), out]);
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * out);
-  K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
+  const w16 = bf16Weight(w); // frozen W as bf16 in mixed precision, else null
+  if (w16) K.gemmBf16(y.data, x.data, w16, N, out, inp, false, true, bias ? 1 : 0);
+  else K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
   const us = new Float32Array(N * R);
   K.gemm(us, xd, lr.A.data, 1, N, R, inp, false, true, 0, 0, 0); // u = dropout(x) A^T
   K.scale(us, us, lr.scale, N * R); // us = s * u
@@ -59,7 +62,8 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
       }
       if (x.requiresGrad) {
         const dx = gradOf(x);
-        G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
+        if (w16) G.gemmBf16(dx, dy, w16, N, inp, out, false, false, 1);
+        else G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
         if (p > 0) {
           const t = new Float32Array(N * inp);
           G.gemm(t, du, lr.A.data, 1, N, inp, R, false, false, 0, 0, 0);

@@ -1,0 +1,99 @@
+// bf16 mixed precision: frozen weights multiply as bf16 copies, everything trainable stays float32. Checked
+// against the float32 path on the tiny model (close, but not the same numbers), for the weight-copy cache, and
+// end to end: a bf16 run still over-fits a few Q/A pairs and leaves the process in float32 afterwards.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadModel } from '../../src/models/index.js';
+import { attachLora } from '../../src/lora/index.js';
+import { Rng } from '../../src/kernels/rng.js';
+import {
+  Tensor, backward, bf16Weight, computePrecision, setComputePrecision, weightChanged,
+} from '../../src/tensor/index.js';
+import { runTraining } from '../../src/train/session.js';
+import { TRAIN_DEFAULTS } from '../../src/train/config.js';
+import { estimateTraining } from '../../src/train/estimate.js';
+import { tinyModelDir, tempDir, writeJsonl } from '../helpers/tiny-model.js';
+
+afterEach(() => {
+  setComputePrecision('fp32');
+});
+
+/** loss and every LoRA gradient of one forward/backward of the tiny model with non-zero B */
+function lossAndGrads(): { loss: number; grads: Float32Array[] } {
+  const { model } = loadModel(tinyModelDir());
+  const lora = attachLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', useRslora: false }, 3);
+  const rng = new Rng(5);
+  for (const p of lora.params()) if (p.name.includes('lora_B')) p.tensor.data.forEach((_, i, d) => { d[i] = 0.05 * rng.normal(); });
+  const V = model.config.vocabSize;
+  const ids = Int32Array.from({ length: 24 }, (_, i) => (i * 37 + 11) % V);
+  const targets = Int32Array.from({ length: 24 }, (_, i) => (i * 53 + 7) % V);
+  const { loss } = model.forward({ ids, batch: 2, seqLen: 12, targets });
+  backward(loss!);
+  return { loss: loss!.item(), grads: lora.params().map((p) => p.tensor.grad!.data.slice()) };
+}
+
+function cosine(a: Float32Array, b: Float32Array): number {
+  let ab = 0, aa = 0, bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
+describe('bf16 mixed precision', () => {
+  it('gives a loss and LoRA gradients close to float32, but not the float32 numbers', () => {
+    const f32 = lossAndGrads();
+    setComputePrecision('bf16');
+    const bf = lossAndGrads();
+    setComputePrecision('fp32');
+    const again = lossAndGrads();
+    expect(again.loss).toBe(f32.loss); // back to exact float32 once switched back
+    const rel = Math.abs(bf.loss - f32.loss) / f32.loss;
+    expect(rel).toBeGreaterThan(0); // the bf16 path really ran
+    expect(rel).toBeLessThan(1e-2);
+    const worst = Math.min(...bf.grads.map((g, i) => cosine(g, f32.grads[i])));
+    console.log(`bf16 vs fp32: loss rel diff ${rel.toExponential(2)}, worst LoRA gradient cosine ${worst.toFixed(5)}`);
+    expect(worst).toBeGreaterThan(0.99);
+  });
+
+  it('keeps one bf16 copy per frozen weight, none for trainable ones, and rebuilds it after an in-place change', () => {
+    const w = Tensor.from(Float32Array.from([1, 2 + 2 ** -10, -3, 0.5]), [2, 2]);
+    expect(bf16Weight(w)).toBeNull(); // fp32: no copies at all
+    setComputePrecision('bf16');
+    const first = bf16Weight(w)!;
+    expect(Array.from(first)).toEqual([0x3f80, 0x4000, 0xc040, 0x3f00]); // 2 + 2^-10 rounds to 2
+    expect(bf16Weight(w)).toBe(first);
+    w.data[3] = 4;
+    weightChanged(w);
+    expect(bf16Weight(w)![3]).toBe(0x4080);
+    const trainable = Tensor.from(Float32Array.of(1, 2), [1, 2], true);
+    expect(bf16Weight(trainable)).toBeNull();
+  });
+
+  it('adds the bf16 weight copies to the memory estimate for LoRA only', () => {
+    const shape = { C: 64, F: 128, L: 2, H: 4, Hkv: 2, D: 16, V: 500, tied: true };
+    const base = estimateTraining(shape, { method: 'lora', loraR: 8, batchTokens: 256 });
+    const bf = estimateTraining(shape, { method: 'lora', loraR: 8, batchTokens: 256, precision: 'bf16' });
+    const linear = 2 * (64 * 64 * 2 + 64 * 32 * 2 + 3 * 64 * 128) + 500 * 64;
+    expect(bf.weightBytes - base.weightBytes).toBe(2 * linear);
+    const full = estimateTraining(shape, { method: 'full', loraR: 8, batchTokens: 256, precision: 'bf16' });
+    expect(full.weightBytes).toBe(estimateTraining(shape, { method: 'full', loraR: 8, batchTokens: 256 }).weightBytes);
+  });
+
+  it('trains end to end: a bf16 run over-fits a few Q/A pairs and restores float32 afterwards', async () => {
+    const dir = tempDir();
+    const rows = ['What are your hours?|We are open 9 to 6 on weekdays.', '返品できますか?|30日以内なら返品できます。']
+      .map((s) => s.split('|')).map(([q, a]) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] }));
+    writeJsonl(path.join(dir, 'train.jsonl'), [...rows, ...rows, ...rows]);
+    const res = await runTraining({ config: { ...TRAIN_DEFAULTS, model: tinyModelDir(), data: path.join(dir, 'train.jsonl'),
+      out: path.join(dir, 'run'), batchTokens: 512, loraDropout: 0, learningRate: 3e-2, epochs: 40, warmupRatio: 0,
+      loraR: 16, loraAlpha: 32, valSplit: 0, precision: 'bf16' } });
+    expect(res.state.lastTrainLoss!).toBeLessThan(0.3);
+    expect(computePrecision()).toBe('fp32');
+    const saved = JSON.parse(fs.readFileSync(path.join(res.runDir, 'config.json'), 'utf8')) as { config: { precision: string } };
+    expect(saved.config.precision).toBe('bf16');
+  });
+});
