@@ -1,6 +1,8 @@
-// Blocked attention on sgemm: each block of queries is scored against its key range by one single-threaded
-// sgemm (blocks run in parallel), masked, exponentiated and multiplied by V. Backward: two race-free passes
-// (dq by query blocks, dk/dv by key blocks) recomputing probabilities from lse. Semantics as k_attention.cc.
+// Blocked attention on sgemm: a block of queries for all query heads of one kv group is scored against its key
+// range by one single-threaded sgemm (blocks run in parallel), masked, exponentiated and multiplied by V.
+// Backward by kv group, recomputing probabilities from lse (see attention_blocked_backward). Semantics as
+// k_attention.cc.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -15,8 +17,11 @@ using namespace attn;
 
 namespace {
 
-constexpr i64 kQB = 64;  // queries per block (forward, dq pass)
-constexpr i64 kKB = 64;  // keys per block (dk/dv pass)
+// Block sizes measured at B=4, T=256, H=9/3, D=64, causal: 32 wastes less on the diagonal block than 64
+// (whose upper triangle is computed and masked) and the sgemms stay efficient.
+constexpr i64 kQB = 32;   // queries per block (forward)
+constexpr i64 kKB = 32;   // keys per block (backward)
+constexpr i64 kRB = 256;  // packed query rows per chunk (backward): a chunk with its P and dS stays in L2
 
 // Row-major C = alpha * op(A) @ op(B) + beta * C
 inline void mm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B, i64 ldb,
@@ -36,20 +41,25 @@ inline void block_key_range(const AttnShape& s, i64 t0, i64 t1, i64* lo, i64* hi
   *hi = hi1 > lo0 ? hi1 : lo0;
 }
 
-/** Scores row for the query at position P over keys lo + [0, nk): invisible keys become -inf, ALiBi added. */
-inline void mask_row(float* row, i64 nk, i64 lo, i64 P, const AttnShape& s, const int32_t* segb, float slope) {
-  i64 a, e;
-  key_range(s, P, &a, &e);
-  a = a < lo ? 0 : a - lo;
-  e = e - lo < nk ? e - lo : nk;
-  if (e < a) e = a;
-  for (i64 j = 0; j < a; ++j) row[j] = kNegInf;
-  for (i64 j = e; j < nk; ++j) row[j] = kNegInf;
+/** Scores row for the query at position P over keys lo + [0, nk): keys [*a, *e) pass the causal and window
+ *  rules (the rest are left for the caller to zero); within them segment mismatches become -inf, ALiBi added. */
+inline void mask_row(float* row, i64 nk, i64 lo, i64 P, const AttnShape& s, const int32_t* segb, float slope,
+                     i64* a, i64* e) {
+  key_range(s, P, a, e);
+  *a = std::min(std::max<i64>(*a - lo, 0), nk);
+  *e = std::min(std::max(*e - lo, *a), nk);
   if (segb != nullptr)
-    for (i64 j = a; j < e; ++j)
+    for (i64 j = *a; j < *e; ++j)
       if (segb[lo + j] != segb[P]) row[j] = kNegInf;
   if (slope != 0.0f)
-    for (i64 j = a; j < e; ++j) row[j] += slope * static_cast<float>(lo + j - P);
+    for (i64 j = *a; j < *e; ++j) row[j] += slope * static_cast<float>(lo + j - P);
+}
+
+/** row[j] = exp(row[j] - m) on [a, e), 0 elsewhere in [0, nk). */
+inline void exp_span(float* row, i64 nk, i64 a, i64 e, float m) {
+  std::fill(row, row + a, 0.0f);
+  for (i64 j = a; j < e; ++j) row[j] = exp_fast(row[j] - m);
+  std::fill(row + e, row + nk, 0.0f);
 }
 
 struct Layout {
@@ -68,145 +78,186 @@ struct Layout {
 void attention_blocked(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
                        const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
-  const i64 qblocks = (s.Tq + kQB - 1) / kQB;
-  const i64 tasks = s.B * s.H * qblocks;
+  const i64 qblocks = (s.Tq + kQB - 1) / kQB, G = L.group, D = s.D;
+  const i64 tasks = s.B * s.Hkv * qblocks;
   BlasSingleThread single;
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
   {
-    std::vector<float> S(static_cast<size_t>(kQB * s.Tk));
+    // a block of queries for every head of one kv group, as rows r = (t - t0) * G + g
+    std::vector<float> Q(static_cast<size_t>(kQB * G * D)), O(Q.size()), S(static_cast<size_t>(kQB * G * s.Tk));
+    std::vector<float> inv(static_cast<size_t>(kQB * G));
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; ++task) {
-      const i64 b = task / (s.H * qblocks), h = (task / qblocks) % s.H, t0 = (task % qblocks) * kQB;
-      const i64 t1 = t0 + kQB < s.Tq ? t0 + kQB : s.Tq, nq = t1 - t0;
+      const i64 b = task / (s.Hkv * qblocks), kvh = (task / qblocks) % s.Hkv, t0 = (task % qblocks) * kQB;
+      const i64 t1 = std::min(t0 + kQB, s.Tq), m = (t1 - t0) * G;
       i64 lo, hi;
       block_key_range(s, t0, t1, &lo, &hi);
       const i64 nk = hi - lo;
-      float* O = L.q(out, b, t0, h);
-      float* lrow = lse + (b * s.H + h) * s.Tq + t0;
-      if (nk == 0) {
-        for (i64 r = 0; r < nq; ++r) {
-          std::memset(O + r * L.ldq, 0, static_cast<size_t>(s.D) * sizeof(float));
-          lrow[r] = kNegInf;
-        }
-        continue;
-      }
-      // S [nq, nk] = scale * Q [nq, D] @ K[lo:hi]^T
-      mm(false, true, nq, nk, s.D, s.scale, L.q(q, b, t0, h), L.ldq, L.kv(k, b, lo, h / L.group), L.ldk, 0.0f,
-         S.data(), nk);
+      for (i64 r = 0; r < m; ++r)
+        std::memcpy(Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), static_cast<size_t>(D) * sizeof(float));
+      // S [m, nk] = scale * Q [m, D] @ K[lo:hi]^T
+      if (nk > 0) mm(false, true, m, nk, D, s.scale, Q.data(), D, L.kv(k, b, lo, kvh), L.ldk, 0.0f, S.data(), nk);
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      const float slope = alibi != nullptr ? alibi[h] : 0.0f;
-      for (i64 r = 0; r < nq; ++r) {
+      for (i64 r = 0; r < m; ++r) {
+        const i64 t = t0 + r / G, h = kvh * G + r % G;
         float* row = S.data() + r * nk;
-        mask_row(row, nk, lo, L.off + t0 + r, s, segb, slope);
-        const float m = row_max(row, nk);
-        if (m == kNegInf) {  // sees no key: zero probabilities give a zero output row
-          std::memset(row, 0, static_cast<size_t>(nk) * sizeof(float));
-          lrow[r] = kNegInf;
+        i64 a, e;
+        mask_row(row, nk, lo, L.off + t, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
+        const float mx = row_max(row + a, e - a);
+        if (mx == kNegInf) {  // sees no key: zero probabilities give a zero output row
+          std::fill(row, row + nk, 0.0f);
+          lse[(b * s.H + h) * s.Tq + t] = kNegInf;
+          inv[r] = 0.0f;
           continue;
         }
-        for (i64 j = 0; j < nk; ++j) row[j] = exp_fast(row[j] - m);
-        const double sum = sum_d(row, nk);
-        const float inv = static_cast<float>(1.0 / sum);
-        for (i64 j = 0; j < nk; ++j) row[j] *= inv;
-        lrow[r] = static_cast<float>(m + std::log(sum));
+        exp_span(row, nk, a, e, mx);
+        const double sum = sum_d(row + a, e - a);
+        inv[r] = static_cast<float>(1.0 / sum);
+        lse[(b * s.H + h) * s.Tq + t] = static_cast<float>(mx + std::log(sum));
       }
-      // O [nq, D] = P [nq, nk] @ V[lo:hi]
-      mm(false, false, nq, s.D, nk, 1.0f, S.data(), nk, L.kv(v, b, lo, h / L.group), L.ldk, 0.0f, O, L.ldq);
+      // O [m, D] = exp(S - max) @ V[lo:hi], normalised row by row on the way out
+      if (nk > 0) mm(false, false, m, D, nk, 1.0f, S.data(), nk, L.kv(v, b, lo, kvh), L.ldk, 0.0f, O.data(), D);
+      else std::fill(O.begin(), O.end(), 0.0f);
+      for (i64 r = 0; r < m; ++r) {
+        float* dst = L.q(out, b, t0 + r / G, kvh * G + r % G);
+        const float* src = O.data() + r * D;
+        for (i64 d = 0; d < D; ++d) dst[d] = src[d] * inv[r];
+      }
     }
   }
 }
 
-// Pass A (query blocks): Di = rowsum(dout * out); P = exp(S - lse); dS = P * (dout V^T - Di); dq += scale dS K.
-// Pass B (key blocks, each owning its dk/dv rows for the whole kv group): P^T and dS^T recomputed from K Q^T;
-// dv += P^T dout; dk += scale * dS^T Q.
+namespace {
+
+// The query rows of one kv group, r = t * group + g (query t, head h0 + g), so that a key block meets every
+// query head of its group in one sgemm. The backward works on chunks of kRB such rows, packed into per-thread
+// scratch that stays in L2.
+struct Chunk {
+  i64 b = 0, kvh = 0, r0 = 0, r1 = 0;  // batch row, kv head, packed rows [r0, r1)
+  std::vector<float> q, dout, dq;      // [kRB, D]
+  std::vector<float> lse, di;          // [kRB]
+  std::vector<float> p, ds;            // [kRB, kKB]
+  explicit Chunk(i64 D)
+      : q(static_cast<size_t>(kRB * D)), dout(q.size()), dq(q.size()), lse(static_cast<size_t>(kRB)), di(lse.size()),
+        p(static_cast<size_t>(kRB * kKB)), ds(p.size()) {}
+};
+
+/** Packed rows [*r0, *r1) that may see a key in [j0, j1): position >= j0 (causal), < j1 - 1 + window. */
+inline void block_rows(const Layout& L, i64 j0, i64 j1, i64* r0, i64* r1) {
+  const AttnShape& s = L.s;
+  const i64 ta = s.causal == 1 ? std::max<i64>(0, j0 - L.off) : 0;
+  const i64 tb = s.window > 0 ? std::min<i64>(s.Tq, j1 - 1 + s.window - L.off) : s.Tq;
+  *r0 = ta * L.group;
+  *r1 = std::max(tb, ta) * L.group;
+}
+
+/** Packs rows [r0, r1) of batch row b, kv head kvh: q, dout, lse, Di = dout . out (0 where the query sees no
+ *  key), dq = 0. */
+void pack(Chunk& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
+          i64 kvh, i64 r0, i64 r1) {
+  const AttnShape& s = L.s;
+  C.b = b;
+  C.kvh = kvh;
+  C.r0 = r0;
+  C.r1 = r1;
+  for (i64 r = r0; r < r1; ++r) {
+    const i64 t = r / L.group, h = kvh * L.group + r % L.group, i = r - r0;
+    const float l = lse[(b * s.H + h) * s.Tq + t];
+    std::memcpy(C.q.data() + i * s.D, L.q(q, b, t, h), static_cast<size_t>(s.D) * sizeof(float));
+    std::memcpy(C.dout.data() + i * s.D, L.q(dout, b, t, h), static_cast<size_t>(s.D) * sizeof(float));
+    std::fill(C.dq.data() + i * s.D, C.dq.data() + (i + 1) * s.D, 0.0f);
+    C.lse[i] = l;
+    C.di[i] = l == kNegInf ? 0.0f : dot(L.q(dout, b, t, h), L.q(out, b, t, h), s.D);
+  }
+}
+
+enum Grads { kGradQ = 1, kGradKV = 2 };
+
+/** The chunk's rows that may see key block kb, against it: P = exp(S - lse), dS = scale * P * (dout V^T - Di);
+ *  kGradKV: dv += P^T dout, dk += dS^T Q; kGradQ: packed dq += dS K. */
+void key_block(Chunk& C, float* dk, float* dv, const float* k, const float* v, const float* alibi,
+               const int32_t* seg, const Layout& L, i64 kb, int grads) {
+  const AttnShape& s = L.s;
+  const i64 D = s.D, j0 = kb * kKB, nk = std::min(kKB, s.Tk - j0);
+  i64 lo, hi;
+  block_rows(L, j0, j0 + nk, &lo, &hi);
+  lo = std::max(lo, C.r0) - C.r0;
+  hi = std::min(hi, C.r1) - C.r0;
+  if (hi <= lo) return;
+  const i64 m = hi - lo;
+  const float* K = L.kv(k, C.b, j0, C.kvh);
+  const float* Q = C.q.data() + lo * D;
+  const float* dO = C.dout.data() + lo * D;
+  const int32_t* segb = seg != nullptr ? seg + C.b * s.Tk : nullptr;
+  float* P = C.p.data();
+  float* dS = C.ds.data();
+  mm(false, true, m, nk, D, s.scale, Q, D, K, L.ldk, 0.0f, P, nk);  // S [m, nk]
+  for (i64 i = 0; i < m; ++i) {
+    const i64 r = C.r0 + lo + i, h = C.kvh * L.group + r % L.group;
+    const float l = C.lse[lo + i];
+    i64 a = 0, e = 0;  // a query that sees no key gets a zero row
+    if (l != kNegInf)
+      mask_row(P + i * nk, nk, j0, L.off + r / L.group, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
+    exp_span(P + i * nk, nk, a, e, l);
+  }
+  if (grads & kGradKV) mm(true, false, nk, D, m, 1.0f, P, nk, dO, D, 1.0f, L.kv(dv, C.b, j0, C.kvh), L.ldk);
+  mm(false, true, m, nk, D, 1.0f, dO, D, L.kv(v, C.b, j0, C.kvh), L.ldk, 0.0f, dS, nk);  // dout V^T
+  for (i64 i = 0; i < m; ++i) {
+    float* g = dS + i * nk;
+    const float* p = P + i * nk;
+    const float di = C.di[lo + i];
+    for (i64 j = 0; j < nk; ++j) g[j] = s.scale * (p[j] * (g[j] - di));
+  }
+  if (grads & kGradQ) mm(false, false, m, D, nk, 1.0f, dS, nk, K, L.ldk, 1.0f, C.dq.data() + lo * D, D);
+  if (grads & kGradKV) mm(true, false, nk, D, m, 1.0f, dS, nk, Q, D, 1.0f, L.kv(dk, C.b, j0, C.kvh), L.ldk);
+}
+
+/** dq += the chunk's packed dq. */
+void unpack_dq(float* dq, const Chunk& C, const Layout& L) {
+  for (i64 r = C.r0; r < C.r1; ++r)
+    axpy(L.q(dq, C.b, r / L.group, C.kvh * L.group + r % L.group), C.dq.data() + (r - C.r0) * L.s.D, 1.0f, L.s.D);
+}
+
+}  // namespace
+
+// Backward by kv group, in chunks of packed query rows, each against the key blocks it may see. With at least
+// half as many (batch row, kv head) units as threads: one pass, a unit per task, owning its dk, dv and dq rows,
+// so probabilities are computed once and nothing is shared. Otherwise two passes for more parallelism,
+// recomputing probabilities: dq by (unit, chunk), then dk/dv by (unit, key block). Every output sums in a fixed
+// order, so results repeat exactly (the path, and so the rounding, depends on the thread count).
 void attention_blocked_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                                 const float* v, const float* out, const float* lse, const float* alibi,
                                 const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
-  std::vector<float> Di(static_cast<size_t>(s.B * s.H * s.Tq));
-  const i64 qblocks = (s.Tq + kQB - 1) / kQB, kblocks = (s.Tk + kKB - 1) / kKB;
-  const i64 tasksA = s.B * s.H * qblocks, tasksB = s.B * s.Hkv * kblocks;
-  const i64 scratch = kQB * s.Tk > kKB * s.Tq ? kQB * s.Tk : kKB * s.Tq;
+  const i64 units = s.B * s.Hkv, rows = s.Tq * L.group;
+  const i64 kblocks = (s.Tk + kKB - 1) / kKB, chunks = (rows + kRB - 1) / kRB;
+  const int team = team_size(s.B * s.H * s.Tq * s.Tk * s.D);
+  const bool one_pass = 2 * units >= team;
   BlasSingleThread single;
-#pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
+#pragma omp parallel num_threads(team)
   {
-    std::vector<float> P(static_cast<size_t>(scratch)), G(static_cast<size_t>(scratch));
+    Chunk C(s.D);
+    // one pass: (unit, all chunks); pass A: (unit, one chunk), dq only
 #pragma omp for schedule(dynamic, 1)
-    for (i64 task = 0; task < tasksA; ++task) {
-      const i64 b = task / (s.H * qblocks), h = (task / qblocks) % s.H, t0 = (task % qblocks) * kQB;
-      const i64 t1 = t0 + kQB < s.Tq ? t0 + kQB : s.Tq, nq = t1 - t0;
-      const float* lrow = lse + (b * s.H + h) * s.Tq + t0;
-      float* di = Di.data() + (b * s.H + h) * s.Tq + t0;
-      for (i64 r = 0; r < nq; ++r)
-        di[r] = lrow[r] == kNegInf ? 0.0f : dot(L.q(dout, b, t0 + r, h), L.q(out, b, t0 + r, h), s.D);
-      i64 lo, hi;
-      block_key_range(s, t0, t1, &lo, &hi);
-      const i64 nk = hi - lo;
-      if (nk == 0) continue;
-      const float* K = L.kv(k, b, lo, h / L.group);
-      mm(false, true, nq, nk, s.D, s.scale, L.q(q, b, t0, h), L.ldq, K, L.ldk, 0.0f, P.data(), nk);
-      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      const float slope = alibi != nullptr ? alibi[h] : 0.0f;
-      for (i64 r = 0; r < nq; ++r) {
-        float* row = P.data() + r * nk;
-        if (lrow[r] == kNegInf) {
-          std::memset(row, 0, static_cast<size_t>(nk) * sizeof(float));
-          continue;
-        }
-        mask_row(row, nk, lo, L.off + t0 + r, s, segb, slope);
-        for (i64 j = 0; j < nk; ++j) row[j] = exp_fast(row[j] - lrow[r]);
+    for (i64 task = 0; task < (one_pass ? units : units * chunks); ++task) {
+      const i64 u = one_pass ? task : task / chunks;
+      const i64 c0 = one_pass ? 0 : task % chunks, c1 = one_pass ? chunks : c0 + 1;
+      for (i64 c = c0; c < c1; ++c) {
+        pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c * kRB, std::min(c * kRB + kRB, rows));
+        for (i64 kb = 0; kb < kblocks; ++kb)
+          key_block(C, dk, dv, k, v, alibi, seg, L, kb, one_pass ? kGradQ | kGradKV : kGradQ);
+        unpack_dq(dq, C, L);
       }
-      // G = dout V^T, then dS = P * (G - Di) in place
-      mm(false, true, nq, nk, s.D, 1.0f, L.q(dout, b, t0, h), L.ldq, L.kv(v, b, lo, h / L.group), L.ldk, 0.0f,
-         G.data(), nk);
-      for (i64 r = 0; r < nq; ++r) {
-        float* g = G.data() + r * nk;
-        const float* p = P.data() + r * nk;
-        for (i64 j = 0; j < nk; ++j) g[j] = p[j] * (g[j] - di[r]);
-      }
-      mm(false, false, nq, s.D, nk, s.scale, G.data(), nk, K, L.ldk, 1.0f, L.q(dq, b, t0, h), L.ldq);
     }
-    // implicit barrier: Di complete
+    // pass B: (unit, key block), dk and dv only
 #pragma omp for schedule(dynamic, 1)
-    for (i64 task = 0; task < tasksB; ++task) {
-      const i64 b = task / (s.Hkv * kblocks), kvh = (task / kblocks) % s.Hkv, j0 = (task % kblocks) * kKB;
-      const i64 j1 = j0 + kKB < s.Tk ? j0 + kKB : s.Tk, nk = j1 - j0;
-      // queries that may see a key in [j0, j1): position off + t >= j0 (causal), < j1 - 1 + window (window)
-      i64 ta = s.causal == 1 ? j0 - L.off : 0, tb = s.window > 0 ? j1 - 1 + s.window - L.off : s.Tq;
-      ta = ta < 0 ? 0 : ta;
-      tb = tb > s.Tq ? s.Tq : tb;
-      if (tb <= ta) continue;
-      const i64 nq = tb - ta;
-      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      const float* K = L.kv(k, b, j0, kvh);
-      const float* V = L.kv(v, b, j0, kvh);
-      for (i64 h = kvh * L.group; h < (kvh + 1) * L.group; ++h) {
-        const float* Q = L.q(q, b, ta, h);
-        const float* dO = L.q(dout, b, ta, h);
-        const float* lrow = lse + (b * s.H + h) * s.Tq + ta;
-        const float* di = Di.data() + (b * s.H + h) * s.Tq + ta;
-        const float slope = alibi != nullptr ? alibi[h] : 0.0f;
-        // P^T [nk, nq] = exp(scale * K Q^T + alibi - lse), 0 where invisible
-        mm(false, true, nk, nq, s.D, s.scale, K, L.ldk, Q, L.ldq, 0.0f, P.data(), nq);
-        for (i64 jj = 0; jj < nk; ++jj) {
-          float* row = P.data() + jj * nq;
-          const i64 j = j0 + jj;
-          for (i64 tt = 0; tt < nq; ++tt) {
-            const i64 pos = L.off + ta + tt;
-            const bool vis = lrow[tt] != kNegInf && visible(s, segb, pos, j);
-            const float x = slope != 0.0f ? row[tt] + slope * static_cast<float>(j - pos) : row[tt];
-            row[tt] = vis ? exp_fast(x - lrow[tt]) : 0.0f;
-          }
-        }
-        mm(false, false, nk, s.D, nq, 1.0f, P.data(), nq, dO, L.ldq, 1.0f, L.kv(dv, b, j0, kvh), L.ldk);
-        // G^T = V dout^T, then dS^T = P^T * (G^T - Di)
-        mm(false, true, nk, nq, s.D, 1.0f, V, L.ldk, dO, L.ldq, 0.0f, G.data(), nq);
-        for (i64 jj = 0; jj < nk; ++jj) {
-          float* g = G.data() + jj * nq;
-          const float* p = P.data() + jj * nq;
-          for (i64 tt = 0; tt < nq; ++tt) g[tt] = p[tt] * (g[tt] - di[tt]);
-        }
-        mm(false, false, nk, s.D, nq, s.scale, G.data(), nq, Q, L.ldq, 1.0f, L.kv(dk, b, j0, kvh), L.ldk);
+    for (i64 task = 0; task < (one_pass ? 0 : units * kblocks); ++task) {
+      const i64 u = task / kblocks, kb = task % kblocks;
+      i64 r0, r1;
+      block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
+      for (i64 c = r0; c < r1; c += kRB) {
+        pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
+        key_block(C, dk, dv, k, v, alibi, seg, L, kb, kGradKV);
       }
     }
   }

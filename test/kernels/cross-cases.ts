@@ -73,6 +73,13 @@ function attentionConfigs(): CrossConfig[] {
     [1, 9, 9, 2, 1, 5, 1, 4, false, false], [2, 8, 8, 3, 3, 6, 1, 0, true, false], [1, 5, 11, 4, 2, 7, 1, 6, true, true],
     [1, 6, 6, 2, 2, 9, 0, 0, false, true], [1, 6, 6, 2, 1, 4, 0, 0, false, false], [1, 5, 3, 2, 1, 4, 1, 0, false, false],
     [1, 1, 13, 6, 2, 16, 1, 0, false, true], [0, 4, 4, 2, 2, 4, 1, 0, false, false],
+    // Tq >= 16 takes the blocked sgemm path: sizes that are not multiples of its 32-key blocks, query heads
+    // packed per kv group past one 256-row chunk (130 * 4), and every masking rule on that path
+    [2, 37, 37, 6, 2, 16, 1, 0, false, false], [1, 40, 100, 4, 2, 8, 1, 0, false, false],
+    [2, 70, 70, 3, 1, 12, 1, 20, false, false], [2, 50, 50, 4, 4, 7, 1, 0, true, false],
+    [1, 33, 47, 6, 3, 9, 1, 13, true, true], [1, 20, 20, 4, 2, 5, 0, 0, false, true],
+    [1, 24, 24, 2, 1, 6, 0, 5, false, false], [1, 40, 20, 2, 1, 4, 1, 0, false, false],
+    [1, 130, 130, 4, 1, 8, 1, 0, false, false],
   ];
   return specs.map(([B, Tq, Tk, H, Hkv, D, causal, window, useSeg, useAlibi], i) => ({
     label: `B${B} Tq${Tq} Tk${Tk} H${H}/${Hkv} D${D} causal${causal} win${window}` +
