@@ -14,6 +14,7 @@
         "native/src/bind_core.cc",
         "native/src/bind_model.cc",
         "native/src/k_gemm.cc",
+        "native/src/k_gemm_skinny.cc",
         "native/src/k_gemm_bf16.cc",
         "native/src/k_elementwise.cc",
         "native/src/k_norm.cc",

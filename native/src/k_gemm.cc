@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blas.h"
+#include "gemm_skinny.h"
 #include "kernels.h"
 
 namespace sh {
@@ -61,6 +62,9 @@ static void gemm_one(float* c, const float* a, const float* b, i64 M, i64 N, i64
     gemv_row(c, a, b, N, K, tb, beta);
     return;
   }
+  // N (or M, transposed a) a LoRA rank, the other dimensions large: one pass over the big operand in register
+  // tiles beats sgemm's packing (k_gemm_skinny.cc); before the decode split, which dA = du^T x would reach.
+  if (gemm_skinny(c, a, b, M, N, K, ta, tb, beta)) return;
   if (kOwnThreading && threads() > 1 && M <= 8 && N >= 64 * threads() && M * N * K >= (1 << 16)) {
     sgemm_split_n(c, a, b, M, N, K, ta, tb, beta);
     return;
