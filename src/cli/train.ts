@@ -9,6 +9,7 @@ import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.
 import { runTraining } from '../train/session.js';
 import { progressPrinter } from './progress.js';
 import { ShitateError } from '../errors.js';
+import { preferSleepingBlasThreads } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
 
 const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
@@ -58,6 +59,7 @@ export const train: Command = {
       }
     }
     if (config.threads) process.env.SHITATE_THREADS = String(config.threads);
+    preferSleepingBlasThreads(); // before the model loads the kernels
     printConfig(config, sources);
     // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
     const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
