@@ -62,15 +62,14 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
     else scale(c, c, beta, nc);
     return;
   }
-  // beta = 0 must overwrite whatever c holds (NaN included), not scale it
-  if (beta == 0.0f) std::memset(c, 0, static_cast<size_t>(nc) * sizeof(float));
 #ifdef SHITATE_DNNL
   if (static_cast<i64>(g_a16.size()) < na) g_a16.resize(static_cast<size_t>(na));
   uint16_t* a16 = g_a16.data();
 #pragma omp parallel for num_threads(threads()) if (na >= (1 << 16)) schedule(static)
   for (i64 i = 0; i < na; ++i) a16[i] = round_bf16(a[i]);
+  // beta = 0: oneDNN writes c without reading it (NaN in c does not leak; tested)
   dnnl_gemm_bf16bf16f32(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, a16, transA ? M : K, b,
-                        transB ? K : N, 1.0f, c, N);
+                        transB ? K : N, beta, c, N);
 #else
   if (static_cast<i64>(g_af.size()) < na) g_af.resize(static_cast<size_t>(na));
   if (static_cast<i64>(g_bf.size()) < nb) g_bf.resize(static_cast<size_t>(nb));
@@ -80,7 +79,7 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
   for (i64 i = 0; i < na; ++i) af[i] = widen_bf16(round_bf16(a[i]));
 #pragma omp parallel for num_threads(threads()) if (nb >= (1 << 16)) schedule(static)
   for (i64 i = 0; i < nb; ++i) bf[i] = widen_bf16(b[i]);
-  gemm(c, af, bf, 1, M, N, K, transA, transB, 1.0f, 0, 0);
+  gemm(c, af, bf, 1, M, N, K, transA, transB, beta, 0, 0);  // gemm's beta = 0 overwrites NaN too
 #endif
 }
 
