@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Kernels } from '../kernels/index.js';
 import { linearParams, type ModelShape, type TrainEstimate } from '../train/estimate.js';
+import type { ComputePrecision } from '../tensor/lowp.js';
 
 export interface GemmMeasure {
   M: number;
@@ -26,6 +27,10 @@ export interface CpuCalibration {
  *  of a SmolLM2-135M-shaped model (r 8, 4 x 256, 2 threads): native 0.67-0.98 (median 0.91) over 5 pairs,
  *  reference 0.30-0.87 (median 0.39, 2 layers, 2 x 32) over 3, both on a busy 2-core machine. */
 export const TRAIN_EFFICIENCY: Record<Kernels['name'], number> = { native: 0.85, reference: 0.5 };
+/** The same for bf16 mixed precision on the native kernels: its GEMMs run ~2x faster while attention, norms
+ *  and the tape do not, so they weigh more (bench/train --precision bf16: ~218 GFLOP/s per step against a
+ *  calibrated bf16 GEMM rate of ~345). */
+export const TRAIN_EFFICIENCY_BF16 = 0.63;
 
 const CAP_MK = 512;
 const CAP_NK = 2048;
@@ -40,17 +45,24 @@ function fill(n: number, seed: number): Float32Array {
   return a;
 }
 
-/** seconds per call of c[M,N] = a[M,K] @ b[N,K]^T, after one warm-up call, over at least `minSeconds` */
-function timeGemm(k: Kernels, M: number, N: number, K: number, minSeconds: number, maxCalls: number): number {
+/** seconds per call of c[M,N] = a[M,K] @ b[N,K]^T (b as bf16 for precision bf16, as train multiplies frozen
+ *  weights then), after one warm-up call, over at least `minSeconds` */
+function timeGemm(k: Kernels, M: number, N: number, K: number, minSeconds: number, maxCalls: number,
+  precision: ComputePrecision): number {
   const a = fill(M * K, 1);
   const b = fill(N * K, 2);
+  const b16 = new Uint16Array(precision === 'bf16' ? N * K : 0);
+  k.f32ToBf16(b16, b, b16.length);
   const c = new Float32Array(M * N);
-  k.gemm(c, a, b, 1, M, N, K, false, true, 0, 0, 0);
+  const run = precision === 'bf16'
+    ? () => k.gemmBf16(c, a, b16, M, N, K, false, true, 0)
+    : () => k.gemm(c, a, b, 1, M, N, K, false, true, 0, 0, 0);
+  run();
   let calls = 0;
   let elapsed = 0;
   const t0 = performance.now();
   while (calls < maxCalls && (calls === 0 || elapsed < minSeconds)) {
-    k.gemm(c, a, b, 1, M, N, K, false, true, 0, 0, 0);
+    run();
     calls++;
     elapsed = (performance.now() - t0) / 1000;
   }
@@ -59,11 +71,12 @@ function timeGemm(k: Kernels, M: number, N: number, K: number, minSeconds: numbe
 
 /** GFLOP/s of a linear layer's forward GEMM (a[M,K] @ b[N,K]^T). A probe with a few rows sizes M so that the
  *  measurement stays near `budgetSeconds` even on the slow reference kernels; M never exceeds the request. */
-export function measureGemm(k: Kernels, M: number, N: number, K: number, budgetSeconds = 0.1): GemmMeasure {
+export function measureGemm(k: Kernels, M: number, N: number, K: number, budgetSeconds = 0.1,
+  precision: ComputePrecision = 'fp32'): GemmMeasure {
   const probeM = Math.min(M, 8);
-  const perRow = timeGemm(k, probeM, N, K, 0, 1) / probeM;
+  const perRow = timeGemm(k, probeM, N, K, 0, 1, precision) / probeM;
   const m = Math.max(probeM, Math.min(M, Math.floor(budgetSeconds / 4 / perRow)));
-  const perCall = timeGemm(k, m, N, K, budgetSeconds / 2, 50);
+  const perCall = timeGemm(k, m, N, K, budgetSeconds / 2, 50, precision);
   return { M: m, N, K, gflops: (2 * m * N * K) / perCall / 1e9 };
 }
 
@@ -72,7 +85,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 /** Measures the MLP, attention and output-head GEMM shapes of `s` (capped so it takes well under a second),
  *  in `rounds` interleaved rounds, keeping each shape's median: one busy moment on a shared machine then
  *  moves the figure less. */
-export function calibrateCpu(k: Kernels, s: ModelShape, batchTokens: number, rounds = 3): CpuCalibration {
+export function calibrateCpu(k: Kernels, s: ModelShape, batchTokens: number, rounds = 3,
+  precision: ComputePrecision = 'fp32'): CpuCalibration {
   const M = Math.max(1, Math.min(batchTokens, CAP_MK));
   const cap = (n: number) => Math.min(n, CAP_NK);
   const lin = linearParams(s);
@@ -85,11 +99,12 @@ export function calibrateCpu(k: Kernels, s: ModelShape, batchTokens: number, rou
     { w: head / (lin + head), N: cap(s.V), K: cap(s.C) },
   ];
   const runs: GemmMeasure[][] = shapes.map(() => []);
-  for (let r = 0; r < rounds; r++) shapes.forEach((sh, i) => runs[i].push(measureGemm(k, M, sh.N, sh.K, 0.15 / rounds)));
+  for (let r = 0; r < rounds; r++) shapes.forEach((sh, i) => runs[i].push(measureGemm(k, M, sh.N, sh.K, 0.15 / rounds, precision)));
   const measured = runs.map((ms) => ({ ...ms[0], gflops: median(ms.map((m) => m.gflops)) }));
   // time-weighted (harmonic) mean: each part's share of the FLOPs runs at its own rate
   const gemmGflops = 1 / shapes.reduce((acc, sh, i) => acc + sh.w / measured[i].gflops, 0);
-  return { kernels: k.name, gemmGflops, effectiveGflops: gemmGflops * TRAIN_EFFICIENCY[k.name], measured };
+  const efficiency = precision === 'bf16' && k.name === 'native' ? TRAIN_EFFICIENCY_BF16 : TRAIN_EFFICIENCY[k.name];
+  return { kernels: k.name, gemmGflops, effectiveGflops: gemmGflops * efficiency, measured };
 }
 
 /** Seconds to train on `tokens` tokens (one epoch of that size) at the calibrated rate. */

@@ -29,6 +29,8 @@ from a short GEMM measurement (skip it with --no-measure).
   --rank R          LoRA rank on all seven projections (default 8)
   --tokens N        training tokens per epoch (default 1000000)
   --bits 4|8        QLoRA base precision (default 4)
+  --precision P     CPU compute: fp32 (default) or bf16 (train --precision bf16: bf16 copies of the frozen
+                    weights, GEMMs measured on the bf16 kernel)
 `;
 
 interface Resolved {
@@ -80,6 +82,7 @@ interface Options {
   rank: number;
   tokens: number;
   bits: 4 | 8;
+  precision: 'fp32' | 'bf16';
 }
 
 function readOptions(p: Parsed): Options {
@@ -87,7 +90,9 @@ function readOptions(p: Parsed): Options {
   if (!['lora', 'qlora', 'full'].includes(method)) throw new ShitateError('E_USAGE', `estimate: --method must be lora, qlora or full, found "${method}"`, 'omit it for LoRA');
   const bits = positiveInt(p, 'bits', 4);
   if (bits !== 4 && bits !== 8) throw new ShitateError('E_USAGE', `estimate: --bits must be 4 or 8, found ${bits}`, 'QLoRA uses 4 bits unless you ask for 8');
-  return { method, bits, seq: positiveInt(p, 'seq', 1024), batch: positiveInt(p, 'batch', 4), rank: positiveInt(p, 'rank', 8), tokens: positiveInt(p, 'tokens', 1_000_000) };
+  const precision = flagStr(p, 'precision') ?? 'fp32';
+  if (precision !== 'fp32' && precision !== 'bf16') throw new ShitateError('E_USAGE', `estimate: --precision must be fp32 or bf16, found "${precision}"`, 'omit it for float32');
+  return { method, bits, precision, seq: positiveInt(p, 'seq', 1024), batch: positiveInt(p, 'batch', 4), rank: positiveInt(p, 'rank', 8), tokens: positiveInt(p, 'tokens', 1_000_000) };
 }
 
 /** the GPU columns: LoRA or QLoRA, or both precisions of full fine-tuning */
@@ -111,7 +116,7 @@ function report(m: Resolved, o: Options, cpu: TrainEstimate, gpu: Record<string,
     `batch      ${o.batch} x ${o.seq} tokens`, '',
   ];
   const g = Object.values(gpu);
-  out.push(row('memory', 'CPU float32 (shitate)', ...Object.keys(gpu).map((n) => `GPU ${n}`)));
+  out.push(row('memory', o.precision === 'bf16' ? 'CPU bf16 mixed (shitate)' : 'CPU float32 (shitate)', ...Object.keys(gpu).map((n) => `GPU ${n}`)));
   out.push(row('weights', gib(cpu.weightBytes), ...g.map((e) => gib(e.weightBytes))));
   out.push(row('grads + optimizer', gib(cpu.optimizerBytes), ...g.map((e) => gib(e.gradientBytes + e.optimizerBytes))));
   out.push(row('activations', gib(cpu.activationBytes), ...g.map((e) => gib(e.activationBytes))));
@@ -133,7 +138,7 @@ export const estimate: Command = {
   async run(argv) {
     const p = parseFlags('estimate', argv, {
       model: { type: 'string' }, method: { type: 'string' }, seq: { type: 'string' }, batch: { type: 'string' }, rank: { type: 'string' },
-      tokens: { type: 'string' }, bits: { type: 'string' }, 'no-measure': { type: 'boolean' }, json: { type: 'boolean' },
+      tokens: { type: 'string' }, bits: { type: 'string' }, precision: { type: 'string' }, 'no-measure': { type: 'boolean' }, json: { type: 'boolean' },
     });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
@@ -143,9 +148,9 @@ export const estimate: Command = {
     if (!model) throw new ShitateError('E_USAGE', 'estimate: --model is required', 'run `shitate estimate --help`');
     const o = readOptions(p);
     const m = resolveModel(model);
-    const cpu = estimateTraining(m.shape, { method: o.method === 'full' ? 'full' : 'lora', loraR: o.rank, batchTokens: o.seq * o.batch, seqLen: o.seq });
+    const cpu = estimateTraining(m.shape, { method: o.method === 'full' ? 'full' : 'lora', loraR: o.rank, batchTokens: o.seq * o.batch, seqLen: o.seq, precision: o.precision });
     const gpu = gpuEstimates(m.shape, o);
-    const cal = flagBool(p, 'no-measure') ? null : calibrateCpu(kernels(), m.shape, o.seq * o.batch);
+    const cal = flagBool(p, 'no-measure') ? null : calibrateCpu(kernels(), m.shape, o.seq * o.batch, 3, o.precision);
     if (flagBool(p, 'json')) {
       const cpuSecondsPerEpoch = cal ? cpuSeconds(cpu, o.tokens, cal) : null;
       process.stdout.write(JSON.stringify({ model: m.label, licence: m.licence, shape: m.shape, ...o, cpu, gpu, calibration: cal, cpuSecondsPerEpoch }, null, 2) + '\n');

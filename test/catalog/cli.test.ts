@@ -32,6 +32,14 @@ describe('shitate estimate', () => {
     expect(r.out).toMatch(/measured here: GEMM [\d.]+ GFLOP\/s/);
   });
 
+  it('adds the bf16 weight copies to the CPU column with --precision bf16', async () => {
+    const json = async (extra: string[]) => JSON.parse((await runCli(['estimate', '--model', tinyModelDir(), '--seq', '64',
+      '--no-measure', '--json', ...extra])).out) as { cpu: { weightBytes: number } };
+    const [f32, bf16] = [await json([]), await json(['--precision', 'bf16'])];
+    expect(bf16.cpu.weightBytes).toBeGreaterThan(f32.cpu.weightBytes);
+    expect(bf16.cpu.weightBytes).toBeLessThan(1.5 * f32.cpu.weightBytes);
+  });
+
   it('says what is wrong with --model and --method', async () => {
     const family = await runCli(['estimate', '--model', 'qwen2.5', '--no-measure']);
     expect(family.code).toBe(2);
@@ -41,6 +49,9 @@ describe('shitate estimate', () => {
     expect(missing.err).toContain('E_NOT_FOUND');
     expect((await runCli(['estimate', '--model', 'Llama-2-7b', '--method', 'dpo'])).code).toBe(2);
     expect((await runCli(['estimate', '--model', 'Llama-2-7b', '--seq', '0'])).code).toBe(2);
+    const prec = await runCli(['estimate', '--model', 'Llama-2-7b', '--precision', 'fp16', '--no-measure']);
+    expect(prec.code).toBe(2);
+    expect(prec.err).toContain('fp32 or bf16');
   });
 });
 

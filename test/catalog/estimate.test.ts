@@ -3,7 +3,8 @@
 // and the CPU time calibration's arithmetic.
 import { describe, expect, it } from 'vitest';
 import { approxShape, estimateGpu, smallestGpu, type GpuEstimateInput } from '../../src/catalog/estimate-gpu.js';
-import { calibrateCpu, cpuSeconds, formatDuration, measureGemm, TRAIN_EFFICIENCY } from '../../src/catalog/calibrate.js';
+import { calibrateCpu, cpuSeconds, formatDuration, measureGemm, TRAIN_EFFICIENCY, TRAIN_EFFICIENCY_BF16 } from '../../src/catalog/calibrate.js';
+import { nativeStatus } from '../../src/kernels/index.js';
 import { findModel, variantShape } from '../../src/catalog/catalog.js';
 import { referenceKernels } from '../../src/kernels/index.js';
 import { estimateTraining, paramCount, type ModelShape } from '../../src/train/estimate.js';
@@ -95,6 +96,14 @@ describe('CPU time calibration', () => {
     expect(cal.effectiveGflops).toBeCloseTo(cal.gemmGflops * TRAIN_EFFICIENCY.reference, 6);
     const est = estimateTraining(tiny, { method: 'lora', loraR: 4, batchTokens: 64 });
     expect(cpuSeconds(est, 2000, cal)).toBeCloseTo(2 * cpuSeconds(est, 1000, cal), 9);
+  });
+
+  it('calibrates bf16 mixed precision on the bf16 GEMM with its own efficiency (native)', () => {
+    const k = nativeStatus().kernels ?? referenceKernels;
+    const cal = calibrateCpu(k, tiny, 64, 1, 'bf16');
+    const factor = k.name === 'native' ? TRAIN_EFFICIENCY_BF16 : TRAIN_EFFICIENCY.reference;
+    expect(cal.gemmGflops).toBeGreaterThan(0);
+    expect(cal.effectiveGflops).toBeCloseTo(cal.gemmGflops * factor, 6);
   });
 
   it('formats durations', () => {
