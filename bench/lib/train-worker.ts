@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdate, backward, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdate, backward, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads } from '../../src/kernels/index.js';
@@ -42,6 +42,7 @@ const { model } = loadModel(dir);
 const loadS = (performance.now() - tLoad) / 1000;
 const lora = attachLora(model, { r: rank, alpha, dropout: 0, targetModules: TARGETS, useRslora: false }, 1);
 lora.setTraining(true, 1);
+if (precision === 'bf16') compactFrozenWeights(model.linears()); // as `shitate train --precision bf16` does
 const params = lora.params();
 writeSafetensors(initFile, params.map((p) => ({
   name: p.name, shape: [...p.tensor.shape], dtype: 'F32' as const, data: p.tensor.data,

@@ -11,4 +11,6 @@ export { attention, type AttentionOpts } from './ops/attention.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
 export { adamwUpdate, type AdamWHyper } from './ops/optim.js';
 export { setCheckFinite } from './ops/util.js';
-export { computePrecision, setComputePrecision, bf16Weight, weightChanged, type ComputePrecision } from './lowp.js';
+export {
+  computePrecision, setComputePrecision, bf16Weight, weightChanged, compactFrozenWeights, Bf16Storage, type ComputePrecision,
+} from './lowp.js';

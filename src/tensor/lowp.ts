@@ -3,7 +3,8 @@
 // weights (linear layers, LM head) are multiplied as bfloat16 copies, activations rounded to bfloat16 on the
 // way into those GEMMs, sums in float32; LoRA factors, their gradients, norms, attention, the loss and the
 // optimizer stay float32. About 2x faster GEMMs where oneDNN runs them natively (AVX512-BF16 / AMX).
-import type { Tensor } from './tensor.js';
+import { Tensor } from './tensor.js';
+import type { Storage } from './storage.js';
 import { kernels } from '../kernels/index.js';
 
 export type ComputePrecision = 'fp32' | 'bf16';
@@ -25,10 +26,71 @@ export function setComputePrecision(p: ComputePrecision): ComputePrecision {
   return prev;
 }
 
+/** A frozen weight held as bf16 only (every float32 value was exactly a bf16 value, as in bf16 checkpoints):
+ *  half the memory, and the float32 view is rebuilt, exactly, on the first read of `f32`. */
+export class Bf16Storage implements Storage {
+  readonly device = 'cpu' as const;
+  readonly bits: Uint16Array;
+  private wide: Float32Array | null = null;
+
+  constructor(bits: Uint16Array) {
+    this.bits = bits;
+  }
+
+  get size(): number {
+    return this.bits.length;
+  }
+
+  get f32(): Float32Array {
+    if (!this.wide) {
+      this.wide = new Float32Array(this.bits.length);
+      kernels().bf16ToF32(this.wide, this.bits, this.bits.length);
+    }
+    return this.wide;
+  }
+
+  /** after an in-place change of the float32 view: bf16 GEMMs see the new values (rounded) */
+  refresh(): void {
+    if (this.wide) kernels().f32ToBf16(this.bits, this.wide, this.bits.length);
+  }
+}
+
+/** The bf16 bits of w when every value is exactly a bf16 number (the low 16 bits of each float are zero),
+ *  else null. */
+function exactBf16(w: Tensor): Uint16Array | null {
+  const u32 = new Uint32Array(w.data.buffer, w.data.byteOffset, w.size);
+  const bits = new Uint16Array(w.size);
+  for (let i = 0; i < u32.length; i++) {
+    const u = u32[i];
+    if ((u & 0xffff) !== 0) return null;
+    bits[i] = u >>> 16;
+  }
+  return bits;
+}
+
+/** For bf16 training: replaces each frozen weight whose values are all exact bf16 numbers (weights loaded
+ *  from a bf16 checkpoint) by a Bf16Storage tensor, so the float32 copy is freed (nothing reads it while the
+ *  GEMMs use the bf16 bits; a reader gets it back, exactly). Returns the bytes freed. */
+export function compactFrozenWeights(layers: { weight: Tensor }[]): number {
+  let freed = 0;
+  for (const layer of layers) {
+    const w = layer.weight;
+    if (w.requiresGrad || w.storage instanceof Bf16Storage) continue;
+    const bits = exactBf16(w);
+    if (!bits) continue;
+    const t = new Tensor(new Bf16Storage(bits), w.shape, false);
+    t.name = w.name;
+    layer.weight = t;
+    freed += 2 * w.size;
+  }
+  return freed;
+}
+
 /** The bf16 copy of a frozen weight when computing in bf16 (made on first use), else null: trainable
  *  weights always multiply in float32. */
 export function bf16Weight(w: Tensor): Uint16Array | null {
   if (precision !== 'bf16' || w.requiresGrad) return null;
+  if (w.storage instanceof Bf16Storage) return w.storage.bits;
   let s = shadows.get(w.data);
   if (!s) {
     s = new Uint16Array(w.size);
@@ -40,5 +102,6 @@ export function bf16Weight(w: Tensor): Uint16Array | null {
 
 /** Forget the bf16 copy of a weight whose float32 values were changed in place (e.g. a fused adapter). */
 export function weightChanged(w: Tensor): void {
-  shadows.delete(w.data);
+  if (w.storage instanceof Bf16Storage) w.storage.refresh();
+  else shadows.delete(w.data);
 }

@@ -19,7 +19,7 @@ import { lossCurveSvg, type Point } from './plot.js';
 import { writeFullModel } from './full.js';
 import type { TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
-import { setComputePrecision } from '../tensor/index.js';
+import { compactFrozenWeights, setComputePrecision } from '../tensor/index.js';
 import { nativeStatus } from '../kernels/index.js';
 
 export interface RunOptions {
@@ -141,6 +141,8 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   };
   for (const w of precisionWarnings(c)) emit({ type: 'warning', message: w });
   const previousPrecision = setComputePrecision(c.precision);
+  // bf16 LoRA: the frozen projections of a bf16 checkpoint are kept as bf16 only (their float32 copy is freed)
+  if (c.precision === 'bf16' && lora) compactFrozenWeights(model.linears());
   const state = await trainLoop({ model, params, train: data.train.examples, val: data.val?.examples ?? [], config: c, batch, resume, opt }, {
     onEvent: (e) => {
       fs.appendFileSync(metricsFile, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');

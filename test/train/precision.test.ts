@@ -8,8 +8,9 @@ import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
 import { Rng } from '../../src/kernels/rng.js';
 import {
-  Tensor, backward, bf16Weight, computePrecision, setComputePrecision, weightChanged,
+  Bf16Storage, Tensor, backward, bf16Weight, compactFrozenWeights, computePrecision, noGrad, setComputePrecision, weightChanged,
 } from '../../src/tensor/index.js';
+import { kernels } from '../../src/kernels/index.js';
 import { runTraining } from '../../src/train/session.js';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
 import { estimateTraining } from '../../src/train/estimate.js';
@@ -71,6 +72,43 @@ describe('bf16 mixed precision', () => {
     expect(bf16Weight(w)![3]).toBe(0x4080);
     const trainable = Tensor.from(Float32Array.of(1, 2), [1, 2], true);
     expect(bf16Weight(trainable)).toBeNull();
+  });
+
+  it('keeps frozen weights that are exact bf16 numbers as bf16 only, with the same numbers on every path', () => {
+    const exact = { weight: Tensor.from(Float32Array.from([1, -2, 0.5, 3.25]), [2, 2]) };
+    const inexact = { weight: Tensor.from(Float32Array.from([1, 2 + 2 ** -10]), [1, 2]) };
+    const trainable = { weight: Tensor.from(Float32Array.from([1, 2]), [1, 2], true) };
+    exact.weight.name = 'w';
+    expect(compactFrozenWeights([exact, inexact, trainable])).toBe(8); // 4 values x 2 bytes freed
+    expect(exact.weight.storage).toBeInstanceOf(Bf16Storage);
+    expect(exact.weight.name).toBe('w');
+    expect(inexact.weight.storage).not.toBeInstanceOf(Bf16Storage);
+    expect(trainable.weight.storage).not.toBeInstanceOf(Bf16Storage);
+    setComputePrecision('bf16');
+    expect(Array.from(bf16Weight(exact.weight)!)).toEqual([0x3f80, 0xc000, 0x3f00, 0x4050]);
+    expect(Array.from(exact.weight.data)).toEqual([1, -2, 0.5, 3.25]); // the float32 view comes back exactly
+    exact.weight.data[0] = 4; // an in-place change (a fused adapter) reaches the bf16 GEMMs
+    weightChanged(exact.weight);
+    expect(bf16Weight(exact.weight)![0]).toBe(0x4080);
+  });
+
+  it('a bf16 checkpoint trains to the same loss whether or not its float32 copies were freed', () => {
+    const run = (compact: boolean): number => {
+      const { model } = loadModel(tinyModelDir());
+      for (const lin of model.linears()) { // make every weight an exact bf16 number, as a bf16 checkpoint has
+        const w = lin.weight.data;
+        const bits = new Uint16Array(w.length);
+        kernels().f32ToBf16(bits, w, w.length);
+        kernels().bf16ToF32(w, bits, w.length);
+      }
+      attachLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', useRslora: false }, 3);
+      if (compact) expect(compactFrozenWeights(model.linears())).toBeGreaterThan(0);
+      const V = model.config.vocabSize;
+      const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % V);
+      return noGrad(() => model.forward({ ids, batch: 2, seqLen: 8, targets: ids.map((v) => (v * 7 + 1) % V) }).loss!.item());
+    };
+    setComputePrecision('bf16');
+    expect(run(true)).toBe(run(false));
   });
 
   it('adds the bf16 weight copies to the memory estimate for LoRA only', () => {
