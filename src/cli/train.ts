@@ -9,7 +9,7 @@ import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.
 import { runTraining } from '../train/session.js';
 import { progressPrinter } from './progress.js';
 import { ShitateError } from '../errors.js';
-import { preferSleepingBlasThreads } from '../kernels/index.js';
+import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
 
 const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
@@ -61,6 +61,10 @@ export const train: Command = {
     if (config.threads) process.env.SHITATE_THREADS = String(config.threads);
     preferSleepingBlasThreads(); // before the model loads the kernels
     printConfig(config, sources);
+    if (config.precision === 'fp32' && config.method === 'lora' && fastBf16()) {
+      process.stderr.write('note: this CPU multiplies bf16 in hardware: --precision bf16 trains about 1.5x faster ' +
+        '(frozen weights in bf16, adapters and optimizer in float32; losses within ~1e-3 of fp32)\n');
+    }
     // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
     const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
     let stop = false;

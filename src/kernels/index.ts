@@ -1,4 +1,5 @@
 // Kernel dispatch: the native addon when it loads, else the TS reference kernels with one loud warning.
+import { readFileSync } from 'node:fs';
 import type { Kernels } from './types.js';
 import { referenceKernels } from './ref/index.js';
 import { loadNativeKernels, type NativeLoad } from './native.js';
@@ -40,4 +41,16 @@ export function kernels(): Kernels {
 /** Replace the active kernels (tests run the same suite on both implementations). */
 export function useKernels(k: Kernels): void {
   active = k;
+}
+
+/** Whether this CPU multiplies bf16 in hardware (AVX512-BF16 or AMX-BF16, from /proc/cpuinfo on Linux) and the
+ *  addon runs bf16 GEMMs on oneDNN: then `train --precision bf16` is markedly faster than fp32. */
+export function fastBf16(): boolean {
+  if (nativeStatus().info?.bf16Gemm !== 'onednn') return false;
+  try {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('flags')) ?? '';
+    return /\b(avx512_bf16|amx_bf16)\b/.test(flags);
+  } catch {
+    return false;
+  }
 }

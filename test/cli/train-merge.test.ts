@@ -18,7 +18,7 @@ describe('shitate train + merge', () => {
     const dir = tempDir();
     const data = writeJsonl(path.join(dir, 'train.jsonl'), rows);
     const yaml = path.join(dir, 'train.yaml');
-    fs.writeFileSync(yaml, 'learning_rate: 0.02\nlora_r: 4\nepochs: 2\n');
+    fs.writeFileSync(yaml, 'learning_rate: 0.02\nlora_r: 4\nepochs: 2\nprecision: bf16\n');
     const out = path.join(dir, 'run');
     process.env.SHITATE_LORA_ALPHA = '8';
     try {
@@ -28,8 +28,8 @@ describe('shitate train + merge', () => {
       delete process.env.SHITATE_LORA_ALPHA;
     }
     const saved = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')) as { config: Record<string, unknown>; sources: Record<string, string> };
-    expect(saved.config).toMatchObject({ learningRate: 0.02, loraR: 4, loraAlpha: 8, maxSteps: 6 });
-    expect(saved.sources).toMatchObject({ learningRate: 'file', loraAlpha: 'env', maxSteps: 'flag', seed: 'default' });
+    expect(saved.config).toMatchObject({ learningRate: 0.02, loraR: 4, loraAlpha: 8, maxSteps: 6, precision: 'bf16' });
+    expect(saved.sources).toMatchObject({ precision: 'file', learningRate: 'file', loraAlpha: 'env', maxSteps: 'flag', seed: 'default' });
     const peft = JSON.parse(fs.readFileSync(path.join(out, 'adapter', 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
     expect(peft).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, task_type: 'CAUSAL_LM' });
 
@@ -57,6 +57,7 @@ describe('shitate train + merge', () => {
     expect(await run(['train', '--model', tinyModelDir(), '--data', data, '--out', out, '--max-steps', '2'])).toBe(1);
     expect(await run(['train', '--resume', out])).toBe(0);
     expect(await run(['train', '--model', tinyModelDir()])).toBe(2);
+    expect(await run(['train', '--model', tinyModelDir(), '--data', data, '--out', path.join(dir, 'r2'), '--precision', 'fp16'])).toBe(1); // E_CONFIG, like any bad setting
   });
 
   it('gates commercial use on the model licence: unknown needs --accept-licence, non-commercial is blocked', async () => {
