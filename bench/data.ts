@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import iconv from 'iconv-lite';
 import { checkFiles } from '../src/data/check.js';
 import { renderTerminal } from '../src/data/terminal.js';
+import { Rng } from '../src/kernels/rng.js';
 
 const { values } = parseArgs({ options: {
   rows: { type: 'string', default: '100000' },
@@ -15,14 +16,10 @@ const { values } = parseArgs({ options: {
 } });
 const rows = Number(values.rows);
 
+/** uniform [0, 1) draws from the project's seeded generator */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 const PRODUCTS = ['スマートウォッチ', 'ワイヤレスイヤホン', '電気ケトル', 'ロボット掃除機', '空気清浄機', 'ノートPC', 'タブレット', 'コーヒーメーカー', '加湿器', 'ドライヤー', '炊飯器', '電子レンジ'];

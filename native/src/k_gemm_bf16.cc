@@ -56,7 +56,7 @@ bool gemm_bf16_accelerated() {
 void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool transA, bool transB,
                float beta) {
   if (M <= 0 || N <= 0) return;
-  const i64 nc = M * N, na = M * K, nb = K * N;
+  const i64 nc = M * N, na = M * K;
   if (K == 0) {  // empty sum: c = beta * c
     if (beta == 0.0f) std::memset(c, 0, static_cast<size_t>(nc) * sizeof(float));
     else scale(c, c, beta, nc);
@@ -71,6 +71,7 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
   dnnl_gemm_bf16bf16f32(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, a16, transA ? M : K, b,
                         transB ? K : N, beta, c, N);
 #else
+  const i64 nb = K * N;
   if (static_cast<i64>(g_af.size()) < na) g_af.resize(static_cast<size_t>(na));
   if (static_cast<i64>(g_bf.size()) < nb) g_bf.resize(static_cast<size_t>(nb));
   float* af = g_af.data();

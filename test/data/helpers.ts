@@ -3,6 +3,7 @@
 import { checkBytes, type CheckOptions, type CheckOutcome } from '../../src/data/check.js';
 import type { MessageCode } from '../../src/data/messages.js';
 import type { DataReport, ReportProblem } from '../../src/data/report.js';
+import { Rng } from '../../src/kernels/rng.js';
 
 export { tempDir } from '../io/helpers.js';
 
@@ -35,14 +36,10 @@ export function csv(rows: string[][], eol = '\r\n'): string {
   return rows.map((r) => r.map(csvCell).join(',')).join(eol) + eol;
 }
 
+/** uniform [0, 1) draws from the project's seeded generator */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 // Varied vocabulary, so that generated sentences share few character 3-grams with each other.

@@ -1,25 +1,17 @@
-// Test helpers for the kernel suites: a small seeded PRNG (mulberry32 + Box-Muller), random buffers and
-// comparison utilities.
+// Test helpers for the kernel suites: a seeded PRNG (the project's mulberry32 + Box-Muller), random buffers
+// and comparison utilities.
+import { Rng as BaseRng } from '../../src/kernels/rng.js';
 
-/** Deterministic random source: uniform in [0, 1) from mulberry32, normals from Box-Muller. */
-export class Rng {
-  private state: number;
+/** Deterministic random source for test inputs: the project's mulberry32 generator (src/kernels/rng.ts) plus
+ *  Box-Muller normals that keep the second value of each pair, and integers in a range. */
+export class Rng extends BaseRng {
   private spare: number | null = null;
 
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** mulberry32 (Tommy Ettinger): 32-bit state, passes gjrand; plenty for test inputs */
   uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let z = this.state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
+    return this.next();
   }
 
-  normal(): number {
+  override normal(): number {
     if (this.spare !== null) {
       const s = this.spare;
       this.spare = null;
