@@ -17,6 +17,9 @@ const L = {
   models: { en: 'models', ja: '候補モデル' },
   start: { en: 'start with', ja: '始め方' },
   hosted: { en: 'if you already use a hosted service (your data goes to the provider):', ja: 'すでに使っているクラウドサービスなら(データは事業者に送られます):' },
+  download: { en: 'Get the model folder once (needs internet; afterwards shitate never connects):', ja: 'モデルのフォルダーを一度だけダウンロードします（インターネットが必要。その後 shitate は一切接続しません）:' },
+  gated: { en: 'If the model page asks you to accept a licence (Llama, Gemma and some Mistral models do), accept it on huggingface.co and run `hf auth login` first. Without Python: git lfs install && git clone https://huggingface.co/{repo} {dir}',
+    ja: 'モデルのページでライセンスへの同意を求められる場合（Llama、Gemma、一部の Mistral）は、huggingface.co で同意し、先に `hf auth login` を実行してください。Python がない場合: git lfs install && git clone https://huggingface.co/{repo} {dir}' },
   rough: { en: 'Costs and times are rough; `shitate estimate` measures your machine. Licence summaries are not legal advice.', ja: '費用と時間は概算です。`shitate estimate` で手元のマシンを測定できます。ライセンスの要約は法的助言ではありません。' },
   gate: { en: 'Some candidates have conditional licences: `shitate train --purpose commercial` prints the duties and asks for --accept-licence.', ja: '条件付きライセンスの候補があります。`shitate train --purpose commercial` で義務が表示され、--accept-licence が求められます。' },
 } satisfies Record<string, Text>;
@@ -55,6 +58,10 @@ export function formatAdvice(a: Advice, lang: Lang): string {
     out.push(L.hosted[lang]);
     for (const h of a.hosted) out.push(`  - ${h.service}: ${h.name}: ${h.summary[lang]} (${h.source})`);
     out.push('');
+  }
+  if (a.download) {
+    out.push(L.download[lang], ...a.download.commands.map((c) => `  $ ${c}`));
+    out.push(L.gated[lang].replace('{repo}', a.download.repo).replace('{dir}', a.download.dir), '');
   }
   if (shown.some((r) => r.models.some((m) => m.commercial === 'conditional')) && i.purpose === 'commercial') out.push(L.gate[lang]);
   out.push(L.rough[lang]);

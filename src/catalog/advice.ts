@@ -9,8 +9,12 @@ import { DIFFICULTY, isTuning, levelOf, rankMethods, type AdviceInput, type Leve
 import type { Catalog, CustomizationKind, Family, Permission, Text, Variant } from './types.js';
 
 export interface ModelPick {
+  /** the instruct/chat checkpoint's repository name: the folder name the commands use */
   id: string;
+  /** its Hugging Face id */
   hf: string | null;
+  /** the catalog variant (size) it belongs to */
+  variant: string;
   params: number;
   licence: string;
   commercial: Permission;
@@ -32,9 +36,18 @@ export interface HostedOption {
   source: string;
 }
 
+/** How to get the first suggested model's folder: downloaded once, then everything runs offline. */
+export interface ModelDownload {
+  repo: string;
+  dir: string;
+  /** shell commands, in order */
+  commands: string[];
+}
+
 export interface Advice {
   input: AdviceInput;
   recommendations: Recommendation[];
+  download: ModelDownload | null;
   hosted: HostedOption[];
   catalogVersion: number;
 }
@@ -69,8 +82,9 @@ function fits(v: Variant, method: Method, i: AdviceInput): boolean {
   return needBytes(v, method, i) <= (i.vramGb ?? 24) * GiB;
 }
 
-/** Up to three models (one per family) that shitate runs, whose licence allows the purpose, that handle the
- *  user's language and fit the hardware; permissive licences first, then the largest. */
+/** Up to three instruct/chat checkpoints (one per family) that shitate runs, whose licence allows the purpose,
+ *  that handle the user's language and fit the hardware; permissive licences first, then the largest. A size
+ *  without a chat checkpoint is skipped: a base model answers questions poorly before any tuning. */
 export function suggestModels(i: AdviceInput, method: Method, cat: Catalog = loadCatalog()): ModelPick[] {
   const picks: { family: Family; pick: ModelPick }[] = [];
   for (const family of cat.families) {
@@ -78,10 +92,11 @@ export function suggestModels(i: AdviceInput, method: Method, cat: Catalog = loa
     if (i.japanese && !family.languages.includes('ja')) continue;
     for (const v of family.variants) {
       const licence = licenceById(variantLicenceId(family, v) ?? '', cat);
-      if (!licence || !engineSupports(modelTypeOf(family, v))) continue;
+      if (!licence || !v.chat || !engineSupports(modelTypeOf(family, v))) continue;
       if (i.purpose === 'commercial' && licence.commercial === 'no') continue;
       if (!fits(v, method, i)) continue;
-      picks.push({ family, pick: { id: v.id, hf: v.hf ?? null, params: v.params, licence: licence.id, commercial: licence.commercial } });
+      const id = v.chat.slice(v.chat.indexOf('/') + 1);
+      picks.push({ family, pick: { id, hf: v.chat, variant: v.id, params: v.params, licence: licence.id, commercial: licence.commercial } });
     }
   }
   const order = { yes: 0, conditional: 1, no: 2 } as const;
@@ -100,7 +115,7 @@ const t = (en: string, ja: string): Text => ({ en, ja });
 
 function tuningCost(method: Method, i: AdviceInput, model: ModelPick | undefined, cat: Catalog): Text {
   const tokens = Math.max(i.examples, 1) * TOKENS_PER_EXAMPLE;
-  const v = model ? cat.families.flatMap((f) => f.variants).find((x) => x.id === model.id) : undefined;
+  const v = model ? cat.families.flatMap((f) => f.variants).find((x) => x.id === model.variant) : undefined;
   const name = model?.id ?? 'the model';
   if (i.hardware === 'cpu') {
     if (method === 'qlora') return t('Needs an NVIDIA GPU (bitsandbytes).', 'NVIDIA GPU(bitsandbytes)が必要。');
@@ -164,11 +179,19 @@ function hostedOptions(recs: Recommendation[], i: AdviceInput, cat: Catalog): Ho
     .map((c) => ({ service: f.name, name: c.name, kind: c.kind, summary: c.summary, source: c.source })));
 }
 
+/** `hf download` (huggingface_hub's command line) into the folder the commands name; once, with internet. */
+export function downloadSteps(pick: ModelPick | undefined): ModelDownload | null {
+  if (!pick?.hf) return null;
+  const dir = `./${pick.id}`;
+  return { repo: pick.hf, dir, commands: ['pip install -U huggingface_hub', `hf download ${pick.hf} --local-dir ${dir}`] };
+}
+
 export function buildAdvice(i: AdviceInput, cat: Catalog = loadCatalog()): Advice {
   const recommendations = rankMethods(i).map((s): Recommendation => {
     const models = s.method === 'qlora' && i.hardware === 'cpu' ? [] : suggestModels(i, s.method, cat);
     const cost = isTuning(s.method) ? tuningCost(s.method, i, models[0], cat) : FREE[s.method as keyof typeof FREE];
     return { ...s, level: levelOf(s.score), difficulty: DIFFICULTY[s.method], cost, models, commands: commands(s.method, i, models[0]) };
   });
-  return { input: i, recommendations, hosted: hostedOptions(recommendations, i, cat), catalogVersion: cat.version };
+  const local = recommendations.find((r) => r.level !== 'not-recommended' && r.models.length > 0);
+  return { input: i, recommendations, download: downloadSteps(local?.models[0]), hosted: hostedOptions(recommendations, i, cat), catalogVersion: cat.version };
 }

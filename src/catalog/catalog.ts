@@ -1,14 +1,17 @@
 // The model catalog: loads models.json, checks it against models.schema.json and its cross-references,
-// and answers lookups (a licence by id, a model by family, variant or Hugging Face id).
+// and answers lookups (a licence by id, a model by family, variant or Hugging Face id, see names.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ShitateError } from '../errors.js';
-import { SUPPORTED_MODEL_TYPES } from '../io/hf-config.js';
+import { FAMILIES, findFamily } from '../models/registry.js';
 import { validateSchema, type JsonSchema, type SchemaError } from './schema.js';
 import type { ModelShape } from '../train/estimate.js';
 import { approxShape } from './estimate-gpu.js';
+import { resolveModelName, type ModelMatch } from './names.js';
 import type { Catalog, Family, Licence, Permission, Variant } from './types.js';
+
+export type { ModelMatch } from './names.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -85,22 +88,10 @@ export function licenceById(id: string, cat: Catalog = loadCatalog()): Licence |
   return cat.licences.find((l) => l.id === id);
 }
 
-export interface ModelMatch {
-  family: Family;
-  variant: Variant | null;
-}
-
-/** Finds a model by family id, variant id or Hugging Face id (case-insensitive; "org/" prefix optional). */
-export function findModel(name: string, cat: Catalog = loadCatalog()): ModelMatch | null {
-  const q = name.trim().toLowerCase();
-  for (const family of cat.families) {
-    for (const variant of family.variants) {
-      const hf = variant.hf?.toLowerCase();
-      if (variant.id.toLowerCase() === q || hf === q || hf?.split('/')[1] === q) return { family, variant };
-    }
-  }
-  const family = cat.families.find((f) => f.id === q || f.name.toLowerCase() === q);
-  return family ? { family, variant: null } : null;
+/** Finds a model by family id, variant id, Hugging Face id or repository name, its Instruct/chat/-it or base
+ *  checkpoint, in any case; with `sizeOnly` (default) also another revision of the same family and size. */
+export function findModel(name: string, cat: Catalog = loadCatalog(), sizeOnly = true): ModelMatch | null {
+  return resolveModelName(name, cat, sizeOnly);
 }
 
 /** The licence id that applies to a variant (its own, else its family's); null for closed services. */
@@ -119,9 +110,14 @@ export function variantShape(v: Variant): ModelShape {
   return { C: s.hidden, F: s.intermediate, L: s.layers, H: s.heads, Hkv: s.kvHeads, D: s.headDim, V: s.vocab, tied: s.tied };
 }
 
-/** Does this engine load the architecture today? (config.json model_type in io/hf-config.ts) */
+/** The config.json model_types this engine runs, as its model registry lists them now. */
+export function engineModelTypes(): string[] {
+  return FAMILIES.map((f) => f.modelType);
+}
+
+/** Does this engine load the architecture today? (asks the model registry in models/) */
 export function engineSupports(modelType: string | null): boolean {
-  return modelType !== null && (SUPPORTED_MODEL_TYPES as readonly string[]).includes(modelType);
+  return modelType !== null && findFamily(modelType) !== null;
 }
 
 /** Commercial permissions across a family's variants (Qwen2.5 mixes yes, conditional and no). */

@@ -73,7 +73,8 @@ function readmeEvidence(dir: string, file: string, cat: Catalog): LicenceEvidenc
 }
 
 function modelEvidence(kind: EvidenceKind, file: string, name: string, cat: Catalog): LicenceEvidence {
-  const m = name.includes('/') ? findModel(name, cat) : null;
+  // the same size under another spelling counts; another revision of it might carry another licence
+  const m = name.includes('/') ? findModel(name, cat, false) : null;
   const licenceId = m?.variant ? variantLicenceId(m.family, m.variant) : null;
   return { kind, file, value: name, licenceId };
 }

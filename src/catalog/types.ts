@@ -61,6 +61,9 @@ export interface Variant {
   id: string;
   /** Hugging Face repository id */
   hf?: string;
+  /** Hugging Face id of the instruction-tuned (chat) checkpoint of this size; equal to `hf` when that
+   *  checkpoint is itself the chat model. Same shape and licence as the variant. */
+  chat?: string;
   params: number;
   contextLength: number;
   /** overrides the family's licence */

@@ -5,10 +5,12 @@ import path from 'node:path';
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
-import { loadModelConfig } from '../io/hf-config.js';
+import { loadModelConfig } from '../models/registry.js';
+import { readJsonObject } from '../io/json-fields.js';
 import { kernels } from '../kernels/index.js';
 import { estimateTraining, formatGiB, shapeOf, type ModelShape, type TrainEstimate } from '../train/estimate.js';
-import { findModel, licenceById, loadCatalog, variantLicenceId, variantShape } from '../catalog/catalog.js';
+import { engineModelTypes, engineSupports, findModel, licenceById, loadCatalog, modelTypeOf, variantLicenceId, variantShape, type ModelMatch } from '../catalog/catalog.js';
+import { configModelType, configShape } from '../catalog/config-shape.js';
 import { detectLicence } from '../catalog/detect.js';
 import { estimateGpu, smallestGpu, type GpuEstimate, type GpuMethod } from '../catalog/estimate-gpu.js';
 import { calibrateCpu, cpuSeconds, formatDuration, type CpuCalibration } from '../catalog/calibrate.js';
@@ -21,8 +23,8 @@ optimizer state, and activations on the CPU (float32, this engine) and on a GPU 
 with QLoRA, with gradient checkpointing), and the time per epoch of --tokens tokens on this machine's CPU,
 from a short GEMM measurement (skip it with --no-measure).
 
-  --model DIR|NAME  a Hugging Face model folder, or a model from the catalog (e.g. Qwen2.5-1.5B,
-                    meta-llama/Llama-3.1-8B)
+  --model DIR|NAME  a Hugging Face model folder, or a model from the catalog by name or Hugging Face id
+                    (e.g. Qwen2.5-1.5B, Qwen/Qwen2.5-7B-Instruct, meta-llama/Llama-3.1-8B-Instruct)
   --method M        lora (default), qlora or full
   --seq N           tokens per row (default 1024)
   --batch N         rows per micro-batch (default 4; with --seq 1024 this is train's batch_tokens 4096)
@@ -37,6 +39,10 @@ interface Resolved {
   label: string;
   shape: ModelShape;
   licence: string;
+  /** config.json model_type, when known */
+  modelType: string | null;
+  /** whether this engine runs the architecture (CPU figures are shown only then) */
+  engine: boolean;
 }
 
 function positiveInt(p: Parsed, name: string, fallback: number): number {
@@ -47,24 +53,50 @@ function positiveInt(p: Parsed, name: string, fallback: number): number {
   return n;
 }
 
+function resolveFolder(dir: string): Resolved {
+  const det = detectLicence(dir);
+  const licence = det.status === 'unknown' ? 'unknown (not found in README, LICENSE or config)' : det.licenceIds.join(' + ');
+  const file = path.join(dir, 'config.json');
+  const raw = readJsonObject(file, 'a Hugging Face model folder holds config.json next to the weights; download the full folder');
+  const modelType = configModelType(raw);
+  const engine = engineSupports(modelType);
+  // the engine's own parser where it runs the family (exact defaults), a lenient reader elsewhere
+  const shape = engine ? shapeOf(loadModelConfig(dir)) : configShape(raw, file);
+  return { label: dir, shape, licence, modelType, engine };
+}
+
+function catalogLabel(name: string, m: ModelMatch & { variant: NonNullable<ModelMatch['variant']> }): string {
+  const approx = m.variant.shape ? '' : '; shape approximated from the parameter count';
+  const kind = m.checkpoint === 'chat' ? 'instruct/chat checkpoint' : 'base checkpoint';
+  if (m.match === 'size') return `${name} (not in the catalog: sized as ${m.repo ?? m.variant.id}, the same family and size${approx})`;
+  return `${m.repo ?? m.variant.id} (catalog: ${m.variant.id}, ${kind}${approx})`;
+}
+
 function resolveModel(model: string): Resolved {
-  if (fs.existsSync(model) && fs.statSync(model).isDirectory()) {
-    const det = detectLicence(model);
-    return { label: model, shape: shapeOf(loadModelConfig(model)), licence: det.status === 'unknown' ? 'unknown (not found in README, LICENSE or config)' : det.licenceIds.join(' + ') };
-  }
+  if (fs.existsSync(model) && fs.statSync(model).isDirectory()) return resolveFolder(model);
   // a catalog name, or the folder path shitate advise prints before the model is downloaded (./Qwen2.5-7B)
   const m = findModel(model) ?? findModel(path.basename(model));
   if (!m) {
     throw new ShitateError('E_NOT_FOUND', `estimate: expected a model folder or a catalog model, found neither for "${model}"`,
-      `pass the folder you downloaded, or a catalog name such as ${loadCatalog().families.flatMap((f) => f.variants.slice(0, 1).map((v) => v.id)).slice(0, 6).join(', ')}`);
+      `pass the folder you downloaded, or a catalog name or Hugging Face id such as ${loadCatalog().families.flatMap((f) => f.variants.slice(0, 1).map((v) => v.chat ?? v.hf ?? v.id)).slice(3, 9).join(', ')} (\`shitate advise --models\` lists them)`);
   }
-  if (!m.variant) {
+  const { variant } = m;
+  if (!variant) {
     throw new ShitateError('E_USAGE', `estimate: "${model}" is a model family; expected one size of it`,
       m.family.variants.length ? `pick one of: ${m.family.variants.map((v) => v.id).join(', ')}` : `${m.family.name} has no downloadable weights: ${m.family.summary.en}`);
   }
-  const lic = licenceById(variantLicenceId(m.family, m.variant) ?? '');
-  const approx = m.variant.shape ? '' : ' (shape approximated from the parameter count)';
-  return { label: `${m.variant.id} (catalog${approx})`, shape: variantShape(m.variant), licence: lic ? `${lic.id}: commercial use ${lic.commercial}` : 'unknown' };
+  const lic = licenceById(variantLicenceId(m.family, variant) ?? '');
+  const modelType = modelTypeOf(m.family, variant);
+  return {
+    label: catalogLabel(model, { ...m, variant }), shape: variantShape(variant), modelType, engine: engineSupports(modelType),
+    licence: lic ? `${lic.id}: commercial use ${lic.commercial}` : 'unknown',
+  };
+}
+
+/** Why there are no CPU figures: the engine does not run this architecture (yet). */
+function noEngineText(m: Resolved): string {
+  return `CPU        not shown: shitate's engine does not run ${m.modelType ?? 'this'} models (it runs ${engineModelTypes().join(', ')}); ` +
+    'the GPU figures are for training it with PEFT + transformers elsewhere';
 }
 
 const flopsText = (f: number) => (f >= 1e9 ? `${(f / 1e9).toFixed(2)} GFLOP` : `${(f / 1e6).toFixed(2)} MFLOP`);
@@ -116,14 +148,17 @@ function report(m: Resolved, o: Options, cpu: TrainEstimate, gpu: Record<string,
     `batch      ${o.batch} x ${o.seq} tokens`, '',
   ];
   const g = Object.values(gpu);
-  out.push(row('memory', o.precision === 'bf16' ? 'CPU bf16 mixed (shitate)' : 'CPU float32 (shitate)', ...Object.keys(gpu).map((n) => `GPU ${n}`)));
-  out.push(row('weights', gib(cpu.weightBytes), ...g.map((e) => gib(e.weightBytes))));
-  out.push(row('grads + optimizer', gib(cpu.optimizerBytes), ...g.map((e) => gib(e.gradientBytes + e.optimizerBytes))));
-  out.push(row('activations', gib(cpu.activationBytes), ...g.map((e) => gib(e.activationBytes))));
-  out.push(row('overhead', gib(cpu.overheadBytes), ...g.map((e) => gib(e.overheadBytes))));
-  out.push(row('peak', gib(cpu.peakBytes), ...g.map((e) => `${gib(e.peakBytes)} (${fitText(e)})`)));
-  if (o.method === 'qlora') out.push('', 'QLoRA runs on an NVIDIA GPU (PEFT + bitsandbytes); the CPU column is LoRA in float32 on this engine.');
+  // no CPU column for an architecture the engine cannot run: it would be a figure for a run that cannot happen
+  const cpuCol = (v: string) => (m.engine ? [v] : []);
+  out.push(row('memory', ...cpuCol(o.precision === 'bf16' ? 'CPU bf16 mixed (shitate)' : 'CPU float32 (shitate)'), ...Object.keys(gpu).map((n) => `GPU ${n}`)));
+  out.push(row('weights', ...cpuCol(gib(cpu.weightBytes)), ...g.map((e) => gib(e.weightBytes))));
+  out.push(row('grads + optimizer', ...cpuCol(gib(cpu.optimizerBytes)), ...g.map((e) => gib(e.gradientBytes + e.optimizerBytes))));
+  out.push(row('activations', ...cpuCol(gib(cpu.activationBytes)), ...g.map((e) => gib(e.activationBytes))));
+  out.push(row('overhead', ...cpuCol(gib(cpu.overheadBytes)), ...g.map((e) => gib(e.overheadBytes))));
+  out.push(row('peak', ...cpuCol(gib(cpu.peakBytes)), ...g.map((e) => `${gib(e.peakBytes)} (${fitText(e)})`)));
+  if (o.method === 'qlora' && m.engine) out.push('', 'QLoRA runs on an NVIDIA GPU (PEFT + bitsandbytes); the CPU column is LoRA in float32 on this engine.');
   out.push('');
+  if (!m.engine) out.push(noEngineText(m));
   if (cal) {
     out.push(`CPU time   ${formatDuration(cpuSeconds(cpu, o.tokens, cal))} per epoch of ${o.tokens.toLocaleString('en-US')} tokens (${flopsText(cpu.flopsPerToken)} per token)`);
     out.push(`           measured here: GEMM ${cal.gemmGflops.toFixed(1)} GFLOP/s on the ${cal.kernels} kernels -> ~${cal.effectiveGflops.toFixed(1)} GFLOP/s for a whole training step`);
@@ -150,10 +185,12 @@ export const estimate: Command = {
     const m = resolveModel(model);
     const cpu = estimateTraining(m.shape, { method: o.method === 'full' ? 'full' : 'lora', loraR: o.rank, batchTokens: o.seq * o.batch, seqLen: o.seq, precision: o.precision });
     const gpu = gpuEstimates(m.shape, o);
-    const cal = flagBool(p, 'no-measure') ? null : calibrateCpu(kernels(), m.shape, o.seq * o.batch, 3, o.precision);
+    const cal = flagBool(p, 'no-measure') || !m.engine ? null : calibrateCpu(kernels(), m.shape, o.seq * o.batch, 3, o.precision);
     if (flagBool(p, 'json')) {
       const cpuSecondsPerEpoch = cal ? cpuSeconds(cpu, o.tokens, cal) : null;
-      process.stdout.write(JSON.stringify({ model: m.label, licence: m.licence, shape: m.shape, ...o, cpu, gpu, calibration: cal, cpuSecondsPerEpoch }, null, 2) + '\n');
+      const cpuPart = m.engine ? cpu : null;
+      process.stdout.write(JSON.stringify({ model: m.label, licence: m.licence, modelType: m.modelType, engineSupported: m.engine, shape: m.shape, ...o,
+        params: cpu.params, trainableParams: cpu.trainableParams, cpu: cpuPart, gpu, calibration: cal, cpuSecondsPerEpoch }, null, 2) + '\n');
     } else {
       process.stdout.write(report(m, o, cpu, gpu, cal) + '\n');
     }

@@ -4,8 +4,8 @@ import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { askMissing, defaultLang, toInput } from '../../src/cli/advise.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
-import { loadCatalog } from '../../src/catalog/catalog.js';
-import { runCli } from './helpers.js';
+import { engineModelTypes, engineSupports, loadCatalog, modelTypeOf } from '../../src/catalog/catalog.js';
+import { modelFolder, runCli } from './helpers.js';
 
 const ALL = ['--goal', 'style', '--examples', '500', '--confidential', 'yes', '--budget', 'none', '--hardware', 'cpu', '--skill', 'intermediate', '--purpose', 'commercial'];
 
@@ -20,7 +20,42 @@ describe('shitate estimate', () => {
     expect(j.licence).toContain('llama2');
     // the not-yet-downloaded folder path that `shitate advise` prints resolves through the catalog
     const planned = await runCli(['estimate', '--model', './Qwen2.5-7B', '--no-measure', '--json']);
-    expect(JSON.parse(planned.out)).toMatchObject({ model: 'Qwen2.5-7B (catalog)', licence: 'apache-2.0: commercial use yes' });
+    expect(JSON.parse(planned.out)).toMatchObject({ model: 'Qwen/Qwen2.5-7B (catalog: Qwen2.5-7B, base checkpoint)', licence: 'apache-2.0: commercial use yes' });
+  });
+
+  it('takes full Hugging Face ids, Instruct/chat checkpoints and any letter case', async () => {
+    for (const name of ['Qwen/Qwen2.5-7B-Instruct', 'SmolLM2-135M-Instruct', 'Llama-3.1-8B-Instruct', 'Mistral-7B-Instruct-v0.3',
+      'meta-llama/Llama-3.2-1B-Instruct', 'qwen/qwen2.5-7b-instruct']) {
+      const r = await runCli(['estimate', '--model', name, '--no-measure', '--json']);
+      expect(r.code, `${name}: ${r.err}`).toBe(0);
+      const j = JSON.parse(r.out) as { model: string; engineSupported: boolean; cpu: unknown };
+      expect(j.model, name).toMatch(/instruct\/chat checkpoint/);
+      expect(j.engineSupported, name).toBe(true);
+      expect(j.cpu, name).not.toBeNull();
+    }
+    const r = await runCli(['estimate', '--model', 'Qwen/Qwen2.5-7B-Instruct', '--no-measure']);
+    expect(r.out).toContain('model      Qwen/Qwen2.5-7B-Instruct (catalog: Qwen2.5-7B, instruct/chat checkpoint)');
+  });
+
+  it('shows no CPU figures for an architecture the engine does not run', async () => {
+    const cat = loadCatalog();
+    const pick = cat.families.flatMap((f) => f.variants.filter((v) => !engineSupports(modelTypeOf(f, v))).map((v) => ({ f, v })))[0];
+    const r = await runCli(['estimate', '--model', pick.v.chat ?? pick.v.hf ?? pick.v.id, '--json']);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out) as { cpu: unknown; calibration: unknown; cpuSecondsPerEpoch: unknown; engineSupported: boolean; gpu: Record<string, unknown>; params: number };
+    expect(j).toMatchObject({ cpu: null, calibration: null, cpuSecondsPerEpoch: null, engineSupported: false });
+    expect(Object.keys(j.gpu)).toEqual(['LoRA bf16']);
+    expect(j.params).toBeGreaterThan(1e8);
+    const text = await runCli(['estimate', '--model', pick.v.id]);
+    expect(text.out).not.toContain('CPU float32');
+    expect(text.out).not.toContain('CPU time');
+    expect(text.out).toContain(`does not run ${modelTypeOf(pick.f, pick.v)} models (it runs ${engineModelTypes().join(', ')})`);
+    // a downloaded folder of such a family: sized from its config.json, GPU figures only
+    const type = ['falcon', 'bloom', 'gpt_neox', 'gemma3_text'].find((t) => !engineSupports(t))!;
+    const dir = modelFolder({ 'config.json': JSON.stringify({ model_type: type, hidden_size: 1024, num_hidden_layers: 8, num_attention_heads: 16, vocab_size: 32000, intermediate_size: 4096 }) });
+    const folder = await runCli(['estimate', '--model', dir, '--json']);
+    expect(folder.code, folder.err).toBe(0);
+    expect(JSON.parse(folder.out)).toMatchObject({ cpu: null, engineSupported: false, modelType: type, shape: { C: 1024, L: 8, H: 16, Hkv: 16, D: 64, F: 4096 } });
   });
 
   it('estimates a model folder with a CPU time from a measured GEMM rate', async () => {
