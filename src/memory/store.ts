@@ -2,6 +2,7 @@
 // are shared by all of that user's assistants). Every read and write is scoped to one user, and deleting
 // overwrites the bytes (secure_delete) and empties the write-ahead log, so a forgotten fact is gone from disk.
 import { ShitateError } from '../errors.js';
+import { cleanControls, countControls } from '../data/sanitize.js';
 import { memoryFile } from '../rag/home.js';
 import { openDb, type Db, type Migration } from '../rag/sqlite.js';
 
@@ -19,7 +20,7 @@ export interface MemoryItem {
 
 const MIGRATIONS: readonly Migration[] = [
   (db) => db.exec(`
-    CREATE TABLE memories (
+    CREATE TABLE IF NOT EXISTS memories (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       user_id TEXT NOT NULL,
       assistant TEXT NOT NULL DEFAULT '',
@@ -27,7 +28,7 @@ const MIGRATIONS: readonly Migration[] = [
       source TEXT NOT NULL CHECK (source IN ('user', 'auto')),
       created_at TEXT NOT NULL
     );
-    CREATE INDEX memories_user ON memories(user_id, assistant);
+    CREATE INDEX IF NOT EXISTS memories_user ON memories(user_id, assistant);
   `),
 ];
 
@@ -38,6 +39,11 @@ export function checkUser(userId: string): string {
   if (typeof userId !== 'string' || userId.trim() === '' || userId.length > 200) {
     throw new ShitateError('E_MEMORY_USER', `user id: expected 1-200 characters, found ${JSON.stringify(userId)}`,
       'pass --user NAME (or set SHITATE_USER); each user has their own memory');
+  }
+  const bad = countControls(userId);
+  if (bad.count > 0) {
+    throw new ShitateError('E_MEMORY_USER', `user id ${JSON.stringify(userId)}: expected no control characters or broken UTF-16, found ${bad.names}`,
+      'use a plain name or id for the user');
   }
   return userId;
 }
@@ -79,7 +85,7 @@ export class UserMemory {
 
   /** Stores a fact unless the same fact (ignoring case, spaces and punctuation) is already there. */
   add(text: string, source: MemorySource = 'user'): MemoryItem | null {
-    const t = text.trim();
+    const t = cleanControls(text).trim();
     if (t === '') throw new ShitateError('E_MEMORY', 'memory: expected a fact to remember, found empty text', 'e.g. "prefers answers in English"');
     if (t.length > MAX_FACT_CHARS) {
       throw new ShitateError('E_MEMORY', `memory: expected a fact of at most ${MAX_FACT_CHARS} characters, found ${t.length}`, 'store the key point only');
@@ -97,7 +103,7 @@ export class UserMemory {
     let n = 0;
     this.db.transaction(() => {
       for (const id of ids) n += (this.assistant === null ? st.run(id, this.userId) : st.run(id, this.userId, this.assistant)).changes;
-    })();
+    }).immediate();
     this.purge();
     return n;
   }

@@ -9,6 +9,7 @@ import { createEmbedder, type Embedder } from '../providers/index.js';
 import { chunkBlocks, DEFAULT_CHUNKING, type ChunkOptions } from './chunk.js';
 import { extract, ExtractError, kindOf } from './extract/index.js';
 import { loadMorph, normalize, type Morph } from './morph.js';
+import { cleanControls } from '../data/sanitize.js';
 import type { EmbedSettings, KnowledgeBase, PreparedChunk } from './store.js';
 
 export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
@@ -102,16 +103,24 @@ async function prepare(file: string, bytes: Buffer, chunking: ChunkOptions, morp
     if (e instanceof ExtractError) throw new FileFailure(e.message, e.hint);
     throw new FileFailure(`the parser failed: ${e instanceof Error ? e.message : String(e)}`, 'the file may be damaged; open and save it again');
   }
-  const { text, chunks } = chunkBlocks(ex.blocks, chunking);
+  // NUL bytes, stray control characters and broken UTF-16 go here, before any analyser sees them
+  const blocks = ex.blocks.map((b) => ({ ...b, text: cleanControls(b.text) }));
+  const { text, chunks } = chunkBlocks(blocks, chunking);
   if (chunks.length === 0) {
     throw new FileFailure('no text found in the file', kindOf(file) === 'pdf'
       ? 'a scanned PDF holds only images: run OCR on it first (e.g. ocrmypdf) and add the result' : 'add a file that contains text');
   }
-  const prepared = chunks.map((c) => {
-    const both = c.section ? `${c.section}\n${c.text}` : c.text;
-    return { ...c, hash: chunkHash(c.section, c.text), norm: normalize(both), morph: morph.indexText(both), embedding: null };
-  });
-  return { text, pages: ex.pages ?? null, chunks: prepared };
+  try {
+    const prepared = chunks.map((c) => {
+      const both = c.section ? `${c.section}\n${c.text}` : c.text;
+      return { ...c, hash: chunkHash(c.section, c.text), norm: normalize(both), morph: morph.indexText(both), embedding: null };
+    });
+    return { text, pages: ex.pages ?? null, chunks: prepared };
+  } catch (e) {
+    // one file the analyser cannot handle is reported and skipped; the rest of the batch goes on
+    throw new FileFailure(`the text could not be indexed: ${e instanceof Error ? e.message : String(e)}`,
+      'this is a bug in shitate; please report it with this file. The other files were indexed');
+  }
 }
 
 async function ingestOne(kb: KnowledgeBase, file: string, cwd: string, o: Required<Pick<IngestOptions, 'maxBytes' | 'chunking'>>, morph: Morph): Promise<FileResult> {

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import kuromoji from 'kuromoji';
 import { ShitateError } from '../errors.js';
+import { cleanControls } from '../data/sanitize.js';
 
 type Token = kuromoji.IpadicFeatures;
 
@@ -24,9 +25,10 @@ export function loadMorph(): Promise<Morph> {
   return loading;
 }
 
-/** The normal form both indexes and queries use: NFKC (full-width digits and letters become ASCII,
+/** The normal form both indexes and queries use: control characters and broken UTF-16 cleaned (the
+ *  analyser crashes on NUL and lone surrogates), NFKC (full-width digits and letters become ASCII,
  *  half-width katakana full-width), lower case. */
-export const normalize = (s: string): string => s.normalize('NFKC').toLowerCase();
+export const normalize = (s: string): string => cleanControls(s).normalize('NFKC').toLowerCase();
 
 const STOP_EN = new Set(('a an the is are was were be been being do does did how what when where which who whom whose why can could ' +
   'should would will shall may might must i me my you your we our us they their them it its of in on at to for from by with about as ' +

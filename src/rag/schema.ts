@@ -1,12 +1,13 @@
 // The knowledge-base file's schema. Chunks feed two full-text indexes: a trigram index over the
 // normalised text (substrings, any language) and a word index over kuromoji tokens (short Japanese words,
-// English stems); both rank with BM25. Migrations are append-only.
+// English stems); both rank with BM25. Migrations are append-only. They run under a write lock (sqlite.ts);
+// IF NOT EXISTS everywhere is the second guard: objects another writer already made are not an error.
 import type { Migration } from './sqlite.js';
 
 export const KB_MIGRATIONS: readonly Migration[] = [
   (db) => db.exec(`
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE documents (
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS documents (
       id INTEGER PRIMARY KEY,
       path TEXT NOT NULL UNIQUE,
       name TEXT NOT NULL,
@@ -21,7 +22,7 @@ export const KB_MIGRATIONS: readonly Migration[] = [
       text TEXT NOT NULL DEFAULT '',
       updated_at TEXT NOT NULL
     );
-    CREATE TABLE chunks (
+    CREATE TABLE IF NOT EXISTS chunks (
       id INTEGER PRIMARY KEY,
       doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
       seq INTEGER NOT NULL,
@@ -35,18 +36,18 @@ export const KB_MIGRATIONS: readonly Migration[] = [
       morph TEXT NOT NULL,
       embedding BLOB
     );
-    CREATE INDEX chunks_doc ON chunks(doc_id, seq);
-    CREATE VIRTUAL TABLE chunks_tri USING fts5(norm, content='chunks', content_rowid='id', tokenize='trigram case_sensitive 0');
-    CREATE VIRTUAL TABLE chunks_word USING fts5(morph, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
-    CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+    CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, seq);
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_tri USING fts5(norm, content='chunks', content_rowid='id', tokenize='trigram case_sensitive 0');
+    CREATE VIRTUAL TABLE IF NOT EXISTS chunks_word USING fts5(morph, content='chunks', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
+    CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
       INSERT INTO chunks_tri(rowid, norm) VALUES (new.id, new.norm);
       INSERT INTO chunks_word(rowid, morph) VALUES (new.id, new.morph);
     END;
-    CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+    CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
       INSERT INTO chunks_tri(chunks_tri, rowid, norm) VALUES ('delete', old.id, old.norm);
       INSERT INTO chunks_word(chunks_word, rowid, morph) VALUES ('delete', old.id, old.morph);
     END;
-    CREATE TRIGGER chunks_au AFTER UPDATE OF norm, morph ON chunks BEGIN
+    CREATE TRIGGER IF NOT EXISTS chunks_au AFTER UPDATE OF norm, morph ON chunks BEGIN
       INSERT INTO chunks_tri(chunks_tri, rowid, norm) VALUES ('delete', old.id, old.norm);
       INSERT INTO chunks_word(chunks_word, rowid, morph) VALUES ('delete', old.id, old.morph);
       INSERT INTO chunks_tri(rowid, norm) VALUES (new.id, new.norm);

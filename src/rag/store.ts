@@ -145,7 +145,7 @@ export class KnowledgeBase {
       const del = this.db.prepare('DELETE FROM chunks WHERE id = ?');
       for (const s of stale) del.run(s);
       return { added: doc.chunks.length - kept, removed: stale.length, kept };
-    })();
+    }).immediate(); // take the write lock first: a deferred read-then-write fails at once under a concurrent writer
   }
 
   removeDocument(absPath: string): boolean {
@@ -155,7 +155,7 @@ export class KnowledgeBase {
       this.db.prepare('DELETE FROM chunks WHERE doc_id = ?').run(r.id);
       this.db.prepare('DELETE FROM documents WHERE id = ?').run(r.id);
       return true;
-    })();
+    }).immediate();
   }
 
   /** Chunks without an embedding (new ones whose embedding failed, or all of them before embeddings were set up). */
@@ -167,7 +167,7 @@ export class KnowledgeBase {
     const st = this.db.prepare('UPDATE chunks SET embedding = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const r of rows) st.run(toBlob(r.vec), r.id);
-    })();
+    }).immediate();
   }
 
   stats(): { documents: number; failed: number; chunks: number; chars: number } {
