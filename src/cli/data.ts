@@ -3,6 +3,8 @@
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type FlagSpec, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
+import { resolveConfig, type Schema } from '../config/resolve.js';
+import { parseAllowlist, type PiiAllowlist } from '../data/pii-allow.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { checkFiles, type CheckOptions } from '../data/check.js';
 import { FORMATS } from '../data/formats.js';
@@ -38,6 +40,11 @@ options:
   --chunk-chars N        plain text: characters per example (default 2000)
   --model DIR            count tokens with this model's tokenizer and check the context length
   --max-tokens N         the length limit to check (default: the model's context)
+  --pii-allow VALUE      the company's own e-mail address, domain (example.co.jp: every address there) or
+                         phone number: not reported as personal data, kept by --redact-pii, listed in the
+                         report; repeat it for several
+  --config FILE          YAML settings; \`pii_allow: [info@example.co.jp, 03-1234-5678]\` adds to --pii-allow
+                         (so does SHITATE_PII_ALLOW, comma-separated)
   --lang ja|en           report language (default: from the locale)
   --json                 print the report as JSON instead of the summary
   --html FILE            also write the HTML report to FILE (check)
@@ -51,7 +58,20 @@ const FLAGS: FlagSpec = {
   'max-tokens': { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' }, html: { type: 'string' }, strict: { type: 'boolean' },
   val: { type: 'string', multiple: true }, out: { type: 'string' }, 'val-ratio': { type: 'string' }, seed: { type: 'string' },
   dedup: { type: 'boolean' }, 'redact-pii': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' },
+  'pii-allow': { type: 'string', multiple: true }, config: { type: 'string' },
 };
+
+/** Settings of the data commands a --config file (or the environment) may hold. */
+const DATA_SCHEMA = {
+  piiAllow: { type: 'list', help: 'the company\'s own e-mail addresses, domains and phone numbers (not personal data)' },
+} as const satisfies Schema;
+
+/** The allowlist from the config file and SHITATE_PII_ALLOW, plus every --pii-allow flag. */
+function piiAllowlist(p: Parsed): PiiAllowlist {
+  const file = flagStr(p, 'config') ?? null;
+  const fromFile = resolveConfig(DATA_SCHEMA, { piiAllow: [] as string[] }, { file, env: process.env }).values.piiAllow;
+  return parseAllowlist([...fromFile, ...flagList(p, 'pii-allow')], file ? `--pii-allow / pii_allow in ${file}` : '--pii-allow');
+}
 
 function numberFlag(p: Parsed, name: string, def: number, check: (n: number) => boolean, expected: string): number {
   const s = flagStr(p, name);
@@ -94,7 +114,7 @@ function checkOptions(p: Parsed): CheckOptions {
   return {
     onProgress: progressLine(),
     import: importOptions(p),
-    validate: { countTokens: counter?.countTokens ?? null, maxTokens: maxFlag > 0 ? maxFlag : counter?.context ?? null },
+    validate: { countTokens: counter?.countTokens ?? null, maxTokens: maxFlag > 0 ? maxFlag : counter?.context ?? null, piiAllow: piiAllowlist(p) },
     lang: detectLang(lang),
     model,
   };

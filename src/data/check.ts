@@ -64,7 +64,8 @@ export function runValidation(sources: Source[], opts: ValidateOptions, onProgre
 
 export function outcome(sources: Source[], o: CheckOptions): CheckOutcome {
   const { result, validator } = runValidation(sources, o.validate ?? {}, o.onProgress);
-  const report = buildReport({ result, files: sources.map((s) => s.info), lang: o.lang ?? 'en', model: o.model ?? null, maxTokens: o.validate?.maxTokens ?? null });
+  const report = buildReport({ result, files: sources.map((s) => s.info), lang: o.lang ?? 'en', model: o.model ?? null, maxTokens: o.validate?.maxTokens ?? null,
+    piiAllow: o.validate?.piiAllow?.entries ?? [] });
   return { report, result, validator, sources };
 }
 

@@ -3,6 +3,7 @@
 import { severityOf, type MessageCode } from './messages.js';
 import { countReplacement, findMojibake } from './mojibake.js';
 import { findPii, maskValue, type PiiKind } from './pii.js';
+import { allowedBy, EMPTY_ALLOWLIST, type PiiAllowlist } from './pii-allow.js';
 import { excerpt, type DataRecord, type Issue } from './types.js';
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
@@ -40,12 +41,17 @@ function structure(r: DataRecord, push: (code: MessageCode, params?: Issue['para
   if (assistants.length > 0 && msgs[msgs.length - 1].role === 'user') push('last_turn_user');
 }
 
-function textChecks(texts: string[], push: (code: MessageCode, params?: Issue['params']) => void): void {
+function textChecks(texts: string[], push: (code: MessageCode, params?: Issue['params']) => void, allow: PiiAllowlist, allowed: string[]): void {
   const seen = new Set<PiiKind>();
   let lost = 0;
   let garbled: string | null = null;
   for (const t of texts) {
     for (const h of findPii(t)) {
+      const entry = allowedBy(h, allow);
+      if (entry !== null) {
+        if (!allowed.includes(entry)) allowed.push(entry);
+        continue;
+      }
       if (seen.has(h.kind)) continue; // one warning per kind and example is enough to act on
       seen.add(h.kind);
       push(PII_CODE[h.kind], { value: maskValue(h) });
@@ -57,15 +63,16 @@ function textChecks(texts: string[], push: (code: MessageCode, params?: Issue['p
   if (garbled !== null) push('mojibake', { sample: garbled });
 }
 
-/** Issues of one example, and whether any of them blocks training. */
-export function checkRecord(r: DataRecord): { issues: Issue[]; blocking: boolean } {
+/** Issues of one example, whether any of them blocks training, and the allowlist entries it contains. */
+export function checkRecord(r: DataRecord, allow: PiiAllowlist = EMPTY_ALLOWLIST): { issues: Issue[]; blocking: boolean; allowed: string[] } {
   const issues: Issue[] = [];
+  const allowed: string[] = [];
   const ex = excerpt(r.kind === 'text' ? r.text : r.messages.find((m) => m.role === 'user')?.content ?? r.messages[0]?.content ?? '');
   const push = (code: MessageCode, params: Issue['params'] = {}): void => {
     issues.push({ code, loc: r.loc, params, excerpt: ex });
   };
   if (r.kind === 'chat') structure(r, push);
   else if (r.text.trim() === '') push('missing_field', { field: 'text' });
-  textChecks(r.kind === 'text' ? [r.text] : r.messages.map((m) => m.content), push);
-  return { issues, blocking: issues.some((i) => severityOf(i.code) === 'error') };
+  textChecks(r.kind === 'text' ? [r.text] : r.messages.map((m) => m.content), push, allow, allowed);
+  return { issues, blocking: issues.some((i) => severityOf(i.code) === 'error'), allowed };
 }

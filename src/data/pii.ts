@@ -111,9 +111,10 @@ export function findPii(text: string): PiiHit[] {
   return hits.sort((a, b) => a.start - b.start);
 }
 
-/** The text with every hit replaced by its placeholder, and how many were replaced. */
-export function redactPii(text: string): { text: string; count: number } {
-  const hits = findPii(text);
+/** The text with every hit replaced by its placeholder, and how many were replaced; hits `keep` accepts
+ *  (the company's own contacts) stay as they are. */
+export function redactPii(text: string, keep: (h: PiiHit) => boolean = () => false): { text: string; count: number } {
+  const hits = findPii(text).filter((h) => !keep(h));
   if (hits.length === 0) return { text, count: 0 };
   let out = '';
   let at = 0;

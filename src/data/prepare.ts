@@ -1,6 +1,7 @@
 // `data prepare` without the command line: after a check, reads the inputs a second time and writes
 // train.jsonl / val.jsonl (OpenAI chat, or {"text"} for plain text) plus report.json and report.html,
-// each written atomically; duplicates and broken examples can be left out and personal data replaced.
+// each written atomically; duplicates and broken examples can be left out and personal data replaced (the
+// company's own contacts on the check's allowlist stay).
 import fs from 'node:fs';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
@@ -9,6 +10,7 @@ import type { CheckOutcome } from './check.js';
 import { renderHtml } from './html.js';
 import type { MessageCode } from './messages.js';
 import { redactPii } from './pii.js';
+import { allowedBy, type PiiAllowlist } from './pii-allow.js';
 import type { DataReport, SplitSummary } from './report.js';
 import { buildReport } from './report.js';
 import { planSplit } from './split.js';
@@ -50,10 +52,10 @@ function guardInputs(outputs: string[], inputs: string[]): void {
   }
 }
 
-function jsonLine(r: DataRecord, redact: boolean, counter: { redacted: number }): string {
+function jsonLine(r: DataRecord, redact: boolean, counter: { redacted: number }, allow: PiiAllowlist): string {
   const fix = (s: string): string => {
     if (!redact) return s;
-    const x = redactPii(s);
+    const x = redactPii(s, (h) => allowedBy(h, allow) !== null);
     counter.redacted += x.count;
     return x.text;
   };
@@ -101,7 +103,7 @@ function writeData(c: CheckOutcome, files: { train: string; val: string }, keep:
         if (item.kind !== 'record') continue;
         const idx = i++;
         if (!keep(idx)) continue;
-        const line = jsonLine(item.record, redact, counter);
+        const line = jsonLine(item.record, redact, counter, c.validator.opts.piiAllow);
         if (w && isVal?.[idx]) w.add(line);
         else t.add(line);
       }
@@ -120,7 +122,7 @@ function notesReport(c: CheckOutcome, notes: { code: MessageCode; count: number 
   const noteGroups = notes.filter((n) => n.count > 0)
     .map((n) => ({ code: n.code, severity: 'info' as const, count: 1, items: [{ code: n.code, loc: null, params: { count: n.count } }] }));
   const result = { ...c.result, groups: [...c.result.groups, ...noteGroups] };
-  return buildReport({ result, files: c.sources.map((s) => s.info), lang: c.report.lang, model: c.report.model, maxTokens: c.report.maxTokens });
+  return buildReport({ result, files: c.sources.map((s) => s.info), lang: c.report.lang, model: c.report.model, maxTokens: c.report.maxTokens, piiAllow: c.report.piiAllow });
 }
 
 export function prepare(c: CheckOutcome, o: PrepareOptions): PrepareOutcome {

@@ -43,6 +43,8 @@ export interface DataReport {
   files: SourceInfo[];
   model: string | null;
   maxTokens: number | null;
+  /** the company's own contacts that were not treated as personal data (--pii-allow, pii_allow) */
+  piiAllow: string[];
   lengths: {
     unit: 'tokens' | 'characters';
     total: number;
@@ -64,6 +66,7 @@ export interface ReportInput {
   lang: Lang;
   model?: string | null;
   maxTokens?: number | null;
+  piiAllow?: string[];
 }
 
 export function buildReport(inp: ReportInput): DataReport {
@@ -100,6 +103,7 @@ export function buildReport(inp: ReportInput): DataReport {
     files: inp.files.map((f) => ({ ...f })),
     model: inp.model ?? null,
     maxTokens: inp.maxTokens ?? null,
+    piiAllow: [...(inp.piiAllow ?? [])],
     lengths: { ...result.lengths, histogram },
     categories: result.categories.map((c) => ({ ...c, share: percent(c.count, result.examples) })),
     problems,

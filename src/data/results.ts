@@ -1,6 +1,7 @@
 // The validator's options and result, and the checks that need the whole data set: too few examples,
 // chat mixed with plain text, one category or one answer dominating, lengths without a tokenizer.
 import type { MessageCode } from './messages.js';
+import { EMPTY_ALLOWLIST, type PiiAllowlist } from './pii-allow.js';
 import type { HeavyHitters, LengthStats } from './stats.js';
 import type { DataRecord, Issue, Severity } from './types.js';
 import type { Validator } from './validator.js';
@@ -25,11 +26,13 @@ export interface ValidateOptions {
   templateShare?: number;
   /** Occurrences kept per issue code for the reports (all are counted). */
   issueCap?: number;
+  /** The company's own contacts: not reported as personal data, listed in the report instead. */
+  piiAllow?: PiiAllowlist;
 }
 
 export const DEFAULTS: Required<ValidateOptions> = {
   countTokens: null, maxTokens: null, minExamples: 10, fewExamples: 50, nearThreshold: 0.8,
-  nearDupLimit: 500_000, categoryShare: 0.5, templateShare: 0.2, issueCap: 1000,
+  nearDupLimit: 500_000, categoryShare: 0.5, templateShare: 0.2, issueCap: 1000, piiAllow: EMPTY_ALLOWLIST,
 };
 
 export interface IssueGroup {
@@ -69,6 +72,9 @@ export function finishChecks(v: Validator): void {
   }
   if (v.chat > 0 && v.text > 0) v.report({ code: 'mixed_kinds', loc: null, params: { chat: v.chat, text: v.text } });
   if (!o.countTokens && n > 0) v.report({ code: 'no_model', loc: null, params: {} });
+  for (const entry of o.piiAllow.entries) {
+    v.report({ code: 'pii_allowed', loc: null, params: { value: entry, count: v.allowedCounts.get(entry) ?? 0 } });
+  }
   if (n < BIAS_MIN_EXAMPLES) return;
   const cats = v.categoryCounts();
   if (cats.length >= 2 && cats[0].count / n > o.categoryShare) {

@@ -46,6 +46,8 @@ export class Validator {
   private readonly qSig = new Uint32Array(K);
   private readonly aSig = new Uint32Array(K);
   private limitReported = false;
+  /** allowlist entry -> examples that contain it */
+  readonly allowedCounts = new Map<string, number>();
   count = 0;
   chat = 0;
   text = 0;
@@ -125,8 +127,9 @@ export class Validator {
     this.nearId.push(-1);
     this.questionKey.push(0);
     this.group.push(i);
-    const checked = checkRecord(r);
+    const checked = checkRecord(r, this.opts.piiAllow);
     for (const issue of checked.issues) this.report(issue);
+    for (const entry of checked.allowed) this.allowedCounts.set(entry, (this.allowedCounts.get(entry) ?? 0) + 1);
     this.blocking.push(checked.blocking ? 1 : 0);
     this.lengths.add(this.measure(r));
     // NFKC once per turn; every key below is built from it
