@@ -10,7 +10,7 @@ import {
   findTorchPython, fmt, getNum, getNums, mib, nodeWorker, parseBenchFlags, printTable, reportShitateKernels,
   reportTorchBlas, threadEnv, CACHE_DIR, REPO_ROOT,
 } from './lib/harness.js';
-import { loadModelConfig } from '../src/io/index.js';
+import { loadModelConfig } from '../src/models/index.js';
 
 const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorch (same run, same threads)
 

@@ -11,7 +11,7 @@ import {
   CACHE_DIR, REPO_ROOT, findTorchPython, fmt, getNum, mib, nodeWorker, parseBenchFlags,
   printTable, reportShitateKernels, reportTorchBlas, threadEnv,
 } from './lib/harness.js';
-import { loadModelConfig } from '../src/io/index.js';
+import { loadModelConfig } from '../src/models/index.js';
 
 const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs PyTorch (same run, same threads)
 

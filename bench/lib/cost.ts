@@ -1,7 +1,7 @@
 // Back-of-envelope work per step for the Llama family, to turn a measured time into an effective GFLOP/s
 // (training, GEMM-bound) or GB/s of weights streamed (decode, bandwidth-bound): how close each side is to
 // the machine's limits, not only to each other.
-import type { ModelConfig } from '../../src/io/index.js';
+import type { ModelConfig } from '../../src/models/index.js';
 
 /** Weights of the L transformer blocks' linear layers (q, k, v, o, gate, up, down). */
 export function blockLinearParams(c: ModelConfig): number {

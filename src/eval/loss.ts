@@ -4,7 +4,7 @@
 // the eval loss of an adapter equals the validation loss training reported for the same file.
 import { ShitateError } from '../errors.js';
 import { chatPrompt } from '../generate/index.js';
-import type { LlamaModel } from '../models/index.js';
+import type { CausalLM } from '../models/index.js';
 import type { Tokenizer } from '../tokenizer/index.js';
 import { chatLossMask, completionLossMask, type MaskedTokens } from '../tokenizer/loss-mask.js';
 import type { Example } from '../train/batching.js';
@@ -55,7 +55,7 @@ export function prepareItem(tok: Tokenizer, endIds: readonly number[], item: Eva
 }
 
 /** Mean loss per target token of one example and the number of target tokens it has. */
-export function exampleLoss(model: LlamaModel, ex: Example, padId: number): { loss: number; tokens: number } {
+export function exampleLoss(model: CausalLM, ex: Example, padId: number): { loss: number; tokens: number } {
   const T = ex.ids.length;
   const loss = evaluateLoss(model, [ex], { batchTokens: T, packing: false, groupByLength: false, maxSeqLen: T, padId });
   if (!Number.isFinite(loss)) {

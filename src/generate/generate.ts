@@ -3,19 +3,20 @@
 // budget or an AbortSignal; streams text deltas that never split a character.
 import { ShitateError } from '../errors.js';
 import type { GenerationConfig } from '../io/generation-config.js';
-import { KVCache, type LlamaModel } from '../models/index.js';
+import { KVCache, type CausalLM } from '../models/index.js';
 import { noGrad } from '../tensor/index.js';
 import { createStreamDecoder, type StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
 import { makeSampler, type Sampler, type SamplerOptions } from './sampler.js';
 import { resolveSampling } from './settings.js';
 import { StopMatcher } from './stop.js';
 
-/** Anything with the Llama forward contract (a loaded model, or a stand-in in tests). */
-export type CausalLM = Pick<LlamaModel, 'config' | 'forward'>;
+/** What generation needs of a model: its config and forward (a loaded CausalLM, or a stand-in in tests), and
+ *  its own cache layout when it has one (else one layout of config's numKvHeads x headDim for every layer). */
+export type GenerationModel = Pick<CausalLM, 'config' | 'forward'> & Partial<Pick<CausalLM, 'createCache'>>;
 
 /** A model with what generation needs around it; openModel() returns one. */
 export interface GenerateTarget {
-  model: CausalLM;
+  model: GenerationModel;
   tokenizer?: Tokenizer | null;
   /** ids that end a reply (eos and end-of-turn) */
   endIds?: readonly number[];
@@ -62,12 +63,12 @@ export type GenEvent = GenToken | GenDone;
 
 export const DEFAULT_MAX_NEW_TOKENS = 512;
 
-function targetOf(m: CausalLM | GenerateTarget): GenerateTarget {
+function targetOf(m: GenerationModel | GenerateTarget): GenerateTarget {
   return 'forward' in m ? { model: m } : m;
 }
 
 /** The token budget, checked against the context (max_position_embeddings). */
-export function resolveMaxNewTokens(cfg: CausalLM['config'], promptLen: number, explicit: number | undefined,
+export function resolveMaxNewTokens(cfg: Pick<CausalLM['config'], 'maxPositions'>, promptLen: number, explicit: number | undefined,
   gen: GenerationConfig | null | undefined): number {
   const ctx = cfg.maxPositions;
   if (promptLen >= ctx) {
@@ -134,13 +135,14 @@ function plan(t: GenerateTarget, promptIds: readonly number[], opts: GenerateOpt
 
 /** Streams the continuation of promptIds. Events: one 'token' per generated id (the end id excepted),
  *  then one 'done'. */
-export async function* generate(target: CausalLM | GenerateTarget, promptIds: readonly number[],
+export async function* generate(target: GenerationModel | GenerateTarget, promptIds: readonly number[],
   opts: GenerateOptions = {}): AsyncGenerator<GenEvent> {
   const t = targetOf(target);
   const { model } = t;
   const cfg = model.config;
   const { maxNew, matcher, decoder, sampler, endIds } = plan(t, promptIds, opts);
-  const cache = new KVCache(cfg.numLayers, 1, promptIds.length + maxNew, cfg.numKvHeads, cfg.headDim);
+  const capacity = promptIds.length + maxNew;
+  const cache = model.createCache ? model.createCache(1, capacity) : new KVCache(cfg.numLayers, 1, capacity, cfg.numKvHeads, cfg.headDim);
   const history = [...promptIds];
   const tokens: number[] = [];
   const timing = { prefillMs: 0, decodeMs: 0, prefillTokensPerSec: 0, decodeTokensPerSec: 0 };
@@ -206,7 +208,7 @@ export interface GeneratedText {
 }
 
 /** generate() collected: the whole text and the final event's facts. */
-export async function generateText(target: CausalLM | GenerateTarget, promptIds: readonly number[],
+export async function generateText(target: GenerationModel | GenerateTarget, promptIds: readonly number[],
   opts: GenerateOptions = {}): Promise<GeneratedText> {
   let text = '';
   for await (const ev of generate(target, promptIds, opts)) {

@@ -4,7 +4,7 @@ export { HF_DEFAULT_TOP_K, resolveSampling } from './settings.js';
 export { StopMatcher, type StopStep } from './stop.js';
 export {
   DEFAULT_MAX_NEW_TOKENS, generate, generateText, resolveMaxNewTokens,
-  type CausalLM, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type GenToken, type GeneratedText,
+  type GenerationModel, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type GenToken, type GeneratedText,
 } from './generate.js';
 export { chatPrompt } from './chat.js';
 export { openModel, type OpenModelOptions, type OpenedModel } from './open.js';

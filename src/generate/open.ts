@@ -2,9 +2,9 @@
 // end a reply, an optional LoRA adapter — loaded and checked together.
 import { ShitateError } from '../errors.js';
 import type { GenerationConfig } from '../io/generation-config.js';
-import type { ModelConfig } from '../io/hf-config.js';
+import type { ModelConfig } from '../models/index.js';
 import { loadAdapter, type LoraSet } from '../lora/index.js';
-import { loadModel, type LlamaModel } from '../models/index.js';
+import { loadModel, type CausalLM } from '../models/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 
@@ -21,7 +21,7 @@ export interface OpenedModel {
   dir: string;
   config: ModelConfig;
   generation: GenerationConfig;
-  model: LlamaModel;
+  model: CausalLM;
   tokenizer: Tokenizer;
   /** every id that ends a reply: generation_config's and config.json's eos, the tokenizer's eos and the
    *  chat template's end-of-turn tokens */

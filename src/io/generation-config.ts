@@ -3,7 +3,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Fields, readJsonObject, type Json } from './json-fields.js';
-import type { ModelConfig } from './hf-config.js';
 
 export interface GenerationConfig {
   bosTokenId: number | null;
@@ -48,6 +47,6 @@ export function parseGenerationConfig(obj: Json, file = 'generation_config.json'
 
 /** Stop tokens: generation_config's first (it is what transformers' generate() uses), then config.json's
  *  ids not already listed, then `extra` (e.g. the tokenizer's eos). Order is kept, duplicates dropped. */
-export function resolveEosTokenIds(model: Pick<ModelConfig, 'eosTokenIds'>, gen: Pick<GenerationConfig, 'eosTokenIds'>, extra: number[] = []): number[] {
+export function resolveEosTokenIds(model: { eosTokenIds: readonly number[] }, gen: Pick<GenerationConfig, 'eosTokenIds'>, extra: number[] = []): number[] {
   return [...new Set([...gen.eosTokenIds, ...model.eosTokenIds, ...extra])];
 }

@@ -4,10 +4,6 @@ export { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorToW
 export { DTYPE_SIZES, FLOAT_DTYPES, type Dtype, type FloatDtype, type TensorInfo } from './safetensors-header.js';
 export { openCheckpoint, SINGLE_FILE, INDEX_FILE, type Checkpoint, type CheckpointTensor } from './checkpoint.js';
 export {
-  loadModelConfig, parseModelConfig, SUPPORTED_MODEL_TYPES, SUPPORTED_ROPE_TYPES,
-  type ModelConfig, type ModelType, type RopeScaling,
-} from './hf-config.js';
-export {
   loadGenerationConfig, parseGenerationConfig, resolveEosTokenIds, EMPTY_GENERATION_CONFIG,
   type GenerationConfig,
 } from './generation-config.js';

@@ -1,28 +1,38 @@
-// Key/value cache for incremental decoding: per layer [B, capacity, Hkv, D] buffers; the model appends the
-// new positions' rotated keys and values and attends over the first `length` positions.
+// Key/value cache for incremental decoding: per layer [B, capacity, Hkv, D] buffers (Hkv and D may differ
+// between layers); the model appends the new positions' keys and values and attends over the first `length`.
 import { Tensor } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
+
+/** One layer's cached key/value row: Hkv heads of D values. */
+export interface KVLayout {
+  kvHeads: number;
+  headDim: number;
+}
 
 export class KVCache {
   readonly batch: number;
   readonly capacity: number;
-  readonly rowSize: number; // Hkv * D
   length = 0;
+  /** Hkv * D per layer */
+  private readonly rowSizes: number[];
   private readonly k: Float32Array[];
   private readonly v: Float32Array[];
 
-  constructor(layers: number, batch: number, capacity: number, Hkv: number, D: number) {
+  /** `layers` layers of one layout, or one layout per layer. */
+  constructor(layers: number | readonly KVLayout[], batch: number, capacity: number, Hkv = 0, D = 0) {
+    const layouts = typeof layers === 'number' ? Array.from({ length: layers }, () => ({ kvHeads: Hkv, headDim: D })) : layers;
     this.batch = batch;
     this.capacity = capacity;
-    this.rowSize = Hkv * D;
-    this.k = Array.from({ length: layers }, () => new Float32Array(batch * capacity * Hkv * D));
-    this.v = Array.from({ length: layers }, () => new Float32Array(batch * capacity * Hkv * D));
+    this.rowSizes = layouts.map((l) => l.kvHeads * l.headDim);
+    this.k = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
+    this.v = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
   }
 
   /** Writes T new positions of layer l (k, v: [B, T, Hkv, D]) after the current length and returns views
    *  over all length+T positions, [B, length+T, Hkv, D] (a copy only when B > 1). */
   append(l: number, k: Tensor, v: Tensor, T: number): [Tensor, Tensor] {
-    const { batch: B, capacity: cap, rowSize: R } = this;
+    const { batch: B, capacity: cap } = this;
+    const R = this.rowSizes[l];
     const Tk = this.length + T;
     if (Tk > cap) {
       throw new ShitateError('E_CONTEXT', `KV cache: ${Tk} positions needed, capacity is ${cap}`,
@@ -53,6 +63,6 @@ export class KVCache {
   }
 
   bytes(): number {
-    return 2 * this.k.length * this.batch * this.capacity * this.rowSize * 4;
+    return 2 * this.rowSizes.reduce((a, R) => a + R, 0) * this.batch * this.capacity * 4;
   }
 }

@@ -1,13 +1,64 @@
-// model_type -> implementation. One file per HF family; llama.ts covers llama, mistral and qwen2.
-import type { Checkpoint } from '../io/checkpoint.js';
-import { SUPPORTED_MODEL_TYPES, type ModelConfig, type ModelType } from '../io/hf-config.js';
-import { LlamaModel } from './llama.js';
-import { loadLlamaWeights } from './llama-weights.js';
+// model_type -> family, and config.json parsing dispatched by it. Adding a family is a file under src/models/
+// and one entry in FAMILIES (see README.md in this folder).
+import path from 'node:path';
+import { ShitateError } from '../errors.js';
+import { Fields, readJsonObject, type Json } from '../io/json-fields.js';
+import type { Family } from './family.js';
+import type { ParamTable } from './params.js';
+import type { ModelConfig } from './types.js';
+import { llama } from './llama.js';
+import { mistral } from './mistral.js';
+import { qwen2 } from './qwen2.js';
+import { qwen3 } from './qwen3.js';
+import { smollm3 } from './smollm3.js';
+import { granite } from './granite.js';
 
-type Builder = (ck: Checkpoint, config: ModelConfig) => LlamaModel;
+/** Every family the engine runs, in the order error messages list them. */
+export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite];
 
-const llama: Builder = (ck, config) => new LlamaModel(config, loadLlamaWeights(ck, config));
+const BY_TYPE = new Map<string, Family>(FAMILIES.flatMap((fam) => [fam.modelType, ...fam.aliases].map((t): [string, Family] => [t, fam])));
 
-export const ARCHITECTURES: Record<ModelType, Builder> = { llama, mistral: llama, qwen2: llama };
+/** Every config.json model_type that loads (aliases included). */
+export const SUPPORTED_MODEL_TYPES: readonly string[] = [...BY_TYPE.keys()];
 
-export { SUPPORTED_MODEL_TYPES };
+/** The family of a model_type (or alias); null when the engine has none. */
+export function findFamily(modelType: string): Family | null {
+  return BY_TYPE.get(modelType) ?? null;
+}
+
+function familyOfConfig(f: Fields): Family {
+  const t = f.obj.model_type;
+  const fam = typeof t === 'string' ? findFamily(t) : null;
+  if (fam) return fam;
+  throw new ShitateError('E_UNSUPPORTED_MODEL',
+    `${f.file}: expected model_type to be one of ${SUPPORTED_MODEL_TYPES.join(', ')}, found ${t === undefined ? 'no model_type' : JSON.stringify(t)}`,
+    `shitate runs these architectures (${SUPPORTED_MODEL_TYPES.join(', ')}); pick a model of one of them`);
+}
+
+/** The family of a parsed config. */
+export function familyOf(c: Pick<ModelConfig, 'modelType'>): Family {
+  const fam = findFamily(c.modelType);
+  if (!fam) throw new ShitateError('E_UNSUPPORTED_MODEL', `model_type ${JSON.stringify(c.modelType)} has no family`, `supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`);
+  return fam;
+}
+
+/** Validates a parsed config.json with its family's rules; `file` names it in errors. */
+export function parseModelConfig(obj: Json, file = 'config.json'): ModelConfig {
+  const f = new Fields(file, obj);
+  return familyOfConfig(f).parseConfig(f);
+}
+
+/** Reads `dir/config.json`. */
+export function loadModelConfig(dir: string): ModelConfig {
+  const file = path.join(dir, 'config.json');
+  const obj = readJsonObject(file, 'a Hugging Face model folder holds config.json next to the weights; download the full folder');
+  return parseModelConfig(obj, file);
+}
+
+/** The parameter table of a config (every weight by HF name and shape), without loading anything. */
+export function parameterTable(c: ModelConfig): ParamTable {
+  return familyOf(c).parameters(c);
+}
+
+/** model_type (aliases included) -> family, as a plain record for lookups by key. */
+export const ARCHITECTURES: Readonly<Record<string, Family>> = Object.fromEntries(BY_TYPE);

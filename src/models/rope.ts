@@ -1,6 +1,52 @@
-// Rotary-embedding tables as transformers builds them (float32 arithmetic step by step, so cos/sin match
-// PyTorch to the last bit or one ulp): inv_freq with "linear" and "llama3" scaling, cos/sin [P, D/2].
-import type { RopeScaling } from '../io/hf-config.js';
+// Rotary position embedding, the shared RoPE scheme: its config.json fields (transformers 4.x rope_theta +
+// rope_scaling, 5.x rope_parameters) and its tables as transformers builds them (float32 arithmetic step by
+// step, so cos/sin match PyTorch to the last bit or one ulp): inv_freq with "linear"/"llama3" scaling, cos/sin [P, D/2].
+import { ShitateError } from '../errors.js';
+import { isRecord } from '../io/safetensors-header.js';
+import { Fields } from '../io/json-fields.js';
+import type { RopeScaling } from './types.js';
+
+export const SUPPORTED_ROPE_TYPES = ['default', 'linear', 'llama3'] as const;
+
+/** theta and scaling as transformers 5 resolves them: rope_scaling (4.x) if set, else rope_parameters (5.x);
+ *  rope_theta from inside that object, else the top-level rope_theta, else the family default. */
+export function parseRope(f: Fields, defaultTheta: number): { theta: number; scaling: RopeScaling | null } {
+  const legacy = f.obj.rope_scaling;
+  const raw = legacy !== undefined && legacy !== null ? legacy : f.obj.rope_parameters ?? null;
+  const key = raw === legacy ? 'rope_scaling' : 'rope_parameters';
+  if (raw !== null && !isRecord(raw)) {
+    throw new ShitateError('E_CONFIG', `${f.file}: expected "${key}" to be an object or null, found ${JSON.stringify(raw)}`, 'the config is damaged');
+  }
+  const s = new Fields(`${f.file} ${key}`, raw ?? {});
+  if (raw && Object.values(raw).some(isRecord)) {
+    throw new ShitateError('E_UNSUPPORTED_MODEL', `${f.file}: expected one set of "${key}", found one per layer type (${Object.keys(raw).join(', ')})`,
+      'per-layer-type RoPE belongs to families with local and global layers; this model_type has one RoPE for every layer');
+  }
+  const theta = s.has('rope_theta') ? s.posNum('rope_theta') : f.posNum('rope_theta', defaultTheta);
+  const partial = s.optNum('partial_rotary_factor') ?? f.optNum('partial_rotary_factor');
+  if (partial !== null && partial !== 1) {
+    throw new ShitateError('E_UNSUPPORTED_MODEL', `${f.file}: expected partial_rotary_factor 1 (RoPE over the whole head), found ${partial}`,
+      'this model_type rotates every head dimension; the config belongs to another architecture');
+  }
+  const type = raw ? raw.rope_type ?? raw.type ?? 'default' : 'default';
+  if (type === 'default') return { theta, scaling: null };
+  if (type === 'linear') return { theta, scaling: { type: 'linear', factor: s.posNum('factor') } };
+  if (type === 'llama3') {
+    return {
+      theta,
+      scaling: {
+        type: 'llama3',
+        factor: s.posNum('factor'),
+        lowFreqFactor: s.posNum('low_freq_factor'),
+        highFreqFactor: s.posNum('high_freq_factor'),
+        originalMaxPositions: s.posInt('original_max_position_embeddings'),
+      },
+    };
+  }
+  throw new ShitateError('E_UNSUPPORTED_MODEL',
+    `${f.file}: expected a rope scaling type among ${SUPPORTED_ROPE_TYPES.join(', ')} in "${key}", found ${JSON.stringify(type)}`,
+    `this model uses a long-context RoPE variant shitate does not implement; pick a model without it, or remove ${key} to run at the original context length`);
+}
 
 const f = Math.fround;
 

@@ -6,23 +6,11 @@ import { writeSafetensors } from '../io/safetensors.js';
 import { openCheckpoint } from '../io/checkpoint.js';
 import type { FloatDtype } from '../io/safetensors-header.js';
 import { ShitateError } from '../errors.js';
-import type { Tensor } from '../tensor/index.js';
-import type { LlamaModel } from './llama.js';
+import type { CausalLM, NamedTensor } from './types.js';
 
-export function namedWeights(model: LlamaModel): { name: string; tensor: Tensor }[] {
-  const w = model.weights;
-  const out: { name: string; tensor: Tensor }[] = [{ name: 'model.embed_tokens.weight', tensor: w.embed }];
-  w.layers.forEach((l, i) => {
-    out.push({ name: `model.layers.${i}.input_layernorm.weight`, tensor: l.inputNorm });
-    out.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, tensor: l.postNorm });
-    for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
-      out.push({ name: `${lin.name}.weight`, tensor: lin.weight });
-      if (lin.bias) out.push({ name: `${lin.name}.bias`, tensor: lin.bias });
-    }
-  });
-  out.push({ name: 'model.norm.weight', tensor: w.norm });
-  if (w.lmHead !== w.embed) out.push({ name: 'lm_head.weight', tensor: w.lmHead });
-  return out;
+/** Every weight of the model under its HF name (the family's parameter table decides which and how named). */
+export function namedWeights(model: Pick<CausalLM, 'namedWeights'>): NamedTensor[] {
+  return model.namedWeights();
 }
 
 /** The dtype the base checkpoint stores its embedding in (what a merged model is written in). */
@@ -39,7 +27,7 @@ export function baseDtype(baseDir: string): FloatDtype {
 const WEIGHT_FILE = /(\.safetensors|\.bin|\.pt|\.pth|\.gguf|\.safetensors\.index\.json|\.bin\.index\.json)$/;
 
 /** Writes `dir` (which must not exist or be empty) via a temporary folder renamed into place. */
-export function saveModelFolder(dir: string, model: LlamaModel, baseDir: string, dtype: FloatDtype): void {
+export function saveModelFolder(dir: string, model: Pick<CausalLM, 'namedWeights'>, baseDir: string, dtype: FloatDtype): void {
   if (fs.existsSync(dir) && fs.readdirSync(dir).length > 0) {
     throw new ShitateError('E_OUT_EXISTS', `output folder ${dir} already exists and is not empty`, 'choose a new --out folder; existing files are never overwritten');
   }

@@ -1,29 +1,38 @@
 // Pre-flight estimate of peak memory and time for a training run on this engine (float32 on the CPU, plus
 // bf16 weight copies in mixed precision),
 // from the model shape, the method and the batch. The activation count follows what the forward pass
-// keeps for backward (see models/llama.ts and tensor/ops/lowrank.ts); it is checked against bench/train.
-import type { ModelConfig } from '../io/hf-config.js';
+// keeps for backward (see models/blocks.ts and tensor/ops/lowrank.ts); it is checked against bench/train.
+import { countParams, parameterTable, type ModelConfig, type ParamCounts } from '../models/index.js';
 
 export interface ModelShape {
   C: number; F: number; L: number; H: number; Hkv: number; D: number; V: number; tied: boolean;
+  /** exact counts from the family's parameter table (a model folder); absent for catalog shapes, which use
+   *  the Llama-block formulas below */
+  counts?: ParamCounts;
 }
 
 export function shapeOf(c: ModelConfig): ModelShape {
-  return { C: c.hiddenSize, F: c.intermediateSize, L: c.numLayers, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, V: c.vocabSize, tied: c.tieWordEmbeddings };
+  return {
+    C: c.hiddenSize, F: c.intermediateSize, L: c.numLayers, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, V: c.vocabSize,
+    tied: c.tieWordEmbeddings, counts: countParams(parameterTable(c)),
+  };
 }
 
 /** parameters in the linear layers of all blocks */
 export function linearParams(s: ModelShape): number {
+  if (s.counts) return s.counts.linear;
   const attn = s.C * s.H * s.D * 2 + s.C * s.Hkv * s.D * 2;
   return s.L * (attn + 3 * s.C * s.F);
 }
 
 export function paramCount(s: ModelShape): number {
+  if (s.counts) return s.counts.total;
   return linearParams(s) + s.V * s.C * (s.tied ? 1 : 2) + s.L * 2 * s.C + s.C;
 }
 
-/** LoRA parameters with rank r on all seven projections */
+/** LoRA parameters with rank r on every linear layer of the blocks (the seven projections of a Llama block) */
 export function loraParams(s: ModelShape, r: number): number {
+  if (s.counts) return s.counts.loraPerRank * r;
   const HD = s.H * s.D;
   const KD = s.Hkv * s.D;
   return s.L * r * ((s.C + HD) * 2 + (s.C + KD) * 2 + (s.C + s.F) * 3);

@@ -5,8 +5,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ShitateError } from '../../src/errors.js';
-import { chatPrompt, generate, generateText, openModel, type CausalLM, type GenEvent, type GenerateOptions, type GenerateTarget } from '../../src/generate/index.js';
-import { KVCache, loadModel, type ForwardInput, type ForwardOutput, type LlamaModel } from '../../src/models/index.js';
+import { chatPrompt, generate, generateText, openModel, type GenerationModel, type GenEvent, type GenerateOptions, type GenerateTarget } from '../../src/generate/index.js';
+import { KVCache, loadModel, type ForwardInput, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
 import { Tensor } from '../../src/tensor/index.js';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { FIXTURES, modelDir } from './model-dir.js';
@@ -14,7 +14,7 @@ import { FIXTURES, modelDir } from './model-dir.js';
 interface Golden { greedy: { prompt: number[]; max_new_tokens: number; tokens: number[] } }
 const golden = (JSON.parse(fs.readFileSync(path.join(FIXTURES, 'llama-tiny', 'golden.json'), 'utf8')) as Golden).greedy;
 
-async function collect(target: CausalLM | GenerateTarget, prompt: readonly number[], opts: GenerateOptions = {}): Promise<GenEvent[]> {
+async function collect(target: GenerationModel | GenerateTarget, prompt: readonly number[], opts: GenerateOptions = {}): Promise<GenEvent[]> {
   const out: GenEvent[] = [];
   for await (const ev of generate(target, prompt, opts)) out.push(ev);
   return out;
@@ -27,7 +27,7 @@ async function rejects(p: Promise<unknown>, code: string, ...mentions: string[])
   for (const m of mentions) expect((err as ShitateError).message).toContain(m);
 }
 
-let model: LlamaModel;
+let model: CausalLM;
 let eosIds: number[];
 beforeAll(() => {
   const loaded = loadModel(path.join(FIXTURES, 'llama-tiny'));
@@ -147,7 +147,7 @@ describe('openModel', () => {
 });
 
 /** A stand-in model that emits a fixed script of ids, then the end id, whatever the input. */
-function scripted(script: number[], end: number, vocab: number): CausalLM {
+function scripted(script: number[], end: number, vocab: number): GenerationModel {
   const config = { ...model.config, vocabSize: vocab };
   let step = 0;
   return {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KVCache, loadModel, shiftLabels, type LlamaModel } from '../../src/models/index.js';
+import { KVCache, loadModel, shiftLabels, type CausalLM } from '../../src/models/index.js';
 import { noGrad } from '../../src/tensor/index.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures');
@@ -23,7 +23,7 @@ function argmaxLast(logits: Float32Array, V: number): number {
   return best;
 }
 
-function greedyRecompute(m: LlamaModel, prompt: number[], n: number): number[] {
+function greedyRecompute(m: CausalLM, prompt: number[], n: number): number[] {
   const ids = [...prompt];
   for (let i = 0; i < n; i++) {
     const { logits } = noGrad(() => m.forward({ ids: Int32Array.from(ids), batch: 1, seqLen: ids.length, logits: 'last' }));
@@ -32,7 +32,7 @@ function greedyRecompute(m: LlamaModel, prompt: number[], n: number): number[] {
   return ids.slice(prompt.length);
 }
 
-function greedyCached(m: LlamaModel, prompt: number[], n: number): number[] {
+function greedyCached(m: CausalLM, prompt: number[], n: number): number[] {
   const c = m.config;
   const cache = new KVCache(c.numLayers, 1, prompt.length + n, c.numKvHeads, c.headDim);
   const out: number[] = [];

@@ -2,7 +2,7 @@
 // adapter was attached: turns go round-robin, each step runs with its own request's adapter, the queue is
 // bounded (429), disconnects leave the queue or stop the generation, and close() refuses new work (503).
 import { describe, expect, it } from 'vitest';
-import type { CausalLM, GenEvent } from '../../src/generate/index.js';
+import type { GenerationModel, GenEvent } from '../../src/generate/index.js';
 import { KVCache, type ForwardInput, type ForwardOutput, type Linear, type LinearAdapter } from '../../src/models/index.js';
 import { Tensor } from '../../src/tensor/index.js';
 import { AdapterBank, ApiError, Scheduler, type AdapterSlot, type Job } from '../../src/serve/index.js';
@@ -15,8 +15,8 @@ function standIn() {
   const names = new Map<LinearAdapter, string>();
   const log: string[] = [];
   const tags = new Map<KVCache, number>();
-  const model: CausalLM = {
-    config: { vocabSize: V, maxPositions: 64, numLayers: 1, numKvHeads: 1, headDim: 1 } as CausalLM['config'],
+  const model: GenerationModel = {
+    config: { vocabSize: V, maxPositions: 64, numLayers: 1, numKvHeads: 1, headDim: 1 } as GenerationModel['config'],
     forward(input: ForwardInput): ForwardOutput {
       const cache = input.cache as KVCache;
       if (!tags.has(cache)) tags.set(cache, input.ids[0]); // the prompt's first id tags the request

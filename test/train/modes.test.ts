@@ -46,8 +46,8 @@ describe('full fine-tuning', () => {
     const data = writeJsonl(path.join(dir, 'train.jsonl'), QA);
     const res = await runTraining({ config: { ...TRAIN_DEFAULTS, model: tinyModelDir(), data, out: path.join(dir, 'run'), method: 'full', maxSteps: 6, learningRate: 1e-3, valSplit: 0 } });
     for (const f of ['config.json', 'tokenizer.json', 'model.safetensors']) expect(fs.existsSync(path.join(res.adapterDir, f)), f).toBe(true);
-    const before = loadModel(tinyModelDir()).model.weights.layers[0].q.weight.data;
-    const after = loadModel(res.adapterDir).model.weights.layers[0].q.weight.data;
+    const before = loadModel(tinyModelDir()).model.linears()[0].weight.data;
+    const after = loadModel(res.adapterDir).model.linears()[0].weight.data;
     let moved = 0;
     for (let i = 0; i < before.length; i++) moved = Math.max(moved, Math.abs(after[i] - before[i]));
     expect(moved).toBeGreaterThan(1e-4);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runTraining } from '../../src/train/session.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../../src/train/config.js';
-import { loadModel, KVCache, type LlamaModel } from '../../src/models/index.js';
+import { loadModel, KVCache, type CausalLM } from '../../src/models/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { noGrad } from '../../src/tensor/index.js';
@@ -27,7 +27,7 @@ function config(dir: string, over: Partial<TrainConfig>): TrainConfig {
   return { ...TRAIN_DEFAULTS, model: tinyModelDir(), data: path.join(dir, 'train.jsonl'), out: path.join(dir, 'run'), batchTokens: 512, loraDropout: 0, ...over };
 }
 
-function greedy(model: LlamaModel, tok: Tokenizer, question: string, stopIds: number[], max = 40): { text: string; stopped: boolean } {
+function greedy(model: CausalLM, tok: Tokenizer, question: string, stopIds: number[], max = 40): { text: string; stopped: boolean } {
   const prompt = tok.encodeChat([{ role: 'user', content: question }], { addGenerationPrompt: true });
   const c = model.config;
   const cache = new KVCache(c.numLayers, 1, prompt.length + max, c.numKvHeads, c.headDim);

@@ -3,10 +3,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  loadGenerationConfig, loadModelConfig, parseGenerationConfig, parseModelConfig, resolveEosTokenIds,
-} from '../../src/io/index.js';
-import { expectShitateError, tempDir } from './helpers.js';
+import { loadGenerationConfig, parseGenerationConfig, resolveEosTokenIds } from '../../src/io/index.js';
+import { loadModelConfig, parseModelConfig } from '../../src/models/index.js';
+import { expectShitateError, tempDir } from '../io/helpers.js';
 
 const SMOLLM2_135M = {
   architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 0, eos_token_id: 0,

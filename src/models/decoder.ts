@@ -1,0 +1,118 @@
+// The Llama-shaped causal LM (llama, mistral, qwen2, qwen3, smollm3, granite): embedding, L decoder blocks of
+// pre-norm attention + SwiGLU MLP, final RMSNorm, LM head. What differs between those families is data in
+// ModelConfig (biases, q/k norm, NoPE layers, sliding windows, Granite's multipliers), not code.
+// Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
+// Reference: transformers' modeling_llama.py and the family files derived from it (eager attention, float32).
+import { Tensor, embedding, linear, linearCrossEntropy, rmsnorm, scale, view } from '../tensor/index.js';
+import { ShitateError } from '../errors.js';
+import { KVCache } from './kv-cache.js';
+import type { Linear } from './linear.js';
+import { RotaryTables } from './rope.js';
+import { linearsOf, namedWeightsOf, type LoadedTable } from './params.js';
+import { attentionBlock, decoderTable, mlpBlock, residual, type DecoderLayer, type DecoderTable } from './blocks.js';
+import { defineFamily, type Family } from './family.js';
+import type { Fields } from '../io/json-fields.js';
+import type { CausalLM, ForwardInput, ForwardOutput, ModelConfig, NamedTensor } from './types.js';
+
+/** HF causal-LM labels (labels[t] is token t itself) -> targets (targets[t] = labels[t+1], last = -100). */
+export function shiftLabels(labels: Int32Array, B: number, T: number): Int32Array {
+  const out = new Int32Array(B * T).fill(-100);
+  for (let b = 0; b < B; b++) for (let t = 0; t + 1 < T; t++) out[b * T + t] = labels[b * T + t + 1];
+  return out;
+}
+
+export interface DecoderWeights {
+  embed: Tensor; // [V, C]
+  layers: DecoderLayer[];
+  norm: Tensor; // [C]
+  lmHead: Tensor; // [V, C], the same Tensor as embed when tied
+}
+
+export class DecoderModel implements CausalLM {
+  readonly config: ModelConfig;
+  readonly weights: DecoderWeights;
+  readonly rotary: RotaryTables;
+  private readonly table: DecoderTable;
+  private readonly loaded: LoadedTable<DecoderTable>;
+
+  constructor(config: ModelConfig, table: DecoderTable, loaded: LoadedTable<DecoderTable>) {
+    this.config = config;
+    this.table = table;
+    this.loaded = loaded;
+    const g = loaded.global;
+    this.weights = { embed: g.embed, layers: loaded.layers, norm: g.norm, lmHead: g.lmHead ?? g.embed };
+    this.rotary = new RotaryTables(config.headDim, config.ropeTheta, config.ropeScaling);
+  }
+
+  linears(): Linear[] {
+    return linearsOf(this.loaded);
+  }
+
+  namedWeights(): NamedTensor[] {
+    return namedWeightsOf(this.table, this.loaded);
+  }
+
+  createCache(batch: number, capacity: number): KVCache {
+    const c = this.config;
+    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim);
+  }
+
+  /** Absolute positions (default: cache length + t), checked against the context; grows the rotary tables. */
+  private positions(input: ForwardInput): Int32Array {
+    const { batch: B, seqLen: T, ids, cache } = input;
+    if (ids.length !== B * T) {
+      throw new ShitateError('E_SHAPE', `forward: ${ids.length} token ids for batch ${B} x ${T} tokens`, 'pass B*T ids, row-major');
+    }
+    const offset = cache ? cache.length : 0;
+    const pos = input.positions ?? Int32Array.from({ length: B * T }, (_, i) => offset + (i % T));
+    let maxPos = 0;
+    for (let i = 0; i < pos.length; i++) maxPos = Math.max(maxPos, pos[i]);
+    if (maxPos >= this.config.maxPositions) {
+      throw new ShitateError('E_CONTEXT', `forward: position ${maxPos} exceeds the model's context of ${this.config.maxPositions} tokens`,
+        'shorten the input (or the conversation history) to fit max_position_embeddings');
+    }
+    this.rotary.ensure(maxPos + 1);
+    return pos;
+  }
+
+  forward(input: ForwardInput): ForwardOutput {
+    const c = this.config;
+    const { batch: B, seqLen: T, ids } = input;
+    const C = c.hiddenSize;
+    const pos = this.positions(input);
+    const cache = input.cache ?? null;
+    const ctx = { c, B, T, cos: this.rotary.cos, sin: this.rotary.sin, pos, segments: input.segments ?? null, cache };
+
+    let x = embedding(this.weights.embed, ids, [B, T]); // [B, T, C]
+    if (c.embeddingMultiplier !== 1) x = scale(x, c.embeddingMultiplier);
+    for (const [li, layer] of this.weights.layers.entries()) {
+      x = residual(x, attentionBlock(layer, li, rmsnorm(x, layer.inputNorm, c.rmsNormEps), ctx), c.residualMultiplier);
+      x = residual(x, mlpBlock(layer, rmsnorm(x, layer.postNorm, c.rmsNormEps)), c.residualMultiplier);
+    }
+    if (cache) cache.advance(T);
+    x = rmsnorm(x, this.weights.norm, c.rmsNormEps);
+    // logits / s = (x / s) W^T: dividing the hidden state keeps the fused loss path (Granite logits_scaling)
+    if (c.logitsScaling !== 1) x = scale(x, 1 / c.logitsScaling);
+
+    const head = this.weights.lmHead;
+    const loss = input.targets ? linearCrossEntropy(view(x, [B * T, C]), head, input.targets,
+      input.lossNormalizer !== undefined ? { normalizer: input.lossNormalizer } : {}) : null;
+    const mode = input.logits ?? (input.targets ? 'none' : 'all');
+    let logits: Tensor | null = null;
+    if (mode === 'all') logits = linear(x, head);
+    else if (mode === 'last') logits = linear(lastRows(x, B, T, C), head);
+    return { logits, loss };
+  }
+}
+
+/** [B, T, C] -> [B, 1, C] holding each row's last position (inference only: no gradient). */
+function lastRows(x: Tensor, B: number, T: number, C: number): Tensor {
+  const out = new Float32Array(B * C);
+  for (let b = 0; b < B; b++) out.set(x.data.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
+  return Tensor.from(out, [B, 1, C]);
+}
+
+/** A family whose checkpoints are this decoder under transformers' Llama names: only its config differs. */
+export function decoderFamily(modelType: string, parseConfig: (f: Fields) => ModelConfig, aliases: readonly string[] = []): Family {
+  return defineFamily({ modelType, aliases, parseConfig, table: decoderTable, build: (c, t, w) => new DecoderModel(c, t, w) });
+}

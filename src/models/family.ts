@@ -1,0 +1,52 @@
+// What a family file exports: how to read its config.json, its parameter table, and how to build the model
+// from the loaded table. The registry keeps one Family per model_type; loadModel() drives it.
+import type { Checkpoint } from '../io/checkpoint.js';
+import type { Fields } from '../io/json-fields.js';
+import { loadTable, type LoadedTable, type ParamTable } from './params.js';
+import type { CausalLM, ModelConfig } from './types.js';
+
+/** Tensors a checkpoint may hold that are derived, never learned: transformers skips them too. */
+const DERIVED_TENSORS: readonly RegExp[] = [/(^|\.)rotary_emb\.inv_freq$/];
+
+export interface Family {
+  /** the config.json model_type this family implements */
+  readonly modelType: string;
+  /** other model_type values whose checkpoints load exactly like this one */
+  readonly aliases: readonly string[];
+  /** config.json -> ModelConfig; the only place this family's HF config field names are read */
+  parseConfig(f: Fields): ModelConfig;
+  /** every weight of a model of this config, by HF name and shape */
+  parameters(c: ModelConfig): ParamTable;
+  /** checkpoint tensors the family knowingly leaves unused (for the unclaimed-tensor check) */
+  ignoredTensors(c: ModelConfig): readonly RegExp[];
+  /** reads the table from the checkpoint (shape-checked) and builds the model */
+  load(ck: Checkpoint, c: ModelConfig): CausalLM;
+}
+
+export interface FamilyDefinition<T extends ParamTable> {
+  modelType: string;
+  aliases?: readonly string[];
+  parseConfig(f: Fields): ModelConfig;
+  table(c: ModelConfig): T;
+  build(c: ModelConfig, table: T, weights: LoadedTable<T>): CausalLM;
+  /** beyond the derived buffers and, when tied, a stored lm_head.weight */
+  ignoredTensors?: readonly RegExp[];
+}
+
+/** A Family from its typed parts: the table declared once serves parameters(), loading and the model. */
+export function defineFamily<T extends ParamTable>(d: FamilyDefinition<T>): Family {
+  return {
+    modelType: d.modelType,
+    aliases: d.aliases ?? [],
+    parseConfig: d.parseConfig,
+    parameters: d.table,
+    ignoredTensors(c) {
+      // transformers ties lm_head to the embedding and ignores a stored copy of it
+      return [...DERIVED_TENSORS, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : []), ...(d.ignoredTensors ?? [])];
+    },
+    load(ck, c) {
+      const table = d.table(c);
+      return d.build(c, table, loadTable(ck, table));
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// The family registry and the parameter table: every fixture's checkpoint is exactly its table (load and
+// namedWeights agree name for name, estimate counts every parameter), and a checkpoint tensor no table entry
+// claims is refused by name unless the caller allows it.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openCheckpoint } from '../../src/io/checkpoint.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import {
+  FAMILIES, SUPPORTED_MODEL_TYPES, countParams, findFamily, loadModel, parameterTable, tableTensors,
+} from '../../src/models/index.js';
+import { shapeOf, paramCount } from '../../src/train/estimate.js';
+import { expectShitateError, tempDir } from '../io/helpers.js';
+
+const FIX = path.join(import.meta.dirname, '..', 'fixtures');
+const MODELS = fs.readdirSync(FIX).filter((d) => fs.existsSync(path.join(FIX, d, 'config.json')));
+
+/** A copy of a fixture folder whose single weight file gets `extra` tensors (and config.json `patch`). */
+function variantOf(name: string, extra: Record<string, number[]>, patch: Record<string, unknown> = {}): string {
+  const src = path.join(FIX, name);
+  const dir = tempDir('shitate-reg-');
+  const ck = openCheckpoint(src);
+  const tensors = [...ck.tensors.entries()].map(([n, info]) => ({ name: n, shape: [...info.shape], dtype: 'F32' as const, data: ck.readF32(n) }));
+  ck.close();
+  for (const [n, shape] of Object.entries(extra)) {
+    tensors.push({ name: n, shape, dtype: 'F32', data: new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.5) });
+  }
+  writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
+  const config = JSON.parse(fs.readFileSync(path.join(src, 'config.json'), 'utf8')) as Record<string, unknown>;
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ ...config, ...patch }));
+  return dir;
+}
+
+describe('registry', () => {
+  it('lists every family by model_type and finds each', () => {
+    expect(SUPPORTED_MODEL_TYPES.slice(0, 3)).toEqual(['llama', 'mistral', 'qwen2']);
+    for (const fam of FAMILIES) {
+      for (const t of [fam.modelType, ...fam.aliases]) expect(findFamily(t)).toBe(fam);
+    }
+    expect(findFamily('gpt2')).toBeNull();
+  });
+});
+
+describe.each(MODELS)('%s: one parameter table drives load, save and estimate', (name) => {
+  const dir = path.join(FIX, name);
+
+  it('namedWeights gives back exactly the checkpoint tensors, by name and shape', () => {
+    const { model, config } = loadModel(dir);
+    const ck = openCheckpoint(dir);
+    const stored = new Map([...ck.tensors].map(([n, info]) => [n, [...info.shape]]));
+    ck.close();
+    const named = model.namedWeights();
+    expect(new Set(named.map((w) => w.name))).toEqual(new Set(stored.keys()));
+    for (const { name: n, tensor } of named) expect([...tensor.shape], n).toEqual(stored.get(n));
+    expect(tableTensors(parameterTable(config)).map((t) => t.name).sort()).toEqual([...stored.keys()].sort());
+    // every linear of the table is a LoRA target, in table order
+    expect(model.linears().map((l) => l.name)).toEqual(tableTensors(parameterTable(config))
+      .filter((t) => t.name.endsWith('_proj.weight')).map((t) => t.name.replace(/\.weight$/, '')));
+  });
+
+  it('estimate counts every stored parameter', () => {
+    const { model, config } = loadModel(dir);
+    const total = model.namedWeights().reduce((a, w) => a + w.tensor.size, 0);
+    expect(countParams(parameterTable(config)).total).toBe(total);
+    expect(paramCount(shapeOf(config))).toBe(total);
+  });
+});
+
+describe('unclaimed checkpoint tensors', () => {
+  it('are refused by name (a q_norm the llama table has no place for), or dropped when allowed', () => {
+    const dir = variantOf('llama-tiny', { 'model.layers.0.self_attn.q_norm.weight': [16] });
+    expectShitateError(() => loadModel(dir), 'E_UNKNOWN_TENSOR', 'model.layers.0.self_attn.q_norm.weight', 'llama');
+    const loaded = loadModel(dir, { allowUnknownTensors: true });
+    expect(loaded.ignoredTensors).toEqual(['model.layers.0.self_attn.q_norm.weight']);
+    expect(loaded.model.namedWeights().some((w) => w.name.includes('q_norm'))).toBe(false);
+  });
+
+  it('accepts what transformers itself skips: rotary inv_freq buffers and a stored copy of a tied head', () => {
+    const dir = variantOf('llama-tiny', { 'model.layers.0.self_attn.rotary_emb.inv_freq': [8], 'lm_head.weight': [256, 64] });
+    const { model, ignoredTensors } = loadModel(dir);
+    expect(ignoredTensors).toEqual([]);
+    expect(model.namedWeights().map((w) => w.name)).not.toContain('lm_head.weight');
+  });
+
+  it('a config that unties the head needs lm_head.weight in the checkpoint', () => {
+    const dir = variantOf('llama-tiny', {}, { tie_word_embeddings: false });
+    expectShitateError(() => loadModel(dir), 'E_TENSOR_MISSING', 'lm_head.weight');
+  });
+});
