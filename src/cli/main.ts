@@ -15,6 +15,7 @@ import { demoCommand } from './demo.js';
 import { assistantCommand } from './assistant.js';
 import { kbCommand } from './kb.js';
 import { memoryCommand } from './memory.js';
+import { studioCommand } from './studio.js';
 
 export interface Command {
   summary: string;
@@ -36,7 +37,13 @@ const commands: Record<string, Command> = {
   assistant: assistantCommand,
   kb: kbCommand,
   memory: memoryCommand,
+  studio: studioCommand,
 };
+
+/** Names of every command (the studio shows export buttons for the commands this installation has). */
+export function commandNames(): string[] {
+  return Object.keys(commands);
+}
 
 function help(): string {
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
