@@ -81,8 +81,16 @@ export function finishChecks(v: Validator): void {
     const shares = cats.slice(0, 5).map((c) => `${c.name} ${percent(c.count, n)}`).join(', ');
     v.report({ code: 'category_dominance', loc: null, params: { name: cats[0].name, share: percent(cats[0].count, n), shares } });
   }
-  for (const t of v.templatesView().top(Math.ceil(n * o.templateShare))) {
+  const identical = v.templatesView().top(Math.ceil(n * o.templateShare));
+  for (const t of identical) {
     if (t.count / n <= o.templateShare) continue;
     v.report({ code: 'template_dominance', loc: null, params: { share: percent(t.count, n), count: t.count, sample: t.sample } });
+  }
+  // one wording with many different numbers is not one answer; say what it is instead
+  for (const w of v.wordingsView().top(Math.ceil(n * o.templateShare))) {
+    if (w.count / n <= o.templateShare) continue;
+    const same = identical.filter((t) => t.tag === w.key).reduce((s, t) => s + t.count, 0);
+    if (same >= 0.9 * w.count) continue; // mostly one identical answer: template_dominance says so
+    v.report({ code: 'template_numbers', loc: null, params: { share: percent(w.count, n), count: w.count, sample: w.sample } });
   }
 }

@@ -73,23 +73,24 @@ export class LengthCounter {
  * and its count is low by at most n/(k+1). Memory stays at k entries however many distinct items come.
  */
 export class HeavyHitters {
-  private readonly counts = new Map<number, { count: number; sample: string }>();
+  private readonly counts = new Map<number, { count: number; sample: string; tag: number }>();
   n = 0;
 
   constructor(private readonly k = 64) {}
 
-  add(key: number, sample: () => string): void {
+  /** `tag` travels with the item (e.g. the hash of a wording several exact answers share). */
+  add(key: number, sample: () => string, tag = 0): void {
     this.n++;
     const c = this.counts.get(key);
     if (c) { c.count++; return; }
-    if (this.counts.size < this.k) { this.counts.set(key, { count: 1, sample: sample() }); return; }
+    if (this.counts.size < this.k) { this.counts.set(key, { count: 1, sample: sample(), tag }); return; }
     for (const [kk, v] of this.counts) {
       if (--v.count === 0) this.counts.delete(kk);
     }
   }
 
   /** Items whose (lower-bound) count is at least `min`, most frequent first. */
-  top(min: number): { count: number; sample: string }[] {
-    return [...this.counts.values()].filter((v) => v.count >= min).sort((a, b) => b.count - a.count);
+  top(min: number): { key: number; count: number; sample: string; tag: number }[] {
+    return [...this.counts].map(([key, v]) => ({ key, ...v })).filter((v) => v.count >= min).sort((a, b) => b.count - a.count);
   }
 }

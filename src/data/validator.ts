@@ -6,6 +6,7 @@ import { Column, float64s, IdIndex, int32s, uint8s, uint16s } from './compact.js
 import { MESSAGE_CODES, severityOf, type MessageCode } from './messages.js';
 import { K, NearDupIndex, signature } from './minhash.js';
 import { foldExactNfkc, foldMatchNfkc, hash32, hash53 } from './normalize.js';
+import { canonicalNumbers, maskNumbers, numbersKey } from './numbers.js';
 import { HeavyHitters, LengthCounter } from './stats.js';
 import { answerOf, excerpt, questionOf, type DataRecord, type ImportItem, type Issue, type Loc, type Severity } from './types.js';
 import { finishChecks, type ValidateOptions, type ValidationResult, type IssueGroup, DEFAULTS } from './results.js';
@@ -34,6 +35,12 @@ export class Validator {
   private readonly questionKey = new Column(float64s);
   /** Hash of the answer side, to tell a conflict from a duplicate when no signature was kept. */
   private readonly answerKey = new Column(float64s);
+  /** Hash of the answer's numbers (canonical: 1,000 = 1000, 1万 = 10000): a different number is a different answer. */
+  private readonly answerNumbers = new Column(float64s);
+  /** Hash of the answer's wording, numbers masked (folded for matching). */
+  private readonly answerWording = new Column(float64s);
+  /** The answer's numbers as text, for the message, kept for the examples the near-duplicate search holds. */
+  private readonly numbersText = new Map<number, string>();
   /** Example index -> its id in the near-duplicate index (-1: not stored), and back. */
   private readonly nearId = new Column(int32s);
   private readonly recordOfNear = new Column(int32s);
@@ -43,6 +50,8 @@ export class Validator {
   private readonly questions = new IdIndex((i) => this.questionKey.get(i));
   private readonly near = new NearDupIndex();
   private readonly templates = new HeavyHitters(64);
+  /** answers by wording, numbers masked: "same wording, different numbers" */
+  private readonly wordings = new HeavyHitters(64);
   private readonly qSig = new Uint32Array(K);
   private readonly aSig = new Uint32Array(K);
   private limitReported = false;
@@ -72,6 +81,10 @@ export class Validator {
 
   templatesView(): HeavyHitters {
     return this.templates;
+  }
+
+  wordingsView(): HeavyHitters {
+    return this.wordings;
   }
 
   add(item: ImportItem): void {
@@ -137,14 +150,24 @@ export class Validator {
     const nf = chat ? r.messages.map((m) => m.content.normalize('NFKC')) : [r.text.normalize('NFKC')];
     const exactKey = hash53(chat ? r.messages.map((m, k) => `${m.role}\u0001${foldExactNfkc(nf[k])}`).join('\u0002') : `\u0003${foldExactNfkc(nf[0])}`);
     const side = (role: string): string => (chat ? nf.filter((_, k) => r.messages[k].role === role).join('\n') : role === 'user' ? nf[0] : '');
-    const question = foldMatchNfkc(side('user'));
+    // numbers in one spelling (1,000 = 1000 = 1千) before folding, so the same fact reads alike
+    const questionNf = side('user');
     const answerNf = side('assistant');
-    const answer = foldMatchNfkc(answerNf);
+    const qNums = numbersKey(questionNf);
+    const question = `${foldMatchNfkc(canonicalNumbers(questionNf))}\u0001${qNums}`;
+    const answer = foldMatchNfkc(canonicalNumbers(answerNf));
     this.keyOf.push(exactKey);
     this.answerKey.push(hash53(answer));
-    if (answerNf) this.templates.add(hash53(foldExactNfkc(answerNf).replace(/\d+/g, '0')), () => excerpt(answerOf(r)));
+    const aNums = numbersKey(answerNf);
+    this.answerNumbers.push(hash53(aNums));
+    this.answerWording.push(aNums ? hash53(foldMatchNfkc(maskNumbers(answerNf))) : 0);
+    if (aNums && this.count <= this.opts.nearDupLimit) {
+      const shown = aNums.split(',').join(', ');
+      this.numbersText.set(i, shown.length > 40 ? `${shown.slice(0, 40)}…` : shown);
+    }
+    if (answerNf) this.countAnswer(answerNf, aNums !== '', () => excerpt(answerOf(r)));
     if (checked.blocking) return; // broken examples are reported once, not again as duplicates
-    this.relate(i, r, exactKey, question, answer);
+    this.relate(i, r, exactKey, question, answer, qNums);
   }
 
   private measure(r: DataRecord): number {
@@ -163,8 +186,17 @@ export class Validator {
     return r.kind === 'text' ? r.text.length : r.messages.reduce((s, m) => s + m.content.length, 0);
   }
 
+  /** Answers for the dominance checks: identical ones (numbers compared exactly), and, when the answer has
+   *  numbers, its wording with the numbers masked. */
+  private countAnswer(answerNf: string, hasNumbers: boolean, sample: () => string): void {
+    const exact = foldExactNfkc(answerNf);
+    const wording = hasNumbers ? hash53(maskNumbers(exact)) : 0;
+    this.templates.add(hash53(canonicalNumbers(exact)), sample, wording);
+    if (hasNumbers) this.wordings.add(wording, sample);
+  }
+
   /** Exact duplicates, then the same question (exactly, then nearly) with the same or another answer. */
-  private relate(i: number, r: DataRecord, exactKey: number, qFold: string, aFold: string): void {
+  private relate(i: number, r: DataRecord, exactKey: number, qFold: string, aFold: string, qNums: string): void {
     const first = this.exact.get(exactKey);
     if (first !== -1) { this.pair(i, first, 'duplicate', r, 1, 1); return; }
     this.exact.add(i);
@@ -181,7 +213,7 @@ export class Validator {
     }
     this.questions.add(i);
     // "plan 1" and "plan 12" are different questions however alike they look: numbers must agree
-    const salt = hash32((qFold.match(/\d+/g) ?? []).join(','));
+    const salt = hash32(qNums);
     const m = this.near.best(this.qSig, this.aSig, salt, this.opts.nearThreshold);
     if (this.near.count < this.opts.nearDupLimit) {
       const id = this.near.store(this.qSig, this.aSig);
@@ -197,14 +229,20 @@ export class Validator {
     this.pair(i, this.recordOfNear.get(m.other), near ? 'near_duplicate' : 'conflict', r, m.question, m.answer);
   }
 
-  private pair(i: number, j: number, code: MessageCode, r: DataRecord, simQ: number, simA: number): void {
+  private pair(i: number, j: number, found: MessageCode, r: DataRecord, simQ: number, simA: number): void {
+    // the same wording with another price, date or count is another answer: a conflict, not a duplicate
+    const differ = r.kind === 'chat' && this.answerNumbers.get(i) !== this.answerNumbers.get(j);
+    const sameWording = this.answerWording.get(i) !== 0 && this.answerWording.get(i) === this.answerWording.get(j);
+    const numbersDiffer = differ && (found === 'near_duplicate' || (found === 'conflict' && sameWording));
+    const code: MessageCode = numbersDiffer ? 'number_conflict' : found;
     const crossSplit = this.splitOf.get(i) !== this.splitOf.get(j);
     this.group.set(this.find(i), this.find(j));
     const loc = r.loc;
     const related = this.locOf(j);
-    const sim = code === 'conflict' ? simQ : Math.min(simQ, simA);
+    const isConflict = code === 'conflict' || code === 'number_conflict';
+    const sim = isConflict ? simQ : Math.min(simQ, simA);
     const similarity = sim.toFixed(2);
-    if (code !== 'conflict') this.dupOf.set(i, j);
+    if (!isConflict) this.dupOf.set(i, j); // --dedup drops duplicates only, never one side of a conflict
     const ex = excerpt(questionOf(r) || r.text);
     if (crossSplit) {
       // report it on the validation example, pointing at the training one
@@ -212,7 +250,9 @@ export class Validator {
       this.report({ code: 'leakage', loc: valIsI ? loc : related, related: valIsI ? related : loc, params: { similarity }, excerpt: ex });
       return;
     }
-    this.report(code === 'duplicate' ? { code, loc, related, params: {}, excerpt: ex } : { code, loc, related, params: { similarity }, excerpt: ex });
+    const params: Issue['params'] = code === 'duplicate' ? {} : { similarity };
+    if (numbersDiffer) Object.assign(params, { numbers: this.numbersText.get(i) ?? '—', other: this.numbersText.get(j) ?? '—' });
+    this.report({ code, loc, related, params, excerpt: ex });
   }
 
   finish(): ValidationResult {

@@ -140,10 +140,11 @@ describe('warnings', () => {
     expect(msg).toContain('返品 13.3%');
   });
 
-  it('one answer template dominating', async () => {
-    const rows = clean.map(([q, a, c], i) => [q, i % 3 === 0 ? `担当者から${i}営業日以内にご連絡します。` : a, c]);
+  it('one answer dominating: identical answers, numbers compared exactly (1,000 = １０００)', async () => {
+    const rows = clean.map(([q, a, c], i) => [q, i % 3 === 0 ? `担当者から${i % 2 ? '1,000' : '１０００'}時間以内にご連絡します。` : a, c]);
     const { report } = await check('faq.csv', sheet([], rows));
     expect(problem(report, 'template_dominance')?.occurrences[0].message).toContain('33.3%');
+    expect(codes(report)).not.toContain('template_numbers');
   });
 
   it('validation examples that also appear in the training data', async () => {
