@@ -22,6 +22,9 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (e: T
       case 'warning':
         s.line(`warning: ${e.message}`);
         break;
+      case 'note':
+        s.line(`note: ${e.message}`);
+        break;
       case 'done':
         s.line(`done (${e.reason}) at step ${e.step}${e.bestValLoss !== null ? `; best val loss ${e.bestValLoss.toFixed(4)} at step ${e.bestStep}` : ''}`);
         break;

@@ -1,12 +1,13 @@
 // `shitate train`: LoRA (or full) fine-tuning with the resolved config printed and saved, progress,
 // checkpoints, exact resume (--resume RUN_DIR) and a clean stop on Ctrl-C.
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, resolveConfig, schemaFlags, snake } from '../config/resolve.js';
 import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.js';
 import { runTraining } from '../train/session.js';
+import { readRunConfig } from '../train/state-file.js';
+import { resumeSettings } from './train-resume.js';
 import { progressPrinter } from './progress.js';
 import { ShitateError } from '../errors.js';
 import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
@@ -19,8 +20,11 @@ const usage = `usage: shitate train --model DIR --data train.jsonl [--val val.js
 
 Fine-tunes a Hugging Face model folder with LoRA (default) on chat ({"messages"}), prompt/completion or
 text JSONL. Settings come from defaults < --config YAML < SHITATE_* environment < flags; the resolved
-config is printed and saved as RUN_DIR/config.json. Ctrl-C writes a checkpoint and exits; resume with
---resume RUN_DIR. Output: RUN_DIR/adapter (PEFT format), metrics.jsonl, loss.svg, summary.json.
+config is printed and saved as RUN_DIR/config.json. Ctrl-C (or SIGTERM, e.g. docker stop) writes a
+checkpoint and exits; resume with --resume RUN_DIR, which keeps the run's settings: only max_steps, epochs,
+threads, save_every, eval_every, early stopping and memory settings may be given again with new values.
+One trainer at a time per run folder (RUN_DIR/train.lock). Output: RUN_DIR/adapter (PEFT format),
+metrics.jsonl, loss.svg, summary.json.
 
 settings (flag / YAML key / env):
 ${Object.entries(SCHEMA).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()).padEnd(26)} ${s.help}`).join('\n')}
@@ -42,16 +46,15 @@ export const train: Command = {
     const resumeDir = flagStr(p, 'resume');
     let config: TrainConfig & { purpose?: string | null; acceptLicence?: boolean };
     let sources: Record<string, string>;
+    const layers = { file: flagStr(p, 'config') ?? null, env: process.env, flags: flagsToKeys(SCHEMA, p.values) };
     if (resumeDir) {
-      const file = path.join(resumeDir, 'config.json');
-      if (!fs.existsSync(file)) {
-        throw new ShitateError('E_RESUME', `expected ${file} from an earlier run, found none`, 'pass the RUN_DIR that `shitate train` printed');
-      }
-      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { config: TrainConfig; sources: Record<string, string> };
-      config = { ...saved.config, out: resumeDir };
-      sources = saved.sources;
+      const saved = readRunConfig<Record<string, unknown>>(path.join(resumeDir, 'config.json'));
+      const r = resumeSettings(SCHEMA, { ...TRAIN_DEFAULTS, ...LICENCE_DEFAULTS }, saved, resumeDir, layers);
+      config = r.config;
+      sources = r.sources;
+      for (const line of r.changes) process.stderr.write(`resume: ${line}\n`);
     } else {
-      const r = resolveConfig(SCHEMA, { ...TRAIN_DEFAULTS, ...LICENCE_DEFAULTS }, { file: flagStr(p, 'config') ?? null, env: process.env, flags: flagsToKeys(SCHEMA, p.values) });
+      const r = resolveConfig(SCHEMA, { ...TRAIN_DEFAULTS, ...LICENCE_DEFAULTS }, layers);
       config = r.values;
       sources = r.sources;
       for (const k of ['model', 'data'] as const) {
@@ -67,21 +70,25 @@ export const train: Command = {
     }
     // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
     const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
-    let stop = false;
-    const onSigint = () => {
-      if (stop) process.exit(130);
-      stop = true;
-      process.stderr.write('\nstopping after this step and writing a checkpoint (Ctrl-C again to quit now)\n');
+    // Ctrl-C, and SIGTERM (docker stop, systemd, timeout) or SIGHUP the same way: finish the step, write a
+    // checkpoint, exit with 128 + the signal's number; a second signal quits at once
+    let stop: NodeJS.Signals | null = null;
+    const codes: Record<string, number> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (stop) process.exit(codes[sig]);
+      stop = sig;
+      process.stderr.write(`\n${sig === 'SIGINT' ? '' : `${sig}: `}stopping after this step and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit now)\n`);
     };
-    process.on('SIGINT', onSigint);
+    const signals = Object.keys(codes) as NodeJS.Signals[];
+    for (const sig of signals) process.on(sig, onSignal);
     try {
-      const res = await runTraining({ config, sources, resume: Boolean(resumeDir), onEvent: progressPrinter(), stopRequested: () => stop });
+      const res = await runTraining({ config, sources, resume: Boolean(resumeDir), onEvent: progressPrinter(), stopRequested: () => stop !== null });
       writeLicenceRecord(res.runDir, licence);
       process.stderr.write(`adapter: ${res.adapterDir}\nrun folder: ${res.runDir} (metrics.jsonl, loss.svg, summary.json)\n`);
       if (stop) process.stderr.write(`resume with: shitate train --resume ${res.runDir}\n`);
-      return stop ? 130 : 0;
+      return stop ? codes[stop] : 0;
     } finally {
-      process.off('SIGINT', onSigint);
+      for (const sig of signals) process.off(sig, onSignal);
     }
   },
 };

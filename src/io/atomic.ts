@@ -47,9 +47,25 @@ export function writeFileAtomic(target: string, data: string | Uint8Array): void
   withAtomicFile(target, (fd) => writeAll(fd, bytes));
 }
 
+/**
+ * Removes what interrupted writes left in `dir`: entries named NAME.tmp-PID (this module's temp files, and
+ * folders written the same way). Call it only where no other process may be writing (e.g. under a lock);
+ * returns the names removed.
+ */
+export function removeTempLeftovers(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const gone: string[] = [];
+  for (const e of fs.readdirSync(dir)) {
+    if (!/\.tmp-\d+$/.test(e)) continue;
+    fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+    gone.push(e);
+  }
+  return gone;
+}
+
 // Persist the rename itself. Directories cannot be opened for fsync on every platform (Windows), and a
 // failure here does not lose data already renamed, so it is best effort.
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   let fd: number | null = null;
   try {
     fd = fs.openSync(dir, 'r');

@@ -5,17 +5,19 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
-import { loadModel, namedWeights, type LlamaModel } from '../models/index.js';
+import { loadModel, type CausalLM } from '../models/index.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 import { attachLora, saveAdapter, type LoraSet } from '../lora/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { AdamW, type NamedParam } from './optimizer.js';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
+import { loadTrainingCheckpoint, replaceDir, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
 import { trainLoop, type TrainEvent } from './trainer.js';
+import { appendMetric, lossCurves, trimMetrics } from './metrics-log.js';
+import { BEST_FILE, CHECKPOINTS, openRunFolder } from './run-folder.js';
 import { loadRunData } from './data-setup.js';
 import { estimateTraining, formatGiB, shapeOf } from './estimate.js';
-import { lossCurveSvg, type Point } from './plot.js';
+import { lossCurveSvg } from './plot.js';
 import { writeFullModel } from './full.js';
 import type { TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
@@ -25,7 +27,7 @@ import { nativeStatus } from '../kernels/index.js';
 export interface RunOptions {
   config: TrainConfig;
   sources?: Record<string, string>;
-  /** resume the run in this folder (its saved config wins) */
+  /** resume the run in this folder from its newest complete checkpoint (a folder without one starts over) */
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
   stopRequested?: () => boolean;
@@ -43,47 +45,16 @@ export function defaultRunDir(now = new Date()): string {
   return path.join('runs', `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}-${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`);
 }
 
-function trainableParams(model: LlamaModel, c: TrainConfig): { params: NamedParam[]; lora: LoraSet | null } {
+function trainableParams(model: CausalLM, c: TrainConfig): { params: NamedParam[]; lora: LoraSet | null } {
   if (c.method === 'full') {
     // every weight under its HF name; a tied LM head is the embedding and appears once
-    const params = namedWeights(model);
+    const params = model.namedWeights();
     for (const p of params) p.tensor.requiresGrad = true;
     return { params, lora: null };
   }
   const targets = c.targetModules.length === 1 && c.targetModules[0] === 'all-linear' ? 'all-linear' : c.targetModules;
   const lora = attachLora(model, { r: c.loraR, alpha: c.loraAlpha, dropout: c.loraDropout, targetModules: targets, useRslora: c.useRslora }, c.seed);
   return { params: lora.params().map((p) => ({ name: p.name, tensor: p.tensor })), lora };
-}
-
-function prepareRunDir(c: TrainConfig, resume: boolean): string {
-  const runDir = c.out ?? defaultRunDir();
-  const last = path.join(runDir, 'checkpoints', 'last');
-  if (!resume && fs.existsSync(last)) {
-    throw new ShitateError('E_RUN_EXISTS', `run folder ${runDir} already holds a training run`,
-      `continue it with \`shitate train --resume ${runDir}\`, or pick a new --out`);
-  }
-  fs.mkdirSync(runDir, { recursive: true });
-  return runDir;
-}
-
-function readMetrics(file: string): { train: Point[]; val: Point[] } {
-  const train: Point[] = [];
-  const val: Point[] = [];
-  if (!fs.existsSync(file)) return { train, val };
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (!line) continue;
-    const m = JSON.parse(line) as { type: string; step: number; loss?: number; valLoss?: number };
-    if (m.type === 'step' && m.loss !== undefined) train.push({ step: m.step, value: m.loss });
-    if (m.type === 'eval' && m.valLoss !== undefined) val.push({ step: m.step, value: m.valLoss });
-  }
-  return { train, val };
-}
-
-/** Keeps only metrics up to `step` (a resumed run replays what came after its checkpoint). */
-function trimMetrics(file: string, step: number): void {
-  if (!fs.existsSync(file)) return;
-  const keep = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as { step?: number }).step! <= step);
-  writeFileAtomic(file, keep.map((l) => l + '\n').join(''));
 }
 
 /** What bf16 mixed precision will and will not do on this machine. */
@@ -100,10 +71,18 @@ function precisionWarnings(c: TrainConfig): string[] {
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
-  const c = o.config;
-  const runDir = prepareRunDir(c, o.resume ?? false);
   const emit = o.onEvent ?? (() => {});
-  if (!o.resume) writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ config: c, sources: o.sources ?? {} }, null, 2) + '\n');
+  const folder = openRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }));
+  try {
+    return await trainIn(folder.dir, folder.checkpointStep !== null, o, emit);
+  } finally {
+    folder.lock.release();
+  }
+}
+
+async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, emit: (e: TrainEvent) => void): Promise<RunResult> {
+  const c = { ...o.config, out: runDir };
+  writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ config: c, sources: o.sources ?? {} }, null, 2) + '\n');
   const { model, eosTokenIds, config: mc } = loadModel(c.model);
   const tok: Tokenizer = loadTokenizer(c.model);
   if (tok.vocabSize > mc.vocabSize) {
@@ -127,12 +106,17 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   }
   const { params, lora } = trainableParams(model, c);
   const opt = new AdamW(params, { lr: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, eps: c.adamEps, weightDecay: c.weightDecay });
-  const ckDir = path.join(runDir, 'checkpoints');
+  const ckDir = path.join(runDir, CHECKPOINTS);
   const metricsFile = path.join(runDir, 'metrics.jsonl');
   let resume: TrainerState | null = null;
-  if (o.resume) {
+  if (fromCheckpoint) {
     resume = loadTrainingCheckpoint(path.join(ckDir, 'last'), params, opt);
-    trimMetrics(metricsFile, resume.step);
+    if (c.maxSteps !== null && c.maxSteps < resume.step) {
+      throw new ShitateError('E_RESUME', `max_steps ${c.maxSteps}: expected at least the ${resume.step} steps this run has already trained`,
+        `pass --max-steps ${resume.step + 1} or more, or leave it out to keep the run's own length`);
+    }
+    const trimmed = trimMetrics(metricsFile, resume.step);
+    if (trimmed.torn) emit({ type: 'note', message: 'metrics.jsonl ended in a line cut short by the interruption; it was dropped' });
   }
   const meta = { chat_template: tok.chatTemplate ?? '', endIds, baseModel: path.resolve(c.model) };
   const writeWeights = (dir: string) => {
@@ -145,29 +129,21 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
   if (c.precision === 'bf16' && lora) compactFrozenWeights(model.linears());
   const state = await trainLoop({ model, params, train: data.train.examples, val: data.val?.examples ?? [], config: c, batch, resume, opt }, {
     onEvent: (e) => {
-      fs.appendFileSync(metricsFile, JSON.stringify({ ...e, time: new Date().toISOString() }) + '\n');
+      appendMetric(metricsFile, e);
       emit(e);
     },
     saveLast: (s) => saveTrainingCheckpoint(path.join(ckDir, 'last'), params, opt, s),
-    saveBest: (s) => {
-      fs.mkdirSync(ckDir, { recursive: true });
-      const bestDir = path.join(ckDir, 'best');
-      const tmp = `${bestDir}.tmp-${process.pid}`;
-      fs.rmSync(tmp, { recursive: true, force: true });
+    saveBest: (s) => replaceDir(path.join(ckDir, 'best'), (tmp) => {
       writeWeights(tmp);
-      writeFileAtomic(path.join(tmp, 'best.json'), JSON.stringify({ step: s.step, valLoss: s.earlyStop.best }) + '\n');
-      fs.rmSync(bestDir, { recursive: true, force: true });
-      fs.renameSync(tmp, bestDir);
-    },
+      writeFileAtomic(path.join(tmp, BEST_FILE), JSON.stringify({ step: s.step, valLoss: s.earlyStop.best }) + '\n'); // last: marks it complete
+    }),
     stopRequested: o.stopRequested ?? (() => false),
     setTraining: (on, seed) => lora?.setTraining(on, seed),
   }).finally(() => setComputePrecision(previousPrecision));
   const adapterDir = path.join(runDir, 'adapter');
   const best = path.join(ckDir, 'best');
-  fs.rmSync(adapterDir, { recursive: true, force: true });
-  if (fs.existsSync(best)) fs.cpSync(best, adapterDir, { recursive: true });
-  else writeWeights(adapterDir);
-  const { train, val } = readMetrics(metricsFile);
+  replaceDir(adapterDir, (tmp) => (fs.existsSync(best) ? fs.cpSync(best, tmp, { recursive: true }) : writeWeights(tmp)));
+  const { train, val } = lossCurves(metricsFile);
   writeFileAtomic(path.join(runDir, 'loss.svg'), lossCurveSvg(train, val, `shitate train — ${path.basename(c.model)}`));
   writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify({
     steps: state.step, epochs: state.epoch, bestValLoss: state.earlyStop.bestStep >= 0 ? state.earlyStop.best : null,

@@ -2,7 +2,7 @@
 // target tokens, clipping, AdamW with warmup + schedule, periodic validation with early stopping (the best
 // weights kept), exact resume (weights, moments, step, data position), and a clean stop on interrupt.
 import { backward, noGrad, type Tensor } from '../tensor/index.js';
-import type { LlamaModel } from '../models/index.js';
+import type { CausalLM } from '../models/index.js';
 import { buildBatch, planEpoch, type BatchOptions, type Example, type MicroBatch } from './batching.js';
 import { AdamW, type NamedParam } from './optimizer.js';
 import { learningRate } from './schedule.js';
@@ -10,12 +10,14 @@ import { newEarlyStop, observeEval } from './early-stop.js';
 import { Rng } from '../kernels/rng.js';
 import type { TrainConfig } from './config.js';
 import type { TrainerState } from './checkpoint.js';
+import { faultPoint } from './faults.js';
 
 export type TrainEvent =
   | { type: 'start'; totalSteps: number; stepsPerEpoch: number; resumedAt: number | null }
   | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; etaSec: number }
   | { type: 'eval'; step: number; valLoss: number; trainLoss: number; bestValLoss: number; improved: boolean }
   | { type: 'warning'; message: string }
+  | { type: 'note'; message: string }
   | { type: 'done'; reason: 'completed' | 'early-stop' | 'interrupted'; step: number; bestValLoss: number | null; bestStep: number | null };
 
 /** Side effects the loop asks for; the session implements them (files), tests can observe them. */
@@ -32,7 +34,7 @@ export interface TrainHooks {
 }
 
 export interface LoopInput {
-  model: LlamaModel;
+  model: CausalLM;
   params: NamedParam[];
   train: Example[];
   val: Example[];
@@ -52,7 +54,7 @@ export function totalStepsOf(stepsPerEpoch: number, c: TrainConfig): number {
   return c.maxSteps ?? Math.max(1, Math.ceil(stepsPerEpoch * c.epochs));
 }
 
-function forwardLoss(model: LlamaModel, mb: MicroBatch, normalizer: number): Tensor {
+function forwardLoss(model: CausalLM, mb: MicroBatch, normalizer: number): Tensor {
   return model.forward({
     ids: mb.ids, batch: mb.B, seqLen: mb.T, targets: mb.targets, positions: mb.positions ?? undefined,
     segments: mb.segments, lossNormalizer: normalizer,
@@ -60,7 +62,7 @@ function forwardLoss(model: LlamaModel, mb: MicroBatch, normalizer: number): Ten
 }
 
 /** Mean validation loss per target token (no grad, no dropout). */
-export function evaluateLoss(model: LlamaModel, val: Example[], b: BatchOptions): number {
+export function evaluateLoss(model: CausalLM, val: Example[], b: BatchOptions): number {
   let sum = 0;
   let count = 0;
   noGrad(() => {
@@ -114,6 +116,7 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
       const rate = s.tokensSeen / Math.max(1e-9, s.elapsedSec);
       hooks.onEvent({ type: 'step', step: s.step, totalSteps: total, epoch: s.epoch + s.batchInEpoch / plan.length, loss, lr, gradNorm,
         tokensPerSec: rate, etaSec: (s.elapsedSec / s.step) * (total - s.step) });
+      faultPoint('train-step'); // a crash test can stop the process here, after the step is logged
       if (!Number.isFinite(loss)) {
         hooks.onEvent({ type: 'warning', message: `loss became ${loss} at step ${s.step}: lower learning_rate (now ${c.learningRate}) or check the data` });
         reason = 'interrupted';
