@@ -1,5 +1,6 @@
 // Request bodies: read with a byte limit (refused from Content-Length when it says too much, else cut off
-// while streaming, so a huge body is never buffered), then parsed as one JSON object.
+// while streaming, so a huge body is never buffered), then parsed as one JSON object whose objects have no
+// prototype, so keys like "__proto__", "constructor" or "toString" are plain own fields, never inherited ones.
 import { ApiError } from './errors.js';
 
 function tooLarge(limit: number, found: string): ApiError {
@@ -28,6 +29,11 @@ export async function readBody(req: Request, limit: number): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** JSON.parse with every object rebuilt without a prototype (own keys only, "__proto__" included). */
+export function parseJsonNoProto(text: string): unknown {
+  return JSON.parse(text, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.assign(Object.create(null) as object, v) : v));
+}
+
 /** The body as a JSON object; 400 for anything else. */
 export async function readJsonObject(req: Request, limit: number): Promise<Record<string, unknown>> {
   const text = await readBody(req, limit);
@@ -36,7 +42,7 @@ export async function readJsonObject(req: Request, limit: number): Promise<Recor
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseJsonNoProto(text);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw new ApiError(400, `request body: expected valid JSON, found a parse error (${why})`, { code: 'invalid_json' });

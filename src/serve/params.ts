@@ -99,7 +99,7 @@ export function streamFields(body: Body): StreamParams {
  * Fields OpenAI defines that this server accepts only at their neutral value (the client libraries send
  * some of them by default): anything else is refused by name rather than silently ignored.
  */
-const NEUTRAL: Record<string, (v: unknown) => boolean> = {
+const NEUTRAL = new Map<string, (v: unknown) => boolean>(Object.entries({
   frequency_penalty: (v) => v === 0,
   presence_penalty: (v) => v === 0,
   logit_bias: (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0,
@@ -114,16 +114,17 @@ const NEUTRAL: Record<string, (v: unknown) => boolean> = {
   best_of: (v) => v === 1,
   suffix: (v) => v === '',
   modalities: (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
-};
+}));
 
 /** Fields that carry no meaning for generation (bookkeeping for the caller); accepted and ignored. */
 const IGNORED = new Set(['user', 'metadata', 'store', 'service_tier', 'parallel_tool_calls', 'safety_identifier', 'prompt_cache_key']);
 
-/** Checks every field of the body against the ones the endpoint handles. */
+/** Checks every own field of the body against the ones the endpoint handles (sets and maps only: a key
+ *  such as "constructor" must never find something inherited). */
 export function checkFields(body: Body, handled: ReadonlySet<string>, allowUnknown: boolean): void {
   for (const [key, value] of Object.entries(body)) {
     if (handled.has(key) || IGNORED.has(key) || value === null) continue;
-    const neutral = NEUTRAL[key];
+    const neutral = NEUTRAL.get(key);
     if (neutral) {
       if (!neutral(value)) throw badParam(key, `this server does not support ${key}; expected it unset (or neutral), found ${describe(value)}`, 'unsupported_parameter');
       continue;

@@ -1,6 +1,7 @@
 // Parsing of the two generation endpoints' bodies into checked requests: POST /v1/chat/completions (messages)
 // and POST /v1/completions (a prompt as text or token ids). Errors are 400s naming the field.
 import type { ChatMessage } from '../tokenizer/index.js';
+import { cleanControls, countControls } from '../data/sanitize.js';
 import { badParam } from './errors.js';
 import { checkFields, modelField, samplingFields, streamFields, type Body, type SamplingParams, type StreamParams } from './params.js';
 
@@ -53,6 +54,8 @@ function userField(body: Body): string | undefined {
   if (typeof u !== 'string' || u.length > 200) {
     throw badParam('user', `expected a string of at most 200 characters naming the end user, found ${typeof u === 'string' ? `${u.length} characters` : typeof u}`);
   }
+  const bad = countControls(u);
+  if (bad.count > 0) throw badParam('user', `expected an id without control characters or broken UTF-16, found ${bad.names}`);
   return u.trim() === '' ? undefined : u;
 }
 
@@ -70,9 +73,10 @@ function parseMessage(m: unknown, where: string): ChatMessage {
   return { role, content: parseContent(msg.content, `${where}.content`, role) };
 }
 
-/** A string, or a list of text parts joined (images and audio cannot be read by a text model). */
+/** A string, or a list of text parts joined (images and audio cannot be read by a text model). Control
+ *  characters and lone surrogates are cleaned here, once, so nothing behind the parser meets them. */
 function parseContent(c: unknown, where: string, role: string): string {
-  if (typeof c === 'string') return c;
+  if (typeof c === 'string') return cleanControls(c);
   if ((c === null || c === undefined) && role === 'assistant') return '';
   if (!Array.isArray(c)) throw badParam(where, `expected a string or a list of text parts, found ${c === null ? 'null' : typeof c}`);
   return c.map((part, j) => {
@@ -81,7 +85,7 @@ function parseContent(c: unknown, where: string, role: string): string {
       const type = p !== null && typeof p === 'object' ? JSON.stringify(p.type ?? null) : typeof p;
       throw badParam(`${where}[${j}]`, `expected a part {"type": "text", "text": ...} (this model reads text only), found type ${type}`);
     }
-    return p.text;
+    return cleanControls(p.text);
   }).join('');
 }
 
@@ -98,9 +102,10 @@ const isIds = (v: unknown): v is number[] => Array.isArray(v) && v.length > 0 &&
 
 /** One prompt: a string, token ids, or a list holding exactly one of those (batches are not served). */
 function parsePrompt(p: unknown): string | number[] {
-  if (typeof p === 'string') return p;
+  if (typeof p === 'string') return cleanControls(p);
   if (isIds(p)) return p;
-  if (Array.isArray(p) && p.length === 1 && (typeof p[0] === 'string' || isIds(p[0]))) return p[0] as string | number[];
+  if (Array.isArray(p) && p.length === 1 && typeof p[0] === 'string') return cleanControls(p[0]);
+  if (Array.isArray(p) && p.length === 1 && isIds(p[0])) return p[0];
   if (Array.isArray(p) && p.length > 1 && p.every((x) => typeof x === 'string' || isIds(x))) {
     throw badParam('prompt', `expected one prompt per request, found a batch of ${p.length}; send them as separate requests`, 'unsupported_value');
   }
