@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# --tests adds what the test suite needs beyond the runtime: Chromium (HTML reports are opened headless)
+# --tests adds what the test suite needs beyond the runtime: Chromium (HTML reports are opened headless) and
+# fonts-noto-cjk (the Japanese glyphs in those pages and their screenshots; see src/data/html-fonts.ts)
 pkgs=(libopenblas-dev g++ make python3)
-[ "${1:-}" = "--tests" ] && pkgs+=(chromium)
+[ "${1:-}" = "--tests" ] && pkgs+=(chromium fonts-noto-cjk)
 need=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

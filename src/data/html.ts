@@ -1,14 +1,15 @@
 // The report as one self-contained HTML page for non-engineers: inline CSS, no scripts, no external
 // resources; every piece of user text is escaped. Long lists fold with <details> (works without JS).
+import { FONT_STACK, MONO_STACK } from './html-fonts.js';
 import { formatLoc, ui, type Lang } from './messages.js';
 import type { DataReport, ReportOccurrence, ReportProblem } from './report.js';
-import { verdict } from './report.js';
+import { verdict, verdictText } from './report.js';
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c);
 }
 
-const CSS = `body{font-family:system-ui,-apple-system,"Hiragino Sans","Yu Gothic UI","Meiryo",sans-serif;margin:2rem auto;max-width:62rem;padding:0 1rem;color:#1d1d1f;line-height:1.6}
+const CSS = `body{font-family:${FONT_STACK};margin:2rem auto;max-width:62rem;padding:0 1rem;color:#1d1d1f;line-height:1.6}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}
 .verdict{padding:.8rem 1rem;border-radius:.4rem;font-weight:600}.ok{background:#e7f6ea;color:#14532d}.warn{background:#fff7e0;color:#713f12}.bad{background:#fdeaea;color:#7f1d1d}
 table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eee;vertical-align:top}
@@ -16,7 +17,7 @@ table{border-collapse:collapse;width:100%;font-size:.92rem}th,td{text-align:left
 .problem{border:1px solid #e5e5e5;border-left-width:6px;border-radius:.4rem;padding:.6rem 1rem;margin:1rem 0}
 .problem.error{border-left-color:#dc2626}.problem.warning{border-left-color:#d97706}.problem.info{border-left-color:#9ca3af}
 .badge{display:inline-block;font-size:.75rem;padding:0 .5rem;border-radius:1rem;background:#eee;margin-right:.4rem}
-.hint{background:#f5f7ff;padding:.4rem .7rem;border-radius:.3rem}.excerpt{color:#555}.loc{white-space:nowrap;font-family:ui-monospace,monospace;font-size:.85rem}
+.hint{background:#f5f7ff;padding:.4rem .7rem;border-radius:.3rem}.excerpt{color:#555}.loc{white-space:nowrap;font-family:${MONO_STACK};font-size:.85rem}
 .summary span{margin-right:1.2rem}`;
 
 function num(n: number, lang: Lang): string {
@@ -76,7 +77,7 @@ export function renderHtml(r: DataReport): string {
 <html lang="${lang}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${ui('reportTitle', lang)}</title><style>${CSS}</style></head>
 <body><h1>${ui('reportTitle', lang)}</h1>
-<p class="verdict ${cls}">${ui(v, lang)}</p>
+<p class="verdict ${cls}">${escapeHtml(verdictText(r, 'below'))}</p>
 <p class="summary"><span>${ui('examples', lang)}: <strong>${num(r.examples, lang)}</strong></span><span>${ui('errors', lang)}: <strong>${num(r.errors, lang)}</strong></span><span>${ui('warnings', lang)}: <strong>${num(r.warnings, lang)}</strong></span></p>
 <h2>${ui('problems', lang)}</h2>
 ${problems}

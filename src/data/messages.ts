@@ -163,10 +163,13 @@ export type MessageCode = keyof typeof CATALOG;
 /** Labels of the report itself (headings, table columns), in the same two languages. */
 const UI = {
   reportTitle: ['Training data check', '学習データのチェック'],
+  // {where} is "above" in the terminal, where the verdict is the last line, and "below" at the top of the HTML page
   verdictOk: ['Ready to train: no blocking errors.', '学習に使えます（止めるべきエラーはありません）。'],
-  verdictWarn: ['Ready to train, but read the warnings below.', '学習に使えますが、下の警告を確認してください。'],
-  verdictError: ['Not ready: fix the errors below first.', 'このままでは学習できません。先に下のエラーを直してください。'],
-  verdictSkipped: ['Training files written without the examples that have errors (listed below).', 'エラーのある例を除いて学習用ファイルを書き出しました（下に一覧があります）。'],
+  verdictWarn: ['Ready to train, but read the {count} warning(s) {where}.', '学習に使えますが、{where}の警告（{count} 件）を確認してください。'],
+  verdictError: ['Not ready: fix the {count} error(s) {where} first.', 'このままでは学習できません。先に{where}のエラー（{count} 件）を直してください。'],
+  verdictSkipped: ['Training files written without the examples that have errors (listed {where}).', 'エラーのある例を除いて学習用ファイルを書き出しました（{where}に一覧があります）。'],
+  above: ['above', '上'],
+  below: ['below', '下'],
   files: ['Files', 'ファイル'],
   file: ['File', 'ファイル'],
   type: ['Type', '種類'],

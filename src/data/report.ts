@@ -1,6 +1,6 @@
 // The data report as one plain object (what `--json` prints and report.json holds); the terminal and
 // HTML views render from it, with every message taken from the catalogue in the chosen language.
-import { messageDetail, messageHint, messageTitle, type Lang, type MessageCode } from './messages.js';
+import { messageDetail, messageHint, messageTitle, ui, type Lang, type MessageCode } from './messages.js';
 import { percent, type ValidationResult } from './results.js';
 import type { Severity, SourceInfo } from './types.js';
 
@@ -108,6 +108,12 @@ export function buildReport(inp: ReportInput): DataReport {
     categories: result.categories.map((c) => ({ ...c, share: percent(c.count, result.examples) })),
     problems,
   };
+}
+
+/** The verdict sentence for a report whose problems are listed `where` (above or below the sentence). */
+export function verdictText(r: DataReport, where: 'above' | 'below'): string {
+  const v = verdict(r);
+  return ui(v, r.lang, { count: v === 'verdictWarn' ? r.warnings : r.errors, where: ui(where, r.lang) });
 }
 
 /** The verdict line key: errors block (unless prepare wrote the files without those examples); warnings do not. */

@@ -2,7 +2,7 @@
 // problems grouped by kind with their first locations and what to do.
 import { formatLoc, ui, type Lang } from './messages.js';
 import type { DataReport, ReportOccurrence } from './report.js';
-import { verdict } from './report.js';
+import { verdictText } from './report.js';
 
 const MARK = { error: '✗', warning: '!', info: '·' } as const;
 
@@ -52,6 +52,6 @@ export function renderTerminal(r: DataReport, opts: { shown?: number } = {}): st
     if (p.hint) out.push(`      → ${p.hint}`);
   }
   if (r.outputs && r.outputs.length > 0) out.push('', `${ui('written', lang)}:`, ...r.outputs.map((f) => `  ${f}`));
-  out.push('', ui(verdict(r), lang), '');
+  out.push('', verdictText(r, 'above'), ''); // the last line: the problems are listed above it
   return out.join('\n');
 }

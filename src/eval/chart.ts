@@ -1,4 +1,5 @@
 // Grouped bar charts as inline SVG for the HTML report: one group per metric, one bar per system.
+import { FONT_STACK } from '../data/html-fonts.js';
 
 export interface BarGroup {
   label: string;
@@ -32,7 +33,7 @@ export function barChartSvg(title: string, series: string[], groups: BarGroup[],
   const y = (v: number) => m.t + (1 - Math.max(0, Math.min(v, top)) / top) * (H - m.t - m.b);
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => f * top);
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeXml(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${escapeXml(title)}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="${escapeXml(FONT_STACK)}" font-size="11">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${m.l}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
     ...ticks.map((v) => `<line x1="${m.l}" x2="${W - m.r}" y1="${y(v).toFixed(1)}" y2="${y(v).toFixed(1)}" stroke="#e5e5e5"/>` +

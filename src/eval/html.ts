@@ -1,11 +1,12 @@
 // The self-contained HTML report: settings, the metric table, bar charts (inline SVG), and for each tuned
 // system every question side by side — reference, base answer, tuned answer, scores — ordered from the
 // largest improvement to the largest regression. No scripts, no external files: it opens anywhere.
+import { FONT_STACK } from '../data/html-fonts.js';
 import { barChartSvg, escapeXml as esc, SERIES_COLOURS } from './chart.js';
 import { deltaOf, formatDelta, formatValue, shownRows } from './table.js';
 import type { AnswerResult, Comparison, EvalReport, QuestionDelta, QuestionReport } from './types.js';
 
-const CSS = `body{font-family:system-ui,-apple-system,"Hiragino Sans","Noto Sans JP",sans-serif;margin:24px;color:#222;max-width:1400px}
+const CSS = `body{font-family:${FONT_STACK};margin:24px;color:#222;max-width:1400px}
 h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;padding-bottom:4px}h3{font-size:15px}
 table{border-collapse:collapse}th,td{border:1px solid #ddd;padding:4px 8px;vertical-align:top}th{background:#f6f6f6;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}.good{color:#1a7f37}.bad{color:#cf222e}.muted{color:#777}

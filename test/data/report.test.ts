@@ -74,7 +74,20 @@ describe('terminal summary', () => {
     expect(text).toContain('csv, table, UTF-8');
     expect(text).toMatch(/row 32: the answer \(assistant turn\) is empty/);
     expect(text).toContain(messageHint('empty_answer', 'en'));
-    expect(text.trim().split('\n').pop()).toBe('Not ready: fix the errors below first.');
+    // the verdict is the terminal's last line: the problems it points at are above it
+    expect(text.trim().split('\n').pop()).toBe(`Not ready: fix the ${r.errors} error(s) above first.`);
+  });
+
+  it('points at the warnings above in the terminal and below in the HTML page, in both languages', async () => {
+    const rows = [['質問', '回答', '分類'], ...cleanFaq(30), ['連絡先は？', 'taro@example.co.jp へどうぞ。', '配送']];
+    const en = (await check('faq.csv', csv(rows), { lang: 'en' })).report;
+    const ja = (await check('faq.csv', csv(rows), { lang: 'ja' })).report;
+    expect(en.errors).toBe(0);
+    const lastLine = (t: string) => t.trim().split('\n').pop();
+    expect(lastLine(renderTerminal(en))).toBe(`Ready to train, but read the ${en.warnings} warning(s) above.`);
+    expect(lastLine(renderTerminal(ja))).toBe(`学習に使えますが、上の警告（${ja.warnings} 件）を確認してください。`);
+    expect(renderHtml(en)).toContain(`Ready to train, but read the ${en.warnings} warning(s) below.`);
+    expect(renderHtml(ja)).toContain(`学習に使えますが、下の警告（${ja.warnings} 件）を確認してください。`);
   });
 
   it('says there is nothing to fix on clean data', async () => {
