@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { ShitateError } from '../errors.js';
 
-export type FieldType = 'number' | 'int' | 'string' | 'boolean' | 'list';
+/** 'json': a mapping (YAML/JSON in the file, JSON text in env and flags), kept as canonical JSON text. */
+export type FieldType = 'number' | 'int' | 'string' | 'boolean' | 'list' | 'json';
 
 export interface FieldSpec {
   type: FieldType;
@@ -53,6 +54,9 @@ export function coerce(key: string, spec: FieldSpec, raw: unknown, where: string
       else if (raw === 'false' || raw === '0' || raw === 'no') v = false;
       else fail('true or false');
       break;
+    case 'json':
+      v = jsonObjectText(raw, fail);
+      break;
     case 'list':
       if (Array.isArray(raw)) v = raw.map(String);
       else if (typeof raw === 'string') v = raw.split(',').map((s) => s.trim()).filter(Boolean);
@@ -64,6 +68,19 @@ export function coerce(key: string, spec: FieldSpec, raw: unknown, where: string
       if (spec.choices && !spec.choices.includes(v)) fail(`one of ${spec.choices.join(', ')}`);
   }
   return v!;
+}
+
+function jsonObjectText(raw: unknown, fail: (expected: string) => never): string {
+  let obj = raw;
+  if (typeof raw === 'string') {
+    try {
+      obj = JSON.parse(raw);
+    } catch {
+      fail('a JSON object, e.g. {"enable_thinking": false}');
+    }
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) fail('a mapping of names to values (a JSON object)');
+  return JSON.stringify(obj);
 }
 
 export interface Layers {

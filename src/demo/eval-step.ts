@@ -50,7 +50,7 @@ export interface Answered {
 async function answerAll(opened: OpenedModel, questions: string[], maxNewTokens: number): Promise<{ text: string; cut: boolean }[]> {
   const out: { text: string; cut: boolean }[] = [];
   for (const q of questions) {
-    const ids = chatPrompt(opened.tokenizer, [{ role: 'user', content: q }]);
+    const ids = chatPrompt(opened.tokenizer, [{ role: 'user', content: q }], opened.templateVars);
     const budget = Math.max(1, Math.min(maxNewTokens, opened.config.maxPositions - ids.length));
     const g = await generateText(opened, ids, { maxNewTokens: budget, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 });
     out.push({ text: g.text.trim(), cut: g.finishReason !== 'stop' });

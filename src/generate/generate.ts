@@ -5,7 +5,7 @@ import { ShitateError } from '../errors.js';
 import type { GenerationConfig } from '../io/generation-config.js';
 import { KVCache, type CausalLM } from '../models/index.js';
 import { noGrad } from '../tensor/index.js';
-import { createStreamDecoder, type StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
+import { beyondEmbedding, createStreamDecoder, type StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
 import { makeSampler, type Sampler, type SamplerOptions } from './sampler.js';
 import { resolveSampling } from './settings.js';
 import { StopMatcher } from './stop.js';
@@ -110,6 +110,11 @@ function plan(t: GenerateTarget, promptIds: readonly number[], opts: GenerateOpt
   }
   const maxNew = resolveMaxNewTokens(cfg, promptIds.length, opts.maxNewTokens, t.generation);
   const tok = t.tokenizer ?? null;
+  const beyond = promptIds.find((id) => !Number.isInteger(id) || id < 0 || id >= cfg.vocabSize);
+  if (beyond !== undefined) {
+    if (tok && Number.isInteger(beyond) && beyond >= 0) throw beyondEmbedding(tok, beyond, cfg.vocabSize, 'the prompt');
+    throw new ShitateError('E_TOKEN_ID', `the prompt: expected token ids in [0, ${cfg.vocabSize}), found ${beyond}`, 'the ids come from another tokenizer');
+  }
   const stops = opts.stop ?? [];
   if (stops.length > 0 && !tok) {
     throw new ShitateError('E_CONFIG', 'generate: stop strings need a tokenizer to decode the text; found none',

@@ -1,11 +1,12 @@
 // openModel(dir): everything generation needs from one model folder — weights, tokenizer, the ids that
-// end a reply, an optional LoRA adapter — loaded and checked together.
-import { ShitateError } from '../errors.js';
+// end a reply, an optional LoRA adapter and the chat template variables — loaded and checked together.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { GenerationConfig } from '../io/generation-config.js';
 import type { ModelConfig } from '../models/index.js';
 import { loadAdapter, type LoraSet } from '../lora/index.js';
 import { loadModel, type CausalLM } from '../models/index.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { checkTokenizerFits, loadTokenizer, type TemplateVars, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 
 export interface OpenModelOptions {
@@ -15,6 +16,8 @@ export interface OpenModelOptions {
   fuse?: boolean;
   /** which named chat template to use when the model ships several */
   chatTemplateName?: string;
+  /** chat template variables (enable_thinking, ...), over the ones the adapter was trained with */
+  templateVars?: TemplateVars | null;
 }
 
 export interface OpenedModel {
@@ -27,16 +30,27 @@ export interface OpenedModel {
    *  chat template's end-of-turn tokens */
   endIds: number[];
   adapter: LoraSet | null;
+  /** chat template variables every chat prompt renders with (the caller's, else the adapter's training ones) */
+  templateVars: TemplateVars;
+}
+
+/** The chat template variables an adapter was trained with (its shitate.json), or null when it records none. */
+export function adapterTemplateVars(adapterDir: string): TemplateVars | null {
+  const file = path.join(adapterDir, 'shitate.json');
+  if (!fs.existsSync(file)) return null;
+  try {
+    const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as { chat_template_kwargs?: unknown }).chat_template_kwargs;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as TemplateVars) : null;
+  } catch {
+    return null; // a damaged shitate.json loses only this default; the adapter's own files are read by loadAdapter
+  }
 }
 
 export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel {
   const loaded = loadModel(dir);
   const tokenizer = loadTokenizer(dir, opts.chatTemplateName ? { chatTemplateName: opts.chatTemplateName } : {});
   const V = loaded.config.vocabSize;
-  if (tokenizer.vocabSize > V) {
-    throw new ShitateError('E_TOKENIZER', `${dir}: the tokenizer has ${tokenizer.vocabSize} tokens; expected at most the model's vocab_size of ${V}`,
-      'tokenizer.json and the weights come from different models; re-download the model folder');
-  }
+  checkTokenizerFits(tokenizer, V, dir);
   const candidates = [...loaded.eosTokenIds, ...tokenizer.eosTokenIds, ...endOfTurnIds(tokenizer)];
   const endIds = [...new Set(candidates)].filter((id) => id >= 0 && id < V);
   let adapter: LoraSet | null = null;
@@ -44,5 +58,6 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel
     adapter = loadAdapter(opts.adapter, loaded.model);
     if (opts.fuse ?? true) adapter.fuse();
   }
-  return { dir, config: loaded.config, generation: loaded.generation, model: loaded.model, tokenizer, endIds, adapter };
+  const templateVars = { ...(opts.adapter ? adapterTemplateVars(opts.adapter) : null), ...opts.templateVars };
+  return { dir, config: loaded.config, generation: loaded.generation, model: loaded.model, tokenizer, endIds, adapter, templateVars };
 }

@@ -37,7 +37,7 @@ export function providerFromOpened(m: OpenedModel | (() => OpenedModel), label: 
     chat(req: ChatRequest) {
       return abortable(req.signal, (async function* (): AsyncGenerator<ChatEvent> {
         const model = get();
-        const ids = chatPrompt(model.tokenizer, req.messages);
+        const ids = chatPrompt(model.tokenizer, req.messages, model.templateVars);
         for await (const ev of generate(model, ids, generateOptionsOf(req.params ?? {}, req.signal))) {
           if (ev.type === 'token') {
             if (ev.text) yield { type: 'text', text: ev.text };

@@ -5,6 +5,8 @@
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
 import { loadAdapter, type HasLinears } from '../lora/index.js';
+import { adapterTemplateVars } from '../generate/open.js';
+import type { TemplateVars } from '../tokenizer/index.js';
 import type { Linear, LinearAdapter } from '../models/index.js';
 
 /** One loaded adapter: its layer for each of the model's linears, in model order (null where it has none). */
@@ -16,6 +18,8 @@ export interface AdapterSlot {
   readonly rank: number;
   readonly adapted: number;
   readonly loadedAt: number;
+  /** the chat template variables it was trained with (its shitate.json), under the request's and the server's */
+  readonly templateVars?: TemplateVars | null;
 }
 
 export class AdapterBank {
@@ -54,7 +58,9 @@ export class AdapterBank {
         l.adapter = saved[i];
       });
     }
-    const slot: AdapterSlot = { name, dir: path.resolve(dir), layers, rank, adapted: layers.filter(Boolean).length, loadedAt: Date.now() };
+    const slot: AdapterSlot = {
+      name, dir: path.resolve(dir), layers, rank, adapted: layers.filter(Boolean).length, loadedAt: Date.now(), templateVars: adapterTemplateVars(dir),
+    };
     this.slots.set(name, slot);
     return slot;
   }

@@ -3,7 +3,9 @@
 // scheduler with their adapter (loaded once); profiles on a hosted API are relayed to it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { listProfiles, loadProfile, resolveAssistant, type Profile, type ResolvedAssistant, type TurnOptions } from '../assistants/index.js';
+import {
+  cutParts, listProfiles, loadProfile, modelWindow, planInfo, resolveAssistant, type Profile, type ResolvedAssistant, type TurnOptions,
+} from '../assistants/index.js';
 import { ShitateError } from '../errors.js';
 import { chatPrompt, resolveMaxNewTokens, type GenEvent, type GenerateOptions } from '../generate/index.js';
 import { abortable, resolveKey, type ChatEvent, type ChatRequest, type GenParams, type Provider } from '../providers/index.js';
@@ -13,7 +15,8 @@ import type { Engine } from './engine.js';
 import { ApiError, badParam } from './errors.js';
 import { nowSeconds } from './openai.js';
 import type { SamplingParams } from './params.js';
-import type { ChatTurn, ReplyEvent, RequestContext, ServedModel } from './registry.js';
+import type { ChatTurn, PreparedChat, ReplyEvent, RequestContext, ServedModel } from './registry.js';
+import type { ChatMessage } from '../tokenizer/index.js';
 
 export interface AssistantServeOptions {
   /** the assistants to serve, or 'all' for every profile in the project folder */
@@ -75,8 +78,8 @@ function schedulerProvider(engine: Engine, slot: AdapterSlot | null, label: stri
 }
 
 async function* jobEvents(engine: Engine, slot: AdapterSlot | null, req: ChatRequest): AsyncGenerator<ChatEvent> {
-  const { tokenizer, config, generation } = engine.opened;
-  const ids = chatPrompt(tokenizer, req.messages);
+  const { tokenizer, config, generation, templateVars } = engine.opened;
+  const ids = chatPrompt(tokenizer, req.messages, { ...slot?.templateVars, ...templateVars });
   const p = req.params ?? {};
   const budget = resolveMaxNewTokens(config, ids.length, undefined, generation);
   const { temperature, topP, topK, stop, seed } = p;
@@ -159,12 +162,20 @@ async function* hostedReply(a: ResolvedAssistant, turn: ChatTurn, secret: string
   }
 }
 
-const turnOf = (ctx: RequestContext, signal?: AbortSignal): TurnOptions => ({ ...(ctx.user ? { userId: ctx.user } : {}), ...(signal ? { signal } : {}) });
+const turnOf = (ctx: RequestContext, signal?: AbortSignal): TurnOptions =>
+  ({ ...(ctx.user ? { userId: ctx.user } : {}), ...(signal ? { signal } : {}), ...(ctx.maxTokens !== undefined ? { maxTokens: ctx.maxTokens } : {}) });
+
+/** The turn's messages, planned to the model's context, with the plan in the response: the `shitate.prompt`
+ *  field and the x-shitate-prompt-cut header (the parts that lost something, or "none"). */
+async function prepareChat(a: ResolvedAssistant, messages: ChatMessage[], signal: AbortSignal, ctx: RequestContext): Promise<PreparedChat> {
+  const t = await a.prepare(messages, turnOf(ctx, signal));
+  return { messages: t.messages, info: { prompt: planInfo(t.plan) }, headers: { 'x-shitate-prompt-cut': cutParts(t.plan).join(',') || 'none' } };
+}
 
 function servedModel(a: ResolvedAssistant, slot: AdapterSlot | null, track: (p: Promise<unknown>) => void, secret: string | null): ServedModel {
   const m: ServedModel = {
     id: a.id, kind: 'assistant', created: nowSeconds(), ownedBy: 'shitate', adapter: slot, defaults: a.params,
-    prepareMessages: async (messages, signal, ctx) => (await a.prepare(messages, turnOf(ctx, signal))).messages,
+    prepareMessages: (messages, signal, ctx) => prepareChat(a, messages, signal, ctx),
     afterReply: (messages, ctx) => {
       const p = a.afterReply(messages, turnOf(ctx));
       track(p);
@@ -209,7 +220,9 @@ export function serveAssistants(engine: Engine, opts: AssistantServeOptions): Se
       engine.registry.checkNew(name);
       const slot = local ? adapterSlot(engine, profile) : null;
       const label = `${profile.provider.model}${profile.provider.adapter ? `+${profile.provider.adapter}` : ''}`;
-      const a = resolveAssistant(name, { home, ...(local ? { provider: schedulerProvider(engine, slot, label) } : {}) });
+      // a local profile plans against the served model, rendered as its generations will be
+      const window = local ? modelWindow(engine.opened, label, profile.contextTokens, { ...slot?.templateVars, ...engine.opened.templateVars }) : undefined;
+      const a = resolveAssistant(name, { home, ...(local && window ? { provider: schedulerProvider(engine, slot, label), window } : {}) });
       resolved.push(a);
       engine.registry.add(servedModel(a, slot, track, local ? null : resolveKey(profile.provider).key));
     }

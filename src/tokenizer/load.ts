@@ -85,6 +85,8 @@ function wrap(dir: string, configFile: string, hf: HfTokenizer, tokJson: Json, c
   const specialIds = collectSpecialIds(hf, tokJson, Object.values(ids), specialList(config.additional_special_tokens));
   let vocabSize = 0;
   for (const id of hf.get_vocab(true).values()) vocabSize = Math.max(vocabSize, id + 1);
+  let baseVocabSize = 0;
+  for (const id of hf.get_vocab(false).values()) baseVocabSize = Math.max(baseVocabSize, id + 1);
   const encode = (text: string, o: EncodeOptions = {}): number[] => hf.encode(text, { add_special_tokens: o.addSpecialTokens ?? true }).ids;
   const found = findChatTemplate(dir, config, opts.chatTemplateName);
   const renderChat = makeRenderChat(found, texts, config, ids.bos_token !== null && encode('a')[0] === ids.bos_token);
@@ -95,6 +97,7 @@ function wrap(dir: string, configFile: string, hf: HfTokenizer, tokJson: Json, c
   return {
     dir,
     vocabSize,
+    baseVocabSize,
     bosToken: texts.bos_token,
     bosTokenId: ids.bos_token,
     eosToken: texts.eos_token,

@@ -32,6 +32,9 @@ export interface Tokenizer {
   /** Number of token ids (highest id + 1, added tokens included). May be below the model's vocab_size,
    *  whose embedding is often padded. */
   readonly vocabSize: number;
+  /** Ids below this come from the tokenizer model's own vocabulary; the ids from here up are added tokens.
+   *  A model whose vocab_size is below it cannot be the tokenizer's model. */
+  readonly baseVocabSize: number;
   readonly bosToken: string | null;
   readonly bosTokenId: number | null;
   readonly eosToken: string | null;

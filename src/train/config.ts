@@ -9,6 +9,7 @@ export const TRAIN_SCHEMA = {
   valSplit: { type: 'number', min: 0, max: 0.5, help: 'share of --data held out for validation when --val is not given' },
   out: { type: 'string', nullable: true, help: 'run folder (default runs/<date>-<time>)' },
   mode: { type: 'string', choices: ['auto', 'chat', 'completion', 'text'], help: 'data mode; auto detects from the records' },
+  chatTemplateKwargs: { type: 'json', nullable: true, help: 'chat template variables as JSON, e.g. {"enable_thinking": true} (a template with a thinking switch trains with it off by default)' },
   method: { type: 'string', choices: ['lora', 'full'], help: 'LoRA adapters, or full fine-tuning (small models only)' },
   loraR: { type: 'int', min: 1, help: 'LoRA rank r' },
   loraAlpha: { type: 'number', min: 0, help: 'LoRA alpha (scaling = alpha / r)' },
@@ -49,6 +50,8 @@ export interface TrainConfig {
   valSplit: number;
   out: string | null;
   mode: 'auto' | 'chat' | 'completion' | 'text';
+  /** JSON text of the chat template variables, or null */
+  chatTemplateKwargs: string | null;
   method: 'lora' | 'full';
   loraR: number;
   loraAlpha: number;
@@ -88,6 +91,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   valSplit: 0.1,
   out: null,
   mode: 'auto',
+  chatTemplateKwargs: null,
   method: 'lora',
   loraR: 8,
   loraAlpha: 16,

@@ -3,7 +3,9 @@
 import fs from 'node:fs';
 import { ShitateError } from '../errors.js';
 import type { ChatMessage, Tokenizer } from '../tokenizer/index.js';
-import { chatLossMask, completionLossMask, textLossMask } from '../tokenizer/loss-mask.js';
+import { chatLossMask, completionLossMask, textLossMask, type MaskedTokens } from '../tokenizer/loss-mask.js';
+import { explainRefusal } from '../tokenizer/system-role.js';
+import { checkIdsFit } from '../tokenizer/embedding.js';
 import type { Example } from './batching.js';
 
 export type DataMode = 'chat' | 'completion' | 'text';
@@ -15,6 +17,15 @@ export interface Record_ {
   completion?: string;
   text?: string;
   line: number;
+  /** the file it was read from, for messages */
+  file?: string;
+}
+
+export interface TokenizeOptions {
+  /** chat template variables (enable_thinking, ...) */
+  templateVars?: Record<string, unknown>;
+  /** rows of the model's embedding: a token id at or above it (a tokenizer larger than the model) is refused */
+  embedSize?: number;
 }
 
 export interface TokenizedData {
@@ -82,22 +93,36 @@ export function readRecords(file: string, mode: DataMode | 'auto' = 'auto'): Rec
     if (m !== want) {
       throw new ShitateError('E_DATA', `${file}:${line}: a ${m} record in a ${want} file`, 'use one format per file');
     }
-    recs.push(m === 'chat' ? { mode: m, messages: checkMessages(file, line, o.messages as unknown[]), line }
-      : m === 'completion' ? { mode: m, prompt: o.prompt as string, completion: o.completion as string, line }
-      : { mode: m, text: o.text as string, line });
+    recs.push(m === 'chat' ? { mode: m, messages: checkMessages(file, line, o.messages as unknown[]), line, file }
+      : m === 'completion' ? { mode: m, prompt: o.prompt as string, completion: o.completion as string, line, file }
+      : { mode: m, text: o.text as string, line, file });
   });
   if (recs.length === 0) throw new ShitateError('E_DATA', `${file}: expected at least one example, found none`, 'the file is empty');
   return recs;
 }
 
-/** Tokenizes records with loss masks from the model's template; truncates to maxSeqLen tokens. */
-export function tokenizeRecords(recs: Record_[], tok: Tokenizer, endIds: number[], maxSeqLen: number): TokenizedData {
+/** One record's tokens and mask; a refusal names the file and line (and the system role when that is why). */
+export function maskRecord(r: Record_, tok: Tokenizer, endIds: readonly number[], o: TokenizeOptions = {}): MaskedTokens {
   const eos = endIds[0] ?? tok.eosTokenId;
-  const out: TokenizedData = { examples: [], mode: recs[0].mode, truncated: 0, dropped: 0, appendedEos: 0, targetTokens: 0 };
-  for (const r of recs) {
-    const mt = r.mode === 'chat' ? chatLossMask(tok, r.messages!, endIds)
+  const where = `${r.file ?? 'data'}:${r.line}`;
+  let mt: MaskedTokens;
+  try {
+    mt = r.mode === 'chat' ? chatLossMask(tok, r.messages!, endIds, o.templateVars ? { templateVars: o.templateVars } : {})
       : r.mode === 'completion' ? completionLossMask(tok, r.prompt!, r.completion!, eos)
       : textLossMask(tok, r.text!, eos);
+  } catch (e) {
+    if (e instanceof ShitateError && r.mode === 'chat') throw explainRefusal(tok, r.messages!, e, where, o.templateVars);
+    throw e;
+  }
+  if (o.embedSize !== undefined) checkIdsFit(tok, mt.ids, o.embedSize, where);
+  return mt;
+}
+
+/** Tokenizes records with loss masks from the model's template; truncates to maxSeqLen tokens. */
+export function tokenizeRecords(recs: Record_[], tok: Tokenizer, endIds: number[], maxSeqLen: number, o: TokenizeOptions = {}): TokenizedData {
+  const out: TokenizedData = { examples: [], mode: recs[0].mode, truncated: 0, dropped: 0, appendedEos: 0, targetTokens: 0 };
+  for (const r of recs) {
+    const mt = maskRecord(r, tok, endIds, o);
     if (mt.appendedEos) out.appendedEos++;
     let ids = mt.ids;
     let mask = mt.mask;

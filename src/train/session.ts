@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
 import { loadModel, type CausalLM } from '../models/index.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { checkTokenizerFits, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 import { attachLora, saveAdapter, type LoraSet } from '../lora/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -85,13 +85,11 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ config: c, sources: o.sources ?? {} }, null, 2) + '\n');
   const { model, eosTokenIds, config: mc } = loadModel(c.model);
   const tok: Tokenizer = loadTokenizer(c.model);
-  if (tok.vocabSize > mc.vocabSize) {
-    throw new ShitateError('E_TOKENIZER', `tokenizer has ${tok.vocabSize} tokens, the model's embedding only ${mc.vocabSize}`,
-      'the tokenizer and the weights come from different models');
-  }
+  checkTokenizerFits(tok, mc.vocabSize, c.model); // a few added ids beyond the embedding are fine unless they occur
   const endIds = [...new Set([...eosTokenIds, ...tok.eosTokenIds, ...endOfTurnIds(tok)])];
   const maxSeqLen = Math.min(c.maxSeqLen, mc.maxPositions);
-  const data = loadRunData(c, tok, endIds, maxSeqLen);
+  const data = loadRunData(c, tok, endIds, maxSeqLen, mc.vocabSize);
+  for (const n of data.notes) emit({ type: 'note', message: n });
   for (const w of data.warnings) emit({ type: 'warning', message: w });
   const batch: BatchOptions = {
     batchTokens: Math.max(c.batchTokens, c.packing ? maxSeqLen : 0), packing: c.packing, groupByLength: c.groupByLength,
@@ -120,7 +118,7 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   }
   const meta = { chat_template: tok.chatTemplate ?? '', endIds, baseModel: path.resolve(c.model) };
   const writeWeights = (dir: string) => {
-    if (lora) saveAdapter(dir, lora, meta.baseModel, { 'shitate.json': JSON.stringify({ endTokenIds: endIds, config: c }, null, 2) + '\n', ...(tok.chatTemplate ? { 'chat_template.jinja': tok.chatTemplate } : {}) });
+    if (lora) saveAdapter(dir, lora, meta.baseModel, { 'shitate.json': JSON.stringify({ endTokenIds: endIds, chat_template_kwargs: data.templateVars, config: c }, null, 2) + '\n', ...(tok.chatTemplate ? { 'chat_template.jinja': tok.chatTemplate } : {}) });
     else writeFullModel(dir, model, c.model);
   };
   for (const w of precisionWarnings(c)) emit({ type: 'warning', message: w });
