@@ -77,7 +77,14 @@ def _feature_matters(spec, cfg, W, ids, logits) -> None:
     name = spec["name"]
     alt = copy.copy(cfg)
     W_alt = W
-    if cfg.rope_scaling:
+    if cfg.model_type == "qwen3":
+        alt.qk_norm = False
+    elif cfg.model_type == "smollm3":
+        alt.no_rope_layers = [1] * cfg.L
+    elif cfg.model_type == "granite":
+        alt.embedding_multiplier = alt.residual_multiplier = alt.logits_scaling = 1.0
+        alt.attention_multiplier = cfg.D ** -0.5
+    elif cfg.rope_scaling:
         alt.rope_scaling = None
     elif cfg.sliding_window is not None:
         alt.sliding_window = None
@@ -123,8 +130,12 @@ def model_checks(spec, cfg: Cfg, W, ids, labels, logits, loss) -> None:
     _feature_matters(spec, cfg, W, ids, logits)
 
 
-def greedy_f64(cfg, W, prompt, tokens) -> None:
-    t64, _ = greedy(cfg, _f64(W), prompt, len(tokens))
+def greedy_f64(cfg, W, prompt, tokens, lora=None) -> None:
+    lora64 = None
+    if lora is not None:
+        lora64 = copy.copy(lora)
+        lora64.weights = {p: (A.double(), B.double()) for p, (A, B) in lora.weights.items()}
+    t64, _ = greedy(cfg, _f64(W), prompt, len(tokens), lora64)
     assert t64 == tokens, f"greedy tokens differ in float64: {t64} vs {tokens}"
 
 
@@ -132,7 +143,7 @@ def _rel(a, b) -> float:
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
 
 
-def lora_checks(base, args, logits, loss, grads, losses) -> None:
+def lora_checks(base, args, logits, loss, grads, losses, steps=lora_ref.STEPS) -> None:
     cfg, W, ids, labels, init, r, alpha, rslora = args
     zero = {p: (A, torch.zeros_like(B)) for p, (A, B) in init.items()}
     with torch.no_grad():
@@ -157,10 +168,10 @@ def lora_checks(base, args, logits, loss, grads, losses) -> None:
                                             (prefix, which, idx))
             fd_worst = max(fd_worst, abs(fd - float(g[idx])) / abs(float(g[idx])))
     assert fd_worst < 1e-6, f"finite differences disagree by {fd_worst} rel"
-    manual = lora_ref.trajectory(*args, manual=True)
+    manual = lora_ref.trajectory(*args, manual=True, steps=steps)
     d_adam = max(abs(a - b) for a, b in zip(losses, manual))
     assert d_adam < 1e-6, f"manual AdamW differs from torch.optim.AdamW by {d_adam}"
-    traj64 = lora_ref.trajectory(cfg, W64, ids, labels, init, r, alpha, rslora)
+    traj64 = lora_ref.trajectory(cfg, W64, ids, labels, init, r, alpha, rslora, steps=steps)
     d_traj = max(abs(a - b) for a, b in zip(losses, traj64))
     assert d_traj < 1e-4 * HEADROOM, f"trajectory float32 vs float64 {d_traj}"
     assert all(b < a for a, b in zip(losses, losses[1:])), "trajectory must fall every step"

@@ -10,7 +10,9 @@ import torch.nn.functional as F
 
 
 class Cfg:
-    """The config.json fields the forward needs, with transformers' defaults."""
+    """The config.json fields the forward needs, with transformers' defaults (4.x or 5.x layout)."""
+
+    DEFAULT_THETA = {"smollm3": 2000000.0}
 
     def __init__(self, c: dict):
         self.model_type = c["model_type"]
@@ -19,18 +21,31 @@ class Cfg:
         self.L = c["num_hidden_layers"]
         self.H = c["num_attention_heads"]
         self.Hkv = c.get("num_key_value_heads") or self.H
-        self.D = c.get("head_dim") or self.C // self.H
+        self.D = c.get("head_dim") or (128 if self.model_type == "qwen3" else self.C // self.H)
         self.V = c["vocab_size"]
         self.eps = c["rms_norm_eps"]
-        self.theta = float(c.get("rope_theta", 10000.0))
-        self.rope_scaling = c.get("rope_scaling")
-        self.tied = bool(c.get("tie_word_embeddings", False))
-        # qwen2 carries sliding_window but only applies it when use_sliding_window is true
+        # transformers 5: rope_scaling (4.x) or rope_parameters; rope_theta inside wins over the top level
+        rp = c.get("rope_scaling") or c.get("rope_parameters") or {}
+        self.theta = float(rp.get("rope_theta", c.get("rope_theta", self.DEFAULT_THETA.get(self.model_type, 10000.0))))
+        self.rope_scaling = rp if rp.get("rope_type", rp.get("type", "default")) != "default" else None
+        self.tied = bool(c.get("tie_word_embeddings", self.model_type == "smollm3"))
+        # qwen2/qwen3 carry sliding_window but only apply it when use_sliding_window is true
         window = c.get("sliding_window")
-        if self.model_type == "qwen2" and not c.get("use_sliding_window", False):
+        if self.model_type in ("qwen2", "qwen3") and not c.get("use_sliding_window", False):
             window = None
         self.sliding_window = window
-        self.qkv_bias = self.model_type == "qwen2" or bool(c.get("attention_bias", False))
+        self.layer_types = c.get("layer_types") or ["full_attention"] * self.L
+        llama_bias = self.model_type in ("llama", "qwen3", "smollm3", "granite") and bool(c.get("attention_bias", False))
+        self.qkv_bias = self.model_type == "qwen2" or llama_bias
+        self.o_bias = llama_bias
+        self.mlp_bias = self.model_type in ("llama", "smollm3", "granite") and bool(c.get("mlp_bias", False))
+        self.qk_norm = self.model_type == "qwen3"
+        interval = c.get("no_rope_layer_interval", 4)
+        self.no_rope_layers = c.get("no_rope_layers") or [int((i + 1) % interval != 0) for i in range(self.L)]
+        self.embedding_multiplier = c.get("embedding_multiplier", 1.0)
+        self.attention_multiplier = c.get("attention_multiplier", 1.0)
+        self.residual_multiplier = c.get("residual_multiplier", 1.0)
+        self.logits_scaling = c.get("logits_scaling", 1.0)
 
 
 def rope_inv_freq(cfg: Cfg, dtype=torch.float32) -> torch.Tensor:
@@ -88,20 +103,23 @@ def visible_mask(T: int, sliding_window) -> torch.Tensor:
     return vis
 
 
-def attention(q, k, v, visible) -> torch.Tensor:
-    """Eager attention. q [B, H, T, D], k/v [B, Hkv, T, D] (repeat_kv to H), visible [T, T]."""
+def attention(q, k, v, visible, scaling=None) -> torch.Tensor:
+    """Eager attention. q [B, H, T, D], k/v [B, Hkv, T, D] (repeat_kv to H), visible [T, T]; scores are
+    multiplied by `scaling` (default D ** -0.5)."""
     n_rep = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(n_rep, dim=1)
     v = v.repeat_interleave(n_rep, dim=1)
-    scores = (q @ k.transpose(2, 3)) * (q.shape[-1] ** -0.5)  # [B, H, T, T]
+    scale = q.shape[-1] ** -0.5 if scaling is None else scaling
+    scores = (q @ k.transpose(2, 3)) * scale  # [B, H, T, T]
     scores = scores.masked_fill(~visible, torch.finfo(scores.dtype).min)
     probs = F.softmax(scores, dim=-1, dtype=scores.dtype)
     return probs @ v  # [B, H, T, D]
 
 
-def attention_naive(q, k, v, visible) -> torch.Tensor:
+def attention_naive(q, k, v, visible, scaling=None) -> torch.Tensor:
     """Per-(batch, head, query) loop version of attention(), used only as a self-check."""
     B, H, T, D = q.shape
+    scale = 1 / math.sqrt(D) if scaling is None else scaling
     out = torch.zeros_like(q)
     group = H // k.shape[1]
     for b in range(B):
@@ -109,7 +127,7 @@ def attention_naive(q, k, v, visible) -> torch.Tensor:
             hk = h // group  # GQA: query head h reads kv head h // (H / Hkv)
             for i in range(T):
                 js = [j for j in range(T) if visible[i, j]]
-                s = torch.stack([(q[b, h, i] * k[b, hk, j]).sum() / math.sqrt(D) for j in js])
+                s = torch.stack([(q[b, h, i] * k[b, hk, j]).sum() * scale for j in js])
                 p = torch.exp(s - s.max())
                 p = p / p.sum()
                 out[b, h, i] = sum(p[n] * v[b, hk, j] for n, j in enumerate(js))
@@ -138,6 +156,10 @@ def linear(x, W: dict, prefix: str, lora: Lora | None):
 def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None,
             attn_fn=attention) -> torch.Tensor:
     """Logits [B, T, V] for input_ids [B, T] with positions 0..T-1; W holds tensors of one dtype."""
+    if cfg.model_type in ("qwen3", "smollm3", "granite"):
+        from families_ref import FORWARDS  # the families built on these helpers
+
+        return FORWARDS[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
     dtype = W["model.embed_tokens.weight"].dtype
     B, T = input_ids.shape
     H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
@@ -174,13 +196,13 @@ def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return -picked.sum() / keep.sum()
 
 
-def greedy(cfg: Cfg, W: dict, prompt: list, max_new_tokens: int) -> tuple[list, float]:
+def greedy(cfg: Cfg, W: dict, prompt: list, max_new_tokens: int, lora=None) -> tuple[list, float]:
     """Greedy argmax continuation by full recompute; returns (new tokens, smallest top1-top2 gap)."""
     ids = list(prompt)
     out, min_gap = [], float("inf")
     for _ in range(max_new_tokens):
         with torch.no_grad():
-            last = forward(cfg, W, torch.tensor([ids]))[0, -1]
+            last = forward(cfg, W, torch.tensor([ids]), lora)[0, -1]
         top2 = torch.topk(last, 2).values
         min_gap = min(min_gap, float(top2[0] - top2[1]))
         nxt = int(torch.argmax(last))

@@ -1,5 +1,5 @@
 """PEFT-style LoRA goldens on top of llama_ref: logits, loss, gradients of every LoRA factor, and a
-10-step AdamW loss trajectory (LoRA factors trainable, base frozen, no schedule, no clipping).
+AdamW loss trajectory (10 steps for llama-tiny, 3 for the other families) (LoRA factors trainable, base frozen, no schedule, no clipping).
 """
 import math
 
@@ -50,8 +50,8 @@ def adamw_manual(params, state, lr, betas, eps, wd):
             p.addcdiv_(m, denom, value=-lr / (1 - b1 ** t))
 
 
-def trajectory(cfg, W, ids, labels, init, r, alpha, rslora, manual=False) -> list:
-    """Loss before each of STEPS AdamW steps on the same batch."""
+def trajectory(cfg, W, ids, labels, init, r, alpha, rslora, manual=False, steps=STEPS) -> list:
+    """Loss before each of `steps` AdamW steps on the same batch."""
     lw = _leaf_lora(init, W["model.embed_tokens.weight"].dtype)
     params = _params(lw)
     o = ADAMW
@@ -59,7 +59,7 @@ def trajectory(cfg, W, ids, labels, init, r, alpha, rslora, manual=False) -> lis
         params, lr=o["lr"], betas=tuple(o["betas"]), eps=o["eps"], weight_decay=o["weight_decay"])
     state: dict = {}
     losses = []
-    for _ in range(STEPS):
+    for _ in range(steps):
         for p in params:
             p.grad = None
         loss = causal_lm_loss(forward(cfg, W, ids, Lora(lw, r, alpha, rslora)), labels)

@@ -14,15 +14,16 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the repository
 
 import checks  # noqa: E402
 import lora_ref  # noqa: E402
-from llama_ref import Cfg, causal_lm_loss, forward, greedy  # noqa: E402
+from llama_ref import Cfg, Lora, causal_lm_loss, forward, greedy  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
-from specs import LORA_TARGETS, SPECS, init_lora, init_weights, peft_name  # noqa: E402
+from specs import FAMILY_SPECS, LORA_TARGETS, SPECS, init_lora, init_weights, peft_name  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 OUT = os.path.join(ROOT, "test", "fixtures")
 B, T = 2, 12
 PROMPT_LEN, MAX_NEW = 5, 10
 LORA_R, LORA_ALPHA = 4, 8
+FAMILY_STEPS = 3  # AdamW steps of the family adapters' trajectories
 
 
 def floats(t, digits=9) -> list:
@@ -79,12 +80,12 @@ def make_inputs(cfg: Cfg, seed: int):
     return ids, labels, g
 
 
-def pick_prompt(cfg: Cfg, W: dict, g: torch.Generator, eos: set):
+def pick_prompt(cfg: Cfg, W: dict, g: torch.Generator, eos: set, lora=None):
     """A prompt whose greedy run has a clear argmax at every step, varied tokens and no eos."""
     best = None
     for attempt in range(40):
         prompt = torch.randint(3, cfg.V, (PROMPT_LEN,), generator=g).tolist()
-        tokens, gap = greedy(cfg, W, prompt, MAX_NEW)
+        tokens, gap = greedy(cfg, W, prompt, MAX_NEW, lora)
         ok = gap > 2e-3 and not (set(tokens) & eos)
         if ok and len(set(tokens)) >= 3:
             return prompt, tokens, gap
@@ -149,13 +150,22 @@ def adapter_config(rslora: bool) -> dict:
     }
 
 
-def build_lora(base: dict, rslora: bool) -> None:
-    cfg, W, ids, labels = base["cfg"], base["W"], base["ids"], base["labels"]
-    name = "llama-tiny-lora-rslora" if rslora else "llama-tiny-lora"
-    folder = os.path.join(OUT, name)
+def peft_adapter_config(base_name: str) -> dict:
+    """adapter_config.json as PEFT 0.2x's save_pretrained writes a plain LoRA on all seven projections."""
+    return {
+        "alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": base_name, "bias": "none",
+        "corda_config": None, "eva_config": None, "exclude_modules": None, "fan_in_fan_out": False,
+        "inference_mode": True, "init_lora_weights": True, "layer_replication": None, "layers_pattern": None,
+        "layers_to_transform": None, "loftq_config": {}, "lora_alpha": LORA_ALPHA, "lora_bias": False,
+        "lora_dropout": 0.0, "megatron_config": None, "megatron_core": "megatron.core", "modules_to_save": None,
+        "peft_type": "LORA", "qalora_group_size": 16, "r": LORA_R, "rank_pattern": {}, "revision": None,
+        "target_modules": sorted(LORA_TARGETS), "target_parameters": None, "task_type": "CAUSAL_LM",
+        "trainable_token_indices": None, "use_dora": False, "use_qalora": False, "use_rslora": False,
+    }
+
+
+def write_adapter(folder: str, init: dict, config: dict) -> None:
     os.makedirs(folder, exist_ok=True)
-    print(name)
-    init = init_lora(cfg, W, LORA_R, seed=2001)
     tensors = {}
     for prefix, (A, Bm) in init.items():
         tensors[peft_name(prefix, "A")] = A
@@ -163,11 +173,48 @@ def build_lora(base: dict, rslora: bool) -> None:
     path = os.path.join(folder, "adapter_model.safetensors")
     save_file(tensors, path, {"format": "pt"})
     checks.weights_round_trip(tensors, load_file(path)[0])
-    write_json(os.path.join(folder, "adapter_config.json"), adapter_config(rslora))
+    write_json(os.path.join(folder, "adapter_config.json"), config)
+
+
+def build_family_lora(spec: dict, base: dict) -> None:
+    """<name>-lora: logits, loss, every gradient, greedy tokens with the adapter, a 3-step trajectory."""
+    cfg, W, ids, labels = base["cfg"], base["W"], base["ids"], base["labels"]
+    name = spec["name"] + "-lora"
+    print(name)
+    init = init_lora(cfg, W, LORA_R, seed=spec["seed"] + 1000)
+    write_adapter(os.path.join(OUT, name), init, peft_adapter_config(spec["name"]))
+    args = (cfg, W, ids, labels, init, LORA_R, LORA_ALPHA, False)
+    logits, loss, grads = lora_ref.loss_and_grads(*args)
+    losses = lora_ref.trajectory(*args, steps=FAMILY_STEPS)
+    checks.lora_checks(base, args, logits, loss, grads, losses, steps=FAMILY_STEPS)
+    lora = Lora(init, LORA_R, LORA_ALPHA, False)
+    eos = spec["config"]["eos_token_id"]
+    g = torch.Generator().manual_seed(spec["seed"] + 2)
+    prompt, tokens, gap = pick_prompt(cfg, W, g, set(eos if isinstance(eos, list) else [eos]), lora)
+    checks.greedy_f64(cfg, W, prompt, tokens, lora)
+    golden = {
+        "input_ids": ids.tolist(), "labels": labels.tolist(), "scaling": LORA_ALPHA / LORA_R,
+        "logits_shape": list(logits.shape), "logits": floats(logits), "loss": float(f"{float(loss):.9g}"),
+        "grads": {k: floats(v) for k, v in sorted(grads.items())},
+        "greedy": {"prompt": prompt, "max_new_tokens": MAX_NEW, "tokens": tokens, "min_top2_gap": float(f"{gap:.6g}")},
+        "trajectory": {"optimizer": lora_ref.ADAMW, "steps": FAMILY_STEPS, "losses": [float(f"{x:.9g}") for x in losses]},
+    }
+    write_json(os.path.join(OUT, name, "lora_golden.json"), golden, compact=True)
+    print(f"  max|logit| {logits.abs().max():8.4f}  loss {float(loss):.6f}  greedy {tokens} (gap {gap:.4f})  "
+          f"trajectory {losses[0]:.5f} -> {losses[-1]:.5f}")
+
+
+def build_lora(base: dict, rslora: bool) -> None:
+    cfg, W, ids, labels = base["cfg"], base["W"], base["ids"], base["labels"]
+    name = "llama-tiny-lora-rslora" if rslora else "llama-tiny-lora"
+    print(name)
+    init = init_lora(cfg, W, LORA_R, seed=2001)
+    write_adapter(os.path.join(OUT, name), init, adapter_config(rslora))
     args = (cfg, W, ids, labels, init, LORA_R, LORA_ALPHA, rslora)
     logits, loss, grads = lora_ref.loss_and_grads(*args)
     losses = lora_ref.trajectory(*args)
     checks.lora_checks(base, args, logits, loss, grads, losses)
+    folder = os.path.join(OUT, name)
     golden = {
         "input_ids": ids.tolist(),
         "labels": labels.tolist(),
@@ -192,6 +239,8 @@ def main() -> None:
     bases = {spec["name"]: build_golden(spec) for spec in SPECS}
     build_lora(bases["llama-tiny"], rslora=False)
     build_lora(bases["llama-tiny"], rslora=True)
+    for spec in FAMILY_SPECS:
+        build_family_lora(spec, build_golden(spec))
     checks.report_sizes(OUT)
 
 

@@ -98,6 +98,69 @@ SPECS = [
 ]
 
 
+def _family(arch: str, model_type: str, version: str, **fields) -> dict:
+    """A config.json as transformers `version` writes it: the common fields plus the family's own."""
+    c = {
+        "architectures": [arch], "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2,
+        "hidden_act": "silu", "initializer_range": 0.02, "max_position_embeddings": 128,
+        "model_type": model_type, "num_attention_heads": 4, "num_key_value_heads": 2,
+        "transformers_version": version, "use_cache": True,
+    }
+    c.update(fields)
+    return dict(sorted(c.items()))
+
+
+# Families beyond the Llama block; each also gets a PEFT adapter fixture "<name>-lora" (see make_fixtures)
+FAMILY_SPECS = [
+    {
+        "name": "qwen3-tiny",
+        # written as transformers 5 writes it: rope_parameters, dtype, layer_types; explicit head_dim 16 != 48 / 4
+        "config": _family(
+            "Qwen3ForCausalLM", "qwen3", "5.0.0", attention_bias=False, dtype="float32", head_dim=16,
+            hidden_size=48, intermediate_size=96, layer_types=["full_attention"] * 2, max_window_layers=28,
+            num_hidden_layers=2, pad_token_id=None, rms_norm_eps=1e-6,
+            rope_parameters={"rope_theta": 1000000.0, "rope_type": "default"}, sliding_window=None,
+            tie_word_embeddings=True, use_sliding_window=False, vocab_size=320,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1006,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2},
+        "sharded": False,
+    },
+    {
+        "name": "smollm3-tiny",
+        # transformers 4.x layout; layer 3 is a NoPE layer (no_rope_layers 0), every other rotates
+        "config": _family(
+            "SmolLM3ForCausalLM", "smollm3", "4.53.0", attention_bias=False, hidden_size=32,
+            intermediate_size=64, layer_types=["full_attention"] * 4, max_window_layers=28, mlp_bias=False,
+            no_rope_layer_interval=4, no_rope_layers=[1, 1, 1, 0], num_hidden_layers=4, pad_token_id=0,
+            pretraining_tp=2, rms_norm_eps=1e-6, rope_scaling=None, rope_theta=5000000.0,
+            sliding_window=None, tie_word_embeddings=True, torch_dtype="float32", use_sliding_window=False,
+            vocab_size=288,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1007,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
+        "sharded": False,
+    },
+    {
+        "name": "granite-tiny",
+        # multipliers of the Granite 3 kind (attention_multiplier replaces 1/sqrt(16) = 0.25); biases on
+        # q/k/v/o and the MLP; bf16 weights
+        "config": _family(
+            "GraniteForCausalLM", "granite", "4.46.0", attention_bias=True, attention_multiplier=0.125,
+            embedding_multiplier=12.0, hidden_size=64, intermediate_size=96, logits_scaling=4.0, mlp_bias=True,
+            num_hidden_layers=2, pad_token_id=0, residual_multiplier=0.22, rms_norm_eps=1e-5, rope_scaling=None,
+            rope_theta=10000.0, tie_word_embeddings=False, torch_dtype="bfloat16", vocab_size=304,
+        ),
+        "disk_dtype": torch.bfloat16,
+        "seed": 1008,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 0},
+        "sharded": False,
+    },
+]
+
+
 def init_weights(cfg, seed: int) -> dict:
     """Random f32 weights with HF names, scaled so attention, RoPE and masks visibly matter."""
     g = torch.Generator().manual_seed(seed)
@@ -123,6 +186,17 @@ def init_weights(cfg, seed: int) -> dict:
         W[p + "mlp.gate_proj.weight"] = randn(F_, C, std=1.0 / C ** 0.5)
         W[p + "mlp.up_proj.weight"] = randn(F_, C, std=1.0 / C ** 0.5)
         W[p + "mlp.down_proj.weight"] = randn(C, F_, std=1.0 / F_ ** 0.5)
+        # drawn after the Llama weights, so adding these features leaves the older fixtures unchanged
+        if cfg.o_bias:
+            W[p + "self_attn.o_proj.bias"] = randn(C, std=0.5)
+        if cfg.mlp_bias:
+            W[p + "mlp.gate_proj.bias"] = randn(F_, std=0.5)
+            W[p + "mlp.up_proj.bias"] = randn(F_, std=0.5)
+            W[p + "mlp.down_proj.bias"] = randn(C, std=0.5)
+        if cfg.qk_norm:
+            # per-head RMSNorm weights over D, spread so that dropping the norms shows in the logits
+            W[p + "self_attn.q_norm.weight"] = 1.0 + randn(D, std=0.3)
+            W[p + "self_attn.k_norm.weight"] = 1.0 + randn(D, std=0.3)
     W["model.norm.weight"] = 1.0 + randn(C, std=0.1)
     if not cfg.tied:
         W["lm_head.weight"] = randn(V, C, std=0.25)

@@ -25,7 +25,8 @@ const FOREIGN_FIELDS: { key: string; neutral: unknown[]; what: string }[] = [
 
 /** Refuses a config field that would change the forward pass in a way this engine does not implement. */
 export function refuseField(f: Fields, key: string, what: string): never {
-  throw new ShitateError('E_UNSUPPORTED_MODEL', `${f.file}: "${key}" (${what}) is not implemented for model_type ${JSON.stringify(f.obj.model_type)}, found ${JSON.stringify(f.obj[key])}`,
+  throw new ShitateError('E_UNSUPPORTED_MODEL',
+    `${f.file}: expected no "${key}" (${what}, not implemented for model_type ${JSON.stringify(f.obj.model_type)}), found ${JSON.stringify(f.obj[key])}`,
     'the config asks for math this model_type does not have here: it may belong to another architecture (pass the original config.json), or the feature is not supported yet');
 }
 

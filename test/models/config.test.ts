@@ -166,3 +166,89 @@ describe('loading from a folder', () => {
     expectShitateError(() => loadModelConfig(dir), 'E_JSON', path.join(dir, 'config.json'));
   });
 });
+
+// Published configs of the newer families (values typed from their Hub pages)
+const QWEN3_06B = {
+  architectures: ['Qwen3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 151643, eos_token_id: 151645,
+  head_dim: 128, hidden_act: 'silu', hidden_size: 1024, initializer_range: 0.02, intermediate_size: 3072, max_position_embeddings: 40960,
+  max_window_layers: 28, model_type: 'qwen3', num_attention_heads: 16, num_hidden_layers: 28, num_key_value_heads: 8, rms_norm_eps: 1e-6,
+  rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+  transformers_version: '4.51.0', use_cache: true, use_sliding_window: false, vocab_size: 151936,
+};
+
+const SMOLLM3_3B = {
+  architectures: ['SmolLM3ForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: null, eos_token_id: 128012,
+  hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02, intermediate_size: 11008, layer_types: Array(36).fill('full_attention'),
+  max_position_embeddings: 65536, max_window_layers: 28, mlp_bias: false, model_type: 'smollm3', no_rope_layer_interval: 4,
+  no_rope_layers: Array.from({ length: 36 }, (_, i) => ((i + 1) % 4 === 0 ? 0 : 1)), num_attention_heads: 16, num_hidden_layers: 36,
+  num_key_value_heads: 4, pad_token_id: 128004, pretraining_tp: 2, rms_norm_eps: 1e-6, rope_scaling: null, rope_theta: 5000000.0,
+  sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.54.0.dev0', use_cache: false,
+  use_sliding_window: false, vocab_size: 128256,
+};
+
+const GRANITE_31_2B = {
+  architectures: ['GraniteForCausalLM'], attention_bias: false, attention_dropout: 0.1, attention_multiplier: 0.015625, bos_token_id: 0,
+  embedding_multiplier: 12.0, eos_token_id: 0, hidden_act: 'silu', hidden_size: 2048, initializer_range: 0.02, intermediate_size: 8192,
+  logits_scaling: 8.0, max_position_embeddings: 131072, mlp_bias: false, model_type: 'granite', num_attention_heads: 32,
+  num_hidden_layers: 40, num_key_value_heads: 8, pad_token_id: 0, residual_multiplier: 0.22, rms_norm_eps: 1e-5, rope_scaling: null,
+  rope_theta: 5000000.0, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.47.0', use_cache: true, vocab_size: 49155,
+};
+
+describe('Qwen3, SmolLM3 and Granite configs', () => {
+  it('Qwen3-0.6B: explicit head_dim, q/k norms, no biases, tied; head_dim defaults to 128, not hidden/heads', () => {
+    const c = parseModelConfig(QWEN3_06B);
+    expect(c).toMatchObject({
+      modelType: 'qwen3', headDim: 128, qkNorm: true, attentionBias: false, attentionOutBias: false, mlpBias: false,
+      tieWordEmbeddings: true, ropeTheta: 1e6, slidingWindow: null, eosTokenIds: [151645], maxPositions: 40960,
+    });
+    const { head_dim: _d, ...noHeadDim } = QWEN3_06B;
+    expect(parseModelConfig(noHeadDim).headDim).toBe(128);
+    expect(parseModelConfig({ ...QWEN3_06B, attention_bias: true })).toMatchObject({ attentionBias: true, attentionOutBias: true });
+  });
+
+  it('Qwen3 as transformers 5 writes it: rope_parameters (theta inside wins), dtype, layer_types', () => {
+    const { rope_theta: _t, rope_scaling: _s, torch_dtype: _d, ...rest } = QWEN3_06B;
+    const v5 = { ...rest, dtype: 'bfloat16', rope_parameters: { rope_theta: 1000000, rope_type: 'default' }, layer_types: Array(28).fill('full_attention') };
+    expect(parseModelConfig(v5)).toMatchObject({ ropeTheta: 1e6, ropeScaling: null, torchDtype: 'bfloat16', slidingWindow: null });
+    expect(parseModelConfig({ ...v5, rope_theta: 10000 }).ropeTheta).toBe(1e6);
+    expectShitateError(() => parseModelConfig({ ...QWEN3_06B, rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }, 'q/config.json'),
+      'E_UNSUPPORTED_MODEL', 'q/config.json', 'rope_scaling', '"yarn"');
+  });
+
+  it('SmolLM3-3B: every 4th layer without RoPE, tied, theta 5e6; no_rope_layers derived from the interval when absent', () => {
+    const c = parseModelConfig(SMOLLM3_3B);
+    expect(c).toMatchObject({ modelType: 'smollm3', headDim: 128, ropeTheta: 5e6, tieWordEmbeddings: true, bosTokenId: null, slidingWindow: null });
+    expect(c.ropeLayers.filter((r) => !r)).toHaveLength(9);
+    expect(c.ropeLayers.slice(0, 8)).toEqual([true, true, true, false, true, true, true, false]);
+    const { no_rope_layers: _n, rope_theta: _t, tie_word_embeddings: _w, layer_types: _l, ...bare } = SMOLLM3_3B;
+    const d = parseModelConfig({ ...bare, no_rope_layer_interval: 3 });
+    expect(d.ropeLayers.slice(0, 6)).toEqual([true, true, false, true, true, false]);
+    expect(d).toMatchObject({ ropeTheta: 2e6, tieWordEmbeddings: true });
+    // with use_sliding_window, the NoPE layers are the sliding ones
+    const swa = parseModelConfig({ ...bare, use_sliding_window: true, sliding_window: 4096 });
+    expect(swa.slidingWindow).toBe(4096);
+    expect(swa.layerTypes.map((t) => t === 'sliding')).toEqual(swa.ropeLayers.map((r) => !r));
+    expectShitateError(() => parseModelConfig({ ...SMOLLM3_3B, no_rope_layers: [1, 0] }), 'E_CONFIG', 'no_rope_layers', '36');
+  });
+
+  it('Granite-3.1-2B: the four multipliers', () => {
+    const c = parseModelConfig(GRANITE_31_2B);
+    expect(c).toMatchObject({
+      modelType: 'granite', embeddingMultiplier: 12, attentionScale: 0.015625, residualMultiplier: 0.22, logitsScaling: 8,
+      headDim: 64, tieWordEmbeddings: true, ropeTheta: 5e6,
+    });
+    const { attention_multiplier: _a, ...noMult } = GRANITE_31_2B;
+    expect(parseModelConfig(noMult).attentionScale).toBe(1); // GraniteConfig's default, not 1/sqrt(D)
+    expect(parseModelConfig(SMOLLM2_135M)).toMatchObject({ embeddingMultiplier: 1, attentionScale: null, residualMultiplier: 1, logitsScaling: 1, qkNorm: false });
+  });
+
+  it('refuses what would change the math unnoticed, naming the field', () => {
+    expectShitateError(() => parseModelConfig({ ...QWEN3_06B, quantization_config: { quant_method: 'awq', bits: 4 } }), 'E_UNSUPPORTED_MODEL', 'quantization_config');
+    expectShitateError(() => parseModelConfig({ ...SMOLLM2_135M, partial_rotary_factor: 0.5 }), 'E_UNSUPPORTED_MODEL', 'partial_rotary_factor', '0.5');
+    expectShitateError(() => parseModelConfig({ ...LLAMA_32_1B, final_logit_softcapping: 30 }), 'E_UNSUPPORTED_MODEL', 'final_logit_softcapping');
+    const { rope_theta: _t, rope_scaling: _s, ...rest } = QWEN3_06B;
+    expectShitateError(() => parseModelConfig({ ...rest, rope_parameters: { full_attention: { rope_theta: 1e6 }, sliding_attention: { rope_theta: 1e4 } } }),
+      'E_UNSUPPORTED_MODEL', 'rope_parameters', 'full_attention');
+    expect(parseModelConfig({ ...SMOLLM2_135M, partial_rotary_factor: 1.0, pretraining_tp: 2 }).headDim).toBe(64);
+  });
+});

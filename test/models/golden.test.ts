@@ -1,4 +1,4 @@
-// The Llama family against the PyTorch reference (scripts/reference): logits within 1e-4 abs, loss within
+// Every family's tiny checkpoint against the PyTorch reference (scripts/reference): logits within 1e-4 abs, loss within
 // 1e-5 rel, greedy tokens exact — with full recompute and with the KV cache.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ function greedyCached(m: CausalLM, prompt: number[], n: number): number[] {
   return out;
 }
 
-describe.each(['llama-tiny', 'llama3-tiny', 'llama-linear-tiny', 'mistral-tiny', 'qwen2-tiny'])('%s matches the PyTorch reference', (name) => {
+describe.each(['llama-tiny', 'llama3-tiny', 'llama-linear-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'smollm3-tiny', 'granite-tiny'])('%s matches the PyTorch reference', (name) => {
   const dir = join(FIX, name);
   const g = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Golden;
   const { model } = loadModel(dir);

