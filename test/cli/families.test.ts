@@ -1,0 +1,93 @@
+// The commands on the newer families (tiny random Qwen3, SmolLM3 and Granite around the test BPE tokenizer):
+// `shitate train` writes a PEFT adapter, `merge` writes a folder whose logits equal base + adapter, `eval`
+// compares base and adapter, `estimate` counts the family's exact parameters, and the server answers a chat
+// through the adapter.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import { countParams, loadModel, parameterTable } from '../../src/models/index.js';
+import { loadAdapter } from '../../src/lora/index.js';
+import { openModel } from '../../src/generate/index.js';
+import { createHandler, Engine } from '../../src/serve/index.js';
+import { noGrad } from '../../src/tensor/index.js';
+import { tempDir, tinyModelDir, writeJsonl } from '../helpers/tiny-model.js';
+import { familyModelDir } from '../helpers/family-model.js';
+import { runCli } from './run-cli.js';
+
+const rows = Array.from({ length: 8 }, (_, i) => ({
+  messages: [{ role: 'user', content: `Question ${i % 4}?` }, { role: 'assistant', content: `Answer number ${i % 4}.` }],
+}));
+
+/** A family's config over the tiny test tokenizer's vocabulary and end token. */
+function familyDir(extra: Record<string, unknown>): string {
+  const tok = tinyModelDir();
+  const base = JSON.parse(fs.readFileSync(path.join(tok, 'config.json'), 'utf8')) as { vocab_size: number; eos_token_id: number };
+  return familyModelDir({
+    tokenizerDir: tok, embedStd: 0.5,
+    config: {
+      hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8,
+      max_position_embeddings: 512, rms_norm_eps: 1e-6, vocab_size: base.vocab_size, eos_token_id: base.eos_token_id, bos_token_id: null,
+      torch_dtype: 'float32', ...extra,
+    },
+  });
+}
+
+const FAMILIES: [string, Record<string, unknown>][] = [
+  ['qwen3', { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], tie_word_embeddings: true, rope_parameters: { rope_theta: 1e6, rope_type: 'default' } }],
+  ['smollm3', { model_type: 'smollm3', architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1, 0], rope_theta: 5e6 }],
+  ['granite', {
+    model_type: 'granite', architectures: ['GraniteForCausalLM'], embedding_multiplier: 6, attention_multiplier: 0.25, residual_multiplier: 0.5,
+    logits_scaling: 2, tie_word_embeddings: false,
+  }],
+];
+
+describe.each(FAMILIES)('shitate on %s', (_name, extra) => {
+  it('train, merge, eval, estimate and serve', async () => {
+    const model = familyDir(extra);
+    const dir = tempDir();
+    const data = writeJsonl(path.join(dir, 'train.jsonl'), rows);
+    const out = path.join(dir, 'run');
+    expect(await run(['train', '--model', model, '--data', data, '--out', out, '--max-steps', '4', '--batch-tokens', '256', '--learning-rate', '0.02'])).toBe(0);
+    const adapter = path.join(out, 'adapter');
+    const peft = JSON.parse(fs.readFileSync(path.join(adapter, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+    expect(peft).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM' });
+
+    const merged = path.join(dir, 'merged');
+    expect(await run(['merge', '--model', model, '--adapter', adapter, '--out', merged])).toBe(0);
+    const ids = Int32Array.from([5, 9, 17, 33, 2, 8]);
+    const a = loadModel(model);
+    loadAdapter(adapter, a.model);
+    const withAdapter = noGrad(() => a.model.forward({ ids, batch: 1, seqLen: ids.length }).logits!.data);
+    const fused = noGrad(() => loadModel(merged).model.forward({ ids, batch: 1, seqLen: ids.length }).logits!.data);
+    let diff = 0;
+    for (let i = 0; i < fused.length; i++) diff = Math.max(diff, Math.abs(fused[i] - withAdapter[i]));
+    expect(diff).toBeLessThan(1e-4);
+
+    const evalOut = path.join(dir, 'eval');
+    expect(await run(['eval', '--model', model, '--adapter', adapter, '--data', data, '--out', evalOut, '--max-tokens', '6', '--samples', '0', '--limit', '2'])).toBe(0);
+    expect(fs.readdirSync(evalOut)).toEqual(expect.arrayContaining(['eval.json', 'eval.html']));
+
+    const est = await runCli(['estimate', '--model', model, '--no-measure', '--json']);
+    expect(est.code, est.stderr).toBe(0);
+    const j = JSON.parse(est.stdout) as { params: number; engineSupported: boolean; cpu: unknown };
+    expect(j.params).toBe(countParams(parameterTable(a.config)).total);
+    expect(j.engineSupported).toBe(true);
+    expect(j.cpu).not.toBeNull();
+
+    const engine = new Engine(openModel(model), { baseId: 'base', adapters: [{ name: 'faq', dir: adapter }] });
+    try {
+      const handler = createHandler(engine, { log: () => undefined });
+      const res = await handler(new Request('http://local/v1/chat/completions', {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'faq', messages: [{ role: 'user', content: 'Question 1?' }], max_tokens: 5, temperature: 0 }),
+      }));
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { usage: { completion_tokens: number }; choices: { message: { content: string } }[] };
+      expect(body.usage.completion_tokens).toBeGreaterThan(0);
+      expect(typeof body.choices[0].message.content).toBe('string');
+    } finally {
+      await engine.close();
+    }
+  });
+});
