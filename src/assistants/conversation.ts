@@ -5,6 +5,7 @@ import { ShitateError } from '../errors.js';
 import type { MemoryItem } from '../memory/index.js';
 import type { ChatMessage } from '../providers/index.js';
 import type { Source } from '../rag/index.js';
+import { describeCuts } from './plan-report.js';
 import type { ResolvedAssistant } from './resolve.js';
 
 export interface Sink {
@@ -83,6 +84,7 @@ export class Conversation {
     try {
       const t = await this.a.prepare(conversation, { userId: this.userId, signal });
       for (const w of t.warnings) this.out.note(`[${w}]`);
+      for (const c of describeCuts(t.plan)) this.out.note(`[${c}]`);
       if (t.remembered) this.out.note(`[remembered #${t.remembered.id}: ${t.remembered.text}]`);
       for await (const ev of this.a.provider.chat({ messages: t.messages, params: this.a.params, signal })) {
         if (ev.type === 'text') {

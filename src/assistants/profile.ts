@@ -33,6 +33,9 @@ export interface Profile {
   language: string;
   starters: string[];
   provider: ProviderConfig;
+  /** provider.context_tokens: the model's context when shitate cannot know it (a self-hosted server), or a
+   *  smaller one to keep prompts short; unset, the model's own (max_position_embeddings or the published limit) */
+  contextTokens?: number;
   generation: GenParams;
   knowledge: KnowledgeSettings;
   memory: MemorySettings;
@@ -95,8 +98,10 @@ class Reader {
 
 const TOP = ['name', 'description', 'instructions', 'tone', 'language', 'starters', 'provider', 'generation', 'knowledge', 'memory', 'variables'];
 
+const PROVIDER_KEYS = ['kind', 'model', 'url', 'key', 'key_env', 'adapter', 'timeout_ms', 'retries', 'backoff_ms', 'context_tokens'];
+
 function readProvider(r: Reader, raw: unknown): ProviderConfig {
-  const o = r.obj(raw, 'provider', ['kind', 'model', 'url', 'key', 'key_env', 'adapter', 'timeout_ms', 'retries', 'backoff_ms']);
+  const o = r.obj(raw, 'provider', PROVIDER_KEYS);
   const kind = r.str(o, 'kind', 'provider.', '');
   if (!PROVIDER_KINDS.includes(kind as ProviderKind)) r.fail('provider.kind', `one of ${PROVIDER_KINDS.join(', ')}`, kind || undefined, 'e.g. kind: openai (also for Ollama and vLLM)');
   const model = r.str(o, 'model', 'provider.', '');
@@ -112,6 +117,11 @@ function readProvider(r: Reader, raw: unknown): ProviderConfig {
   if (retries !== undefined) cfg.retries = retries;
   if (backoffMs !== undefined) cfg.backoffMs = backoffMs;
   return cfg;
+}
+
+function contextOf(r: Reader, raw: unknown): Pick<Profile, 'contextTokens'> {
+  const tokens = r.num(r.obj(raw, 'provider', PROVIDER_KEYS), 'context_tokens', 'provider.', 64, 100_000_000, true);
+  return tokens === undefined ? {} : { contextTokens: tokens };
 }
 
 function readGeneration(r: Reader, raw: unknown): GenParams {
@@ -172,8 +182,8 @@ export function parseProfile(id: string, text: string, file: string): Profile {
   return {
     id, name: r.str(o, 'name', '', id), description: r.str(o, 'description', '', ''), instructions: r.str(o, 'instructions', '', ''),
     tone: r.str(o, 'tone', '', ''), language: r.str(o, 'language', '', ''), starters: r.list(o, 'starters', ''),
-    provider: readProvider(r, o.provider), generation: readGeneration(r, o.generation), knowledge: readKnowledge(r, o.knowledge),
-    memory: readMemory(r, o.memory), variables,
+    provider: readProvider(r, o.provider), ...contextOf(r, o.provider), generation: readGeneration(r, o.generation),
+    knowledge: readKnowledge(r, o.knowledge), memory: readMemory(r, o.memory), variables,
   };
 }
 
@@ -184,7 +194,8 @@ export function profileToYaml(p: Profile): string {
   const g = p.generation;
   const doc = prune({
     name: p.name, description: p.description, instructions: p.instructions, tone: p.tone, language: p.language, starters: p.starters,
-    provider: prune({ kind: pv.kind, model: pv.model, url: pv.url, key_env: pv.keyEnv, key: pv.key, adapter: pv.adapter, timeout_ms: pv.timeoutMs, retries: pv.retries, backoff_ms: pv.backoffMs }),
+    provider: prune({ kind: pv.kind, model: pv.model, url: pv.url, key_env: pv.keyEnv, key: pv.key, adapter: pv.adapter, timeout_ms: pv.timeoutMs, retries: pv.retries, backoff_ms: pv.backoffMs,
+      context_tokens: p.contextTokens }),
     generation: prune({ temperature: g.temperature, top_p: g.topP, top_k: g.topK, max_tokens: g.maxTokens, stop: g.stop, seed: g.seed }),
     knowledge: { bases: p.knowledge.bases, top_k: p.knowledge.topK, mode: p.knowledge.mode, whole_max_chars: p.knowledge.wholeMaxChars, budget_tokens: p.knowledge.budgetTokens },
     memory: { enabled: p.memory.enabled, auto: p.memory.auto, budget_tokens: p.memory.budgetTokens },

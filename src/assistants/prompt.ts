@@ -32,12 +32,34 @@ const JA: Words = {
   sourcesRule: '関連する場合は以下の資料に基づいて回答し、[1] のように番号で出典を示してください。資料に答えがない場合は推測せず、そう伝えてください。',
 };
 
-export function systemPrompt(p: Profile, instructions: string, memory: string, sources: readonly Source[]): string {
-  const w = p.language.toLowerCase().startsWith('ja') ? JA : EN;
-  const head = [instructions.trim(), p.tone ? w.tone(p.tone) : '', p.language ? w.language(p.language.toLowerCase().split(/[-_]/)[0]) : '']
+const wordsOf = (p: Profile): Words => (p.language.toLowerCase().startsWith('ja') ? JA : EN);
+
+/** The fixed head of the system prompt: rendered instructions, tone and language. */
+export function promptHead(p: Profile, instructions: string): string {
+  const w = wordsOf(p);
+  return [instructions.trim(), p.tone ? w.tone(p.tone) : '', p.language ? w.language(p.language.toLowerCase().split(/[-_]/)[0]) : '']
     .filter(Boolean).join('\n');
-  const parts = [head];
-  if (memory) parts.push(`${w.memory}\n${memory}`);
-  if (sources.length) parts.push(`${w.sources}\n${w.sourcesRule}\n\n${formatSources(sources)}`);
-  return parts.filter(Boolean).join('\n\n');
+}
+
+export const memoryHeading = (p: Profile): string => wordsOf(p).memory;
+
+/** The memory section for "- fact" lines ('' without any). */
+export function memorySection(p: Profile, lines: string): string {
+  return lines ? `${memoryHeading(p)}\n${lines}` : '';
+}
+
+/** The heading and rule of the knowledge section, which every source in it shares. */
+export function knowledgeHeading(p: Profile): string {
+  const w = wordsOf(p);
+  return `${w.sources}\n${w.sourcesRule}`;
+}
+
+/** The knowledge section for numbered sources ('' without any). */
+export function knowledgeSection(p: Profile, sources: readonly Source[]): string {
+  return sources.length ? `${knowledgeHeading(p)}\n\n${formatSources(sources)}` : '';
+}
+
+/** The system prompt: head, then memory, then sources, separated by blank lines. */
+export function systemPrompt(p: Profile, instructions: string, memory: string, sources: readonly Source[]): string {
+  return [promptHead(p, instructions), memorySection(p, memory), knowledgeSection(p, sources)].filter(Boolean).join('\n\n');
 }

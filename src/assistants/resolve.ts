@@ -1,13 +1,17 @@
 // An assistant ready to answer: its profile, its provider, and prepare(), which turns a conversation into
-// the messages to send — system prompt with rendered instructions, the user's memory within its budget and
-// retrieved sources — remembering facts the user asks it to. The server calls this for `model: NAME`.
-import { explicitFact, extractFacts, MemoryStore, selectMemories, type MemoryItem, type UserMemory } from '../memory/index.js';
+// the messages to send — system prompt with rendered instructions, the user's memory and retrieved sources,
+// planned to fit the model's context (plan.ts) — remembering facts the user asks it to. The server calls
+// this for `model: NAME`.
+import { explicitFact, extractFacts, MemoryStore, type MemoryItem, type UserMemory } from '../memory/index.js';
 import { createProvider, resolveKey, type ChatMessage, type GenParams, type Provider } from '../providers/index.js';
 import { KnowledgeBase, projectHome, retrieve, type Source } from '../rag/index.js';
+import { answerTokens, checkBudgets, profileBudgets } from './budgets.js';
+import { planPrompt, type PlanReport } from './plan.js';
 import type { Profile } from './profile.js';
-import { systemPrompt } from './prompt.js';
+import { knowledgeHeading, knowledgeSection, memoryHeading, memorySection, promptHead } from './prompt.js';
 import { loadProfile } from './store.js';
 import { builtinVars, renderTemplate } from './template.js';
+import { windowFor, type ContextWindow } from './window.js';
 
 export interface ResolveOptions {
   /** the project folder (default: SHITATE_HOME, else ./.shitate) */
@@ -18,12 +22,16 @@ export interface ResolveOptions {
   vars?: Record<string, string>;
   /** the clock for {{ today }} and {{ now }} */
   now?: () => Date;
+  /** the model's context and token counts (default: read from the profile's model; a server passes its open model's) */
+  window?: ContextWindow;
 }
 
 export interface TurnOptions {
   /** whose memory to use; without one, memory is neither read nor written */
   userId?: string;
   signal?: AbortSignal;
+  /** the reply's room this turn (a request's max_tokens); default the profile's generation.max_tokens */
+  maxTokens?: number;
 }
 
 export interface PreparedTurn {
@@ -36,6 +44,8 @@ export interface PreparedTurn {
   remembered: MemoryItem | null;
   /** problems that did not stop the turn (e.g. the embeddings endpoint failed: lexical search was used) */
   warnings: string[];
+  /** how the prompt fits the context, and what was left out */
+  plan: PlanReport;
 }
 
 export interface ResolvedAssistant {
@@ -44,6 +54,8 @@ export interface ResolvedAssistant {
   readonly provider: Provider;
   /** the profile's generation settings (a request's own settings go on top) */
   readonly params: GenParams;
+  /** the model's context and how its tokens are counted */
+  readonly window: ContextWindow;
   prepare(conversation: readonly ChatMessage[], o?: TurnOptions): Promise<PreparedTurn>;
   /** after a reply: with memory.auto, asks the model which facts of the last user message to keep */
   afterReply(conversation: readonly ChatMessage[], o?: TurnOptions): Promise<MemoryItem[]>;
@@ -58,29 +70,36 @@ const lastUser = (c: readonly ChatMessage[]): string => [...c].reverse().find((m
 interface Parts {
   profile: Profile;
   provider: Provider;
+  window: ContextWindow;
   kbs: KnowledgeBase[];
   instructions: (user: string) => string;
   memoryFor: (userId: string) => UserMemory | null;
 }
 
 async function prepareTurn(x: Parts, conversation: readonly ChatMessage[], t: TurnOptions): Promise<PreparedTurn> {
-  const { profile, provider } = x;
+  const { profile, window } = x;
   const query = lastUser(conversation);
   const warnings: string[] = [];
   const mem = t.userId ? x.memoryFor(t.userId) : null;
   const fact = mem ? explicitFact(query) : null;
   const remembered = fact && mem ? mem.add(fact, 'user') : null;
-  const selected = mem ? selectMemories(mem.list(), query, profile.memory.budgetTokens, provider.countTokens) : null;
-  const sources = await retrieve(x.kbs, query, {
+  // retrieval only ranks here (no budget, nothing counted): the plan fits the passages to the context
+  const ranked = await retrieve(x.kbs, query, {
     k: profile.knowledge.topK, mode: profile.knowledge.mode, wholeMaxChars: profile.knowledge.wholeMaxChars,
-    budgetTokens: profile.knowledge.budgetTokens, countTokens: provider.countTokens, onWarning: (w) => warnings.push(w),
+    budgetTokens: Number.MAX_SAFE_INTEGER, countTokens: () => 0, onWarning: (w) => warnings.push(w),
   });
-  const system = systemPrompt(profile, x.instructions(t.userId ?? ''), selected?.text ?? '', sources);
-  // a client's own system messages follow the profile's, in the one system message templates expect first
-  const theirs = conversation.filter((m) => m.role === 'system').map((m) => m.content);
-  const rest = conversation.filter((m) => m.role !== 'system');
-  const content = [system, ...theirs].filter(Boolean).join('\n\n');
-  return { messages: content ? [{ role: 'system', content }, ...rest] : rest, sources, memories: selected?.items ?? [], remembered, warnings };
+  const plan = planPrompt({
+    window, answer: answerTokens(profile, window, t.maxTokens),
+    head: promptHead(profile, x.instructions(t.userId ?? '')),
+    // a client's own system messages follow the profile's, in the one system message templates expect first
+    tail: conversation.filter((m) => m.role === 'system').map((m) => m.content).filter(Boolean).join('\n\n'),
+    memoryHeading: memoryHeading(profile), memorySection: (lines) => memorySection(profile, lines),
+    knowledgeHeading: knowledgeHeading(profile), knowledgeSection: (sources) => knowledgeSection(profile, sources),
+    turns: conversation.filter((m) => m.role !== 'system'), query,
+    memories: mem ? mem.list() : [], memoryBudget: profile.memory.budgetTokens,
+    passages: ranked.map(({ n: _n, ...p }) => p), knowledgeBudget: profile.knowledge.budgetTokens,
+  });
+  return { messages: plan.messages, sources: plan.sources, memories: plan.memories, remembered, warnings, plan: plan.report };
 }
 
 function openBases(home: string, names: readonly string[]): KnowledgeBase[] {
@@ -104,14 +123,16 @@ export function resolveAssistant(id: string, o: ResolveOptions = {}): ResolvedAs
     const vars = { ...builtinVars(clock(), profile.language, profile.name, user), ...profile.variables, ...o.vars };
     return renderTemplate(profile.instructions, vars, `assistant ${id}: instructions`);
   };
-  instructions(''); // a broken template fails now, not at the first message
+  const window = o.window ?? windowFor(profile.provider, profile.contextTokens);
+  // a broken template, or a system prompt that leaves no room on this model, fails now, not at the first message
+  checkBudgets(id, profileBudgets(profile, window, instructions('')));
   const kbs = openBases(home, profile.knowledge.bases);
   const memory = profile.memory.enabled ? MemoryStore.open(home) : null;
   const memoryFor = (userId: string) => (memory ? memory.forUser(userId, id) : null);
-  const parts: Parts = { profile, provider, kbs, instructions, memoryFor };
+  const parts: Parts = { profile, provider, window, kbs, instructions, memoryFor };
 
   return {
-    id, profile, provider, params: profile.generation, memoryFor,
+    id, profile, provider, params: profile.generation, window, memoryFor,
     prepare: (conversation, t = {}) => prepareTurn(parts, conversation, t),
     async afterReply(conversation, t = {}) {
       const mem = t.userId && profile.memory.auto ? memoryFor(t.userId) : null;

@@ -6,8 +6,8 @@ import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
 import {
-  Conversation, builtinVars, KNOWLEDGE_DEFAULTS, listProfiles, loadProfile, MEMORY_DEFAULTS, profilePath, profileToYaml, renderTemplate,
-  resolveAssistant, saveProfile, type Profile,
+  checkBudgets, Conversation, builtinVars, formatBudgets, KNOWLEDGE_DEFAULTS, listProfiles, loadProfile, MEMORY_DEFAULTS, profileBudgets,
+  profilePath, profileToYaml, renderTemplate, resolveAssistant, saveProfile, windowFor, type Budgets, type ContextWindow, type Profile,
 } from '../assistants/index.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/index.js';
 import { projectHome } from '../rag/index.js';
@@ -29,11 +29,18 @@ Assistants: a system prompt and persona, a provider and model, knowledge bases a
     --starter TEXT          example conversation starter (repeatable)
     --kb NAME               knowledge base to answer from (repeatable)
     --memory                remember facts per user
+    --max-tokens N          room kept for each reply (default: the model's, at most a quarter of its context)
+    --context-tokens N      the model's context when shitate cannot know it (e.g. Ollama's num_ctx)
     --var KEY=VALUE         template variable (repeatable)
     --force                 overwrite an existing profile
   shitate assistant list
-  shitate assistant show NAME            the profile and its rendered system prompt
+  shitate assistant show NAME            the profile, its rendered system prompt and its budgets
   shitate assistant chat NAME [--user ID] [--var KEY=VALUE]
+
+Each turn's prompt is planned against the model's context (local: max_position_embeddings; hosted: the
+published limit): the reply's room first, then the system prompt, the message, and as many earlier
+messages, remembered facts and knowledge passages as fit, in that order. The chat says when something
+was left out. \`new\` and \`show\` print these budgets; a profile that leaves no room for a message is refused.
 `;
 
 export function parseVars(p: Parsed): Record<string, string> {
@@ -64,11 +71,40 @@ function create(p: Parsed, id: string): number {
     generation: {}, knowledge: { bases: flagList(p, 'kb'), ...KNOWLEDGE_DEFAULTS }, memory: { ...MEMORY_DEFAULTS, enabled: flagBool(p, 'memory') },
     variables: parseVars(p),
   };
-  // the template must render before the profile is written
-  renderTemplate(profile.instructions, { ...builtinVars(new Date(), profile.language, id, ''), ...profile.variables }, `--instructions`);
+  const maxTokens = intFlag(p, 'max-tokens', 1);
+  const contextTokens = intFlag(p, 'context-tokens', 64);
+  if (maxTokens !== undefined) profile.generation.maxTokens = maxTokens;
+  if (contextTokens !== undefined) profile.contextTokens = contextTokens;
+  // the template must render, and the fixed parts must fit the model, before the profile is written
+  const instructions = renderTemplate(profile.instructions, { ...builtinVars(new Date(), profile.language, id, ''), ...profile.variables }, `--instructions`);
+  const budgets = budgetsOf(profile, instructions);
+  if (budgets) checkBudgets(id, budgets);
   const header = `# shitate assistant profile. Variables in instructions: {{ today }} {{ now }} {{ weekday }} {{ assistant }} {{ user }}\n# and any under variables:. The API key is read from key_env (default per provider), never stored here.\n`;
   process.stderr.write(`wrote ${saveProfile(home, profile, header)}\n`);
+  if (budgets) process.stdout.write(`${formatBudgets(profile, budgets)}\n`);
   return 0;
+}
+
+function intFlag(p: Parsed, name: string, min: number): number | undefined {
+  const raw = flagStr(p, name);
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new ShitateError('E_USAGE', `--${name}: expected a whole number >= ${min}, found "${raw}"`, `e.g. --${name} 256`);
+  return n;
+}
+
+/** The profile's budgets on its model, or null (with a note) while the local model folder cannot be read:
+ *  a profile may be written before its model is downloaded. */
+function budgetsOf(profile: Profile, instructions: string): Budgets | null {
+  let window: ContextWindow;
+  try {
+    window = windowFor(profile.provider, profile.contextTokens);
+  } catch (e) {
+    if (!(e instanceof ShitateError) || e.code === 'E_PROFILE') throw e;
+    process.stderr.write(`note: budgets unknown until the model can be read: ${e.message}\n`);
+    return null;
+  }
+  return profileBudgets(profile, window, instructions);
 }
 
 function list(): number {
@@ -92,7 +128,18 @@ function show(p: Parsed, id: string): number {
   const shown = profile.provider.key ? { ...profile, provider: { ...profile.provider, key: '***' } } : profile;
   process.stdout.write(`# ${profilePath(projectHome(), id)}\n${profileToYaml(shown)}`);
   const vars = { ...builtinVars(new Date(), profile.language, profile.name, defaultUser(p)), ...profile.variables, ...parseVars(p) };
-  process.stdout.write(`\n# system prompt as rendered now (memory and sources are added per message):\n${renderTemplate(profile.instructions, vars, `${id}: instructions`)}\n`);
+  const instructions = renderTemplate(profile.instructions, vars, `${id}: instructions`);
+  process.stdout.write(`\n# system prompt as rendered now (memory and sources are added per message):\n${instructions}\n`);
+  const budgets = budgetsOf(profile, instructions);
+  if (!budgets) return 0;
+  process.stdout.write(`\n${formatBudgets(profile, budgets)}\n`);
+  try {
+    checkBudgets(id, budgets);
+  } catch (e) {
+    if (!(e instanceof ShitateError)) throw e;
+    process.stdout.write(`${e.format()}\n`);
+    return 1;
+  }
   return 0;
 }
 
@@ -122,6 +169,7 @@ export const assistantCommand: Command = {
       adapter: { type: 'string' }, instructions: { type: 'string' }, description: { type: 'string' }, tone: { type: 'string' },
       language: { type: 'string' }, starter: { type: 'string', multiple: true }, kb: { type: 'string', multiple: true },
       memory: { type: 'boolean' }, var: { type: 'string', multiple: true }, force: { type: 'boolean' }, user: { type: 'string', short: 'u' },
+      'max-tokens': { type: 'string' }, 'context-tokens': { type: 'string' },
     }, true);
     const [sub, id, ...extra] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined || sub === 'help') {

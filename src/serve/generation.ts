@@ -9,7 +9,7 @@ import type { Engine } from './engine.js';
 import { ApiError, badParam, clientGone, errorResponse, toApiError } from './errors.js';
 import * as oa from './openai.js';
 import type { SamplingParams } from './params.js';
-import type { RequestContext, ServedModel } from './registry.js';
+import type { PreparedChat, RequestContext, ServedModel } from './registry.js';
 import { relayChat } from './relay.js';
 import type { ChatRequest, GenerationRequest } from './request.js';
 import type { Job } from './scheduler.js';
@@ -85,6 +85,8 @@ function chatOnly(served: ServedModel): ApiError {
     { param: 'model', code: 'unsupported_model' });
 }
 
+const asPrepared = (p: ChatMessage[] | PreparedChat): PreparedChat => (Array.isArray(p) ? { messages: p } : p);
+
 /** Runs the model's after-reply step without holding up the response; a failure is logged, never sent. */
 function afterReply(ctx: GenerationContext, served: ServedModel, req: ChatRequest, rc: RequestContext, id: string): void {
   if (!served.afterReply) return;
@@ -98,10 +100,17 @@ export async function handleGeneration(ctx: GenerationContext, req: GenerationRe
   const served = ctx.engine.registry.get(req.model);
   if (!served) throw modelNotFound(req.model);
   if (req.kind === 'completion' && (served.prepareMessages || served.chat)) throw chatOnly(served);
-  const rc: RequestContext = req.kind === 'chat' && req.user !== undefined ? { user: req.user } : {};
-  const messages = req.kind !== 'chat' ? null : served.prepareMessages ? await served.prepareMessages(req.messages, signal, rc) : req.messages;
+  const rc: RequestContext = {
+    ...(req.kind === 'chat' && req.user !== undefined ? { user: req.user } : {}),
+    ...(req.sampling.maxTokens !== undefined ? { maxTokens: req.sampling.maxTokens } : {}),
+  };
+  const prepared = req.kind !== 'chat' ? null : served.prepareMessages ? asPrepared(await served.prepareMessages(req.messages, signal, rc)) : { messages: req.messages };
+  const messages = prepared?.messages ?? null;
   const sampling: SamplingParams = { ...served.defaults, ...req.sampling };
-  const meta: oa.ResponseMeta = { id: oa.newId(req.kind === 'chat' ? 'chatcmpl' : 'cmpl'), created: oa.nowSeconds(), model: served.id };
+  const meta: oa.ResponseMeta = {
+    id: oa.newId(req.kind === 'chat' ? 'chatcmpl' : 'cmpl'), created: oa.nowSeconds(), model: served.id,
+    ...(prepared?.info ? { info: prepared.info } : {}), ...(prepared?.headers ? { headers: prepared.headers } : {}),
+  };
   const started = performance.now();
   const finished: Finished = (done, text) => {
     const prompt = req.kind === 'chat' ? req.messages : req.prompt;
@@ -143,7 +152,7 @@ function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respon
         if (ev.finishReason === 'abort') return resolve(errorResponse(clientGone()));
         const u = oa.usage(ev.usage);
         const body = req.kind === 'chat' ? oa.chatCompletion(meta, text, ev.finishReason, u) : oa.textCompletion(meta, text, ev.finishReason, u);
-        resolve(Response.json(body));
+        resolve(Response.json(body, { headers: meta.headers }));
       },
       onError(e) {
         resolve(errorResponse(reportable(ctx, meta, e)));
@@ -184,5 +193,5 @@ function stream(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respons
     },
   });
   if (chat) out.write(oa.chatChunk(meta, { role: 'assistant', content: '' }, null, mid));
-  return new Response(out.body, { headers: oa.SSE_HEADERS });
+  return new Response(out.body, { headers: { ...oa.SSE_HEADERS, ...meta.headers } });
 }

@@ -27,6 +27,11 @@ export interface ResponseMeta {
   id: string;
   created: number;
   model: string;
+  /** this server's notes on the request (e.g. an assistant's prompt plan), sent as the `shitate` field of a
+   *  chat completion and of a stream's first chunk; OpenAI clients ignore fields they do not know */
+  info?: Record<string, unknown>;
+  /** extra response headers */
+  headers?: Record<string, string>;
 }
 
 export function chatCompletion(m: ResponseMeta, text: string, finish: ApiFinishReason, u: Usage): object {
@@ -34,6 +39,7 @@ export function chatCompletion(m: ResponseMeta, text: string, finish: ApiFinishR
     id: m.id, object: 'chat.completion', created: m.created, model: m.model,
     choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finish }],
     usage: u,
+    ...(m.info ? { shitate: m.info } : {}),
   };
 }
 
@@ -45,6 +51,7 @@ export function chatChunk(m: ResponseMeta, delta: { role?: 'assistant'; content?
     choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
   };
   if (u !== undefined) chunk.usage = u;
+  if (m.info && delta.role) chunk.shitate = m.info; // once, on the chunk that opens the reply
   return chunk;
 }
 

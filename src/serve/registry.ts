@@ -11,6 +11,17 @@ import type { SamplingParams } from './params.js';
 export interface RequestContext {
   /** OpenAI's `user` field: the end user the request is for (e.g. whose memory to use) */
   user?: string;
+  /** the request's max_tokens, when it sets one (room a prompt planner keeps for the reply) */
+  maxTokens?: number;
+}
+
+/** Messages a served model rewrote, with what the response tells the client about the rewrite. */
+export interface PreparedChat {
+  messages: ChatMessage[];
+  /** sent as the `shitate` field of the completion (and of a stream's first chunk) */
+  info?: Record<string, unknown>;
+  /** extra response headers */
+  headers?: Record<string, string>;
 }
 
 /** A reply produced elsewhere: text pieces, then one final event. 'other' is a provider-specific end
@@ -39,7 +50,7 @@ export interface ServedModel {
   readonly adapter: AdapterSlot | null;
   /** rewrites a chat's messages before they are rendered (e.g. prepends a profile's system prompt); a model
    *  with this (or `chat`) answers chats only, since raw completions would skip the rewrite */
-  prepareMessages?(messages: ChatMessage[], signal: AbortSignal, ctx: RequestContext): ChatMessage[] | Promise<ChatMessage[]>;
+  prepareMessages?(messages: ChatMessage[], signal: AbortSignal, ctx: RequestContext): ChatMessage[] | PreparedChat | Promise<ChatMessage[] | PreparedChat>;
   /** sampling settings used where the request sets none */
   readonly defaults?: SamplingParams;
   /** answers chats somewhere else (a hosted API) instead of on the local model; errors it throws should be

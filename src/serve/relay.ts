@@ -39,7 +39,7 @@ async function relayWhole(chat: ChatFn, turn: ChatTurn, h: RelayHooks): Promise<
   if (!done) return errorResponse(h.fail(noEnd()));
   h.finished(done, text);
   if (done.finishReason === 'abort') return errorResponse(clientGone());
-  return Response.json(oa.chatCompletion(h.meta, text, finishOf(done.finishReason), oa.usage(done.usage)));
+  return Response.json(oa.chatCompletion(h.meta, text, finishOf(done.finishReason), oa.usage(done.usage)), { headers: h.meta.headers });
 }
 
 async function relayStream(chat: ChatFn, turn: ChatTurn, req: ChatRequest, h: RelayHooks): Promise<Response> {
@@ -81,7 +81,7 @@ async function relayStream(chat: ChatFn, turn: ChatTurn, req: ChatRequest, h: Re
     out.write(h.fail(e).body());
     out.end();
   });
-  return new Response(out.body, { headers: oa.SSE_HEADERS });
+  return new Response(out.body, { headers: { ...oa.SSE_HEADERS, ...meta.headers } });
 }
 
 /** Feeds the rest of the reply to `write`; a failure (or a reply with no end) goes to `fail`. */
