@@ -14,4 +14,8 @@ export default tseslint.config(
     },
   },
   { files: ['bin/**/*.js', 'scripts/**/*.mjs'], languageOptions: { globals: { process: 'readonly', console: 'readonly' } } },
+  // the studio's page code runs in the browser
+  { files: ['src/web/static/**/*.js'], languageOptions: { globals: Object.fromEntries(['window', 'document', 'navigator', 'localStorage', 'location', 'fetch',
+    'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'TextDecoder', 'EventSource', 'ResizeObserver', 'URLSearchParams', 'AbortController',
+    'addEventListener', 'removeEventListener', 'devicePixelRatio', 'console'].map((g) => [g, 'readonly'])) } },
 );
