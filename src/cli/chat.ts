@@ -4,11 +4,12 @@
 import { runChatLoop } from './chat-loop.js';
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags } from './args.js';
-import { MODEL_FLAGS, SAMPLING_HELP, generateOptionsFromFlags, openFromFlags } from './generate.js';
+import { FALLBACK_NOTE, MODEL_FLAGS, SAMPLING_HELP, generateOptionsFromFlags, openFromFlags, withSystemRole } from './generate.js';
 import { ShitateError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { chatPrompt, generate, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
+import { chatPrompt, generate, reasoningMode, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
+import { ReplyPrinter } from './reply-printer.js';
 
 const COMMANDS = `commands:
   /reset          forget the conversation (the system prompt stays)
@@ -43,12 +44,19 @@ class ChatSession {
     private readonly m: OpenedModel,
     private readonly opts: GenerateOptions,
     system: string | null,
+    private readonly showThinking = false,
   ) {
     this.system = system;
+    if (system !== null) withSystemRole(m, this.messages(), note); // says now, once, when the system prompt is folded
   }
 
   messages(): ChatMessage[] {
     return this.system !== null ? [{ role: 'system', content: this.system }, ...this.history] : [...this.history];
+  }
+
+  /** What the template is given: a template without a system role gets the system prompt folded in. */
+  private rendered(messages: ChatMessage[]): ChatMessage[] {
+    return withSystemRole(this.m, messages, () => {});
   }
 
   /** Handles one input line; false when the chat should end. */
@@ -78,6 +86,7 @@ class ChatSession {
         this.system = arg === '' ? null : arg;
         this.history = [];
         note(this.system === null ? '[system prompt removed; conversation cleared]' : '[system prompt set; conversation cleared]');
+        if (this.system !== null) withSystemRole(this.m, this.messages(), note);
         return true;
       case '/save':
         if (rest.length === 0) note('usage: /save FILE');
@@ -103,13 +112,13 @@ class ChatSession {
   private async reply(content: string): Promise<void> {
     const user: ChatMessage = { role: 'user', content };
     this.current = new AbortController();
-    let text = '';
     let done: GenDone | null = null;
+    let printer: ReplyPrinter | null = null;
     try {
-      const ids = chatPrompt(this.m.tokenizer, [...this.messages(), user]);
+      const ids = chatPrompt(this.m.tokenizer, this.rendered([...this.messages(), user]), this.m.templateVars);
+      printer = new ReplyPrinter(reasoningMode(this.m.tokenizer, ids, this.m.templateVars), this.showThinking, process.stdout.isTTY === true);
       for await (const ev of generate(this.m, ids, { ...this.opts, signal: this.current.signal })) {
-        if (ev.text) process.stdout.write(ev.text);
-        text += ev.text;
+        printer.write(ev.text);
         if (ev.type === 'done') done = ev;
       }
     } catch (e) {
@@ -119,9 +128,11 @@ class ChatSession {
     } finally {
       this.current = null;
     }
+    const reply = printer!.end();
     process.stdout.write('\n');
-    // a reply stopped with Ctrl-C stays in the history as far as it got, as it stays on screen
-    this.history.push(user, { role: 'assistant', content: text });
+    // a reply stopped with Ctrl-C stays in the history as far as it got, as it stays on screen; the template
+    // decides whether earlier reasoning is shown to the model again (Qwen3's leaves it out)
+    this.history.push(user, { role: 'assistant', content: reply.content, ...(reply.reasoning !== null ? { reasoning_content: reply.reasoning } : {}) });
     if (done?.finishReason === 'length') note(`[reply cut at ${done.usage.completionTokens} tokens; --max-tokens raises the limit]`);
     if (done?.finishReason === 'abort') note('[stopped]');
   }
@@ -144,11 +155,8 @@ export const chatCommand: Command = {
     }
     const opts = generateOptionsFromFlags(p);
     const m = openFromFlags('chat', p);
-    if (m.tokenizer.templateSource === 'fallback') {
-      note('note: this model ships no chat template; using shitate\'s documented fallback format ' +
-        '(### System: / ### User: / ### Assistant:), the same one training uses');
-    }
+    if (m.tokenizer.templateSource === 'fallback') note(FALLBACK_NOTE);
     if (process.stdin.isTTY) note(`chatting with ${m.dir}${m.adapter ? ' + adapter' : ''} — /help for commands, Ctrl-C stops a reply`);
-    return loop(new ChatSession(m, opts, flagStr(p, 'system') ?? null));
+    return loop(new ChatSession(m, opts, flagStr(p, 'system') ?? null, flagBool(p, 'show-thinking')));
   },
 };

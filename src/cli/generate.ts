@@ -1,10 +1,11 @@
 // `shitate generate`: one completion streamed to stdout, from a prompt as plain text or as a chat turn with
-// the model's template. Also the sampling flags shared with `shitate chat`.
+// the model's template. Also the model, template and sampling flags shared with `shitate chat`.
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type FlagSpec, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
-import { chatPrompt, generate, openModel, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
-import type { ChatMessage } from '../tokenizer/index.js';
+import { chatPrompt, generate, openModel, reasoningMode, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
+import { foldSystem, parseTemplateVars, systemSupport, type ChatMessage } from '../tokenizer/index.js';
+import { ReplyPrinter } from './reply-printer.js';
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
@@ -18,10 +19,15 @@ export const MODEL_FLAGS: FlagSpec = {
   'repetition-penalty': { type: 'string' },
   seed: { type: 'string' },
   stop: { type: 'string', multiple: true },
+  'chat-template-kwargs': { type: 'string' },
+  'show-thinking': { type: 'boolean' },
 };
 
 export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
   --adapter DIR             LoRA adapter folder (PEFT format) to apply
+  --chat-template-kwargs J  chat template variables as JSON, e.g. '{"enable_thinking": false}' (default: the ones
+                            the adapter was trained with)
+  --show-thinking           print the model's reasoning (<think> blocks), dimmed; hidden by default
   --max-tokens N            most tokens in a reply (default: generation_config.json, else 512, within the context)
   --temperature T           0 = greedy; > 0 samples (default: the model's generation_config.json, else greedy)
   --top-p P                 nucleus sampling, 0 < P <= 1
@@ -67,7 +73,25 @@ export function openFromFlags(command: string, p: Parsed): OpenedModel {
     throw new ShitateError('E_USAGE', `${command}: expected --model DIR, found no model folder`,
       `pass the Hugging Face model folder, e.g. shitate ${command} --model ./models/SmolLM2-135M-Instruct`);
   }
-  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null });
+  const templateVars = parseTemplateVars(flagStr(p, 'chat-template-kwargs'), '--chat-template-kwargs');
+  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars });
+}
+
+/** The note printed when the model ships no chat template. */
+export const FALLBACK_NOTE = 'note: this model ships no chat template; using shitate\'s documented fallback format ' +
+  '(### System: / ### User: / ### Assistant:), the same one training uses';
+
+/**
+ * The conversation as the template can take it: a template without a system role gets the system prompt
+ * folded into the first user message (Gemma-3's convention), and the user is told once.
+ */
+export function withSystemRole(m: OpenedModel, messages: ChatMessage[], tell: (s: string) => void): ChatMessage[] {
+  if (!messages.some((x) => x.role === 'system')) return messages;
+  const support = systemSupport(m.tokenizer, m.templateVars);
+  if (support === 'native') return messages;
+  tell(`note: this model's chat template has no system role (it ${support === 'refused' ? 'refuses' : 'drops'} system messages); ` +
+    'the system prompt is put at the start of the first user message, followed by a blank line');
+  return foldSystem(messages);
 }
 
 /** One summary line for stderr. */
@@ -106,12 +130,15 @@ export const generateCommand: Command = {
     const opts = generateOptionsFromFlags(p);
     const m = openFromFlags('generate', p);
     const system = flagStr(p, 'system');
+    const asChat = flagBool(p, 'chat') || system !== undefined;
     let ids: number[];
-    if (flagBool(p, 'chat') || system !== undefined) {
+    if (asChat) {
+      if (m.tokenizer.templateSource === 'fallback') process.stderr.write(FALLBACK_NOTE + '\n');
       const messages: ChatMessage[] = system !== undefined ? [{ role: 'system', content: system }] : [];
       messages.push({ role: 'user', content: prompt });
-      ids = chatPrompt(m.tokenizer, messages);
+      ids = chatPrompt(m.tokenizer, withSystemRole(m, messages, (s) => process.stderr.write(s + '\n')), m.templateVars);
     } else ids = m.tokenizer.encode(prompt);
+    const printer = new ReplyPrinter(asChat ? reasoningMode(m.tokenizer, ids, m.templateVars) : null, flagBool(p, 'show-thinking'), process.stdout.isTTY === true);
 
     const ac = new AbortController();
     const onSigint = () => ac.abort();
@@ -119,12 +146,13 @@ export const generateCommand: Command = {
     let done: GenDone | null = null;
     try {
       for await (const ev of generate(m, ids, { ...opts, signal: ac.signal })) {
-        if (ev.text) process.stdout.write(ev.text);
+        printer.write(ev.text);
         if (ev.type === 'done') done = ev;
       }
     } finally {
       process.off('SIGINT', onSigint);
     }
+    printer.end();
     process.stdout.write('\n');
     if (done && !flagBool(p, 'quiet')) process.stderr.write(formatStats(done) + '\n');
     return done?.finishReason === 'abort' ? 130 : 0;
