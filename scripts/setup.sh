@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # --tests adds what the test suite needs beyond the runtime: Chromium (HTML reports are opened headless) and
-# fonts-noto-cjk (the Japanese glyphs in those pages and their screenshots; see src/data/html-fonts.ts)
+# fonts-noto-cjk (the Japanese glyphs in those pages and their screenshots; see src/data/html-fonts.ts), and
+# python3-torch (the GPU job's train.py is run on shitate's masks and batches; test/export/job-masking.test.ts)
 pkgs=(libopenblas-dev g++ make python3)
-[ "${1:-}" = "--tests" ] && pkgs+=(chromium fonts-noto-cjk)
+[ "${1:-}" = "--tests" ] && pkgs+=(chromium fonts-noto-cjk python3-torch)
 need=()
 for pkg in "${pkgs[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")

@@ -16,6 +16,7 @@ import { assistantCommand } from './assistant.js';
 import { kbCommand } from './kb.js';
 import { memoryCommand } from './memory.js';
 import { studioCommand } from './studio.js';
+import { exportJob } from './export-job.js';
 
 export interface Command {
   summary: string;
@@ -38,6 +39,7 @@ const commands: Record<string, Command> = {
   kb: kbCommand,
   memory: memoryCommand,
   studio: studioCommand,
+  'export-job': exportJob,
 };
 
 /** Names of every command (the studio shows export buttons for the commands this installation has). */
