@@ -1,9 +1,10 @@
 // LoRA training speed and peak memory, shitate vs plain PyTorch doing what transformers + PEFT do, over the
-// same random SmolLM2-135M-shaped checkpoint, batch and initial adapter; each side a resident child process,
-// stepping in turns. Run: npm run bench:train [-- --layers 2 --seq 64 --steps 2]   (or BENCH_<FLAG> env)
+// same random checkpoint of a real shape (SmolLM2-135M, Qwen3-0.6B), batch and initial adapter; each side a
+// resident child process, stepping in turns. Run: npm run bench:train [-- --arch qwen3 --layers 2 --seq 64 --steps 2]
+// (or BENCH_<FLAG> env)
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
+import { ARCHS, ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
 import { printProfileSummary } from './lib/profile.js';
 import { loraTrainFlops } from './lib/cost.js';
 import { drive, type SideRun, type SideSpec } from './lib/lockstep.js';
@@ -16,7 +17,8 @@ import { loadModelConfig } from '../src/models/index.js';
 const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs PyTorch (same run, same threads)
 
   --threads N     threads for both sides (default 2; SHITATE_THREADS, OPENBLAS/OMP_NUM_THREADS)
-  --layers N      layers of the random SmolLM2-135M-shaped model (default 30; e.g. 2 for a quick check)
+  --arch NAME     shape of the random model: ${Object.entries(ARCHS).map(([k, a]) => `${k} (${a.label})`).join(', ')}; default smollm2
+  --layers N      its layers (default: the real model's, ${Object.entries(ARCHS).map(([k, a]) => `${k} ${a.layers}`).join(', ')}; e.g. 2 for a quick check)
   --batch N       rows per step (default 4)
   --seq N         tokens per row (default 256), every position a target
   --rank N        LoRA r on q,k,v,o,gate,up,down (default 8; alpha = 2r, dropout 0)
@@ -32,8 +34,8 @@ const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs P
   --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
 
 const flags = parseBenchFlags(process.argv.slice(2), {
-  nums: { threads: 2, layers: 30, batch: 4, seq: 256, rank: 8, lr: 1e-4, warmup: 2, steps: 5 },
-  strs: ['model', 'python', 'precision', 'torch-precision'],
+  nums: { threads: 2, layers: 0, batch: 4, seq: 256, rank: 8, lr: 1e-4, warmup: 2, steps: 5 },
+  strs: ['model', 'python', 'precision', 'torch-precision', 'arch'],
   bools: ['no-torch', 'sequential', 'profile'],
 }, USAGE);
 const { threads, layers, batch, seq, rank, lr, warmup, steps } = flags.num;
@@ -48,7 +50,12 @@ if (![precision, torchPrecision].every((p) => p === 'fp32' || p === 'bf16')) {
   console.error(`--precision and --torch-precision take fp32 or bf16 (got ${precision}, ${torchPrecision})\n\n${USAGE}`);
   process.exit(2);
 }
-const dir = flags.str.model ?? ensureRandomCheckpoint(layers);
+const arch = flags.str.arch ?? 'smollm2';
+if (!ARCHS[arch]) {
+  console.error(`--arch takes ${Object.keys(ARCHS).join(', ')} (got ${arch})\n\n${USAGE}`);
+  process.exit(2);
+}
+const dir = flags.str.model ?? ensureRandomCheckpoint(layers || undefined, arch);
 const cfg = loadModelConfig(dir);
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
 const startedAt = Date.now();

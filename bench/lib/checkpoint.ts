@@ -1,14 +1,15 @@
-// A random SmolLM2-135M-shaped Llama checkpoint (BF16 weights, tied embeddings) written once into the
-// git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file.
-// Shape from HuggingFaceTB/SmolLM2-135M's config.json; weights ~ N(0, 0.02), norms 1 (HF's init).
+// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, ...; BF16 weights) written once into the
+// git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file. The
+// tensors are the family's parameter table for the config; weights ~ N(0, 0.02), norms 1 (HF's init).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/index.js';
+import { parameterTable, parseModelConfig, tableTensors } from '../../src/models/index.js';
 import { hash32 } from '../../src/kernels/rng.js';
 import { CACHE_DIR } from './harness.js';
 
 const SEED = 20240611;
-const FORMAT = 1; // bump when the generator changes, so stale caches are rebuilt
+const FORMAT = 2; // bump when the generator changes, so stale caches are rebuilt
 const MARKER = 'bench-checkpoint.json';
 
 export const SMOLLM2_135M = {
@@ -18,6 +19,33 @@ export const SMOLLM2_135M = {
   heads: 9, // H
   kvHeads: 3, // Hkv (D = 64)
   vocab: 49152, // V
+};
+
+/** Bench architectures: config.json of the real model (from its Hub page) with `layers` layers. */
+export const ARCHS: Record<string, { label: string; layers: number; config: (layers: number) => Record<string, unknown> }> = {
+  smollm2: {
+    label: 'SmolLM2-135M',
+    layers: SMOLLM2_135M.layers,
+    config: (layers) => ({
+      architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu',
+      hidden_size: SMOLLM2_135M.hidden, intermediate_size: SMOLLM2_135M.intermediate, num_hidden_layers: layers,
+      num_attention_heads: SMOLLM2_135M.heads, num_key_value_heads: SMOLLM2_135M.kvHeads, vocab_size: SMOLLM2_135M.vocab,
+      max_position_embeddings: 2048, rms_norm_eps: 1e-5, rope_theta: 100000, rope_scaling: null,
+      tie_word_embeddings: true, attention_bias: false, mlp_bias: false,
+      bos_token_id: 0, eos_token_id: 0, torch_dtype: 'bfloat16',
+    }),
+  },
+  qwen3: {
+    label: 'Qwen3-0.6B',
+    layers: 28,
+    config: (layers) => ({
+      architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', attention_bias: false, bos_token_id: 151643, eos_token_id: 151645,
+      head_dim: 128, hidden_act: 'silu', hidden_size: 1024, intermediate_size: 3072, max_position_embeddings: 40960,
+      max_window_layers: 28, num_attention_heads: 16, num_hidden_layers: layers, num_key_value_heads: 8, rms_norm_eps: 1e-6,
+      rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+      use_sliding_window: false, vocab_size: 151936,
+    }),
+  },
 };
 
 /** Box-Muller over the counter-based hash: N(0, std^2) values that depend only on (seed, index). */
@@ -36,56 +64,36 @@ export function randomIds(n: number, V: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => 1 + (hash32(seed, i) % (V - 1)));
 }
 
-function configJson(layers: number): Record<string, unknown> {
-  const s = SMOLLM2_135M;
-  return {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', hidden_act: 'silu',
-    hidden_size: s.hidden, intermediate_size: s.intermediate, num_hidden_layers: layers,
-    num_attention_heads: s.heads, num_key_value_heads: s.kvHeads, vocab_size: s.vocab,
-    max_position_embeddings: 2048, rms_norm_eps: 1e-5, rope_theta: 100000, rope_scaling: null,
-    tie_word_embeddings: true, attention_bias: false, mlp_bias: false,
-    bos_token_id: 0, eos_token_id: 0, torch_dtype: 'bfloat16',
-  };
-}
-
-function tensorList(layers: number): TensorToWrite[] {
-  const { hidden: C, intermediate: F, heads: H, kvHeads: Hkv, vocab: V } = SMOLLM2_135M;
-  const D = C / H;
-  const specs: [string, number[], boolean][] = [['model.embed_tokens.weight', [V, C], true], ['model.norm.weight', [C], false]];
-  for (let l = 0; l < layers; l++) {
-    const p = `model.layers.${l}.`;
-    specs.push(
-      [`${p}input_layernorm.weight`, [C], false], [`${p}post_attention_layernorm.weight`, [C], false],
-      [`${p}self_attn.q_proj.weight`, [H * D, C], true], [`${p}self_attn.k_proj.weight`, [Hkv * D, C], true],
-      [`${p}self_attn.v_proj.weight`, [Hkv * D, C], true], [`${p}self_attn.o_proj.weight`, [C, H * D], true],
-      [`${p}mlp.gate_proj.weight`, [F, C], true], [`${p}mlp.up_proj.weight`, [F, C], true],
-      [`${p}mlp.down_proj.weight`, [C, F], true],
-    );
-  }
-  return specs.map(([name, shape, random], i) => {
+function tensorList(config: Record<string, unknown>): TensorToWrite[] {
+  return tableTensors(parameterTable(parseModelConfig(config))).map(({ name, shape }, i) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (random) fillNormal(data, hash32(SEED, i), 0.02);
-    else data.fill(1);
-    return { name, shape, dtype: 'BF16' as const, data };
+    if (/norm\.weight$/.test(name)) data.fill(1);
+    else fillNormal(data, hash32(SEED, i), 0.02);
+    return { name, shape: [...shape], dtype: 'BF16' as const, data };
   });
 }
 
-/** The folder of the random checkpoint with `layers` layers, generated on first use. */
-export function ensureRandomCheckpoint(layers: number): string {
-  const name = layers === SMOLLM2_135M.layers ? 'smollm2-135m-random' : `smollm2-135m-random-l${layers}`;
-  const dir = path.join(CACHE_DIR, name);
-  const want = JSON.stringify({ format: FORMAT, seed: SEED, layers });
+/** The folder of the random `arch` checkpoint with `layers` layers (default: the real model's), generated on
+ *  first use. */
+export function ensureRandomCheckpoint(layers?: number, arch = 'smollm2'): string {
+  const a = ARCHS[arch];
+  if (!a) throw new Error(`unknown --arch ${arch}; expected one of ${Object.keys(ARCHS).join(', ')}`);
+  const L = layers ?? a.layers;
+  const base = `${a.label.toLowerCase()}-random`;
+  const dir = path.join(CACHE_DIR, L === a.layers ? base : `${base}-l${L}`);
+  const want = JSON.stringify({ format: FORMAT, seed: SEED, arch, layers: L });
   const marker = path.join(dir, MARKER);
   if (fs.existsSync(marker) && fs.readFileSync(marker, 'utf8') === want) return dir;
   const t0 = performance.now();
-  process.stderr.write(`writing random SmolLM2-135M-shaped checkpoint (${layers} layers) to ${dir} ...\n`);
+  process.stderr.write(`writing random ${a.label}-shaped checkpoint (${L} layers) to ${dir} ...\n`);
   // build beside the target and rename, so an interrupted run never leaves a half-written cache behind
   const tmp = `${dir}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(configJson(layers), null, 2));
-  fs.writeFileSync(path.join(tmp, 'generation_config.json'), JSON.stringify({ bos_token_id: 0, eos_token_id: 0 }, null, 2));
-  writeSafetensors(path.join(tmp, 'model.safetensors'), tensorList(layers), { format: 'pt' });
+  const config = a.config(L);
+  fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2));
+  fs.writeFileSync(path.join(tmp, 'generation_config.json'), JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2));
+  writeSafetensors(path.join(tmp, 'model.safetensors'), tensorList(config), { format: 'pt' });
   fs.writeFileSync(path.join(tmp, MARKER), want);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);
