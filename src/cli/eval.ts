@@ -17,10 +17,13 @@ const usage = `usage: shitate eval --model DIR [--adapter DIR]... --data val.jso
 
 Evaluates the base model and each adapter on the same held-out conversations and compares them:
 loss and perplexity on the reference answers; greedy answers scored against the reference by exact
-match (after NFKC, case, whitespace and punctuation normalisation), character F1 and ROUGE-L on
-characters; answer length; stop rate; consistency of sampled answers; optionally an LLM judge.
-Writes OUT/eval.json and OUT/eval.html (side-by-side answers, largest improvements and regressions
-first). Same seed, same report. Ctrl-C keeps what was computed.
+match, character F1 and ROUGE-L on characters (after NFKC, lower case, whitespace and punctuation
+removed; an answer in another script or language than the reference scores 0); answer length; stop
+rate; consistency of sampled answers; optionally an LLM judge. Each difference from the base has a
+seeded paired bootstrap interval, and a question counts as better or worse only when its ROUGE-L
+changed by at least --min-change (identical answers never do). Writes OUT/eval.json and OUT/eval.html
+(side-by-side answers, largest improvements and regressions first), in Japanese or English (--lang,
+else the references' language). Same seed, same report. Ctrl-C keeps what was computed.
 
 settings (flag / YAML key / env SHITATE_<KEY>):
 ${Object.entries(EVAL_SCHEMA).map(([k, s]) => `  --${kebab(k).padEnd(16)} ${s.help}${defaultNote(EVAL_DEFAULTS[k])}`).join('\n')}

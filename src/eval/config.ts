@@ -25,6 +25,9 @@ export const EVAL_SCHEMA = {
   judgeModel: { type: 'string', nullable: true, help: 'judge model name' },
   judgeApiKey: { type: 'string', nullable: true, help: 'judge API key (better in the environment: SHITATE_JUDGE_API_KEY)' },
   judgeRubric: { type: 'string', nullable: true, help: 'file with the grading rubric (default: the built-in 1-5 rubric)' },
+  minChange: { type: 'number', min: 0, max: 1, help: 'a question counts as better or worse when its ROUGE-L (chars) changed by at least this (0.05 = 5 points); identical answers never do' },
+  bootstrapResamples: { type: 'int', min: 0, help: 'resamples of the paired bootstrap interval of each difference (seeded with seed; 0: no intervals)' },
+  lang: { type: 'string', choices: ['auto', 'en', 'ja'], help: 'language of the report (table, eval.json sentences, eval.html); auto: Japanese when most references are' },
 } as const satisfies Schema;
 
 export interface EvalConfig {
@@ -45,12 +48,16 @@ export interface EvalConfig {
   judgeModel: string | null;
   judgeApiKey: string | null;
   judgeRubric: string | null;
+  minChange: number;
+  bootstrapResamples: number;
+  lang: string;
 }
 
 export const EVAL_DEFAULTS: EvalConfig = {
   model: '', adapter: [], data: '', out: null, limit: null, maxTokens: null, samples: 3, temperature: 0.7, seed: 0,
   maxSeqLen: TRAIN_DEFAULTS.maxSeqLen, threads: null,
   judge: false, judgeUrl: null, judgeModel: null, judgeApiKey: null, judgeRubric: null,
+  minChange: 0.05, bootstrapResamples: 1000, lang: 'auto',
 };
 
 /** The judge to use, or null when judge is off; refuses a judge without URL or model. */
@@ -73,5 +80,8 @@ export function judgeSettings(c: EvalConfig): JudgeSettings | null {
 }
 
 export function evalSettings(c: EvalConfig): EvalSettings {
-  return { maxTokens: c.maxTokens, samples: c.samples, temperature: c.temperature, seed: c.seed, maxSeqLen: c.maxSeqLen, judge: judgeSettings(c) };
+  return {
+    maxTokens: c.maxTokens, samples: c.samples, temperature: c.temperature, seed: c.seed, maxSeqLen: c.maxSeqLen, judge: judgeSettings(c),
+    minChange: c.minChange, bootstrapResamples: c.bootstrapResamples, lang: c.lang === 'en' || c.lang === 'ja' ? c.lang : 'auto',
+  };
 }

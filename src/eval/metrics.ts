@@ -1,6 +1,8 @@
 // Answer-vs-reference metrics that work for Japanese (no spaces between words): normalisation, exact
 // match, character-level F1 (SQuAD's token F1 with characters as tokens) and ROUGE-L on characters
 // (Lin 2004, F1 of the longest common subsequence), plus the mean pairwise similarity of sampled answers.
+// Both character scores are 0 for an answer in another script or language than the reference (script.ts).
+import { scriptMismatch } from './script.js';
 
 /**
  * The comparable form of an answer: Unicode NFKC (full-width ASCII and digits become half-width, half-width
@@ -28,8 +30,10 @@ function f1(overlap: number, predLen: number, refLen: number): number {
   return (2 * p * r) / (p + r);
 }
 
-/** F1 of the character multisets: overlap = sum over characters of min(count in answer, count in reference). */
+/** F1 of the character multisets: overlap = sum over characters of min(count in answer, count in reference);
+ *  0 when the answer is in another script or language than the reference. */
 export function charF1(answer: string, reference: string): number {
+  if (scriptMismatch(answer, reference)) return 0;
   const a = answerChars(answer);
   const b = answerChars(reference);
   const counts = new Map<string, number>();
@@ -59,8 +63,10 @@ export function lcsLength(a: readonly string[], b: readonly string[]): number {
   return prev[b.length];
 }
 
-/** ROUGE-L F1 on the characters of the normalised texts: P = LCS / |answer|, R = LCS / |reference|. */
+/** ROUGE-L F1 on the characters of the normalised texts: P = LCS / |answer|, R = LCS / |reference|; 0 when the
+ *  answer is in another script or language than the reference. */
 export function rougeLChars(answer: string, reference: string): number {
+  if (scriptMismatch(answer, reference)) return 0;
   const a = answerChars(answer);
   const b = answerChars(reference);
   return f1(lcsLength(a, b), a.length, b.length);

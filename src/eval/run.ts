@@ -9,8 +9,10 @@ import type { EvalItem } from './data.js';
 import { judgeAnswer, type JudgeSettings } from './judge.js';
 import { exampleLoss, prepareItem, type PreparedItem } from './loss.js';
 import { charF1, exactMatch, meanPairwiseSimilarity, rougeLChars } from './metrics.js';
-import { compare, summarize } from './summary.js';
-import type { AnswerResult, EvalReport, QuestionReport, SystemSummary } from './types.js';
+import { COMPARE_DEFAULTS, compare, summarize, type CompareOptions } from './summary.js';
+import { languageOfTexts } from './script.js';
+import { methodNotes } from './text.js';
+import type { AnswerResult, EvalReport, QuestionReport, ReportLang, SystemSummary } from './types.js';
 
 export interface EvalSettings {
   /** token budget of an answer; null: twice the reference's tokens + 16, at most 512 */
@@ -23,6 +25,12 @@ export interface EvalSettings {
   /** conversations longer than this are truncated for the loss, as in training */
   maxSeqLen: number;
   judge: JudgeSettings | null;
+  /** better/worse threshold on a question's ROUGE-L change (default 0.05) */
+  minChange?: number;
+  /** resamples of the paired bootstrap intervals (default 1000; 0: none) */
+  bootstrapResamples?: number;
+  /** report language; 'auto' (default): Japanese when most references are */
+  lang?: 'auto' | ReportLang;
 }
 
 export interface EvalSystem {
@@ -196,15 +204,28 @@ export class EvalRun {
       referenceChars: Array.from(it.reference).length, results: Object.fromEntries(this.results[i]),
     }));
     const j = settings.judge;
+    const o = this.compareOptions();
+    const lang = !settings.lang || settings.lang === 'auto' ? languageOfTexts(items.map((it) => it.reference)) : settings.lang;
     return {
-      format: 'shitate-eval', version: 1, complete: this.complete, model: this.input.modelLabel, data: this.input.dataLabel,
+      format: 'shitate-eval', version: 1, complete: this.complete, lang, method: methodNotes(lang, o),
+      model: this.input.modelLabel, data: this.input.dataLabel,
       settings: {
         maxTokens: settings.maxTokens, samples: settings.samples, temperature: settings.temperature, seed: settings.seed,
         maxSeqLen: settings.maxSeqLen, judge: j ? { url: j.url, model: j.model, rubric: j.rubric } : null,
+        minChange: o.minChange, bootstrap: o.bootstrap,
       },
       systems: this.systems.map((s) => this.summaryOf(s.name, s.adapter)),
-      comparisons: this.systems.slice(1).map((s) => compare(questions, s.name, 'base')),
+      comparisons: this.systems.slice(1).map((s) => compare(questions, s.name, 'base', o)),
       questions,
+    };
+  }
+
+  /** The comparison rule and the bootstrap, seeded with the run's seed. */
+  private compareOptions(): CompareOptions {
+    const s = this.input.settings;
+    return {
+      minChange: s.minChange ?? COMPARE_DEFAULTS.minChange,
+      bootstrap: { ...COMPARE_DEFAULTS.bootstrap, resamples: s.bootstrapResamples ?? COMPARE_DEFAULTS.bootstrap.resamples, seed: s.seed },
     };
   }
 }

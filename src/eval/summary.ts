@@ -1,7 +1,9 @@
-// Per-system means over the questions answered, and base-vs-tuned comparisons with the questions ranked
-// from the largest improvement to the largest regression.
-import { mean } from './metrics.js';
-import type { AnswerResult, Comparison, QuestionDelta, QuestionReport, SystemSummary } from './types.js';
+// Per-system means over the questions answered, and base-vs-tuned comparisons: each metric's difference with
+// its paired bootstrap interval, and the questions that got better or worse by at least a stated ROUGE-L
+// change (identical answers are unchanged whatever the loss did), ranked from the largest improvement.
+import { BOOTSTRAP_DEFAULTS, drawResamples, pairedInterval, type BootstrapSettings, type Interval, type PairedSeries } from './bootstrap.js';
+import { mean, normalizeAnswer } from './metrics.js';
+import type { AnswerResult, Comparison, DeltaKey, QuestionDelta, QuestionReport, SystemSummary } from './types.js';
 
 function rate(xs: boolean[]): number | null {
   return xs.length ? xs.filter(Boolean).length / xs.length : null;
@@ -37,27 +39,67 @@ function byImprovement(a: QuestionDelta, b: QuestionDelta): number {
   return b.rougeL - a.rougeL || b.charF1 - a.charF1 || (a.loss ?? 0) - (b.loss ?? 0) || a.index - b.index;
 }
 
-export function compare(questions: QuestionReport[], system: string, baseline: string): Comparison {
-  const both = questions.filter((q) => q.results[system] && q.results[baseline]);
-  const deltas: QuestionDelta[] = both.map((q) => {
-    const s = q.results[system];
-    const b = q.results[baseline];
-    return { index: q.index, rougeL: s.rougeL - b.rougeL, charF1: s.charF1 - b.charF1, loss: diff(s.loss, b.loss),
-      judge: diff(s.judge?.score ?? null, b.judge?.score ?? null) };
-  }).sort(byImprovement);
-  const sum = (name: string) => summarize(name, null, both.map((q) => q.results[name]));
-  const s = sum(system);
-  const b = sum(baseline);
-  const key = (d: QuestionDelta) => d.rougeL || d.charF1 || -(d.loss ?? 0);
+export interface CompareOptions {
+  /** a question is better (worse) when its ROUGE-L rose (fell) by at least this much */
+  minChange: number;
+  bootstrap: BootstrapSettings;
+}
+
+export const COMPARE_DEFAULTS: CompareOptions = { minChange: 0.05, bootstrap: BOOTSTRAP_DEFAULTS };
+
+/** Rounding noise must not turn a zero change into a verdict. */
+const EPS = 1e-9;
+
+function questionDelta(q: QuestionReport, system: string, baseline: string): QuestionDelta {
+  const s = q.results[system];
+  const b = q.results[baseline];
   return {
-    system, baseline, questions: both.length,
-    delta: {
-      loss: diff(s.loss, b.loss), exactMatch: diff(s.exactMatch, b.exactMatch), charF1: diff(s.charF1, b.charF1),
-      rougeL: diff(s.rougeL, b.rougeL), stopRate: diff(s.stopRate, b.stopRate), consistency: diff(s.consistency, b.consistency),
-      judge: diff(s.judge, b.judge),
-    },
-    improved: deltas.filter((d) => key(d) > 0),
-    regressed: deltas.filter((d) => key(d) < 0).reverse(),
-    unchanged: deltas.filter((d) => key(d) === 0),
+    index: q.index, identical: normalizeAnswer(s.answer) === normalizeAnswer(b.answer),
+    rougeL: s.rougeL - b.rougeL, charF1: s.charF1 - b.charF1, loss: diff(s.loss, b.loss), judge: diff(s.judge?.score ?? null, b.judge?.score ?? null),
+  };
+}
+
+/** Per question, both systems' value of each metric (weight 0 where either lacks it), for the bootstrap. */
+function pairedSeries(a: AnswerResult[], b: AnswerResult[]): Record<DeltaKey, PairedSeries> {
+  const n = a.length;
+  const series = (get: (r: AnswerResult) => number | null, weight: (x: AnswerResult, y: AnswerResult) => number = () => 1, f?: (m: number) => number): PairedSeries => {
+    const s: PairedSeries = { a: new Float64Array(n), b: new Float64Array(n), w: new Float64Array(n), ...(f ? { f } : {}) };
+    for (let i = 0; i < n; i++) {
+      const x = get(a[i]);
+      const y = get(b[i]);
+      if (x === null || y === null || !Number.isFinite(x) || !Number.isFinite(y)) continue;
+      s.a[i] = x;
+      s.b[i] = y;
+      s.w[i] = weight(a[i], b[i]);
+    }
+    return s;
+  };
+  // the loss is a mean per reference token, as in the summary (both systems score the same reference tokens)
+  const tokens = (x: AnswerResult) => x.lossTokens;
+  return {
+    loss: series((r) => r.loss, tokens), perplexity: series((r) => r.loss, tokens, Math.exp),
+    exactMatch: series((r) => (r.exact ? 1 : 0)), charF1: series((r) => r.charF1), rougeL: series((r) => r.rougeL),
+    stopRate: series((r) => (r.finishReason === 'stop' ? 1 : 0)), consistency: series((r) => r.consistency), judge: series((r) => r.judge?.score ?? null),
+  };
+}
+
+const DELTA_KEYS: DeltaKey[] = ['loss', 'perplexity', 'exactMatch', 'charF1', 'rougeL', 'stopRate', 'consistency', 'judge'];
+
+export function compare(questions: QuestionReport[], system: string, baseline: string, o: CompareOptions = COMPARE_DEFAULTS): Comparison {
+  const both = questions.filter((q) => q.results[system] && q.results[baseline]);
+  const deltas = both.map((q) => questionDelta(q, system, baseline)).sort(byImprovement);
+  const s = summarize(system, null, both.map((q) => q.results[system]));
+  const b = summarize(baseline, null, both.map((q) => q.results[baseline]));
+  const delta = Object.fromEntries(DELTA_KEYS.map((k) => [k, diff(s[k], b[k])])) as Record<DeltaKey, number | null>;
+  const series = pairedSeries(both.map((q) => q.results[system]), both.map((q) => q.results[baseline]));
+  const draws = o.bootstrap.resamples > 0 && both.length >= 2 ? drawResamples(both.length, o.bootstrap) : null;
+  const ci = Object.fromEntries(DELTA_KEYS.map((k) => [k, draws ? pairedInterval(series[k], draws, both.length, o.bootstrap.level) : null])) as Record<DeltaKey, Interval | null>;
+  const verdict = (d: QuestionDelta) => (d.identical ? 0 : d.rougeL >= o.minChange - EPS ? 1 : d.rougeL <= -o.minChange + EPS ? -1 : 0);
+  const unchanged = deltas.filter((d) => verdict(d) === 0);
+  return {
+    system, baseline, questions: both.length, delta, ci, rule: { metric: 'rougeL', minChange: o.minChange },
+    improved: deltas.filter((d) => verdict(d) > 0),
+    regressed: deltas.filter((d) => verdict(d) < 0).reverse(),
+    unchanged, identical: unchanged.filter((d) => d.identical).length,
   };
 }

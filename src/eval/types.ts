@@ -1,6 +1,10 @@
 // The evaluation report: what eval.json holds and what the terminal table and the HTML page are drawn from.
 import type { ChatMessage } from '../tokenizer/index.js';
+import type { BootstrapSettings, Interval } from './bootstrap.js';
 import type { JudgeVerdict } from './judge.js';
+
+/** The language the report is written in (terminal table, HTML page, the sentences in eval.json). */
+export type ReportLang = 'en' | 'ja';
 
 /** One system's answer to one question, with its scores against the reference. */
 export interface AnswerResult {
@@ -62,6 +66,8 @@ export interface SystemSummary {
 /** How one question changed from the base to a tuned system. */
 export interface QuestionDelta {
   index: number;
+  /** both answers are the same text after normalisation: unchanged, whatever the loss did */
+  identical: boolean;
   rougeL: number;
   charF1: number;
   /** tuned - base: negative is better */
@@ -69,19 +75,28 @@ export interface QuestionDelta {
   judge: number | null;
 }
 
+/** The metrics whose difference between two systems is reported with an interval. */
+export type DeltaKey = 'loss' | 'perplexity' | 'exactMatch' | 'charF1' | 'rougeL' | 'stopRate' | 'consistency' | 'judge';
+
 export interface Comparison {
   system: string;
   baseline: string;
   /** questions both systems answered */
   questions: number;
   /** summary differences (system - baseline) over those questions */
-  delta: { loss: number | null; exactMatch: number | null; charF1: number | null; rougeL: number | null; stopRate: number | null;
-    consistency: number | null; judge: number | null };
+  delta: Record<DeltaKey, number | null>;
+  /** paired bootstrap interval of each difference (settings.bootstrap); null below two questions with the metric */
+  ci: Record<DeltaKey, Interval | null>;
+  /** a question counts as better (worse) when its ROUGE-L (chars) rose (fell) by at least minChange */
+  rule: { metric: 'rougeL'; minChange: number };
   /** questions that got better, largest improvement first (by ROUGE-L, then char F1, then loss) */
   improved: QuestionDelta[];
   /** questions that got worse, largest regression first */
   regressed: QuestionDelta[];
+  /** the rest: identical answers, and changes smaller than the rule's threshold */
   unchanged: QuestionDelta[];
+  /** how many of the unchanged have identical answers */
+  identical: number;
 }
 
 export interface EvalSettingsReport {
@@ -91,6 +106,10 @@ export interface EvalSettingsReport {
   seed: number;
   maxSeqLen: number;
   judge: { url: string; model: string; rubric: string } | null;
+  /** the better/worse threshold on a question's ROUGE-L change */
+  minChange: number;
+  /** the paired bootstrap of the intervals (resamples 0: no intervals) */
+  bootstrap: BootstrapSettings;
 }
 
 export interface EvalReport {
@@ -98,6 +117,10 @@ export interface EvalReport {
   version: 1;
   /** false when the run was interrupted: the numbers cover only what was computed */
   complete: boolean;
+  /** the language of the report's text: from settings, else from the references */
+  lang: ReportLang;
+  /** how answers were scored and compared, in the report's language */
+  method: string[];
   model: string;
   data: string;
   settings: EvalSettingsReport;

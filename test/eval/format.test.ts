@@ -2,7 +2,7 @@
 // columns, round chart axes, and an HTML page that escapes what the model wrote and flags partial runs.
 import { describe, expect, it } from 'vitest';
 import { METRIC_ROWS, reportHtml, terminalTable, type AnswerResult, type EvalReport, type QuestionReport } from '../../src/eval/index.js';
-import { formatDelta, formatValue } from '../../src/eval/table.js';
+import { formatDelta, formatInterval, formatValue } from '../../src/eval/table.js';
 import { niceCeil } from '../../src/eval/chart.js';
 import { compare, summarize } from '../../src/eval/summary.js';
 
@@ -22,8 +22,8 @@ function report(complete: boolean): EvalReport {
   ];
   const pick = (name: string) => questions.flatMap((q) => (q.results[name] ? [q.results[name]] : []));
   return {
-    format: 'shitate-eval', version: 1, complete, model: 'm', data: 'd.jsonl',
-    settings: { maxTokens: 16, samples: 0, temperature: 0.7, seed: 0, maxSeqLen: 1024, judge: null },
+    format: 'shitate-eval', version: 1, complete, lang: 'en', method: ['scoring', 'rule', 'intervals'], model: 'm', data: 'd.jsonl',
+    settings: { maxTokens: 16, samples: 0, temperature: 0.7, seed: 0, maxSeqLen: 1024, judge: null, minChange: 0.05, bootstrap: { resamples: 200, level: 0.95, seed: 0 } },
     systems: [summarize('base', null, pick('base')), summarize('tuned', 'runs/x/adapter', pick('tuned'))],
     comparisons: [compare(questions, 'tuned', 'base')], questions,
   };
@@ -35,9 +35,18 @@ describe('formatting', () => {
     expect(formatValue(row('loss'), 1.23456)).toBe('1.2346');
     expect(formatValue(row('perplexity'), 18_828_274)).toBe('1.88e+7');
     expect(formatValue(row('judge'), null)).toBe('—');
-    expect(formatDelta(row('charF1'), 0.1)).toBe('+10.0 pt ▲');
-    expect(formatDelta(row('loss'), -0.5)).toBe('-0.5000 ▲');
-    expect(formatDelta(row('loss'), 0.25)).toBe('+0.2500 ▼');
+    // marked only with an interval that excludes zero over at least 10 questions
+    const sure = (lo: number, hi: number) => ({ low: lo, high: hi });
+    expect(formatDelta(row('charF1'), 0.1, sure(0.05, 0.15), 20)).toBe('+10.0 pt ▲');
+    expect(formatDelta(row('loss'), -0.5, sure(-0.7, -0.3), 20)).toBe('-0.5000 ▲');
+    expect(formatDelta(row('loss'), 0.25, sure(0.1, 0.4), 20)).toBe('+0.2500 ▼');
+    expect(formatDelta(row('charF1'), 0.1)).toBe('+10.0 pt');
+    expect(formatDelta(row('charF1'), 0.1, sure(-0.01, 0.2), 20)).toBe('+10.0 pt');
+    expect(formatDelta(row('charF1'), 0.1, sure(0.05, 0.15), 9)).toBe('+10.0 pt');
+    // a difference that rounds to zero is shown as such and never marked, whatever its interval says
+    expect(formatDelta(row('charF1'), 0.0004, sure(0.0001, 0.0008), 50)).toBe('±0.0 pt');
+    expect(formatDelta(row('loss'), -0.00001, sure(-0.00002, -0.000005), 50)).toBe('±0.0000');
+    expect(formatInterval(row('charF1'), sure(-0.012, 0.053))).toBe('[-1.2, +5.3]');
     expect(formatDelta(row('meanChars'), 3)).toBe('');
   });
 
@@ -50,12 +59,14 @@ describe('terminal table', () => {
   it('has a column per system and the difference from the base, leaving unmeasured metrics out', () => {
     const t = terminalTable(report(true));
     const lines = t.split('\n');
-    expect(lines[0]).toMatch(/^metric\s+base\s+tuned\s+Δ vs base$/);
-    expect(t).toMatch(/loss \(reference\)\s+2\.0000\s+1\.2500\s+-0\.7500 ▲/);
-    expect(t).toMatch(/exact match\s+0\.0%\s+50\.0%\s+\+50\.0 pt ▲/);
+    expect(lines[0]).toMatch(/^metric\s+base\s+tuned\s+Δ vs base\s+95% interval$/);
+    // two questions: intervals are shown but nothing is marked
+    expect(t).toMatch(/loss \(reference\)\s+2\.0000\s+1\.2500\s+-0\.7500\s+\[-1\.5000, 0\]/);
+    expect(t).toMatch(/exact match\s+0\.0%\s+50\.0%\s+\+50\.0 pt\s+\[0, \+100\.0\]/);
+    expect(t).not.toContain('▲');
     expect(t).not.toContain('consistency');
     expect(t).not.toContain('judge');
-    expect(t).toContain('tuned: 1 questions better, 1 worse, 0 unchanged (of 2)');
+    expect(t).toContain('tuned: 1 question(s) better, 1 worse, 0 unchanged (of 2; 0 with identical answers)');
     expect(terminalTable(report(false))).toContain('partial results');
   });
 });

@@ -101,16 +101,16 @@ describe('summaries and comparisons', () => {
     expect(s.consistency).toBeNull();
   });
 
-  it('ranks questions from the largest improvement to the largest regression', () => {
+  it('ranks questions from the largest improvement to the largest regression; a lower loss alone is no improvement', () => {
     const q = (index: number, base: number, tuned: number, baseLoss = 1, tunedLoss = 1): QuestionReport => ({
       index, line: index + 1, question: `q${index}`, messages: null, reference: 'r', referenceChars: 1,
-      results: { base: answer({ rougeL: base, loss: baseLoss }), t: answer({ rougeL: tuned, loss: tunedLoss }) },
+      results: { base: answer({ rougeL: base, loss: baseLoss, answer: `b${index}` }), t: answer({ rougeL: tuned, loss: tunedLoss, answer: `t${index}` }) },
     });
     const qs = [q(0, 0.5, 0.6), q(1, 0.2, 0.9), q(2, 0.5, 0.1), q(3, 0.5, 0.4), q(4, 0.3, 0.3), q(5, 0.3, 0.3, 2, 1)];
     const c = compare(qs, 't', 'base');
-    expect(c.improved.map((d) => d.index)).toEqual([1, 0, 5]);
+    expect(c.improved.map((d) => d.index)).toEqual([1, 0]);
     expect(c.regressed.map((d) => d.index)).toEqual([2, 3]);
-    expect(c.unchanged.map((d) => d.index)).toEqual([4]);
+    expect(c.unchanged.map((d) => d.index)).toEqual([5, 4]);
     expect(c.delta.rougeL).toBeCloseTo((0.6 + 0.9 + 0.1 + 0.4 + 0.3 + 0.3 - (0.5 + 0.2 + 0.5 + 0.5 + 0.3 + 0.3)) / 6, 12);
   });
 });

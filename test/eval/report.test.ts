@@ -88,6 +88,13 @@ describe('shitate eval (CLI)', () => {
     }
     const c = report.comparisons[0];
     expect(c.improved.length + c.regressed.length + c.unchanged.length).toBe(3);
+    // two of the three references are English: an English report, with its method and intervals
+    expect(report.lang).toBe('en');
+    expect(report.method.join(' ')).toContain('NFKC');
+    expect(c.rule).toEqual({ metric: 'rougeL', minChange: 0.05 });
+    expect(report.settings.bootstrap).toEqual({ resamples: 1000, level: 0.95, seed: 7 });
+    expect(c.ci.loss!.low).toBeLessThanOrEqual(c.delta.loss!);
+    expect(c.ci.loss!.high).toBeGreaterThanOrEqual(c.delta.loss!);
 
     const page = await consoleErrors(path.join(out, 'eval.html'));
     expect(page.errors).toEqual([]);
