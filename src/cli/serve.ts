@@ -7,6 +7,7 @@ import { flagBool, flagList, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, schemaFlags } from '../config/resolve.js';
 import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
+import { parseTemplateVars } from '../tokenizer/index.js';
 import { createHandler, Engine, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { SECRET_KEYS } from '../serve/config.js';
 
@@ -37,6 +38,9 @@ options:
   --max-body-bytes N         largest request body (default 2097152)
   --log-prompts              write prompts and completions into the log (off by default)
   --allow-unknown-fields     ignore unknown request fields instead of answering 400
+  --chat-template-kwargs J   default chat template variables, e.g. '{"enable_thinking": false}' (a request's
+                             chat_template_kwargs win; an adapter's training ones apply under both)
+  --no-reasoning             leave <think> blocks inside content instead of returning them as reasoning_content
   --no-admin                 turn the /admin endpoints off
 
 environment:
@@ -91,7 +95,7 @@ export const serveCommand: Command = {
   async run(argv) {
     const p = parseFlags('serve', argv, {
       ...settingFlags(), model: { type: 'string', short: 'm' }, adapter: { type: 'string', multiple: true },
-      assistant: { type: 'string', multiple: true }, assistants: { type: 'boolean' }, config: { type: 'string' }, 'no-admin': { type: 'boolean' },
+      assistant: { type: 'string', multiple: true }, assistants: { type: 'boolean' }, config: { type: 'string' }, 'no-admin': { type: 'boolean' }, 'no-reasoning': { type: 'boolean' },
     });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
@@ -104,8 +108,9 @@ export const serveCommand: Command = {
     }
     const flags = flagsToKeys(SERVE_SCHEMA, p.values);
     if (flagBool(p, 'no-admin')) flags.admin = false;
+    if (flagBool(p, 'no-reasoning')) flags.reasoning = false;
     const cfg = resolveServeConfig(flagStr(p, 'config') ?? null, process.env, flags).values;
-    const engine = new Engine(openModel(dir), {
+    const engine = new Engine(openModel(dir, { templateVars: parseTemplateVars(cfg.chatTemplateKwargs, 'chat_template_kwargs') }), {
       ...(cfg.baseName ? { baseId: cfg.baseName } : {}),
       adapters: adapterSpecs(flagList(p, 'adapter')),
       limits: { maxConcurrent: cfg.maxConcurrent, maxQueue: cfg.maxQueue },
@@ -117,7 +122,7 @@ export const serveCommand: Command = {
     }
     const handler = createHandler(engine, {
       apiKeys: cfg.apiKeys, adminKey: cfg.adminKey, admin: adminEnabled(cfg), maxBodyBytes: cfg.maxBodyBytes,
-      logPrompts: cfg.logPrompts, allowUnknownFields: cfg.allowUnknownFields,
+      logPrompts: cfg.logPrompts, allowUnknownFields: cfg.allowUnknownFields, reasoning: cfg.reasoning,
       log: (line) => note(`${new Date().toISOString()} ${line}`),
     });
     const stopped = untilSignal();

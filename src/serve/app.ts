@@ -23,6 +23,8 @@ export interface ServeOptions {
   logPrompts?: boolean;
   /** ignore request fields this server does not know instead of answering 400 (default false) */
   allowUnknownFields?: boolean;
+  /** return <think> blocks as reasoning_content (default true) */
+  reasoning?: boolean;
   /** one line per request and per generation; nothing is logged without it */
   log?: (line: string) => void;
 }
@@ -60,7 +62,7 @@ export function createHandler(engine: Engine, opts: ServeOptions = {}): Handler 
     return Response.json({ status: closed ? 'shutting_down' : 'ok', model: engine.baseId, models: engine.registry.list().length,
       ...engine.scheduler.stats() }, { status: closed ? 503 : 200 });
   });
-  openAiRoutes(app, engine, st, { engine, logPrompts: opts.logPrompts ?? false, log: st.log });
+  openAiRoutes(app, engine, st, { engine, logPrompts: opts.logPrompts ?? false, log: st.log, reasoning: opts.reasoning ?? true });
   adminRoutes(app, engine, st, opts);
   app.notFound((c) => errorResponse(new ApiError(404, `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})`, { code: 'unknown_url' })));
   app.onError((err) => {

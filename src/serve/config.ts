@@ -18,6 +18,8 @@ export const SERVE_SCHEMA: Schema = {
   maxQueue: { type: 'int', min: 0, help: 'requests that may wait for a turn; more get 429' },
   logPrompts: { type: 'boolean', help: 'write prompts and completions into the log (off: they may hold customer data)' },
   allowUnknownFields: { type: 'boolean', help: 'ignore request fields the server does not know instead of answering 400' },
+  chatTemplateKwargs: { type: 'json', nullable: true, help: 'default chat template variables as JSON, e.g. {"enable_thinking": false}; a request\'s chat_template_kwargs win' },
+  reasoning: { type: 'boolean', help: 'return <think> blocks as reasoning_content, as vLLM\'s reasoning parser does (models whose template writes them)' },
 };
 
 export interface ServeConfig {
@@ -33,6 +35,8 @@ export interface ServeConfig {
   maxQueue: number;
   logPrompts: boolean;
   allowUnknownFields: boolean;
+  chatTemplateKwargs: string | null;
+  reasoning: boolean;
 }
 
 export const SERVE_DEFAULTS: ServeConfig = {
@@ -47,6 +51,8 @@ export const SERVE_DEFAULTS: ServeConfig = {
   maxQueue: DEFAULT_LIMITS.maxQueue,
   logPrompts: false,
   allowUnknownFields: false,
+  chatTemplateKwargs: null,
+  reasoning: true,
 };
 
 /** Keys never read from flags. */

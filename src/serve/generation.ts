@@ -2,16 +2,16 @@
 // model's own chat template (the one training uses), check the token budget against the context, queue the
 // generation and answer as one JSON object or as a server-sent-event stream. Models that answer chats
 // elsewhere (a hosted API) go through relay.ts instead of the scheduler.
-import { ShitateError } from '../errors.js';
-import { chatPrompt, resolveMaxNewTokens, resolveSampling, validateSampler, type GenerateOptions } from '../generate/index.js';
+import { resolveMaxNewTokens, resolveSampling, validateSampler, type GenerateOptions, type ReasoningMode } from '../generate/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
+import { chatBody, chatDeltas, chatPromptIds, chatTemplateVars, replyMode } from './chat-render.js';
 import type { Engine } from './engine.js';
 import { ApiError, badParam, clientGone, errorResponse, toApiError } from './errors.js';
 import * as oa from './openai.js';
 import type { SamplingParams } from './params.js';
 import type { PreparedChat, RequestContext, ServedModel } from './registry.js';
 import { relayChat } from './relay.js';
-import type { ChatRequest, GenerationRequest } from './request.js';
+import type { ChatRequest, CompletionRequest, GenerationRequest } from './request.js';
 import type { Job } from './scheduler.js';
 
 export interface GenerationContext {
@@ -19,6 +19,8 @@ export interface GenerationContext {
   /** write prompts and completions into the log (off by default: they may hold customer data) */
   logPrompts: boolean;
   log(line: string): void;
+  /** split <think> blocks into reasoning_content for models whose template writes them (default true) */
+  reasoning?: boolean;
 }
 
 export function modelNotFound(id: string): ApiError {
@@ -26,22 +28,24 @@ export function modelNotFound(id: string): ApiError {
     { param: 'model', code: 'model_not_found' });
 }
 
-/** The prompt's token ids: a completion's prompt, or the (prepared) chat rendered with the chat template. */
-function promptIds(ctx: GenerationContext, req: GenerationRequest, messages: ChatMessage[] | null): number[] {
+/** The prompt's token ids: a completion's prompt, or the (prepared) chat rendered with the chat template
+ *  and its variables; for a chat, also how its reply is split into reasoning and answer. */
+function promptOf(ctx: GenerationContext, served: ServedModel, req: GenerationRequest, messages: ChatMessage[] | null): { ids: number[]; mode: ReasoningMode | null } {
+  if (req.kind === 'chat') {
+    const vars = chatTemplateVars(ctx.engine, served, req);
+    const ids = chatPromptIds(ctx.engine, messages ?? req.messages, vars);
+    return { ids, mode: replyMode(ctx.engine, ids, vars, ctx.reasoning ?? true) };
+  }
+  return { ids: promptIds(ctx, req), mode: null };
+}
+
+function promptIds(ctx: GenerationContext, req: CompletionRequest): number[] {
   const { tokenizer, config } = ctx.engine.opened;
-  if (req.kind === 'completion') {
-    const ids = typeof req.prompt === 'string' ? tokenizer.encode(req.prompt) : req.prompt;
-    const bad = ids.find((id) => id >= config.vocabSize);
-    if (bad !== undefined) throw badParam('prompt', `expected token ids below the vocabulary size ${config.vocabSize}, found ${bad}`);
-    if (ids.length === 0) throw badParam('prompt', 'expected at least one token, found an empty prompt');
-    return ids;
-  }
-  try {
-    return chatPrompt(tokenizer, messages ?? req.messages);
-  } catch (e) {
-    if (e instanceof ShitateError) throw badParam('messages', e.message, 'invalid_messages');
-    throw e;
-  }
+  const ids = typeof req.prompt === 'string' ? tokenizer.encode(req.prompt) : req.prompt;
+  const bad = ids.find((id) => id >= config.vocabSize);
+  if (bad !== undefined) throw badParam('prompt', `expected token ids below the vocabulary size ${config.vocabSize}, found ${bad}`);
+  if (ids.length === 0) throw badParam('prompt', 'expected at least one token, found an empty prompt');
+  return ids;
 }
 
 /** The token budget of the reply; 400 with the numbers when prompt + max_tokens exceed the context. */
@@ -123,12 +127,12 @@ export async function handleGeneration(ctx: GenerationContext, req: GenerationRe
     const turn = { ...rc, messages, sampling, signal };
     return relayChat(served.chat.bind(served), turn, req, { meta, finished, fail: (e) => reportable(ctx, meta, e) });
   }
-  const ids = promptIds(ctx, req, messages);
+  const { ids, mode } = promptOf(ctx, served, req, messages);
   // a max_tokens the request sets must fit the context (400 otherwise); the model's default only caps the budget
   const budget = tokenBudget(ctx, req, ids.length, req.sampling.maxTokens);
   const options = generateOptions(ctx, sampling, Math.min(budget, req.sampling.maxTokens ?? served.defaults?.maxTokens ?? budget));
   const job = { promptIds: ids, options, adapter: served.adapter, signal };
-  return req.stream ? stream(ctx, req, meta, job, finished) : collect(ctx, req, meta, job, finished);
+  return req.stream ? stream(ctx, req, meta, job, finished, mode) : collect(ctx, req, meta, job, finished, mode);
 }
 
 type JobBase = Pick<Job, 'promptIds' | 'options' | 'adapter' | 'signal'>;
@@ -140,7 +144,8 @@ function reportable(ctx: GenerationContext, meta: oa.ResponseMeta, e: unknown): 
   return api;
 }
 
-function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished): Promise<Response> {
+function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished,
+  mode: ReasoningMode | null): Promise<Response> {
   return new Promise((resolve) => {
     let text = '';
     ctx.engine.scheduler.submit({
@@ -151,7 +156,7 @@ function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respon
         finished(ev, text);
         if (ev.finishReason === 'abort') return resolve(errorResponse(clientGone()));
         const u = oa.usage(ev.usage);
-        const body = req.kind === 'chat' ? oa.chatCompletion(meta, text, ev.finishReason, u) : oa.textCompletion(meta, text, ev.finishReason, u);
+        const body = req.kind === 'chat' ? chatBody(meta, text, ev.finishReason, u, mode) : oa.textCompletion(meta, text, ev.finishReason, u);
         resolve(Response.json(body, { headers: meta.headers }));
       },
       onError(e) {
@@ -161,7 +166,8 @@ function collect(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respon
   });
 }
 
-function stream(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished): Response {
+function stream(ctx: GenerationContext, req: GenerationRequest, meta: oa.ResponseMeta, job: JobBase, finished: Finished,
+  mode: ReasoningMode | null): Response {
   const abort = new AbortController();
   job.signal.addEventListener('abort', () => abort.abort(), { once: true });
   const out = oa.sseBody(abort);
@@ -169,14 +175,16 @@ function stream(ctx: GenerationContext, req: GenerationRequest, meta: oa.Respons
   // with include_usage every chunk carries usage: null and a last chunk carries the totals (OpenAI's
   // convention); otherwise the totals ride on the finishing chunk
   const mid = req.includeUsage ? null : undefined;
-  const piece = (text: string): object => (chat ? oa.chatChunk(meta, { content: text }, null, mid) : oa.textChunk(meta, text, null, mid));
+  const deltas = chatDeltas(mode);
+  const pieces = (text: string, last: boolean): object[] => (chat ? deltas(text, last).map((d) => oa.chatChunk(meta, d, null, mid))
+    : text ? [oa.textChunk(meta, text, null, mid)] : []);
   let text = '';
   ctx.engine.scheduler.submit({
     ...job,
     signal: abort.signal,
     onEvent(ev) {
       if (ctx.logPrompts) text += ev.text;
-      if (ev.text) out.write(piece(ev.text));
+      for (const chunk of pieces(ev.text, ev.type === 'done')) out.write(chunk);
       if (ev.type !== 'done') return;
       finished(ev, text);
       if (ev.finishReason === 'abort') return out.end();

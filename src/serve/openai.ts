@@ -34,17 +34,26 @@ export interface ResponseMeta {
   headers?: Record<string, string>;
 }
 
-export function chatCompletion(m: ResponseMeta, text: string, finish: ApiFinishReason, u: Usage): object {
+/** `reasoning` (vLLM's reasoning_content) is given for models whose replies carry reasoning blocks; then
+ *  the content is null when the reply held no answer. */
+export function chatCompletion(m: ResponseMeta, text: string | null, finish: ApiFinishReason, u: Usage, reasoning?: string | null): object {
+  const message = { role: 'assistant', content: text, refusal: null, ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}) };
   return {
     id: m.id, object: 'chat.completion', created: m.created, model: m.model,
-    choices: [{ index: 0, message: { role: 'assistant', content: text, refusal: null }, logprobs: null, finish_reason: finish }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: finish }],
     usage: u,
     ...(m.info ? { shitate: m.info } : {}),
   };
 }
 
+export interface ChatDelta {
+  role?: 'assistant';
+  content?: string;
+  reasoning_content?: string;
+}
+
 /** One stream chunk; `usage` is left out unless given (null on every chunk when the client asked for a usage chunk). */
-export function chatChunk(m: ResponseMeta, delta: { role?: 'assistant'; content?: string }, finish: ApiFinishReason | null,
+export function chatChunk(m: ResponseMeta, delta: ChatDelta, finish: ApiFinishReason | null,
   u?: Usage | null): object {
   const chunk: Record<string, unknown> = {
     id: m.id, object: 'chat.completion.chunk', created: m.created, model: m.model,

@@ -12,6 +12,8 @@ export interface ChatRequest extends StreamParams {
   sampling: SamplingParams;
   /** OpenAI's `user` field, when the request names its end user */
   user?: string;
+  /** vLLM's chat_template_kwargs: template variables (enable_thinking, ...) over the server's defaults */
+  templateVars?: Record<string, unknown>;
 }
 
 export interface CompletionRequest extends StreamParams {
@@ -25,7 +27,7 @@ export interface CompletionRequest extends StreamParams {
 export type GenerationRequest = ChatRequest | CompletionRequest;
 
 const SAMPLING_KEYS = ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'seed', 'stop', 'n', 'stream', 'stream_options'];
-const CHAT_KEYS = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', ...SAMPLING_KEYS]);
+const CHAT_KEYS = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', 'chat_template_kwargs', ...SAMPLING_KEYS]);
 const COMPLETION_KEYS = new Set(['model', 'prompt', 'max_tokens', ...SAMPLING_KEYS]);
 const ROLES = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
 
@@ -44,7 +46,18 @@ export function parseChatRequest(body: Body, allowUnknown: boolean): ChatRequest
   // max_completion_tokens is the newer name; it wins when both are sent
   const sampling = samplingFields(body, ['max_tokens', 'max_completion_tokens']);
   const user = userField(body);
-  return { kind: 'chat', model, messages, sampling, ...streamFields(body), ...(user !== undefined ? { user } : {}) };
+  const templateVars = templateVarsField(body);
+  return { kind: 'chat', model, messages, sampling, ...streamFields(body), ...(user !== undefined ? { user } : {}), ...(templateVars ? { templateVars } : {}) };
+}
+
+/** chat_template_kwargs: an object of template variables, as vLLM accepts it. */
+function templateVarsField(body: Body): Record<string, unknown> | undefined {
+  const v = body.chat_template_kwargs;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw badParam('chat_template_kwargs', `expected an object of chat template variables, e.g. {"enable_thinking": false}, found ${Array.isArray(v) ? 'a list' : typeof v}`);
+  }
+  return { ...(v as Body) };
 }
 
 /** user: an opaque end-user id (at most 200 characters); blank counts as unset. */
@@ -70,7 +83,11 @@ function parseMessage(m: unknown, where: string): ChatMessage {
   }
   // "developer" is OpenAI's newer name for the system role; the model's template knows "system"
   const role = msg.role === 'developer' ? 'system' : msg.role;
-  return { role, content: parseContent(msg.content, `${where}.content`, role) };
+  const out: ChatMessage = { role, content: parseContent(msg.content, `${where}.content`, role) };
+  // an earlier answer's reasoning goes to the template, which decides whether to show it (vLLM's field names)
+  const reasoning = msg.reasoning_content ?? msg.reasoning;
+  if (role === 'assistant' && typeof reasoning === 'string') out.reasoning_content = cleanControls(reasoning);
+  return out;
 }
 
 /** A string, or a list of text parts joined (images and audio cannot be read by a text model). Control
