@@ -26,6 +26,21 @@ def _head(cfg, W, x):
     return x @ head.t()
 
 
+def _qkv(cfg, W, p, h, lora):
+    """q [B, T, H, D], k [B, T, Hkv, D] (per-head views, not yet transposed) and v [B, Hkv, T, D]."""
+    B, T = h.shape[:2]
+    q = linear(h, W, p + "self_attn.q_proj", lora).view(B, T, cfg.H, cfg.D)
+    k = linear(h, W, p + "self_attn.k_proj", lora).view(B, T, cfg.Hkv, cfg.D)
+    v = linear(h, W, p + "self_attn.v_proj", lora).view(B, T, cfg.Hkv, cfg.D).transpose(1, 2)
+    return q, k, v
+
+
+def _attn_out(W, p, q, k, v, visible, lora, attn_fn, **kw):
+    """Attention over q [B, H, T, D], k/v [B, Hkv, T, D], then o_proj: [B, T, C]."""
+    a = attn_fn(q, k, v, visible, **kw).transpose(1, 2)
+    return linear(a.reshape(*a.shape[:2], -1), W, p + "self_attn.o_proj", lora)
+
+
 def _layer_visible(cfg, layer, T):
     sliding = cfg.layer_types[layer] == "sliding_attention" and cfg.sliding_window is not None
     return visible_mask(T, cfg.sliding_window if sliding else None)
@@ -33,24 +48,19 @@ def _layer_visible(cfg, layer, T):
 
 def qwen3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) on the per-head views, then RoPE."""
-    B, T = input_ids.shape
-    H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
+    T = input_ids.shape[1]
     cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
     x = W["model.embed_tokens.weight"][input_ids]
     for layer in range(cfg.L):
         p = f"model.layers.{layer}."
         residual = x
         h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
-        q = linear(h, W, p + "self_attn.q_proj", lora).view(B, T, H, D)
-        k = linear(h, W, p + "self_attn.k_proj", lora).view(B, T, Hkv, D)
+        q, k, v = _qkv(cfg, W, p, h, lora)
         if cfg.qk_norm:  # always for Qwen3; off only in the self-check that the norms matter
             q = rms_norm(q, W[p + "self_attn.q_norm.weight"], cfg.eps)
             k = rms_norm(k, W[p + "self_attn.k_norm.weight"], cfg.eps)
-        q, k = q.transpose(1, 2), k.transpose(1, 2)
-        v = linear(h, W, p + "self_attn.v_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
-        q, k = _rope(q, cos, sin), _rope(k, cos, sin)
-        a = attn_fn(q, k, v, _layer_visible(cfg, layer, T)).transpose(1, 2).reshape(B, T, H * D)
-        x = residual + linear(a, W, p + "self_attn.o_proj", lora)
+        q, k = _rope(q.transpose(1, 2), cos, sin), _rope(k.transpose(1, 2), cos, sin)
+        x = residual + _attn_out(W, p, q, k, v, _layer_visible(cfg, layer, T), lora, attn_fn)
         residual = x
         x = residual + _mlp(rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps), W, p, lora)
     return _head(cfg, W, x)
@@ -58,21 +68,18 @@ def qwen3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
 
 def smollm3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """SmolLM3Attention: LlamaAttention that skips RoPE where no_rope_layers[layer] == 0."""
-    B, T = input_ids.shape
-    H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
+    T = input_ids.shape[1]
     cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
     x = W["model.embed_tokens.weight"][input_ids]
     for layer in range(cfg.L):
         p = f"model.layers.{layer}."
         residual = x
         h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
-        q = linear(h, W, p + "self_attn.q_proj", lora).view(B, T, H, D).transpose(1, 2)
-        k = linear(h, W, p + "self_attn.k_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
-        v = linear(h, W, p + "self_attn.v_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
+        q, k, v = _qkv(cfg, W, p, h, lora)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         if cfg.no_rope_layers[layer]:
             q, k = _rope(q, cos, sin), _rope(k, cos, sin)
-        a = attn_fn(q, k, v, _layer_visible(cfg, layer, T)).transpose(1, 2).reshape(B, T, H * D)
-        x = residual + linear(a, W, p + "self_attn.o_proj", lora)
+        x = residual + _attn_out(W, p, q, k, v, _layer_visible(cfg, layer, T), lora, attn_fn)
         residual = x
         x = residual + _mlp(rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps), W, p, lora)
     return _head(cfg, W, x)
@@ -81,8 +88,7 @@ def smollm3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
 def granite_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """GraniteModel: embeddings * embedding_multiplier; attention scaling = attention_multiplier; each block
     adds output * residual_multiplier; GraniteForCausalLM divides the logits by logits_scaling."""
-    B, T = input_ids.shape
-    H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
+    T = input_ids.shape[1]
     cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
     visible = visible_mask(T, None)
     x = W["model.embed_tokens.weight"][input_ids] * cfg.embedding_multiplier
@@ -90,12 +96,10 @@ def granite_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
         p = f"model.layers.{layer}."
         residual = x
         h = rms_norm(x, W[p + "input_layernorm.weight"], cfg.eps)
-        q = linear(h, W, p + "self_attn.q_proj", lora).view(B, T, H, D).transpose(1, 2)
-        k = linear(h, W, p + "self_attn.k_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
-        v = linear(h, W, p + "self_attn.v_proj", lora).view(B, T, Hkv, D).transpose(1, 2)
-        q, k = _rope(q, cos, sin), _rope(k, cos, sin)
-        a = attn_fn(q, k, v, visible, scaling=cfg.attention_multiplier).transpose(1, 2).reshape(B, T, H * D)
-        x = residual + linear(a, W, p + "self_attn.o_proj", lora) * cfg.residual_multiplier
+        q, k, v = _qkv(cfg, W, p, h, lora)
+        q, k = _rope(q.transpose(1, 2), cos, sin), _rope(k.transpose(1, 2), cos, sin)
+        a = _attn_out(W, p, q, k, v, visible, lora, attn_fn, scaling=cfg.attention_multiplier)
+        x = residual + a * cfg.residual_multiplier
         residual = x
         h = rms_norm(x, W[p + "post_attention_layernorm.weight"], cfg.eps)
         x = residual + _mlp(h, W, p, lora) * cfg.residual_multiplier

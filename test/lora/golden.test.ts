@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadModel, shiftLabels } from '../../src/models/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
-import { adamwUpdate, backward, noGrad } from '../../src/tensor/index.js';
+import { backward, noGrad } from '../../src/tensor/index.js';
+import { adamwTrajectory, type TorchAdamW } from '../helpers/trajectory.js';
 
 const FIX = join(import.meta.dirname, '..', 'fixtures');
 
@@ -16,7 +17,7 @@ interface LoraGolden {
   logits: number[];
   loss: number;
   grads: Record<string, number[]>;
-  trajectory: { optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number }; steps: number; losses: number[] };
+  trajectory: { optimizer: TorchAdamW; steps: number; losses: number[] };
 }
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -56,16 +57,7 @@ describe.each(['llama-tiny-lora', 'llama-tiny-lora-rslora'])('%s', (adapterName)
   it('follows the 10-step AdamW loss trajectory', () => {
     const { model } = loadModel(join(FIX, 'llama-tiny'));
     const set = loadAdapter(join(FIX, adapterName), model, true);
-    const o = g.trajectory.optimizer;
-    const params = set.params().map((p) => ({ t: p.tensor, m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
-    const losses: number[] = [];
-    for (let step = 1; step <= g.trajectory.steps; step++) {
-      for (const p of params) p.t.grad = null;
-      const { loss } = model.forward({ ids, batch: B, seqLen: T, targets });
-      losses.push(loss!.item());
-      backward(loss!);
-      for (const p of params) adamwUpdate(p.t, p.m, p.v, { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay }, step);
-    }
+    const losses = adamwTrajectory(model, set.params().map((p) => p.tensor), { ids, B, T, targets }, g.trajectory.optimizer, g.trajectory.steps);
     console.log(`${adapterName}: trajectory max diff ${maxAbs(losses, g.trajectory.losses).toExponential(2)}`);
     expect(maxAbs(losses, g.trajectory.losses)).toBeLessThan(1e-4);
   });

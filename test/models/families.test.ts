@@ -8,8 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { loadModel, saveModelFolder, shiftLabels, type CausalLM } from '../../src/models/index.js';
 import { attachLora, loadAdapter, saveAdapter, ADAPTER_WEIGHTS } from '../../src/lora/index.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
-import { adamwUpdate, backward, noGrad } from '../../src/tensor/index.js';
+import { backward, noGrad } from '../../src/tensor/index.js';
 import { tempDir } from '../io/helpers.js';
+import { adamwTrajectory, type TorchAdamW } from '../helpers/trajectory.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures');
 
@@ -20,7 +21,7 @@ interface FamilyLoraGolden {
   loss: number;
   grads: Record<string, number[]>;
   greedy: { prompt: number[]; max_new_tokens: number; tokens: number[] };
-  trajectory: { optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number }; steps: number; losses: number[] };
+  trajectory: { optimizer: TorchAdamW; steps: number; losses: number[] };
 }
 
 function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -94,16 +95,7 @@ describe.each(['qwen3-tiny', 'smollm3-tiny', 'granite-tiny'])('%s with a PEFT ad
   it(`follows the ${g.trajectory.steps}-step AdamW trajectory`, () => {
     const { model } = loadModel(base);
     const set = loadAdapter(adapter, model, true);
-    const o = g.trajectory.optimizer;
-    const params = set.params().map((p) => ({ t: p.tensor, m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
-    const losses: number[] = [];
-    for (let step = 1; step <= g.trajectory.steps; step++) {
-      for (const p of params) p.t.grad = null;
-      const { loss } = model.forward({ ids, batch: B, seqLen: T, targets });
-      losses.push(loss!.item());
-      backward(loss!);
-      for (const p of params) adamwUpdate(p.t, p.m, p.v, { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay }, step);
-    }
+    const losses = adamwTrajectory(model, set.params().map((p) => p.tensor), { ids, B, T, targets }, g.trajectory.optimizer, g.trajectory.steps);
     expect(maxAbs(losses, g.trajectory.losses)).toBeLessThan(1e-4);
   });
 

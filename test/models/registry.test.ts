@@ -122,7 +122,7 @@ describe('real Llama 3.2 and SmolLM2 configs', () => {
     const V = model.config.vocabSize;
     const full = noGrad(() => model.forward({ ids: Int32Array.from(prompt), batch: 1, seqLen: prompt.length }).logits!.data);
     const cache = model.createCache(1, prompt.length);
-    let cached = new Float32Array(0);
+    let cached: Float32Array = new Float32Array(0);
     for (const id of prompt) cached = noGrad(() => model.forward({ ids: Int32Array.of(id), batch: 1, seqLen: 1, cache, logits: 'last' }).logits!.data);
     const last = full.subarray(full.length - V);
     let d = 0;
