@@ -81,6 +81,8 @@ export class Conversation {
     const signal = this.current.signal;
     let text = '';
     let finish = '';
+    /** the reply ran into the end of the model's context rather than into max_tokens */
+    let full = false;
     try {
       const t = await this.a.prepare(conversation, { userId: this.userId, signal });
       for (const w of t.warnings) this.out.note(`[${w}]`);
@@ -90,7 +92,10 @@ export class Conversation {
         if (ev.type === 'text') {
           this.out.text(ev.text);
           text += ev.text;
-        } else finish = ev.finishReason + (ev.detail ? ` (${ev.detail})` : '');
+        } else {
+          finish = ev.finishReason + (ev.detail ? ` (${ev.detail})` : '');
+          full = ev.usage !== null && ev.usage.promptTokens + ev.usage.completionTokens >= t.plan.context;
+        }
       }
       this.out.text('\n');
       this.lastSources = t.sources;
@@ -103,7 +108,8 @@ export class Conversation {
       this.current = null;
     }
     this.history = [...conversation, { role: 'assistant', content: text }];
-    if (finish === 'length') this.out.note('[reply cut at the token limit; raise generation.max_tokens in the profile]');
+    if (finish === 'length' && full) this.out.note(`[reply cut: the prompt and the reply filled the model's context; a larger generation.max_tokens keeps more of it for replies]`);
+    else if (finish === 'length') this.out.note('[reply cut at the token limit; raise generation.max_tokens in the profile]');
     else if (finish.startsWith('abort')) this.out.note('[stopped]');
     else if (finish.startsWith('other')) this.out.note(`[the provider ended the reply: ${finish}]`);
     await this.remember(conversation);

@@ -1,0 +1,50 @@
+// Where an assistant's context comes from: max_position_embeddings for a local model, the published limit for
+// a hosted one (by name, dated and routed names too), an assumed 4096 for an unknown server unless the profile
+// says provider.context_tokens; and the reply's default room.
+import { describe, expect, it } from 'vitest';
+import {
+  ASSUMED_CONTEXT, defaultAnswerTokens, formatBudgets, hostedContext, hostedWindow, localWindow, parseProfile, profileBudgets, profileToYaml,
+} from '../../src/assistants/index.js';
+import { MINI } from './faq-home.js';
+
+describe('context windows', () => {
+  it('knows hosted models by name, and assumes a small context for the rest', () => {
+    expect(hostedContext('openai', 'gpt-4o-mini-2024-07-18')).toEqual({ tokens: 128_000, known: true });
+    expect(hostedContext('openai', 'gpt-4.1-nano')).toEqual({ tokens: 1_047_576, known: true });
+    expect(hostedContext('openai', 'gpt-4')).toEqual({ tokens: 8_192, known: true });
+    expect(hostedContext('openai', 'openai/gpt-4o')).toEqual({ tokens: 128_000, known: true });
+    expect(hostedContext('anthropic', 'claude-3-5-haiku-latest')).toEqual({ tokens: 200_000, known: true });
+    expect(hostedContext('gemini', 'models/gemini-2.5-flash')).toEqual({ tokens: 1_048_576, known: true });
+    expect(hostedContext('gemini', 'gemini-1.5-pro-002').tokens).toBe(2_097_152);
+    expect(hostedContext('openai', 'qwen2.5:7b')).toEqual({ tokens: ASSUMED_CONTEXT, known: false });
+  });
+
+  it('reads a local model\'s context and counts with its template; context_tokens may only lower it', () => {
+    const w = localWindow(MINI);
+    expect(w).toMatchObject({ tokens: 512, exact: true, defaultAnswer: 128, source: 'max_position_embeddings' });
+    expect(w.countChat([{ role: 'user', content: 'hi' }])).toBeGreaterThan(w.countText('hi')); // the template's own tokens
+    expect(localWindow(MINI, 256)).toMatchObject({ tokens: 256, defaultAnswer: 64 });
+    expect(() => localWindow(MINI, 1024)).toThrow(expect.objectContaining({ code: 'E_PROFILE', message: expect.stringContaining('at most') }));
+  });
+
+  it('keeps the model\'s max_new_tokens for the reply, at most a quarter of the context', () => {
+    expect(defaultAnswerTokens(512, null)).toBe(128);
+    expect(defaultAnswerTokens(32_768, null)).toBe(512);
+    expect(defaultAnswerTokens(32_768, 1024)).toBe(1024);
+    expect(defaultAnswerTokens(4096, 4096)).toBe(1024);
+  });
+
+  it('prints a hosted profile\'s budgets, estimated, and takes provider.context_tokens for an unknown server', () => {
+    const yaml = 'provider: { kind: openai, model: llama3.1, url: "http://127.0.0.1:11434/v1", context_tokens: 8192 }\nknowledge: [faq]\n';
+    const p = parseProfile('ollama', yaml, 'ollama.yaml');
+    expect(p.contextTokens).toBe(8192);
+    expect(parseProfile('ollama', profileToYaml(p), 'again.yaml').contextTokens).toBe(8192);
+    const w = hostedWindow('openai', 'llama3.1', p.contextTokens);
+    const b = profileBudgets(p, w, 'You are helpful.');
+    expect(b).toMatchObject({ answer: 512, knowledge: 1500, memory: 0 });
+    expect(formatBudgets(p, b)).toContain('context 8192 tokens (provider.context_tokens), estimated');
+    const unknown = parseProfile('o', 'provider: { kind: openai, model: llama3.1, url: "http://127.0.0.1:11434/v1" }\n', 'o.yaml');
+    expect(formatBudgets(unknown, profileBudgets(unknown, hostedWindow('openai', 'llama3.1'), ''))).toContain('context 4096 tokens (assumed');
+    expect(() => parseProfile('x', 'provider: { kind: openai, model: m, context_tokens: 10 }\n', 'x.yaml')).toThrow(/context_tokens: expected a whole number from 64/);
+  });
+});
