@@ -5,6 +5,7 @@ import { countReplacement, findMojibake } from './mojibake.js';
 import { findPii, maskValue, type PiiKind } from './pii.js';
 import { allowedBy, EMPTY_ALLOWLIST, type PiiAllowlist } from './pii-allow.js';
 import { excerpt, type DataRecord, type Issue } from './types.js';
+import { countControls } from './sanitize.js';
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool']);
 
@@ -45,6 +46,8 @@ function textChecks(texts: string[], push: (code: MessageCode, params?: Issue['p
   const seen = new Set<PiiKind>();
   let lost = 0;
   let garbled: string | null = null;
+  const controls = countControls(texts.join('\n'));
+  if (controls.count > 0) push('control_chars', { count: controls.count, names: controls.names });
   for (const t of texts) {
     for (const h of findPii(t)) {
       const entry = allowedBy(h, allow);

@@ -7,6 +7,18 @@ export interface CsvRow {
   line: number;
   /** 1-based row number as a spreadsheet shows it (header included). */
   row: number;
+  /** the first quoted cell of the row that spans lines, if any */
+  multiline?: MultilineCell;
+}
+
+/** A quoted cell holding line breaks: normal in spreadsheets, or a stray quote that swallowed rows. */
+export interface MultilineCell {
+  /** index of the cell in the row */
+  cell: number;
+  /** physical line of the closing quote */
+  endLine: number;
+  /** text followed the closing quote before the next delimiter: the quote did not end the cell */
+  junk: boolean;
 }
 
 export interface CsvEnd {
@@ -70,9 +82,19 @@ export function* parseCsv(chunks: Iterable<string>, delim: string, end: CsvEnd):
   let row = 1;
   let rowLine = 1;
   let pendingCR = false;
-  const finishRow = (): CsvRow | null => {
+  let spans = false; // the open (or last closed) quoted cell holds a line break
+  let junk = false; // text came after this cell's closing quote
+  let multiline: MultilineCell | undefined;
+  const endCell = (): void => {
+    if (spans && !multiline) multiline = { cell: cells.length, endLine: line, junk };
+    spans = false;
+    junk = false;
     cells.push(cell);
-    const out = cells.some((c) => c !== '') ? { cells, line: rowLine, row } : null;
+  };
+  const finishRow = (): CsvRow | null => {
+    endCell();
+    const out: CsvRow | null = cells.some((c) => c !== '') ? { cells, line: rowLine, row, ...(multiline ? { multiline } : {}) } : null;
+    multiline = undefined;
     cells = [];
     cell = '';
     cellStart = true;
@@ -91,7 +113,7 @@ export function* parseCsv(chunks: Iterable<string>, delim: string, end: CsvEnd):
       }
       if (inQuote) {
         if (c === 34) { cell += chunk.slice(start, i); inQuote = false; afterQuote = true; start = i + 1; }
-        else if (c === 10) line++;
+        else if (c === 10) { line++; spans = true; }
         continue;
       }
       if (c === 34) {
@@ -104,10 +126,11 @@ export function* parseCsv(chunks: Iterable<string>, delim: string, end: CsvEnd):
         }
         continue;
       }
+      if (afterQuote && c !== d && c !== 10 && c !== 13 && c !== 32 && c !== 9) junk = true;
       afterQuote = false;
       if (c === d) {
         cell += chunk.slice(start, i);
-        cells.push(cell);
+        endCell();
         cell = '';
         cellStart = true;
         start = i + 1;

@@ -20,18 +20,43 @@ function startsWith(b: Uint8Array, sig: number[]): boolean {
   return b.length >= sig.length && sig.every((v, i) => b[i] === v);
 }
 
-export function sniff(head: Uint8Array): Sniffed {
+/** Zero bytes at every other position: UTF-16 (LE: odd positions, BE: even) of mostly Latin text. */
+function utf16Without(head: Uint8Array, n: number): 'utf-16le' | 'utf-16be' | null {
+  let odd = 0;
+  let even = 0;
+  for (let i = 0; i + 1 < n; i += 2) {
+    if (head[i] === 0) even++;
+    if (head[i + 1] === 0) odd++;
+  }
+  const pairs = Math.floor(n / 2);
+  if (pairs >= 2 && odd > pairs * 0.3 && even < pairs * 0.05) return 'utf-16le';
+  if (pairs >= 2 && even > pairs * 0.3 && odd < pairs * 0.05) return 'utf-16be';
+  return null;
+}
+
+/**
+ * What the first bytes say the file is. `forced` is an encoding the user named: a 16-bit one is obeyed
+ * (its text is full of zero bytes), so only a known binary signature can still refuse the file.
+ */
+export function sniff(head: Uint8Array, forced: string | null = null): Sniffed {
   if (startsWith(head, [0x50, 0x4b, 0x03, 0x04])) return { kind: 'zip' };
   for (const [sig, en, ja] of MAGIC) if (startsWith(head, sig)) return { kind: 'binary', what: { en, ja } };
   if (startsWith(head, [0xff, 0xfe]) || startsWith(head, [0xfe, 0xff])) return { kind: 'text' }; // UTF-16 with BOM
-  // Control bytes never occur in text of any of the encodings read here (their trail bytes are >= 0x40).
+  if (forced !== null && /^utf-?(16|32)/i.test(forced)) return { kind: 'text' };
+  // Control bytes never occur in text of any of the encodings read here (their trail bytes are >= 0x40). A
+  // few (a stray NUL in one row) are reported where they are; many mean the file is not text.
   const n = Math.min(head.length, 8192);
   let ctrl = 0;
   for (let i = 0; i < n; i++) {
     const c = head[i];
     if (c === 0 || (c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x0c && c !== 0x1b)) ctrl++;
   }
-  if (n > 0 && (ctrl > n * 0.01 || head.subarray(0, n).includes(0))) {
+  if (n > 0 && ctrl > Math.max(2, n * 0.01)) {
+    const u16 = utf16Without(head, n);
+    if (u16) {
+      return { kind: 'binary', what: { en: `${u16.toUpperCase()} text without a byte-order mark (pass --encoding ${u16} to read it)`,
+        ja: `BOM のない ${u16.toUpperCase()} のテキスト（--encoding ${u16} を指定すると読めます）` } };
+    }
     return { kind: 'binary', what: { en: 'binary data', ja: 'バイナリデータ' } };
   }
   return { kind: 'text' };

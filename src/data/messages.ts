@@ -30,6 +30,9 @@ const CATALOG = {
   truncated: { severity: 'error',
     en: t('File is cut off', 'the file ends in the middle of {what}', 'the file was probably not copied or saved completely; export it again'),
     ja: t('ファイルが途中で切れています', '{what}の途中でファイルが終わっています', 'コピーや保存が途中で止まった可能性があります。もう一度書き出してください') },
+  archive_too_large: { severity: 'error',
+    en: t('Archive too large when unpacked', '{what}; the file was not read', 'do not open files of unknown origin; if this one is genuine, raise the limit (SHITATE_ZIP_MAX_MB, SHITATE_ZIP_MAX_ENTRIES) or split the workbook'),
+    ja: t('展開後のサイズが大きすぎます', '{what}。ファイルは読み込んでいません', '出所の分からないファイルは開かないでください。正当なファイルなら上限（SHITATE_ZIP_MAX_MB、SHITATE_ZIP_MAX_ENTRIES）を上げるか、ブックを分割してください') },
   xlsx_unreadable: { severity: 'error',
     en: t('Excel file cannot be read', 'the workbook could not be opened ({reason})', 'open it in Excel and save it again as .xlsx; password-protected workbooks must be unlocked first'),
     ja: t('Excel ファイルを読めません', 'ブックを開けませんでした（{reason}）', 'Excel で開いて .xlsx として保存し直してください。パスワード付きのブックは解除してください') },
@@ -52,9 +55,12 @@ const CATALOG = {
     en: t('No examples', 'no examples were found', 'check that the file is the right one and not empty'),
     ja: t('データがありません', '学習データが 1 件も見つかりませんでした', 'ファイルが正しいか、空でないか確認してください') },
   too_few_error: { severity: 'error',
-    en: t('Far too few examples', 'only {count} examples; at least {min} are needed to train', 'collect more examples; a few hundred varied ones are a good start'),
+    en: t('Far too few examples', 'only {count} {count|example|examples}; at least {min} are needed to train', 'collect more examples; a few hundred varied ones are a good start'),
     ja: t('データが少なすぎます', '{count} 件しかありません。学習には最低 {min} 件必要です', 'もっとデータを集めてください。内容の異なる数百件が目安です') },
   // ---- one example ----
+  quote_merge: { severity: 'error',
+    en: t('A quote swallowed the next row', 'a quote opens a cell in this row and closes only on line {end}, so the rows in between became part of this cell: this row reads "{first}", the next row "{next}"; the row was left out', 'remove the stray " (or close it in this row); a quoted cell that really spans lines is fine once its quotes are right'),
+    ja: t('引用符が次の行を飲み込んでいます', 'この行のセルで始まった引用符が {end} 行目まで閉じられず、間の行がこのセルに入ってしまいました。この行:「{first}」、次の行:「{next}」。この行は除外しました', '余分な " を削除するか、この行の中で閉じてください。本当に複数行にわたるセルは、引用符が正しければ問題ありません') },
   bad_json: { severity: 'error',
     en: t('Broken JSON', 'this line is not valid JSON ({reason})', 'fix the line (often a missing quote or comma) or remove it'),
     ja: t('JSON が壊れています', 'この行は JSON として読めません（{reason}）', '引用符やカンマの抜けがよくある原因です。直すか削除してください') },
@@ -84,7 +90,7 @@ const CATALOG = {
     ja: t('不明な話者', '{turn} 番目の発話の役割が「{role}」です', 'system、user、assistant のいずれかにしてください（ShareGPT なら human / gpt）') },
   // ---- warnings ----
   too_few: { severity: 'warning',
-    en: t('Few examples', 'only {count} examples; fewer than {min} rarely teach a model much', 'add more varied examples, or consider a system prompt or retrieval (RAG) instead of training'),
+    en: t('Few examples', 'only {count} {count|example|examples}; fewer than {min} rarely teach a model much', 'add more varied examples, or consider a system prompt or retrieval (RAG) instead of training'),
     ja: t('データが少なめです', '{count} 件です。{min} 件未満では学習の効果が出にくいです', '内容の異なる例を増やすか、学習ではなくシステムプロンプトや検索（RAG）も検討してください') },
   ragged_row: { severity: 'warning',
     en: t('Extra cells in a row', 'this row has {found} cells but the header has {expected}; the extra cells are ignored', 'check for a stray delimiter (comma) inside an unquoted cell'),
@@ -125,8 +131,11 @@ const CATALOG = {
   mojibake: { severity: 'warning',
     en: t('Garbled characters (mojibake)', 'looks garbled: "{sample}"', 'the text was decoded with the wrong encoding somewhere; export it again as UTF-8'),
     ja: t('文字化け', '文字化けしているようです:「{sample}」', 'どこかで文字コードを間違えて変換されています。UTF-8 で書き出し直してください') },
+  control_chars: { severity: 'warning',
+    en: t('Control characters', 'contains {count} {count|control character|control characters} ({names}), usually from a broken export; they are removed when the data is prepared', 'check the original for damage; prepare writes the text without them'),
+    ja: t('制御文字', '制御文字が {count} 個あります（{names}）。書き出しの不具合が原因のことが多く、prepare では取り除きます', '元のデータが壊れていないか確認してください。prepare は制御文字を除いて書き出します') },
   replacement_char: { severity: 'warning',
-    en: t('Lost characters (�)', 'contains {count} replacement character(s) �, where characters were lost in a conversion', 'export the original again as UTF-8; the lost characters cannot be recovered from this file'),
+    en: t('Lost characters (�)', 'contains {count} {count|replacement character|replacement characters} �, where characters were lost in a conversion', 'export the original again as UTF-8; the lost characters cannot be recovered from this file'),
     ja: t('失われた文字（�）', '変換で失われた文字（�）が {count} 個あります', '元のデータを UTF-8 で書き出し直してください。このファイルからは復元できません') },
   category_dominance: { severity: 'warning',
     en: t('One category dominates', 'category "{name}" is {share} of the examples ({shares})', 'the model will lean towards this topic; add examples of the other categories or sample fewer of this one'),
@@ -176,7 +185,7 @@ const UI = {
   format: ['Format', '形式'],
   encoding: ['Encoding', '文字コード'],
   examples: ['Examples', '例の数'],
-  countExamples: ['{count} examples', '{count} 件'],
+  countExamples: ['{count} {count|example|examples}', '{count} 件'],
   stats: ['Statistics', '統計'],
   totalTokens: ['Total tokens', '合計トークン数'],
   totalChars: ['Total characters', '合計文字数'],
@@ -218,8 +227,12 @@ export function severityOf(code: MessageCode): Severity {
   return CATALOG[code].severity as Severity;
 }
 
+/** {name} is the param; {name|one|many} is the word for its number ("1 example", "2 examples"). */
 function fill(template: string, params: Record<string, ParamValue>): string {
-  return template.replace(/\{(\w+)\}/g, (m, k: string) => (k in params ? String(params[k]) : m));
+  return template.replace(/\{(\w+)(?:\|([^|{}]*)\|([^|{}]*))?\}/g, (m, k: string, one: string | undefined, many: string | undefined) => {
+    if (!Object.hasOwn(params, k)) return m;
+    return one === undefined ? String(params[k]) : Number(params[k]) === 1 ? one : many!;
+  });
 }
 
 export function messageTitle(code: MessageCode, lang: Lang): string {

@@ -10,6 +10,7 @@ import type { CheckOutcome } from './check.js';
 import { renderHtml } from './html.js';
 import type { MessageCode } from './messages.js';
 import { redactPii } from './pii.js';
+import { cleanControls } from './sanitize.js';
 import { allowedBy, type PiiAllowlist } from './pii-allow.js';
 import type { DataReport, SplitSummary } from './report.js';
 import { buildReport } from './report.js';
@@ -53,7 +54,8 @@ function guardInputs(outputs: string[], inputs: string[]): void {
 }
 
 function jsonLine(r: DataRecord, redact: boolean, counter: { redacted: number }, allow: PiiAllowlist): string {
-  const fix = (s: string): string => {
+  const fix = (raw: string): string => {
+    const s = cleanControls(raw); // reported by check as control_chars; never written
     if (!redact) return s;
     const x = redactPii(s, (h) => allowedBy(h, allow) !== null);
     counter.redacted += x.count;

@@ -5,11 +5,13 @@ import path from 'node:path';
 import iconv from 'iconv-lite';
 import { canonicalEncoding, decodeChunks, detectEncoding, ENCODING_NAMES, sniff } from './decode.js';
 import { detectDelimiter, parseCsv, type CsvEnd } from './csv.js';
+import { guardQuoteMerge } from './quote-merge.js';
 import { jsonToRecord, type JsonFormat } from './formats.js';
 import { readJsonArray, readJsonl, type JsonItem } from './json.js';
 import { mapColumns, rowToItems } from './table.js';
 import { chunkText } from './text.js';
 import { readSheet } from './xlsx.js';
+import { checkZip, describeRefusal, zipLimitsFromEnv } from './zip-guard.js';
 import type { ImportItem, ImportOptions, Issue, SourceInfo } from './types.js';
 
 export const CHUNK_BYTES = 1 << 20;
@@ -98,17 +100,17 @@ export async function openSource(input: ByteInput, opts: ImportOptions, split: '
   const ext = path.extname(file).toLowerCase();
   const info: SourceInfo = { file, type: BY_EXT[ext] ?? 'text', format: null, encoding: null, delimiter: null, header: null, sheet: null, records: 0, split };
   const loc = { file, unit: 'line' as const, n: 1 };
-  const sn = sniff(input.head);
+  let forced: string | null = null;
+  if (opts.encoding) {
+    forced = canonicalEncoding(opts.encoding);
+    if (!forced && BY_EXT[ext] !== 'xlsx') return fatal(info, { code: 'bad_encoding', loc, params: { encoding: opts.encoding } });
+  }
+  const sn = sniff(input.head, forced);
   if (sn.kind === 'binary') return fatal(info, { code: 'binary_file', loc, params: { kind_en: sn.what.en, kind_ja: sn.what.ja } });
   if (sn.kind === 'zip' || BY_EXT[ext] === 'xlsx') {
     info.type = 'xlsx';
     if (sn.kind !== 'zip') return fatal(info, { code: 'xlsx_unreadable', loc: { ...loc, unit: 'row' }, params: { reason: 'not a zip-based .xlsx file' } });
     return xlsxSource(input, opts, info);
-  }
-  let forced: string | null = null;
-  if (opts.encoding) {
-    forced = canonicalEncoding(opts.encoding);
-    if (!forced) return fatal(info, { code: 'bad_encoding', loc, params: { encoding: opts.encoding } });
   }
   const enc = forced ?? detectEncoding(input.head, input.head.length >= input.size).encoding;
   const headText = iconv.decode(Buffer.from(input.head.subarray(0, 4096)), enc === 'utf-8-bom' ? 'utf-8' : enc);
@@ -161,9 +163,12 @@ function* tableItems(chunks: Generator<string>, opts: ImportOptions, info: Sourc
   if ('code' in mapping) { yield { kind: 'issue', issue: mapping }; return; }
   info.header = mapping.header;
   info.format = 'table';
-  for (const r of rows.all) {
-    if (mapping.header && r === rows.first) continue;
-    yield* rowToItems(r.cells, { file: info.file, unit: 'row', n: r.row }, mapping, opts, info.split);
+  const body = (function* () {
+    for (const r of rows.all) if (!(mapping.header && r === rows.first)) yield r;
+  })();
+  for (const g of guardQuoteMerge(body, delim, (mapping.header ?? rows.first.cells).length, info.file)) {
+    if (g.kind === 'issue') yield g;
+    else yield* rowToItems(g.row.cells, { file: info.file, unit: 'row', n: g.row.row }, mapping, opts, info.split);
   }
   if (end.openQuoteRow !== null) {
     yield { kind: 'issue', issue: { code: 'truncated', loc: { file: info.file, unit: 'row', n: end.openQuoteRow },
@@ -197,7 +202,13 @@ function* textItems(chunks: Generator<string>, info: SourceInfo, markdown: boole
 }
 
 async function xlsxSource(input: ByteInput, opts: ImportOptions, info: SourceInfo): Promise<Source> {
-  const sheet = await readSheet(input.all(), info.file, opts.sheet);
+  const bytes = input.all();
+  const refused = await checkZip(bytes, opts.zipLimits ?? zipLimitsFromEnv());
+  if (refused) {
+    const d = describeRefusal(refused);
+    return fatal(info, { code: 'archive_too_large', loc: { file: info.file, unit: 'row', n: 1 }, params: { what_en: d.en, what_ja: d.ja } });
+  }
+  const sheet = await readSheet(bytes, info.file, opts.sheet);
   if ('code' in sheet) return fatal(info, sheet);
   info.sheet = sheet.sheet;
   info.format = 'table';

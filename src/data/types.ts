@@ -1,6 +1,7 @@
 // The one normalised form every importer produces (a conversation or a text, with where it came from),
 // and the problems (issues) that importers and the validator report about it.
 import type { MessageCode } from './messages.js';
+import type { ZipLimits } from './zip-guard.js';
 
 /** One chat turn after import: role is one of system/user/assistant/tool when valid. */
 export interface Turn {
@@ -75,6 +76,8 @@ export interface ImportOptions {
   system?: string;
   /** For plain text and Markdown: the target size of one chunk, in characters. */
   chunkChars?: number;
+  /** XLSX: how far the archive may unpack (default: DEFAULT_ZIP_LIMITS with SHITATE_ZIP_MAX_* applied) */
+  zipLimits?: ZipLimits;
 }
 
 /** The excerpt length kept with an issue. */

@@ -10,6 +10,7 @@ import { chunkBlocks, DEFAULT_CHUNKING, type ChunkOptions } from './chunk.js';
 import { extract, ExtractError, kindOf } from './extract/index.js';
 import { loadMorph, normalize, type Morph } from './morph.js';
 import { cleanControls } from '../data/sanitize.js';
+import { zipLimitsFromEnv, type ZipLimits } from '../data/zip-guard.js';
 import type { EmbedSettings, KnowledgeBase, PreparedChunk } from './store.js';
 
 export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
@@ -36,6 +37,8 @@ export type IngestEvent =
 
 export interface IngestOptions {
   maxBytes?: number;
+  /** how far a DOCX/XLSX archive may unpack (default: DEFAULT_ZIP_LIMITS with SHITATE_ZIP_MAX_* applied) */
+  zipLimits?: ZipLimits;
   chunking?: ChunkOptions;
   embedder?: Embedder | null;
   cwd?: string;
@@ -95,17 +98,17 @@ export function chunkHash(section: string, text: string): string {
   return createHash('sha256').update(section).update('\0').update(text).digest('hex').slice(0, 32);
 }
 
-async function prepare(file: string, bytes: Buffer, chunking: ChunkOptions, morph: Morph): Promise<{ text: string; pages: number | null; chunks: PreparedChunk[] }> {
+async function prepare(file: string, bytes: Buffer, o: Limits, morph: Morph): Promise<{ text: string; pages: number | null; chunks: PreparedChunk[] }> {
   let ex;
   try {
-    ex = await extract(file, bytes);
+    ex = await extract(file, bytes, o.zipLimits);
   } catch (e) {
     if (e instanceof ExtractError) throw new FileFailure(e.message, e.hint);
     throw new FileFailure(`the parser failed: ${e instanceof Error ? e.message : String(e)}`, 'the file may be damaged; open and save it again');
   }
   // NUL bytes, stray control characters and broken UTF-16 go here, before any analyser sees them
   const blocks = ex.blocks.map((b) => ({ ...b, text: cleanControls(b.text) }));
-  const { text, chunks } = chunkBlocks(blocks, chunking);
+  const { text, chunks } = chunkBlocks(blocks, o.chunking);
   if (chunks.length === 0) {
     throw new FileFailure('no text found in the file', kindOf(file) === 'pdf'
       ? 'a scanned PDF holds only images: run OCR on it first (e.g. ocrmypdf) and add the result' : 'add a file that contains text');
@@ -123,7 +126,9 @@ async function prepare(file: string, bytes: Buffer, chunking: ChunkOptions, morp
   }
 }
 
-async function ingestOne(kb: KnowledgeBase, file: string, cwd: string, o: Required<Pick<IngestOptions, 'maxBytes' | 'chunking'>>, morph: Morph): Promise<FileResult> {
+type Limits = Required<Pick<IngestOptions, 'maxBytes' | 'chunking' | 'zipLimits'>>;
+
+async function ingestOne(kb: KnowledgeBase, file: string, cwd: string, o: Limits, morph: Morph): Promise<FileResult> {
   const abs = path.resolve(cwd, file);
   const base: FileResult = { file, status: 'failed', chunks: 0, added: 0, removed: 0, kept: 0, pages: null };
   const meta = { path: abs, name: displayName(abs, cwd), kind: kindOf(file) ?? 'unknown', size: 0, mtimeMs: 0 };
@@ -133,7 +138,7 @@ async function ingestOne(kb: KnowledgeBase, file: string, cwd: string, o: Requir
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const prev = kb.document(abs);
     if (prev && prev.status === 'indexed' && prev.sha256 === sha256) return { ...base, status: 'unchanged', chunks: prev.chunks, kept: prev.chunks, pages: prev.pages };
-    const doc = await prepare(file, bytes, o.chunking, morph);
+    const doc = await prepare(file, bytes, o, morph);
     const counts = kb.replaceDocument({ ...meta, sha256, pages: doc.pages, text: doc.text, chunks: doc.chunks });
     return { ...base, ...counts, status: prev?.sha256 ? 'updated' : 'indexed', chunks: doc.chunks.length, pages: doc.pages };
   } catch (e) {
@@ -171,7 +176,7 @@ export function unit(v: Float32Array): Float32Array {
 
 export async function ingest(kb: KnowledgeBase, inputs: readonly string[], opts: IngestOptions = {}): Promise<IngestReport> {
   const cwd = opts.cwd ?? process.cwd();
-  const o = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, chunking: opts.chunking ?? DEFAULT_CHUNKING };
+  const o: Limits = { maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES, chunking: opts.chunking ?? DEFAULT_CHUNKING, zipLimits: opts.zipLimits ?? zipLimitsFromEnv() };
   const { files, skipped } = expandInputs(inputs, cwd);
   if (files.length === 0) {
     throw new ShitateError('E_USAGE', `kb add: expected files to index, found none${skipped.length ? ` (only ${skipped.length} unsupported files)` : ''}`,

@@ -8,8 +8,30 @@ import { describe, expect, it } from 'vitest';
 import { ingest, KnowledgeBase, searchKb } from '../../src/rag/index.js';
 import { MemoryStore } from '../../src/memory/index.js';
 import { countControls } from '../../src/data/sanitize.js';
-import { runCli } from '../cli/run-cli.js';
+import { run } from '../../src/cli/main.js';
 import { tempDir } from '../helpers/tiny-model.js';
+import { docxBomb, xlsxBomb } from '../helpers/zip-bomb.js';
+
+/** The CLI in this process, with its stderr captured and `env` set while it runs. */
+async function runQuiet(argv: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write.bind(process.stderr);
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    return { code: await run(argv), stderr };
+  } finally {
+    process.stderr.write = write;
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
 
 describe('NUL bytes and control characters in documents', () => {
   it('kb add indexes a file with a NUL among Japanese text, and the rest of the batch, through the CLI', async () => {
@@ -20,8 +42,7 @@ describe('NUL bytes and control characters in documents', () => {
     fs.writeFileSync(path.join(dir, 'b.txt'), 'Parking is behind the building.\n');
     const home = path.join(dir, 'home');
     const files = ['n.txt', 'bell.md', 'a.txt', 'b.txt'].map((f) => path.join(dir, f));
-    const r = await runCli(['kb', 'add', 't', ...files], { env: { SHITATE_HOME: home } });
-    expect(r.stderr).not.toMatch(/TypeError|at .*\.js:\d+/);
+    const r = await runQuiet(['kb', 'add', 't', ...files], { SHITATE_HOME: home });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/4 files: 4 indexed/);
     const kb = KnowledgeBase.open(home, 't', { create: false });
@@ -63,37 +84,64 @@ describe('NUL bytes and control characters in documents', () => {
   });
 });
 
+describe('zip bombs', () => {
+  it('kb add refuses DOCX and XLSX bombs with the numbers, before inflating them, and indexes the rest', async () => {
+    const home = tempDir('shitate-kb-bomb-');
+    const docs = path.join(home, 'docs');
+    fs.mkdirSync(docs);
+    fs.writeFileSync(path.join(docs, 'bomb.docx'), docxBomb(1024));
+    fs.writeFileSync(path.join(docs, 'liar.docx'), docxBomb(1024, true));
+    fs.writeFileSync(path.join(docs, 'bomb.xlsx'), xlsxBomb(1024));
+    fs.writeFileSync(path.join(docs, 'ok.md'), '# 規則\n\n在宅勤務は週2日までです。\n');
+    const kb = KnowledgeBase.open(home, 'b', { create: true });
+    try {
+      const r = await ingest(kb, ['docs'], { cwd: home, zipLimits: { maxBytes: 64 * 1024 * 1024, maxEntries: 1000 } });
+      const by = Object.fromEntries(r.files.map((f) => [path.basename(f.file), f]));
+      expect(by['ok.md'].status).toBe('indexed');
+      expect(by['bomb.docx'].error).toMatch(/unpacks to 1\.0 GB, more than the limit of 64\.0 MB/);
+      expect(by['bomb.xlsx'].error).toMatch(/unpacks to 1\.0 GB, more than the limit of 64\.0 MB/);
+      expect(by['liar.docx'].error).toMatch(/unpacks to more than the limit of 64\.0 MB/);
+      expect(by['bomb.docx'].hint).toMatch(/SHITATE_ZIP_MAX_MB=/);
+    } finally {
+      kb.close();
+    }
+  });
+});
+
 /** Starts `n` processes that each create knowledge base `name` and index their own file at the same moment. */
 async function collide(home: string, dir: string, name: string, n: number): Promise<{ code: number | null; out: string }[]> {
-  const startAt = Date.now() + 4000; // time for every child to load before the shared start
-  return Promise.all(Array.from({ length: n }, (_, i) => {
-    const file = path.join(dir, `doc${i}.txt`);
+  const go = path.join(dir, `${name}.go`);
+  const files = Array.from({ length: n }, (_, i) => path.join(dir, `${name}-doc${i}.txt`));
+  const done = files.map((file, i) => {
     fs.writeFileSync(file, `文書${i}: 営業時間は平日です。 document ${i}\n`);
     return new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'race-open.ts'), home, name, file, String(startAt)],
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'race-open.ts'), home, name, file, go],
         { cwd: path.join(import.meta.dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       child.stderr.on('data', (b: Buffer) => (out += b.toString()));
       child.on('close', (code) => resolve({ code, out }));
     });
-  }));
+  });
+  while (!files.every((f) => fs.existsSync(`${f}.ready`))) await new Promise((r) => setTimeout(r, 20));
+  fs.writeFileSync(go, '');
+  return Promise.all(done);
 }
 
 describe('concurrent writers', () => {
-  it('four processes creating and filling the same new knowledge base all succeed', async () => {
+  it('five processes creating and filling the same new knowledge base at once all succeed', async () => {
     const dir = tempDir('shitate-kb-race-');
     const home = path.join(dir, 'home');
-    for (const round of [1, 2]) {
-      const results = await collide(home, dir, `kb${round}`, 4);
+    for (const round of [1]) {
+      const results = await collide(home, dir, `kb${round}`, 5);
       for (const r of results) {
         expect(r.out).not.toMatch(/SqliteError|already exists|SQLITE_BUSY/);
         expect(r.code, r.out).toBe(0);
-        expect(r.out).toBe('["indexed"]');
+        expect(r.out).toBe('{"added":1,"removed":0,"kept":0}');
       }
       const kb = KnowledgeBase.open(home, `kb${round}`, { create: false });
       try {
-        expect(kb.stats()).toMatchObject({ documents: 4, failed: 0 });
+        expect(kb.stats()).toMatchObject({ documents: 5, failed: 0 });
       } finally {
         kb.close();
       }

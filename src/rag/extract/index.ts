@@ -6,6 +6,7 @@ import { parsePdf } from './pdf.js';
 import { parseCsv, parseXlsx } from './table.js';
 import { decodeText, parseMarkdown, parsePlain } from './text.js';
 import { ExtractError, type Extracted } from './types.js';
+import { checkZip, describeRefusal, zipLimitsFromEnv, type ZipLimits } from '../../data/zip-guard.js';
 
 export { ExtractError, type Block, type Extracted } from './types.js';
 export { decodeText } from './text.js';
@@ -19,9 +20,19 @@ export function kindOf(file: string): string | null {
   return SUPPORTED[path.extname(file).toLowerCase()] ?? null;
 }
 
-export async function extract(file: string, bytes: Uint8Array): Promise<Extracted> {
+/** Refuses a DOCX or XLSX that would unpack past `limits`, before its parser inflates anything. */
+async function guardZip(bytes: Uint8Array, limits: ZipLimits): Promise<void> {
+  const refused = await checkZip(bytes, limits);
+  if (!refused) return;
+  const d = describeRefusal(refused);
+  throw new ExtractError(`${d.en}; not read`, d.hint);
+}
+
+export async function extract(file: string, bytes: Uint8Array, zipLimits: ZipLimits = zipLimitsFromEnv()): Promise<Extracted> {
   const ext = path.extname(file).toLowerCase();
-  switch (kindOf(file)) {
+  const kind = kindOf(file);
+  if (kind === 'docx' || kind === 'xlsx') await guardZip(bytes, zipLimits);
+  switch (kind) {
     case 'text':
       return parsePlain(bytes);
     case 'markdown':
