@@ -6,6 +6,7 @@ import { flagBool, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, kebab, resolveConfig, schemaFlags } from '../config/resolve.js';
 import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
+import { evalTemplateVars } from '../eval/template-vars.js';
 import { EVAL_DEFAULTS, EVAL_SCHEMA, EvalRun, evalSettings, readEvalItems, terminalTable, writeReport, type EvalConfig } from '../eval/index.js';
 import { evalProgressPrinter } from './eval-progress.js';
 
@@ -57,7 +58,8 @@ export const evalCommand: Command = {
     const settings = evalSettings(c);
     const items = readEvalItems(c.data, c.limit);
     const outDir = c.out ?? defaultOutDir();
-    const run = new EvalRun({ opened: openModel(c.model, { adapter: null }), modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
+    const opened = openModel(c.model, { adapter: null, templateVars: evalTemplateVars(c.chatTemplateKwargs ?? null, c.adapter) });
+    const run = new EvalRun({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
     run.checkAdapters();
 
     const ac = new AbortController();

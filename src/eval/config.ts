@@ -19,6 +19,7 @@ export const EVAL_SCHEMA = {
   temperature: { type: 'number', min: 0, help: 'temperature of the consistency samples' },
   seed: { type: 'int', min: 0, help: 'seed of the samples (same seed, same report)' },
   maxSeqLen: { type: 'int', min: 2, help: 'conversations longer than this are truncated for the loss, as in training' },
+  chatTemplateKwargs: { type: 'json', nullable: true, help: 'chat template variables as JSON, e.g. {"enable_thinking": false} (default: the ones the adapters were trained with)' },
   threads: { type: 'int', min: 1, nullable: true, help: 'compute threads (default: all cores)' },
   judge: { type: 'boolean', help: 'also grade answers with an LLM judge (any OpenAI-compatible API)' },
   judgeUrl: { type: 'string', nullable: true, help: 'judge API base URL, e.g. https://api.openai.com/v1' },
@@ -42,6 +43,8 @@ export interface EvalConfig {
   temperature: number;
   seed: number;
   maxSeqLen: number;
+  /** JSON text of the chat template variables, or null */
+  chatTemplateKwargs: string | null;
   threads: number | null;
   judge: boolean;
   judgeUrl: string | null;
@@ -55,7 +58,7 @@ export interface EvalConfig {
 
 export const EVAL_DEFAULTS: EvalConfig = {
   model: '', adapter: [], data: '', out: null, limit: null, maxTokens: null, samples: 3, temperature: 0.7, seed: 0,
-  maxSeqLen: TRAIN_DEFAULTS.maxSeqLen, threads: null,
+  maxSeqLen: TRAIN_DEFAULTS.maxSeqLen, chatTemplateKwargs: null, threads: null,
   judge: false, judgeUrl: null, judgeModel: null, judgeApiKey: null, judgeRubric: null,
   minChange: 0.05, bootstrapResamples: 1000, lang: 'auto',
 };

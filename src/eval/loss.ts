@@ -5,7 +5,7 @@
 import { ShitateError } from '../errors.js';
 import { chatPrompt } from '../generate/index.js';
 import type { CausalLM } from '../models/index.js';
-import type { Tokenizer } from '../tokenizer/index.js';
+import type { TemplateVars, Tokenizer } from '../tokenizer/index.js';
 import { chatLossMask, completionLossMask, type MaskedTokens } from '../tokenizer/loss-mask.js';
 import type { Example } from '../train/batching.js';
 import { evaluateLoss } from '../train/trainer.js';
@@ -35,12 +35,13 @@ function targetsOf(mask: ArrayLike<number>): number {
   return n;
 }
 
-export function prepareItem(tok: Tokenizer, endIds: readonly number[], item: EvalItem, maxSeqLen: number): PreparedItem {
+/** `templateVars`: the chat template variables of the prompts and of the loss (as training rendered them). */
+export function prepareItem(tok: Tokenizer, endIds: readonly number[], item: EvalItem, maxSeqLen: number, templateVars: TemplateVars = {}): PreparedItem {
   let promptIds: number[];
   let mt: MaskedTokens;
   if (item.messages) {
-    promptIds = chatPrompt(tok, item.messages);
-    mt = chatLossMask(tok, [...item.messages, { role: 'assistant', content: item.reference }], endIds);
+    promptIds = chatPrompt(tok, item.messages, templateVars);
+    mt = chatLossMask(tok, [...item.messages, { role: 'assistant', content: item.reference }], endIds, { templateVars });
   } else {
     promptIds = tok.encode(item.prompt!, { addSpecialTokens: true });
     mt = completionLossMask(tok, item.prompt!, item.reference, endIds[0] ?? tok.eosTokenId);

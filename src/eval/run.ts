@@ -107,7 +107,7 @@ export class EvalRun {
     this.input = input;
     this.systems = systemsOf(input.adapters);
     const { opened, settings } = input;
-    this.prepared = input.items.map((it) => prepareItem(opened.tokenizer, opened.endIds, it, settings.maxSeqLen));
+    this.prepared = input.items.map((it) => prepareItem(opened.tokenizer, opened.endIds, it, settings.maxSeqLen, opened.templateVars));
     this.results = input.items.map(() => new Map());
     const ctx = opened.config.maxPositions;
     this.prepared.forEach((p, i) => {
