@@ -3,8 +3,8 @@
 // server.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from './in-process.js';
 import { runCli } from '../cli/run-cli.js';
 import { tempDir } from '../helpers/tiny-model.js';
 import { openaiCompatible, startServer, type FakeServer } from '../providers/fake-server.js';
@@ -29,21 +29,6 @@ afterAll(async () => {
   await server.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-/** Runs a command in this process, capturing what it writes. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => out.push(String(c)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => err.push(String(c)) > 0);
-  try {
-    const code = await run(args);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('shitate kb', () => {
   it('indexes files with a status per file, reports the broken one and exits 1', async () => {

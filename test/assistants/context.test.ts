@@ -5,9 +5,9 @@
 // and through the real `shitate assistant chat`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, resolveAssistant, type ResolvedAssistant } from '../../src/assistants/index.js';
-import { run } from '../../src/cli/main.js';
+import { cli } from './in-process.js';
 import { chatPrompt } from '../../src/generate/index.js';
 import type { ChatEvent, ChatMessage, ChatRequest, Provider } from '../../src/providers/index.js';
 import { loadTokenizer } from '../../src/tokenizer/index.js';
@@ -27,19 +27,6 @@ afterAll(() => {
   delete process.env.SHITATE_HOME;
   fs.rmSync(home, { recursive: true, force: true });
 });
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => out.push(String(c)) > 0);
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => err.push(String(c)) > 0);
-  try {
-    return { code: await run(args), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 /** Answers with a long fixed text and records what it was sent, so history grows fast. */
 function recordingProvider(sent: ChatMessage[][]): Provider {
