@@ -96,7 +96,7 @@ describe('a run from start to resume', { timeout: 240_000 }, () => {
     const r = await s.req('POST', `/api/runs/${id}/resume`);
     expect(r.status).toBe(200);
     expect((await s.req('POST', `/api/runs/${id}/resume`)).status).toBe(409);
-    await waitFor(async () => ((await runOf(id)).progress as { step: number } | null)?.step! > before.step + 1, 60_000, 'steps after resume');
+    await waitFor(async () => (((await runOf(id)).progress as { step: number } | null)?.step ?? 0) > before.step + 1, 60_000, 'steps after resume');
     expect((await s.req('DELETE', `/api/runs/${id}`)).status).toBe(409);
     await s.req('POST', `/api/runs/${id}/stop`);
     await s.ctx.exits.get(id);
