@@ -133,10 +133,11 @@ function refuse(x: PlanInput, systemOnly: number, fixed: number): never {
   if (systemOnly + x.answer >= w.tokens) {
     throw new ShitateError('E_CONTEXT', `the system prompt is ${systemOnly} tokens and the reply keeps ${x.answer}: ` +
       `${systemOnly + x.answer} in all; expected less than the ${what}`,
-    'shorten the instructions (or a client\'s system message), or lower generation.max_tokens in the profile');
+    'shorten the instructions (or a client\'s system message), or keep less room for the reply (max_tokens, or generation.max_tokens in the profile)');
   }
   throw new ShitateError('E_CONTEXT', `the message needs ${fixed - systemOnly} tokens, with the system prompt's ${systemOnly} and the reply's ` +
-    `${x.answer}: ${fixed + x.answer} in all; expected at most the ${what}`, 'shorten the message, or lower generation.max_tokens in the profile');
+    `${x.answer}: ${fixed + x.answer} in all; expected at most the ${what}`,
+  'shorten the message, or keep less room for the reply (max_tokens, or generation.max_tokens in the profile)');
 }
 
 export function planPrompt(x: PlanInput): PromptPlan {
