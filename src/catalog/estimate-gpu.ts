@@ -80,10 +80,11 @@ export function savedBytesPerTokenLayer(s: ModelShape, e: GpuEstimateInput): num
   return common + method + qkNorm + masks;
 }
 
-/** Loss buffers per token: bf16 logits, the fp32 log-softmax the cross-entropy keeps, and in backward the fp32
- *  gradient coming in and the one going out (transformers upcasts logits before the loss). */
+/** Loss buffers per token at their peak, the start of backward: the fp32 log-softmax the cross-entropy keeps
+ *  (transformers upcasts the logits first) and the fp32 gradients coming into and going out of it; the bf16
+ *  logits and their fp32 copy are gone by then. */
 function lossBytesPerToken(s: ModelShape): number {
-  return s.V * (BF16 + 3 * F32);
+  return s.V * 3 * F32;
 }
 
 function activationBytes(s: ModelShape, e: GpuEstimateInput): { total: number; loss: number } {
@@ -134,6 +135,13 @@ export function estimateGpu(s: ModelShape, e: GpuEstimateInput): GpuEstimate {
     params, trainableParams, weightBytes: weights, gradientBytes, optimizerBytes, activationBytes: act.total,
     lossBytes: act.loss, allocatedBytes, overheadBytes, peakBytes: allocatedBytes + overheadBytes,
   };
+}
+
+/** model_types whose attention normalises each query and key head (q_norm / k_norm) */
+const QK_NORM_TYPES = new Set(['qwen3', 'qwen3_moe', 'olmo2', 'olmo3', 'gemma3', 'gemma3_text']);
+
+export function hasQkNorm(modelType: string | null): boolean {
+  return modelType !== null && QK_NORM_TYPES.has(modelType);
 }
 
 /** GPU memory classes people buy or rent, in GB */

@@ -15,7 +15,7 @@ describe('shitate estimate', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out) as { cpu: { params: number }; gpu: Record<string, { peakBytes: number }>; calibration: unknown; licence: string };
     expect(j.cpu.params).toBeGreaterThan(6.5e9);
-    expect(Object.keys(j.gpu)).toEqual(['QLoRA 4-bit']);
+    expect(Object.keys(j.gpu)).toEqual(['QLoRA 4-bit', 'QLoRA 4-bit + checkpointing']); // without and with gradient checkpointing
     expect(j.calibration).toBeNull();
     expect(j.licence).toContain('llama2');
     // the not-yet-downloaded folder path that `shitate advise` prints resolves through the catalog
@@ -44,7 +44,7 @@ describe('shitate estimate', () => {
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out) as { cpu: unknown; calibration: unknown; cpuSecondsPerEpoch: unknown; engineSupported: boolean; gpu: Record<string, unknown>; params: number };
     expect(j).toMatchObject({ cpu: null, calibration: null, cpuSecondsPerEpoch: null, engineSupported: false });
-    expect(Object.keys(j.gpu)).toEqual(['LoRA bf16']);
+    expect(Object.keys(j.gpu)).toEqual(['LoRA bf16', 'LoRA bf16 + checkpointing']);
     expect(j.params).toBeGreaterThan(1e8);
     const text = await runCli(['estimate', '--model', pick.v.id]);
     expect(text.out).not.toContain('CPU float32');
