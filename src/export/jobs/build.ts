@@ -86,7 +86,7 @@ export function buildJob(o: BuildOptions): BuiltJob {
   });
   const endTexts = endIds.filter((id) => tok.specialIds.has(id)).map((id) => tok.idToToken(id)).filter((t): t is string => t !== null);
   const ctx: JobContext = {
-    config: c, plan, data, model, endTexts, chatTemplateFile: CHAT_TEMPLATE_FILE, templateVars,
+    config: c, plan, data, model, endTexts, chatTemplateFile: CHAT_TEMPLATE_FILE, templateVars, templateSource: tok.templateSource,
     ...(o.engine === 'llama-factory' ? { lfTemplate: pickLlamaFactoryTemplate(tok, mc.modelType, templateVars), nonAlternating: nonAlternating(prepared.train) } : {}),
   };
   const out = engineOutput(o.engine, ctx);

@@ -15,6 +15,8 @@ export interface JobContext {
   chatTemplateFile: string;
   /** chat template variables training renders with (enable_thinking, ...) */
   templateVars: Record<string, unknown>;
+  /** 'fallback': the model ships no template and shitate trains with its plain format */
+  templateSource: 'model' | 'fallback';
   /** for llama-factory */
   lfTemplate?: LfTemplateChoice;
   /** chat examples LLaMA-Factory would drop (line numbers in the training file) */

@@ -94,10 +94,40 @@ export function pickLlamaFactoryTemplate(tok: Tokenizer, modelType: string, temp
     };
   }
   const hit = CANDIDATES.find((t) => PROBES.every((p, i) => renderLf(t, p, bos, eos) === expected[i]));
-  // qwen3_nothink and chatml write the same text; the Qwen3 name also carries Qwen's tool format
-  if (hit) return { name: hit.name === 'chatml' && modelType.startsWith('qwen3') ? 'qwen3_nothink' : hit.name, exact: true, note: null };
-  return {
-    name: null, exact: false,
-    note: 'no LLaMA-Factory template renders exactly as this model\'s chat template; `template` is left out so LLaMA-Factory derives one from the tokenizer (check the first example it prints)',
-  };
+  if (hit) return { name: preferred(hit.name, modelType), exact: true, note: null };
+  const family = familyOf(tok.chatTemplate ?? '', modelType);
+  if (!family) {
+    return {
+      name: null, exact: false,
+      note: 'no LLaMA-Factory template renders as this model\'s chat template; `template` is left out so LLaMA-Factory derives one from the tokenizer (check the first example it prints)',
+    };
+  }
+  const t = CANDIDATES.find((c) => c.name === family)!;
+  const i = PROBES.findIndex((p, k) => renderLf(t, p, bos, eos) !== expected[k]);
+  const got = renderLf(t, PROBES[i], bos, eos);
+  const at = commonPrefix(got, expected[i]);
+  const show = (x: string) => JSON.stringify(x.slice(Math.max(0, at - 20), at + 40));
+  return { name: family, exact: false, note: `LLaMA-Factory's "${family}" template writes ${show(got)} where the model's template writes ${show(expected[i])}` };
+}
+
+/** qwen3_nothink and chatml write the same text, so do gemma and gemma3: the name of the model's family wins */
+function preferred(name: string, modelType: string): string {
+  if (name === 'chatml' && modelType.startsWith('qwen3')) return 'qwen3_nothink';
+  if (name === 'gemma3' && !modelType.startsWith('gemma3')) return 'gemma';
+  return name;
+}
+
+/** The named template of the model's family when none renders exactly (e.g. Llama 3.1+'s date header). */
+function familyOf(template: string, modelType: string): string | null {
+  if (template.includes('<|start_header_id|>')) return 'llama3';
+  if (template.includes('<start_of_turn>')) return preferred('gemma3', modelType);
+  if (template.includes('<|im_start|>')) return modelType.startsWith('qwen3') ? 'qwen3_nothink' : modelType.startsWith('qwen2') ? 'qwen' : 'chatml';
+  if (template.includes('[INST]')) return modelType.startsWith('mistral') ? 'mistral' : 'llama2';
+  return null;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }

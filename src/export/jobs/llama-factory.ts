@@ -21,6 +21,10 @@ export function llamaFactoryConfig(x: JobContext): Record<string, unknown> {
     throw new ShitateError('E_USAGE', `export-job --engine llama-factory: expected chat data ({"messages": [...]}), found ${x.data.mode} records`,
       'use --engine hf, which reproduces prompt/completion and text training exactly');
   }
+  if (x.templateSource === 'fallback') {
+    throw new ShitateError('E_USAGE', 'export-job --engine llama-factory: the model ships no chat template, so shitate trains with its plain fallback format, which LLaMA-Factory has no template for',
+      'use --engine hf or axolotl (both take the template file), or give the model folder a chat_template.jinja');
+  }
   if (!Number.isInteger(c.loraAlpha)) {
     throw new ShitateError('E_CONFIG', `export-job --engine llama-factory: LLaMA-Factory takes an integer lora_alpha, found ${c.loraAlpha}`,
       'set lora_alpha to a whole number (the scaling is alpha / r), or use --engine hf');
@@ -36,7 +40,7 @@ export function llamaFactoryConfig(x: JobContext): Record<string, unknown> {
     ...(x.lfTemplate?.name ? { template: x.lfTemplate.name } : {}),
     ...(x.lfTemplate?.enableThinking !== undefined ? { enable_thinking: x.lfTemplate.enableThinking } : {}),
     cutoff_len: x.data.maxSeqLen, train_on_prompt: false, mask_history: false, ...(c.packing ? { neat_packing: true } : {}),
-    output_dir: 'output', overwrite_output_dir: true, logging_steps: 1, save_steps: p.saveSteps, save_total_limit: 2, plot_loss: true, report_to: 'none',
+    output_dir: 'output', overwrite_output_dir: true, logging_steps: 1, save_strategy: 'steps', save_steps: p.saveSteps, save_total_limit: 2, plot_loss: true, report_to: 'none',
     per_device_train_batch_size: p.perDeviceBatch, gradient_accumulation_steps: p.gradAccum,
     learning_rate: c.learningRate, num_train_epochs: c.epochs, ...(p.maxSteps !== null ? { max_steps: p.maxSteps } : {}),
     lr_scheduler_type: lrSchedulerName(c, p.warmupSteps), warmup_steps: p.warmupSteps, optim: 'adamw_torch',
