@@ -10,6 +10,7 @@ import { openModel } from '../generate/index.js';
 import { parseTemplateVars } from '../tokenizer/index.js';
 import { createHandler, Engine, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { SECRET_KEYS } from '../serve/config.js';
+import { parseKeyUsers } from '../serve/auth.js';
 
 const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--assistant NAME]... [--port N] [--host 127.0.0.1] [options]
 
@@ -19,8 +20,11 @@ POST /v1/completions, GET /v1/models, GET /health. The base model and each adapt
 (POST {"name", "path"}, DELETE /admin/adapters/NAME). Chats are rendered with the model's own chat template,
 the one training uses; sampling fields a request leaves unset follow the model's generation_config.json.
 Assistant profiles (shitate assistant new) can be served as models too: their instructions, knowledge and
-memory apply to each chat (the request's "user" field picks whose memory); a profile on this same local
-model runs here, one on a hosted API (OpenAI-compatible, Anthropic, Gemini) is relayed to it.
+memory apply to each chat; a profile on this same local model runs here, one on a hosted API
+(OpenAI-compatible, Anthropic, Gemini) is relayed to it. Whose memory a chat uses is the request's "user"
+field, believed only as far as the API key allows (key_users): a key granted [alice] acts for alice
+(also when the field is left out), a key granted "*" for any user it names, any other key gets no memory.
+Without API keys the field is believed only on a loopback address.
 
 options:
   --model, -m DIR            Hugging Face model folder of the base model
@@ -46,6 +50,8 @@ options:
 environment:
   SHITATE_API_KEYS=k1,k2     Bearer keys clients must send (also api_keys in the config file)
   SHITATE_ADMIN_KEY=k        key for /admin (default: the API keys); needed for /admin off loopback
+  SHITATE_KEY_USERS=JSON     keys and the users each may act for, e.g. {"sk-alice": ["alice"], "sk-app": "*"}
+                             (also key_users in the config file; these keys are accepted too)
   SHITATE_<SETTING>          any setting above, e.g. SHITATE_MAX_QUEUE=32
 `;
 
@@ -71,7 +77,7 @@ function settingFlags(): Record<string, { type: 'string' | 'boolean' }> {
 /** Admin stays on loopback, or wherever a key guards it. */
 function adminEnabled(cfg: ServeConfig): boolean {
   if (!cfg.admin) return false;
-  if (isLoopback(cfg.host) || cfg.adminKey || cfg.apiKeys.length > 0) return true;
+  if (isLoopback(cfg.host) || cfg.adminKey || cfg.apiKeys.length > 0 || cfg.keyUsers !== null) return true;
   note(`note: /admin is off: ${cfg.host} is reachable from other machines and no SHITATE_ADMIN_KEY (or API key) guards it`);
   return false;
 }
@@ -117,18 +123,21 @@ export const serveCommand: Command = {
     });
     const assistants = serveAssistants(engine, { names: flagBool(p, 'assistants') ? 'all' : flagList(p, 'assistant'), note });
     if (flagBool(p, 'assistants') && assistants.ids.length === 0) note('note: --assistants found no assistant profile to serve (create one with: shitate assistant new NAME)');
-    if (!isLoopback(cfg.host) && cfg.apiKeys.length === 0) {
-      note(`warning: listening on ${cfg.host} without API keys: anyone who can reach it can use the model (set SHITATE_API_KEYS)`);
+    const keyUsers = parseKeyUsers(cfg.keyUsers);
+    const keyed = cfg.apiKeys.length > 0 || keyUsers.size > 0;
+    if (!isLoopback(cfg.host) && !keyed) {
+      note(`warning: listening on ${cfg.host} without API keys: anyone who can reach it can use the model (set SHITATE_API_KEYS)` +
+        `${assistants.ids.length ? '; assistants answer without memory, since no request can prove whose it is (set key_users)' : ''}`);
     }
     const handler = createHandler(engine, {
-      apiKeys: cfg.apiKeys, adminKey: cfg.adminKey, admin: adminEnabled(cfg), maxBodyBytes: cfg.maxBodyBytes,
+      apiKeys: cfg.apiKeys, keyUsers, trustUserField: isLoopback(cfg.host), adminKey: cfg.adminKey, admin: adminEnabled(cfg), maxBodyBytes: cfg.maxBodyBytes,
       logPrompts: cfg.logPrompts, allowUnknownFields: cfg.allowUnknownFields, reasoning: cfg.reasoning,
       log: (line) => note(`${new Date().toISOString()} ${line}`),
     });
     const stopped = untilSignal();
     const server = await listen(handler, { host: cfg.host, port: cfg.port });
     note(`models: ${engine.registry.list().map((m) => (m.kind === 'adapter' ? m.id : `${m.id} (${m.kind})`)).join(', ')}` +
-      `${cfg.apiKeys.length > 0 ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
+      `${keyed ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
     process.stdout.write(`listening on ${server.url}\n`);
     const sig = await stopped;
     note(`${sig}: stopping (running generations are cancelled)`);

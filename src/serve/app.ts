@@ -2,7 +2,7 @@
 // in-process and node.ts puts it on a socket: the OpenAI endpoints, /health, and the adapter admin endpoints.
 import { Hono } from 'hono';
 import { addAdapter, listAdapters, removeAdapter } from './admin.js';
-import { KeyRing, requireKey } from './auth.js';
+import { actingUser, KeyRing, requireKey, type Grant } from './auth.js';
 import { readJsonObject } from './body.js';
 import type { Engine } from './engine.js';
 import { ApiError, errorResponse, toApiError } from './errors.js';
@@ -13,6 +13,11 @@ import { parseChatRequest, parseCompletionRequest } from './request.js';
 export interface ServeOptions {
   /** Bearer keys accepted on /v1 and /admin (none: no key needed) */
   apiKeys?: readonly string[];
+  /** keys (accepted like apiKeys) with the users each may act for, i.e. whose memory it may use */
+  keyUsers?: ReadonlyMap<string, Grant>;
+  /** without any keys: whether a request's `user` field is believed (default true; serve sets it only on
+   *  loopback, where the callers are this machine's own) */
+  trustUserField?: boolean;
   /** when set, /admin needs this key (the API keys are not enough) */
   adminKey?: string | null;
   /** serve the /admin endpoints at all (default true) */
@@ -35,6 +40,7 @@ export type Handler = (req: Request) => Promise<Response>;
 
 interface Settings {
   keys: KeyRing;
+  trustOpen: boolean;
   adminKeys: KeyRing;
   maxBody: number;
   allowUnknown: boolean;
@@ -42,9 +48,10 @@ interface Settings {
 }
 
 export function createHandler(engine: Engine, opts: ServeOptions = {}): Handler {
-  const keys = new KeyRing(opts.apiKeys ?? []);
+  const keys = new KeyRing(opts.apiKeys ?? [], opts.keyUsers);
   const st: Settings = {
     keys,
+    trustOpen: opts.trustUserField ?? true,
     adminKeys: opts.adminKey ? new KeyRing([opts.adminKey]) : keys,
     maxBody: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     allowUnknown: opts.allowUnknownFields ?? false,
@@ -86,9 +93,18 @@ function openAiRoutes(app: Hono, engine: Engine, st: Settings, ctx: GenerationCo
     if (!m) throw modelNotFound(c.req.param('id'));
     return Response.json(modelObject(m.id, m.created, m.ownedBy, m.kind));
   });
+  const told = new Set<number>();
   app.post('/v1/chat/completions', async (c) => {
     const body = await readJsonObject(c.req.raw, st.maxBody);
-    return handleGeneration(ctx, parseChatRequest(body, st.allowUnknown), c.req.raw.signal);
+    const req = parseChatRequest(body, st.allowUnknown);
+    const who = st.keys.principal(c.req.raw);
+    const user = actingUser(who, req.user, st.trustOpen);
+    if (req.user !== undefined && user === undefined && !told.has(who.open ? -1 : who.key)) {
+      told.add(who.open ? -1 : who.key);
+      st.log(who.open ? 'note: requests name users, but without API keys the server cannot tell who sends them: no memory is used (see key_users)'
+        : `note: requests with API key #${who.key + 1} name users, but key_users grants that key none: no memory is used for them`);
+    }
+    return handleGeneration(ctx, { ...req, user }, c.req.raw.signal);
   });
   app.post('/v1/completions', async (c) => {
     const body = await readJsonObject(c.req.raw, st.maxBody);

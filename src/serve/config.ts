@@ -1,6 +1,7 @@
-// Settings of `shitate serve`: typed defaults < config file < SHITATE_* environment < flags. API keys and the
-// admin key come only from the file or the environment (SHITATE_API_KEYS, SHITATE_ADMIN_KEY), never from
-// flags, which other users of the machine can read in the process list.
+// Settings of `shitate serve`: typed defaults < config file < SHITATE_* environment < flags. API keys, their
+// users (key_users) and the admin key come only from the file or the environment (SHITATE_API_KEYS,
+// SHITATE_KEY_USERS, SHITATE_ADMIN_KEY), never from flags, which other users of the machine can read in the
+// process list.
 import { resolveConfig, type Resolved, type Schema } from '../config/resolve.js';
 import { DEFAULT_MAX_BODY_BYTES } from './app.js';
 import { DEFAULT_LIMITS } from './engine.js';
@@ -12,6 +13,7 @@ export const SERVE_SCHEMA: Schema = {
   baseName: { type: 'string', nullable: true, help: 'id of the base model in /v1/models (default: the model folder\'s name)' },
   apiKeys: { type: 'list', nullable: true, help: 'Bearer keys clients must send (comma-separated in SHITATE_API_KEYS); empty: no key needed' },
   adminKey: { type: 'string', nullable: true, help: 'key for the /admin endpoints (default: the API keys)' },
+  keyUsers: { type: 'json', nullable: true, help: 'API keys with the users each may act for (whose memory an assistant uses): {KEY: [user, ...] or "*"}; these keys are accepted too' },
   admin: { type: 'boolean', help: 'serve the /admin endpoints that add and remove adapters at run time' },
   maxBodyBytes: { type: 'int', min: 1024, help: 'largest request body in bytes' },
   maxConcurrent: { type: 'int', min: 1, help: 'generations that take turns on the model' },
@@ -29,6 +31,8 @@ export interface ServeConfig {
   baseName: string | null;
   apiKeys: string[];
   adminKey: string | null;
+  /** JSON text of {KEY: [users] | "*"} (parseKeyUsers reads it) */
+  keyUsers: string | null;
   admin: boolean;
   maxBodyBytes: number;
   maxConcurrent: number;
@@ -45,6 +49,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
   baseName: null,
   apiKeys: [],
   adminKey: null,
+  keyUsers: null,
   admin: true,
   maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
   maxConcurrent: DEFAULT_LIMITS.maxConcurrent,
@@ -56,7 +61,7 @@ export const SERVE_DEFAULTS: ServeConfig = {
 };
 
 /** Keys never read from flags. */
-export const SECRET_KEYS = new Set(['apiKeys', 'adminKey']);
+export const SECRET_KEYS = new Set(['apiKeys', 'adminKey', 'keyUsers']);
 
 export function resolveServeConfig(file: string | null, env: NodeJS.ProcessEnv, flags: Record<string, unknown>): Resolved<ServeConfig> {
   const safeFlags = Object.fromEntries(Object.entries(flags).filter(([k]) => !SECRET_KEYS.has(k)));
