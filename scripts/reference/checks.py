@@ -77,15 +77,15 @@ def _feature_matters(spec, cfg, W, ids, logits) -> None:
     name = spec["name"]
     alt = copy.copy(cfg)
     W_alt = W
-    if cfg.model_type == "qwen3":
+    if cfg.rope_scaling:
+        alt.rope_scaling = None
+    elif cfg.model_type == "qwen3":
         alt.qk_norm = False
     elif cfg.model_type == "smollm3":
         alt.no_rope_layers = [1] * cfg.L
     elif cfg.model_type == "granite":
         alt.embedding_multiplier = alt.residual_multiplier = alt.logits_scaling = 1.0
         alt.attention_multiplier = cfg.D ** -0.5
-    elif cfg.rope_scaling:
-        alt.rope_scaling = None
     elif cfg.sliding_window is not None:
         alt.sliding_window = None
     elif cfg.qkv_bias:

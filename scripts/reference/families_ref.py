@@ -6,7 +6,8 @@ Dimension letters: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head di
 import torch
 import torch.nn.functional as F
 
-from llama_ref import attention, linear, rms_norm, rope_cos_sin, rope_inv_freq, rotate_half, visible_mask
+from llama_ref import (attention, linear, rms_norm, rope_attention_factor, rope_cos_sin, rope_inv_freq, rotate_half,
+                       visible_mask)
 
 
 def _rope(x, cos, sin):
@@ -49,7 +50,7 @@ def _layer_visible(cfg, layer, T):
 def qwen3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """Qwen3Attention: q_norm / k_norm (RMSNorm over head_dim) on the per-head views, then RoPE."""
     T = input_ids.shape[1]
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T, rope_attention_factor(cfg))
     x = W["model.embed_tokens.weight"][input_ids]
     for layer in range(cfg.L):
         p = f"model.layers.{layer}."
@@ -69,7 +70,7 @@ def qwen3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
 def smollm3_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """SmolLM3Attention: LlamaAttention that skips RoPE where no_rope_layers[layer] == 0."""
     T = input_ids.shape[1]
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T, rope_attention_factor(cfg))
     x = W["model.embed_tokens.weight"][input_ids]
     for layer in range(cfg.L):
         p = f"model.layers.{layer}."
@@ -89,7 +90,7 @@ def granite_forward(cfg, W, input_ids, lora=None, attn_fn=attention):
     """GraniteModel: embeddings * embedding_multiplier; attention scaling = attention_multiplier; each block
     adds output * residual_multiplier; GraniteForCausalLM divides the logits by logits_scaling."""
     T = input_ids.shape[1]
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T)
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, W["model.embed_tokens.weight"].dtype), T, rope_attention_factor(cfg))
     visible = visible_mask(T, None)
     x = W["model.embed_tokens.weight"][input_ids] * cfg.embedding_multiplier
     for layer in range(cfg.L):

@@ -24,6 +24,7 @@ class Cfg:
         self.D = c.get("head_dim") or (128 if self.model_type == "qwen3" else self.C // self.H)
         self.V = c["vocab_size"]
         self.eps = c["rms_norm_eps"]
+        self.max_positions = c.get("max_position_embeddings", 2048)
         # transformers 5: rope_scaling (4.x) or rope_parameters; rope_theta inside wins over the top level
         rp = c.get("rope_scaling") or c.get("rope_parameters") or {}
         self.theta = float(rp.get("rope_theta", c.get("rope_theta", self.DEFAULT_THETA.get(self.model_type, 10000.0))))
@@ -72,15 +73,64 @@ def rope_inv_freq(cfg: Cfg, dtype=torch.float32) -> torch.Tensor:
         smoothed = (1 - smooth) * scaled / factor + smooth * scaled
         is_medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
         return torch.where(is_medium, smoothed, scaled)
+    if kind == "yarn":
+        return _yarn_inv_freq(cfg, rs, dtype)[0]
     raise ValueError(f"unsupported rope scaling {rs}")
 
 
-def rope_cos_sin(inv_freq: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _yarn_inv_freq(cfg: Cfg, rs: dict, dtype) -> tuple[torch.Tensor, float]:
+    """transformers 5's _compute_yarn_parameters: (inv_freq [D/2], attention_factor)."""
+    base, dim = cfg.theta, cfg.D
+    factor = rs["factor"]
+    if "original_max_position_embeddings" in rs:
+        original = rs["original_max_position_embeddings"]
+        factor = cfg.max_positions / original
+    else:
+        original = cfg.max_positions
+
+    def get_mscale(scale, mscale=1):
+        return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+    attention_factor = rs.get("attention_factor")
+    if attention_factor is None:
+        if rs.get("mscale") and rs.get("mscale_all_dim"):
+            attention_factor = float(get_mscale(factor, rs["mscale"]) / get_mscale(factor, rs["mscale_all_dim"]))
+        else:
+            attention_factor = get_mscale(factor)
+    beta_fast, beta_slow = rs.get("beta_fast") or 32, rs.get("beta_slow") or 1
+
+    def correction_dim(rotations):
+        return (dim * math.log(original / (rotations * 2 * math.pi))) / (2 * math.log(base))
+
+    low, high = correction_dim(beta_fast), correction_dim(beta_slow)
+    if rs.get("truncate", True):
+        low, high = math.floor(low), math.ceil(high)
+    low, high = max(low, 0), min(high, dim - 1)
+    if low == high:
+        high += 0.001
+    ramp = torch.clamp((torch.arange(dim // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+    pos_freqs = base ** (torch.arange(0, dim, 2).float() / dim)
+    extrapolation, interpolation = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+    keep = 1 - ramp
+    return (interpolation * (1 - keep) + extrapolation * keep).to(dtype), attention_factor
+
+
+def rope_attention_factor(cfg: Cfg) -> float:
+    """YaRN scales cos and sin by its attention factor; 1 for the other RoPE types."""
+    rs = cfg.rope_scaling
+    if rs and rs.get("rope_type", rs.get("type")) == "yarn":
+        return _yarn_inv_freq(cfg, rs, torch.float32)[1]
+    return 1.0
+
+
+def rope_cos_sin(inv_freq: torch.Tensor, T: int, attention_factor: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """cos, sin [T, D] for positions 0..T-1: emb = cat(freqs, freqs), freqs = pos * inv_freq."""
     pos = torch.arange(T, dtype=inv_freq.dtype)
     freqs = (inv_freq[:, None] @ pos[None, :]).transpose(0, 1)  # [T, D/2]
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
+    if attention_factor == 1.0:
+        return emb.cos(), emb.sin()
+    return emb.cos() * attention_factor, emb.sin() * attention_factor
 
 
 def rotate_half(x: torch.Tensor) -> torch.Tensor:
@@ -163,7 +213,7 @@ def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None
     dtype = W["model.embed_tokens.weight"].dtype
     B, T = input_ids.shape
     H, Hkv, D = cfg.H, cfg.Hkv, cfg.D
-    cos, sin = rope_cos_sin(rope_inv_freq(cfg, dtype), T)  # [T, D]
+    cos, sin = rope_cos_sin(rope_inv_freq(cfg, dtype), T, rope_attention_factor(cfg))  # [T, D]
     visible = visible_mask(T, cfg.sliding_window)
     x = W["model.embed_tokens.weight"][input_ids]  # [B, T, C]
     for layer in range(cfg.L):

@@ -1,6 +1,6 @@
 """Writes test/fixtures/<name>/ (HF config, weights, golden.json) for each tiny spec, plus the
 PEFT adapter fixtures for llama-tiny, and self-checks everything it writes.
-Run from anywhere: /usr/bin/python3 scripts/reference/make_fixtures.py
+Run from anywhere: /usr/bin/python3 scripts/reference/make_fixtures.py [NAME...]  (only those fixtures)
 """
 import json
 import os
@@ -236,11 +236,20 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     checks.safetensors_self_test()
-    bases = {spec["name"]: build_golden(spec) for spec in SPECS}
-    build_lora(bases["llama-tiny"], rslora=False)
-    build_lora(bases["llama-tiny"], rslora=True)
+    only = set(sys.argv[1:])  # fixture names to (re)write; all when none are given
+    unknown = only - {s["name"] for s in SPECS + FAMILY_SPECS}
+    if unknown:
+        raise SystemExit(f"unknown fixture(s) {sorted(unknown)}")
+    bases = {spec["name"]: build_golden(spec) for spec in SPECS if not only or spec["name"] in only}
+    if "llama-tiny" in bases:
+        build_lora(bases["llama-tiny"], rslora=False)
+        build_lora(bases["llama-tiny"], rslora=True)
     for spec in FAMILY_SPECS:
-        build_family_lora(spec, build_golden(spec))
+        if only and spec["name"] not in only:
+            continue
+        base = build_golden(spec)
+        if spec.get("lora", True):
+            build_family_lora(spec, base)
     checks.report_sizes(OUT)
 
 

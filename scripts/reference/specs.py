@@ -128,6 +128,23 @@ FAMILY_SPECS = [
         "sharded": False,
     },
     {
+        "name": "qwen3-yarn-tiny",
+        # YaRN as Qwen3's model card has users add it (4.x rope_scaling): factor = 128 / 32 = 4, and with
+        # head_dim 16 the 8 frequencies fall in all three bands (kept, ramped, divided by 4); no adapter
+        "config": _family(
+            "Qwen3ForCausalLM", "qwen3", "4.51.0", attention_bias=False, head_dim=16, hidden_size=32,
+            intermediate_size=64, max_window_layers=28, num_hidden_layers=2, rms_norm_eps=1e-6,
+            rope_scaling={"factor": 4.0, "original_max_position_embeddings": 32, "rope_type": "yarn"},
+            rope_theta=10000.0, sliding_window=None, tie_word_embeddings=True, torch_dtype="float32",
+            use_sliding_window=False, vocab_size=272,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1009,
+        "generation": {"bos_token_id": 1, "eos_token_id": 2},
+        "sharded": False,
+        "lora": False,
+    },
+    {
         "name": "smollm3-tiny",
         # transformers 4.x layout; layer 3 is a NoPE layer (no_rope_layers 0), every other rotates
         "config": _family(

@@ -65,7 +65,8 @@ export function parseDecoderBase(f: Fields, d: DecoderDefaults): ModelConfig {
     throw new ShitateError('E_CONFIG', `${f.file}: expected num_attention_heads (${numHeads}) to be a multiple of num_key_value_heads, found ${numKvHeads}`,
       'the config is inconsistent; compare it with the original on the Hub');
   }
-  const rope = parseRope(f, d.ropeTheta);
+  const maxPositions = f.posInt('max_position_embeddings', d.maxPositions);
+  const rope = parseRope(f, d.ropeTheta, maxPositions);
   return {
     modelType: String(f.obj.model_type),
     hiddenSize,
@@ -75,7 +76,7 @@ export function parseDecoderBase(f: Fields, d: DecoderDefaults): ModelConfig {
     numKvHeads,
     headDim: parseHeadDim(f, hiddenSize, numHeads),
     vocabSize: f.posInt('vocab_size'),
-    maxPositions: f.posInt('max_position_embeddings', d.maxPositions),
+    maxPositions,
     rmsNormEps: f.posNum('rms_norm_eps', d.rmsNormEps),
     ropeTheta: rope.theta,
     ropeScaling: rope.scaling,

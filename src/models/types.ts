@@ -7,7 +7,10 @@ import type { KVCache } from './kv-cache.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  /** YaRN as transformers 5 computes it: `factor` already replaced by max_position_embeddings /
+   *  original_max_position_embeddings when the latter is given; cos/sin are multiplied by attentionFactor */
+  | { type: 'yarn'; factor: number; originalMaxPositions: number; attentionFactor: number; betaFast: number; betaSlow: number; truncate: boolean };
 
 /** config.json in the engine's terms (camelCase, defaults applied). HF field names stop in the family files;
  *  the block knobs below are data the shared decoder reads, so most families need no forward of their own. */

@@ -93,10 +93,10 @@ describe('rope scaling', () => {
     expect(c.ropeScaling?.type).toBe('llama3');
   });
 
-  it('refuses yarn and dynamic scaling, listing the supported ones', () => {
-    for (const type of ['yarn', 'dynamic']) {
+  it('refuses dynamic and longrope scaling, listing the supported ones', () => {
+    for (const type of ['dynamic', 'longrope']) {
       expectShitateError(() => parseModelConfig({ ...QWEN25_05B, rope_scaling: { type, factor: 4 } }, 'cfg/config.json'),
-        'E_UNSUPPORTED_MODEL', 'cfg/config.json', `"${type}"`, 'default, linear, llama3');
+        'E_UNSUPPORTED_MODEL', 'cfg/config.json', `"${type}"`, 'default, linear, llama3, yarn');
     }
   });
 
@@ -211,8 +211,19 @@ describe('Qwen3, SmolLM3 and Granite configs', () => {
     const v5 = { ...rest, dtype: 'bfloat16', rope_parameters: { rope_theta: 1000000, rope_type: 'default' }, layer_types: Array(28).fill('full_attention') };
     expect(parseModelConfig(v5)).toMatchObject({ ropeTheta: 1e6, ropeScaling: null, torchDtype: 'bfloat16', slidingWindow: null });
     expect(parseModelConfig({ ...v5, rope_theta: 10000 }).ropeTheta).toBe(1e6);
-    expectShitateError(() => parseModelConfig({ ...QWEN3_06B, rope_scaling: { rope_type: 'yarn', factor: 4, original_max_position_embeddings: 32768 } }, 'q/config.json'),
-      'E_UNSUPPORTED_MODEL', 'q/config.json', 'rope_scaling', '"yarn"');
+  });
+
+  it('Qwen3 with YaRN as its model card adds it: the factor becomes max_position_embeddings / original (transformers 5)', () => {
+    const card = { rope_type: 'yarn', factor: 4.0, original_max_position_embeddings: 32768 };
+    expect(parseModelConfig({ ...QWEN3_06B, rope_scaling: card }).ropeScaling).toEqual({
+      type: 'yarn', factor: 40960 / 32768, originalMaxPositions: 32768, attentionFactor: 0.1 * Math.log(40960 / 32768) + 1,
+      betaFast: 32, betaSlow: 1, truncate: true,
+    });
+    const long = parseModelConfig({ ...QWEN3_06B, max_position_embeddings: 131072, rope_scaling: card }).ropeScaling;
+    expect(long).toMatchObject({ factor: 4, attentionFactor: 0.1 * Math.log(4) + 1 });
+    const { original_max_position_embeddings: _o, ...noOriginal } = card;
+    expect(parseModelConfig({ ...QWEN3_06B, rope_scaling: { ...noOriginal, attention_factor: 1, beta_fast: 16 } }).ropeScaling)
+      .toMatchObject({ factor: 4, originalMaxPositions: 40960, attentionFactor: 1, betaFast: 16 });
   });
 
   it('SmolLM3-3B: every 4th layer without RoPE, tied, theta 5e6; no_rope_layers derived from the interval when absent', () => {
