@@ -3,7 +3,10 @@
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags } from './args.js';
 import { loadModel, baseDtype, saveModelFolder } from '../models/index.js';
-import { loadAdapter } from '../lora/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadAdapter, mergedWeights } from '../lora/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { ShitateError } from '../errors.js';
 import { PURPOSES, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
 
@@ -14,6 +17,14 @@ otherwise, plus the base's config, tokenizer and licence files. The output folde
 `;
 
 const DTYPES = { bf16: 'BF16', f16: 'F16', f32: 'F32' } as const;
+
+/** Sets tie_word_embeddings false in the merged folder's config.json (its own copy of the base's). */
+function untieConfig(out: string): void {
+  const file = path.join(out, 'config.json');
+  const config = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  config.tie_word_embeddings = false;
+  writeFileAtomic(file, JSON.stringify(config, null, 2) + '\n');
+}
 
 export const merge: Command = {
   summary: 'merge a LoRA adapter into the base model (a complete HF folder)',
@@ -36,12 +47,16 @@ export const merge: Command = {
     }
     const licence = gateLicence(model, { purpose: purpose as Purpose | null, acknowledge: flagBool(p, 'accept-licence') });
     const loaded = loadModel(model);
-    const set = loadAdapter(adapter, loaded.model);
+    const set = loadAdapter(adapter, loaded.model, false, { baseDir: model });
     set.fuse();
     const dtype = d ? DTYPES[d as keyof typeof DTYPES] : baseDtype(model);
-    saveModelFolder(out, loaded.model, model, dtype);
+    const { weights, untied } = mergedWeights(loaded.model.namedWeights(), loaded.model, set.tokens.length > 0);
+    saveModelFolder(out, { namedWeights: () => weights }, model, dtype);
+    if (untied) untieConfig(out);
     writeLicenceRecord(out, licence);
-    process.stderr.write(`merged ${set.layers.size} LoRA layers into ${out} (${dtype})\n`);
+    const tokens = set.tokens.length ? ` and LoRA on ${set.tokens.map((t) => t.module).join(' and ')}` : '';
+    process.stderr.write(`merged ${set.layers.size} LoRA layers${tokens} into ${out} (${dtype})\n`);
+    if (untied) process.stderr.write('note: the base ties lm_head to embed_tokens; the adapter changes them differently, so the merged model stores both (tie_word_embeddings false)\n');
     return 0;
   },
 };

@@ -102,6 +102,7 @@ export class EvalRun {
   private readonly prepared: PreparedItem[];
   private readonly results: Map<string, AnswerResult>[];
   private complete = false;
+  private readonly warnings: string[] = [];
 
   constructor(input: EvalInput) {
     this.input = input;
@@ -125,9 +126,12 @@ export class EvalRun {
     return Math.max(1, Math.min(wanted, this.input.opened.config.maxPositions - p.promptIds.length));
   }
 
-  /** Loads every adapter once and takes it off again, so a wrong folder fails before any work. */
+  /** Loads every adapter once and takes it off again, so a wrong folder fails before any work; warnings (an
+   *  adapter trained on another base) are reported when the run starts. */
   checkAdapters(): void {
-    for (const s of this.systems) if (s.adapter) loadAdapter(s.adapter, this.input.opened.model).detach();
+    for (const s of this.systems) {
+      if (s.adapter) loadAdapter(s.adapter, this.input.opened.model, false, { baseDir: this.input.opened.dir, onWarning: (m) => this.warnings.push(m) }).detach();
+    }
   }
 
   async execute(hooks: EvalHooks = {}): Promise<EvalReport> {
@@ -135,6 +139,7 @@ export class EvalRun {
     const n = this.input.items.length;
     const total = n * this.systems.length;
     emit({ type: 'start', systems: this.systems.map((s) => s.name), questions: n, total });
+    for (const message of this.warnings.splice(0)) emit({ type: 'warning', message });
     if (this.input.settings.samples >= 2 && this.input.settings.temperature === 0) {
       emit({ type: 'warning', message: 'consistency samples at temperature 0 all equal the greedy answer; set a temperature above 0 (e.g. 0.7)' });
     }
@@ -145,7 +150,8 @@ export class EvalRun {
     let done = 0;
     try {
       for (const system of this.systems) {
-        const lora = system.adapter ? loadAdapter(system.adapter, this.input.opened.model) : null;
+        // warnings were collected by checkAdapters() and reported once
+        const lora = system.adapter ? loadAdapter(system.adapter, this.input.opened.model, false, { onWarning: () => {} }) : null;
         try {
           for (let i = 0; i < n; i++) {
             if (hooks.stopRequested?.() || hooks.signal?.aborted) throw new Stopped();

@@ -55,7 +55,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel
   const endIds = [...new Set(candidates)].filter((id) => id >= 0 && id < V);
   let adapter: LoraSet | null = null;
   if (opts.adapter) {
-    adapter = loadAdapter(opts.adapter, loaded.model);
+    adapter = loadAdapter(opts.adapter, loaded.model, false, { baseDir: dir });
     if (opts.fuse ?? true) adapter.fuse();
   }
   const templateVars = { ...(opts.adapter ? adapterTemplateVars(opts.adapter) : null), ...opts.templateVars };

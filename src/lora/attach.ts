@@ -6,6 +6,7 @@ import type { Linear } from '../models/index.js';
 import { ShitateError } from '../errors.js';
 import { LoraLayer } from './lora.js';
 import { isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
+import { tokenModuleOf, type TokenMatrices, type TokenMatrixLora } from './token-matrices.js';
 
 export interface HasLinears {
   linears(): Linear[];
@@ -15,10 +16,20 @@ export class LoraSet {
   readonly config: LoraConfig;
   /** by the target linear's HF name, in model order */
   readonly layers: Map<string, LoraLayer>;
+  /** LoRA on the embedding and LM head (loaded adapters only): applied while attached, never trained */
+  readonly tokens: TokenMatrixLora[] = [];
 
   constructor(config: LoraConfig, layers: Map<string, LoraLayer>) {
     this.config = config;
     this.layers = layers;
+  }
+
+  /** Applies token-matrix adapters to the model's embedding / LM head (detach() puts the originals back). */
+  attachTokens(tokens: TokenMatrixLora[], m: TokenMatrices): void {
+    for (const t of tokens) {
+      t.apply(m);
+      this.tokens.push(t);
+    }
   }
 
   /** trainable tensors with their PEFT names, A before B, in model order */
@@ -45,12 +56,13 @@ export class LoraSet {
     for (const l of this.layers.values()) l.unfuse();
   }
 
-  /** Removes the adapters from the model (fused weights are restored first). */
+  /** Removes the adapters from the model (fused weights are restored first, token matrices swapped back). */
   detach(): void {
     for (const l of this.layers.values()) {
       l.unfuse();
       if (l.target.adapter === l) l.target.adapter = null;
     }
+    for (const t of this.tokens.splice(0).reverse()) t.restore();
   }
 }
 
@@ -63,6 +75,11 @@ export function peftName(linearName: string, factor: 'A' | 'B'): string {
  *  adapted model starts equal to the base. */
 export function attachLora(model: HasLinears, config: LoraConfig, seed = 0): LoraSet {
   validateLora(config);
+  const tokenTargets = config.targetModules === 'all-linear' ? [] : config.targetModules.filter((t) => tokenModuleOf(t) !== null);
+  if (tokenTargets.length > 0) {
+    throw new ShitateError('E_CONFIG', `lora: target_modules ${JSON.stringify(tokenTargets)}: this engine does not train LoRA on the embedding or the LM head`,
+      'leave them out (the projections q_proj ... down_proj carry the tuning); adapters with them that were trained in PEFT still load for chat, eval and merge');
+  }
   const layers = new Map<string, LoraLayer>();
   let k = 0;
   for (const lin of model.linears()) {
@@ -86,21 +103,35 @@ export function attachLora(model: HasLinears, config: LoraConfig, seed = 0): Lor
 export function attachLoraWeights(model: HasLinears, config: LoraConfig, factors: Map<string, { A: Tensor; B: Tensor }>): LoraSet {
   validateLora(config);
   const byName = new Map(model.linears().map((l) => [l.name, l]));
-  const layers = new Map<string, LoraLayer>();
-  for (const [name, f] of factors) {
+  // every factor is checked before any is attached, so a refused adapter leaves the model as it was
+  const targets = [...factors].map(([name, f]) => {
     const lin = byName.get(name);
-    if (!lin) {
-      throw new ShitateError('E_ADAPTER', `adapter has weights for "${name}", which this model does not have`,
-        'the adapter was trained on a different base model; pass the base it was trained on');
-    }
+    if (!lin) throw unknownModule(name, model);
     const [out, inp] = lin.weight.shape;
     if (f.A.shape[1] !== inp || f.B.shape[0] !== out || f.A.shape[0] !== f.B.shape[1]) {
       throw new ShitateError('E_ADAPTER', `adapter for "${name}": lora_A [${f.A.shape}] and lora_B [${f.B.shape}] do not fit a [${out}, ${inp}] layer`,
         'the adapter was trained on a different base model (another size); pass the base it was trained on');
     }
-    layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }));
-  }
+    if (lin.adapter) throw new ShitateError('E_ADAPTER', `${lin.name} already has an adapter`, 'detach the current adapter before attaching another');
+    return { name, lin, f };
+  });
+  const layers = new Map<string, LoraLayer>();
+  for (const { name, lin, f } of targets) layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }));
   return new LoraSet(config, layers);
+}
+
+/** Says exactly why an adapter module is not here: a layer past this model's depth, or a module it lacks. */
+function unknownModule(name: string, model: HasLinears): ShitateError {
+  const names = model.linears().map((l) => l.name);
+  const layers = new Set(names.map((n) => /\.layers\.(\d+)\./.exec(n)?.[1]).filter((x) => x !== undefined)).size;
+  const at = /\.layers\.(\d+)\./.exec(name);
+  if (at && Number(at[1]) >= layers) {
+    return new ShitateError('E_ADAPTER', `adapter has weights for "${name}", but this model has ${layers} layers (0-${layers - 1})`,
+      'the adapter was trained on a deeper base model; pass the base it was trained on');
+  }
+  const kinds = [...new Set(names.map((n) => n.split('.').pop()))].join(', ');
+  return new ShitateError('E_ADAPTER', `adapter has LoRA weights for "${name}", which is not a layer of this model: LoRA loads here on ${kinds}, lm_head and embed_tokens`,
+    'the adapter was made for another architecture or module naming; load it on the model it was trained for');
 }
 
 function makeLayer(lin: Linear, A: Tensor, B: Tensor, c: LoraConfig): LoraLayer {

@@ -51,6 +51,12 @@ export class AdapterBank {
     let rank: number;
     try {
       const set = loadAdapter(path.resolve(dir), this.model);
+      if (set.tokens.length > 0) {
+        // adapters here are switched per request on one shared model; a swapped embedding or head would leak into every request
+        set.detach();
+        throw new ShitateError('E_ADAPTER', `adapter "${name}" (${dir}) has LoRA on ${set.tokens.map((t) => t.module).join(' and ')}, which the server cannot switch per request`,
+          `merge it into the base (shitate merge --model BASE --adapter ${dir} --out MERGED) and serve the merged folder`);
+      }
       layers = this.linears.map((l) => set.layers.get(l.name) ?? null);
       rank = set.config.r;
     } finally {
