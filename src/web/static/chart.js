@@ -53,10 +53,11 @@ function options(props, width, getMarkers) {
     plugins: [markerPlugin(getMarkers)],
     scales: { x: { time: false }, ...(hasRight ? { right: { auto: true } } : {}) },
     axes: [
-      { label: props.xLabel, stroke: '#4b5563', grid: { stroke: '#e5e7eb' } },
+      // steps are whole numbers: no 2.5 on the axis
+      { label: props.xLabel, stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { label: props.yLabel, stroke: '#4b5563', grid: { stroke: '#e5e7eb' } },
       ...(hasRight ? [{ scale: 'right', side: 1, label: props.rightLabel, stroke: '#6b7280', grid: { show: false },
-        values: (_u, vals) => vals.map((v) => (v === 0 ? '0' : v.toExponential(0))) }] : []),
+        values: (_u, vals) => vals.map((v) => (v === 0 ? '0' : v.toExponential(1))) }] : []),
     ],
     series: [{ label: props.xLabel }, ...props.series.map((s, i) => ({
       label: s.label, stroke: s.color || COLORS[i % COLORS.length], width: s.width || 2, scale: s.scale === 'right' ? 'right' : 'y',

@@ -177,7 +177,7 @@ export function DataPage() {
           <section class="panel"><h4>${t('data.preview')}</h4><${PreviewTable} rows=${check.preview} /></section>` : null}
       </div>
       <div>
-        ${check ? html`<${Report} report=${(prepared && prepared.report) || check.report} rowOf=${rowOf} />
+        ${check ? html`<${Report} key=${selected.join(',')} report=${(prepared && prepared.report) || check.report} rowOf=${rowOf} />
           <${Prepare} key=${JSON.stringify(check.report.problems.map((p) => p.code))} report=${check.report} onPrepare=${prepare} busy=${busy} />` : html`<p class="muted empty">${t('data.empty')}</p>`}
         ${prepared && prepared.written ? html`<${SplitView} dataset=${prepared.dataset} report=${prepared.report} />` : null}
       </div>

@@ -16,6 +16,7 @@ function StartEval({ onStarted }) {
   const [picked, setPicked] = useState([]);
   const [source, setSource] = useState('');
   const [limit, setLimit] = useState(20);
+  const [maxTokens, setMaxTokens] = useState('');
   const [busy, setBusy] = useState(false);
   useEffect(() => {
     Promise.all([api('/api/runs'), api('/api/datasets'), api('/api/uploads')]).then(([r, d, u]) => {
@@ -31,7 +32,7 @@ function StartEval({ onStarted }) {
     setBusy(true);
     try {
       const [kind, id] = source.split(':');
-      const r = await api('/api/evals', { method: 'POST', json: { runs: picked, [kind]: id, limit: limit || null } });
+      const r = await api('/api/evals', { method: 'POST', json: { runs: picked, [kind]: id, limit: limit || null, max_tokens: maxTokens ? Number(maxTokens) : null } });
       notify('ok', t('eval.started'));
       onStarted(r.eval.id);
     } catch (e) {
@@ -53,14 +54,23 @@ function StartEval({ onStarted }) {
         ${uploads.map((u) => html`<option value=${`upload:${u.id}`}>${u.name}</option>`)}
       </select><small>${t('eval.dataHint')}</small></div>
     <div class="field compact"><label for="eval-limit">${t('eval.limit')}</label><input id="eval-limit" type="number" min="1" value=${limit} onInput=${(e) => setLimit(Number(e.target.value))} /></div>
+    <div class="field compact"><label for="eval-max">${t('eval.maxTokens')}</label><input id="eval-max" type="number" min="1" value=${maxTokens} placeholder=${t('train.auto')}
+      onInput=${(e) => setMaxTokens(e.target.value)} /><small>${t('eval.maxTokensHint')}</small></div>
     <button class="primary" disabled=${busy || picked.length === 0 || !source} onClick=${start} data-testid="start-eval">${busy ? t('working') : t('eval.start')}</button>
   </section>`;
 }
 
-function MetricsTable({ report }) {
+/** A system's name for people: "base", or the name of the run whose adapter it is. */
+function label(ev, system) {
+  if (system.system === 'base') return t('eval.base');
+  const run = ev.runs.find((r) => r.adapter === system.adapter);
+  return run ? run.name : system.system;
+}
+
+function MetricsTable({ ev, report }) {
   const base = report.systems[0];
   return html`<div class="table-wrap"><table class="metrics" data-testid="metrics">
-    <thead><tr><th scope="col">${t('eval.metric')}</th>${report.systems.map((s) => html`<th scope="col">${s.system === 'base' ? t('eval.base') : s.system}</th>`)}</tr></thead>
+    <thead><tr><th scope="col">${t('eval.metric')}</th>${report.systems.map((s) => html`<th scope="col">${label(ev, s)}</th>`)}</tr></thead>
     <tbody>${ROWS.map(([k, f, lower]) => html`<tr><th scope="row">${t(`metric.${k}`)}</th>${report.systems.map((s, i) => {
       const better = i > 0 && lower !== null && s[k] !== null && base[k] !== null && s[k] !== base[k] ? (lower ? s[k] < base[k] : s[k] > base[k]) : null;
       return html`<td class=${better === null ? '' : better ? 'better' : 'worse'}>${f(s[k])}</td>`;
@@ -68,7 +78,7 @@ function MetricsTable({ report }) {
   </table></div>`;
 }
 
-function Questions({ report }) {
+function Questions({ ev, report }) {
   const [filter, setFilter] = useState('all');
   const cmp = report.comparisons[0];
   const order = cmp ? [...cmp.improved, ...cmp.regressed, ...cmp.unchanged].map((d) => d.index) : report.questions.map((q) => q.index);
@@ -83,20 +93,23 @@ function Questions({ report }) {
       <p class="ref"><span class="muted">${t('eval.reference')}:</span> ${q.reference}</p>
       <div class="side">${report.systems.map((s) => {
         const r = q.results[s.system];
-        return html`<div class="answer"><h5>${s.system === 'base' ? t('eval.base') : s.system}</h5>${r ? html`<p>${r.answer || html`<em class="muted">${t('eval.emptyAnswer')}</em>`}</p>
+        return html`<div class="answer"><h5>${label(ev, s)}</h5>${r ? html`<p>${r.answer || html`<em class="muted">${t('eval.emptyAnswer')}</em>`}</p>
           <p class="small muted">F1 ${fmt.pct(r.charF1)} · ROUGE-L ${fmt.pct(r.rougeL)} · ${t('metric.loss')} ${fmt.num(r.loss, 3)}${r.finishReason === 'length' ? ` · ${t('eval.cut')}` : ''}</p>` : html`<p class="muted">—</p>`}</div>`;
       })}</div></li>`)}</ol>
   </section>`;
 }
 
-function EvalView({ id }) {
+function EvalView({ id, onDone }) {
   const [ev, setEv] = useState(null);
   const [done, setDone] = useState(false);
   usePoll(async () => {
     if (done) return;
     const r = (await api(`/api/evals/${id}`)).eval;
     setEv(r);
-    if (r.status !== 'running' && r.status !== 'stopping') setDone(true);
+    if (r.status !== 'running' && r.status !== 'stopping') {
+      setDone(true);
+      if (onDone) onDone();
+    }
   }, 1000, [id, done]);
   if (!ev) return html`<p class="muted">${t('loading')}</p>`;
   const p = ev.progress;
@@ -107,15 +120,16 @@ function EvalView({ id }) {
       <p class="small muted">${t('eval.progress', { done: p.done, total: p.total })}</p>` : null}
     <${ErrorBox} error=${ev.error} />
     ${ev.report ? html`${ev.report.complete ? null : html`<${Badge} kind="warn">${t('eval.partial')}<//>`}
-      <${MetricsTable} report=${ev.report} /><p class="small"><a href=${`/api/evals/${id}/report.html`} target="_blank" rel="noopener">${t('eval.html')}</a></p>
-      <${Questions} report=${ev.report} />` : null}
+      <${MetricsTable} ev=${ev} report=${ev.report} /><p class="small"><a href=${`/api/evals/${id}/report.html`} target="_blank" rel="noopener">${t('eval.html')}</a></p>
+      <${Questions} ev=${ev} report=${ev.report} />` : null}
   </section>`;
 }
 
 export function EvalPage({ arg }) {
   const [evals, setEvals] = useState([]);
   const current = arg || (evals[0] && evals[0].id) || null;
-  usePoll(async () => setEvals((await api('/api/evals')).evals), 4000, []);
+  const load = async () => setEvals((await api('/api/evals')).evals);
+  usePoll(load, 4000, []);
   return html`<div class="page">
     <h2>${t('eval.title')}</h2>
     <p class="lead">${t('eval.lead')}</p>
@@ -123,7 +137,7 @@ export function EvalPage({ arg }) {
       <div><${StartEval} onStarted=${(id) => { location.hash = `#/evaluation/${id}`; }} />
         ${evals.length ? html`<section class="panel"><h3>${t('eval.history')}</h3><ul class="plain">${evals.map((e) => html`<li>
           <a href=${`#/evaluation/${e.id}`} aria-current=${e.id === current ? 'true' : null}>${e.runs.map((r) => r.name).join(', ')}</a> ${statusBadge(e.status)} <span class="muted small">${fmt.date(e.createdAt)}</span></li>`)}</ul></section>` : null}</div>
-      <div>${current ? html`<${EvalView} key=${current} id=${current} />` : html`<p class="muted empty">${t('eval.empty')}</p>`}</div>
+      <div>${current ? html`<${EvalView} key=${current} id=${current} onDone=${() => load().catch(showError)} />` : html`<p class="muted empty">${t('eval.empty')}</p>`}</div>
     </div>
   </div>`;
 }

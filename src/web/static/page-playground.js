@@ -4,6 +4,10 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, fmt, html, notify, setState, showError, sseChunks, t, useShared } from './ui.js';
 
+/** Thumb icons drawn here (an emoji font is not on every machine). */
+const THUMB = 'M2 10h4v11H2zM8 21h9.4a2 2 0 0 0 2-1.6l1.5-7.2A2 2 0 0 0 19 10h-5.4l.9-4.3a2 2 0 0 0-3.6-1.5L8 10z';
+const thumb = (down) => html`<svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" style=${down ? { transform: 'rotate(180deg)' } : null}><path d=${THUMB} fill="currentColor"/></svg>`;
+
 const DEFAULTS = { temperature: 0.7, top_p: 0.95, top_k: 50, max_tokens: 200, seed: 42 };
 
 function Controls({ s, set }) {
@@ -18,8 +22,8 @@ function Message({ m, onRate }) {
     <div class="text">${m.content}${m.streaming ? html`<span class="caret" aria-hidden="true">▍</span>` : null}</div>
     ${m.error ? html`<div class="small bad">${m.error.message}${m.error.hint ? ` — ${m.error.hint}` : ''}</div>` : null}
     ${m.role === 'assistant' && !m.streaming && !m.error ? html`<div class="rate" role="group" aria-label=${t('pg.rate')}>
-      <button class=${m.rated === true ? 'on' : ''} aria-pressed=${m.rated === true} aria-label=${t('pg.good')} onClick=${() => onRate(true)} data-testid="thumb-up">👍</button>
-      <button class=${m.rated === false ? 'on' : ''} aria-pressed=${m.rated === false} aria-label=${t('pg.bad')} onClick=${() => onRate(false)} data-testid="thumb-down">👎</button>
+      <button class=${m.rated === true ? 'on' : ''} aria-pressed=${m.rated === true} aria-label=${t('pg.good')} onClick=${() => onRate(true)} data-testid="thumb-up">${thumb(false)}</button>
+      <button class=${m.rated === false ? 'on' : ''} aria-pressed=${m.rated === false} aria-label=${t('pg.bad')} onClick=${() => onRate(false)} data-testid="thumb-down">${thumb(true)}</button>
       ${m.usage ? html`<span class="small muted">${m.usage.completion_tokens} tok${m.finish === 'length' ? ` · ${t('eval.cut')}` : ''}</span>` : null}</div>` : null}
   </div>`;
 }

@@ -63,9 +63,11 @@ export function RunView({ id, onChanged }) {
   const [busy, setBusy] = useState(false);
   const run = live.run;
   const status = run ? run.status : null;
+  const started = Boolean(run && run.progress);
   useEffect(() => {
     api(`/api/runs/${id}`).then((r) => setDetail(r.run), showError);
-  }, [id, status]);
+    if (status && onChanged) onChanged(); // the list beside shows the new state at once
+  }, [id, status, started]);
   const act = async (what) => {
     setBusy(true);
     try {
