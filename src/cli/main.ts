@@ -17,6 +17,7 @@ import { kbCommand } from './kb.js';
 import { memoryCommand } from './memory.js';
 import { studioCommand } from './studio.js';
 import { exportJob } from './export-job.js';
+import { importRunCommand } from './import-run.js';
 
 export interface Command {
   summary: string;
@@ -40,6 +41,7 @@ const commands: Record<string, Command> = {
   memory: memoryCommand,
   studio: studioCommand,
   'export-job': exportJob,
+  'import-run': importRunCommand,
 };
 
 /** Names of every command (the studio shows export buttons for the commands this installation has). */

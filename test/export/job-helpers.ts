@@ -1,5 +1,5 @@
-// Shared by the job bundle tests: a small bilingual FAQ in a temp folder and a job built from it on the tiny
-// test model, with any train setting or GPU layout overridden.
+// Shared by the job bundle tests: a small bilingual FAQ in a temp folder, a job built from it on the tiny test
+// model with any train setting or GPU layout overridden, and PEFT adapters as the GPU engines save them.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,10 @@ import { buildJob, type BuiltJob } from '../../src/export/jobs/build.js';
 import { gpuKind } from '../../src/catalog/calibrate-gpu.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../../src/train/config.js';
 import type { Engine, Strategy } from '../../src/export/jobs/types.js';
+import { loadModel } from '../../src/models/index.js';
+import { attachLora } from '../../src/lora/index.js';
+import { writeSafetensors } from '../../src/io/safetensors.js';
+import { Rng } from '../../src/kernels/rng.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
 
 export function faqFile(n = 40, dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-job-'))): string {
@@ -47,3 +51,29 @@ export const text = (b: BuiltJob, file: string): string => {
   if (v === undefined) throw new Error(`the bundle has no ${file}; it has ${Object.keys(b.files).join(', ')}`);
   return v;
 };
+
+export interface AdapterSpec { r?: number; alpha?: number; dtype?: 'F32' | 'BF16'; config?: Record<string, unknown>; extraTensor?: string }
+
+/** A PEFT LoRA adapter for the tiny model as save_pretrained writes it, with nonzero B so it changes outputs. */
+export function peftAdapter(dir: string, s: AdapterSpec = {}): void {
+  const { model } = loadModel(tinyModelDir());
+  const r = s.r ?? 8;
+  const set = attachLora(model, { r, alpha: s.alpha ?? 16, dropout: 0.05, targetModules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'], useRslora: false }, 3);
+  const rng = new Rng(11);
+  const tensors = set.params().map(({ name, tensor }) => ({
+    name, shape: [...tensor.shape], dtype: s.dtype ?? 'F32' as const,
+    data: name.includes('lora_B') ? Float32Array.from(tensor.data, () => 0.05 * rng.normal()) : Float32Array.from(tensor.data),
+  }));
+  if (s.extraTensor) tensors.push({ name: s.extraTensor, shape: [8, 4], dtype: 'F32', data: new Float32Array(32) });
+  fs.mkdirSync(dir, { recursive: true });
+  writeSafetensors(path.join(dir, 'adapter_model.safetensors'), tensors, { format: 'pt' });
+  fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify({
+    alpha_pattern: {}, auto_mapping: null, base_model_name_or_path: '/models/tiny', bias: 'none', corda_config: null, eva_config: null,
+    exclude_modules: null, fan_in_fan_out: false, inference_mode: true, init_lora_weights: true, layer_replication: null, layers_pattern: null,
+    layers_to_transform: null, loftq_config: {}, lora_alpha: s.alpha ?? 16, lora_bias: false, lora_dropout: 0.05, megatron_config: null,
+    megatron_core: 'megatron.core', modules_to_save: null, peft_type: 'LORA', peft_version: '0.21.0', qalora_group_size: 16, r, rank_pattern: {},
+    revision: null, target_modules: ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj'], target_parameters: null,
+    task_type: 'CAUSAL_LM', trainable_token_indices: null, use_dora: false, use_qalora: false, use_rslora: false, ...s.config,
+  }, null, 2));
+}
+

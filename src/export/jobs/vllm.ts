@@ -42,7 +42,8 @@ export function projectAdapters(root: string): AdapterRef[] {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-function checkedAdapters(adapters: AdapterRef[]): { rank: number; notes: string[] } {
+/** The largest rank among the adapters; throws naming every adapter vLLM would refuse. */
+function checkedAdapters(adapters: AdapterRef[]): number {
   if (adapters.length === 0) {
     throw new ShitateError('E_USAGE', 'export-job --engine vllm: expected at least one adapter, found none', 'pass --adapter NAME=DIR (repeatable) or --runs DIR');
   }
@@ -62,7 +63,7 @@ function checkedAdapters(adapters: AdapterRef[]): { rank: number; notes: string[
     throw new ShitateError('E_ADAPTER', `vLLM cannot serve ${failures.length === 1 ? 'this adapter' : 'these adapters'}:\n  ${failures.join('\n  ')}`,
       'fix or leave out the adapters listed, or merge one into the base model with `shitate merge` and serve that');
   }
-  return { rank, notes: [] };
+  return rank;
 }
 
 function serveScript(o: VllmOptions, remote: string, baseName: string, maxRank: number, maxLen: number): string {
@@ -92,7 +93,7 @@ function serveScript(o: VllmOptions, remote: string, baseName: string, maxRank: 
 export function buildVllmBundle(o: VllmOptions): { files: Record<string, string | Uint8Array>; modes: Record<string, number> } {
   const mc = loadModelConfig(o.model);
   const tok = loadTokenizer(o.model);
-  const { rank } = checkedAdapters(o.adapters);
+  const rank = checkedAdapters(o.adapters);
   const maxRank = vllmMaxLoraRank(rank)!;
   const template = tok.chatTemplate ?? FALLBACK_CHAT_TEMPLATE;
   const remote = o.remoteModel ?? path.resolve(o.model);
