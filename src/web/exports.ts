@@ -17,7 +17,7 @@ import { readJson, writeJson } from './workspace.js';
 export const KINDS = ['adapter', 'merged', 'gguf', 'job'] as const;
 export type ExportKind = (typeof KINDS)[number];
 const QUANTS = ['f16', 'bf16', 'q8_0', 'q4_k_m'];
-const ENGINES = ['hf', 'axolotl', 'llama-factory'];
+const ENGINES = ['hf', 'axolotl', 'llama-factory', 'vllm'];
 
 interface ExportMeta {
   id: string;
@@ -42,7 +42,7 @@ export function exportOptions(ctx: StudioContext): Record<string, unknown> {
 const metaPath = (dir: string) => path.join(dir, 'studio.json');
 const logPath = (dir: string) => path.join(dir, 'export.log');
 
-function argsFor(kind: ExportKind, b: Body, run: { dir: string; model: string; adapter: string; data: string; val: string | null }, out: string): string[] {
+function argsFor(kind: ExportKind, b: Body, run: { id: string; dir: string; model: string; adapter: string; data: string; val: string | null }, out: string): string[] {
   switch (kind) {
     case 'merged': {
       const purpose = optStr(b, 'purpose');
@@ -59,6 +59,8 @@ function argsFor(kind: ExportKind, b: Body, run: { dir: string; model: string; a
     default: {
       const engine = optStr(b, 'engine') ?? 'hf';
       if (!ENGINES.includes(engine)) throw badField('engine', ENGINES.join(', '), engine);
+      // vLLM serves the trained adapter; the trainers get the data and the run's own train.yaml
+      if (engine === 'vllm') return ['export-job', '--engine', 'vllm', '--model', run.model, '--adapter', `${run.id}=${run.adapter}`, '--out', out];
       const gpus = optNum(b, 'gpus', 1, 64, true) ?? 1;
       return ['export-job', '--engine', engine, '--model', run.model, '--data', run.data, ...(run.val ? ['--val', run.val] : []),
         '--config', path.join(run.dir, 'train.yaml'), '--gpus', String(gpus), '--out', out];
@@ -88,7 +90,7 @@ function startExport(ctx: StudioContext, b: Body): Record<string, unknown> {
   } else {
     const out = path.join(dir, output);
     if (kind === 'gguf') fs.mkdirSync(out);
-    const args = argsFor(kind, b, { dir: runDir, model: run.model, adapter: run.adapter, data: meta0.data, val: meta0.val }, out);
+    const args = argsFor(kind, b, { id: runId, dir: runDir, model: run.model, adapter: run.adapter, data: meta0.data, val: meta0.val }, out);
     const started = startCli(ctx.cli, args, { cwd: ctx.cwd, log: logPath(dir) });
     meta.command = `shitate ${args.join(' ')}`;
     meta.launch = started.launch;

@@ -133,6 +133,21 @@ describe('exports', { timeout: 240_000 }, () => {
     expect(fs.readFileSync(path.join(out, `${run}-adapter`, 'adapter_model.safetensors'))).toEqual(fs.readFileSync(path.join(s.dir, 'runs', run, 'adapter', 'adapter_model.safetensors')));
   });
 
+  it('writes a GPU job bundle through shitate export-job from the run\'s own settings', async () => {
+    const jobs = makeStudio({ dir: s.dir, home: s.home, commands: ['merge', 'export-job'] });
+    const r = await jobs.req('POST', '/api/exports', { run, kind: 'job', engine: 'hf', gpus: 2 });
+    expect(r.status).toBe(201);
+    expect(at<string>(r.json, 'export.command')).toMatch(/^shitate export-job --engine hf --model .* --data .* --config .*train\.yaml --gpus 2 --out /);
+    const id = at<string>(r.json, 'export.id');
+    await jobs.ctx.exits.get(id);
+    const ex = at<Json>((await jobs.req('GET', `/api/exports/${id}`)).json, 'export');
+    expect(ex.error).toBeNull();
+    expect(ex.status).toBe('completed');
+    expect((ex.files as { path: string }[]).map((f) => f.path)).toContain('README.md');
+    expect((await jobs.req('POST', '/api/exports', { run, kind: 'job', engine: 'deepspeed' })).status).toBe(400);
+    await jobs.close();
+  });
+
   it('merges through shitate merge into a complete model folder', async () => {
     const r = await s.req('POST', '/api/exports', { run, kind: 'merged' });
     expect(r.status).toBe(201);
