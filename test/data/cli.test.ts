@@ -2,24 +2,10 @@
 // summary, --json, --html, --model, prepare's files, and usage errors.
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import iconv from 'iconv-lite';
-import { run } from '../../src/cli/main.js';
 import type { DataReport } from '../../src/data/report.js';
-import { cleanFaq, csv, tempDir } from './helpers.js';
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
+import { cleanFaq, cli, csv, tempDir } from './helpers.js';
 
 function sheet(rows: string[][]): string {
   const dir = tempDir('shitate-cli-data-');

@@ -1,5 +1,6 @@
 // Test helpers for data/: in-memory checks, CSV building, a clean varied FAQ data set (no duplicates,
 // no personal data, balanced categories) and lookups into a report by problem code.
+import { vi } from 'vitest';
 import { checkBytes, type CheckOptions, type CheckOutcome } from '../../src/data/check.js';
 import type { MessageCode } from '../../src/data/messages.js';
 import type { DataReport, ReportProblem } from '../../src/data/report.js';
@@ -64,4 +65,19 @@ export function cleanFaq(n: number, seed = 7): string[][] {
     rows.push([q, ans, cats[i % cats.length]]);
   }
   return rows;
+}
+
+/** Runs the CLI in-process; returns the exit code with what it wrote to stdout and stderr. */
+export async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const { run } = await import('../../src/cli/main.js'); // loaded only by the tests that drive the CLI
+  let out = '';
+  let err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
+  try {
+    return { code: await run(argv), out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }

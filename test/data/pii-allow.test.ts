@@ -2,15 +2,14 @@
 // data, prepare --redact-pii leaves in place, and the report lists with how often each was found.
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ShitateError } from '../../src/errors.js';
-import { run } from '../../src/cli/main.js';
 import { findPii, redactPii } from '../../src/data/pii.js';
 import { allowedBy, parseAllowlist, phoneKey } from '../../src/data/pii-allow.js';
 import type { DataReport } from '../../src/data/report.js';
 import { renderTerminal } from '../../src/data/terminal.js';
 import { renderHtml } from '../../src/data/html.js';
-import { check, cleanFaq, codes, csv, problem, tempDir } from './helpers.js';
+import { check, cleanFaq, cli, codes, csv, problem, tempDir } from './helpers.js';
 
 const allow = parseAllowlist(['03-1234-5678', 'info@acme.co.jp', '@acme-shop.jp']);
 const kept = (text: string): string[] => findPii(text).filter((h) => allowedBy(h, allow) !== null).map((h) => h.value);
@@ -71,19 +70,6 @@ describe('check with an allowlist', () => {
     expect(renderHtml(r)).toContain('03-1234-5678: found in 6 example(s)');
   });
 });
-
-async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => { out += String(s); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err += String(s); return true; });
-  try {
-    return { code: await run(argv), out, err };
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-}
 
 describe('data prepare --redact-pii with the allowlist', () => {
   it('keeps the company number and address given by flag or YAML config, replaces the customer\'s', async () => {
