@@ -38,7 +38,8 @@ options:
   --format F             JSON format: ${FORMATS.join(', ')} (default: detected)
   --encoding E           force the text encoding (utf-8, shift_jis, euc-jp, utf-16le, ...)
   --chunk-chars N        plain text: characters per example (default 2000)
-  --model DIR            count tokens with this model's tokenizer and check the context length
+  --model DIR            render and mask every chat example with this model's chat template as training
+                         will (refusals reported with their line), count its tokens, check the context
   --max-tokens N         the length limit to check (default: the model's context)
   --pii-allow VALUE      the company's own e-mail address, domain (example.co.jp: every address there) or
                          phone number: not reported as personal data, kept by --redact-pii, listed in the
@@ -115,6 +116,7 @@ function checkOptions(p: Parsed): CheckOptions {
     onProgress: progressLine(),
     import: importOptions(p),
     validate: { countTokens: counter?.countTokens ?? null, maxTokens: maxFlag > 0 ? maxFlag : counter?.context ?? null, piiAllow: piiAllowlist(p) },
+    templateIssues: counter?.templateIssues ?? null,
     lang: detectLang(lang),
     model,
   };

@@ -9,6 +9,7 @@ import { runTraining } from '../train/session.js';
 import { readRunConfig } from '../train/state-file.js';
 import { resumeSettings } from './train-resume.js';
 import { progressPrinter } from './progress.js';
+import { dryRun } from './train-dry-run.js';
 import { ShitateError } from '../errors.js';
 import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
@@ -17,6 +18,7 @@ const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
 
 const usage = `usage: shitate train --model DIR --data train.jsonl [--val val.jsonl] [--config train.yaml] [--out RUN_DIR]
        shitate train --resume RUN_DIR
+       shitate train --model DIR --data train.jsonl --dry-run
 
 Fine-tunes a Hugging Face model folder with LoRA (default) on chat ({"messages"}), prompt/completion or
 text JSONL. Settings come from defaults < --config YAML < SHITATE_* environment < flags; the resolved
@@ -24,7 +26,8 @@ config is printed and saved as RUN_DIR/config.json. Ctrl-C (or SIGTERM, e.g. doc
 checkpoint and exits; resume with --resume RUN_DIR, which keeps the run's settings: only max_steps, epochs,
 threads, save_every, eval_every, early stopping and memory settings may be given again with new values.
 One trainer at a time per run folder (RUN_DIR/train.lock). Output: RUN_DIR/adapter (PEFT format),
-metrics.jsonl, loss.svg, summary.json.
+metrics.jsonl, loss.svg, summary.json. --dry-run reads, renders and masks the data as training would, prints
+the first examples with the trained tokens highlighted and the token counts, and exits without training.
 
 settings (flag / YAML key / env):
 ${Object.entries(SCHEMA).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()).padEnd(26)} ${s.help}`).join('\n')}
@@ -38,7 +41,7 @@ function printConfig(c: TrainConfig, sources: Record<string, string>): void {
 export const train: Command = {
   summary: 'fine-tune a model with LoRA on your data (exact resume, early stopping)',
   async run(argv) {
-    const p = parseFlags('train', argv, { ...schemaFlags(SCHEMA), config: { type: 'string' }, resume: { type: 'string' } });
+    const p = parseFlags('train', argv, { ...schemaFlags(SCHEMA), config: { type: 'string' }, resume: { type: 'string' }, 'dry-run': { type: 'boolean' } });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
       return 0;
@@ -64,6 +67,9 @@ export const train: Command = {
     if (config.threads) process.env.SHITATE_THREADS = String(config.threads);
     preferSleepingBlasThreads(); // before the model loads the kernels
     printConfig(config, sources);
+    if (flagBool(p, 'dry-run')) {
+      return dryRun(config, { color: process.stdout.isTTY === true, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+    }
     if (config.precision === 'fp32' && config.method === 'lora' && fastBf16()) {
       process.stderr.write('note: this CPU multiplies bf16 in hardware: --precision bf16 trains about 1.5x faster ' +
         '(frozen weights in bf16, adapters and optimizer in float32; losses within ~1e-3 of fp32)\n');

@@ -5,7 +5,7 @@ import { ShitateError } from '../errors.js';
 import type { Lang } from './messages.js';
 import { buildReport, type DataReport } from './report.js';
 import { bytesInput, fileInput, openSource, type Source } from './source.js';
-import type { ImportOptions } from './types.js';
+import type { DataRecord, ImportOptions, Issue } from './types.js';
 import { Validator, type ValidateOptions, type ValidationResult } from './validator.js';
 
 export interface CheckOptions {
@@ -14,6 +14,8 @@ export interface CheckOptions {
   lang?: Lang;
   model?: string | null;
   onProgress?: (examples: number, file: string) => void;
+  /** what the model's chat template would refuse in an example (tokens.ts), checked before the validator */
+  templateIssues?: ((r: DataRecord) => Issue[]) | null;
 }
 
 export interface CheckOutcome {
@@ -50,11 +52,12 @@ export async function openFiles(files: string[], valFiles: string[], opts: Impor
 export const PROGRESS_EVERY = 100_000;
 
 /** Streams every source through one validator; `onProgress` hears the example count now and then. */
-export function runValidation(sources: Source[], opts: ValidateOptions, onProgress?: (examples: number, file: string) => void):
-  { result: ValidationResult; validator: Validator } {
+export function runValidation(sources: Source[], opts: ValidateOptions, onProgress?: (examples: number, file: string) => void,
+  templateIssues?: ((r: DataRecord) => Issue[]) | null): { result: ValidationResult; validator: Validator } {
   const validator = new Validator(opts);
   for (const s of sources) {
     for (const item of s.items()) {
+      if (templateIssues && item.kind === 'record') for (const issue of templateIssues(item.record)) validator.report(issue);
       validator.add(item);
       if (onProgress && item.kind === 'record' && validator.count % PROGRESS_EVERY === 0) onProgress(validator.count, s.info.file);
     }
@@ -63,7 +66,7 @@ export function runValidation(sources: Source[], opts: ValidateOptions, onProgre
 }
 
 export function outcome(sources: Source[], o: CheckOptions): CheckOutcome {
-  const { result, validator } = runValidation(sources, o.validate ?? {}, o.onProgress);
+  const { result, validator } = runValidation(sources, o.validate ?? {}, o.onProgress, o.templateIssues);
   const report = buildReport({ result, files: sources.map((s) => s.info), lang: o.lang ?? 'en', model: o.model ?? null, maxTokens: o.validate?.maxTokens ?? null,
     piiAllow: o.validate?.piiAllow?.entries ?? [] });
   return { report, result, validator, sources };

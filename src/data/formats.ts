@@ -55,7 +55,8 @@ function openaiTurns(obj: Obj): Converted {
     const mm = m && typeof m === 'object' ? (m as Obj) : null;
     const content = mm ? contentText(mm.content) : null;
     if (!mm || typeof mm.role !== 'string' || content === null) return { missing: `messages[${i}].role/content` };
-    turns.push({ role: mm.role, content: cleanText(content) });
+    const reasoning = mm.reasoning_content ?? mm.reasoning ?? mm.thinking;
+    turns.push({ role: mm.role, content: cleanText(content), ...(typeof reasoning === 'string' && reasoning ? { reasoning_content: cleanText(reasoning) } : {}) });
   }
   return { turns };
 }

@@ -62,7 +62,10 @@ function jsonLine(r: DataRecord, redact: boolean, counter: { redacted: number },
     return x.text;
   };
   if (r.kind === 'text') return `${JSON.stringify({ text: fix(r.text) })}\n`;
-  return `${JSON.stringify({ messages: r.messages.map((m) => ({ role: m.role, content: fix(m.content) })) })}\n`;
+  const turn = (m: DataRecord['messages'][number]) => ({
+    role: m.role, content: fix(m.content), ...(m.reasoning_content !== undefined ? { reasoning_content: fix(m.reasoning_content) } : {}),
+  });
+  return `${JSON.stringify({ messages: r.messages.map(turn) })}\n`;
 }
 
 /** Buffered line writer on a descriptor (one write per ~1 MiB). */

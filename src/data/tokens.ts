@@ -1,14 +1,19 @@
-// Token counts with the model's own tokenizer and chat template (what training will see), and the
-// model's context length from its config.json or tokenizer_config.json.
+// Token counts with the model's own tokenizer and chat template (what training will see), what that
+// template refuses (each chat example is rendered and masked as `shitate train` will), and the model's
+// context length from its config.json or tokenizer_config.json.
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadTokenizer } from '../tokenizer/index.js';
-import type { DataRecord } from './types.js';
+import { ShitateError } from '../errors.js';
+import { loadTokenizer, systemSupport, trainingTemplateVars, type ChatMessage, type SystemSupport, type Tokenizer } from '../tokenizer/index.js';
+import { chatLossMask, endOfTurnIds } from '../tokenizer/loss-mask.js';
+import { excerpt, questionOf, type DataRecord, type Issue } from './types.js';
 
 export interface TokenCounter {
   countTokens: (r: DataRecord) => number;
   /** The model's context length, or null when neither config file states one. */
   context: number | null;
+  /** What the chat template would refuse in this example (none for text). */
+  templateIssues: (r: DataRecord) => Issue[];
 }
 
 function readNumber(file: string, keys: string[]): number | null {
@@ -31,11 +36,45 @@ export function modelContext(dir: string): number | null {
     ?? readNumber(path.join(dir, 'tokenizer_config.json'), ['model_max_length']);
 }
 
+interface Examined {
+  record: DataRecord;
+  tokens: number;
+  issues: Issue[];
+}
+
+/** Renders and masks one example as training does; a refusal becomes an issue with the example's place. */
+function examine(tok: Tokenizer, endIds: number[], vars: Record<string, unknown>, support: () => SystemSupport, r: DataRecord): Examined {
+  if (r.kind === 'text') return { record: r, tokens: tok.encode(r.text).length, issues: [] };
+  const messages: ChatMessage[] = r.messages.map((m) => ({ ...m }));
+  const where = { loc: r.loc, excerpt: excerpt(questionOf(r)) };
+  const system = messages.findIndex((m) => m.role === 'system');
+  try {
+    const tokens = chatLossMask(tok, messages, endIds, { templateVars: vars }).ids.length;
+    const issues: Issue[] = system >= 0 && support() === 'dropped' ? [{ code: 'template_drops_system', params: { turn: system + 1 }, ...where }] : [];
+    return { record: r, tokens, issues };
+  } catch (e) {
+    if (!(e instanceof ShitateError)) throw e;
+    const reason = e.message.replace(/^.*found one it refuses: /, '');
+    const issue: Issue = system >= 0 && support() === 'refused'
+      ? { code: 'template_no_system', params: { turn: system + 1, reason }, ...where }
+      : { code: 'template_refused', params: { reason }, ...where };
+    return { record: r, tokens: 0, issues: [issue] };
+  }
+}
+
 /** Loads the tokenizer of a Hugging Face model folder (throws ShitateError when it cannot). */
 export function tokenCounter(dir: string): TokenCounter {
   const tok = loadTokenizer(dir);
+  const endIds = [...new Set([...tok.eosTokenIds, ...endOfTurnIds(tok)])];
+  const { vars } = trainingTemplateVars(tok, {});
+  let support: SystemSupport | null = null;
+  const systemRole = (): SystemSupport => (support ??= systemSupport(tok, vars));
+  // the check asks for issues and then for the count of the same record: render it once
+  let last: Examined | null = null;
+  const of = (r: DataRecord): Examined => (last?.record === r ? last : (last = examine(tok, endIds, vars, systemRole, r)));
   return {
-    countTokens: (r) => (r.kind === 'chat' ? tok.encodeChat(r.messages.map((m) => ({ role: m.role, content: m.content }))).length : tok.encode(r.text).length),
+    countTokens: (r) => of(r).tokens,
+    templateIssues: (r) => of(r).issues,
     context: modelContext(dir),
   };
 }

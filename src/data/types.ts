@@ -7,6 +7,9 @@ import type { ZipLimits } from './zip-guard.js';
 export interface Turn {
   role: string;
   content: string;
+  /** an assistant turn's reasoning (reasoning_content; also read from "reasoning" and "thinking"), kept for
+   *  the chat template, which decides how to render it */
+  reasoning_content?: string;
 }
 
 /** Where something is in an input file: a 1-based row (CSV/XLSX, as Excel numbers it) or line. */

@@ -8,6 +8,8 @@ export interface Example {
   ids: Int32Array;
   /** 1 where the token is a training target (predicted from the tokens before it) */
   mask: Uint8Array;
+  /** where it came from ("file:line"), for reports */
+  source?: string;
 }
 
 export interface MicroBatch {

@@ -137,7 +137,7 @@ export function tokenizeRecords(recs: Record_[], tok: Tokenizer, endIds: number[
       continue;
     }
     out.targetTokens += targets;
-    out.examples.push({ ids: Int32Array.from(ids), mask: Uint8Array.from(mask) });
+    out.examples.push({ ids: Int32Array.from(ids), mask: Uint8Array.from(mask), source: `${r.file ?? 'data'}:${r.line}` });
   }
   return out;
 }
