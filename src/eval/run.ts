@@ -3,7 +3,7 @@
 // question: reference loss, a greedy answer, k seeded samples for consistency, and optionally a judge.
 // The run can stop between questions (or mid-answer through a signal); report() covers what was computed.
 import { ShitateError } from '../errors.js';
-import { generateText, type GenerateOptions, type OpenedModel } from '../generate/index.js';
+import { answerOnly, generateText, type GenerateOptions, type OpenedModel } from '../generate/index.js';
 import { loadAdapter } from '../lora/index.js';
 import type { EvalItem } from './data.js';
 import { judgeAnswer, type JudgeSettings } from './judge.js';
@@ -182,18 +182,20 @@ export class EvalRun {
     const base: GenerateOptions = { maxNewTokens, repetitionPenalty: 1, topK: 0, topP: 1, minP: 0, signal };
     const gen = await generateText(opened, p.promptIds, { ...base, temperature: 0 });
     if (gen.finishReason === 'abort') throw new Stopped();
+    // a model that reasons first (Qwen3 with thinking on) is scored on its answer, not on its <think> block
+    const text = answerOnly(opened.tokenizer, p.promptIds, opened.templateVars, gen.text);
     const samples: string[] = [];
     for (let j = 0; settings.samples >= 2 && j < settings.samples; j++) {
       const s = await generateText(opened, p.promptIds, { ...base, temperature: settings.temperature, seed: sampleSeed(settings.seed, i, j) });
       if (s.finishReason === 'abort') throw new Stopped();
-      samples.push(s.text);
+      samples.push(answerOnly(opened.tokenizer, p.promptIds, opened.templateVars, s.text));
     }
-    const judge = settings.judge ? await judgeAnswer(settings.judge, item.question, item.reference, gen.text, signal) : null;
+    const judge = settings.judge ? await judgeAnswer(settings.judge, item.question, item.reference, text, signal) : null;
     return {
       loss: loss?.loss ?? null, lossTokens: loss?.tokens ?? 0,
-      answer: gen.text, answerTokens: gen.tokens.length - (gen.finishReason === 'stop' ? 1 : 0), finishReason: gen.finishReason, maxTokens: maxNewTokens,
-      exact: exactMatch(gen.text, item.reference), charF1: charF1(gen.text, item.reference), rougeL: rougeLChars(gen.text, item.reference),
-      chars: Array.from(gen.text).length,
+      answer: text, answerTokens: gen.tokens.length - (gen.finishReason === 'stop' ? 1 : 0), finishReason: gen.finishReason, maxTokens: maxNewTokens,
+      exact: exactMatch(text, item.reference), charF1: charF1(text, item.reference), rougeL: rougeLChars(text, item.reference),
+      chars: Array.from(text).length,
       samples, consistency: meanPairwiseSimilarity(samples), judge,
     };
   }

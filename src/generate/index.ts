@@ -8,4 +8,4 @@ export {
 } from './generate.js';
 export { chatPrompt } from './chat.js';
 export { openModel, type OpenModelOptions, type OpenedModel } from './open.js';
-export { ReasoningStream, hasReasoning, reasoningMode, splitReasoning, type ReasoningMode, type Split } from './reasoning.js';
+export { ReasoningStream, answerOnly, hasReasoning, reasoningMode, splitReasoning, type ReasoningMode, type Split } from './reasoning.js';

@@ -50,6 +50,14 @@ export function splitReasoning(text: string, mode: ReasoningMode): Split {
   return mode.thinkingOn ? { reasoning: body, content: null } : { reasoning: null, content: body };
 }
 
+/** The answer part of a reply (reasoning left out, and the blank line after it), for scoring. */
+export function answerOnly(tok: Tokenizer, promptIds: readonly number[], vars: TemplateVars, text: string): string {
+  const mode = reasoningMode(tok, promptIds, vars);
+  if (!mode) return text;
+  const split = splitReasoning(text, mode);
+  return split.reasoning === null ? split.content ?? '' : (split.content ?? '').replace(/^\n+/, '');
+}
+
 /** The same split for a stream of text deltas: each push returns what became reasoning and answer. A tail
  *  that may be the start of a tag is held back until the next push (or flush). */
 export class ReasoningStream {

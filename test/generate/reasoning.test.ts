@@ -2,7 +2,7 @@
 // printed or hidden on purpose by the chat printer.
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { ReasoningStream, chatPrompt, hasReasoning, reasoningMode, splitReasoning } from '../../src/generate/index.js';
+import { ReasoningStream, answerOnly, chatPrompt, hasReasoning, reasoningMode, splitReasoning } from '../../src/generate/index.js';
 import { loadTokenizer, type Tokenizer } from '../../src/tokenizer/index.js';
 import { ReplyPrinter } from '../../src/cli/reply-printer.js';
 import { tokenizerDir } from '../helpers/templates.js';
@@ -32,6 +32,13 @@ describe('reasoning split', () => {
     expect(splitReasoning('<think>x</think>', ON)).toEqual({ reasoning: 'x', content: null });
     expect(splitReasoning('Answer only', { promptEnded: false, thinkingOn: false })).toEqual({ reasoning: null, content: 'Answer only' });
     expect(splitReasoning('<think>a</think>b', { promptEnded: true, thinkingOn: false })).toEqual({ reasoning: null, content: '<think>a</think>b' });
+  });
+
+  it('scores the answer alone (eval): reasoning and the blank line after it left out', () => {
+    expect(answerOnly(qwen3, chatPrompt(qwen3, ask), {}, '<think>\nplan\n</think>\n\nAnswer')).toBe('Answer');
+    expect(answerOnly(qwen3, chatPrompt(qwen3, ask), {}, '<think>\nnever finished')).toBe('');
+    const off = { enable_thinking: false };
+    expect(answerOnly(qwen3, chatPrompt(qwen3, ask, off), off, 'Answer')).toBe('Answer');
   });
 
   it('streams to the same split whatever the chunking', () => {
