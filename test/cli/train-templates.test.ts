@@ -36,6 +36,18 @@ describe('data check --model', () => {
   });
 });
 
+describe('data prepare', () => {
+  it('keeps reasoning_content (also read from "reasoning") for the template to render', async () => {
+    const rows = QA.map(([q, a], i) => ({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a, [i % 2 ? 'reasoning' : 'reasoning_content']: `考え${i}` }] }));
+    const file = writeJsonl(path.join(work, 'reasoning.jsonl'), rows);
+    const out = path.join(work, 'prepared');
+    const r = await runCli(['data', 'prepare', file, '--out', out, '--val-ratio', '0']);
+    expect(r.code).toBe(0);
+    const written = fs.readFileSync(path.join(out, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { messages: { reasoning_content?: string }[] });
+    expect(written.map((w) => w.messages[1].reasoning_content).sort()).toEqual(QA.map((_, i) => `考え${i}`).sort());
+  });
+});
+
 describe('train --dry-run and training on Qwen3', () => {
   const multi = (i: number) => ({
     messages: [
