@@ -68,7 +68,8 @@ describe('hf job: TrainingArguments and LoRA as transformers 5 and PEFT name the
         expect(cfg.zero_optimization.stage).toBe(job.plan.strategy === 'zero2' ? 2 : 3);
         expect(cfg.bf16.enabled).toBe('auto');
       } else expect(ds).toBeUndefined();
-      expect(text(b, 'train.py')).toContain('def chat_loss_mask(');
+      expect(text(b, 'train.py')).toContain('from job_mask import');
+      expect(text(b, 'job_mask.py')).toContain('def chat_loss_mask(');
     });
   }
 

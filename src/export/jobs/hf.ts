@@ -6,9 +6,10 @@ import { commonDifferences, loraTargets, lrSchedulerName, type EngineOutput, typ
 import { decoderLayerClass, deepspeedConfig, deepspeedFile, fsdpTrainingArgs } from './distributed.js';
 import type { HfSection, JobPlan } from './types.js';
 
-/** train.py, shipped beside this module (copied into dist/ with the other assets) */
-export function trainPySource(): string {
-  return fs.readFileSync(new URL('./train.py', import.meta.url), 'utf8');
+/** train.py and the masking it imports (job_mask.py), shipped beside this module (copied into dist/ with the
+ *  other assets) */
+export function pythonSource(file: 'train.py' | 'job_mask.py'): string {
+  return fs.readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
 }
 
 /** TrainingArguments as transformers 5 names them (train.py drops, with a note, any the installed version lacks). */
@@ -50,7 +51,8 @@ export function hfEngine(x: JobContext): EngineOutput {
     early_stopping: c.earlyStoppingPatience !== null ? { patience: c.earlyStoppingPatience, threshold: c.earlyStoppingMinDelta } : null,
   };
   const files: Record<string, string> = {
-    'train.py': trainPySource(),
+    'train.py': pythonSource('train.py'),
+    'job_mask.py': pythonSource('job_mask.py'),
     'requirements.txt': ['torch>=2.4', 'transformers>=5.0,<6', 'peft>=0.17', 'accelerate>=1.3', 'safetensors'].join('\n') + '\n',
   };
   const ds = deepspeedFile(x.plan);

@@ -77,6 +77,14 @@ function chooseLayout(p: PlanInput, seqLen: number, want: number): Layout & { fi
   return { strategy, checkpointing: ckpt, perDevice: 1, memory: memoryFor(p, seqLen, 1, ckpt, strategy), fits: false };
 }
 
+/** A micro-batch at most `most` rows (and at least half of it) that divides the step's rows evenly over the GPUs
+ *  and accumulation steps, when there is one: 32 rows on 1 GPU with room for 3 per batch -> 2 rows x 16
+ *  accumulation steps, not 3 x 11 = 33 rows. */
+function evenSplit(rows: number, gpus: number, most: number): number {
+  for (let b = most; b >= Math.max(1, Math.ceil(most / 2)); b--) if (rows % (gpus * b) === 0) return b;
+  return most;
+}
+
 /** a step count of shitate's (eval_every, max_steps, ...) in the GPU run's larger or smaller steps */
 const rescale = (steps: number, shitatePerStep: number, gpuPerStep: number): number =>
   Math.max(1, Math.round((steps * shitatePerStep) / gpuPerStep));
@@ -90,6 +98,8 @@ export function planJob(p: PlanInput): JobPlan {
   const want = Math.min(p.maxPerDevice ?? 64, Math.ceil(target / p.gpus));
   const layout = chooseLayout(p, memorySeqLen, want);
   if (!layout.fits) notes.push(`even 1 row of ${memorySeqLen} tokens per GPU needs about ${(layout.memory.peakBytes / 2 ** 30).toFixed(1)} GiB, more than a ${p.gpu.memoryGB} GB ${p.gpu.name}: use more GPUs (--gpus), a larger GPU (--gpu), or a lower max_seq_len`);
+  const even = evenSplit(target, p.gpus, layout.perDevice);
+  if (even !== layout.perDevice) Object.assign(layout, { perDevice: even, memory: memoryFor(p, memorySeqLen, even, layout.checkpointing, layout.strategy) });
   const accum = Math.max(1, Math.round(target / (p.gpus * layout.perDevice)));
   const globalBatch = p.gpus * layout.perDevice * accum;
   if (globalBatch !== target) notes.push(`shitate's token budget gives about ${examplesPerStep.toFixed(1)} examples per step on this data; the GPU run takes ${globalBatch} (${p.gpus} GPU x ${layout.perDevice} rows x ${accum} accumulation)`);
