@@ -2,7 +2,8 @@
 // templates (ChatML, Qwen2.5,
 // Qwen3 with thinking, Llama 3 / 3.2, Gemma 3, Llama 2) and Japanese, emoji and CRLF text, its functions,
 // fed the renderings and token ids shitate's tokenizer gave, return shitate's ids and mask token for token,
-// and its collator's labels, shifted as transformers shifts them, equal shitate's next-token targets.
+// and its collator's labels, shifted as transformers shifts them, equal shitate's next-token targets; on the
+// tiny model the loss a torch reference computes on that batch equals shitate's first-step loss.
 // Runs Debian's python3 with torch (scripts/setup.sh --tests installs python3-torch).
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,6 +16,8 @@ import { tokenizeRecords, type Record_ } from '../../src/train/dataset.js';
 import { runTemplateVars } from '../../src/train/data-setup.js';
 import { buildBatch } from '../../src/train/batching.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
+import { loadModel } from '../../src/models/index.js';
+import { noGrad } from '../../src/tensor/index.js';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 const JOB_MASK_PY = path.join(ROOT, 'src/export/jobs/job_mask.py');
@@ -79,6 +82,8 @@ const THINKING: ChatMessage[] = [{ role: 'user', content: '2+2?' }, { role: 'ass
 
 interface Group {
   name: string;
+  /** a model folder: the group's batch also gets its first-step loss from the torch reference */
+  model?: string;
   tok: Tokenizer;
   records: Record_[];
   maxSeqLen: number;
@@ -93,7 +98,7 @@ function groups(): Group[] {
   const tiny = loadTokenizer(tinyModelDir());
   const long: ChatMessage[] = [{ role: 'user', content: 'Tell me about returns. '.repeat(3) }, { role: 'assistant', content: 'Within thirty days, with the receipt.' }];
   return [
-    { name: 'tiny ChatML', tok: tiny, maxSeqLen: 512, records: chatRecords(CHATS) },
+    { name: 'tiny ChatML', tok: tiny, maxSeqLen: 512, records: chatRecords(CHATS), model: tinyModelDir() },
     { name: 'tiny, truncated to 24 tokens', tok: tiny, maxSeqLen: 24, records: chatRecords([...CHATS, long]) },
     {
       name: 'tiny prompt/completion and text', tok: tiny, maxSeqLen: 512, records: [
@@ -146,6 +151,7 @@ describe('hf job masking equals shitate', () => {
         g, endIds, padId, expected: cases.map((c) => c.t),
         spec: {
           pad_id: padId,
+          ...(g.model ? { model_dir: g.model } : {}),
           eot: { expected: eot, special_ids: [...g.tok.specialIds], renders: probe.renders, encodes: probe.encodes, offsets: {}, unicode_form: null, chat_template: g.tok.chatTemplate, eos_id: g.tok.eosTokenId },
           cases: g.records.map((r, i) => ({
             record: r.mode === 'chat' ? { messages: r.messages } : r.mode === 'completion' ? { prompt: r.prompt, completion: r.completion } : { text: r.text },
@@ -161,7 +167,7 @@ describe('hf job masking equals shitate', () => {
     fs.writeFileSync(specFile, JSON.stringify({ job_mask_py: JOB_MASK_PY, groups: built.map((b) => b.spec) }));
     const run = spawnSync(py, [HARNESS, specFile], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
     expect(run.status, run.stderr).toBe(0);
-    const out = JSON.parse(run.stdout) as { groups: { eot: number[]; cases: ({ ids: number[]; mask: number[]; appended: boolean } | null)[]; batch: { input_ids: number[][]; labels: number[][]; attention_mask: number[][] }; shifted: number[][]; torch: Record<string, number[][]>; torch_dtypes: string[] }[] };
+    const out = JSON.parse(run.stdout) as { groups: { eot: number[]; loss: number | null; cases: ({ ids: number[]; mask: number[]; appended: boolean } | null)[]; batch: { input_ids: number[][]; labels: number[][]; attention_mask: number[][] }; shifted: number[][]; torch: Record<string, number[][]>; torch_dtypes: string[] }[] };
     let compared = 0;
     built.forEach((b, gi) => {
       const got = out.groups[gi];
@@ -183,6 +189,13 @@ describe('hf job masking equals shitate', () => {
       expect(got.torch.labels, `${b.g.name}: collator tensors`).toEqual(got.batch.labels);
       expect(got.torch.input_ids).toEqual(got.batch.input_ids);
       expect(got.torch_dtypes).toEqual(['torch.int64']);
+      if (b.g.model) {
+        // the first-step loss transformers gets on the collator's batch equals shitate's on its own batch
+        const { model } = loadModel(b.g.model);
+        const loss = noGrad(() => model.forward({ ids: mb.ids, batch: mb.B, seqLen: mb.T, targets: mb.targets }).loss!.item());
+        expect(got.loss).not.toBeNull();
+        expect(Math.abs(got.loss! - loss) / loss, `torch ${got.loss} vs shitate ${loss}`).toBeLessThan(1e-5);
+      }
       if (b.g.padFromEos) {
         // the eos is also the padding id here, yet every trained end token keeps its label
         expect(got.shifted.flat().filter((t) => t === b.padId).length).toBeGreaterThan(0);

@@ -68,8 +68,26 @@ def run_group(jm, group):
     import torch  # noqa: F401  (the collator hands torch tensors to the Trainer)
     t = jm.Collator(group["pad_id"])([{"input_ids": i, "labels": l} for i, l in rows])
     eot = jm.end_of_turn_ids(LookupTok(group["eot"]), set(group["eot"]["special_ids"]))
-    return {"eot": eot, "cases": cases, "batch": batch, "shifted": shifted,
+    loss = first_step_loss(group["model_dir"], t) if group.get("model_dir") else None
+    return {"eot": eot, "loss": loss, "cases": cases, "batch": batch, "shifted": shifted,
             "torch": {k: v.tolist() for k, v in t.items()}, "torch_dtypes": sorted({str(v.dtype) for v in t.values()})}
+
+
+def first_step_loss(model_dir, batch):
+    """The loss transformers computes on the collator's batch: the plain-torch reference of the model
+    (scripts/reference/llama_ref.py) in float32, and HF's causal-LM loss over the shifted labels."""
+    import os
+    import torch
+    ref = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "reference")
+    sys.path.insert(0, ref)
+    from llama_ref import Cfg, causal_lm_loss, forward
+    from safetensors_io import load_file
+    cfg = Cfg(json.load(open(os.path.join(model_dir, "config.json"), encoding="utf-8")))
+    weights, _ = load_file(os.path.join(model_dir, "model.safetensors"))
+    with torch.no_grad():
+        # right padding: no real token attends to a pad, so the causal forward needs no padding mask
+        logits = forward(cfg, weights, batch["input_ids"])
+        return float(causal_lm_loss(logits, batch["labels"]))
 
 
 def main():
