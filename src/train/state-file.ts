@@ -1,6 +1,7 @@
 // The run's state files read back with checks: trainer_state.json and the run's config.json. A damaged
 // file is an error that names the file, what was expected and what to do, never a raw stack trace.
 import fs from 'node:fs';
+import path from 'node:path';
 import { ShitateError } from '../errors.js';
 import type { EarlyStopState } from './early-stop.js';
 import type { TrainerState } from './checkpoint.js';
@@ -81,8 +82,10 @@ export function readRunConfig<T extends Obj>(file: string): SavedRunConfig<T> {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
+    const folder = path.dirname(file);
     throw new ShitateError('E_RESUME', `expected ${file} from an earlier run, found ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'none' : (e as Error).message}`,
-      'pass the RUN_DIR that `shitate train` printed');
+      fs.existsSync(folder) ? `the run in ${folder} was stopped before it saved its settings: start it again with the same \`shitate train ... --out ${folder}\` command`
+        : 'pass the RUN_DIR that `shitate train` printed');
   }
   const o = parseObject(text, file, hint, 'E_RESUME');
   const c = o.config;
