@@ -33,6 +33,8 @@ export interface Dataset {
   model: string | null;
   options: Record<string, unknown>;
   split: DataReport['split'] | null;
+  /** example lengths (tokens when a model was given, else characters) */
+  lengths: DataReport['lengths'] | null;
   train: string;
   val: string | null;
 }
@@ -135,7 +137,7 @@ export async function prepareDataset(ctx: StudioContext, b: Body, lang: Lang): P
   const ds: Dataset = {
     id, name: optStr(b, 'name') ?? c.uploads.map((u) => u.name).join(' + '), createdAt: new Date().toISOString(),
     uploads: c.uploads.map((u) => ({ id: u.id, name: u.name })), model: c.model, options: { ...options, mapping: obj(b, 'mapping') },
-    split: res.report.split ?? null, train: path.join(dir, 'train.jsonl'), val: fs.existsSync(val) ? val : null,
+    split: res.report.split ?? null, lengths: res.report.lengths, train: path.join(dir, 'train.jsonl'), val: fs.existsSync(val) ? val : null,
   };
   writeJson(path.join(dir, 'dataset.json'), ds);
   return { written: true, report: res.report, dataset: ds };

@@ -56,7 +56,7 @@ function options(props, width, getMarkers) {
       // steps are whole numbers: no 2.5 on the axis
       { label: props.xLabel, stroke: '#4b5563', grid: { stroke: '#e5e7eb' }, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000, 20000, 50000] },
       { label: props.yLabel, stroke: '#4b5563', grid: { stroke: '#e5e7eb' } },
-      ...(hasRight ? [{ scale: 'right', side: 1, label: props.rightLabel, stroke: '#6b7280', grid: { show: false },
+      ...(hasRight ? [{ scale: 'right', side: 1, label: props.rightLabel, stroke: '#6b7280', grid: { show: false }, size: 70,
         values: (_u, vals) => vals.map((v) => (v === 0 ? '0' : v.toExponential(1))) }] : []),
     ],
     series: [{ label: props.xLabel }, ...props.series.map((s, i) => ({
