@@ -77,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
       process.stdout.write(`shitate ${packageVersion()}\n`);
       return 0;
     }
-    const cmd = commands[first];
+    const cmd = Object.hasOwn(commands, first) ? commands[first] : undefined; // "constructor" is no command
     if (!cmd) {
       throw new ShitateError('E_USAGE', `unknown command "${first}"; expected one of: ${Object.keys(commands).join(', ')}`,
         'run `shitate --help` for the list of commands');

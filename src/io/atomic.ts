@@ -27,6 +27,7 @@ export function withAtomicFile(target: string, write: (fd: number) => void): voi
   let fd: number | null = null;
   try {
     fs.mkdirSync(path.dirname(target), { recursive: true });
+    removeStaleTemps(target);
     fd = fs.openSync(tmp, 'w');
     write(fd);
     fs.fsyncSync(fd);
@@ -45,6 +46,34 @@ export function withAtomicFile(target: string, write: (fd: number) => void): voi
 export function writeFileAtomic(target: string, data: string | Uint8Array): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   withAtomicFile(target, (fd) => writeAll(fd, bytes));
+}
+
+/** Whether a process with this id exists on this machine (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes TARGET.tmp-PID files a crashed writer of `target` left (its process is gone); a live writer's
+ *  temp file is left alone. */
+export function removeStaleTemps(target: string): void {
+  const dir = path.dirname(target);
+  const base = `${path.basename(target)}.tmp-`;
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.startsWith(base)) continue;
+    const pid = Number(e.slice(base.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !pidAlive(pid)) fs.rmSync(path.join(dir, e), { recursive: true, force: true });
+  }
 }
 
 /**

@@ -91,7 +91,12 @@ function readChecked(abs: string, maxBytes: number): { bytes: Buffer; size: numb
     throw new FileFailure(`expected at most ${mb(maxBytes)}, found ${mb(st.size)}`,
       `split the document, or raise the limit with --max-mb ${Math.ceil(st.size / 1024 / 1024) + 1}`);
   }
-  return { bytes: fs.readFileSync(abs), size: st.size, mtimeMs: Math.round(st.mtimeMs) };
+  try {
+    return { bytes: fs.readFileSync(abs), size: st.size, mtimeMs: Math.round(st.mtimeMs) };
+  } catch (e) {
+    throw new FileFailure(`expected a readable file, found ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'check the file\'s permissions (or whether it is still being written)');
+  }
 }
 
 export function chunkHash(section: string, text: string): string {

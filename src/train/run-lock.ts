@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
+import { pidAlive } from '../io/atomic.js';
 
 export const LOCK_FILE = 'train.lock';
 
@@ -31,15 +32,6 @@ function procStart(pid: number): string | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
 function readHolder(file: string): Holder | null {
   try {
     const h = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Holder>;
@@ -54,7 +46,7 @@ function readHolder(file: string): Holder | null {
 function staleReason(h: Holder): string | null {
   if (h.host !== os.hostname()) return null;
   if (h.pid === process.pid) return `process ${h.pid} is this one (the pid was reused)`;
-  if (!alive(h.pid)) return `process ${h.pid} no longer exists`;
+  if (!pidAlive(h.pid)) return `process ${h.pid} no longer exists`;
   const now = procStart(h.pid);
   if (h.procStart !== null && now !== null && now !== h.procStart) return `process ${h.pid} is another program now (the pid was reused)`;
   return null;

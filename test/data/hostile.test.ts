@@ -3,6 +3,7 @@
 // read when --encoding names it (and the refusal says how otherwise); a stray quote that swallows the next
 // CSV row is reported with both rows and the damaged row left out; a NUL is reported at its row and never
 // written; one example is "1 example".
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
@@ -124,6 +125,24 @@ describe('NUL bytes in rows', () => {
     fs.writeFileSync(file, csv(rows));
     expect(await run(['data', 'prepare', file, '--out', path.join(dir, 'out')])).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'out', 'train.jsonl'), 'utf8')).not.toContain('\\u0000');
+  });
+});
+
+describe('leftovers of a crashed prepare', () => {
+  it('removes OUTPUT.tmp-PID files of processes that are gone, and leaves a live writer\'s alone', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'faq.csv');
+    fs.writeFileSync(file, csv([['question', 'answer'], ...cleanFaq(30).map((r) => r.slice(0, 2))]));
+    const out = path.join(dir, 'out');
+    fs.mkdirSync(out);
+    const dead = await new Promise<number>((resolve) => {
+      const c = spawn(process.execPath, ['-e', '0']);
+      c.on('exit', () => resolve(c.pid!));
+    });
+    fs.writeFileSync(path.join(out, `train.jsonl.tmp-${dead}`), 'half a line');
+    fs.writeFileSync(path.join(out, `train.jsonl.tmp-${process.ppid}`), 'someone is writing this');
+    expect(await run(['data', 'prepare', file, '--out', out])).toBe(0);
+    expect(fs.readdirSync(out).sort()).toEqual(['report.html', 'report.json', 'train.jsonl', `train.jsonl.tmp-${process.ppid}`, 'val.jsonl'].sort());
   });
 });
 
