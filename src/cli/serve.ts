@@ -82,7 +82,8 @@ function adminEnabled(cfg: ServeConfig): boolean {
   return false;
 }
 
-function untilSignal(): Promise<string> {
+/** Resolves with the name of the first SIGINT or SIGTERM (shared by the commands that serve until stopped). */
+export function untilSignal(): Promise<string> {
   return new Promise((resolve) => {
     const on = (sig: string) => () => {
       process.off('SIGINT', onInt);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags } from './args.js';
 import { packageVersion } from './package-info.js';
+import { untilSignal } from './serve.js';
 import { ShitateError } from '../errors.js';
 import { detectLang } from '../data/messages.js';
 import { isLoopback, listen } from '../serve/index.js';
@@ -34,20 +35,6 @@ options:
 export function selfCommand(): CliCommand {
   const entry = process.argv[1] ?? path.join(packageRoot(), 'bin', 'shitate.js');
   return { command: process.execPath, args: [...process.execArgv, entry] };
-}
-
-function untilSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    const on = (sig: string) => () => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
-      resolve(sig);
-    };
-    const onInt = on('SIGINT');
-    const onTerm = on('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
-  });
 }
 
 const note = (s: string): void => {
