@@ -1,0 +1,127 @@
+// One entry per model family llama.cpp runs: its general.architecture, the HF -> GGUF tensor names, the
+// hyper-parameters as llama.cpp's loader reads them (convert_hf_to_gguf.py writes the same keys), the RoPE
+// layout (llama-style archs want q/k rows permuted to interleaved pairs) and what its graph lacks.
+import { ShitateError } from '../errors.js';
+import type { ModelConfig } from '../models/index.js';
+import type { GgufMetadata } from './gguf-writer.js';
+
+export interface GgufArch {
+  /** general.architecture */
+  arch: string;
+  /** llama.cpp rotates adjacent pairs (LLAMA_ROPE_TYPE_NORM): q/k rows are permuted from HF's half split */
+  permuteQK: boolean;
+  /** llama.cpp reads the vocab size and rope dimension keys for this arch (convert's LlamaModel writes them) */
+  llamaKeys: boolean;
+  /** refuses configurations the llama.cpp graph of this arch cannot run */
+  check(c: ModelConfig): void;
+  /** arch-specific keys beyond the shared ones */
+  extra(c: ModelConfig): GgufMetadata;
+}
+
+function refuse(c: ModelConfig, what: string): never {
+  throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: llama.cpp's "${c.modelType}" graph has no ${what}, found it in this config`,
+    'export to GGUF is refused rather than written wrong; serve this model with `shitate serve` or vLLM instead');
+}
+
+function plain(c: ModelConfig, { attnBias = false, outBias = false, mlpBias = false } = {}): void {
+  if (c.attentionBias && !attnBias) refuse(c, 'q/k/v projection bias');
+  if (c.attentionOutBias && !outBias) refuse(c, 'o_proj bias');
+  if (c.mlpBias && !mlpBias) refuse(c, 'MLP bias');
+  if (c.qkNorm) refuse(c, 'q/k RMSNorm');
+  if (c.embeddingMultiplier !== 1 || c.residualMultiplier !== 1 || c.logitsScaling !== 1 || c.attentionScale !== null) {
+    refuse(c, 'embedding/residual/attention/logit multipliers');
+  }
+  if (c.ropeLayers.some((r) => !r)) refuse(c, 'layers without RoPE (NoPE)');
+}
+
+const f32 = (value: number) => ({ type: 'f32' as const, value });
+
+/** model_type -> its llama.cpp architecture. */
+export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
+  llama: { arch: 'llama', permuteQK: true, llamaKeys: true, check: (c) => plain(c, { attnBias: true, outBias: true, mlpBias: true }), extra: () => [] },
+  // Mistral checkpoints convert as llama (convert_hf_to_gguf registers MistralForCausalLM on LlamaModel)
+  mistral: { arch: 'llama', permuteQK: true, llamaKeys: true, check: (c) => plain(c), extra: () => [] },
+  qwen2: { arch: 'qwen2', permuteQK: false, llamaKeys: false, check: (c) => plain(c, { attnBias: true }), extra: () => [] },
+  qwen3: {
+    arch: 'qwen3', permuteQK: false, llamaKeys: false,
+    check: (c) => plain({ ...c, qkNorm: false }),
+    extra: () => [],
+  },
+  smollm3: {
+    arch: 'smollm3', permuteQK: true, llamaKeys: true,
+    // llama.cpp hard-codes every 4th layer as NoPE (n_no_rope_layer_step = 4)
+    check: (c) => {
+      if (c.ropeLayers.some((r, i) => r !== ((i + 1) % 4 !== 0))) refuse(c, 'NoPE pattern other than every 4th layer');
+      plain({ ...c, ropeLayers: c.ropeLayers.map(() => true) });
+    },
+    extra: () => [],
+  },
+  granite: {
+    arch: 'granite', permuteQK: true, llamaKeys: true,
+    check: (c) => {
+      // convert drops head_dim for Granite: llama.cpp derives it as hidden / heads
+      if (c.headDim * c.numHeads !== c.hiddenSize) refuse(c, `head_dim other than hidden_size / heads (${c.headDim})`);
+      plain({ ...c, embeddingMultiplier: 1, residualMultiplier: 1, logitsScaling: 1, attentionScale: null });
+    },
+    extra: (c) => [
+      ['granite.attention.scale', f32(c.attentionScale ?? 1 / Math.sqrt(c.headDim))],
+      ['granite.embedding_scale', f32(c.embeddingMultiplier)],
+      ['granite.residual_scale', f32(c.residualMultiplier)],
+      ['granite.logit_scale', f32(c.logitsScaling)],
+    ],
+  },
+};
+
+/** The GGUF arch of a parsed config, or a refusal naming the families that export. */
+export function ggufArchOf(c: ModelConfig): GgufArch {
+  const a = GGUF_ARCHS[c.modelType];
+  if (!a) {
+    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type llama.cpp runs (${Object.keys(GGUF_ARCHS).join(', ')}), found "${c.modelType}"`,
+      'export this model to a Hugging Face folder (`shitate merge`) and serve it with vLLM or `shitate serve`');
+  }
+  a.check(c);
+  return a;
+}
+
+/** HF tensor name -> GGUF name (llama.cpp's LLM_TENSOR names); null for a name no llama-shaped arch has. */
+export function ggufTensorName(hf: string): string | null {
+  const fixed: Record<string, string> = {
+    'model.embed_tokens.weight': 'token_embd.weight',
+    'model.norm.weight': 'output_norm.weight',
+    'lm_head.weight': 'output.weight',
+  };
+  if (fixed[hf]) return fixed[hf];
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
+  if (!m) return null;
+  const part: Record<string, string> = {
+    input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm',
+    'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
+    'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
+    'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
+  };
+  const g = part[m[2]];
+  return g ? `blk.${m[1]}.${g}.${m[3]}` : null;
+}
+
+/** LlamaModel.permute: within each head, rows [half 0 | half 1] become interleaved pairs, so llama.cpp's
+ *  adjacent-pair RoPE equals HF's rotate_half. x holds `rows` rows of `width` values (width 1 for a bias). */
+export function permuteRows(x: Float32Array, heads: number, rows: number, width: number): Float32Array {
+  const D = rows / heads;
+  const out = new Float32Array(x.length);
+  for (let h = 0; h < heads; h++) {
+    for (let i = 0; i < D / 2; i++) {
+      for (let s = 0; s < 2; s++) {
+        const from = (h * D + s * (D / 2) + i) * width;
+        out.set(x.subarray(from, from + width), (h * D + 2 * i + s) * width);
+      }
+    }
+  }
+  return out;
+}
+
+/** Heads whose rows a q/k projection tensor holds (for permuteRows), or null when the tensor is not q/k. */
+export function qkHeads(hf: string, c: ModelConfig): number | null {
+  if (/\.self_attn\.q_proj\.(weight|bias)$/.test(hf)) return c.numHeads;
+  if (/\.self_attn\.k_proj\.(weight|bias)$/.test(hf)) return c.numKvHeads;
+  return null;
+}
