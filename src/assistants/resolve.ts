@@ -32,6 +32,8 @@ export interface TurnOptions {
   signal?: AbortSignal;
   /** the reply's room this turn (a request's max_tokens); default the profile's generation.max_tokens */
   maxTokens?: number;
+  /** chat template variables the prompt will be rendered with, over the model's own (a request's chat_template_kwargs) */
+  templateVars?: Record<string, unknown>;
 }
 
 export interface PreparedTurn {
@@ -77,7 +79,8 @@ interface Parts {
 }
 
 async function prepareTurn(x: Parts, conversation: readonly ChatMessage[], t: TurnOptions): Promise<PreparedTurn> {
-  const { profile, window } = x;
+  const { profile } = x;
+  const window = t.templateVars ? x.window.withTemplateVars(t.templateVars) : x.window;
   const query = lastUser(conversation);
   const warnings: string[] = [];
   const mem = t.userId ? x.memoryFor(t.userId) : null;

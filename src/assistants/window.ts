@@ -3,6 +3,7 @@
 // tokens are counted, not guessed), estimated for hosted APIs whose tokenizers are not at hand.
 import { ShitateError } from '../errors.js';
 import { DEFAULT_MAX_NEW_TOKENS } from '../generate/index.js';
+import { adapterTemplateVars } from '../generate/open.js';
 import { loadGenerationConfig } from '../io/generation-config.js';
 import { loadModelConfig } from '../models/index.js';
 import { estimateTokens, type ChatMessage, type ProviderConfig, type ProviderKind } from '../providers/index.js';
@@ -21,6 +22,8 @@ export interface ContextWindow {
   countText(text: string): number;
   /** the whole prompt: the messages rendered with the chat template and the assistant's turn opened */
   countChat(messages: readonly ChatMessage[]): number;
+  /** the same window rendering with more template variables (a request's chat_template_kwargs) on top */
+  withTemplateVars(vars: Record<string, unknown>): ContextWindow;
 }
 
 /** What a local model brings: its tokenizer, its max_position_embeddings and generation_config's max_new_tokens. */
@@ -49,6 +52,7 @@ function checkOverride(override: number | undefined, limit: number, what: string
  *  counted as they will be rendered, with the same template variables (an adapter's enable_thinking, ...). */
 export function modelWindow(m: LocalModelParts, label: string, override?: number, templateVars?: Record<string, unknown>): ContextWindow {
   const chat = templateVars && Object.keys(templateVars).length ? { addGenerationPrompt: true, templateVars } : { addGenerationPrompt: true };
+  const withTemplateVars = (vars: Record<string, unknown>): ContextWindow => modelWindow(m, label, override, { ...templateVars, ...vars });
   const tokens = checkOverride(override, m.config.maxPositions, label);
   return {
     tokens,
@@ -57,6 +61,7 @@ export function modelWindow(m: LocalModelParts, label: string, override?: number
     defaultAnswer: defaultAnswerTokens(tokens, m.generation.maxNewTokens),
     countText: (text) => m.tokenizer.encode(text, { addSpecialTokens: false }).length,
     countChat: (messages) => m.tokenizer.encodeChat(messages, chat).length,
+    withTemplateVars,
   };
 }
 
@@ -75,15 +80,19 @@ export function hostedWindow(kind: Exclude<ProviderKind, 'local'>, model: string
   const tokens = override ?? known.tokens;
   const source = override !== undefined ? 'provider.context_tokens'
     : known.known ? `the published limit of ${model}` : 'assumed: a model shitate does not know; set provider.context_tokens to its real context';
-  return {
+  const w: ContextWindow = {
     tokens, source, exact: false,
     defaultAnswer: defaultAnswerTokens(tokens, null),
     countText: estimateTokens,
     countChat: (messages) => messages.reduce((s, m) => s + estimateTokens(m.content) + HOSTED_PER_MESSAGE, HOSTED_PRIMING),
+    withTemplateVars: () => w, // hosted APIs render their own templates
   };
+  return w;
 }
 
-/** The window of the model a profile names. */
+/** The window of the model a profile names; a local adapter's training template variables count as the
+ *  local engine renders them. */
 export function windowFor(provider: ProviderConfig, override?: number): ContextWindow {
-  return provider.kind === 'local' ? localWindow(provider.model, override) : hostedWindow(provider.kind, provider.model, override);
+  if (provider.kind !== 'local') return hostedWindow(provider.kind, provider.model, override);
+  return localWindow(provider.model, override, (provider.adapter ? adapterTemplateVars(provider.adapter) : null) ?? undefined);
 }

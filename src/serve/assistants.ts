@@ -163,7 +163,8 @@ async function* hostedReply(a: ResolvedAssistant, turn: ChatTurn, secret: string
 }
 
 const turnOf = (ctx: RequestContext, signal?: AbortSignal): TurnOptions =>
-  ({ ...(ctx.user ? { userId: ctx.user } : {}), ...(signal ? { signal } : {}), ...(ctx.maxTokens !== undefined ? { maxTokens: ctx.maxTokens } : {}) });
+  ({ ...(ctx.user ? { userId: ctx.user } : {}), ...(signal ? { signal } : {}), ...(ctx.maxTokens !== undefined ? { maxTokens: ctx.maxTokens } : {}),
+    ...(ctx.templateVars ? { templateVars: ctx.templateVars } : {}) });
 
 /** The turn's messages, planned to the model's context, with the plan in the response: the `shitate.prompt`
  *  field and the x-shitate-prompt-cut header (the parts that lost something, or "none"). */

@@ -107,6 +107,7 @@ export async function handleGeneration(ctx: GenerationContext, req: GenerationRe
   const rc: RequestContext = {
     ...(req.kind === 'chat' && req.user !== undefined ? { user: req.user } : {}),
     ...(req.sampling.maxTokens !== undefined ? { maxTokens: req.sampling.maxTokens } : {}),
+    ...(req.kind === 'chat' && req.templateVars ? { templateVars: req.templateVars } : {}),
   };
   const prepared = req.kind !== 'chat' ? null : served.prepareMessages ? asPrepared(await served.prepareMessages(req.messages, signal, rc)) : { messages: req.messages };
   const messages = prepared?.messages ?? null;

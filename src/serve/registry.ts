@@ -13,6 +13,8 @@ export interface RequestContext {
   user?: string;
   /** the request's max_tokens, when it sets one (room a prompt planner keeps for the reply) */
   maxTokens?: number;
+  /** the request's chat_template_kwargs (a prompt planner counts the prompt as it will be rendered) */
+  templateVars?: Record<string, unknown>;
 }
 
 /** Messages a served model rewrote, with what the response tells the client about the rewrite. */

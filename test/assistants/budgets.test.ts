@@ -3,8 +3,12 @@
 // says provider.context_tokens; and the reply's default room.
 import { describe, expect, it } from 'vitest';
 import {
-  ASSUMED_CONTEXT, defaultAnswerTokens, formatBudgets, hostedContext, hostedWindow, localWindow, parseProfile, profileBudgets, profileToYaml,
+  ASSUMED_CONTEXT, defaultAnswerTokens, formatBudgets, hostedContext, hostedWindow, localWindow, modelWindow, parseProfile, planPrompt, profileBudgets,
+  profileToYaml,
 } from '../../src/assistants/index.js';
+import { chatPrompt } from '../../src/generate/index.js';
+import { loadTokenizer } from '../../src/tokenizer/index.js';
+import { tokenizerDir } from '../helpers/templates.js';
 import { MINI } from './faq-home.js';
 
 describe('context windows', () => {
@@ -46,5 +50,27 @@ describe('context windows', () => {
     const unknown = parseProfile('o', 'provider: { kind: openai, model: llama3.1, url: "http://127.0.0.1:11434/v1" }\n', 'o.yaml');
     expect(formatBudgets(unknown, profileBudgets(unknown, hostedWindow('openai', 'llama3.1'), ''))).toContain('context 4096 tokens (assumed');
     expect(() => parseProfile('x', 'provider: { kind: openai, model: m, context_tokens: 10 }\n', 'x.yaml')).toThrow(/context_tokens: expected a whole number from 64/);
+  });
+
+  it('counts a prompt as a real template renders it, with the variables a request adds (Qwen3 enable_thinking)', () => {
+    const tok = loadTokenizer(tokenizerDir('qwen3'));
+    const w = modelWindow({ tokenizer: tok, config: { maxPositions: 400 }, generation: { maxNewTokens: null } }, 'qwen3');
+    const off = w.withTemplateVars({ enable_thinking: false });
+    const ask = [{ role: 'user', content: '送料はいくらですか？' }];
+    expect(off.countChat(ask)).toBe(chatPrompt(tok, ask, { enable_thinking: false }).length);
+    expect(off.countChat(ask)).toBeGreaterThan(w.countChat(ask));
+    const turns = [...Array.from({ length: 8 }, (_, i) => [{ role: 'user', content: `質問${i}です。`.repeat(8) }, { role: 'assistant', content: `回答${i}です。`.repeat(12) }]).flat(), ...ask];
+    const plan = planPrompt({
+      window: off, answer: 100, head: 'あなたはサポート担当です。', tail: '', memoryHeading: '## 記憶', memorySection: () => '',
+      knowledgeHeading: '## 資料', knowledgeSection: (src) => (src.length ? `## 資料\n\n${src.map((x) => `[${x.n}] ${x.cite}\n${x.text}`).join('\n\n')}` : ''),
+      turns, query: ask[0].content, memories: [], memoryBudget: 0, knowledgeBudget: 1500,
+      passages: [{ kb: 'faq', doc: 'faq.csv', cite: 'faq.csv', text: '送料は全国一律550円です。'.repeat(20), whole: false }],
+    });
+    const rendered = chatPrompt(tok, plan.messages, { enable_thinking: false }).length;
+    expect(rendered).toBe(plan.report.promptTokens);
+    expect(rendered + 100).toBeLessThanOrEqual(400);
+    expect(rendered + 100).toBeGreaterThan(400 - 20);
+    expect(plan.report.history.dropped).toBeGreaterThan(0);
+    expect(plan.sources.length).toBe(1);
   });
 });

@@ -12,6 +12,7 @@ const chars = (s: string): number => [...s].length;
 const window = (tokens: number): ContextWindow => ({
   tokens, source: 'test', exact: true, defaultAnswer: 16, countText: chars,
   countChat: (ms) => ms.reduce((s, m) => s + 3 + chars(m.content), 2),
+  withTemplateVars: () => window(tokens),
 });
 
 const passage = (doc: string, text: string): Passage => ({ kb: 'faq', doc, cite: doc, text, whole: false });
