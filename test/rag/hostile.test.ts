@@ -8,30 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { ingest, KnowledgeBase, searchKb } from '../../src/rag/index.js';
 import { MemoryStore } from '../../src/memory/index.js';
 import { countControls } from '../../src/data/sanitize.js';
-import { run } from '../../src/cli/main.js';
+import { runQuiet } from '../cli/run-quiet.js';
 import { tempDir } from '../helpers/tiny-model.js';
 import { docxBomb, xlsxBomb } from '../helpers/zip-bomb.js';
-
-/** The CLI in this process, with its stderr captured and `env` set while it runs. */
-async function runQuiet(argv: string[], env: Record<string, string>): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, env);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await run(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
-}
 
 describe('NUL bytes and control characters in documents', () => {
   it('kb add indexes a file with a NUL among Japanese text, and the rest of the batch, through the CLI', async () => {

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { SWAP_POINTS } from '../../src/train/faults.js';
 import { runCli } from '../cli/run-cli.js';
+import { runQuiet } from '../cli/run-quiet.js';
 import { tempDir, tinyModelDir, writeJsonl } from '../helpers/tiny-model.js';
 
 const ROWS = Array.from({ length: 12 }, (_, i) => ({
@@ -90,21 +91,6 @@ describe('signals and restarts', () => {
     }
   }, 60_000);
 });
-
-/** The CLI in this process with its stderr captured (no child process to start). */
-async function runQuiet(argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await run(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 /** A run stopped (as by Ctrl-C) at step 2, through a kill right after the first checkpoint. */
 async function stoppedAtTwo(name: string): Promise<string> {

@@ -6,25 +6,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main.js';
+import { runQuiet } from '../cli/run-quiet.js';
 import { lockRunDir } from '../../src/train/run-lock.js';
 import { tempDir, tinyModelDir, writeJsonl } from '../helpers/tiny-model.js';
 
 const ROWS = Array.from({ length: 8 }, (_, i) => ({ messages: [{ role: 'user', content: `Q${i}?` }, { role: 'assistant', content: `A${i}.` }] }));
-
-async function runQuiet(argv: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    stderr += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    return { code: await run(argv), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 const deadPid = (): Promise<number> => new Promise((resolve) => {
   const c = spawn(process.execPath, ['-e', '0']);
