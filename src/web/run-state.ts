@@ -77,17 +77,24 @@ export const metricsFile = (runDir: string): string => path.join(runDir, 'metric
 export const logFile = (runDir: string): string => path.join(runDir, 'train.log');
 export const metaFile = (runDir: string): string => path.join(runDir, 'studio.json');
 
+/** Parsed files by path, kept while their size and time stamp stay the same (lists and live views poll). */
+const parsed = new Map<string, { size: number; mtimeMs: number; ino: number; lines: MetricLine[] }>();
+
 /** Every whole line of metrics.jsonl (a line being written is left for the next read). */
 export function readMetrics(runDir: string): MetricLine[] {
-  let text: string;
+  const file = metricsFile(runDir);
+  let st: fs.Stats;
   try {
-    text = fs.readFileSync(metricsFile(runDir), 'utf8');
+    st = fs.statSync(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
+  const hit = parsed.get(file);
+  if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs && hit.ino === st.ino) return hit.lines;
   const out: MetricLine[] = [];
-  for (const line of text.split('\n').slice(0, -1)) if (line.trim()) out.push(JSON.parse(line) as MetricLine);
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(0, -1)) if (line.trim()) out.push(JSON.parse(line) as MetricLine);
+  parsed.set(file, { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, lines: out });
   return out;
 }
 

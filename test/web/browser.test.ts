@@ -183,6 +183,10 @@ describe('shitate studio in Chromium', { timeout: 300_000 }, () => {
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     expect(download.suggestedFilename()).toMatch(/-adapter\.tar\.gz$/);
     await shot('9-export');
+    await page.getByRole('button', { name: '日本語' }).click();
+    await go('training');
+    await poll(() => page.locator('[data-testid=run-view]').innerText()).toContain('ステップ');
+    await shot('10-training-ja');
   });
 
   it('shows server errors as messages with what to do, never a stack trace', async () => {

@@ -52,6 +52,8 @@ const en = {
   // training
   'set.epochs': 'Epochs', 'set.max_steps': 'Max steps', 'set.learning_rate': 'Learning rate', 'set.lora_r': 'LoRA rank', 'set.lora_alpha': 'LoRA alpha',
   'set.batch_tokens': 'Tokens per batch', 'set.max_seq_len': 'Max tokens per example', 'set.eval_every': 'Validate every (steps)', 'set.early_stopping_patience': 'Early-stopping patience', 'set.precision': 'Precision',
+  'train.licence.needs-ack': '{name} allows {purpose} use only under conditions.', 'train.licence.block': '{name} does not allow {purpose} use: training will be refused.',
+  'train.accept': 'I have read the conditions and will meet them (recorded in the run folder)',
   'train.title': 'Training', 'train.lead': 'Start a LoRA run on the prepared data and watch it learn. Stop keeps a checkpoint; resume continues exactly where it stopped — also after a reload or a restart.',
   'train.new': 'New run', 'train.model': 'Model', 'train.noModel': 'none chosen', 'train.change': 'change', 'train.dataset': 'Dataset', 'train.namePh': 'e.g. FAQ v1',
   'train.preset': 'Settings for a small model (like the bundled one)', 'train.advanced': 'All settings', 'train.auto': 'auto', 'train.start': 'Start training', 'train.needData': 'Prepare data first:',
@@ -149,6 +151,8 @@ const ja = {
   'est.method': '手法', 'est.precision': '精度', 'est.rank': 'LoRA ランク', 'est.seq': '1 行のトークン数', 'est.batch': 'バッチの行数', 'est.trainable': '学習対象', 'est.cpuPeak': 'この CPU での最大メモリ', 'est.time': 'ここでの 1 エポックの時間',
   'set.epochs': 'エポック数', 'set.max_steps': '最大ステップ数', 'set.learning_rate': '学習率', 'set.lora_r': 'LoRA ランク', 'set.lora_alpha': 'LoRA アルファ',
   'set.batch_tokens': 'バッチのトークン数', 'set.max_seq_len': '1 例の最大トークン数', 'set.eval_every': '検証の間隔(ステップ)', 'set.early_stopping_patience': '早期終了の猶予', 'set.precision': '精度',
+  'train.licence.needs-ack': '{name} は条件付きで{purpose}利用を認めています。', 'train.licence.block': '{name} は{purpose}利用を認めていません: 学習は拒否されます。',
+  'train.accept': '条件を読み、守ります(学習フォルダに記録されます)',
   'train.title': '学習', 'train.lead': '準備したデータで LoRA 学習を始め、学ぶ様子を見守ります。停止するとチェックポイントが残り、再開すると止めたところから正確に続きます(再読み込みや再起動の後でも)。',
   'train.new': '新しい学習', 'train.model': 'モデル', 'train.noModel': '未選択', 'train.change': '変更', 'train.dataset': 'データ', 'train.namePh': '例: FAQ 第 1 版',
   'train.preset': '小さいモデル向けの設定(同梱モデルなど)', 'train.advanced': 'すべての設定', 'train.auto': '自動', 'train.start': '学習を開始', 'train.needData': '先にデータを準備してください:',

@@ -37,7 +37,11 @@ function App() {
   const lang = useLang();
   const [route, setRoute] = useState(currentRoute());
   useEffect(() => {
-    const on = () => setRoute(currentRoute());
+    const on = () => {
+      setRoute(currentRoute());
+      // a new page: screen readers and keyboard users start at its content, not at the top bar
+      document.getElementById('main').focus({ preventScroll: false });
+    };
     addEventListener('hashchange', on);
     return () => removeEventListener('hashchange', on);
   }, []);

@@ -35,17 +35,26 @@ function StartForm({ onStarted }) {
   const [values, setValues] = useState({});
   const [name, setName] = useState('');
   const [busy, setBusy] = useState(false);
+  const [licence, setLicence] = useState(null);
+  const [accept, setAccept] = useState(false);
   useEffect(() => {
     Promise.all([api('/api/train/settings'), api('/api/datasets')]).then(([s, d]) => {
       setSchema(s.settings);
       setDatasets(d.datasets);
     }, showError);
   }, []);
+  // the licence gate's verdict for this model and purpose, so conditions are accepted here, not in a failed run
+  useEffect(() => {
+    if (!shared.model || !shared.purpose || shared.purpose === 'none') return setLicence(null);
+    api(`/api/models?purpose=${shared.purpose}&path=${encodeURIComponent(shared.model)}`)
+      .then((r) => setLicence((r.models.find((m) => m.path === shared.model) || {}).licence || null), showError);
+  }, [shared.model, shared.purpose]);
   const set = (k, v) => setValues({ ...values, [k]: v });
   const changed = () => {
     const out = {};
     for (const s of schema) if (values[s.key] !== undefined && JSON.stringify(values[s.key]) !== JSON.stringify(s.default)) out[s.key] = values[s.key];
     if (shared.purpose && shared.purpose !== 'none' && out.purpose === undefined) out.purpose = shared.purpose;
+    if (accept) out.accept_licence = true;
     return out;
   };
   const start = async () => {
@@ -73,7 +82,13 @@ function StartForm({ onStarted }) {
     <details><summary>${t('train.advanced')}</summary>
       <div class="settings">${schema.filter((s) => !MAIN.includes(s.key)).map((s) => html`<${SettingInput} s=${s} value=${values[s.key]} onChange=${(v) => set(s.key, v)} />`)}</div>
     </details>
-    <button class="primary" disabled=${busy || !shared.model || !shared.dataset} onClick=${start} data-testid="start">${busy ? t('working') : t('train.start')}</button>
+    ${licence && licence.decision !== 'allow' ? html`<div class=${`notice inline ${licence.decision === 'block' ? 'error' : ''}`} data-testid="licence-gate">
+      <div><strong>${t(`train.licence.${licence.decision}`, { name: licence.name, purpose: t(`purpose.${shared.purpose}`) })}</strong>
+        <p class="small">${licence.explanation}</p>
+        ${licence.obligations.length ? html`<ul class="small">${licence.obligations.map((o) => html`<li>${o}</li>`)}</ul>` : null}
+        ${licence.decision === 'needs-ack' ? html`<label class="check"><input type="checkbox" checked=${accept} onChange=${(e) => setAccept(e.target.checked)} /> ${t('train.accept')}</label>` : null}
+      </div></div>` : null}
+    <button class="primary" disabled=${busy || !shared.model || !shared.dataset || (licence && licence.decision === 'needs-ack' && !accept)} onClick=${start} data-testid="start">${busy ? t('working') : t('train.start')}</button>
     ${!shared.dataset ? html`<p class="small muted">${t('train.needData')} <a href="#/data">${t('nav.data')}</a></p>` : null}
   </section>`;
 }
