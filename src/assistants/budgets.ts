@@ -30,7 +30,7 @@ export function answerTokens(p: Profile, w: ContextWindow, requested?: number): 
 
 export function profileBudgets(p: Profile, w: ContextWindow, instructions: string): Budgets {
   const head = promptHead(p, instructions);
-  const system = w.countChat([...(head ? [{ role: 'system', content: head }] : []), { role: 'user', content: '' }]);
+  const system = w.countChat(w.shape([...(head ? [{ role: 'system', content: head }] : []), { role: 'user', content: '' }]));
   const answer = answerTokens(p, w);
   const perTurn = w.tokens - answer - system;
   const room = Math.max(0, perTurn);
@@ -64,6 +64,7 @@ export function formatBudgets(p: Profile, b: Budgets): string {
     row('system prompt', b.system, 'instructions, tone and language, with the chat template\'s own tokens'),
     row('each turn', Math.max(0, b.perTurn), 'the message first, then as many earlier messages, facts and passages as fit, in that order'),
   ];
+  if (w.systemRole !== 'native') lines.push(`  this chat template has no system role: the system prompt goes at the start of the first user message`);
   if (p.memory.enabled) lines.push(row('memory', b.memory, `at most (memory.budget_tokens ${p.memory.budgetTokens})`));
   if (p.knowledge.bases.length) {
     const capped = b.knowledge < p.knowledge.budgetTokens ? `; knowledge.budget_tokens ${p.knowledge.budgetTokens} does not fit` : '';

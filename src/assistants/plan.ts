@@ -148,10 +148,10 @@ export function planPrompt(x: PlanInput): PromptPlan {
   const system = (facts: string, sources: readonly Source[]): string =>
     [x.head, x.memorySection(facts), x.knowledgeSection(sources), x.tail].filter(Boolean).join('\n\n');
   const render = (sys: string, keep: number): ChatMessage[] =>
-    [...(sys ? [{ role: 'system', content: sys }] : []), ...groups.slice(groups.length - keep).flat(), ...latest];
+    w.shape([...(sys ? [{ role: 'system', content: sys }] : []), ...groups.slice(groups.length - keep).flat(), ...latest]);
   const empty = system('', []);
   const fixed = w.countChat(render(empty, 0));
-  if (fixed + x.answer > w.tokens) refuse(x, w.countChat(empty ? [{ role: 'system', content: empty }] : []), fixed);
+  if (fixed + x.answer > w.tokens) refuse(x, w.countChat(w.shape([...(empty ? [{ role: 'system', content: empty }] : []), { role: 'user', content: '' }])), fixed);
   const room = w.tokens - x.answer - fixed;
 
   const kbFloor = x.passages.length ? fitKnowledge(x, Math.floor(room / 2), x.passages.slice(0, 1)).tokens : 0;

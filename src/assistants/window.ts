@@ -7,7 +7,7 @@ import { adapterTemplateVars } from '../generate/open.js';
 import { loadGenerationConfig } from '../io/generation-config.js';
 import { loadModelConfig } from '../models/index.js';
 import { estimateTokens, type ChatMessage, type ProviderConfig, type ProviderKind } from '../providers/index.js';
-import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
+import { foldSystem, loadTokenizer, systemSupport, type SystemSupport, type Tokenizer } from '../tokenizer/index.js';
 import { hostedContext } from './hosted-limits.js';
 
 export interface ContextWindow {
@@ -24,6 +24,11 @@ export interface ContextWindow {
   countChat(messages: readonly ChatMessage[]): number;
   /** the same window rendering with more template variables (a request's chat_template_kwargs) on top */
   withTemplateVars(vars: Record<string, unknown>): ContextWindow;
+  /** whether the chat template takes a system message ('native'); when it refuses or drops one, shape()
+   *  folds the system prompt into the first user message, as Gemma-3's own template does */
+  readonly systemRole: SystemSupport;
+  /** the messages as they are sent: unchanged, or with the system prompt folded */
+  shape(messages: readonly ChatMessage[]): ChatMessage[];
 }
 
 /** What a local model brings: its tokenizer, its max_position_embeddings and generation_config's max_new_tokens. */
@@ -53,6 +58,7 @@ function checkOverride(override: number | undefined, limit: number, what: string
 export function modelWindow(m: LocalModelParts, label: string, override?: number, templateVars?: Record<string, unknown>): ContextWindow {
   const chat = templateVars && Object.keys(templateVars).length ? { addGenerationPrompt: true, templateVars } : { addGenerationPrompt: true };
   const withTemplateVars = (vars: Record<string, unknown>): ContextWindow => modelWindow(m, label, override, { ...templateVars, ...vars });
+  const systemRole = systemSupport(m.tokenizer, chat.templateVars);
   const tokens = checkOverride(override, m.config.maxPositions, label);
   return {
     tokens,
@@ -62,6 +68,8 @@ export function modelWindow(m: LocalModelParts, label: string, override?: number
     countText: (text) => m.tokenizer.encode(text, { addSpecialTokens: false }).length,
     countChat: (messages) => m.tokenizer.encodeChat(messages, chat).length,
     withTemplateVars,
+    systemRole,
+    shape: (messages) => (systemRole === 'native' ? [...messages] : foldSystem(messages)),
   };
 }
 
@@ -86,6 +94,8 @@ export function hostedWindow(kind: Exclude<ProviderKind, 'local'>, model: string
     countText: estimateTokens,
     countChat: (messages) => messages.reduce((s, m) => s + estimateTokens(m.content) + HOSTED_PER_MESSAGE, HOSTED_PRIMING),
     withTemplateVars: () => w, // hosted APIs render their own templates
+    systemRole: 'native',
+    shape: (messages) => [...messages],
   };
   return w;
 }

@@ -153,6 +153,9 @@ async function chat(id: string, userId: string, vars: Record<string, string>): P
   const conv = new Conversation(a, userId, { text: (t) => process.stdout.write(t), note });
   const tty = process.stdin.isTTY === true;
   note(`${a.profile.name}${a.profile.description ? ` — ${a.profile.description}` : ''} (${a.provider.kind}: ${a.provider.model}; user ${userId}) — /help for commands`);
+  if (a.window.systemRole !== 'native') {
+    note(`note: this model's chat template has no system role; the instructions, memory and knowledge go at the start of the first message`);
+  }
   for (const s of a.profile.starters) note(`  try: ${s}`);
   try {
     return await runChatLoop(conv, tty);

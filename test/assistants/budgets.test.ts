@@ -8,7 +8,7 @@ import {
 } from '../../src/assistants/index.js';
 import { chatPrompt } from '../../src/generate/index.js';
 import { loadTokenizer } from '../../src/tokenizer/index.js';
-import { tokenizerDir } from '../helpers/templates.js';
+import { GEMMA2, tokenizerDir, withTemplate } from '../helpers/templates.js';
 import { MINI } from './faq-home.js';
 
 describe('context windows', () => {
@@ -72,5 +72,27 @@ describe('context windows', () => {
     expect(rendered + 100).toBeGreaterThan(400 - 20);
     expect(plan.report.history.dropped).toBeGreaterThan(0);
     expect(plan.sources.length).toBe(1);
+  });
+
+  it('folds the system prompt into the first kept user message for a template without a system role (Gemma 2)', () => {
+    const tok = loadTokenizer(withTemplate('gemma3', GEMMA2));
+    const w = modelWindow({ tokenizer: tok, config: { maxPositions: 300 }, generation: { maxNewTokens: null } }, 'gemma2');
+    expect(w.systemRole).toBe('refused');
+    const turns = [...Array.from({ length: 6 }, (_, i) => [{ role: 'user', content: `質問${i}です。`.repeat(6) }, { role: 'assistant', content: `回答${i}です。`.repeat(8) }]).flat(),
+      { role: 'user', content: '送料は？' }];
+    const plan = planPrompt({
+      window: w, answer: 60, head: 'あなたはサポート担当です。', tail: '', memoryHeading: '## 記憶', memorySection: () => '',
+      knowledgeHeading: '## 資料', knowledgeSection: (src) => (src.length ? `## 資料\n\n${src.map((x) => `[${x.n}] ${x.cite}\n${x.text}`).join('\n\n')}` : ''),
+      turns, query: '送料は？', memories: [], memoryBudget: 0, knowledgeBudget: 1500,
+      passages: [{ kb: 'faq', doc: 'faq.csv', cite: 'faq.csv', text: '送料は全国一律550円です。'.repeat(10), whole: false }],
+    });
+    expect(plan.messages.some((m) => m.role === 'system')).toBe(false);
+    expect(plan.messages[0].role).toBe('user');
+    expect(plan.messages[0].content.startsWith('あなたはサポート担当です。\n\n## 資料')).toBe(true);
+    expect(plan.messages[plan.messages.length - 1].content.endsWith('送料は？')).toBe(true);
+    const rendered = chatPrompt(tok, plan.messages).length;
+    expect(rendered).toBe(plan.report.promptTokens);
+    expect(rendered + 60).toBeLessThanOrEqual(300);
+    expect(plan.report.history.dropped).toBeGreaterThan(0);
   });
 });

@@ -13,6 +13,8 @@ const window = (tokens: number): ContextWindow => ({
   tokens, source: 'test', exact: true, defaultAnswer: 16, countText: chars,
   countChat: (ms) => ms.reduce((s, m) => s + 3 + chars(m.content), 2),
   withTemplateVars: () => window(tokens),
+  systemRole: 'native',
+  shape: (ms) => [...ms],
 });
 
 const passage = (doc: string, text: string): Passage => ({ kb: 'faq', doc, cite: doc, text, whole: false });
@@ -95,10 +97,10 @@ describe('planPrompt', () => {
 
   it('refuses a system prompt that leaves no room, and a message too long, with the numbers', () => {
     expect(() => planPrompt(input({ head: long(500), tokens: 512 }))).toThrow(expect.objectContaining({
-      code: 'E_CONTEXT', message: expect.stringMatching(/system prompt is 505 tokens and the reply keeps 50: 555 in all; expected less than the model's context of 512/),
+      code: 'E_CONTEXT', message: expect.stringMatching(/system prompt is 508 tokens and the reply keeps 50: 558 in all; expected less than the model's context of 512/),
     }));
     expect(() => planPrompt(input({ turns: [user(long(500))], tokens: 512 }))).toThrow(expect.objectContaining({
-      code: 'E_CONTEXT', message: expect.stringContaining('the message needs 503 tokens'), hint: expect.stringContaining('shorten the message'),
+      code: 'E_CONTEXT', message: expect.stringContaining('the message needs 500 tokens'), hint: expect.stringContaining('shorten the message'),
     }));
   });
 
