@@ -66,6 +66,7 @@ async function runCheck(ctx: StudioContext, b: Body, lang: Lang): Promise<Checke
   const outcome = await checkFiles(uploads.map((u) => u.path), [], {
     import: importOptions(obj(b, 'mapping')), lang, model,
     validate: { countTokens: counter?.countTokens ?? null, maxTokens: counter?.context ?? null },
+    templateIssues: counter?.templateIssues ?? null,
   });
   return { uploads, outcome, model };
 }
