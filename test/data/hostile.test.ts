@@ -3,7 +3,6 @@
 // read when --encoding names it (and the refusal says how otherwise); a stray quote that swallows the next
 // CSV row is reported with both rows and the damaged row left out; a NUL is reported at its row and never
 // written; one example is "1 example".
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import ExcelJS from 'exceljs';
@@ -135,10 +134,8 @@ describe('leftovers of a crashed prepare', () => {
     fs.writeFileSync(file, csv([['question', 'answer'], ...cleanFaq(30).map((r) => r.slice(0, 2))]));
     const out = path.join(dir, 'out');
     fs.mkdirSync(out);
-    const dead = await new Promise<number>((resolve) => {
-      const c = spawn(process.execPath, ['-e', '0']);
-      c.on('exit', () => resolve(c.pid!));
-    });
+    // above the kernel's pid limit, so no process has it (a finished child's pid may be reused at once)
+    const dead = fs.existsSync('/proc/sys/kernel/pid_max') ? Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1 : 2 ** 22 + 1;
     fs.writeFileSync(path.join(out, `train.jsonl.tmp-${dead}`), 'half a line');
     fs.writeFileSync(path.join(out, `train.jsonl.tmp-${process.ppid}`), 'someone is writing this');
     expect(await run(['data', 'prepare', file, '--out', out])).toBe(0);

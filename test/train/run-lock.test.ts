@@ -12,10 +12,14 @@ import { tempDir, tinyModelDir, writeJsonl } from '../helpers/tiny-model.js';
 
 const ROWS = Array.from({ length: 8 }, (_, i) => ({ messages: [{ role: 'user', content: `Q${i}?` }, { role: 'assistant', content: `A${i}.` }] }));
 
-const deadPid = (): Promise<number> => new Promise((resolve) => {
-  const c = spawn(process.execPath, ['-e', '0']);
-  c.on('exit', () => resolve(c.pid!));
-});
+/** A pid no process can have (above the kernel's limit): a finished child's pid may be reused at once. */
+function deadPid(): number {
+  try {
+    return Number(fs.readFileSync('/proc/sys/kernel/pid_max', 'utf8')) + 1;
+  } catch {
+    return 2 ** 22 + 1;
+  }
+}
 
 describe('two trainers on one run folder', () => {
   it('refuses the second with the pid and host of the first, for resume and for a fresh start', async () => {
@@ -34,12 +38,12 @@ describe('two trainers on one run folder', () => {
     await started;
     for (const second of [['train', '--resume', out], [...trainArgs, '--max-steps', '4']]) {
       const r = await runQuiet(second);
-      expect(r.code).toBe(1);
+      expect(r.code, `${r.stderr}\n--- first trainer:\n${err}`).toBe(1);
       expect(r.stderr).toContain(`error[E_RUN_LOCKED]: run folder ${out} is in use: expected no other trainer, found process ${first.pid} on this machine`);
       expect(r.stderr).toMatch(new RegExp(`hint: .*kill -INT ${first.pid}`));
     }
     first.kill('SIGINT');
-    expect(await exited).toBe(130);
+    expect(await exited, err).toBe(130);
     const steps = fs.readFileSync(path.join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: number })
       .filter((m) => m.type === 'step').map((m) => m.step);
     expect(new Set(steps).size).toBe(steps.length); // every step once: the second trainer never ran
@@ -52,7 +56,7 @@ describe('two trainers on one run folder', () => {
     const out = path.join(dir, 'run');
     fs.mkdirSync(out);
     const lock = path.join(out, 'train.lock');
-    const pid = await deadPid();
+    const pid = deadPid();
     fs.writeFileSync(lock, JSON.stringify({ pid, host: os.hostname(), startedAt: '2024-01-01T00:00:00.000Z', procStart: null }));
     const r = await runQuiet(['train', '--model', tinyModelDir(), '--data', data, '--out', out, '--max-steps', '2', '--batch-tokens', '64']);
     expect(r.code, r.stderr).toBe(0);
