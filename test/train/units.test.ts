@@ -121,6 +121,22 @@ describe('loss masks from the chat template', () => {
   });
 });
 
+describe('loss masks when tokens cannot be traced to characters', () => {
+  it('a normalizer that rewrites text (lowercase): boundaries come from encoding the text before them', () => {
+    const dir = tempDir();
+    const json = JSON.parse(fs.readFileSync(path.join(tinyModelDir(), 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ ...json, normalizer: { type: 'Lowercase' } }));
+    fs.copyFileSync(path.join(tinyModelDir(), 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
+    const tok = loadTokenizer(dir);
+    const msgs = [{ role: 'user', content: 'Return POLICY?' }, { role: 'assistant', content: 'Within 30 Days.' }];
+    const text = tok.renderChat(msgs);
+    const { ids, mask } = chatLossMask(tok, msgs, [...tok.eosTokenIds, ...endOfTurnIds(tok)]);
+    expect(tok.tokenOffsets(text, ids)).toBeNull();
+    expect(ids).toEqual(tok.encodeChat(msgs));
+    expect(tok.decode(ids.filter((_, i) => mask[i] === 1))).toBe('within 30 days.<|im_end|>');
+  });
+});
+
 describe('config precedence: defaults < file < env < flags', () => {
   it('takes each layer in order and names the source', () => {
     const dir = tempDir();
