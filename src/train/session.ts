@@ -15,6 +15,7 @@ import { loadTrainingCheckpoint, replaceDir, saveTrainingCheckpoint, type Traine
 import { trainLoop, type TrainEvent } from './trainer.js';
 import { appendMetric, lossCurves, trimMetrics } from './metrics-log.js';
 import { BEST_FILE, CHECKPOINTS, openRunFolder } from './run-folder.js';
+import { readRunConfig } from './state-file.js';
 import { loadRunData } from './data-setup.js';
 import { estimateTraining, formatGiB, shapeOf } from './estimate.js';
 import { lossCurveSvg } from './plot.js';
@@ -82,7 +83,10 @@ export async function runTraining(o: RunOptions): Promise<RunResult> {
 
 async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, emit: (e: TrainEvent) => void): Promise<RunResult> {
   const c = { ...o.config, out: runDir };
-  writeFileAtomic(path.join(runDir, 'config.json'), JSON.stringify({ config: c, sources: o.sources ?? {} }, null, 2) + '\n');
+  const cfgFile = path.join(runDir, 'config.json');
+  // a resume without sources (library callers) keeps the ones the run started with
+  const sources = o.sources ?? (o.resume && fs.existsSync(cfgFile) ? readRunConfig(cfgFile).sources : {});
+  writeFileAtomic(cfgFile, JSON.stringify({ config: c, sources }, null, 2) + '\n');
   const { model, eosTokenIds, config: mc } = loadModel(c.model);
   const tok: Tokenizer = loadTokenizer(c.model);
   checkTokenizerFits(tok, mc.vocabSize, c.model); // a few added ids beyond the embedding are fine unless they occur
