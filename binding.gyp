@@ -22,7 +22,10 @@
         "native/src/k_attention.cc",
         "native/src/k_attention_blocked.cc",
         "native/src/k_loss_optim.cc",
-        "native/src/k_convert.cc"
+        "native/src/k_convert.cc",
+        "native/src/k_geglu.cc",
+        "native/src/k_softcap.cc",
+        "native/src/bind_softcap_geglu.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -30,6 +30,8 @@ const ops: Op[] = [
   { name: 'mul', bytes: 12 * n, run: () => k.mul(out, a, b, n, 0) },
   { name: 'swiglu', bytes: 12 * n, run: () => k.swiglu(out, a, b, n) },
   { name: 'silu', bytes: 8 * n, run: () => k.silu(out, a, n) },
+  { name: 'geglu (tanh)', bytes: 12 * n, run: () => k.geglu(out, a, b, n, 1) },
+  { name: 'softcap', bytes: 8 * n, run: () => k.softcap(out, a, n, 30) },
   { name: `rmsnorm [${rows}x${C}]`, bytes: 8 * rows * C, run: () => k.rmsnorm(out, rstd, a, w, rows, C, 1e-5) },
   { name: `softmax [${n / V}x${V}]`, bytes: 8 * n, run: () => k.softmax(out, a, n / V, V) },
   { name: 'adamw', bytes: 28 * n, run: () => k.adamw(out, a, m, v, n, 1e-3, 0.9, 0.999, 1e-8, 0.01, 10) },
@@ -47,3 +49,33 @@ for (const op of ops) {
 }
 printTable(['kernel', 'MB moved', 'ms', 'GB/s', 'memcpy GB/s', 'ratio'], table);
 console.log('ratio: kernel bandwidth relative to memcpy of the same bytes (1.0 = as fast as memory allows).');
+
+// Gemma's soft-capped variants against the same kernel without the cap, on the same inputs in the same run:
+// attention (a Gemma-2 head shape, forward + backward) and the LM-head loss rows (Gemma's 256k vocabulary).
+const [B, T, H, Hkv, D] = [1, 256, 8, 4, 256];
+const q = randomArray(B * T * H * D);
+const kk = randomArray(B * T * Hkv * D);
+const vv = randomArray(B * T * Hkv * D);
+const ao = new Float32Array(q.length);
+const lse = new Float32Array(B * H * T);
+const [dq, dk, dv] = [new Float32Array(q.length), new Float32Array(kk.length), new Float32Array(vv.length)];
+const attn = (cap: number) => () => {
+  k.attention(ao, lse, q, kk, vv, null, null, B, T, T, H, Hkv, D, 1 / 16, 1, 0, cap);
+  k.attentionBackward(dq, dk, dv, q, q, kk, vv, ao, lse, null, null, B, T, T, H, Hkv, D, 1 / 16, 1, 0, cap);
+};
+const [N, Vocab] = [32, 262144];
+const logits = randomArray(N * Vocab).map((x) => 40 * x);
+const dl = new Float32Array(N * Vocab);
+const losses = new Float32Array(N);
+const targets = Int32Array.from({ length: N }, (_, i) => (i * 7919) % Vocab);
+const capped: string[][] = [];
+for (const [name, plain, withCap] of [
+  [`attention fwd+bwd [T=${T}, H=${H}/${Hkv}, D=${D}], cap 50`, attn(0), attn(50)],
+  [`cross-entropy + grad [${N}x${Vocab}], cap 30`, () => k.crossEntropy(losses, dl, logits, targets, N, Vocab, 1),
+    () => k.softcapCrossEntropy(losses, dl, logits, targets, N, Vocab, 1, 30)],
+] as const) {
+  const [tPlain, tCap] = timePair(plain, withCap);
+  capped.push([name, (tPlain * 1e3).toFixed(2), (tCap * 1e3).toFixed(2), (tPlain / tCap).toFixed(2)]);
+}
+printTable(['soft-capped kernel', 'plain ms', 'capped ms', 'ratio'], capped);
+console.log('ratio: speed of the soft-capped kernel relative to the same kernel without the cap (1.0 = the cap is free).');

@@ -72,7 +72,7 @@ describe('native addon', () => {
     expect(() => k.silu(f(4), wrongType, 4)).toThrow(/silu: argument x must be a Float32Array, got a Float64Array/);
     expect(() => k.embedding(f(8), f(8), new Int32Array([0, 2]), 2, 4)).toThrow(/embedding: ids\[1\] = 2 is outside \[0, 2\)/);
     expect(() => k.crossEntropy(f(1), null, f(5), new Int32Array([5]), 1, 5, 1)).toThrow(/crossEntropy: targets\[0\]/);
-    expect(() => k.attention(f(12), f(3), f(12), f(8), f(8), null, null, 1, 1, 1, 3, 2, 4, 1, 1, 0))
+    expect(() => k.attention(f(12), f(3), f(12), f(8), f(8), null, null, 1, 1, 1, 3, 2, 4, 1, 1, 0, 0))
       .toThrow(/attention: H must be a multiple of Hkv/);
     expect(() => k.dropout(f(2), f(2), -1, 0.1, 1)).toThrow(/dropout: argument n must be an integer/);
   });

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "kernels.h"
+#include "tanh_fast.h"
 
 namespace sh {
 namespace attn {
@@ -25,10 +26,38 @@ inline void key_range(const AttnShape& s, i64 P, i64* lo, i64* hi) {
   if (*hi < *lo) *hi = *lo;
 }
 
+/** A scaled score after the optional tanh soft-cap (identity when s.softcap is 0). */
+inline float cap_score(float x, const AttnShape& s) {
+  return s.softcap > 0.0f ? s.softcap * tanh_fast(x * (1.0f / s.softcap)) : x;
+}
+
+/** x[i] = cap_score(x[i]) over a block of scores, and g[i] = its derivative when g is given (softcap > 0). */
+inline void cap_block(float* __restrict x, float* __restrict g, i64 n, const AttnShape& s) {
+  const float cap = s.softcap, inv = 1.0f / s.softcap;
+  for (i64 i = 0; i < n; ++i) x[i] = cap * tanh_fast(x[i] * inv);
+  if (g != nullptr)
+    for (i64 i = 0; i < n; ++i) {
+      const float u = x[i] * inv;
+      g[i] = 1.0f - u * u;
+    }
+}
+
+/** d cap_score / dx, from the capped score c: 1 - (c / softcap)^2 (1 without a cap). */
+inline float cap_grad(float c, const AttnShape& s) {
+  if (s.softcap <= 0.0f) return 1.0f;
+  const float u = c * (1.0f / s.softcap);
+  return 1.0f - u * u;
+}
+
+/** The capped score of query row qr against key row kr, before ALiBi. */
+inline float capped_dot(const float* qr, const float* kr, const AttnShape& s) { return cap_score(dot(qr, kr, s.D) * s.scale, s); }
+
+/** Adds the ALiBi bias of key j for the query at position P. */
+inline float with_alibi(float c, float slope, i64 j, i64 P) { return slope != 0.0f ? c + slope * static_cast<float>(j - P) : c; }
+
 /** The same expression in forward and both backward passes, so recomputed scores match bit for bit. */
 inline float score(const float* qr, const float* kr, const AttnShape& s, float slope, i64 j, i64 P) {
-  const float d = dot(qr, kr, s.D) * s.scale;
-  return slope != 0.0f ? d + slope * static_cast<float>(j - P) : d;
+  return with_alibi(capped_dot(qr, kr, s), slope, j, P);
 }
 
 struct Ptrs {

@@ -63,7 +63,7 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, bool backward) {
 napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, false); }
 napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, true); }
 
-/** Reads B, Tq, Tk, H, Hkv, D, scale, causal, window starting at argument `first`. */
+/** Reads B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap starting at argument `first`. */
 AttnShape read_attn_shape(Args& a, size_t first) {
   AttnShape s{};
   s.B = a.dim(first, "B");
@@ -75,13 +75,15 @@ AttnShape read_attn_shape(Args& a, size_t first) {
   s.scale = static_cast<float>(a.num(first + 6, "scale"));
   s.causal = static_cast<int>(a.integer(first + 7, "causal"));
   s.window = a.integer(first + 8, "window");
+  s.softcap = static_cast<float>(a.num(first + 9, "softcap"));
+  if (a.ok() && !(s.softcap >= 0.0f)) a.fail("softcap must be >= 0 (0 = no soft-cap)");
   if (a.ok() && (s.Hkv == 0 ? s.H != 0 : s.H % s.Hkv != 0)) a.fail("H must be a multiple of Hkv");
   return s;
 }
 
-// attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window)
+// attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap)
 napi_value Attention(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attention", 16);
+  Args a(env, info, "attention", 17);
   const AttnShape s = read_attn_shape(a, 7);
   const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
   float* out = a.f32(0, "out", qn);
@@ -98,9 +100,9 @@ napi_value Attention(napi_env env, napi_callback_info info) {
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D,
-//                   scale, causal, window)
+//                   scale, causal, window, softcap)
 napi_value AttentionBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBackward", 20);
+  Args a(env, info, "attentionBackward", 21);
   const AttnShape s = read_attn_shape(a, 11);
   const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
   float* dq = a.f32(0, "dq", qn);

@@ -1,6 +1,6 @@
 // Scaled dot-product attention, flash-style (forward saves lse [B, H, Tq], backward recomputes p = exp(score -
-// lse)); GQA, causal offset Tk - Tq, sliding window, segment ids, ALiBi. This file: the per-query path (decode)
-// and the dispatch; the blocked sgemm path is k_attention_blocked.cc. Shapes and rules: attention.h.
+// lse)); GQA, causal offset Tk - Tq, sliding window, segment ids, ALiBi, tanh score soft-cap. This file: the
+// per-query path (decode) and the dispatch; the blocked sgemm path is k_attention_blocked.cc. Rules: attention.h.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -64,7 +64,7 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 
 // Two race-free passes. A, over queries: Di = dout . out, dq += scale * sum_j ds_j k_j.
 // B, over keys (each owns its dk, dv rows across the kv group): dv += p dout, dk += scale * ds q,
-// where p = exp(score - lse) and ds = p * (dout . v_j - Di).
+// where p = exp(score - lse) and ds = p * (dout . v_j - Di) * cap'(score) (1 without a soft-cap).
 static void attention_rows_backward(float* dq, float* dk, float* dv, const float* dout, const float* q,
                                     const float* k, const float* v, const float* out, const float* lse,
                                     const float* alibi, const int32_t* seg, const AttnShape& s) {
@@ -93,8 +93,9 @@ static void attention_rows_backward(float* dq, float* dk, float* dv, const float
       for (i64 j = lo; j < hi; ++j) {
         if (!visible(s, segb, pos, j)) continue;
         const float* kr = P.kv(k, b, j, h);
-        const float p = exp_fast(score(qr, kr, s, slope, j, pos) - l);
-        const float ds = p * (dot(g, P.kv(v, b, j, h), s.D) - di);
+        const float c = capped_dot(qr, kr, s);
+        const float p = exp_fast(with_alibi(c, slope, j, pos) - l);
+        const float ds = p * (dot(g, P.kv(v, b, j, h), s.D) - di) * cap_grad(c, s);
         axpy(acc.data(), kr, ds, s.D);
       }
       axpy(P.q(dq, b, t, h), acc.data(), s.scale, s.D);
@@ -122,9 +123,10 @@ static void attention_rows_backward(float* dq, float* dk, float* dv, const float
           if (lse[li] == kNegInf || !visible(s, segb, pos, j)) continue;
           const float* qr = P.q(q, b, t, h);
           const float* g = P.q(dout, b, t, h);
-          const float p = exp_fast(score(qr, kr, s, slope, j, pos) - lse[li]);
+          const float c = capped_dot(qr, kr, s);
+          const float p = exp_fast(with_alibi(c, slope, j, pos) - lse[li]);
           axpy(acc2.data(), g, p, s.D);
-          const float ds = p * (dot(g, vr, s.D) - Di[li]);
+          const float ds = p * (dot(g, vr, s.D) - Di[li]) * cap_grad(c, s);
           axpy(acc.data(), qr, ds, s.D);
         }
       }

@@ -95,8 +95,9 @@ void attention_blocked(float* out, float* lse, const float* q, const float* k, c
       const i64 nk = hi - lo;
       for (i64 r = 0; r < m; ++r)
         std::memcpy(Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), static_cast<size_t>(D) * sizeof(float));
-      // S [m, nk] = scale * Q [m, D] @ K[lo:hi]^T
+      // S [m, nk] = scale * Q [m, D] @ K[lo:hi]^T, soft-capped when asked
       if (nk > 0) mm(false, true, m, nk, D, s.scale, Q.data(), D, L.kv(k, b, lo, kvh), L.ldk, 0.0f, S.data(), nk);
+      if (s.softcap > 0.0f) cap_block(S.data(), nullptr, m * nk, s);
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
       for (i64 r = 0; r < m; ++r) {
         const i64 t = t0 + r / G, h = kvh * G + r % G;
@@ -136,10 +137,10 @@ struct Chunk {
   i64 b = 0, kvh = 0, r0 = 0, r1 = 0;  // batch row, kv head, packed rows [r0, r1)
   std::vector<float> q, dout, dq;      // [kRB, D]
   std::vector<float> lse, di;          // [kRB]
-  std::vector<float> p, ds;            // [kRB, kKB]
+  std::vector<float> p, ds, capg;      // [kRB, kKB]; capg: d cap / dx of the soft-capped scores
   explicit Chunk(i64 D)
       : q(static_cast<size_t>(kRB * D)), dout(q.size()), dq(q.size()), lse(static_cast<size_t>(kRB)), di(lse.size()),
-        p(static_cast<size_t>(kRB * kKB)), ds(p.size()) {}
+        p(static_cast<size_t>(kRB * kKB)), ds(p.size()), capg(p.size()) {}
 };
 
 /** Packed rows [*r0, *r1) that may see a key in [j0, j1): position >= j0 (causal), < j1 - 1 + window. */
@@ -173,7 +174,8 @@ void pack(Chunk& C, const Layout& L, const float* dout, const float* q, const fl
 
 enum Grads { kGradQ = 1, kGradKV = 2 };
 
-/** The chunk's rows that may see key block kb, against it: P = exp(S - lse), dS = scale * P * (dout V^T - Di);
+/** The chunk's rows that may see key block kb, against it: P = exp(S - lse), dS = scale * P * (dout V^T - Di)
+ *  (times cap'(S) under a soft-cap);
  *  kGradKV: dv += P^T dout, dk += dS^T Q; kGradQ: packed dq += dS K. */
 void key_block(Chunk& C, float* dk, float* dv, const float* k, const float* v, const float* alibi,
                const int32_t* seg, const Layout& L, i64 kb, int grads) {
@@ -192,6 +194,8 @@ void key_block(Chunk& C, float* dk, float* dv, const float* k, const float* v, c
   float* P = C.p.data();
   float* dS = C.ds.data();
   mm(false, true, m, nk, D, s.scale, Q, D, K, L.ldk, 0.0f, P, nk);  // S [m, nk]
+  const bool capped = s.softcap > 0.0f;
+  if (capped) cap_block(P, C.capg.data(), m * nk, s);
   for (i64 i = 0; i < m; ++i) {
     const i64 r = C.r0 + lo + i, h = C.kvh * L.group + r % L.group;
     const float l = C.lse[lo + i];
@@ -207,6 +211,8 @@ void key_block(Chunk& C, float* dk, float* dv, const float* k, const float* v, c
     const float* p = P + i * nk;
     const float di = C.di[lo + i];
     for (i64 j = 0; j < nk; ++j) g[j] = s.scale * (p[j] * (g[j] - di));
+    if (capped)
+      for (i64 j = 0; j < nk; ++j) g[j] *= C.capg[i * nk + j];
   }
   if (grads & kGradQ) mm(false, false, m, D, nk, 1.0f, dS, nk, K, L.ldk, 1.0f, C.dq.data() + lo * D, D);
   if (grads & kGradKV) mm(true, false, nk, D, m, 1.0f, dS, nk, Q, D, 1.0f, L.kv(dk, C.b, j0, C.kvh), L.ldk);

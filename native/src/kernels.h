@@ -33,6 +33,13 @@ void swiglu(float* out, const float* gate, const float* up, i64 n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n);
 void gelu(float* out, const float* x, i64 n, int approximate);
 void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int approximate);
+/** out = gelu(gate) * up, Gemma's GeGLU (k_geglu.cc) */
+void geglu(float* out, const float* gate, const float* up, i64 n, int approximate);
+void geglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n,
+                    int approximate);
+/** out = cap * tanh(x / cap) and its backward from the output y (k_softcap.cc) */
+void softcap(float* out, const float* x, i64 n, float cap);
+void softcap_backward(float* dx, const float* dout, const float* y, i64 n, float cap);
 void softmax(float* out, const float* x, i64 N, i64 C);
 void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C);
 
@@ -58,6 +65,7 @@ struct AttnShape {
   float scale;
   int causal;
   i64 window;
+  float softcap;  // > 0: scaled scores x become softcap * tanh(x / softcap) before masks and ALiBi (Gemma 2)
 };
 void attention(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
                const int32_t* seg, const AttnShape& s);
@@ -68,6 +76,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
 // ---- loss, regularisation, optimiser
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                    float gradScale);
+/** cross_entropy of cap * tanh(logits / cap), dlogits with respect to the raw logits (k_softcap.cc) */
+void softcap_cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
+                           float gradScale, float cap);
 void dropout(float* out, const float* x, i64 n, double p, uint32_t seed);
 void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t seed);
 void adamw(float* param, const float* grad, float* m, float* v, i64 n, double lr, double beta1, double beta2,

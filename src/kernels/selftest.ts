@@ -42,6 +42,8 @@ function cases(): Case[] {
     { op: 'silu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.silu(o, g, N * F); return [o]; } },
     { op: 'swiglu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.swiglu(o, g, u, N * F); return [o]; } },
     { op: 'gelu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.gelu(o, g, N * F, 0); const t = new Float32Array(N * F); k.gelu(t, g, N * F, 1); return [o, t]; } },
+    { op: 'geglu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.geglu(o, g, u, N * F, 1); return [o]; } },
+    { op: 'softcap', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.softcap(o, g, N * F, 2); return [o]; } },
     { op: 'softmax', tol: 1e-6, run: (k) => { const o = new Float32Array(N * C); k.softmax(o, x, N, C); return [o]; } },
     { op: 'rmsnorm', tol: 1e-5, run: (k) => { const o = new Float32Array(N * C); const r = new Float32Array(N); k.rmsnorm(o, r, x, w, N, C, 1e-5); return [o, r]; } },
     { op: 'layernorm', tol: 1e-5, run: (k) => { const o = new Float32Array(N * C); k.layernorm(o, new Float32Array(N), new Float32Array(N), x, w, b, N, C, 1e-5); return [o]; } },
@@ -49,12 +51,13 @@ function cases(): Case[] {
     { op: 'rope', tol: 1e-6, run: (k) => { const o = new Float32Array(N * H * D); k.rope(o, q, cos, sin, pos, N, H, D); return [o]; } },
     { op: 'attention', tol: 1e-5, run: (k) => {
       const o = new Float32Array(N * H * D); const lse = new Float32Array(B * H * T);
-      k.attention(o, lse, q, kk, vv, null, null, B, T, T, H, Hkv, D, 1 / Math.sqrt(D), 1, 0);
+      k.attention(o, lse, q, kk, vv, null, null, B, T, T, H, Hkv, D, 1 / Math.sqrt(D), 1, 0, 0);
       const dq = new Float32Array(q.length); const dk = new Float32Array(kk.length); const dv = new Float32Array(vv.length);
-      k.attentionBackward(dq, dk, dv, randn(o.length, 12), q, kk, vv, o, lse, null, null, B, T, T, H, Hkv, D, 1 / Math.sqrt(D), 1, 0);
+      k.attentionBackward(dq, dk, dv, randn(o.length, 12), q, kk, vv, o, lse, null, null, B, T, T, H, Hkv, D, 1 / Math.sqrt(D), 1, 0, 0);
       return [o, dq, dk, dv];
     } },
     { op: 'crossEntropy', tol: 1e-5, run: (k) => { const l = new Float32Array(N); const d = new Float32Array(N * V); k.crossEntropy(l, d, logits, targets, N, V, 0.5); return [l, d]; } },
+    { op: 'softcapCrossEntropy', tol: 1e-5, run: (k) => { const l = new Float32Array(N); const d = new Float32Array(N * V); k.softcapCrossEntropy(l, d, logits, targets, N, V, 0.5, 3); return [l, d]; } },
     { op: 'adamw', tol: 1e-6, run: (k) => { const p = x.slice(); const m = new Float32Array(p.length); const v = new Float32Array(p.length); k.adamw(p, g.subarray(0, p.length), m, v, p.length, 1e-3, 0.9, 0.999, 1e-8, 0.01, 1); return [p, m, v]; } },
     { op: 'bf16ToF32', tol: 0, run: (k) => { const h = new Uint16Array(N * C); k.f32ToBf16(h, x, N * C); const o = new Float32Array(N * C); k.bf16ToF32(o, h, N * C); return [o]; } },
   ];

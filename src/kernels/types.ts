@@ -48,6 +48,13 @@ export interface Kernels {
   /** approximate: 0 = exact erf GELU, 1 = tanh approximation ("gelu_new"/"gelu_pytorch_tanh"). */
   gelu(out: F32, x: F32, n: number, approximate: number): void;
   geluBackward(dx: F32, dout: F32, x: F32, n: number, approximate: number): void;
+  /** out = gelu(gate) * up (Gemma's GeGLU MLP); approximate as for gelu. */
+  geglu(out: F32, gate: F32, up: F32, n: number, approximate: number): void;
+  gegluBackward(dgate: F32, dup: F32, dout: F32, gate: F32, up: F32, n: number, approximate: number): void;
+  /** out = cap * tanh(x / cap) (Gemma's logit soft-capping); out may alias x. */
+  softcap(out: F32, x: F32, n: number, cap: number): void;
+  /** dx += dout * (1 - (y / cap)^2), y = the forward output. */
+  softcapBackward(dx: F32, dout: F32, y: F32, n: number, cap: number): void;
   /** row softmax over [N, C] */
   softmax(out: F32, x: F32, N: number, C: number): void;
   softmaxBackward(dx: F32, dout: F32, y: F32, N: number, C: number): void;
@@ -80,15 +87,17 @@ export interface Kernels {
    *  Query t sits at absolute position (Tk - Tq + t). Key j is visible when causal === 1 implies j <= that
    *  position, window > 0 implies position - j < window, and when seg is given, seg[b*Tk + j] equals the
    *  query's segment seg[b*Tk + Tk - Tq + t] (packing without cross-example attention).
-   *  alibi [H] (or null) adds slope[h] * (j - position) to each score. A query that sees no key outputs 0. */
+   *  alibi [H] (or null) adds slope[h] * (j - position) to each score. softcap > 0 replaces each scaled score x
+   *  by softcap * tanh(x / softcap) before masks and ALiBi (Gemma 2); 0 leaves scores as they are. A query
+   *  that sees no key outputs 0. */
   attention(out: F32, lse: F32, q: F32, k: F32, v: F32, alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-    scale: number, causal: number, window: number): void;
+    scale: number, causal: number, window: number, softcap: number): void;
   /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
   attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-    scale: number, causal: number, window: number): void;
+    scale: number, causal: number, window: number, softcap: number): void;
 
   // ---- loss --------------------------------------------------------------------------------------
   /** Per-row cross-entropy over logits [N, V]. losses[n] = logsumexp(logits[n]) - logits[n, targets[n]],
@@ -97,6 +106,10 @@ export interface Kernels {
    *  logits. Targets outside [0, V) other than -100 are a caller error. */
   crossEntropy(losses: F32, dlogits: F32 | null, logits: F32, targets: Int32Array, N: number, V: number,
     gradScale: number): void;
+  /** crossEntropy of the soft-capped logits c = cap * tanh(logits / cap); dlogits (may alias logits) is the
+   *  gradient with respect to the raw logits: (softmax(c) - onehot) * gradScale * (1 - (c / cap)^2). */
+  softcapCrossEntropy(losses: F32, dlogits: F32 | null, logits: F32, targets: Int32Array, N: number, V: number,
+    gradScale: number, cap: number): void;
 
   // ---- regularisation ----------------------------------------------------------------------------
   /** Inverted dropout with a counter-based RNG: element i is kept iff uniform(seed, i) >= p, where

@@ -117,6 +117,31 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name kernels match the 
     close(out, Array.from(x, (v) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3)))), 1e-6, 'gelu tanh');
   });
 
+  it('geglu (exact erf and tanh), softcap and its backward', () => {
+    const rng = new Rng(23);
+    const n = 257;
+    const gate = randn(rng, n, 3);
+    const up = randn(rng, n);
+    const out = new Float32Array(n);
+    const c = Math.sqrt(2 / Math.PI);
+    k.geglu(out, gate, up, n, 0);
+    close(out, Array.from(gate, (v, i) => 0.5 * v * (1 + simpsonErf(v / Math.SQRT2)) * up[i]), 1e-6, 'geglu erf');
+    k.geglu(out, gate, up, n, 1);
+    close(out, Array.from(gate, (v, i) => 0.5 * v * (1 + Math.tanh(c * (v + 0.044715 * v ** 3))) * up[i]), 1e-6, 'geglu tanh');
+    // logits from tiny to far past the cap: tanh's small-argument branch, its large-argument branch, saturation
+    const x = Float32Array.from(randn(rng, n, 1), (v, i) => v * 10 ** ((i % 7) - 3));
+    const cap = 30;
+    k.softcap(out, x, n, cap);
+    close(out, Array.from(x, (v) => cap * Math.tanh(v / cap)), 2e-7, 'softcap');
+    const dout = randn(rng, n);
+    const dx = Float32Array.from(up); // accumulates
+    k.softcapBackward(dx, dout, out, n, cap);
+    close(dx, Array.from(x, (v, i) => up[i] + dout[i] * (1 - Math.tanh(v / cap) ** 2)), 1e-6, 'softcap backward');
+    const inPlace = Float32Array.from(x);
+    k.softcap(inPlace, inPlace, n, cap);
+    close(inPlace, Array.from(out), 0, 'softcap in place');
+  });
+
   it('softmax, also with large logits', () => {
     const rng = new Rng(14);
     const [N, C] = [6, 19];
@@ -207,7 +232,8 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name kernels match the 
     const v = randn(rng, B * Tk * Hkv * D);
     const out = new Float32Array(B * Tq * H * D).fill(NaN);
     const lse = new Float32Array(B * H * Tq);
-    k.attention(out, lse, q, kk, v, spec.alibi, spec.seg, B, Tq, Tk, H, Hkv, D, spec.scale, spec.causal, spec.window);
+    k.attention(out, lse, q, kk, v, spec.alibi, spec.seg, B, Tq, Tk, H, Hkv, D, spec.scale, spec.causal, spec.window,
+      spec.softcap ?? 0);
     const want = naiveAttention(q, kk, v, spec);
     close(out, want.out, 1e-5, 'attention out');
     close(lse, want.lse, 1e-5, 'attention lse');
@@ -237,6 +263,33 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name kernels match the 
     close(losses, wantLoss, 1e-6, 'losses (in place)');
     close(inPlace, wantGrad, 1e-7, 'dlogits (in place)');
     k.crossEntropy(losses, null, logits, targets, N, V, gs);
+    close(losses, wantLoss, 1e-6, 'losses (no gradient)');
+  });
+
+  it('softcapCrossEntropy: loss of the capped logits, gradient through the cap, in place, ignored rows', () => {
+    const rng = new Rng(24);
+    const [N, V, gs, cap] = [6, 17, 0.5, 2.5];
+    const logits = randn(rng, N * V, 4);
+    const targets = Int32Array.from([3, -100, 16, 0, 9, 9]);
+    const wantLoss: number[] = [];
+    const wantGrad: number[] = [];
+    for (let n = 0; n < N; n++) {
+      const cv = Array.from(logits.subarray(n * V, (n + 1) * V), (x) => cap * Math.tanh(x / cap));
+      const z = cv.reduce((s, x) => s + Math.exp(x), 0);
+      const ignored = targets[n] === -100;
+      wantLoss.push(ignored ? 0 : Math.log(z) - cv[targets[n]]);
+      cv.forEach((x, i) => wantGrad.push(ignored ? 0 : (Math.exp(x) / z - (i === targets[n] ? 1 : 0)) * gs * (1 - (x / cap) ** 2)));
+    }
+    const losses = new Float32Array(N).fill(NaN);
+    const dlogits = new Float32Array(N * V).fill(NaN);
+    k.softcapCrossEntropy(losses, dlogits, logits, targets, N, V, gs, cap);
+    close(losses, wantLoss, 1e-6, 'losses');
+    close(dlogits, wantGrad, 1e-7, 'dlogits');
+    const inPlace = Float32Array.from(logits);
+    k.softcapCrossEntropy(losses, inPlace, inPlace, targets, N, V, gs, cap);
+    close(inPlace, wantGrad, 1e-7, 'dlogits (in place)');
+    losses.fill(NaN);
+    k.softcapCrossEntropy(losses, null, logits, targets, N, V, gs, cap);
     close(losses, wantLoss, 1e-6, 'losses (no gradient)');
   });
 

@@ -66,7 +66,7 @@ function gemmConfigs(): CrossConfig[] {
 
 function attentionConfigs(): CrossConfig[] {
   type A = [B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number, causal: number, window: number,
-    seg: boolean, alibi: boolean];
+    seg: boolean, alibi: boolean, softcap?: number];
   const specs: A[] = [
     [2, 7, 7, 4, 4, 8, 1, 0, false, false], [1, 3, 9, 6, 2, 12, 1, 0, false, false],
     [2, 16, 16, 6, 2, 64, 1, 0, false, false],
@@ -80,10 +80,14 @@ function attentionConfigs(): CrossConfig[] {
     [1, 33, 47, 6, 3, 9, 1, 13, true, true], [1, 20, 20, 4, 2, 5, 0, 0, false, true],
     [1, 24, 24, 2, 1, 6, 0, 5, false, false], [1, 40, 20, 2, 1, 4, 1, 0, false, false],
     [1, 130, 130, 4, 1, 8, 1, 0, false, false],
+    // tanh soft-cap (Gemma 2) on both paths, with a window, segments and a decode step
+    [2, 9, 9, 4, 2, 8, 1, 4, false, false, 1.5], [1, 1, 13, 4, 2, 16, 1, 0, false, false, 1.5],
+    [2, 37, 37, 6, 2, 16, 1, 0, false, false, 1.5], [1, 70, 70, 4, 1, 12, 1, 20, true, false, 2],
+    [1, 130, 130, 4, 2, 8, 1, 0, false, false, 0.7],
   ];
-  return specs.map(([B, Tq, Tk, H, Hkv, D, causal, window, useSeg, useAlibi], i) => ({
+  return specs.map(([B, Tq, Tk, H, Hkv, D, causal, window, useSeg, useAlibi, softcap = 0], i) => ({
     label: `B${B} Tq${Tq} Tk${Tk} H${H}/${Hkv} D${D} causal${causal} win${window}` +
-      `${useSeg ? ' seg' : ''}${useAlibi ? ' alibi' : ''}`,
+      `${useSeg ? ' seg' : ''}${useAlibi ? ' alibi' : ''}${softcap ? ` softcap${softcap}` : ''}`,
     seed: 2000 + i,
     run: (k, rng) => {
       const q = randn(rng, B * Tq * H * D);
@@ -96,11 +100,11 @@ function attentionConfigs(): CrossConfig[] {
       const out = new Float32Array(B * Tq * H * D);
       const lse = new Float32Array(B * H * Tq);
       const scale = 1 / Math.sqrt(D);
-      k.attention(out, lse, q, kk, v, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window);
+      k.attention(out, lse, q, kk, v, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
       const dq = randn(rng, q.length); // backward accumulates onto whatever is there
       const dk = randn(rng, kk.length);
       const dv = randn(rng, v.length);
-      k.attentionBackward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window);
+      k.attentionBackward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
       return [out, lse, dq, dk, dv];
     },
   }));
@@ -137,6 +141,20 @@ function crossEntropyConfigs(): CrossConfig[] {
       const losses = new Float32Array(N);
       const dlogits = mode === 0 ? new Float32Array(N * V).fill(NaN) : mode === 1 ? logits : null;
       k.crossEntropy(losses, dlogits, logits, targets, N, V, 1 / Math.max(1, N));
+      return dlogits ? [losses, dlogits] : [losses];
+    },
+  })));
+}
+
+function softcapCrossEntropyConfigs(): CrossConfig[] {
+  return [[0, 5], [1, 1], [6, 11], [9, 1003], [3, 32000]].flatMap(([N, V], i) => [0, 1, 2].map((mode) => ({
+    label: `N${N} V${V} cap 30 ${['separate dlogits', 'dlogits aliases logits', 'no dlogits'][mode]}`, seed: 4500 + i * 3 + mode,
+    run: (k: Kernels, rng: Rng): Output[] => {
+      const logits = randn(rng, N * V, 20);
+      const targets = Int32Array.from({ length: N }, (_, n) => (n % 3 === 1 ? -100 : rng.int(0, V)));
+      const losses = new Float32Array(N);
+      const dlogits = mode === 0 ? new Float32Array(N * V).fill(NaN) : mode === 1 ? logits : null;
+      k.softcapCrossEntropy(losses, dlogits, logits, targets, N, V, 1 / Math.max(1, N), 30);
       return dlogits ? [losses, dlogits] : [losses];
     },
   })));
@@ -217,6 +235,16 @@ export const CROSS_CASES: Record<string, CrossKernel> = {
     const x = randn(rng, n, 4); const o = new Float32Array(n); const dx = randn(rng, n);
     k.gelu(o, x, n, approx); k.geluBackward(dx, randn(rng, n), x, n, approx); return [o, dx];
   })) },
+  geglu: { tol: 1e-5, configs: [0, 1].flatMap((approx) => perSize(`geglu approximate=${approx}`, (k, rng, n) => {
+    const g = randn(rng, n, 4); const u = randn(rng, n); const o = new Float32Array(n);
+    const dg = randn(rng, n); const du = randn(rng, n);
+    k.geglu(o, g, u, n, approx); k.gegluBackward(dg, du, randn(rng, n), g, u, n, approx); return [o, dg, du];
+  })) },
+  softcap: { tol: 1e-6, configs: [0.5, 30].flatMap((cap) => perSize(`softcap cap=${cap}`, (k, rng, n) => {
+    const x = randn(rng, n, cap); const o = new Float32Array(n); const dx = randn(rng, n);
+    k.softcap(o, x, n, cap); k.softcapBackward(dx, randn(rng, n), o, n, cap); return [o, dx];
+  })) },
+  softcapCrossEntropy: { tol: 1e-5, configs: softcapCrossEntropyConfigs() },
   softmax: { tol: 1e-5, configs: normShapes().map(([N, C], i) => ({ label: `[${N}, ${C}]`, seed: 300 + i, run: (k, rng) => {
     const x = randn(rng, N * C, 10); const y = new Float32Array(N * C); const dx = randn(rng, N * C);
     k.softmax(y, x, N, C); k.softmaxBackward(dx, randn(rng, N * C), y, N, C); return [y, dx];

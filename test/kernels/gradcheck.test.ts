@@ -77,6 +77,20 @@ describe('gradient checks (float64, reference kernels)', () => {
     }
   });
 
+  it('geglu (exact and tanh), softcap', () => {
+    const rng = new Rng(11);
+    const n = 41;
+    const out = new Float64Array(n);
+    const gate = param('gate', randn64(rng, n, 2));
+    const up = param('up', randn64(rng, n, 2));
+    for (const approximate of [0, 1]) {
+      gradcheck(rng, [gate, up], () => (R.geglu(out, gate.x, up.x, n, approximate), out),
+        (d) => R.gegluBackward(gate.grad, up.grad, d, gate.x, up.x, n, approximate));
+    }
+    const x = param('x', randn64(rng, n, 3));
+    gradcheck(rng, [x], () => (R.softcap(out, x.x, n, 2.5), out), (d) => R.softcapBackward(x.grad, d, out, n, 2.5));
+  });
+
   it('softmax', () => {
     const rng = new Rng(2);
     const [N, C] = [5, 7];
@@ -148,7 +162,7 @@ describe('gradient checks (float64, reference kernels)', () => {
 interface AttnCase {
   label: string;
   B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number;
-  causal: number; window: number; seg?: number[]; alibi?: number[];
+  causal: number; window: number; seg?: number[]; alibi?: number[]; softcap?: number;
 }
 
 const ATTN_CASES: AttnCase[] = [
@@ -161,12 +175,15 @@ const ATTN_CASES: AttnCase[] = [
     seg: [1, 1, 1, 2, 2, 2, 2], alibi: [0.5, 0.25, 0.125, 0.0625] },
   { label: 'non-causal alibi', B: 1, Tq: 3, Tk: 5, H: 2, Hkv: 1, D: 2, causal: 0, window: 0, alibi: [0.3, -0.2] },
   { label: 'queries that see no key (Tq > Tk)', B: 1, Tq: 5, Tk: 3, H: 2, Hkv: 1, D: 3, causal: 1, window: 0 },
+  { label: 'soft-capped scores, GQA, window, offset', B: 2, Tq: 4, Tk: 6, H: 4, Hkv: 2, D: 3, causal: 1, window: 3,
+    softcap: 0.6 },
 ];
 
 describe('gradient checks: attention, loss, dropout, gemm', () => {
   it.each(ATTN_CASES)('attention: $label', (c) => {
     const rng = new Rng(7);
     const { B, Tq, Tk, H, Hkv, D, causal, window } = c;
+    const softcap = c.softcap ?? 0;
     const q = param('dq', randn64(rng, B * Tq * H * D));
     const k = param('dk', randn64(rng, B * Tk * Hkv * D));
     const v = param('dv', randn64(rng, B * Tk * Hkv * D));
@@ -176,9 +193,9 @@ describe('gradient checks: attention, loss, dropout, gemm', () => {
     const alibi = c.alibi ? Float64Array.from(c.alibi) : null;
     const scale = 0.9 / Math.sqrt(D);
     gradcheck(rng, [q, k, v],
-      () => (R.attention(out, lse, q.x, k.x, v.x, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window), out),
+      () => (R.attention(out, lse, q.x, k.x, v.x, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap), out),
       (d) => R.attentionBackward(q.grad, k.grad, v.grad, d, q.x, k.x, v.x, out, lse, alibi, seg,
-        B, Tq, Tk, H, Hkv, D, scale, causal, window));
+        B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap));
     if (Tq > Tk) {
       // queries at negative positions: output 0, lse -Infinity, no gradient
       for (let t = 0; t < Tq - Tk; t++) {
@@ -215,6 +232,25 @@ describe('gradient checks: attention, loss, dropout, gemm', () => {
     expect(Array.from(inPlace)).toEqual(Array.from(dlogits));
     f();
     expect(Array.from(losses2)).toEqual(Array.from(losses));
+  });
+
+  it('softcapCrossEntropy: gradient with respect to the raw logits, ignored rows, aliasing', () => {
+    const rng = new Rng(12);
+    const [N, V, gradScale, cap] = [5, 6, 0.8, 1.7];
+    const targets = Int32Array.from([1, 5, -100, 0, 3]);
+    const logits = randn64(rng, N * V, 3);
+    const losses = new Float64Array(N);
+    const dlogits = new Float64Array(N * V);
+    R.softcapCrossEntropy(losses, dlogits, logits, targets, N, V, gradScale, cap);
+    const f = (): number => {
+      R.softcapCrossEntropy(losses, null, logits, targets, N, V, gradScale, cap);
+      return gradScale * losses.reduce((s, l) => s + l, 0);
+    };
+    expect(maxRelErr(dlogits, numericGrad(f, logits), FLOOR)).toBeLessThan(TOL);
+    expect(dlogits.subarray(2 * V, 3 * V).every((g) => g === 0)).toBe(true);
+    const inPlace = Float64Array.from(logits);
+    R.softcapCrossEntropy(new Float64Array(N), inPlace, inPlace, targets, N, V, gradScale, cap);
+    expect(Array.from(inPlace)).toEqual(Array.from(dlogits));
   });
 
   it('dropout backward recomputes the forward mask', () => {

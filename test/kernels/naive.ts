@@ -29,6 +29,8 @@ export interface AttnSpec {
   B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number;
   scale: number; causal: number; window: number;
   seg: Int32Array | null; alibi: Float32Array | null;
+  /** tanh soft-cap of the scaled scores; absent or 0 = none */
+  softcap?: number;
 }
 
 /** Masking situations every implementation is checked against naiveAttention on (scale = 1/sqrt(D)). */
@@ -42,11 +44,13 @@ export const NAIVE_ATTN_SPECS: Array<Omit<AttnSpec, 'scale'>> = [
     alibi: Float32Array.from([0.5, 0.25, 0.125, 0.0625]) },
   { B: 1, Tq: 5, Tk: 5, H: 2, Hkv: 1, D: 6, causal: 0, window: 0, seg: null, alibi: Float32Array.from([0.2, -0.1]) },
   { B: 1, Tq: 4, Tk: 2, H: 2, Hkv: 2, D: 3, causal: 1, window: 0, seg: null, alibi: null }, // 2 queries see no key
+  // Gemma 2: scores soft-capped at 0.8 (well inside the range of the random scores, so the cap bites)
+  { B: 2, Tq: 6, Tk: 6, H: 4, Hkv: 2, D: 8, causal: 1, window: 3, seg: null, alibi: null, softcap: 0.8 },
 ];
 
 export function attnLabel(s: Omit<AttnSpec, 'scale'>): string {
   return `B${s.B} Tq${s.Tq} Tk${s.Tk} H${s.H}/${s.Hkv} D${s.D} causal${s.causal} win${s.window}` +
-    `${s.seg ? ' seg' : ''}${s.alibi ? ' alibi' : ''}`;
+    `${s.seg ? ' seg' : ''}${s.alibi ? ' alibi' : ''}${s.softcap ? ` softcap${s.softcap}` : ''}`;
 }
 
 /** Attention from its definition: per (b, h) a full [Tq, Tk] logit matrix with an explicit boolean mask. */
@@ -69,7 +73,8 @@ export function naiveAttention(q: Float32Array, k: Float32Array, v: Float32Array
           if (!(causalOk && windowOk && segOk)) continue;
           let dot = 0;
           for (let d = 0; d < D; d++) dot += q[((b * Tq + t) * H + h) * D + d] * k[((b * Tk + j) * Hkv + kvh) * D + d];
-          logits.push(s.scale * dot + (s.alibi ? s.alibi[h] * (j - pos) : 0));
+          const x = s.softcap ? s.softcap * Math.tanh((s.scale * dot) / s.softcap) : s.scale * dot;
+          logits.push(x + (s.alibi ? s.alibi[h] * (j - pos) : 0));
           keys.push(j);
         }
         const li = (b * H + h) * Tq + t;

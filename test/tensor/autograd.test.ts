@@ -2,8 +2,8 @@
 // the fused LM-head loss against the unfused one.
 import { describe, expect, it } from 'vitest';
 import {
-  Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, gelu, layernorm, linear, linearCrossEntropy,
-  matmul, mean, mul, noGrad, rmsnorm, rope, scale, silu, softmax, sum, swiglu, tapeLength, view,
+  Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, geglu, gelu, layernorm, linear, linearCrossEntropy,
+  matmul, mean, mul, noGrad, rmsnorm, rope, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
 } from '../../src/tensor/index.js';
 import { numGrad, randT, relErr } from './helpers.js';
 
@@ -57,6 +57,9 @@ describe('op gradients through the tape (float32 finite differences)', () => {
     gradCheck('softmax', [x], () => proj(softmax(x)));
     const u = randT([3, 8], 11, true);
     gradCheck('swiglu', [x, u], () => proj(swiglu(x, u)));
+    gradCheck('geglu tanh', [x, u], () => proj(geglu(x, u, 'tanh')));
+    gradCheck('geglu erf', [x, u], () => proj(geglu(x, u, 'erf')));
+    gradCheck('softcap', [x], () => proj(softcap(scale(x, 3), 2)));
   });
 
   it('embedding (repeated ids scatter-add), rope with offset, attention with GQA', () => {
@@ -73,6 +76,7 @@ describe('op gradients through the tape (float32 finite differences)', () => {
     const k = randT([2, 5, 2, D], 15, true);
     const v = randT([2, 5, 2, D], 16, true);
     gradCheck('attention', [q, k, v], () => proj(attention(q, k, v, { window: 3 })));
+    gradCheck('attention soft-capped', [q, k, v], () => proj(attention(q, k, v, { window: 3, softcap: 0.7 })));
   });
 
   it('cross-entropy with ignored targets, and dropout', () => {
@@ -99,6 +103,26 @@ describe('fused LM-head cross-entropy', () => {
     expect(Math.abs(l1.item() - l2.item())).toBeLessThan(1e-6);
     expect(relErr(gh, h.grad!.data)).toBeLessThan(1e-5);
     expect(relErr(gw, w.grad!.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('fused LM-head cross-entropy of soft-capped logits', () => {
+  it('matches softcap(linear) + crossEntropy in loss and both gradients', () => {
+    const h = randT([6, 8], 22, true, 2);
+    const w = randT([13, 8], 23, true, 2);
+    const t = Int32Array.of(4, 12, -100, 0, 7, 7);
+    const l1 = linearCrossEntropy(h, w, t, { softcap: 1.5 });
+    backward(l1);
+    const [gh, gw] = [h.grad!.data.slice(), w.grad!.data.slice()];
+    h.grad = null;
+    w.grad = null;
+    const l2 = crossEntropy(softcap(linear(h, w), 1.5), t);
+    backward(l2);
+    expect(Math.abs(l1.item() - l2.item())).toBeLessThan(1e-6);
+    expect(relErr(gh, h.grad!.data)).toBeLessThan(1e-5);
+    expect(relErr(gw, w.grad!.data)).toBeLessThan(1e-5);
+    // the cap changes the loss (the logits reach past it)
+    expect(Math.abs(l1.item() - noGrad(() => linearCrossEntropy(h, w, t)).item())).toBeGreaterThan(1e-3);
   });
 });
 

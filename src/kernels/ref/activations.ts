@@ -40,12 +40,12 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const TANH_C = Math.sqrt(2 / Math.PI); // gelu_new / gelu_pytorch_tanh (Hendrycks & Gimpel 2016)
 const TANH_A = 0.044715;
 
-function geluValue(x: number, approximate: number): number {
+export function geluValue(x: number, approximate: number): number {
   if (approximate === 0) return 0.5 * x * (1 + erf(x * SQRT_HALF));
   return 0.5 * x * (1 + Math.tanh(TANH_C * (x + TANH_A * x * x * x)));
 }
 
-function geluGrad(x: number, approximate: number): number {
+export function geluGrad(x: number, approximate: number): number {
   if (approximate === 0) {
     // Phi(x) + x * phi(x)
     return 0.5 * (1 + erf(x * SQRT_HALF)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x);

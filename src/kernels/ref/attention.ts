@@ -1,5 +1,6 @@
 // Reference scaled dot-product attention (grouped-query, causal with offset, sliding window, packed
-// segments, ALiBi) with a flash-style contract: forward saves lse, backward recomputes the probabilities.
+// segments, ALiBi, tanh soft-capping of the scores) with a flash-style contract: forward saves lse, backward
+// recomputes the probabilities.
 // q, out, dout, dq [B, Tq, H, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, H, Tq]; alibi [H]; seg [B, Tk].
 import type { FA } from './types.js';
 
@@ -8,6 +9,8 @@ interface Geometry {
   B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number;
   scale: number; causal: number; window: number;
   alibi: FA | null; seg: Int32Array | null;
+  /** tanh soft-cap of the scaled scores (Gemma 2); 0 = none */
+  softcap: number;
 }
 
 /** Is key j visible to the query at absolute position pos (= Tk - Tq + t) of batch item b? */
@@ -18,9 +21,10 @@ function visible(g: Geometry, b: number, pos: number, j: number): boolean {
   return true;
 }
 
-/** Scores of one (b, t, h) query against every key: s[j] = scale * q.k_j + alibi[h] * (j - pos), or
- *  -Infinity where key j is hidden. Returns how many keys are visible. */
-function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number, h: number): number {
+/** Scores of one (b, t, h) query against every key: s[j] = cap(scale * q.k_j) + alibi[h] * (j - pos), or
+ *  -Infinity where key j is hidden, where cap(x) = softcap * tanh(x / softcap) (identity without a cap). When
+ *  `dcap` is given it receives d cap / dx at each visible key. Returns how many keys are visible. */
+function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number, h: number, dcap?: Float64Array): number {
   const { Tq, Tk, H, Hkv, D } = g;
   const pos = Tk - Tq + t;
   const kh = Math.floor(h / (H / Hkv)); // grouped-query: H / Hkv query heads share one kv head
@@ -34,7 +38,13 @@ function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number
     const ko = ((b * Tk + j) * Hkv + kh) * D;
     let dot = 0;
     for (let d = 0; d < D; d++) dot += q[qo + d] * k[ko + d];
-    s[j] = g.scale * dot + (g.alibi ? g.alibi[h] * (j - pos) : 0);
+    let x = g.scale * dot;
+    if (g.softcap > 0) {
+      const th = Math.tanh(x / g.softcap);
+      x = g.softcap * th;
+      if (dcap) dcap[j] = 1 - th * th;
+    } else if (dcap) dcap[j] = 1;
+    s[j] = x + (g.alibi ? g.alibi[h] * (j - pos) : 0);
     count++;
   }
   return count;
@@ -44,8 +54,8 @@ function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number
  *  out = 0 and lse = -Infinity. */
 export function attention(out: FA, lse: FA, q: FA, k: FA, v: FA, alibi: FA | null, seg: Int32Array | null,
   B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-  scale: number, causal: number, window: number): void {
-  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg };
+  scale: number, causal: number, window: number, softcap: number): void {
+  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg, softcap };
   const s = new Float64Array(Tk);
   const acc = new Float64Array(D);
   for (let b = 0; b < B; b++) {
@@ -78,14 +88,15 @@ export function attention(out: FA, lse: FA, q: FA, k: FA, v: FA, alibi: FA | nul
   }
 }
 
-/** With p_j = exp(s_j - lse), dp_j = dout.v_j, delta = dout.out and ds_j = p_j (dp_j - delta):
+/** With p_j = exp(s_j - lse), dp_j = dout.v_j, delta = dout.out and ds_j = p_j (dp_j - delta) cap'_j:
  *  dv_j += p_j dout; dq += scale sum_j ds_j k_j; dk_j += scale ds_j q. Accumulates into dq, dk, dv. */
 export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA, v: FA, out: FA, lse: FA,
   alibi: FA | null, seg: Int32Array | null,
   B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-  scale: number, causal: number, window: number): void {
-  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg };
+  scale: number, causal: number, window: number, softcap: number): void {
+  const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg, softcap };
   const s = new Float64Array(Tk);
+  const dcap = new Float64Array(Tk);
   const dqAcc = new Float64Array(D);
   // dk and dv collect contributions from many queries: sum them in double, add once at the end
   const dkAcc = new Float64Array(B * Tk * Hkv * D);
@@ -95,7 +106,7 @@ export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA
       for (let h = 0; h < H; h++) {
         const L = lse[(b * H + h) * Tq + t];
         if (L === -Infinity) continue; // saw no key: output was constant 0, no gradient flows
-        scores(s, g, q, k, b, t, h);
+        scores(s, g, q, k, b, t, h, dcap);
         const qo = ((b * Tq + t) * H + h) * D;
         const kh = Math.floor(h / (H / Hkv));
         let delta = 0;
@@ -107,7 +118,7 @@ export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA
           const ko = ((b * Tk + j) * Hkv + kh) * D;
           let dp = 0;
           for (let d = 0; d < D; d++) dp += dout[qo + d] * v[ko + d];
-          const ds = p * (dp - delta) * scale;
+          const ds = p * (dp - delta) * dcap[j] * scale;
           for (let d = 0; d < D; d++) {
             dvAcc[ko + d] += p * dout[qo + d];
             dqAcc[d] += ds * k[ko + d];

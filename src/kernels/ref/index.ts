@@ -9,6 +9,8 @@ import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.j
 import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
 import { attention, attentionBackward } from './attention.js';
 import { crossEntropy } from './loss.js';
+import { geglu, gegluBackward } from './geglu.js';
+import { softcap, softcapBackward, softcapCrossEntropy } from './softcap.js';
 import { dropout, dropoutBackward } from './dropout.js';
 import { adamw } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
@@ -23,10 +25,11 @@ export const referenceKernelsFA = {
   gemmBf16,
   add, mul, scale, axpy, sumRows, sumSquares,
   silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
+  geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
   embedding, embeddingBackward, rope, ropeBackward,
   attention, attentionBackward,
-  crossEntropy,
+  crossEntropy, softcapCrossEntropy,
   dropout, dropoutBackward,
   adamw,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,

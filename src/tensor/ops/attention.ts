@@ -1,5 +1,5 @@
 // Scaled dot-product attention over [B, T, H, D] layouts (no transposes): causal with a KV-cache offset,
-// grouped-query heads, sliding window, packed-segment isolation and ALiBi slopes.
+// grouped-query heads, sliding window, packed-segment isolation, ALiBi slopes and tanh score soft-capping.
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
@@ -17,6 +17,9 @@ export interface AttentionOpts {
   alibi?: Float32Array | null;
   /** [B, Tk] segment ids: tokens attend only within their segment (packing) */
   segments?: Int32Array | null;
+  /** scaled scores x become softcap * tanh(x / softcap) before masking (Gemma 2 attn_logit_softcapping);
+   *  0 or absent = none */
+  softcap?: number;
 }
 
 /** q: [B, Tq, H, D]; k, v: [B, Tk, Hkv, D] with H % Hkv === 0 and Tq <= Tk. Returns [B, Tq, H, D]. */
@@ -38,9 +41,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   const causal = opts.causal === false ? 0 : 1;
   const window = opts.window ?? 0;
+  const softcap = opts.softcap ?? 0;
   const out = empty(q.shape);
   const lse = new Float32Array(B * H * Tq);
-  kernels().attention(out.data, lse, q.data, k.data, v.data, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window);
+  kernels().attention(out.data, lse, q.data, k.data, v.data, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
   finite('attention', { q, k, v, out });
   if (needsGrad([q, k, v])) {
     record('attention', out, [q, k, v], (dout) => {
@@ -48,7 +52,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
       const dk = k.requiresGrad ? gradOf(k) : new Float32Array(k.size);
       const dv = v.requiresGrad ? gradOf(v) : new Float32Array(v.size);
       kernels().attentionBackward(dq, dk, dv, dout, q.data, k.data, v.data, out.data, lse, alibi, seg,
-        B, Tq, Tk, H, Hkv, D, scale, causal, window);
+        B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
     });
   }
   return out;

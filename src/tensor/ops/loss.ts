@@ -13,6 +13,8 @@ export interface LossOpts {
   /** divide the summed loss by this (e.g. target tokens across all micro-batches of an accumulation
    *  step); default: this call's count of non-ignored targets */
   normalizer?: number;
+  /** linearCrossEntropy only: the loss is taken on cap * tanh(logits / cap) (Gemma final_logit_softcapping) */
+  softcap?: number;
 }
 
 function checkTargets(op: string, targets: Int32Array, N: number, V: number): number {
@@ -66,7 +68,8 @@ function chunkRows(V: number, N: number): number {
   return Math.max(1, Math.min(N, Math.max(256, Math.floor((16 << 20) / V))));
 }
 
-/** mean CE of (h @ w^T) against targets, h [N, C] (or [..., C]), w [V, C] (the LM head). */
+/** mean CE of (h @ w^T) against targets, h [N, C] (or [..., C]), w [V, C] (the LM head); with opts.softcap, of
+ *  cap * tanh(h @ w^T / cap), the capped logits made and differentiated a chunk at a time like the plain ones. */
 export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, opts: LossOpts = {}): Tensor {
   if (w.ndim !== 2 || h.shape[h.ndim - 1] !== w.shape[1]) {
     throw shapeError('linearCrossEntropy', { h: h.shape, weight: w.shape }, `h's last dimension to equal the weight's columns (${w.shape[1]})`);
@@ -74,6 +77,10 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, op
   const [V, C] = w.shape;
   const N = C === 0 ? 0 : h.size / C;
   const norm = normalizerOf(opts, checkTargets('linearCrossEntropy', targets, N, V));
+  const cap = opts.softcap ?? 0;
+  if (!(cap >= 0 && Number.isFinite(cap))) {
+    throw new ShitateError('E_CONFIG', `linearCrossEntropy: expected a soft-cap >= 0, found ${cap}`, 'final_logit_softcapping must be a positive number or null');
+  }
   const grad = needsGrad([h, w]);
   const dh = grad && h.requiresGrad ? new Float32Array(N * C) : null;
   const dw = grad && w.requiresGrad ? new Float32Array(V * C) : null;
@@ -88,7 +95,8 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, op
     const lc = logits.subarray(0, r * V);
     if (w16) K.gemmBf16(lc, hc, w16, r, V, C, false, true, 0);
     else K.gemm(lc, hc, w.data, 1, r, V, C, false, true, 0, 0, 0); // [r, V] = h_c @ w^T
-    K.crossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm);
+    if (cap > 0) K.softcapCrossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm, cap);
+    else K.crossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm);
     const dhc = dh?.subarray(r0 * C, (r0 + r) * C);
     if (dhc && w16) K.gemmBf16(dhc, lc, w16, r, C, V, false, false, 0);
     else if (dhc) K.gemm(dhc, lc, w.data, 1, r, C, V, false, false, 0, 0, 0); // dlogits @ w

@@ -110,6 +110,23 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
   return out;
 }
 
+/** gelu(gate) * up, Gemma's GeGLU MLP activation; approximate as for gelu ('tanh' = gelu_pytorch_tanh). */
+export function geglu(gate: Tensor, up: Tensor, approximate: 'erf' | 'tanh' = 'tanh'): Tensor {
+  if (!sameShape(gate.shape, up.shape)) throw shapeError('geglu', { gate: gate.shape, up: up.shape }, 'gate and up of the same shape');
+  const a = approximate === 'tanh' ? 1 : 0;
+  const out = empty(gate.shape);
+  kernels().geglu(out.data, gate.data, up.data, gate.size, a);
+  finite('geglu', { gate, up, out });
+  if (needsGrad([gate, up])) {
+    record('geglu', out, [gate, up], (dout) => {
+      const n = gate.size;
+      kernels().gegluBackward(gate.requiresGrad ? gradOf(gate) : new Float32Array(n), up.requiresGrad ? gradOf(up) : new Float32Array(n),
+        dout, gate.data, up.data, n, a);
+    });
+  }
+  return out;
+}
+
 /** GELU: 'erf' (exact, BERT/Falcon "gelu") or 'tanh' ("gelu_new", "gelu_pytorch_tanh"). */
 export function gelu(x: Tensor, approximate: 'erf' | 'tanh' = 'erf'): Tensor {
   const a = approximate === 'tanh' ? 1 : 0;
