@@ -18,6 +18,7 @@ import { memoryCommand } from './memory.js';
 import { studioCommand } from './studio.js';
 import { exportJob } from './export-job.js';
 import { importRunCommand } from './import-run.js';
+import { exportCommand } from './export.js';
 
 export interface Command {
   summary: string;
@@ -42,6 +43,7 @@ const commands: Record<string, Command> = {
   studio: studioCommand,
   'export-job': exportJob,
   'import-run': importRunCommand,
+  export: exportCommand,
 };
 
 /** Names of every command (the studio shows export buttons for the commands this installation has). */

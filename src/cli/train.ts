@@ -13,6 +13,7 @@ import { dryRun } from './train-dry-run.js';
 import { ShitateError } from '../errors.js';
 import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
+import { vllmTrainNotes } from '../export/vllm-check.js';
 
 const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
 
@@ -74,6 +75,7 @@ export const train: Command = {
       process.stderr.write('note: this CPU multiplies bf16 in hardware: --precision bf16 trains about 1.5x faster ' +
         '(frozen weights in bf16, adapters and optimizer in float32; losses within ~1e-3 of fp32)\n');
     }
+    for (const note of vllmTrainNotes(config)) process.stderr.write(`note: ${note}\n`);
     // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
     const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
     // Ctrl-C, and SIGTERM (docker stop, systemd, timeout) or SIGHUP the same way: finish the step, write a

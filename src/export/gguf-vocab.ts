@@ -82,7 +82,8 @@ function tokenTable(V: number, file: string, base: Map<number, string>, added: M
   { tokens: string[]; types: number[] } {
   const tokens: string[] = [];
   const types: number[] = [];
-  const top = Math.max(...base.keys(), ...added.keys());
+  let top = -1;
+  for (const id of [...base.keys(), ...added.keys()]) if (id > top) top = id;
   if (top >= V) {
     throw new ShitateError('E_EXPORT_TOKENIZER', `${file}: token id ${top} is beyond the model's vocab_size ${V}`, 'the tokenizer belongs to another model; use the tokenizer files of this checkpoint');
   }

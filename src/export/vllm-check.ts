@@ -82,3 +82,42 @@ export function checkVllmAdapter(dir: string): { rank: number | null; problems: 
     st.close();
   }
 }
+
+/** vLLM's --max-lora-rank when the server is started without it (vllm/config/lora.py). */
+export const VLLM_DEFAULT_MAX_LORA_RANK = 16;
+
+/** The adapter against a server's --max-lora-rank: told (`maxLoraRank`), or vLLM's default, which the serve
+ *  line can raise (a note, not a problem). */
+export function vllmRankVerdict(rank: number | null, maxLoraRank: number | null): { problem: VllmProblem | null; note: string | null } {
+  if (rank === null || vllmMaxLoraRank(rank) === null) return { problem: null, note: null };
+  if (maxLoraRank !== null && rank > maxLoraRank) {
+    return {
+      problem: { rule: 'max_rank', message: `r ${rank} is above the server's --max-lora-rank ${maxLoraRank}`, hint: `start vLLM with --max-lora-rank ${vllmMaxLoraRank(rank)}` },
+      note: null,
+    };
+  }
+  if (maxLoraRank === null && rank > VLLM_DEFAULT_MAX_LORA_RANK) {
+    return { problem: null, note: `r ${rank} is above vLLM's default --max-lora-rank ${VLLM_DEFAULT_MAX_LORA_RANK}: start it with --max-lora-rank ${vllmMaxLoraRank(rank)} (the command below does)` };
+  }
+  return { problem: null, note: null };
+}
+
+/** The `vllm serve` line that loads the adapter. */
+export function vllmServeLine(model: string, name: string, adapterDir: string, rank: number | null): string {
+  const q = (s: string) => (/^[A-Za-z0-9_./:=@-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const maxRank = Math.max(VLLM_DEFAULT_MAX_LORA_RANK, vllmMaxLoraRank(rank ?? 1) ?? VLLM_DEFAULT_MAX_LORA_RANK);
+  return `vllm serve ${q(model)} --enable-lora --lora-modules ${q(`${name}=${adapterDir}`)} --max-lora-rank ${maxRank}`;
+}
+
+/** What `shitate train` says at start when its LoRA settings will make an adapter vLLM cannot load as it is. */
+export function vllmTrainNotes(c: { method: string; loraR: number; loraAlpha: number; targetModules: readonly string[] | 'all-linear'; useRslora: boolean }): string[] {
+  if (c.method !== 'lora') return [];
+  const targets = c.targetModules === 'all-linear' || (c.targetModules.length === 1 && c.targetModules[0] === 'all-linear') ? [] : c.targetModules;
+  // the tensor names PEFT will save for these targets, for the same rules an adapter on disk is checked by
+  const names = targets.flatMap((m) => [`base_model.model.model.layers.0.${m}.lora_A.weight`, `base_model.model.model.layers.0.${m}.lora_B.weight`]);
+  const config: Json = { peft_type: 'LORA', r: c.loraR, lora_alpha: c.loraAlpha, use_rslora: c.useRslora, bias: 'none' };
+  const out = vllmAdapterProblems(config, names).map((p) => `vLLM will not load this adapter: ${p.message} (${p.hint})`);
+  const rank = vllmRankVerdict(c.loraR, null).note;
+  if (rank) out.push(`for vLLM: ${rank.replace(' (the command below does)', '')}`);
+  return out;
+}
