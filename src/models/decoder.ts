@@ -59,19 +59,8 @@ export class DecoderModel implements CausalLM {
 
   /** Absolute positions (default: cache length + t), checked against the context; grows the rotary tables. */
   private positions(input: ForwardInput): Int32Array {
-    const { batch: B, seqLen: T, ids, cache } = input;
-    if (ids.length !== B * T) {
-      throw new ShitateError('E_SHAPE', `forward: ${ids.length} token ids for batch ${B} x ${T} tokens`, 'pass B*T ids, row-major');
-    }
-    const offset = cache ? cache.length : 0;
-    const pos = input.positions ?? Int32Array.from({ length: B * T }, (_, i) => offset + (i % T));
-    let maxPos = 0;
-    for (let i = 0; i < pos.length; i++) maxPos = Math.max(maxPos, pos[i]);
-    if (maxPos >= this.config.maxPositions) {
-      throw new ShitateError('E_CONTEXT', `forward: position ${maxPos} exceeds the model's context of ${this.config.maxPositions} tokens`,
-        'shorten the input (or the conversation history) to fit max_position_embeddings');
-    }
-    this.rotary.ensure(maxPos + 1);
+    const pos = inputPositions(input, this.config.maxPositions);
+    this.rotary.ensure(highestPosition(pos) + 1);
     return pos;
   }
 
@@ -105,8 +94,32 @@ export class DecoderModel implements CausalLM {
   }
 }
 
+/** Absolute position of each of the B*T input tokens (default: cache length + t), checked against the ids and
+ *  the model's context. */
+export function inputPositions(input: ForwardInput, maxPositions: number): Int32Array {
+  const { batch: B, seqLen: T, ids, cache } = input;
+  if (ids.length !== B * T) {
+    throw new ShitateError('E_SHAPE', `forward: ${ids.length} token ids for batch ${B} x ${T} tokens`, 'pass B*T ids, row-major');
+  }
+  const offset = cache ? cache.length : 0;
+  const pos = input.positions ?? Int32Array.from({ length: B * T }, (_, i) => offset + (i % T));
+  const maxPos = highestPosition(pos);
+  if (maxPos >= maxPositions) {
+    throw new ShitateError('E_CONTEXT', `forward: position ${maxPos} exceeds the model's context of ${maxPositions} tokens`,
+      'shorten the input (or the conversation history) to fit max_position_embeddings');
+  }
+  return pos;
+}
+
+/** The largest entry of a position list (0 when empty). */
+export function highestPosition(a: Int32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, a[i]);
+  return m;
+}
+
 /** [B, T, C] -> [B, 1, C] holding each row's last position (inference only: no gradient). */
-function lastRows(x: Tensor, B: number, T: number, C: number): Tensor {
+export function lastRows(x: Tensor, B: number, T: number, C: number): Tensor {
   const out = new Float32Array(B * C);
   for (let b = 0; b < B; b++) out.set(x.data.subarray(((b + 1) * T - 1) * C, (b + 1) * T * C), b * C);
   return Tensor.from(out, [B, 1, C]);

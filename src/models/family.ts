@@ -21,6 +21,12 @@ export interface Family {
   ignoredTensors(c: ModelConfig): readonly RegExp[];
   /** reads the table from the checkpoint (shape-checked) and builds the model */
   load(ck: Checkpoint, c: ModelConfig): CausalLM;
+  /** the config adjusted to how the checkpoint names its tensors (a multimodal wrapper saved by transformers 4.x
+   *  or 5.x), before anything is claimed or loaded; absent = the config as parsed */
+  forCheckpoint?(c: ModelConfig, tensorNames: readonly string[]): ModelConfig;
+  /** checkpoint tensors that are not part of the language model but belong in a merged folder unchanged (a
+   *  multimodal wrapper's vision and audio towers) */
+  carriedTensors?(c: ModelConfig): readonly RegExp[];
 }
 
 export interface FamilyDefinition<T extends ParamTable> {
@@ -30,7 +36,9 @@ export interface FamilyDefinition<T extends ParamTable> {
   table(c: ModelConfig): T;
   build(c: ModelConfig, table: T, weights: LoadedTable<T>): CausalLM;
   /** beyond the derived buffers and, when tied, a stored lm_head.weight */
-  ignoredTensors?: readonly RegExp[];
+  ignoredTensors?: readonly RegExp[] | ((c: ModelConfig) => readonly RegExp[]);
+  forCheckpoint?(c: ModelConfig, tensorNames: readonly string[]): ModelConfig;
+  carriedTensors?(c: ModelConfig): readonly RegExp[];
 }
 
 /** A Family from its typed parts: the table declared once serves parameters(), loading and the model. */
@@ -42,8 +50,11 @@ export function defineFamily<T extends ParamTable>(d: FamilyDefinition<T>): Fami
     parameters: d.table,
     ignoredTensors(c) {
       // transformers ties lm_head to the embedding and ignores a stored copy of it
-      return [...DERIVED_TENSORS, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : []), ...(d.ignoredTensors ?? [])];
+      const own = typeof d.ignoredTensors === 'function' ? d.ignoredTensors(c) : d.ignoredTensors ?? [];
+      return [...DERIVED_TENSORS, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : []), ...own];
     },
+    ...(d.forCheckpoint ? { forCheckpoint: d.forCheckpoint } : {}),
+    ...(d.carriedTensors ? { carriedTensors: d.carriedTensors } : {}),
     load(ck, c) {
       const table = d.table(c);
       return d.build(c, table, loadTable(ck, table));

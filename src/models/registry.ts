@@ -12,9 +12,12 @@ import { qwen2 } from './qwen2.js';
 import { qwen3 } from './qwen3.js';
 import { smollm3 } from './smollm3.js';
 import { granite } from './granite.js';
+import { gemma2 } from './gemma2.js';
+import { gemma3, gemma3Text } from './gemma3.js';
+import { gemma4, gemma4Text } from './gemma4.js';
 
 /** Every family the engine runs, in the order error messages list them. */
-export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite];
+export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite, gemma2, gemma3Text, gemma3, gemma4Text, gemma4];
 
 const BY_TYPE = new Map<string, Family>(FAMILIES.flatMap((fam) => [fam.modelType, ...fam.aliases].map((t): [string, Family] => [t, fam])));
 

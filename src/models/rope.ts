@@ -121,8 +121,10 @@ export class RotaryTables {
   sin = new Float32Array(0);
   private P = 0;
 
-  constructor(D: number, theta: number, scaling: RopeScaling | null) {
-    this.invFreq = ropeInvFreq(D, theta, scaling);
+  /** `invFreq` [D/2], when given, replaces the frequencies theta and scaling would give (Gemma 4's
+   *  proportional RoPE computes its own). */
+  constructor(D: number, theta: number, scaling: RopeScaling | null, invFreq?: Float32Array) {
+    this.invFreq = invFreq ?? ropeInvFreq(D, theta, scaling);
     this.attentionFactor = scaling?.type === 'yarn' ? f(scaling.attentionFactor) : 1;
   }
 

@@ -51,7 +51,8 @@ export interface ModelConfig {
   residualMultiplier: number;
   /** Logits are divided by this (Granite logits_scaling; 1 elsewhere). */
   logitsScaling: number;
-  hiddenAct: 'silu';
+  /** the MLP's activation: SiLU (SwiGLU) or GELU (Gemma's GeGLU: exact, or the tanh form gelu_pytorch_tanh) */
+  hiddenAct: 'silu' | 'gelu' | 'gelu_pytorch_tanh';
   bosTokenId: number | null;
   eosTokenIds: number[];
   /** Dtype the weights were saved in ("bfloat16", "float16", "float32"), when the config says. */

@@ -9,6 +9,7 @@ export { lowRankLinear, type LowRank } from './ops/lowrank.js';
 export { embedding, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropout } from './ops/nn.js';
 export { geglu } from './ops/nn.js';
 export { softcap } from './ops/softcap.js';
+export { narrow } from './ops/narrow.js';
 export { attention, type AttentionOpts } from './ops/attention.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
 export { adamwUpdate, type AdamWHyper } from './ops/optim.js';
