@@ -8,7 +8,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listen, type RunningServer } from '../../src/serve/index.js';
 import { tempDir } from '../helpers/tiny-model.js';
-import { FAQ, makeStudio, ROOT, type TestStudio } from './helpers.js';
+import { fakeRun, FAQ, makeStudio, ROOT, type TestStudio } from './helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = process.env.STUDIO_SCREENSHOTS ?? path.join(ROOT, 'test-output', 'studio');
@@ -135,6 +135,15 @@ describe('shitate studio in Chromium', { timeout: 300_000 }, () => {
     await poll(() => page.locator('[data-testid=stat-step]').innerText()).toBe('16 / 16');
     await poll(() => page.locator('[data-testid=runs] tbody tr').count()).toBe(1);
     await shot('5-training-done');
+    // a second run that over-fitted and stopped early: its warnings sit on its curve, and the two compare
+    fakeRun(s, { train: path.join(FAQ, 'heldout.jsonl'), val: null }, 2, true);
+    await poll(() => page.locator('[data-testid=runs] tbody tr').count()).toBe(2);
+    await page.locator('[data-testid=runs] a', { hasText: 'fake 2' }).click();
+    await poll(() => page.locator('[data-testid=run-notices]').innerText()).toMatch(/over-fitting @ 12[\s\S]*early stop @ 16/);
+    await page.locator('[data-testid=runs] tbody input[type=checkbox]').nth(0).check();
+    await page.locator('[data-testid=runs] tbody input[type=checkbox]').nth(1).check();
+    await poll(() => page.locator('[data-testid=compare]').innerText()).toContain('learningRate');
+    await shot('5b-training-compare');
   });
 
   it('compares base and tuned on the held-out questions', async () => {

@@ -128,7 +128,7 @@ export const QUICK = { max_steps: 6, eval_every: 2, batch_tokens: 1024, max_seq_
  * filled with noise (so the tuned model answers differently from the base). For tests of what comes after
  * training (evaluation, playground, export).
  */
-export function fakeRun(s: TestStudio, dataset: { train: string; val: string | null }, seed = 1): string {
+export function fakeRun(s: TestStudio, dataset: { train: string; val: string | null }, seed = 1, overfit = false): string {
   const id = `run-20260101-000000-${String(seed).padStart(4, '0')}`;
   const dir = path.join(s.dir, 'runs', id);
   fs.mkdirSync(dir, { recursive: true });
@@ -143,14 +143,30 @@ export function fakeRun(s: TestStudio, dataset: { train: string; val: string | n
   }
   saveAdapter(path.join(dir, 'adapter'), set, MINI);
   const t = '2026-01-01T00:00:00.000Z';
-  const lines = [{ type: 'start', totalSteps: 2, stepsPerEpoch: 2, resumedAt: null, time: t },
+  let lines: Record<string, unknown>[] = [{ type: 'start', totalSteps: 2, stepsPerEpoch: 2, resumedAt: null, time: t },
     { type: 'step', step: 1, totalSteps: 2, epoch: 0.5, loss: 6, lr: 1e-3, gradNorm: 1, tokensPerSec: 100, etaSec: 1, time: t },
     { type: 'step', step: 2, totalSteps: 2, epoch: 1, loss: 5, lr: 0, gradNorm: 1, tokensPerSec: 100, etaSec: 0, time: t },
     { type: 'eval', step: 2, valLoss: 5.5, trainLoss: 5, bestValLoss: 5.5, improved: true, time: t },
     { type: 'done', reason: 'completed', step: 2, bestValLoss: 5.5, bestStep: 2, time: t }];
+  if (overfit) lines = overfitting(t);
   fs.writeFileSync(path.join(dir, 'metrics.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ config: { model: MINI, learningRate: 0.01, loraR: 4, epochs: 3 }, sources: { learningRate: 'file' } }));
   fs.writeFileSync(path.join(dir, 'train.yaml'), `model: ${MINI}\ndata: ${dataset.train}\n`);
   fs.writeFileSync(path.join(dir, 'studio.json'), JSON.stringify({ id, name: `fake ${seed}`, createdAt: t, model: MINI, dataset: null, data: dataset.train,
     val: dataset.val, settings: {}, launches: [] }));
   return id;
+}
+
+/** Metrics of a run that over-fitted: training loss falls, validation loss rises after step 4, early stop. */
+function overfitting(time: string): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [{ type: 'start', totalSteps: 20, stepsPerEpoch: 4, resumedAt: null, time }];
+  for (let step = 1; step <= 16; step++) {
+    out.push({ type: 'step', step, totalSteps: 20, epoch: step / 4, loss: 6 - step * 0.3, lr: 1e-2, gradNorm: 1, tokensPerSec: 100, etaSec: 1, time });
+    if (step % 4 !== 0) continue;
+    out.push({ type: 'eval', step, valLoss: 5 + (step - 4) * 0.1, trainLoss: 6 - step * 0.3, bestValLoss: 5, improved: step === 4, time });
+    // the trainer warns once the gap has grown over three validations
+    if (step === 12) out.push({ type: 'warning', message: 'validation loss (5.8000) is rising while training loss keeps falling (gap 0.8 -> 1.7 -> 2.6): the model is memorising the training set.', time });
+  }
+  out.push({ type: 'done', reason: 'early-stop', step: 16, bestValLoss: 5, bestStep: 4, time });
+  return out;
 }
