@@ -128,6 +128,11 @@ def model_checks(spec, cfg: Cfg, W, ids, labels, logits, loss) -> None:
     print(f"  naive attention (f64) {d_naive:.1e}, F.cross_entropy {d_ce:.2e} rel, "
           f"f32 vs f64: logits {d64:.2e} abs, loss {r64:.2e} rel")
     _feature_matters(spec, cfg, W, ids, logits)
+    if hasattr(cfg, "features"):  # a Gemma family: each of its features must move the logits too
+        import gemma_ref
+
+        gemma_ref.math_check()
+        gemma_ref.feature_checks(cfg, W, ids, logits, forward)
 
 
 def greedy_f64(cfg, W, prompt, tokens, lora=None) -> None:

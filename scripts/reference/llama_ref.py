@@ -153,20 +153,23 @@ def visible_mask(T: int, sliding_window) -> torch.Tensor:
     return vis
 
 
-def attention(q, k, v, visible, scaling=None) -> torch.Tensor:
+def attention(q, k, v, visible, scaling=None, softcap=None) -> torch.Tensor:
     """Eager attention. q [B, H, T, D], k/v [B, Hkv, T, D] (repeat_kv to H), visible [T, T]; scores are
-    multiplied by `scaling` (default D ** -0.5)."""
+    multiplied by `scaling` (default D ** -0.5), then soft-capped as softcap * tanh(s / softcap) when given
+    (Gemma's eager_attention_forward), then masked."""
     n_rep = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(n_rep, dim=1)
     v = v.repeat_interleave(n_rep, dim=1)
     scale = q.shape[-1] ** -0.5 if scaling is None else scaling
     scores = (q @ k.transpose(2, 3)) * scale  # [B, H, T, T]
+    if softcap is not None:
+        scores = torch.tanh(scores / softcap) * softcap
     scores = scores.masked_fill(~visible, torch.finfo(scores.dtype).min)
     probs = F.softmax(scores, dim=-1, dtype=scores.dtype)
     return probs @ v  # [B, H, T, D]
 
 
-def attention_naive(q, k, v, visible, scaling=None) -> torch.Tensor:
+def attention_naive(q, k, v, visible, scaling=None, softcap=None) -> torch.Tensor:
     """Per-(batch, head, query) loop version of attention(), used only as a self-check."""
     B, H, T, D = q.shape
     scale = 1 / math.sqrt(D) if scaling is None else scaling
@@ -178,6 +181,8 @@ def attention_naive(q, k, v, visible, scaling=None) -> torch.Tensor:
             for i in range(T):
                 js = [j for j in range(T) if visible[i, j]]
                 s = torch.stack([(q[b, h, i] * k[b, hk, j]).sum() * scale for j in js])
+                if softcap is not None:
+                    s = softcap * torch.tanh(s / softcap)
                 p = torch.exp(s - s.max())
                 p = p / p.sum()
                 out[b, h, i] = sum(p[n] * v[b, hk, j] for n, j in enumerate(js))
@@ -210,6 +215,10 @@ def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None
         from families_ref import FORWARDS  # the families built on these helpers
 
         return FORWARDS[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
+    if cfg.model_type.startswith("gemma"):
+        from gemma_ref import gemma_forward  # Gemma 2/3/4, their own config class (gemma_ref.GemmaCfg)
+
+        return gemma_forward(cfg, W, input_ids, lora, attn_fn)
     dtype = W["model.embed_tokens.weight"].dtype
     B, T = input_ids.shape
     H, Hkv, D = cfg.H, cfg.Hkv, cfg.D

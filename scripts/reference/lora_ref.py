@@ -23,7 +23,7 @@ def _params(lw: dict) -> list:
 
 def loss_and_grads(cfg, W, ids, labels, init, r, alpha, rslora):
     """(logits [B, T, V], loss, {peft name: grad}) with the adapter applied."""
-    lw = _leaf_lora(init, W["model.embed_tokens.weight"].dtype)
+    lw = _leaf_lora(init, next(iter(W.values())).dtype)
     logits = forward(cfg, W, ids, Lora(lw, r, alpha, rslora))
     loss = causal_lm_loss(logits, labels)
     loss.backward()
@@ -52,7 +52,7 @@ def adamw_manual(params, state, lr, betas, eps, wd):
 
 def trajectory(cfg, W, ids, labels, init, r, alpha, rslora, manual=False, steps=STEPS) -> list:
     """Loss before each of `steps` AdamW steps on the same batch."""
-    lw = _leaf_lora(init, W["model.embed_tokens.weight"].dtype)
+    lw = _leaf_lora(init, next(iter(W.values())).dtype)
     params = _params(lw)
     o = ADAMW
     opt = None if manual else torch.optim.AdamW(

@@ -14,6 +14,7 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the repository
 
 import checks  # noqa: E402
 import lora_ref  # noqa: E402
+from gemma_ref import GemmaCfg  # noqa: E402
 from llama_ref import Cfg, Lora, causal_lm_loss, forward, greedy  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
 from specs import FAMILY_SPECS, LORA_TARGETS, SPECS, init_lora, init_weights, peft_name  # noqa: E402
@@ -38,6 +39,28 @@ def write_json(path: str, obj, compact: bool = False) -> None:
         else:
             json.dump(obj, f, indent=2)
         f.write("\n")
+
+
+def make_cfg(config: dict):
+    """The reference's config reader for this model_type."""
+    return GemmaCfg(config) if config["model_type"].startswith("gemma") else Cfg(config)
+
+
+def stored(spec: dict, Wdisk: dict) -> dict:
+    """The tensors as the checkpoint stores them: spec["stored_names"] rewrites name prefixes (an older layout)
+    and spec["extra_tensors"] adds parts beside the language model (a stand-in vision tower)."""
+    g = torch.Generator().manual_seed(spec["seed"] + 7)
+    out = dict(Wdisk)
+    for name, shape in spec.get("extra_tensors", {}).items():
+        out[name] = torch.randn(*shape, generator=g).to(spec["disk_dtype"])
+
+    def rename(n):
+        for old, new in spec.get("stored_names", []):
+            if n.startswith(old):
+                return new + n[len(old):]
+        return n
+
+    return {rename(n): t for n, t in out.items()}
 
 
 def write_weights(folder: str, Wdisk: dict, sharded: bool) -> None:
@@ -97,7 +120,7 @@ def pick_prompt(cfg: Cfg, W: dict, g: torch.Generator, eos: set, lora=None):
 
 
 def build_model(spec: dict):
-    cfg = Cfg(spec["config"])
+    cfg = make_cfg(spec["config"])
     folder = os.path.join(OUT, spec["name"])
     os.makedirs(folder, exist_ok=True)
     Wdisk = {k: v.to(spec["disk_dtype"]) for k, v in init_weights(cfg, spec["seed"]).items()}
@@ -106,8 +129,9 @@ def build_model(spec: dict):
     write_json(os.path.join(folder, "config.json"), spec["config"])
     write_json(os.path.join(folder, "generation_config.json"),
                dict(spec["generation"], transformers_version=spec["config"]["transformers_version"]))
-    write_weights(folder, Wdisk, spec["sharded"])
-    checks.weights_round_trip(Wdisk, read_weights(folder))
+    on_disk = stored(spec, Wdisk)
+    write_weights(folder, on_disk, spec["sharded"])
+    checks.weights_round_trip(on_disk, read_weights(folder))
     return cfg, folder, W
 
 
@@ -150,8 +174,9 @@ def adapter_config(rslora: bool) -> dict:
     }
 
 
-def peft_adapter_config(base_name: str) -> dict:
-    """adapter_config.json as PEFT 0.2x's save_pretrained writes a plain LoRA on all seven projections."""
+def peft_adapter_config(base_name: str, targets=None) -> dict:
+    """adapter_config.json as PEFT 0.2x's save_pretrained writes a plain LoRA on the given modules (default: all
+    seven projections)."""
     return {
         "alpha_pattern": {}, "auto_mapping": None, "base_model_name_or_path": base_name, "bias": "none",
         "corda_config": None, "eva_config": None, "exclude_modules": None, "fan_in_fan_out": False,
@@ -159,7 +184,7 @@ def peft_adapter_config(base_name: str) -> dict:
         "layers_to_transform": None, "loftq_config": {}, "lora_alpha": LORA_ALPHA, "lora_bias": False,
         "lora_dropout": 0.0, "megatron_config": None, "megatron_core": "megatron.core", "modules_to_save": None,
         "peft_type": "LORA", "qalora_group_size": 16, "r": LORA_R, "rank_pattern": {}, "revision": None,
-        "target_modules": sorted(LORA_TARGETS), "target_parameters": None, "task_type": "CAUSAL_LM",
+        "target_modules": sorted(targets or LORA_TARGETS), "target_parameters": None, "task_type": "CAUSAL_LM",
         "trainable_token_indices": None, "use_dora": False, "use_qalora": False, "use_rslora": False,
     }
 
@@ -182,7 +207,8 @@ def build_family_lora(spec: dict, base: dict) -> None:
     name = spec["name"] + "-lora"
     print(name)
     init = init_lora(cfg, W, LORA_R, seed=spec["seed"] + 1000)
-    write_adapter(os.path.join(OUT, name), init, peft_adapter_config(spec["name"]))
+    targets = {prefix.split(".")[-1] for prefix in init}
+    write_adapter(os.path.join(OUT, name), init, peft_adapter_config(spec["name"], targets))
     args = (cfg, W, ids, labels, init, LORA_R, LORA_ALPHA, False)
     logits, loss, grads = lora_ref.loss_and_grads(*args)
     losses = lora_ref.trajectory(*args, steps=FAMILY_STEPS)

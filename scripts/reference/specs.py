@@ -178,8 +178,115 @@ FAMILY_SPECS = [
 ]
 
 
+def _gemma(model_type: str, arch: str, version: str, **fields) -> dict:
+    """A Gemma config.json as transformers `version` writes it."""
+    c = {"architectures": [arch], "attention_dropout": 0.0, "bos_token_id": 2, "eos_token_id": 1,
+         "initializer_range": 0.02, "model_type": model_type, "pad_token_id": 0, "transformers_version": version,
+         "use_cache": True}
+    c.update(fields)
+    return dict(sorted(c.items()))
+
+
+# Gemma 2/3/4 (scripts/reference/gemma_ref.py); each also gets a PEFT adapter fixture "<name>-lora"
+GEMMA_SPECS = [
+    {
+        "name": "gemma2-tiny",
+        # transformers 4.x layout; 3 layers: sliding (window 4), global, sliding; soft-caps small enough to bite;
+        # query_pre_attn_scalar 24 instead of head_dim 16; bf16 weights
+        "config": _gemma(
+            "gemma2", "Gemma2ForCausalLM", "4.46.0", attention_bias=False, attn_logit_softcapping=2.0,
+            cache_implementation="hybrid", final_logit_softcapping=3.0, head_dim=16, hidden_act="gelu_pytorch_tanh",
+            hidden_activation="gelu_pytorch_tanh", hidden_size=48, intermediate_size=96, max_position_embeddings=128,
+            num_attention_heads=4, num_hidden_layers=3, num_key_value_heads=2, query_pre_attn_scalar=24,
+            rms_norm_eps=1e-6, rope_theta=10000.0, sliding_window=4, torch_dtype="bfloat16", vocab_size=320,
+        ),
+        "disk_dtype": torch.bfloat16,
+        "seed": 1101,
+        "generation": {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "cache_implementation": "hybrid"},
+        "sharded": False,
+    },
+    {
+        "name": "gemma3-tiny",
+        # gemma3_text as transformers 5 writes it: layer_types (5 local : 1 global), rope_parameters per layer type
+        # (linear scaling on the global layer only), dtype; MQA (1 kv head)
+        "config": _gemma(
+            "gemma3_text", "Gemma3ForCausalLM", "5.0.0", attention_bias=False, attn_logit_softcapping=None,
+            dtype="float32", eos_token_id=[1, 106], final_logit_softcapping=None, head_dim=16,
+            hidden_activation="gelu_pytorch_tanh", hidden_size=32, intermediate_size=64,
+            layer_types=["sliding_attention"] * 5 + ["full_attention"], max_position_embeddings=128,
+            num_attention_heads=4, num_hidden_layers=6, num_key_value_heads=1, query_pre_attn_scalar=12,
+            rms_norm_eps=1e-6,
+            rope_parameters={"full_attention": {"factor": 8.0, "rope_theta": 1000000.0, "rope_type": "linear"},
+                             "sliding_attention": {"rope_theta": 10000.0, "rope_type": "default"}},
+            sliding_window=4, tie_word_embeddings=True, use_bidirectional_attention=False, vocab_size=288,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1102,
+        "generation": {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0},
+        "sharded": False,
+    },
+    {
+        "name": "gemma3-mm-tiny",
+        # the multimodal Gemma 3 as transformers 4.50 wrote it: a sparse text_config (absent fields take
+        # Gemma3TextConfig's defaults), sliding_window_pattern 3, rope_scaling for global layers, soft-caps; weights
+        # under language_model.model.* beside a (stand-in) vision tower
+        "config": _gemma(
+            "gemma3", "Gemma3ForConditionalGeneration", "4.50.0", boi_token_index=255999, eoi_token_index=256000,
+            eos_token_id=[1, 106], image_token_index=262144, mm_tokens_per_image=256,
+            text_config={"attn_logit_softcapping": 3.0, "final_logit_softcapping": 5.0, "head_dim": 16,
+                         "hidden_size": 32, "intermediate_size": 64, "max_position_embeddings": 128,
+                         "model_type": "gemma3_text", "num_attention_heads": 2, "num_hidden_layers": 3,
+                         "num_key_value_heads": 1, "query_pre_attn_scalar": 16,
+                         "rope_scaling": {"factor": 4.0, "rope_type": "linear"}, "sliding_window": 4,
+                         "sliding_window_pattern": 3, "vocab_size": 272},
+            torch_dtype="bfloat16",
+            vision_config={"hidden_size": 8, "image_size": 16, "intermediate_size": 16,
+                           "model_type": "siglip_vision_model", "num_attention_heads": 2, "num_hidden_layers": 1,
+                           "patch_size": 8, "vision_use_head": False},
+        ),
+        "disk_dtype": torch.bfloat16,
+        "seed": 1103,
+        "generation": {"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0},
+        "sharded": False,
+        "stored_names": [("model.language_model.", "language_model.model."), ("model.vision_tower.", "vision_tower."),
+                         ("model.multi_modal_projector.", "multi_modal_projector.")],
+        "extra_tensors": {"model.vision_tower.vision_model.embeddings.patch_embedding.weight": (8, 3, 8, 8),
+                          "model.vision_tower.vision_model.post_layernorm.weight": (8,),
+                          "model.multi_modal_projector.mm_input_projection_weight": (8, 32)},
+    },
+    {
+        "name": "gemma4-tiny",
+        # gemma4_text as transformers 5 writes it: per-layer inputs (8 per layer), global layers with head dim 32,
+        # one kv head and keys as values (attention_k_eq_v), proportional RoPE (a quarter of the frequencies),
+        # the last 2 layers reusing layers 1 and 2's keys and values with double-wide MLPs, final soft-cap
+        "config": _gemma(
+            "gemma4_text", "Gemma4ForCausalLM", "5.0.0", attention_bias=False, attention_k_eq_v=True, dtype="float32",
+            enable_moe_block=False, final_logit_softcapping=4.0, global_head_dim=32, head_dim=16,
+            hidden_activation="gelu_pytorch_tanh", hidden_size=48, hidden_size_per_layer_input=8,
+            intermediate_size=64,
+            layer_types=["sliding_attention", "sliding_attention", "full_attention", "sliding_attention", "full_attention"],
+            max_position_embeddings=128, num_attention_heads=4, num_global_key_value_heads=1, num_hidden_layers=5,
+            num_key_value_heads=2, num_kv_shared_layers=2, rms_norm_eps=1e-6,
+            rope_parameters={"full_attention": {"partial_rotary_factor": 0.25, "rope_theta": 1000000.0, "rope_type": "proportional"},
+                             "sliding_attention": {"rope_theta": 10000.0, "rope_type": "default"}},
+            sliding_window=4, tie_word_embeddings=True, use_bidirectional_attention=None, use_double_wide_mlp=True,
+            vocab_size=256, vocab_size_per_layer_input=256,
+        ),
+        "disk_dtype": torch.float32,
+        "seed": 1104,
+        "generation": {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0},
+        "sharded": False,
+    },
+]
+FAMILY_SPECS = FAMILY_SPECS + GEMMA_SPECS
+
+
 def init_weights(cfg, seed: int) -> dict:
     """Random f32 weights with HF names, scaled so attention, RoPE and masks visibly matter."""
+    if hasattr(cfg, "lora_prefixes"):  # the Gemma families (gemma_ref.GemmaCfg) name and shape theirs
+        from gemma_ref import init_gemma_weights
+
+        return init_gemma_weights(cfg, seed)
     g = torch.Generator().manual_seed(seed)
 
     def randn(*shape, std):
@@ -224,6 +331,8 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 
 
 def lora_module_prefixes(cfg) -> list:
+    if hasattr(cfg, "lora_prefixes"):
+        return cfg.lora_prefixes()
     out = []
     for layer in range(cfg.L):
         for t in LORA_TARGETS:

@@ -3,6 +3,7 @@
 import type { Checkpoint } from '../io/checkpoint.js';
 import type { Fields } from '../io/json-fields.js';
 import { loadTable, type LoadedTable, type ParamTable } from './params.js';
+import type { Renames } from './renames.js';
 import type { CausalLM, ModelConfig } from './types.js';
 
 /** Tensors a checkpoint may hold that are derived, never learned: transformers skips them too. */
@@ -21,9 +22,9 @@ export interface Family {
   ignoredTensors(c: ModelConfig): readonly RegExp[];
   /** reads the table from the checkpoint (shape-checked) and builds the model */
   load(ck: Checkpoint, c: ModelConfig): CausalLM;
-  /** the config adjusted to how the checkpoint names its tensors (a multimodal wrapper saved by transformers 4.x
-   *  or 5.x), before anything is claimed or loaded; absent = the config as parsed */
-  forCheckpoint?(c: ModelConfig, tensorNames: readonly string[]): ModelConfig;
+  /** rewrites of tensor names saved in an older layout (transformers' key mapping), applied when a checkpoint is
+   *  opened: the parameter table uses the current names */
+  readonly renames: Renames;
   /** checkpoint tensors that are not part of the language model but belong in a merged folder unchanged (a
    *  multimodal wrapper's vision and audio towers) */
   carriedTensors?(c: ModelConfig): readonly RegExp[];
@@ -37,7 +38,7 @@ export interface FamilyDefinition<T extends ParamTable> {
   build(c: ModelConfig, table: T, weights: LoadedTable<T>): CausalLM;
   /** beyond the derived buffers and, when tied, a stored lm_head.weight */
   ignoredTensors?: readonly RegExp[] | ((c: ModelConfig) => readonly RegExp[]);
-  forCheckpoint?(c: ModelConfig, tensorNames: readonly string[]): ModelConfig;
+  renames?: Renames;
   carriedTensors?(c: ModelConfig): readonly RegExp[];
 }
 
@@ -53,7 +54,7 @@ export function defineFamily<T extends ParamTable>(d: FamilyDefinition<T>): Fami
       const own = typeof d.ignoredTensors === 'function' ? d.ignoredTensors(c) : d.ignoredTensors ?? [];
       return [...DERIVED_TENSORS, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : []), ...own];
     },
-    ...(d.forCheckpoint ? { forCheckpoint: d.forCheckpoint } : {}),
+    renames: d.renames ?? [],
     ...(d.carriedTensors ? { carriedTensors: d.carriedTensors } : {}),
     load(ck, c) {
       const table = d.table(c);

@@ -18,11 +18,8 @@ export interface GemmaRope {
 }
 
 export interface GemmaSpec {
-  /** HF name prefix of the decoder weights: "model." (…ForCausalLM), "model.language_model." (multimodal, 5.x
-   *  layout) or "language_model.model." (multimodal, as transformers 4.50 saved it) */
+  /** HF name prefix of the decoder weights: "model." (…ForCausalLM) or "model.language_model." (multimodal) */
   prefix: string;
-  /** HF name of an untied LM head */
-  lmHeadName: string;
   /** config.json is a multimodal wrapper (gemma3 / gemma4): its vision/audio towers are left unused */
   multimodal: boolean;
   /** RMSNorm multiplies by (normOffset + w): 1 for Gemma 2/3 (weights stored around 0), 0 for Gemma 4 */
@@ -134,7 +131,7 @@ export function gemma3Ropes(f: Fields, maxPositions: number): { full: GemmaRope;
 }
 
 /** Fields every Gemma family shares, with its class defaults; rope and the family's own knobs are set by the caller. */
-export function parseGemmaBase(f: Fields, d: GemmaDefaults, top: Fields = f): Omit<GemmaConfig, 'gemma'> & { gemma: Omit<GemmaSpec, 'rope' | 'prefix' | 'lmHeadName' | 'multimodal' | 'normOffset'> } {
+export function parseGemmaBase(f: Fields, d: GemmaDefaults, top: Fields = f): Omit<GemmaConfig, 'gemma'> & { gemma: Omit<GemmaSpec, 'rope' | 'prefix' | 'multimodal' | 'normOffset'> } {
   if (top.obj.quantization_config !== undefined && top.obj.quantization_config !== null) {
     refuseField(top, 'quantization_config', 'quantized weights (GPTQ/AWQ/bitsandbytes...)');
   }

@@ -69,7 +69,7 @@ export function gemmaTable(config: ModelConfig): GemmaTable {
     global: {
       embed: tensorSpec(`${pre}embed_tokens.weight`, [V, C]),
       norm: tensorSpec(`${pre}norm.weight`, [C]),
-      lmHead: c.tieWordEmbeddings ? null : tensorSpec(c.gemma.lmHeadName, [V, C]),
+      lmHead: c.tieWordEmbeddings ? null : tensorSpec('lm_head.weight', [V, C]),
     },
     layers,
   };
@@ -155,6 +155,6 @@ export class GemmaModel implements CausalLM {
 
 /** A Gemma 2/3 family: its config parser; the table and the model are shared. */
 export function gemmaFamily(modelType: string, parseConfig: (f: Fields) => GemmaConfig,
-  extra: Pick<Parameters<typeof defineFamily<GemmaTable>>[0], 'forCheckpoint' | 'carriedTensors' | 'ignoredTensors'> = {}): Family {
+  extra: Pick<Parameters<typeof defineFamily<GemmaTable>>[0], 'renames' | 'carriedTensors' | 'ignoredTensors'> = {}): Family {
   return defineFamily<GemmaTable>({ modelType, parseConfig, table: gemmaTable, build: (c, t, w) => new GemmaModel(c, t, w), ...extra });
 }

@@ -20,7 +20,7 @@ export function parseGemma2(f: Fields): GemmaConfig {
   const bias = f.bool('attention_bias', false);
   return {
     ...base, ropeTheta: theta, ropeScaling: scaling, attentionBias: bias, attentionOutBias: bias,
-    gemma: { ...base.gemma, prefix: 'model.', lmHeadName: 'lm_head.weight', multimodal: false, normOffset: 1, rope: { full: r, sliding: r } },
+    gemma: { ...base.gemma, prefix: 'model.', multimodal: false, normOffset: 1, rope: { full: r, sliding: r } },
   };
 }
 

@@ -6,9 +6,9 @@
 import { ShitateError } from '../errors.js';
 import type { Fields } from '../io/json-fields.js';
 import { refuseField } from './config.js';
-import { gemma3Ropes, gemmaOf, parseGemmaBase, textFields, type GemmaConfig, type GemmaDefaults } from './gemma-config.js';
+import { gemma3Ropes, parseGemmaBase, textFields, type GemmaConfig, type GemmaDefaults } from './gemma-config.js';
 import { gemmaFamily } from './gemma.js';
-import type { ModelConfig } from './types.js';
+import type { Renames } from './renames.js';
 
 /** Gemma3TextConfig's defaults. */
 export const GEMMA3_DEFAULTS: GemmaDefaults = {
@@ -28,26 +28,24 @@ function parseGemma3Text(text: Fields, top: Fields, multimodal: boolean): GemmaC
     ...base, ropeTheta: rope.full.theta, ropeScaling: rope.full.scaling, qkNorm: true, attentionBias: bias, attentionOutBias: bias,
     gemma: {
       ...base.gemma, rope, normOffset: 1, multimodal,
-      prefix: multimodal ? 'model.language_model.' : 'model.', lmHeadName: 'lm_head.weight',
+      prefix: multimodal ? 'model.language_model.' : 'model.',
     },
   };
 }
 
 export const gemma3Text = gemmaFamily('gemma3_text', (f) => parseGemma3Text(f, f, false));
 
-/** Multimodal wrappers keep their other parts beside the language model; transformers 4.50 saved them without
- *  the "model." prefix. */
+/** The parts of a multimodal wrapper beside its language model (vision and audio towers, projectors). */
 export const MULTIMODAL_PARTS: readonly RegExp[] = [
-  /^(model\.)?vision_tower\./, /^(model\.)?multi_modal_projector\./, /^(model\.)?embed_vision\./, /^(model\.)?audio_tower\./, /^(model\.)?embed_audio\./,
+  /^model\.(vision_tower|multi_modal_projector|embed_vision|audio_tower|embed_audio)\./,
 ];
 
-/** A wrapper config adjusted to a checkpoint saved in transformers 4.x layout (language_model.model.*). */
-export function wrapperLayout(config: ModelConfig, names: readonly string[]): ModelConfig {
-  const c = gemmaOf(config);
-  if (!names.some((n) => n.startsWith('language_model.model.'))) return c;
-  const legacy: GemmaConfig = { ...c, gemma: { ...c.gemma, prefix: 'language_model.model.', lmHeadName: 'language_model.lm_head.weight' } };
-  return legacy;
-}
+/** transformers' key mapping for multimodal Gemma 3 checkpoints saved by 4.50/4.51 (language_model.model.*,
+ *  vision_tower.*, ...), which load under today's names. */
+export const GEMMA3_RENAMES: Renames = [
+  [/^language_model\.model\./, 'model.language_model.'], [/^language_model\.lm_head\./, 'lm_head.'],
+  [/^vision_tower\./, 'model.vision_tower.'], [/^multi_modal_projector\./, 'model.multi_modal_projector.'],
+];
 
 export const gemma3 = gemmaFamily('gemma3', (f) => {
   if (f.obj.text_config === undefined) {
@@ -56,7 +54,7 @@ export const gemma3 = gemmaFamily('gemma3', (f) => {
   }
   return parseGemma3Text(textFields(f, 'gemma3_text'), f, true);
 }, {
-  forCheckpoint: wrapperLayout,
+  renames: GEMMA3_RENAMES,
   carriedTensors: () => MULTIMODAL_PARTS,
-  ignoredTensors: [...MULTIMODAL_PARTS, /^language_model\.lm_head\.weight$/],
+  ignoredTensors: MULTIMODAL_PARTS,
 });

@@ -123,7 +123,7 @@ export function gemma4Table(config: ModelConfig): Gemma4Table {
       perLayerProj: P > 0 ? linearSpec(`${pre}per_layer_model_projection`, L * P, C, false) : null,
       perLayerNorm: P > 0 ? tensorSpec(`${pre}per_layer_projection_norm.weight`, [P]) : null,
       norm: tensorSpec(`${pre}norm.weight`, [C]),
-      lmHead: c.tieWordEmbeddings ? null : tensorSpec(c.gemma.lmHeadName, [V, C]),
+      lmHead: c.tieWordEmbeddings ? null : tensorSpec('lm_head.weight', [V, C]),
     },
     layers,
   };

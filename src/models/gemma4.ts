@@ -76,7 +76,7 @@ function parseGemma4Text(text: Fields, top: Fields, multimodal: boolean): Gemma4
   const bias = text.bool('attention_bias', false);
   return {
     ...base, layerTypes, ropeTheta: rope.sliding.theta, ropeScaling: rope.sliding.scaling, qkNorm: true, attentionBias: bias, attentionOutBias: bias,
-    gemma: { ...base.gemma, rope, normOffset: 0, multimodal, prefix: multimodal ? 'model.language_model.' : 'model.', lmHeadName: 'lm_head.weight' },
+    gemma: { ...base.gemma, rope, normOffset: 0, multimodal, prefix: multimodal ? 'model.language_model.' : 'model.' },
     gemma4: {
       globalHeadDim, kEqV, kvSource, perLayerDim,
       globalKvHeads: text.posInt('num_global_key_value_heads', base.numKvHeads),

@@ -6,6 +6,7 @@ import { loadGenerationConfig, resolveEosTokenIds, type GenerationConfig } from 
 import { ShitateError } from '../errors.js';
 import { familyOf, loadModelConfig } from './registry.js';
 import { unclaimedTensors } from './params.js';
+import { renamedCheckpoint } from './renames.js';
 import type { CausalLM, ModelConfig } from './types.js';
 
 export interface LoadModelOptions {
@@ -33,13 +34,12 @@ function unknownTensorsError(dir: string, modelType: string, names: string[]): S
 }
 
 export function loadModel(dir: string, opts: LoadModelOptions = {}): LoadedModel {
-  const parsed = loadModelConfig(dir);
-  const family = familyOf(parsed);
+  const config = loadModelConfig(dir);
+  const family = familyOf(config);
   const generation = loadGenerationConfig(dir);
   const allow = opts.allowUnknownTensors ?? process.env.SHITATE_ALLOW_UNKNOWN_TENSORS === '1';
-  const ck = openCheckpoint(dir);
+  const ck = renamedCheckpoint(openCheckpoint(dir), family.renames);
   try {
-    const config = family.forCheckpoint ? family.forCheckpoint(parsed, [...ck.tensors.keys()]) : parsed;
     const unknown = unclaimedTensors(ck, family.parameters(config), family.ignoredTensors(config));
     if (unknown.length > 0 && !allow) throw unknownTensorsError(dir, config.modelType, unknown);
     if (unknown.length > 0) process.stderr.write(`shitate: ${dir}: ignoring ${unknown.length} checkpoint tensor(s) the ${config.modelType} architecture does not use (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', ...' : ''})\n`);

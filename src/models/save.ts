@@ -7,6 +7,7 @@ import { openCheckpoint } from '../io/checkpoint.js';
 import type { FloatDtype } from '../io/safetensors-header.js';
 import { ShitateError } from '../errors.js';
 import { familyOf, loadModelConfig } from './registry.js';
+import { renamedCheckpoint } from './renames.js';
 import type { CausalLM, NamedTensor } from './types.js';
 
 /** Every weight of the model under its HF name (the family's parameter table decides which and how named). */
@@ -32,9 +33,10 @@ export function baseDtype(baseDir: string): FloatDtype {
  *  vision tower), as the family declares them. */
 function carriedTensors(baseDir: string, written: Set<string>, dtype: FloatDtype): TensorToWrite[] {
   const config = loadModelConfig(baseDir);
-  const patterns = familyOf(config).carriedTensors?.(config) ?? [];
+  const family = familyOf(config);
+  const patterns = family.carriedTensors?.(config) ?? [];
   if (patterns.length === 0) return [];
-  const ck = openCheckpoint(baseDir);
+  const ck = renamedCheckpoint(openCheckpoint(baseDir), family.renames);
   try {
     return [...ck.tensors.entries()].filter(([name]) => !written.has(name) && patterns.some((re) => re.test(name)))
       .map(([name, t]) => ({ name, shape: [...t.shape], dtype, data: ck.readF32(name) }));
