@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { Fields, readJsonObject, type Json } from '../io/json-fields.js';
 import { ShitateError } from '../errors.js';
 import { attachLoraWeights, type HasLinears, type LoraSet } from './attach.js';
+import { languageModelFactors } from './language-model.js';
 import { loraScaling, type LoraConfig } from './config.js';
 import { checkAdapterBase, writeBaseIdentity } from './adapter-base.js';
 import { hasTokenMatrices, tokenModuleOf, TokenMatrixLora } from './token-matrices.js';
@@ -165,9 +166,9 @@ export function loadAdapter(dir: string, model: HasLinears, trainable = false, o
   checkFactors(tensors, config.r, wFile, cfgFile);
   const tokens = tokenAdapters(tensors, config);
   if (tokens.length > 0) checkTokenSupport(tokens, model, trainable, raw, dir);
-  const linear = new Map([...tensors.linear].map(([k, f]) => [k, { A: f.A!, B: f.B! }]));
-  const set = attachLoraWeights(model, config, linear);
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  const linear = languageModelFactors(new Map([...tensors.linear].map(([k, f]) => [k, { A: f.A!, B: f.B! }])), model, warn);
+  const set = attachLoraWeights(model, config, linear);
   if (tokens.length > 0 && hasTokenMatrices(model)) {
     try {
       set.attachTokens(tokens, model.weights);

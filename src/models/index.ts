@@ -15,6 +15,7 @@ export {
   countParams, tableTensors, linearSpec, tensorSpec, type ParamCounts, type ParamTable, type LinearSpec, type TensorSpec,
 } from './params.js';
 export { namedWeights, baseDtype, saveModelFolder } from './save.js';
+export { currentName, renamedCheckpoint, type Renames } from './renames.js';
 
 import type { CausalLM } from './types.js';
 /** @deprecated the model type of every family is CausalLM; kept so code written for the Llama-only engine compiles */

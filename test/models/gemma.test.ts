@@ -7,7 +7,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { countParams, loadModel, parameterTable, parseModelConfig, saveModelFolder, shiftLabels, type CausalLM } from '../../src/models/index.js';
 import { openCheckpoint } from '../../src/io/checkpoint.js';
-import { writeSafetensors } from '../../src/io/safetensors.js';
+import { openSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
+import { ADAPTER_WEIGHTS, loadAdapter } from '../../src/lora/index.js';
 import { noGrad } from '../../src/tensor/index.js';
 import { gemmaOf } from '../../src/models/gemma-config.js';
 import { gemma4Of } from '../../src/models/gemma4-model.js';
@@ -136,6 +137,33 @@ describe('the multimodal Gemma 3 checkpoint layouts', () => {
     tensors.push({ name: 'language_model.model.layers.0.self_attn.v_norm.weight', shape: [16], dtype: 'F32', data: new Float32Array(16) });
     writeSafetensors(path.join(dir, 'model.safetensors'), tensors);
     expect(() => loadModel(dir)).toThrow(/model\.language_model\.layers\.0\.self_attn\.v_norm\.weight/);
+  });
+});
+
+describe('a PEFT adapter of the multimodal Gemma 3', () => {
+  it('loads with 4.50 module names and LoRA on the vision tower, which it leaves out with a warning', () => {
+    const ref = path.join(FIX, 'gemma3-mm-tiny-lora');
+    const g = JSON.parse(fs.readFileSync(path.join(ref, 'lora_golden.json'), 'utf8')) as { input_ids: number[][]; logits: number[] };
+    const dir = tempDir('shitate-gemma3-peft-');
+    fs.copyFileSync(path.join(ref, 'adapter_config.json'), path.join(dir, 'adapter_config.json'));
+    const st = openSafetensors(path.join(ref, ADAPTER_WEIGHTS));
+    const tensors = [...st.header.entries()].map(([n, info]) => ({
+      name: n.replace('base_model.model.model.language_model.', 'base_model.model.language_model.model.'),
+      shape: [...info.shape], dtype: 'F32' as const, data: st.readF32(n),
+    }));
+    st.close();
+    const vision = 'base_model.model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj';
+    tensors.push({ name: `${vision}.lora_A.weight`, shape: [4, 8], dtype: 'F32', data: new Float32Array(32).fill(0.5) });
+    tensors.push({ name: `${vision}.lora_B.weight`, shape: [8, 4], dtype: 'F32', data: new Float32Array(32).fill(0.5) });
+    writeSafetensors(path.join(dir, ADAPTER_WEIGHTS), tensors);
+    const { model } = loadModel(path.join(FIX, 'gemma3-mm-tiny'));
+    const warnings: string[] = [];
+    const set = loadAdapter(dir, model, false, { onWarning: (m) => warnings.push(m) });
+    expect(warnings.join('\n')).toMatch(/1 module\(s\) outside the language model \(model\.vision_tower\./);
+    expect(set.params().length).toBe(tensors.length - 2);
+    const ids = Int32Array.from(g.input_ids.flat());
+    const { logits } = noGrad(() => model.forward({ ids, batch: g.input_ids.length, seqLen: g.input_ids[0].length }));
+    expect(maxAbs(logits!.data, g.logits)).toBeLessThan(1e-4);
   });
 });
 
