@@ -1,5 +1,5 @@
-// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, ...; BF16 weights) written once into the
-// git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file. The
+// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, Gemma-3-1B; BF16 weights) written once into
+// the git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file. The
 // tensors are the family's parameter table for the config; weights ~ N(0, 0.02), norms 1 (HF's init).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -44,6 +44,18 @@ export const ARCHS: Record<string, { label: string; layers: number; config: (lay
       max_window_layers: 28, num_attention_heads: 16, num_hidden_layers: layers, num_key_value_heads: 8, rms_norm_eps: 1e-6,
       rope_scaling: null, rope_theta: 1000000, sliding_window: null, tie_word_embeddings: true, torch_dtype: 'bfloat16',
       use_sliding_window: false, vocab_size: 151936,
+    }),
+  },
+  gemma3: {
+    label: 'Gemma-3-1B',
+    layers: 26,
+    config: (layers) => ({
+      architectures: ['Gemma3ForCausalLM'], model_type: 'gemma3_text', attention_bias: false, attn_logit_softcapping: null,
+      bos_token_id: 2, eos_token_id: [1, 106], final_logit_softcapping: null, head_dim: 256, hidden_activation: 'gelu_pytorch_tanh',
+      hidden_size: 1152, intermediate_size: 6912, max_position_embeddings: 32768, num_attention_heads: 4, num_hidden_layers: layers,
+      num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_local_base_freq: 10000,
+      rope_scaling: null, rope_theta: 1000000, sliding_window: 512, sliding_window_pattern: 6, tie_word_embeddings: true,
+      torch_dtype: 'bfloat16', vocab_size: 262144,
     }),
   },
 };

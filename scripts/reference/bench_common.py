@@ -11,6 +11,7 @@ import time
 
 import torch
 
+from gemma_ref import GemmaCfg
 from llama_ref import Cfg
 from safetensors_io import load_file
 
@@ -20,10 +21,11 @@ def setup_threads(n: int) -> None:
     torch.set_num_threads(n)
 
 
-def load_model(folder: str) -> tuple[Cfg, dict]:
+def load_model(folder: str) -> tuple:
     """(config, {HF name: float32 tensor}) from config.json and model.safetensors or its shards."""
     with open(os.path.join(folder, "config.json")) as f:
-        cfg = Cfg(json.load(f))
+        c = json.load(f)
+    cfg = GemmaCfg(c) if c["model_type"].startswith("gemma") else Cfg(c)
     index = os.path.join(folder, "model.safetensors.index.json")
     if os.path.exists(index):
         with open(index) as f:
