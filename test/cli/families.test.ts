@@ -1,4 +1,4 @@
-// The commands on the newer families (tiny random Qwen3, SmolLM3 and Granite around the test BPE tokenizer):
+// The commands on the newer families (tiny random Qwen3, SmolLM3, Granite and Gemma 2/3/4 around the test BPE tokenizer):
 // `shitate train` writes a PEFT adapter, `merge` writes a folder whose logits equal base + adapter, `eval`
 // compares base and adapter, `estimate` counts the family's exact parameters, and the server answers a chat
 // through the adapter.
@@ -19,10 +19,11 @@ const rows = Array.from({ length: 8 }, (_, i) => ({
   messages: [{ role: 'user', content: `Question ${i % 4}?` }, { role: 'assistant', content: `Answer number ${i % 4}.` }],
 }));
 
-/** A family's config over the tiny test tokenizer's vocabulary and end token. */
-function familyDir(extra: Record<string, unknown>): string {
+/** A family's config over the tiny test tokenizer's vocabulary (V) and end token. */
+function familyDir(extraOf: (V: number) => Record<string, unknown>): string {
   const tok = tinyModelDir();
   const base = JSON.parse(fs.readFileSync(path.join(tok, 'config.json'), 'utf8')) as { vocab_size: number; eos_token_id: number };
+  const extra = extraOf(base.vocab_size);
   return familyModelDir({
     tokenizerDir: tok, embedStd: 0.5,
     config: {
@@ -33,13 +34,29 @@ function familyDir(extra: Record<string, unknown>): string {
   });
 }
 
-const FAMILIES: [string, Record<string, unknown>][] = [
-  ['qwen3', { model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], tie_word_embeddings: true, rope_parameters: { rope_theta: 1e6, rope_type: 'default' } }],
-  ['smollm3', { model_type: 'smollm3', architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1, 0], rope_theta: 5e6 }],
-  ['granite', {
+const FAMILIES: [string, (V: number) => Record<string, unknown>][] = [
+  ['qwen3', () => ({ model_type: 'qwen3', architectures: ['Qwen3ForCausalLM'], tie_word_embeddings: true, rope_parameters: { rope_theta: 1e6, rope_type: 'default' } })],
+  ['smollm3', () => ({ model_type: 'smollm3', architectures: ['SmolLM3ForCausalLM'], no_rope_layers: [1, 0], rope_theta: 5e6 })],
+  ['granite', () => ({
     model_type: 'granite', architectures: ['GraniteForCausalLM'], embedding_multiplier: 6, attention_multiplier: 0.25, residual_multiplier: 0.5,
     logits_scaling: 2, tie_word_embeddings: false,
-  }],
+  })],
+  ['gemma2', () => ({
+    model_type: 'gemma2', architectures: ['Gemma2ForCausalLM'], hidden_activation: 'gelu_pytorch_tanh', query_pre_attn_scalar: 8,
+    sliding_window: 4, attn_logit_softcapping: 20, final_logit_softcapping: 10,
+  })],
+  // the multimodal Gemma 3's language model (text_config over Gemma3TextConfig's defaults), no vision tower here
+  ['gemma3', (V) => ({
+    model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: {
+      model_type: 'gemma3_text', hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2,
+      head_dim: 8, max_position_embeddings: 512, query_pre_attn_scalar: 8, sliding_window: 4, sliding_window_pattern: 2, vocab_size: V,
+    },
+  })],
+  ['gemma4_text', (V) => ({
+    model_type: 'gemma4_text', architectures: ['Gemma4ForCausalLM'], global_head_dim: 16, hidden_size_per_layer_input: 4, sliding_window: 4,
+    layer_types: ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention'], num_hidden_layers: 4, num_kv_shared_layers: 2,
+    final_logit_softcapping: 15, vocab_size_per_layer_input: V,
+  })],
 ];
 
 describe.each(FAMILIES)('shitate on %s', (_name, extra) => {
