@@ -25,7 +25,9 @@
         "native/src/k_convert.cc",
         "native/src/k_geglu.cc",
         "native/src/k_softcap.cc",
-        "native/src/bind_softcap_geglu.cc"
+        "native/src/bind_softcap_geglu.cc",
+        "native/src/k_rope_partial.cc",
+        "native/src/bind_families.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -58,6 +58,11 @@ void embedding_backward(float* dtable, const float* dout, const int32_t* ids, i6
 void rope(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D);
 void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
                    i64 H, i64 D);
+/** rope over the first R of D dims (cos/sin [P, R/2]), the rest copied / passed back (k_rope_partial.cc) */
+void rope_partial(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H,
+                  i64 D, i64 R);
+void rope_partial_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos,
+                           i64 N, i64 H, i64 D, i64 R);
 
 // ---- attention
 struct AttnShape {

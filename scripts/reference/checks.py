@@ -133,6 +133,10 @@ def model_checks(spec, cfg: Cfg, W, ids, labels, logits, loss) -> None:
 
         gemma_ref.math_check()
         gemma_ref.feature_checks(cfg, W, ids, logits, forward)
+    if hasattr(cfg, "switches"):  # Phi-3, Falcon, BLOOM: each of their features must move the logits too
+        import fused_ref
+
+        fused_ref.feature_checks(cfg, W, ids, logits, forward)
 
 
 def greedy_f64(cfg, W, prompt, tokens, lora=None) -> None:
@@ -165,7 +169,7 @@ def lora_checks(base, args, logits, loss, grads, losses, steps=lora_ref.STEPS) -
     assert min(float(g.abs().max()) for g in grads.values()) > 1e-4, "a LoRA gradient is ~zero"
     # finite differences (float64) on a few elements of A and B in both layers
     fd_worst = 0.0
-    for prefix in [k for k in init if k.endswith(("q_proj", "v_proj", "down_proj"))]:
+    for prefix in [k for k in init if k.endswith(("q_proj", "v_proj", "down_proj", "qkv_proj", "query_key_value", "dense_4h_to_h"))]:
         for which in ("A", "B"):
             g = g64[f"base_model.model.{prefix}.lora_{which}.weight"].reshape(-1)
             idx = int(g.abs().argmax())

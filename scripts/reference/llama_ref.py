@@ -215,6 +215,10 @@ def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None
         from families_ref import FORWARDS  # the families built on these helpers
 
         return FORWARDS[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
+    if cfg.model_type in ("phi3", "falcon", "bloom"):
+        from fused_ref import FORWARDS as FUSED  # Phi-3, Falcon, BLOOM: their own config classes (fused_ref.CFGS)
+
+        return FUSED[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
     if cfg.model_type.startswith("gemma"):
         from gemma_ref import gemma_forward  # Gemma 2/3/4, their own config class (gemma_ref.GemmaCfg)
 

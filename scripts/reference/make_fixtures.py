@@ -14,6 +14,7 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the repository
 
 import checks  # noqa: E402
 import lora_ref  # noqa: E402
+from fused_ref import CFGS as FUSED_CFGS  # noqa: E402
 from gemma_ref import GemmaCfg  # noqa: E402
 from llama_ref import Cfg, Lora, causal_lm_loss, forward, greedy  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
@@ -43,6 +44,8 @@ def write_json(path: str, obj, compact: bool = False) -> None:
 
 def make_cfg(config: dict):
     """The reference's config reader for this model_type."""
+    if config["model_type"] in FUSED_CFGS:
+        return FUSED_CFGS[config["model_type"]](config)
     return GemmaCfg(config) if config["model_type"].startswith("gemma") else Cfg(config)
 
 

@@ -279,10 +279,14 @@ GEMMA_SPECS = [
     },
 ]
 FAMILY_SPECS = FAMILY_SPECS + GEMMA_SPECS
+from fused_ref import FUSED_SPECS  # noqa: E402  Phi-3, Falcon, BLOOM (scripts/reference/fused_ref.py)
+FAMILY_SPECS = FAMILY_SPECS + FUSED_SPECS
 
 
 def init_weights(cfg, seed: int) -> dict:
     """Random f32 weights with HF names, scaled so attention, RoPE and masks visibly matter."""
+    if hasattr(cfg, "init_weights"):  # Phi-3, Falcon, BLOOM (fused_ref.CFGS) draw their own
+        return cfg.init_weights(seed)
     if hasattr(cfg, "lora_prefixes"):  # the Gemma families (gemma_ref.GemmaCfg) name and shape theirs
         from gemma_ref import init_gemma_weights
 

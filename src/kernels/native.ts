@@ -112,6 +112,8 @@ function wrap(a: NativeAddon): Kernels {
     embeddingBackward: a.embeddingBackward,
     rope: a.rope,
     ropeBackward: a.ropeBackward,
+    ropePartial: a.ropePartial,
+    ropePartialBackward: a.ropePartialBackward,
     attention: a.attention,
     attentionBackward: a.attentionBackward,
     crossEntropy: a.crossEntropy,

@@ -80,6 +80,12 @@ export interface Kernels {
   rope(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
   /** dx += rotation of dout by -theta (the transpose of rope). */
   ropeBackward(dx: F32, dout: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
+  /** Partial rotary embedding (Phi-3 partial_rotary_factor): rope's rotate-half over the first R (even, <= D) dims
+   *  of each head with cos/sin [P, R/2]; dims R..D-1 are copied unchanged. out may alias x. */
+  ropePartial(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number, R: number): void;
+  /** dx += the transposed rotation of dout on the first R dims, dx += dout on the rest. */
+  ropePartialBackward(dx: F32, dout: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number,
+    R: number): void;
 
   // ---- attention ---------------------------------------------------------------------------------
   /** Scaled dot-product attention, grouped-query (head h reads kv head floor(h / (H / Hkv))).

@@ -15,9 +15,12 @@ import { granite } from './granite.js';
 import { gemma2 } from './gemma2.js';
 import { gemma3, gemma3Text } from './gemma3.js';
 import { gemma4, gemma4Text } from './gemma4.js';
+import { phi3 } from './phi3.js';
+import { falcon } from './falcon.js';
+import { bloom } from './bloom.js';
 
 /** Every family the engine runs, in the order error messages list them. */
-export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite, gemma2, gemma3Text, gemma3, gemma4Text, gemma4];
+export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite, gemma2, gemma3Text, gemma3, gemma4Text, gemma4, phi3, falcon, bloom];
 
 const BY_TYPE = new Map<string, Family>(FAMILIES.flatMap((fam) => [fam.modelType, ...fam.aliases].map((t): [string, Family] => [t, fam])));
 

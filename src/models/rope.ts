@@ -122,10 +122,10 @@ export class RotaryTables {
   private P = 0;
 
   /** `invFreq` [D/2], when given, replaces the frequencies theta and scaling would give (Gemma 4's
-   *  proportional RoPE computes its own). */
-  constructor(D: number, theta: number, scaling: RopeScaling | null, invFreq?: Float32Array) {
+   *  proportional RoPE, Phi-3's LongRoPE compute their own); `attentionFactor`, when given, replaces YaRN's. */
+  constructor(D: number, theta: number, scaling: RopeScaling | null, invFreq?: Float32Array, attentionFactor?: number) {
     this.invFreq = invFreq ?? ropeInvFreq(D, theta, scaling);
-    this.attentionFactor = scaling?.type === 'yarn' ? f(scaling.attentionFactor) : 1;
+    this.attentionFactor = attentionFactor !== undefined ? f(attentionFactor) : scaling?.type === 'yarn' ? f(scaling.attentionFactor) : 1;
   }
 
   /** Makes sure positions [0, P) are in the tables. */

@@ -10,6 +10,7 @@ export { embedding, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropo
 export { geglu } from './ops/nn.js';
 export { softcap } from './ops/softcap.js';
 export { narrow } from './ops/narrow.js';
+export { ropePartial } from './ops/rope-partial.js';
 export { attention, type AttentionOpts } from './ops/attention.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
 export { adamwUpdate, type AdamWHyper } from './ops/optim.js';

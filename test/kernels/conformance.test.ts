@@ -223,6 +223,25 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name kernels match the 
     close(x, want, 1e-6, 'rope in place');
   });
 
+  it('ropePartial rotates the first R dims of each head as rope does over R, copies the rest (also in place)', () => {
+    const rng = new Rng(19);
+    const [N, H, D, R, P] = [3, 2, 10, 6, 40];
+    const { cos, sin } = ropeTables(P, R);
+    const pos = Int32Array.from([17, 3, 39]);
+    const x = randn(rng, N * H * D);
+    // the same rotation from the full-width rope kernel on the rotary part alone
+    const head = new Float32Array(N * H * R);
+    for (let r = 0; r < N * H; r++) head.set(x.subarray(r * D, r * D + R), r * R);
+    k.rope(head, head, cos, sin, pos, N, H, R);
+    const want = Float32Array.from(x);
+    for (let r = 0; r < N * H; r++) want.set(head.subarray(r * R, (r + 1) * R), r * D);
+    const y = new Float32Array(N * H * D);
+    k.ropePartial(y, x, cos, sin, pos, N, H, D, R);
+    close(y, want, 0, 'ropePartial');
+    k.ropePartial(x, x, cos, sin, pos, N, H, D, R);
+    close(x, want, 0, 'ropePartial in place');
+  });
+
   it.each(NAIVE_ATTN_SPECS.map((s) => ({ label: attnLabel(s), s })))('attention $label', ({ s }) => {
     const rng = new Rng(17);
     const spec: AttnSpec = { ...s, scale: 1 / Math.sqrt(s.D) };

@@ -84,6 +84,8 @@ function attentionConfigs(): CrossConfig[] {
     [2, 9, 9, 4, 2, 8, 1, 4, false, false, 1.5], [1, 1, 13, 4, 2, 16, 1, 0, false, false, 1.5],
     [2, 37, 37, 6, 2, 16, 1, 0, false, false, 1.5], [1, 70, 70, 4, 1, 12, 1, 20, true, false, 2],
     [1, 130, 130, 4, 2, 8, 1, 0, false, false, 0.7],
+    // ALiBi as BLOOM (one kv head per query head) and Falcon multi-query decode it, on both paths
+    [2, 24, 24, 6, 6, 8, 1, 0, false, true], [1, 1, 40, 4, 1, 8, 1, 0, false, true], [1, 3, 29, 6, 6, 8, 1, 0, false, true],
   ];
   return specs.map(([B, Tq, Tk, H, Hkv, D, causal, window, useSeg, useAlibi, softcap = 0], i) => ({
     label: `B${B} Tq${Tq} Tk${Tk} H${H}/${Hkv} D${D} causal${causal} win${window}` +
@@ -127,6 +129,24 @@ function ropeConfigs(): CrossConfig[] {
       const dx = randn(rng, N * H * D);
       k.rope(out, x, cos, sin, pos, N, H, D);
       k.ropeBackward(dx, dout, cos, sin, pos, N, H, D);
+      return [out, dx];
+    },
+  }));
+}
+
+/** Partial rotary: R of D dims rotate (Phi-4-mini 96 of 128), R = D, odd head counts, in place. */
+function ropePartialConfigs(): CrossConfig[] {
+  return [[1, 1, 4, 2], [5, 3, 16, 12], [4, 6, 128, 96], [7, 2, 10, 10], [3, 5, 12, 4], [0, 2, 8, 6]].map(([N, H, D, R], i) => ({
+    label: `N${N} H${H} D${D} R${R}${i === 2 ? ' in place' : ''}`, seed: 3500 + i,
+    run: (k, rng) => {
+      const P = 50;
+      const { cos, sin } = ropeTables(P, R, 10000);
+      const pos = randInts(rng, N, 0, P);
+      const x = randn(rng, N * H * D);
+      const out = i === 2 ? x : new Float32Array(N * H * D);
+      const dx = randn(rng, N * H * D);
+      k.ropePartial(out, x, cos, sin, pos, N, H, D, R);
+      k.ropePartialBackward(dx, randn(rng, N * H * D), cos, sin, pos, N, H, D, R);
       return [out, dx];
     },
   }));
@@ -277,6 +297,7 @@ export const CROSS_CASES: Record<string, CrossKernel> = {
     },
   })) },
   rope: { tol: 1e-5, configs: ropeConfigs() },
+  ropePartial: { tol: 1e-5, configs: ropePartialConfigs() },
   attention: { tol: 1e-4, configs: attentionConfigs() },
   crossEntropy: { tol: 1e-5, configs: crossEntropyConfigs() },
   dropout: { tol: 1e-6, configs: [0, 0.1, 0.5, 0.9].flatMap((p, j) => perSize(`dropout p=${p}`, (k, rng, n) => {

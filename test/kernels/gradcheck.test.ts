@@ -157,6 +157,19 @@ describe('gradient checks (float64, reference kernels)', () => {
     gradcheck(rng, [x], () => (R.rope(out, x.x, cos, sin, pos, N, H, D), out),
       (d) => R.ropeBackward(x.grad, d, cos, sin, pos, N, H, D));
   });
+
+  it('ropePartial: 6 of 10 dims rotate, the rest pass the gradient through', () => {
+    const rng = new Rng(11);
+    const [N, H, D, Rd, P] = [4, 3, 10, 6, 20];
+    const half = Rd / 2;
+    const cos = Float64Array.from({ length: P * half }, (_, j) => Math.cos(Math.floor(j / half) / 100 ** ((2 * (j % half)) / Rd)));
+    const sin = Float64Array.from({ length: P * half }, (_, j) => Math.sin(Math.floor(j / half) / 100 ** ((2 * (j % half)) / Rd)));
+    const pos = Int32Array.from([7, 3, 12, 19]);
+    const x = param('x', randn64(rng, N * H * D));
+    const out = new Float64Array(N * H * D);
+    gradcheck(rng, [x], () => (R.ropePartial(out, x.x, cos, sin, pos, N, H, D, Rd), out),
+      (d) => R.ropePartialBackward(x.grad, d, cos, sin, pos, N, H, D, Rd));
+  });
 });
 
 interface AttnCase {

@@ -46,7 +46,7 @@ function greedyCached(m: CausalLM, prompt: number[], n: number): number[] {
   return out;
 }
 
-describe.each(['llama-tiny', 'llama3-tiny', 'llama-linear-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'qwen3-yarn-tiny', 'smollm3-tiny', 'granite-tiny'])('%s matches the PyTorch reference', (name) => {
+describe.each(['llama-tiny', 'llama3-tiny', 'llama-linear-tiny', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'qwen3-yarn-tiny', 'smollm3-tiny', 'granite-tiny', 'phi3-tiny', 'phi3-mini-tiny', 'falcon-tiny', 'falcon-mq-tiny', 'falcon-alibi-tiny', 'bloom-tiny', 'bloom-postln-tiny'])('%s matches the PyTorch reference', (name) => {
   const dir = join(FIX, name);
   const g = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Golden;
   const { model } = loadModel(dir);

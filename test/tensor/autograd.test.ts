@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, geglu, gelu, layernorm, linear, linearCrossEntropy,
-  matmul, mean, mul, noGrad, rmsnorm, rope, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
+  matmul, mean, mul, narrow, noGrad, rmsnorm, rope, ropePartial, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
 } from '../../src/tensor/index.js';
 import { numGrad, randT, relErr } from './helpers.js';
 
@@ -77,6 +77,18 @@ describe('op gradients through the tape (float32 finite differences)', () => {
     const v = randT([2, 5, 2, D], 16, true);
     gradCheck('attention', [q, k, v], () => proj(attention(q, k, v, { window: 3 })));
     gradCheck('attention soft-capped', [q, k, v], () => proj(attention(q, k, v, { window: 3, softcap: 0.7 })));
+  });
+
+  it('partial rope (6 of 8 dims rotate), narrow slices of a fused projection', () => {
+    const [D, R, P] = [8, 6, 16];
+    const cos = Float32Array.from({ length: P * R / 2 }, (_, i) => Math.cos(0.3 * i));
+    const sin = Float32Array.from({ length: P * R / 2 }, (_, i) => Math.sin(0.3 * i));
+    const x = randT([1, 3, 2, D], 40, true);
+    gradCheck('ropePartial', [x], () => proj(ropePartial(x, cos, sin, Int32Array.of(5, 6, 7), R)));
+    const qkv = randT([2, 3, 10], 41, true);
+    // two overlapping consumers of the same tensor: both gradients land in it
+    gradCheck('narrow', [qkv], () => add(proj(narrow(qkv, 2, 0, 6), 42), proj(narrow(qkv, 2, 4, 6), 43)));
+    gradCheck('narrow middle axis', [qkv], () => proj(narrow(qkv, 1, 1, 2), 44));
   });
 
   it('cross-entropy with ignored targets, and dropout', () => {

@@ -12,6 +12,7 @@ import { crossEntropy } from './loss.js';
 import { geglu, gegluBackward } from './geglu.js';
 import { softcap, softcapBackward, softcapCrossEntropy } from './softcap.js';
 import { dropout, dropoutBackward } from './dropout.js';
+import { ropePartial, ropePartialBackward } from './rope-partial.js';
 import { adamw } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
 
@@ -27,7 +28,7 @@ export const referenceKernelsFA = {
   silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
-  embedding, embeddingBackward, rope, ropeBackward,
+  embedding, embeddingBackward, rope, ropeBackward, ropePartial, ropePartialBackward,
   attention, attentionBackward,
   crossEntropy, softcapCrossEntropy,
   dropout, dropoutBackward,
