@@ -6,15 +6,16 @@
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
 // Reference: transformers' modeling_gemma2.py / modeling_gemma3.py (eager attention, float32).
 import { type Tensor, add, attention, rope, view } from '../tensor/index.js';
-import { KVCache } from './kv-cache.js';
-import { applyLinear, type Linear } from './linear.js';
+import type { KVCache } from './kv-cache.js';
+import { applyLinear } from './linear.js';
+import { TableModel } from './table-model.js';
 import { inputPositions, highestPosition } from './decoder.js';
-import { linearSpec, linearsOf, namedWeightsOf, tensorSpec, type LinearSpec, type LoadedRecord, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
+import { linearSpec, tensorSpec, type LinearSpec, type LoadedRecord, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
 import { LayerRopes, gegluMlp, gemmaHead, gemmaNorm, scaledEmbedding } from './gemma-blocks.js';
 import { gemmaOf, type GemmaConfig } from './gemma-config.js';
 import { defineFamily, type Family } from './family.js';
 import type { Fields } from '../io/json-fields.js';
-import type { CausalLM, ForwardInput, ForwardOutput, ModelConfig, NamedTensor } from './types.js';
+import type { ForwardInput, ForwardOutput, ModelConfig } from './types.js';
 
 export type GemmaGlobalSpec = {
   embed: TensorSpec; // [V, C]
@@ -84,30 +85,17 @@ interface AttendContext {
   cache: KVCache | null;
 }
 
-export class GemmaModel implements CausalLM {
-  readonly config: GemmaConfig;
+export class GemmaModel extends TableModel<GemmaTable> {
+  declare readonly config: GemmaConfig;
   private readonly ropes: LayerRopes;
   private readonly embed: Tensor;
   private readonly head: Tensor;
 
-  constructor(config: ModelConfig, private readonly table: GemmaTable, private readonly loaded: LoadedTable<GemmaTable>) {
-    this.config = gemmaOf(config);
+  constructor(config: ModelConfig, table: GemmaTable, loaded: LoadedTable<GemmaTable>) {
+    super(gemmaOf(config), table, loaded);
     this.ropes = new LayerRopes(this.config.gemma.rope, this.config.headDim, this.config.headDim);
     this.embed = loaded.global.embed;
     this.head = loaded.global.lmHead ?? loaded.global.embed;
-  }
-
-  linears(): Linear[] {
-    return linearsOf(this.loaded);
-  }
-
-  namedWeights(): NamedTensor[] {
-    return namedWeightsOf(this.table, this.loaded);
-  }
-
-  createCache(batch: number, capacity: number): KVCache {
-    const c = this.config;
-    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim);
   }
 
   /** Self-attention of layer li on normed input h [B, T, C] -> o_proj output [B, T, C]: project, per-head

@@ -7,13 +7,14 @@
 import { type Tensor, add, attention, geglu, narrow, rope, scale, view } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
 import { KVCache } from './kv-cache.js';
-import { applyLinear, type Linear } from './linear.js';
+import { applyLinear } from './linear.js';
+import { TableModel } from './table-model.js';
 import { highestPosition, inputPositions } from './decoder.js';
-import { linearSpec, linearsOf, namedWeightsOf, tensorSpec, type LinearSpec, type LoadedRecord, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
+import { linearSpec, tensorSpec, type LinearSpec, type LoadedRecord, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
 import { LayerRopes, gegluMlp, gemmaHead, gemmaNorm, scaledEmbedding, unitNorm } from './gemma-blocks.js';
 import { gemmaOf, type GemmaConfig } from './gemma-config.js';
 import { isRecord } from '../io/safetensors-header.js';
-import type { CausalLM, ForwardInput, ForwardOutput, ModelConfig, NamedTensor } from './types.js';
+import type { ForwardInput, ForwardOutput, ModelConfig } from './types.js';
 
 /** Gemma 4's text knobs beyond the Gemma block. */
 export interface Gemma4Spec {
@@ -146,28 +147,20 @@ interface LayerContext {
   shared: Map<number, [Tensor, Tensor]>;
 }
 
-export class Gemma4Model implements CausalLM {
-  readonly config: Gemma4Config;
+export class Gemma4Model extends TableModel<Gemma4Table> {
+  declare readonly config: Gemma4Config;
   private readonly ropes: LayerRopes;
   private readonly sources: Set<number>;
 
-  constructor(config: ModelConfig, private readonly table: Gemma4Table, private readonly loaded: LoadedTable<Gemma4Table>) {
-    this.config = gemma4Of(config);
+  constructor(config: ModelConfig, table: Gemma4Table, loaded: LoadedTable<Gemma4Table>) {
+    super(gemma4Of(config), table, loaded);
     const c = this.config;
     this.ropes = new LayerRopes(c.gemma.rope, c.gemma4.globalHeadDim || c.headDim, c.headDim);
     this.sources = new Set(c.gemma4.kvSource.filter((s): s is number => s !== null));
   }
 
-  linears(): Linear[] {
-    return linearsOf(this.loaded);
-  }
-
-  namedWeights(): NamedTensor[] {
-    return namedWeightsOf(this.table, this.loaded);
-  }
-
   /** KV-sharing layers keep no cache of their own (zero-width rows). */
-  createCache(batch: number, capacity: number): KVCache {
+  override createCache(batch: number, capacity: number): KVCache {
     const c = this.config;
     const layouts = c.layerTypes.map((_, li) => {
       const { D, Hkv } = layerDims(c, li);
