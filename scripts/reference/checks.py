@@ -129,10 +129,10 @@ def model_checks(spec, cfg: Cfg, W, ids, labels, logits, loss) -> None:
           f"f32 vs f64: logits {d64:.2e} abs, loss {r64:.2e} rel")
     _feature_matters(spec, cfg, W, ids, logits)
     if hasattr(cfg, "features"):  # a Gemma family: each of its features must move the logits too
-        import gemma_ref
+        import gemma_fixture
 
-        gemma_ref.math_check()
-        gemma_ref.feature_checks(cfg, W, ids, logits, forward)
+        gemma_fixture.math_check()
+        gemma_fixture.feature_checks(cfg, W, ids, logits, forward)
     if hasattr(cfg, "switches"):  # Phi-3, Falcon, BLOOM: each of their features must move the logits too
         import fused_ref
 

@@ -288,7 +288,7 @@ def init_weights(cfg, seed: int) -> dict:
     if hasattr(cfg, "init_weights"):  # Phi-3, Falcon, BLOOM (fused_ref.CFGS) draw their own
         return cfg.init_weights(seed)
     if hasattr(cfg, "lora_prefixes"):  # the Gemma families (gemma_ref.GemmaCfg) name and shape theirs
-        from gemma_ref import init_gemma_weights
+        from gemma_fixture import init_gemma_weights
 
         return init_gemma_weights(cfg, seed)
     g = torch.Generator().manual_seed(seed)
