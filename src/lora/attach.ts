@@ -5,7 +5,7 @@ import { uniform } from '../kernels/rng.js';
 import type { Linear } from '../models/index.js';
 import { ShitateError } from '../errors.js';
 import { LoraLayer } from './lora.js';
-import { isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
+import { DEFAULT_LORA, isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
 import { tokenModuleOf, type TokenMatrices, type TokenMatrixLora } from './token-matrices.js';
 
 export interface HasLinears {
@@ -71,10 +71,23 @@ export function peftName(linearName: string, factor: 'A' | 'B'): string {
   return `base_model.model.${linearName}.lora_${factor}.weight`;
 }
 
+/** The default targets name the seven Llama projections (q_proj ... down_proj). A model whose projections are fused
+ *  or named otherwise (Phi-3's qkv_proj and gate_up_proj; Falcon's and BLOOM's query_key_value, dense,
+ *  dense_h_to_4h, dense_4h_to_h) would match some of them or none, so there the default means every projection
+ *  of the model: its linear layers, listed by name as PEFT writes a resolved all-linear. Other lists stay as given. */
+export function resolveTargets(model: HasLinears, targets: LoraConfig['targetModules']): LoraConfig['targetModules'] {
+  if (targets === 'all-linear') return targets;
+  const defaults = DEFAULT_LORA.targetModules === 'all-linear' ? [] : DEFAULT_LORA.targetModules;
+  if (targets.length !== defaults.length || !defaults.every((t) => targets.includes(t))) return targets;
+  const names = [...new Set(model.linears().map((l) => l.name.split('.').pop() ?? l.name))];
+  return targets.every((t) => names.includes(t)) ? targets : names;
+}
+
 /** Fresh adapters: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform with a=sqrt(5)), B = 0, so the
- *  adapted model starts equal to the base. */
-export function attachLora(model: HasLinears, config: LoraConfig, seed = 0): LoraSet {
-  validateLora(config);
+ *  adapted model starts equal to the base. The default targets resolve per model (resolveTargets). */
+export function attachLora(model: HasLinears, given: LoraConfig, seed = 0): LoraSet {
+  validateLora(given);
+  const config = { ...given, targetModules: resolveTargets(model, given.targetModules) };
   const tokenTargets = config.targetModules === 'all-linear' ? [] : config.targetModules.filter((t) => tokenModuleOf(t) !== null);
   if (tokenTargets.length > 0) {
     throw new ShitateError('E_CONFIG', `lora: target_modules ${JSON.stringify(tokenTargets)}: this engine does not train LoRA on the embedding or the LM head`,
