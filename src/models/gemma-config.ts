@@ -84,9 +84,9 @@ function softcapField(f: Fields, key: string, fallback: number | null): number {
   return v ?? 0;
 }
 
-/** hidden_activation (hidden_act in older configs): the GELU of the GeGLU MLP. */
+/** hidden_activation: the GELU of the GeGLU MLP (Gemma 2-4 read it alone; a hidden_act beside it is unused). */
 function parseGeluAct(f: Fields): 'tanh' | 'erf' {
-  const a = f.obj.hidden_activation ?? f.obj.hidden_act ?? 'gelu_pytorch_tanh';
+  const a = f.obj.hidden_activation ?? 'gelu_pytorch_tanh';
   if (a === 'gelu_pytorch_tanh' || a === 'gelu_new' || a === 'gelu_fast') return 'tanh';
   if (a === 'gelu') return 'erf';
   throw new ShitateError('E_UNSUPPORTED_MODEL', `${f.file}: expected hidden_activation "gelu_pytorch_tanh" (or "gelu"), found ${JSON.stringify(a)}`,

@@ -240,5 +240,8 @@ describe('published Gemma configs', () => {
     expect(() => parseModelConfig({ model_type: 'gemma3_text', ...tiny, use_bidirectional_attention: true })).toThrow(/use_bidirectional_attention/);
     expect(() => parseModelConfig({ model_type: 'gemma2', ...tiny, hidden_activation: 'relu' })).toThrow(/hidden_activation/);
     expect(() => parseModelConfig({ model_type: 'gemma3', ...tiny })).toThrow(/text_config/);
+    // the modeling files read hidden_activation only: an older hidden_act beside it changes nothing
+    expect(parseModelConfig({ model_type: 'gemma2', ...tiny, hidden_act: 'gelu' }).hiddenAct).toBe('gelu_pytorch_tanh');
+    expect(parseModelConfig({ model_type: 'gemma2', ...tiny, hidden_activation: 'gelu' }).hiddenAct).toBe('gelu');
   });
 });
