@@ -3,7 +3,8 @@
 // ModelConfig (biases, q/k norm, NoPE layers, sliding windows, Granite's multipliers), not code.
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
 // Reference: transformers' modeling_llama.py and the family files derived from it (eager attention, float32).
-import { Tensor, embedding, linear, linearCrossEntropy, rmsnorm, scale, view } from '../tensor/index.js';
+import { Tensor, embedding, linear, rmsnorm, scale, view } from '../tensor/index.js';
+import { headLoss } from './head-loss.js';
 import { ShitateError } from '../errors.js';
 import { KVCache } from './kv-cache.js';
 import type { Linear } from './linear.js';
@@ -84,13 +85,12 @@ export class DecoderModel implements CausalLM {
     if (c.logitsScaling !== 1) x = scale(x, 1 / c.logitsScaling);
 
     const head = this.weights.lmHead;
-    const loss = input.targets ? linearCrossEntropy(view(x, [B * T, C]), head, input.targets,
-      input.lossNormalizer !== undefined ? { normalizer: input.lossNormalizer } : {}) : null;
+    const { loss, sequenceLogps } = headLoss(view(x, [B * T, C]), head, input);
     const mode = input.logits ?? (input.targets ? 'none' : 'all');
     let logits: Tensor | null = null;
     if (mode === 'all') logits = linear(x, head);
     else if (mode === 'last') logits = linear(lastRows(x, B, T, C), head);
-    return { logits, loss };
+    return { logits, loss, sequenceLogps };
   }
 }
 

@@ -2,7 +2,8 @@
 // does, the GeGLU MLP, the sqrt(hidden)-scaled embedding, one rotary table per layer type, and the LM head with
 // its optional soft-cap (inside the fused loss, and on returned logits).
 // Legend: B batch, T tokens, C hidden, V vocab, F ffn.
-import { Tensor, add, embedding, geglu, linear, linearCrossEntropy, rmsnorm, scale, softcap, view } from '../tensor/index.js';
+import { Tensor, add, embedding, geglu, linear, rmsnorm, scale, softcap, view } from '../tensor/index.js';
+import { headLoss } from './head-loss.js';
 import { applyLinear, type Linear } from './linear.js';
 import { lastRows } from './decoder.js';
 import { RotaryTables } from './rope.js';
@@ -76,13 +77,11 @@ export class LayerRopes {
 export function gemmaHead(x: Tensor, head: Tensor, input: ForwardInput, cap: number): ForwardOutput {
   const { batch: B, seqLen: T } = input;
   const C = head.shape[1];
-  const loss = input.targets ? linearCrossEntropy(view(x, [B * T, C]), head, input.targets, {
-    ...(input.lossNormalizer !== undefined ? { normalizer: input.lossNormalizer } : {}), ...(cap > 0 ? { softcap: cap } : {}),
-  }) : null;
+  const { loss, sequenceLogps } = headLoss(view(x, [B * T, C]), head, input, cap);
   const mode = input.logits ?? (input.targets ? 'none' : 'all');
   const logitsOf = (h: Tensor) => (cap > 0 ? softcap(linear(h, head), cap) : linear(h, head));
   let logits: Tensor | null = null;
   if (mode === 'all') logits = logitsOf(x);
   else if (mode === 'last') logits = logitsOf(lastRows(x, B, T, C));
-  return { logits, loss };
+  return { logits, loss, sequenceLogps };
 }

@@ -73,6 +73,8 @@ export interface ForwardInput {
   targets?: Int32Array;
   /** divide the summed loss by this instead of this batch's target count (gradient accumulation) */
   lossNormalizer?: number;
+  /** with targets: return each row's summed target log-probability (sequenceLogps, [B]) instead of the loss */
+  sequenceLogps?: boolean;
   /** which logits to return: every position, the last one of each row, or none (default: all without
    *  targets, none with targets) */
   logits?: 'all' | 'last' | 'none';
@@ -83,6 +85,8 @@ export interface ForwardOutput {
   logits: Tensor | null;
   /** scalar mean cross-entropy over targets, when targets were given */
   loss: Tensor | null;
+  /** [B] summed log-probabilities of each row's targets, when the input asked for sequenceLogps */
+  sequenceLogps?: Tensor | null;
 }
 
 /** A weight under its Hugging Face name. */

@@ -17,6 +17,8 @@ export interface MaskedTokens {
 export interface ChatMaskOptions {
   /** template variables, as apply_chat_template(**kwargs) (e.g. enable_thinking) */
   templateVars?: Record<string, unknown>;
+  /** only assistant messages at or after this index are targets (a preference completion after its prompt) */
+  fromMessage?: number;
 }
 
 /** Message text in the tokenizer's Unicode normal form, so token bytes align with the rendered text. */
@@ -73,9 +75,11 @@ export function maskFromSpans(tok: Tokenizer, text: string, ids: readonly number
 /** Chat SFT: loss on every assistant turn as the template renders it and on its end-of-turn token. */
 export function chatLossMask(tok: Tokenizer, messages: readonly ChatMessage[], endIds: readonly number[], o: ChatMaskOptions = {}): MaskedTokens {
   const endTexts = endIds.filter((id) => tok.specialIds.has(id)).map((id) => tok.idToToken(id)).filter((t): t is string => t !== null);
-  const { text, spans } = locateAssistantTurns(tok, normalized(tok, messages), {
+  const located = locateAssistantTurns(tok, normalized(tok, messages), {
     ...(o.templateVars ? { templateVars: o.templateVars } : {}), alternativeVars: thinkingAlternatives(tok, o.templateVars), endTexts,
   });
+  const { text } = located;
+  const spans = located.spans.filter((s) => s.message >= (o.fromMessage ?? 0));
   const ids = tok.encode(text, { addSpecialTokens: false });
   const mask = maskFromSpans(tok, text, ids, spans);
   const open = spans.filter((s) => !s.endToken);
