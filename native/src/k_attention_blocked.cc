@@ -51,8 +51,11 @@ inline void mask_row(float* row, i64 nk, i64 lo, i64 P, const AttnShape& s, cons
   if (segb != nullptr)
     for (i64 j = *a; j < *e; ++j)
       if (segb[lo + j] != segb[P]) row[j] = kNegInf;
-  if (slope != 0.0f)
-    for (i64 j = *a; j < *e; ++j) row[j] += slope * static_cast<float>(lo + j - P);
+  if (slope != 0.0f) {
+    // int32 distances convert to float in vector registers (int64 ones do not before AVX-512); same values
+    const int32_t d0 = static_cast<int32_t>(lo - P), j0 = static_cast<int32_t>(*a), j1 = static_cast<int32_t>(*e);
+    for (int32_t j = j0; j < j1; ++j) row[j] += slope * static_cast<float>(d0 + j);
+  }
 }
 
 /** row[j] = exp(row[j] - m) on [a, e), 0 elsewhere in [0, nk). */

@@ -3,8 +3,10 @@
 #include <cstring>
 #include <vector>
 
+#include "erf_fast.h"
 #include "fastmath.h"
 #include "kernels.h"
+#include "tanh_fast.h"
 
 namespace sh {
 
@@ -125,16 +127,17 @@ constexpr float kSqrt2OverPi = 0.79788456080286536f;   // sqrt(2 / pi)
 constexpr float kGeluCubic = 0.044715f;
 
 // approximate 0: x * Phi(x) with erf (torch nn.GELU()); 1: tanh form (gelu_new / gelu_pytorch_tanh)
+// (one_plus_erf and tanh_fast vectorise; glibc's erff and tanhf do not)
 void gelu(float* out, const float* x, i64 n, int approximate) {
   if (approximate == 0) {
     SH_PARALLEL_FOR(n)
-    for (i64 i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * kSqrt1_2));
+    for (i64 i = 0; i < n; ++i) out[i] = 0.5f * x[i] * one_plus_erf(x[i] * kSqrt1_2);
     return;
   }
   SH_PARALLEL_FOR(n)
   for (i64 i = 0; i < n; ++i) {
     const float v = x[i];
-    out[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + kGeluCubic * v * v * v)));
+    out[i] = 0.5f * v * (1.0f + tanh_fast(kSqrt2OverPi * (v + kGeluCubic * v * v * v)));
   }
 }
 
@@ -143,8 +146,8 @@ void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int appr
     SH_PARALLEL_FOR(n)
     for (i64 i = 0; i < n; ++i) {
       const float v = x[i];
-      const float cdf = 0.5f * (1.0f + std::erf(v * kSqrt1_2));
-      const float pdf = kInvSqrt2Pi * std::exp(-0.5f * v * v);
+      const float cdf = 0.5f * one_plus_erf(v * kSqrt1_2);
+      const float pdf = kInvSqrt2Pi * exp_fast(-0.5f * v * v);
       dx[i] += dout[i] * (cdf + v * pdf);
     }
     return;
@@ -152,7 +155,7 @@ void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int appr
   SH_PARALLEL_FOR(n)
   for (i64 i = 0; i < n; ++i) {
     const float v = x[i];
-    const float t = std::tanh(kSqrt2OverPi * (v + kGeluCubic * v * v * v));
+    const float t = tanh_fast(kSqrt2OverPi * (v + kGeluCubic * v * v * v));
     const float du = kSqrt2OverPi * (1.0f + 3.0f * kGeluCubic * v * v);
     dx[i] += dout[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
   }
