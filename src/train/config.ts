@@ -4,13 +4,21 @@ import type { Schema } from '../config/resolve.js';
 
 export const TRAIN_SCHEMA = {
   model: { type: 'string', help: 'base model folder (Hugging Face layout)' },
-  data: { type: 'string', help: 'training data, JSONL (messages / prompt+completion / text)' },
+  data: { type: 'string', help: 'training data, JSONL (messages / prompt+completion / text; for dpo: preference pairs, for kto: judgments with "label")' },
   val: { type: 'string', nullable: true, help: 'validation JSONL; default: a held-out split of --data' },
   valSplit: { type: 'number', min: 0, max: 0.5, help: 'share of --data held out for validation when --val is not given' },
   out: { type: 'string', nullable: true, help: 'run folder (default runs/<date>-<time>)' },
   mode: { type: 'string', choices: ['auto', 'chat', 'completion', 'text'], help: 'data mode; auto detects from the records' },
   chatTemplateKwargs: { type: 'json', nullable: true, help: 'chat template variables as JSON, e.g. {"enable_thinking": true} (a template with a thinking switch trains with it off by default)' },
-  method: { type: 'string', choices: ['lora', 'full'], help: 'LoRA adapters, or full fine-tuning (small models only)' },
+  method: { type: 'string', choices: ['lora', 'full', 'dpo', 'kto'], help: 'LoRA adapters, full fine-tuning (small models only), or preference tuning of LoRA adapters: dpo (chosen/rejected pairs), kto (answers judged good or bad)' },
+  from: { type: 'string', nullable: true, help: 'dpo/kto: continue from this run folder\'s adapter (and its base model when --model is not given)' },
+  adapter: { type: 'string', nullable: true, help: 'dpo/kto: continue from this PEFT adapter folder' },
+  referenceModel: { type: 'string', choices: ['auto', 'base'], help: 'dpo/kto reference: auto = the starting adapter kept frozen when continuing from one (as TRL does), else the base; base = adapters switched off' },
+  beta: { type: 'number', min: 0, help: 'dpo/kto: how far the tuned model may move from the reference (higher = less); IPO: the regularisation tau' },
+  lossType: { type: 'string', choices: ['sigmoid', 'ipo', 'hinge', 'robust'], help: 'dpo loss: sigmoid (DPO; with label_smoothing: conservative DPO), ipo, hinge or robust' },
+  labelSmoothing: { type: 'number', min: 0, max: 0.499, help: 'dpo: assumed share of flipped preference labels (sigmoid: conservative DPO; robust: robust DPO)' },
+  desirableWeight: { type: 'number', min: 0, help: 'kto: weight of the losses of desirable (👍) answers' },
+  undesirableWeight: { type: 'number', min: 0, help: 'kto: weight of the losses of undesirable (👎) answers' },
   loraR: { type: 'int', min: 1, help: 'LoRA rank r' },
   loraAlpha: { type: 'number', min: 0, help: 'LoRA alpha (scaling = alpha / r)' },
   loraDropout: { type: 'number', min: 0, max: 0.99, help: 'dropout on the LoRA input' },
@@ -52,7 +60,15 @@ export interface TrainConfig {
   mode: 'auto' | 'chat' | 'completion' | 'text';
   /** JSON text of the chat template variables, or null */
   chatTemplateKwargs: string | null;
-  method: 'lora' | 'full';
+  method: 'lora' | 'full' | 'dpo' | 'kto';
+  from: string | null;
+  adapter: string | null;
+  referenceModel: 'auto' | 'base';
+  beta: number;
+  lossType: 'sigmoid' | 'ipo' | 'hinge' | 'robust';
+  labelSmoothing: number;
+  desirableWeight: number;
+  undesirableWeight: number;
   loraR: number;
   loraAlpha: number;
   loraDropout: number;
@@ -93,6 +109,14 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   mode: 'auto',
   chatTemplateKwargs: null,
   method: 'lora',
+  from: null,
+  adapter: null,
+  referenceModel: 'auto',
+  beta: 0.1,
+  lossType: 'sigmoid',
+  labelSmoothing: 0,
+  desirableWeight: 1,
+  undesirableWeight: 1,
   loraR: 8,
   loraAlpha: 16,
   loraDropout: 0.05,
@@ -123,3 +147,8 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   maxMemoryGb: null,
   force: false,
 };
+
+/** DPO and KTO train LoRA adapters against a reference (preference-setup.ts). */
+export function isPreferenceMethod(m: TrainConfig['method']): m is 'dpo' | 'kto' {
+  return m === 'dpo' || m === 'kto';
+}

@@ -2,10 +2,14 @@
 // that warns when it keeps growing (over-fitting).
 
 export interface EarlyStopState {
+  /** the best monitored value: the validation loss, or a score (lower is better) when one is given */
   best: number;
   bestStep: number;
   badEvals: number;
   gaps: number[];
+  /** with a score: the validation loss and the tie-breaker at the best step */
+  bestLoss?: number;
+  bestTie?: number;
 }
 
 export function newEarlyStop(): EarlyStopState {
@@ -19,14 +23,20 @@ export interface EvalVerdict {
   overfitWarning: string | null;
 }
 
-/** Records one evaluation. patience null disables stopping (best is still tracked). */
+/** Records one evaluation. patience null disables stopping (best is still tracked). With a score (preference
+ *  training: 1 - reward accuracy), the score decides and an equal score with a lower tie-breaker also improves. */
 export function observeEval(s: EarlyStopState, step: number, valLoss: number, trainLoss: number,
-  patience: number | null, minDelta: number): EvalVerdict {
-  const improved = valLoss < s.best - minDelta;
+  patience: number | null, minDelta: number, score?: { value: number; tie: number }): EvalVerdict {
+  const value = score ? score.value : valLoss;
+  const improved = value < s.best - minDelta || (score !== undefined && value <= s.best && score.tie < (s.bestTie ?? Infinity));
   if (improved) {
-    s.best = valLoss;
+    s.best = value;
     s.bestStep = step;
     s.badEvals = 0;
+    if (score) {
+      s.bestLoss = valLoss;
+      s.bestTie = score.tie;
+    }
   } else {
     s.badEvals++;
   }

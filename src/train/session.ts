@@ -17,10 +17,12 @@ import { appendMetric, lossCurves, trimMetrics } from './metrics-log.js';
 import { BEST_FILE, CHECKPOINTS, openRunFolder } from './run-folder.js';
 import { readRunConfig } from './state-file.js';
 import { loadRunData } from './data-setup.js';
+import { preparePreference, type PreparedRun } from './preference-setup.js';
+import { sftObjective } from './objective.js';
 import { estimateTraining, formatGiB, shapeOf } from './estimate.js';
 import { lossCurveSvg } from './plot.js';
 import { writeFullModel } from './full.js';
-import type { TrainConfig } from './config.js';
+import { isPreferenceMethod, type TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
 import { compactFrozenWeights, setComputePrecision } from '../tensor/index.js';
 import { nativeStatus } from '../kernels/index.js';
@@ -58,6 +60,16 @@ function trainableParams(model: CausalLM, c: TrainConfig): { params: NamedParam[
   return { params: lora.params().map((p) => ({ name: p.name, tensor: p.tensor })), lora };
 }
 
+/** Phase one of supervised training (preference-setup.ts has the same two phases for dpo/kto). */
+function prepareSft(c: TrainConfig, tok: Tokenizer, endIds: number[], maxSeqLen: number, padId: number, embedSize: number): PreparedRun {
+  const data = loadRunData(c, tok, endIds, maxSeqLen, embedSize);
+  const batch: BatchOptions = { batchTokens: Math.max(c.batchTokens, c.packing ? maxSeqLen : 0), packing: c.packing, groupByLength: c.groupByLength, maxSeqLen, padId };
+  return {
+    notes: data.notes, warnings: data.warnings, templateVars: data.templateVars, batch, longest: Math.max(...data.train.examples.map((e) => e.ids.length)),
+    attach: (model) => ({ ...trainableParams(model, c), objective: sftObjective(model, data.train.examples, data.val?.examples ?? [], batch) }),
+  };
+}
+
 /** What bf16 mixed precision will and will not do on this machine. */
 function precisionWarnings(c: TrainConfig): string[] {
   if (c.precision !== 'bf16') return [];
@@ -92,21 +104,18 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   checkTokenizerFits(tok, mc.vocabSize, c.model); // a few added ids beyond the embedding are fine unless they occur
   const endIds = [...new Set([...eosTokenIds, ...tok.eosTokenIds, ...endOfTurnIds(tok)])];
   const maxSeqLen = Math.min(c.maxSeqLen, mc.maxPositions);
-  const data = loadRunData(c, tok, endIds, maxSeqLen, mc.vocabSize);
+  const padId = tok.padTokenId ?? endIds[0] ?? 0;
+  const data = isPreferenceMethod(c.method) ? preparePreference(c, tok, endIds, maxSeqLen, padId, mc.vocabSize) : prepareSft(c, tok, endIds, maxSeqLen, padId, mc.vocabSize);
   for (const n of data.notes) emit({ type: 'note', message: n });
   for (const w of data.warnings) emit({ type: 'warning', message: w });
-  const batch: BatchOptions = {
-    batchTokens: Math.max(c.batchTokens, c.packing ? maxSeqLen : 0), packing: c.packing, groupByLength: c.groupByLength,
-    maxSeqLen, padId: tok.padTokenId ?? endIds[0] ?? 0,
-  };
-  const longest = Math.max(...data.train.examples.map((e) => e.ids.length));
-  const est = estimateTraining(shapeOf(mc), { method: c.method, loraR: c.loraR, batchTokens: Math.min(batch.batchTokens, c.packing ? batch.batchTokens : Math.max(longest, batch.batchTokens)), precision: c.precision });
+  const { batch, longest } = data;
+  const est = estimateTraining(shapeOf(mc), { method: c.method === 'full' ? 'full' : 'lora', loraR: c.loraR, batchTokens: Math.min(batch.batchTokens, c.packing ? batch.batchTokens : Math.max(longest, batch.batchTokens)), precision: c.precision });
   const budget = (c.maxMemoryGb ?? os.freemem() / 2 ** 30) * 2 ** 30;
   if (est.peakBytes > budget && !c.force) {
     throw new ShitateError('E_MEMORY', `training needs about ${formatGiB(est.peakBytes)} (weights ${formatGiB(est.weightBytes)}, activations ${formatGiB(est.activationBytes)}), ${formatGiB(budget)} is available`,
       'lower batch_tokens or max_seq_len, use LoRA instead of full fine-tuning, pick a smaller model — or pass --force to try anyway');
   }
-  const { params, lora } = trainableParams(model, c);
+  const { params, lora, objective } = data.attach(model, (message) => emit({ type: 'warning', message }));
   const opt = new AdamW(params, { lr: c.learningRate, beta1: c.adamBeta1, beta2: c.adamBeta2, eps: c.adamEps, weightDecay: c.weightDecay });
   const ckDir = path.join(runDir, CHECKPOINTS);
   const metricsFile = path.join(runDir, 'metrics.jsonl');
@@ -129,7 +138,7 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   const previousPrecision = setComputePrecision(c.precision);
   // bf16 LoRA: the frozen projections of a bf16 checkpoint are kept as bf16 only (their float32 copy is freed)
   if (c.precision === 'bf16' && lora) compactFrozenWeights(model.linears());
-  const state = await trainLoop({ model, params, train: data.train.examples, val: data.val?.examples ?? [], config: c, batch, resume, opt }, {
+  const state = await trainLoop({ model, params, objective, config: c, batch, resume, opt }, {
     onEvent: (e) => {
       appendMetric(metricsFile, e);
       emit(e);
@@ -140,7 +149,8 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
       writeFileAtomic(path.join(tmp, BEST_FILE), JSON.stringify({ step: s.step, valLoss: s.earlyStop.best }) + '\n'); // last: marks it complete
     }),
     stopRequested: o.stopRequested ?? (() => false),
-    setTraining: (on, seed) => lora?.setTraining(on, seed),
+    // preference training keeps adapter dropout off, as TRL's disable_dropout does by default
+    setTraining: (on, seed) => lora?.setTraining(on && !isPreferenceMethod(c.method), seed),
   }).finally(() => setComputePrecision(previousPrecision));
   const adapterDir = path.join(runDir, 'adapter');
   const best = path.join(ckDir, 'best');

@@ -51,6 +51,9 @@ function earlyStop(v: unknown, file: string): EarlyStopState {
     bestStep,
     badEvals: count(o, 'badEvals', file),
     gaps: (o.gaps as (number | null)[]).map((g) => g ?? NaN),
+    // preference training monitors a score; the validation loss and tie-breaker of its best step
+    ...(typeof o.bestLoss === 'number' ? { bestLoss: o.bestLoss } : {}),
+    ...(typeof o.bestTie === 'number' ? { bestTie: o.bestTie } : {}),
   };
 }
 

@@ -1,9 +1,9 @@
 // The training loop: token-budget micro-batches, gradient accumulation normalised by the step's total
 // target tokens, clipping, AdamW with warmup + schedule, periodic validation with early stopping (the best
 // weights kept), exact resume (weights, moments, step, data position), and a clean stop on interrupt.
-import { backward, noGrad, type Tensor } from '../tensor/index.js';
 import type { CausalLM } from '../models/index.js';
-import { buildBatch, planEpoch, type BatchOptions, type Example, type MicroBatch } from './batching.js';
+import { planEpoch, type BatchOptions } from './batching.js';
+import type { Objective } from './objective.js';
 import { AdamW, type NamedParam } from './optimizer.js';
 import { learningRate } from './schedule.js';
 import { newEarlyStop, observeEval } from './early-stop.js';
@@ -14,8 +14,12 @@ import { faultPoint } from './faults.js';
 
 export type TrainEvent =
   | { type: 'start'; totalSteps: number; stepsPerEpoch: number; resumedAt: number | null }
-  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; etaSec: number }
-  | { type: 'eval'; step: number; valLoss: number; trainLoss: number; bestValLoss: number; improved: boolean }
+  | { type: 'step'; step: number; totalSteps: number; epoch: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number; etaSec: number;
+    /** preference training: rewards/chosen, rewards/accuracies, ... of this step */
+    metrics?: Record<string, number> }
+  | { type: 'eval'; step: number; valLoss: number; trainLoss: number; bestValLoss: number; improved: boolean;
+    /** preference training: the validation rewards/accuracies, margins, ... */
+    metrics?: Record<string, number> }
   | { type: 'warning'; message: string }
   | { type: 'note'; message: string }
   | { type: 'done'; reason: 'completed' | 'early-stop' | 'interrupted'; step: number; bestValLoss: number | null; bestStep: number | null };
@@ -36,8 +40,8 @@ export interface TrainHooks {
 export interface LoopInput {
   model: CausalLM;
   params: NamedParam[];
-  train: Example[];
-  val: Example[];
+  /** what is optimised and how validation scores it (objective.ts) */
+  objective: Objective;
   config: TrainConfig;
   batch: BatchOptions;
   /** restored state when resuming, with moments already loaded into `opt` */
@@ -45,8 +49,10 @@ export interface LoopInput {
   opt: AdamW;
 }
 
-export function stepsPerEpochOf(train: Example[], c: TrainConfig, b: BatchOptions): number {
-  const micro = planEpoch(train.map((e) => e.ids.length), b, null).length;
+export { evaluateLoss } from './objective.js';
+
+export function stepsPerEpochOf(lengths: number[], c: TrainConfig, b: BatchOptions): number {
+  const micro = planEpoch(lengths, b, null).length;
   return Math.max(1, Math.ceil(micro / c.gradAccum));
 }
 
@@ -54,31 +60,10 @@ export function totalStepsOf(stepsPerEpoch: number, c: TrainConfig): number {
   return c.maxSteps ?? Math.max(1, Math.ceil(stepsPerEpoch * c.epochs));
 }
 
-function forwardLoss(model: CausalLM, mb: MicroBatch, normalizer: number): Tensor {
-  return model.forward({
-    ids: mb.ids, batch: mb.B, seqLen: mb.T, targets: mb.targets, positions: mb.positions ?? undefined,
-    segments: mb.segments, lossNormalizer: normalizer,
-  }).loss!;
-}
-
-/** Mean validation loss per target token (no grad, no dropout). */
-export function evaluateLoss(model: CausalLM, val: Example[], b: BatchOptions): number {
-  let sum = 0;
-  let count = 0;
-  noGrad(() => {
-    for (const rows of planEpoch(val.map((e) => e.ids.length), b, null)) {
-      const mb = buildBatch(val, rows, b);
-      if (mb.targetTokens === 0) continue;
-      sum += forwardLoss(model, mb, 1).item();
-      count += mb.targetTokens;
-    }
-  });
-  return count ? sum / count : NaN;
-}
-
 export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<TrainerState> {
-  const { model, train, val, config: c, batch: b, opt } = input;
-  const stepsPerEpoch = stepsPerEpochOf(train, c, b);
+  const { objective: obj, config: c, batch: b, opt } = input;
+  const lengths = obj.lengths;
+  const stepsPerEpoch = stepsPerEpochOf(lengths, c, b);
   const total = totalStepsOf(stepsPerEpoch, c);
   const warmup = Math.floor(total * c.warmupRatio);
   const evalEvery = c.evalEvery ?? Math.max(1, Math.floor(stepsPerEpoch / 4));
@@ -87,25 +72,23 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
     step: 0, epoch: 0, batchInEpoch: 0, earlyStop: newEarlyStop(), tokensSeen: 0, elapsedSec: 0, lastTrainLoss: null,
   };
   hooks.onEvent({ type: 'start', totalSteps: total, stepsPerEpoch, resumedAt: input.resume ? s.step : null });
-  const lengths = train.map((e) => e.ids.length);
   const t0 = Date.now();
   const elapsed0 = s.elapsedSec;
   let reason: 'completed' | 'early-stop' | 'interrupted' = 'completed';
   outer: while (s.step < total) {
     const plan = planEpoch(lengths, b, new Rng(c.seed * 1000 + s.epoch));
     while (s.batchInEpoch < plan.length && s.step < total) {
-      const micro = plan.slice(s.batchInEpoch, s.batchInEpoch + c.gradAccum).map((rows) => buildBatch(train, rows, b));
-      const normalizer = micro.reduce((n, mb) => n + mb.targetTokens, 0);
+      const micro = plan.slice(s.batchInEpoch, s.batchInEpoch + c.gradAccum).map((rows) => obj.build(rows));
+      const normalizer = micro.reduce((n, mb) => n + mb.units, 0);
       opt.zeroGrad();
       let loss = 0;
       micro.forEach((mb, i) => {
         hooks.setTraining(true, (c.seed * 7919 + s.step * 31 + i) >>> 0);
-        const l = forwardLoss(model, mb, Math.max(1, normalizer));
-        loss += l.item();
-        backward(l);
-        s.tokensSeen += mb.B * mb.T;
+        loss += mb.run(Math.max(1, normalizer));
+        s.tokensSeen += mb.tokens;
       });
       hooks.setTraining(false, 0);
+      const metrics = obj.takeStepMetrics();
       const gradNorm = opt.clipGradNorm(c.maxGradNorm);
       const lr = learningRate(c.schedule, c.learningRate, s.step, warmup, total);
       opt.update(lr);
@@ -115,7 +98,7 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
       s.elapsedSec = elapsed0 + (Date.now() - t0) / 1000;
       const rate = s.tokensSeen / Math.max(1e-9, s.elapsedSec);
       hooks.onEvent({ type: 'step', step: s.step, totalSteps: total, epoch: s.epoch + s.batchInEpoch / plan.length, loss, lr, gradNorm,
-        tokensPerSec: rate, etaSec: (s.elapsedSec / s.step) * (total - s.step) });
+        tokensPerSec: rate, etaSec: (s.elapsedSec / s.step) * (total - s.step), ...(metrics ? { metrics } : {}) });
       faultPoint('train-step'); // a crash test can stop the process here, after the step is logged
       if (!Number.isFinite(loss)) {
         hooks.onEvent({ type: 'warning', message: `loss became ${loss} at step ${s.step}: lower learning_rate (now ${c.learningRate}) or check the data` });
@@ -123,10 +106,11 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
         break outer;
       }
       const last = s.step === total;
-      if (val.length && (s.step % evalEvery === 0 || last)) {
-        const valLoss = evaluateLoss(model, val, b);
-        const v = observeEval(s.earlyStop, s.step, valLoss, loss, c.earlyStoppingPatience, c.earlyStoppingMinDelta);
-        hooks.onEvent({ type: 'eval', step: s.step, valLoss, trainLoss: loss, bestValLoss: s.earlyStop.best, improved: v.improved });
+      if (obj.hasValidation && (s.step % evalEvery === 0 || last)) {
+        const ev = obj.evaluate();
+        const v = observeEval(s.earlyStop, s.step, ev.loss, loss, c.earlyStoppingPatience, c.earlyStoppingMinDelta, ev.score ?? undefined);
+        hooks.onEvent({ type: 'eval', step: s.step, valLoss: ev.loss, trainLoss: loss, bestValLoss: s.earlyStop.bestLoss ?? s.earlyStop.best, improved: v.improved,
+          ...(ev.metrics ? { metrics: ev.metrics } : {}) });
         if (v.overfitWarning) hooks.onEvent({ type: 'warning', message: v.overfitWarning });
         if (v.improved) hooks.saveBest(s);
         if (v.stop) {
@@ -149,6 +133,6 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
   s.elapsedSec = elapsed0 + (Date.now() - t0) / 1000;
   hooks.saveLast(s);
   const es = s.earlyStop;
-  hooks.onEvent({ type: 'done', reason, step: s.step, bestValLoss: es.bestStep >= 0 ? es.best : null, bestStep: es.bestStep >= 0 ? es.bestStep : null });
+  hooks.onEvent({ type: 'done', reason, step: s.step, bestValLoss: es.bestStep >= 0 ? es.bestLoss ?? es.best : null, bestStep: es.bestStep >= 0 ? es.bestStep : null });
   return s;
 }
