@@ -27,7 +27,11 @@
         "native/src/k_softcap.cc",
         "native/src/bind_softcap_geglu.cc",
         "native/src/k_rope_partial.cc",
-        "native/src/bind_families.cc"
+        "native/src/bind_families.cc",
+        "native/src/k_conv1d.cc",
+        "native/src/k_delta_rule.cc",
+        "native/src/k_delta_rule_backward.cc",
+        "native/src/bind_hybrid.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

@@ -64,6 +64,27 @@ void rope_partial(float* out, const float* x, const float* cos, const float* sin
 void rope_partial_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos,
                            i64 N, i64 H, i64 D, i64 R);
 
+// ---- hybrid families: causal depthwise conv1d, L2 norm, gated delta rule (k_conv1d.cc, k_delta_rule*.cc)
+/** act 0 identity, 1 SiLU; state [B, K-1, Ch] history (ignored with seg), left holding the last K-1 inputs */
+void causal_conv1d(float* out, const float* x, const float* w, const float* bias, float* state, const int32_t* seg,
+                   i64 B, i64 T, i64 Ch, i64 K, int act);
+void causal_conv1d_backward(float* dx, float* dw, float* dbias, const float* dout, const float* x, const float* w,
+                            const float* bias, const int32_t* seg, i64 B, i64 T, i64 Ch, i64 K, int act);
+void l2norm(float* out, float* rnorm, const float* x, i64 N, i64 D, double eps);
+void l2norm_backward(float* dx, const float* dout, const float* x, const float* rnorm, i64 N, i64 D);
+void delta_rule_chunk(float* out, float* chunk_states, float* state, const float* q, const float* k, const float* v,
+                      const float* g, const float* beta, const int32_t* seg, i64 B, i64 T, i64 Hk, i64 Hv, i64 Dk,
+                      i64 Dv, float scale);
+void delta_rule_chunk_backward(float* dq, float* dk, float* dv, float* dg, float* dbeta, const float* dout,
+                               const float* chunk_states, const float* q, const float* k, const float* v,
+                               const float* g, const float* beta, const int32_t* seg, i64 B, i64 T, i64 Hk, i64 Hv,
+                               i64 Dk, i64 Dv, float scale);
+void delta_rule_recurrent(float* out, float* state, const float* q, const float* k, const float* v, const float* g,
+                          const float* beta, i64 B, i64 T, i64 Hk, i64 Hv, i64 Dk, i64 Dv, float scale);
+namespace dr {
+i64 chunk_count(const int32_t* seg, i64 B, i64 T);
+}
+
 // ---- attention
 struct AttnShape {
   i64 B, Tq, Tk, H, Hkv, D;

@@ -127,6 +127,35 @@ export interface Kernels {
   // ---- optimiser ---------------------------------------------------------------------------------
   /** One AdamW step, PyTorch's formulation (torch.optim.AdamW, decoupled decay):
    *  p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
+  // ---- hybrid families: short convolutions and the gated delta rule -------------------------------
+  /** Causal depthwise conv1d over tokens (channels last): x, out [B, T, Ch], w [Ch, K], bias [Ch] or null;
+   *  out[b,t,c] = act(bias[c] + sum_j w[c,j] x[b, t-(K-1)+j, c]), act 0 = identity, 1 = SiLU. Inputs before a
+   *  token's segment start (seg [B*T], or the row start) are 0, or, with a state [B, K-1, Ch] and no seg, the
+   *  history the state holds; the state is then left holding the last K-1 inputs (a decode step is T = 1). */
+  causalConv1d(out: F32, x: F32, w: F32, bias: F32 | null, state: F32 | null, seg: Int32Array | null,
+    B: number, T: number, Ch: number, K: number, act: number): void;
+  /** Accumulates into dx, dw and dbias (dw / dbias may be null); no history (training starts at position 0). */
+  causalConv1dBackward(dx: F32, dw: F32 | null, dbias: F32 | null, dout: F32, x: F32, w: F32, bias: F32 | null,
+    seg: Int32Array | null, B: number, T: number, Ch: number, K: number, act: number): void;
+  /** out = x / sqrt(sum(x^2) + eps) over rows of width D; rnorm [N] saved for backward. */
+  l2norm(out: F32, rnorm: F32, x: F32, N: number, D: number, eps: number): void;
+  l2normBackward(dx: F32, dout: F32, x: F32, rnorm: F32, N: number, D: number): void;
+  /** Gated delta rule, chunked (64 tokens, UT/WY form). q, k [B, T, Hk, Dk] (L2-normalised), v, out
+   *  [B, T, Hv, Dv], g (log decay <= 0), beta [B, T, Hv]; value head h reads q/k head floor(h / (Hv / Hk)); q is
+   *  multiplied by scale. Equal to the recurrent form: S = exp(g) S; S += k (beta (v - S^T k))^T; out = S^T q.
+   *  state [B, Hv, Dk, Dv] or null (zeros) is the state before position 0 and is left as the state after the last
+   *  one; each new segment of seg starts from zeros. chunkStates [B, Hv, NC, Dk, Dv] or null receives the state at
+   *  the start of every chunk (chunks: each segment cut every 64 tokens; NC the most any row has). */
+  deltaRuleChunk(out: F32, chunkStates: F32 | null, state: F32 | null, q: F32, k: F32, v: F32, g: F32, beta: F32,
+    seg: Int32Array | null, B: number, T: number, Hk: number, Hv: number, Dk: number, Dv: number, scale: number): void;
+  /** Accumulates the gradients of deltaRuleChunk (started from zeros) from dout and its saved chunkStates. */
+  deltaRuleChunkBackward(dq: F32, dk: F32, dv: F32, dg: F32, dbeta: F32, dout: F32, chunkStates: F32, q: F32, k: F32,
+    v: F32, g: F32, beta: F32, seg: Int32Array | null, B: number, T: number, Hk: number, Hv: number, Dk: number,
+    Dv: number, scale: number): void;
+  /** The recurrent form token by token over T tokens from state [B, Hv, Dk, Dv] (updated in place): decoding. */
+  deltaRuleRecurrent(out: F32, state: F32, q: F32, k: F32, v: F32, g: F32, beta: F32, B: number, T: number,
+    Hk: number, Hv: number, Dk: number, Dv: number, scale: number): void;
+
    *  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1. */
   adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, step: number): void;

@@ -4,6 +4,7 @@
 import type { Kernels } from '../../src/kernels/types.js';
 import { randInts, randn, ropeTables, type Rng } from './helpers.js';
 import { decodeF16 } from './naive.js';
+import { HYBRID_CASES } from './hybrid-cases.js';
 
 type Output = Float32Array | Uint16Array | number[];
 export interface CrossConfig { label: string; seed: number; run: (k: Kernels, rng: Rng) => Output[] }
@@ -311,4 +312,5 @@ export const CROSS_CASES: Record<string, CrossKernel> = {
     return [p, m, v];
   }) },
   conversions: { tol: 0, configs: conversionConfigs() },
+  ...HYBRID_CASES,
 };

@@ -305,3 +305,52 @@ describe('gradient checks: attention, loss, dropout, gemm', () => {
     gradcheck(rng, [a, b], fwd, bwd);
   });
 });
+
+describe('gradient checks: the hybrid families\' kernels', () => {
+  it('causalConv1d: identity and SiLU, with bias, across packed segments', () => {
+    const rng = new Rng(21);
+    const [B, T, Ch, K] = [2, 7, 3, 4];
+    const seg = Int32Array.from({ length: B * T }, (_, i) => Math.floor((i % T) / 3) + 10 * Math.floor(i / T));
+    for (const [act, s] of [[0, null], [1, seg], [1, null]] as const) {
+      const x = param('x', randn64(rng, B * T * Ch));
+      const w = param('w', randn64(rng, Ch * K));
+      const b = param('bias', randn64(rng, Ch));
+      const out = new Float64Array(B * T * Ch);
+      gradcheck(rng, [x, w, b], () => (R.causalConv1d(out, x.x, w.x, b.x, null, s, B, T, Ch, K, act), out),
+        (d) => R.causalConv1dBackward(x.grad, w.grad, b.grad, d, x.x, w.x, b.x, s, B, T, Ch, K, act));
+    }
+  });
+
+  it('l2norm', () => {
+    const rng = new Rng(22);
+    const [N, D] = [5, 6];
+    const x = param('x', randn64(rng, N * D, 2));
+    const out = new Float64Array(N * D);
+    const rnorm = new Float64Array(N);
+    gradcheck(rng, [x], () => (R.l2norm(out, rnorm, x.x, N, D, 1e-6), out), (d) => R.l2normBackward(x.grad, d, x.x, rnorm, N, D));
+  });
+
+  it('deltaRuleChunk: every input, over a full chunk, a one-token chunk and a packed segment, grouped value heads', () => {
+    const rng = new Rng(23);
+    const [B, T, Hk, Hv, Dk, Dv] = [1, 67, 1, 2, 3, 2];
+    const seg = Int32Array.from({ length: B * T }, (_, t) => (t < 65 ? 1 : 2));
+    const unit = (a: Float64Array): Float64Array => {
+      for (let n = 0; n < a.length / Dk; n++) {
+        const s = Math.hypot(...a.subarray(n * Dk, (n + 1) * Dk));
+        for (let d = 0; d < Dk; d++) a[n * Dk + d] /= s;
+      }
+      return a;
+    };
+    const q = param('q', unit(randn64(rng, B * T * Hk * Dk)));
+    const k = param('k', unit(randn64(rng, B * T * Hk * Dk)));
+    const v = param('v', randn64(rng, B * T * Hv * Dv));
+    const g = param('g', randn64(rng, B * T * Hv).map((a) => -Math.log1p(Math.exp(a)) * 0.5));
+    const beta = param('beta', randn64(rng, B * T * Hv).map((a) => 1 / (1 + Math.exp(-a))));
+    const out = new Float64Array(B * T * Hv * Dv);
+    const states = new Float64Array(B * Hv * 3 * Dk * Dv); // chunks [0, 64), [64, 65), [65, 67)
+    gradcheck(rng, [q, k, v, g, beta],
+      () => (R.deltaRuleChunk(out, states, null, q.x, k.x, v.x, g.x, beta.x, seg, B, T, Hk, Hv, Dk, Dv, 0.5), out),
+      (d) => R.deltaRuleChunkBackward(q.grad, k.grad, v.grad, g.grad, beta.grad, d, states, q.x, k.x, v.x, g.x, beta.x, seg,
+        B, T, Hk, Hv, Dk, Dv, 0.5));
+  });
+});

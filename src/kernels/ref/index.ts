@@ -14,6 +14,9 @@ import { softcap, softcapBackward, softcapCrossEntropy } from './softcap.js';
 import { dropout, dropoutBackward } from './dropout.js';
 import { ropePartial, ropePartialBackward } from './rope-partial.js';
 import { adamw } from './optim.js';
+import { causalConv1d, causalConv1dBackward, l2norm, l2normBackward } from './conv1d.js';
+import { deltaRuleChunk, deltaRuleRecurrent } from './delta-rule.js';
+import { deltaRuleChunkBackward } from './delta-rule-backward.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
 
 export type { FA } from './types.js';
@@ -33,6 +36,7 @@ export const referenceKernelsFA = {
   crossEntropy, softcapCrossEntropy,
   dropout, dropoutBackward,
   adamw,
+  causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
 } satisfies Kernels;
 
