@@ -31,7 +31,9 @@
         "native/src/k_conv1d.cc",
         "native/src/k_delta_rule.cc",
         "native/src/k_delta_rule_backward.cc",
-        "native/src/bind_hybrid.cc"
+        "native/src/bind_hybrid.cc",
+        "native/src/k_encoder_attention.cc",
+        "native/src/bind_encoder.cc"
       ],
       "defines": ["NAPI_VERSION=8"],
       "conditions": [

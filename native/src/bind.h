@@ -11,4 +11,5 @@ napi_status register_model(napi_env env, napi_value exports);
 napi_status register_softcap_geglu(napi_env env, napi_value exports);
 napi_status register_families(napi_env env, napi_value exports);
 napi_status register_hybrid(napi_env env, napi_value exports);
+napi_status register_encoder(napi_env env, napi_value exports);
 }  // namespace sh

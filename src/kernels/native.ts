@@ -123,6 +123,8 @@ function wrap(a: NativeAddon): Kernels {
     deltaRuleRecurrent: a.deltaRuleRecurrent,
     attention: a.attention,
     attentionBackward: a.attentionBackward,
+    encoderAttention: a.encoderAttention,
+    encoderAttentionBackward: a.encoderAttentionBackward,
     crossEntropy: a.crossEntropy,
     softcapCrossEntropy: a.softcapCrossEntropy,
     dropout: a.dropout,

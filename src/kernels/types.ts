@@ -104,6 +104,16 @@ export interface Kernels {
     alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
     scale: number, causal: number, window: number, softcap: number): void;
+  /** Bidirectional attention of an encoder (BERT, RoBERTa, ModernBERT), one kv head per query head.
+   *  q, k, v, out: [B, T, H, D]; lse: [B, H, T]. Key j is visible to query i when keyMask[b*T + j] !== 0 (keyMask
+   *  [B, T] marks real tokens; null = all real) and, when window >= 0, |i - j| <= window (ModernBERT's local layers:
+   *  local_attention / 2). A query that sees no key outputs the mean of v over all T keys with lse = -inf, as the
+   *  additive dtype-minimum mask of transformers makes it. */
+  encoderAttention(out: F32, lse: F32, q: F32, k: F32, v: F32, keyMask: Int32Array | null,
+    B: number, T: number, H: number, D: number, scale: number, window: number): void;
+  /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
+  encoderAttentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
+    keyMask: Int32Array | null, B: number, T: number, H: number, D: number, scale: number, window: number): void;
 
   // ---- loss --------------------------------------------------------------------------------------
   /** Per-row cross-entropy over logits [N, V]. losses[n] = logsumexp(logits[n]) - logits[n, targets[n]],

@@ -8,6 +8,7 @@ import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
 import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
 import { attention, attentionBackward } from './attention.js';
+import { encoderAttention, encoderAttentionBackward } from './encoder-attention.js';
 import { crossEntropy } from './loss.js';
 import { geglu, gegluBackward } from './geglu.js';
 import { softcap, softcapBackward, softcapCrossEntropy } from './softcap.js';
@@ -33,6 +34,7 @@ export const referenceKernelsFA = {
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
   embedding, embeddingBackward, rope, ropeBackward, ropePartial, ropePartialBackward,
   attention, attentionBackward,
+  encoderAttention, encoderAttentionBackward,
   crossEntropy, softcapCrossEntropy,
   dropout, dropoutBackward,
   adamw,
