@@ -7,6 +7,8 @@ import { ShitateError } from '../errors.js';
 export interface NamedParam {
   name: string;
   tensor: Tensor;
+  /** false: no weight decay on this tensor (biases and LayerNorm weights, as transformers' Trainer groups them) */
+  decay?: boolean;
 }
 
 export interface AdamWOptions {
@@ -40,7 +42,8 @@ export class AdamW {
   update(lr: number): void {
     this.step++;
     const h = { ...this.opts, lr };
-    this.params.forEach((p, i) => adamwUpdate(p.tensor, this.m[i], this.v[i], h, this.step));
+    const plain = { ...h, weightDecay: 0 };
+    this.params.forEach((p, i) => adamwUpdate(p.tensor, this.m[i], this.v[i], p.decay === false ? plain : h, this.step));
   }
 
   /** Global L2 norm of all gradients; scales them down to maxNorm when above it. Returns the norm before. */
