@@ -2,6 +2,14 @@
 import type { TrainEvent } from '../train/trainer.js';
 import { fmtTime, statusLine } from './status-line.js';
 
+/** Preference training: reward accuracy and margin (and KTO's KL), as TRL names them. */
+function rewards(m: Record<string, number> | undefined): string {
+  if (!m) return '';
+  const acc = m['rewards/accuracies'];
+  const margin = m['rewards/margins'];
+  return `${acc !== undefined ? ` acc ${acc.toFixed(2)}` : ''}${margin !== undefined ? ` margin ${margin.toFixed(3)}` : ''}${m.kl !== undefined ? ` kl ${m.kl.toFixed(3)}` : ''}`;
+}
+
 export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (e: TrainEvent) => void {
   const s = statusLine(out);
   let valLoss: number | null = null;
@@ -12,12 +20,12 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (e: T
         break;
       case 'step': {
         const val = valLoss === null ? '' : ` val ${valLoss.toFixed(4)}`;
-        s.bar(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}${val} lr ${e.lr.toExponential(2)} ${e.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(e.etaSec)}`);
+        s.bar(e.step, e.totalSteps, `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)}${val}${rewards(e.metrics)} lr ${e.lr.toExponential(2)} ${e.tokensPerSec.toFixed(0)} tok/s ETA ${fmtTime(e.etaSec)}`);
         break;
       }
       case 'eval':
         valLoss = e.valLoss;
-        s.line(`eval @ step ${e.step}: val loss ${e.valLoss.toFixed(4)} (train ${e.trainLoss.toFixed(4)})${e.improved ? ' — best so far, saved' : ''}`);
+        s.line(`eval @ step ${e.step}: val loss ${e.valLoss.toFixed(4)} (train ${e.trainLoss.toFixed(4)})${rewards(e.metrics)}${e.improved ? ' — best so far, saved' : ''}`);
         break;
       case 'warning':
         s.line(`warning: ${e.message}`);

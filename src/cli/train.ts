@@ -7,6 +7,7 @@ import { flagsToKeys, resolveConfig, schemaFlags, snake } from '../config/resolv
 import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.js';
 import { runTraining } from '../train/session.js';
 import { readRunConfig } from '../train/state-file.js';
+import { resolveStart } from '../train/preference-setup.js';
 import { resumeSettings } from './train-resume.js';
 import { progressPrinter } from './progress.js';
 import { dryRun } from './train-dry-run.js';
@@ -20,6 +21,7 @@ const SCHEMA = { ...TRAIN_SCHEMA, ...LICENCE_SCHEMA };
 const usage = `usage: shitate train --model DIR --data train.jsonl [--val val.jsonl] [--config train.yaml] [--out RUN_DIR]
        shitate train --resume RUN_DIR
        shitate train --model DIR --data train.jsonl --dry-run
+       shitate train --method dpo|kto [--from RUN_DIR | --adapter DIR | --model DIR] --data preferences.jsonl
 
 Fine-tunes a Hugging Face model folder with LoRA (default) on chat ({"messages"}), prompt/completion or
 text JSONL. Settings come from defaults < --config YAML < SHITATE_* environment < flags; the resolved
@@ -29,6 +31,15 @@ threads, save_every, eval_every, early stopping and memory settings may be given
 One trainer at a time per run folder (RUN_DIR/train.lock). Output: RUN_DIR/adapter (PEFT format),
 metrics.jsonl, loss.svg, summary.json. --dry-run reads, renders and masks the data as training would, prints
 the first examples with the trained tokens highlighted and the token counts, and exits without training.
+
+Preference tuning (--method dpo or kto) trains LoRA adapters on judged answers: dpo on pairs
+({"prompt" or "messages", "chosen", "rejected"}, TRL's formats, or OpenAI's input/preferred_output/
+non_preferred_output), kto on judgments ({"prompt"/"completion" or "messages", "label": true|false}, the
+studio's 👍/👎 file; pairs are split into one of each). --from RUN_DIR continues that run's adapter on its
+base model (--adapter DIR: any PEFT adapter); the reference is the starting adapter frozen (or the base
+with adapters off: --reference-model base, and always when starting fresh). Metrics (rewards/chosen,
+rewards/rejected, rewards/accuracies, rewards/margins, logps, kl) go to metrics.jsonl and rewards.svg;
+early stopping follows the validation reward accuracy.
 
 settings (flag / YAML key / env):
 ${Object.entries(SCHEMA).map(([k, s]) => `  --${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()).padEnd(26)} ${s.help}`).join('\n')}
@@ -59,7 +70,7 @@ export const train: Command = {
       for (const line of r.changes) process.stderr.write(`resume: ${line}\n`);
     } else {
       const r = resolveConfig(SCHEMA, { ...TRAIN_DEFAULTS, ...LICENCE_DEFAULTS }, layers);
-      config = r.values;
+      config = resolveStart(r.values);
       sources = r.sources;
       for (const k of ['model', 'data'] as const) {
         if (!config[k]) throw new ShitateError('E_USAGE', `train: --${k} is required`, 'run `shitate train --help`');

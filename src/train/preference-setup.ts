@@ -11,7 +11,8 @@ import { attachLora, loadAdapter, type LoraSet } from '../lora/index.js';
 import { Rng } from '../kernels/rng.js';
 import { runTemplateVars } from './data-setup.js';
 import type { BatchOptions } from './batching.js';
-import type { TrainConfig } from './config.js';
+import { isPreferenceMethod, type TrainConfig } from './config.js';
+import { readRunConfig } from './state-file.js';
 import type { NamedParam } from './optimizer.js';
 import type { Objective } from './objective.js';
 import { ReferencePolicy } from './reference.js';
@@ -34,6 +35,21 @@ export interface PreparedRun {
 /** The adapter a run continues from: --adapter, else --from's RUN_DIR/adapter; null trains a fresh one. */
 export function startAdapter(c: Pick<TrainConfig, 'adapter' | 'from'>): string | null {
   return c.adapter ?? (c.from ? path.join(c.from, 'adapter') : null);
+}
+
+/** --from and --adapter are for dpo/kto; --from RUN_DIR without --model trains on that run's base model. */
+export function resolveStart<C extends TrainConfig>(c: C): C {
+  if ((c.from || c.adapter) && !isPreferenceMethod(c.method)) {
+    throw new ShitateError('E_USAGE', `train: --${c.from ? 'from' : 'adapter'} continues preference tuning; expected --method dpo or kto, found ${c.method}`,
+      'e.g. shitate train --method dpo --from runs/faq --data pairs.jsonl');
+  }
+  if (c.from && c.adapter) throw new ShitateError('E_USAGE', 'train: --from and --adapter were both given', 'pass one: --from RUN_DIR (its adapter and base model) or --adapter DIR');
+  if (!c.from || c.model) return c;
+  const saved = readRunConfig<{ model?: unknown }>(path.join(c.from, 'config.json')).config;
+  if (typeof saved.model !== 'string' || !saved.model) {
+    throw new ShitateError('E_USAGE', `train: --from ${c.from}: expected its config.json to name the base model, found none`, 'pass --model DIR as well');
+  }
+  return { ...c, model: saved.model };
 }
 
 /** Keeps every record of one prompt on one side (no prompt is both trained and validated on). */

@@ -21,6 +21,7 @@ import { preparePreference, type PreparedRun } from './preference-setup.js';
 import { sftObjective } from './objective.js';
 import { estimateTraining, formatGiB, shapeOf } from './estimate.js';
 import { lossCurveSvg } from './plot.js';
+import { rewardAccuracySvg } from './preference-plot.js';
 import { writeFullModel } from './full.js';
 import { isPreferenceMethod, type TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
@@ -146,7 +147,7 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
     saveLast: (s) => saveTrainingCheckpoint(path.join(ckDir, 'last'), params, opt, s),
     saveBest: (s) => replaceDir(path.join(ckDir, 'best'), (tmp) => {
       writeWeights(tmp);
-      writeFileAtomic(path.join(tmp, BEST_FILE), JSON.stringify({ step: s.step, valLoss: s.earlyStop.best }) + '\n'); // last: marks it complete
+      writeFileAtomic(path.join(tmp, BEST_FILE), JSON.stringify({ step: s.step, valLoss: s.earlyStop.bestLoss ?? s.earlyStop.best }) + '\n'); // last: marks it complete
     }),
     stopRequested: o.stopRequested ?? (() => false),
     // preference training keeps adapter dropout off, as TRL's disable_dropout does by default
@@ -157,8 +158,10 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   replaceDir(adapterDir, (tmp) => (fs.existsSync(best) ? fs.cpSync(best, tmp, { recursive: true }) : writeWeights(tmp)));
   const { train, val } = lossCurves(metricsFile);
   writeFileAtomic(path.join(runDir, 'loss.svg'), lossCurveSvg(train, val, `shitate train — ${path.basename(c.model)}`));
+  if (isPreferenceMethod(c.method)) writeFileAtomic(path.join(runDir, 'rewards.svg'), rewardAccuracySvg(metricsFile, `${c.method} reward accuracy — ${path.basename(c.model)}`));
   writeFileAtomic(path.join(runDir, 'summary.json'), JSON.stringify({
-    steps: state.step, epochs: state.epoch, bestValLoss: state.earlyStop.bestStep >= 0 ? state.earlyStop.best : null,
+    steps: state.step, epochs: state.epoch, bestValLoss: state.earlyStop.bestStep >= 0 ? state.earlyStop.bestLoss ?? state.earlyStop.best : null,
+    ...(isPreferenceMethod(c.method) && state.earlyStop.bestStep >= 0 ? { bestValRewardAccuracy: 1 - state.earlyStop.best } : {}),
     bestStep: state.earlyStop.bestStep >= 0 ? state.earlyStop.bestStep : null, lastTrainLoss: state.lastTrainLoss,
     tokensSeen: state.tokensSeen, elapsedSec: state.elapsedSec, estimate: est, adapter: adapterDir,
   }, null, 2) + '\n');
