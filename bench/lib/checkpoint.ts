@@ -1,4 +1,4 @@
-// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, Gemma-3-1B; BF16 weights) written once into
+// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, Gemma-3-1B, Phi-4-mini; BF16 weights) written once into
 // the git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file. The
 // tensors are the family's parameter table for the config; weights ~ N(0, 0.02), norms 1 (HF's init).
 import fs from 'node:fs';
@@ -56,6 +56,20 @@ export const ARCHS: Record<string, { label: string; layers: number; config: (lay
       num_key_value_heads: 1, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_local_base_freq: 10000,
       rope_scaling: null, rope_theta: 1000000, sliding_window: 512, sliding_window_pattern: 6, tie_word_embeddings: true,
       torch_dtype: 'bfloat16', vocab_size: 262144,
+    }),
+  },
+  phi3: {
+    label: 'Phi-4-mini',
+    layers: 32,
+    // LongRoPE factors of the real length (48) with smooth stand-in values: at bench lengths (< 4096) only the short
+    // ones apply, and their values do not change the cost
+    config: (layers) => ({
+      architectures: ['Phi3ForCausalLM'], model_type: 'phi3', bos_token_id: 199999, eos_token_id: 199999, hidden_act: 'silu',
+      hidden_size: 3072, intermediate_size: 8192, max_position_embeddings: 131072, num_attention_heads: 24, num_hidden_layers: layers,
+      num_key_value_heads: 8, original_max_position_embeddings: 4096, pad_token_id: 199999, partial_rotary_factor: 0.75,
+      rms_norm_eps: 1e-5, rope_theta: 10000, sliding_window: 262144, tie_word_embeddings: true, torch_dtype: 'bfloat16',
+      rope_scaling: { type: 'longrope', short_factor: Array.from({ length: 48 }, (_, i) => 1 + i / 48), long_factor: Array.from({ length: 48 }, (_, i) => 1 + i) },
+      vocab_size: 200064,
     }),
   },
 };

@@ -11,6 +11,7 @@ import time
 
 import torch
 
+from fused_ref import CFGS as FUSED_CFGS
 from gemma_ref import GemmaCfg
 from llama_ref import Cfg
 from safetensors_io import load_file
@@ -25,7 +26,10 @@ def load_model(folder: str) -> tuple:
     """(config, {HF name: float32 tensor}) from config.json and model.safetensors or its shards."""
     with open(os.path.join(folder, "config.json")) as f:
         c = json.load(f)
-    cfg = GemmaCfg(c) if c["model_type"].startswith("gemma") else Cfg(c)
+    if c["model_type"] in FUSED_CFGS:  # Phi-3, Falcon, BLOOM
+        cfg = FUSED_CFGS[c["model_type"]](c)
+    else:
+        cfg = GemmaCfg(c) if c["model_type"].startswith("gemma") else Cfg(c)
     index = os.path.join(folder, "model.safetensors.index.json")
     if os.path.exists(index):
         with open(index) as f:
