@@ -1,7 +1,8 @@
 // The parts every table-driven CausalLM shares: linears and named weights straight from the loaded parameter
 // table, a uniform KV cache, and the LM head output (fused loss over the head, logits for every row or the last).
 // Legend: B batch, T tokens, C hidden, V vocab.
-import { type Tensor, linear, linearCrossEntropy, view } from '../tensor/index.js';
+import { type Tensor, linear, view } from '../tensor/index.js';
+import { headLoss } from './head-loss.js';
 import { KVCache } from './kv-cache.js';
 import type { Linear } from './linear.js';
 import { lastRows } from './decoder.js';
@@ -27,16 +28,15 @@ export abstract class TableModel<T extends ParamTable> implements CausalLM {
   }
 }
 
-/** Final hidden states x [B, T, C] (normed) -> the loss over the LM head [V, C] when targets are given, and the
- *  logits the input asks for ([B, T, V] or [B, 1, V]). */
+/** Final hidden states x [B, T, C] (normed) -> the loss (or the per-row summed log-probabilities the input asks
+ *  for) over the LM head [V, C] when targets are given, and the logits the input asks for ([B, T, V] or [B, 1, V]). */
 export function lmHeadOutput(x: Tensor, head: Tensor, input: ForwardInput): ForwardOutput {
   const { batch: B, seqLen: T } = input;
   const C = head.shape[1];
-  const loss = input.targets ? linearCrossEntropy(view(x, [B * T, C]), head, input.targets,
-    input.lossNormalizer !== undefined ? { normalizer: input.lossNormalizer } : {}) : null;
+  const { loss, sequenceLogps } = headLoss(view(x, [B * T, C]), head, input);
   const mode = input.logits ?? (input.targets ? 'none' : 'all');
   let logits: Tensor | null = null;
   if (mode === 'all') logits = linear(x, head);
   else if (mode === 'last') logits = linear(lastRows(x, B, T, C), head);
-  return { logits, loss };
+  return { logits, loss, sequenceLogps };
 }

@@ -1,7 +1,8 @@
 // Phi-3, Falcon and BLOOM through the KV cache and with packed sequences: every decode step's logits equal the full
 // recompute's (Phi-3's LongRoPE crossing original_max_position_embeddings included, where the cache is rebuilt on
 // the long factors), rows of a batch decode independently, and two sequences packed in one row (segments, restarted
-// positions) give the logits each gives alone — ALiBi and sliding windows included.
+// positions) give the logits each gives alone — ALiBi and sliding windows included; the summed target
+// log-probabilities preference training asks for agree with the logits.
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -55,6 +56,26 @@ describe.each(NAMES)('%s', (name) => {
     }
     expect(maxAbs(out.subarray(0, V), lastLogits(model, seq.slice(0, 9)))).toBeLessThan(1e-4);
     expect(maxAbs(out.subarray(V), lastLogits(model, other.slice(0, 9)))).toBeLessThan(1e-4);
+  });
+
+  it('per-row summed target log-probabilities (preference training) agree with the logits', () => {
+    const [B, T] = [2, 6];
+    const ids = Int32Array.from([...seq.slice(0, T), ...seq.slice(T, 2 * T)]);
+    const targets = Int32Array.from(ids, (_, i) => (i % T === T - 1 || i % T === 0 ? -100 : ids[i + 1]));
+    const { sequenceLogps } = noGrad(() => model.forward({ ids, batch: B, seqLen: T, targets, sequenceLogps: true }));
+    const logits = noGrad(() => model.forward({ ids, batch: B, seqLen: T, logits: 'all' })).logits!.data;
+    const V = model.config.vocabSize;
+    for (let b = 0; b < B; b++) {
+      let want = 0;
+      for (let t = 0; t < T; t++) {
+        const i = b * T + t;
+        if (targets[i] < 0) continue;
+        const row = logits.subarray(i * V, (i + 1) * V);
+        const max = Math.max(...row);
+        want += row[targets[i]] - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+      }
+      expect(Math.abs(sequenceLogps!.data[b] - want)).toBeLessThan(1e-4);
+    }
   });
 
   it('two sequences packed in one row (segments, restarted positions) give the logits of each alone', () => {
