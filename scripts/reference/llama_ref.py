@@ -219,6 +219,10 @@ def forward(cfg: Cfg, W: dict, input_ids: torch.Tensor, lora: Lora | None = None
         from fused_ref import FORWARDS as FUSED  # Phi-3, Falcon, BLOOM: their own config classes (fused_ref.CFGS)
 
         return FUSED[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
+    if cfg.model_type in ("qwen3_5_text", "qwen3_5", "lfm2"):
+        from hybrid_ref import FORWARDS as HYBRID  # Qwen3.5 and LFM2: their own config classes (hybrid_ref.CFGS)
+
+        return HYBRID[cfg.model_type](cfg, W, input_ids, lora, attn_fn)
     if cfg.model_type.startswith("gemma"):
         from gemma_ref import gemma_forward  # Gemma 2/3/4, their own config class (gemma_ref.GemmaCfg)
 

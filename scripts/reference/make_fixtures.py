@@ -15,6 +15,7 @@ sys.dont_write_bytecode = True  # keep __pycache__ out of the repository
 import checks  # noqa: E402
 import lora_ref  # noqa: E402
 from fused_ref import CFGS as FUSED_CFGS  # noqa: E402
+from hybrid_ref import CFGS as HYBRID_CFGS, greedy_check as hybrid_greedy_check  # noqa: E402
 from gemma_ref import GemmaCfg  # noqa: E402
 from llama_ref import Cfg, Lora, causal_lm_loss, forward, greedy  # noqa: E402
 from safetensors_io import load_file, save_file  # noqa: E402
@@ -46,6 +47,8 @@ def make_cfg(config: dict):
     """The reference's config reader for this model_type."""
     if config["model_type"] in FUSED_CFGS:
         return FUSED_CFGS[config["model_type"]](config)
+    if config["model_type"] in HYBRID_CFGS:
+        return HYBRID_CFGS[config["model_type"]](config)
     return GemmaCfg(config) if config["model_type"].startswith("gemma") else Cfg(config)
 
 
@@ -96,7 +99,7 @@ def read_weights(folder: str) -> dict:
     return out
 
 
-def make_inputs(cfg: Cfg, seed: int):
+def make_inputs(cfg: Cfg, seed: int, T: int = T):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(0, cfg.V, (B, T), generator=g)
     labels = ids.clone()
@@ -141,19 +144,21 @@ def build_model(spec: dict):
 def build_golden(spec: dict) -> dict:
     print(spec["name"])
     cfg, folder, W = build_model(spec)
-    ids, labels, g = make_inputs(cfg, spec["seed"] + 1)
+    ids, labels, g = make_inputs(cfg, spec["seed"] + 1, spec.get("seq_len", T))
     with torch.no_grad():
         logits = forward(cfg, W, ids)
         loss = causal_lm_loss(logits, labels)
     checks.model_checks(spec, cfg, W, ids, labels, logits, loss)
-    eos = spec["config"]["eos_token_id"]
+    eos = spec["config"].get("eos_token_id", spec["generation"]["eos_token_id"])
     eos = set(eos if isinstance(eos, list) else [eos])
     prompt, tokens, gap = pick_prompt(cfg, W, g, eos)
     checks.greedy_f64(cfg, W, prompt, tokens)
+    if config_type(spec) in HYBRID_CFGS:
+        hybrid_greedy_check(cfg, W, prompt, tokens)
     golden = {
         "input_ids": ids.tolist(),
         "labels": labels.tolist(),
-        "logits_shape": [B, T, cfg.V],
+        "logits_shape": list(logits.shape),
         "logits": floats(logits),
         "loss": float(f"{float(loss):.9g}"),
         "greedy": {"prompt": prompt, "max_new_tokens": MAX_NEW, "tokens": tokens,
@@ -163,6 +168,10 @@ def build_golden(spec: dict) -> dict:
     print(f"  max|logit| {logits.abs().max():8.4f}  loss {float(loss):.6f}  "
           f"greedy {tokens} (min top-2 gap {gap:.4f})")
     return {"cfg": cfg, "W": W, "ids": ids, "labels": labels, "logits": logits, "loss": loss}
+
+
+def config_type(spec: dict) -> str:
+    return spec["config"]["model_type"]
 
 
 def adapter_config(rslora: bool) -> dict:
@@ -217,7 +226,7 @@ def build_family_lora(spec: dict, base: dict) -> None:
     losses = lora_ref.trajectory(*args, steps=FAMILY_STEPS)
     checks.lora_checks(base, args, logits, loss, grads, losses, steps=FAMILY_STEPS)
     lora = Lora(init, LORA_R, LORA_ALPHA, False)
-    eos = spec["config"]["eos_token_id"]
+    eos = spec["config"].get("eos_token_id", spec["generation"]["eos_token_id"])
     g = torch.Generator().manual_seed(spec["seed"] + 2)
     prompt, tokens, gap = pick_prompt(cfg, W, g, set(eos if isinstance(eos, list) else [eos]), lora)
     checks.greedy_f64(cfg, W, prompt, tokens, lora)

@@ -281,6 +281,8 @@ GEMMA_SPECS = [
 FAMILY_SPECS = FAMILY_SPECS + GEMMA_SPECS
 from fused_ref import FUSED_SPECS  # noqa: E402  Phi-3, Falcon, BLOOM (scripts/reference/fused_ref.py)
 FAMILY_SPECS = FAMILY_SPECS + FUSED_SPECS
+from hybrid_ref import HYBRID_SPECS  # noqa: E402  Qwen3.5, LFM2 (scripts/reference/hybrid_ref.py)
+FAMILY_SPECS = FAMILY_SPECS + HYBRID_SPECS
 
 
 def init_weights(cfg, seed: int) -> dict:

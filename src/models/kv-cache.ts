@@ -1,5 +1,7 @@
-// Key/value cache for incremental decoding: per layer [B, capacity, Hkv, D] buffers (Hkv and D may differ
-// between layers); the model appends the new positions' keys and values and attends over the first `length`.
+// Generation state for incremental decoding, one entry per layer as the model declares it: attention layers keep
+// keys and values [B, capacity, Hkv, D] (Hkv and D may differ between layers) and attend over the first `length`;
+// recurrent layers of hybrid models (Qwen3.5's Gated DeltaNet, LFM2's short convolutions) keep a fixed-size state
+// instead, so a decode step costs the same at any length.
 import { Tensor } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
 
@@ -9,23 +11,44 @@ export interface KVLayout {
   headDim: number;
 }
 
+/** A layer that carries recurrent state instead of keys and values. */
+export interface RecurrentLayout {
+  /** a causal depthwise convolution's last kernel-1 inputs, [B, kernel-1, channels] */
+  conv: { channels: number; kernel: number } | null;
+  /** a gated delta rule's state, [B, heads, keyDim, valueDim] */
+  delta: { heads: number; keyDim: number; valueDim: number } | null;
+}
+
+export type LayerLayout = KVLayout | RecurrentLayout;
+
+function isRecurrent(l: LayerLayout): l is RecurrentLayout {
+  return 'conv' in l || 'delta' in l;
+}
+
 export class KVCache {
   readonly batch: number;
   readonly capacity: number;
   length = 0;
-  /** Hkv * D per layer */
+  /** Hkv * D per layer (0 for recurrent layers) */
   private readonly rowSizes: number[];
   private readonly k: Float32Array[];
   private readonly v: Float32Array[];
+  /** per layer: conv history and delta-rule state (null where the layer has none) */
+  private readonly conv: (Float32Array | null)[];
+  private readonly delta: (Float32Array | null)[];
 
-  /** `layers` layers of one layout, or one layout per layer. */
-  constructor(layers: number | readonly KVLayout[], batch: number, capacity: number, Hkv = 0, D = 0) {
-    const layouts = typeof layers === 'number' ? Array.from({ length: layers }, () => ({ kvHeads: Hkv, headDim: D })) : layers;
+  /** `layers` attention layers of one layout, or one layout per layer (attention or recurrent). */
+  constructor(layers: number | readonly LayerLayout[], batch: number, capacity: number, Hkv = 0, D = 0) {
+    const layouts: readonly LayerLayout[] = typeof layers === 'number'
+      ? Array.from({ length: layers }, () => ({ kvHeads: Hkv, headDim: D }))
+      : layers;
     this.batch = batch;
     this.capacity = capacity;
-    this.rowSizes = layouts.map((l) => l.kvHeads * l.headDim);
+    this.rowSizes = layouts.map((l) => (isRecurrent(l) ? 0 : l.kvHeads * l.headDim));
     this.k = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
     this.v = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
+    this.conv = layouts.map((l) => (isRecurrent(l) && l.conv ? new Float32Array(batch * (l.conv.kernel - 1) * l.conv.channels) : null));
+    this.delta = layouts.map((l) => (isRecurrent(l) && l.delta ? new Float32Array(batch * l.delta.heads * l.delta.keyDim * l.delta.valueDim) : null));
   }
 
   /** Writes T new positions of layer l (k, v: [B, T, Hkv, D]) after the current length and returns views
@@ -33,6 +56,7 @@ export class KVCache {
   append(l: number, k: Tensor, v: Tensor, T: number): [Tensor, Tensor] {
     const { batch: B, capacity: cap } = this;
     const R = this.rowSizes[l];
+    if (R === 0 && k.size > 0) throw new ShitateError('E_INTERNAL', `KV cache: layer ${l} carries recurrent state, not keys and values`, 'this is a bug in shitate; please report it');
     const Tk = this.length + T;
     if (Tk > cap) {
       throw new ShitateError('E_CONTEXT', `KV cache: ${Tk} positions needed, capacity is ${cap}`,
@@ -52,17 +76,47 @@ export class KVCache {
     return [out[0], out[1]];
   }
 
+  /** Layer l's convolution history [B, kernel-1, channels], read and updated in place by the model. */
+  convState(l: number): Float32Array {
+    return this.state(this.conv, l, 'a convolution history');
+  }
+
+  /** Layer l's delta-rule state [B, heads, keyDim, valueDim], read and updated in place by the model. */
+  deltaState(l: number): Float32Array {
+    return this.state(this.delta, l, 'a delta-rule state');
+  }
+
+  private state(of: (Float32Array | null)[], l: number, what: string): Float32Array {
+    const s = of[l];
+    if (!s) throw new ShitateError('E_INTERNAL', `cache: layer ${l} has no ${what}`, 'this is a bug in shitate; please report it');
+    return s;
+  }
+
+  /** Whether some layer carries recurrent state (which cannot be rewound to an earlier position). */
+  get recurrent(): boolean {
+    return this.conv.some((s) => s !== null) || this.delta.some((s) => s !== null);
+  }
+
   /** Called by the model after every layer appended: the new positions become part of the cache. */
   advance(T: number): void {
     this.length += T;
   }
 
-  /** Forget positions from `length` on (e.g. to reuse a shared prompt prefix). */
+  /** Forget positions from `length` on (e.g. to reuse a shared prompt prefix). A recurrent state folds in every
+   *  position it saw, so it can only be reset to the start (length 0). */
   truncate(length: number): void {
-    this.length = Math.min(this.length, Math.max(0, length));
+    const next = Math.min(this.length, Math.max(0, length));
+    if (next === this.length) return;
+    if (this.recurrent && next > 0) {
+      throw new ShitateError('E_CACHE', `cache: cannot go back from ${this.length} to ${next} positions; recurrent layers keep no per-position state`,
+        'start again from an empty cache (length 0) and feed the prefix once more');
+    }
+    if (next === 0) for (const s of [...this.conv, ...this.delta]) s?.fill(0);
+    this.length = next;
   }
 
   bytes(): number {
-    return 2 * this.rowSizes.reduce((a, R) => a + R, 0) * this.batch * this.capacity * 4;
+    const kv = 2 * this.rowSizes.reduce((a, R) => a + R, 0) * this.batch * this.capacity * 4;
+    return [...this.conv, ...this.delta].reduce((a, s) => a + (s ? s.length * 4 : 0), kv);
   }
 }

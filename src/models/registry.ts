@@ -18,9 +18,11 @@ import { gemma4, gemma4Text } from './gemma4.js';
 import { phi3 } from './phi3.js';
 import { falcon } from './falcon.js';
 import { bloom } from './bloom.js';
+import { qwen35, qwen35Text } from './qwen3_5.js';
+import { lfm2 } from './lfm2.js';
 
 /** Every family the engine runs, in the order error messages list them. */
-export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite, gemma2, gemma3Text, gemma3, gemma4Text, gemma4, phi3, falcon, bloom];
+export const FAMILIES: readonly Family[] = [llama, mistral, qwen2, qwen3, smollm3, granite, gemma2, gemma3Text, gemma3, gemma4Text, gemma4, phi3, falcon, bloom, qwen35Text, qwen35, lfm2];
 
 const BY_TYPE = new Map<string, Family>(FAMILIES.flatMap((fam) => [fam.modelType, ...fam.aliases].map((t): [string, Family] => [t, fam])));
 

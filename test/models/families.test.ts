@@ -53,7 +53,7 @@ function greedy(m: CausalLM, prompt: number[], n: number, cached: boolean): numb
   return ids.slice(prompt.length);
 }
 
-describe.each(['qwen3-tiny', 'smollm3-tiny', 'granite-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'gemma4-tiny', 'phi3-tiny', 'falcon-tiny', 'falcon-mq-tiny', 'falcon-alibi-tiny', 'bloom-tiny'])('%s with a PEFT adapter', (name) => {
+describe.each(['qwen3-tiny', 'smollm3-tiny', 'granite-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'gemma4-tiny', 'phi3-tiny', 'falcon-tiny', 'falcon-mq-tiny', 'falcon-alibi-tiny', 'bloom-tiny', 'qwen3_5-tiny', 'qwen3_5-mm-tiny', 'lfm2-tiny'])('%s with a PEFT adapter', (name) => {
   const base = path.join(FIX, name);
   const adapter = path.join(FIX, `${name}-lora`);
   const g = JSON.parse(fs.readFileSync(path.join(adapter, 'lora_golden.json'), 'utf8')) as FamilyLoraGolden;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, geglu, gelu, layernorm, linear, linearCrossEntropy,
   matmul, mean, mul, narrow, noGrad, rmsnorm, rope, ropePartial, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
+  causalConv1d, l2norm, gatedDeltaRule, sigmoid, decayGate,
 } from '../../src/tensor/index.js';
 import { numGrad, randT, relErr } from './helpers.js';
 
@@ -89,6 +90,23 @@ describe('op gradients through the tape (float32 finite differences)', () => {
     // two overlapping consumers of the same tensor: both gradients land in it
     gradCheck('narrow', [qkv], () => add(proj(narrow(qkv, 2, 0, 6), 42), proj(narrow(qkv, 2, 4, 6), 43)));
     gradCheck('narrow middle axis', [qkv], () => proj(narrow(qkv, 1, 1, 2), 44));
+  });
+
+  it('hybrid-model ops: causal conv1d, l2norm, the gated delta rule, sigmoid and the decay gate', () => {
+    const x = randT([2, 5, 3], 60, true);
+    const w = randT([3, 1, 4], 61, true);
+    const bias = randT([3], 62, true);
+    gradCheck('causalConv1d silu', [x, w, bias], () => proj(causalConv1d(x, w, { bias, act: 'silu', segments: Int32Array.of(0, 0, 1, 1, 1, 4, 4, 4, 4, 5) })));
+    gradCheck('l2norm', [x], () => proj(l2norm(x, 1e-6)));
+    const q = randT([1, 6, 1, 4], 63, true);
+    const k = randT([1, 6, 1, 4], 64, true);
+    const v = randT([1, 6, 2, 3], 65, true);
+    const a = randT([1, 6, 2], 66, true);
+    const b = randT([1, 6, 2], 67, true);
+    const aLog = randT([2], 68, true);
+    const dt = randT([2], 69, true);
+    gradCheck('gatedDeltaRule', [q, k, v, a, b, aLog, dt],
+      () => proj(gatedDeltaRule(l2norm(q, 1e-6), l2norm(k, 1e-6), v, decayGate(a, aLog, dt), sigmoid(b), { scale: 0.5 })));
   });
 
   it('cross-entropy with ignored targets, and dropout', () => {
