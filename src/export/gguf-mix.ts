@@ -64,12 +64,14 @@ export function chooseTypes(quant: Quant, tensors: readonly MixTensor[]): MixCho
   });
 }
 
-/** Refuses a preset whose blocks do not fit the model's hidden size (most matrices would not be that type). */
+/** Refuses a preset that could not quantize the model's matrices at all: a hidden size no 32-wide block
+ *  divides leaves llama.cpp's fallbacks nothing but F16. (Widths 256 does not divide only move single
+ *  tensors to Q5_0 / Q8_0, as llama-quantize does; the export lists them.) */
 export function checkQuantFits(quant: Quant, hidden: number): void {
-  const need = quant === 'q4_k_m' ? 256 : quant === 'q8_0' ? 32 : 1;
-  if (hidden % need === 0) return;
-  throw new ShitateError('E_EXPORT_SHAPE', `gguf: --quant ${quant} needs rows that are a multiple of ${need} values, found hidden_size ${hidden}`,
-    quant === 'q4_k_m' ? 'use --quant q8_0 (32-wide blocks) or f16 for this model' : 'use --quant f16 or bf16 for this model');
+  if (quant !== 'q4_k_m' && quant !== 'q8_0') return;
+  if (hidden % 32 === 0) return;
+  throw new ShitateError('E_EXPORT_SHAPE', `gguf: --quant ${quant} needs rows that are a multiple of 32 values, found hidden_size ${hidden}`,
+    'use --quant f16 or bf16 for this model');
 }
 
 /** One line per fallback, for the export report. */

@@ -71,6 +71,16 @@ function mergesOf(model: Json): string[] {
   return m.map((e) => (typeof e === 'string' ? e : Array.isArray(e) ? e.map((p) => String(p).replace(/ /g, '\u0120')).join(' ') : ''));
 }
 
+/** token -> the rank of the first merge that produces it. */
+function mergeRanks(merges: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  merges.forEach((m, i) => {
+    const token = m.replace(' ', '');
+    if (!out.has(token)) out.set(token, i + 1);
+  });
+  return out;
+}
+
 export interface VocabExport {
   meta: GgufMetadata;
   /** tokenizer.ggml.model */
@@ -149,9 +159,11 @@ export function vocabMetadata(dir: string, tok: Tokenizer, V: number): VocabExpo
   meta.push(['tokenizer.ggml.tokens', { type: 'strings', value: tokens }], ['tokenizer.ggml.token_type', { type: 'i32s', value: types }]);
   if (kind === 'gpt2') meta.push(['tokenizer.ggml.merges', { type: 'strings', value: mergesOf(model) }]);
   else {
-    // SentencePiece BPE merges the adjacent pair whose result scores highest; its pieces are numbered in
-    // that order, so -id reproduces the merge priority (control and byte pieces score 0, as in SentencePiece)
-    const scores = types.map((t, i) => (t === TokenType.NORMAL ? -i : t === TokenType.USER_DEFINED || t === TokenType.UNUSED ? -1000 : 0));
+    // llama.cpp's SentencePiece tokenizer merges the adjacent pair whose result scores highest; the score of a
+    // token is minus the rank of the merge that makes it, so it merges in the order the tokenizer.json's BPE
+    // does (token ids are not that order: Mistral's "▁▁" is id 259 but one of the last merges)
+    const rank = mergeRanks(mergesOf(model));
+    const scores = types.map((t, i) => (t === TokenType.NORMAL ? -(rank.get(tokens[i]) ?? 0) : t === TokenType.USER_DEFINED || t === TokenType.UNUSED ? -1000 : 0));
     meta.push(['tokenizer.ggml.scores', { type: 'f32s', value: scores }], ['tokenizer.ggml.add_space_prefix', { type: 'bool', value: spmSpacePrefix(json, file) }]);
   }
   return { meta, model: kind, tokens };
