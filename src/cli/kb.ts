@@ -21,8 +21,13 @@ the project folder is $SHITATE_HOME, else ./.shitate).
     --max-mb N                      largest file to read (default ${DEFAULT_MAX_BYTES / 1024 / 1024})
     --chunk-chars N                 longest passage in characters (default ${DEFAULT_CHUNKING.maxChars}; fixed per knowledge base)
     --overlap N                     characters repeated between passages (default ${DEFAULT_CHUNKING.overlap})
-    --embed-url URL                 OpenAI-compatible embeddings endpoint (e.g. http://127.0.0.1:11434/v1)
-    --embed-model NAME              embedding model; with --embed-url adds vector search fused with BM25
+    --embed-model DIR               a local encoder folder (multilingual-e5, bge-m3, ruri, ...): adds vector
+                                    search fused with BM25, computed here (passages and questions get the
+                                    model's prompts, e5: "passage: " / "query: ")
+    --embed-query-prefix TEXT       with a local model: the question prompt instead of the model's
+    --embed-passage-prefix TEXT     with a local model: the passage prompt instead of the model's
+    --embed-url URL                 OpenAI-compatible embeddings endpoint (e.g. http://127.0.0.1:11434/v1);
+                                    --embed-model then names the endpoint's model
     --embed-key-env VAR             environment variable holding the endpoint's key
   shitate kb search NAME QUERY      show what retrieval finds (-k N results, --json)
   shitate kb list [NAME]            knowledge bases, or the documents in one with their status
@@ -59,16 +64,26 @@ function chunkingFor(kb: KnowledgeBase, p: Parsed): ChunkOptions {
   return c;
 }
 
+/** --embed-model DIR alone: a local encoder folder (its prompts overridable); with --embed-url: an endpoint's model. */
+function localSettings(p: Parsed, dir: string): EmbedSettings {
+  const [qp, pp] = [flagStr(p, 'embed-query-prefix'), flagStr(p, 'embed-passage-prefix')];
+  return { url: '', model: path.basename(path.resolve(dir)), local: path.resolve(dir), ...(qp !== undefined ? { queryPrefix: qp } : {}), ...(pp !== undefined ? { passagePrefix: pp } : {}) };
+}
+
 function embedFor(kb: KnowledgeBase, p: Parsed): EmbedSettings | null {
   const url = flagStr(p, 'embed-url');
   const model = flagStr(p, 'embed-model');
   const keyEnv = flagStr(p, 'embed-key-env');
   const stored = kb.embedSettings();
   if (!url && !model) return stored;
-  if (!url || !model) throw new ShitateError('E_USAGE', 'kb add: expected --embed-url and --embed-model together, found only one', 'e.g. --embed-url http://127.0.0.1:11434/v1 --embed-model nomic-embed-text');
-  const s: EmbedSettings = { url, model, ...(keyEnv ? { keyEnv } : {}) };
-  if (stored && stored.model !== model) {
-    throw new ShitateError('E_USAGE', `kb ${kb.name}: built with embedding model ${stored.model}; found --embed-model ${model}`,
+  const local = !url && model !== undefined && fs.existsSync(path.join(model, 'config.json'));
+  if (!local && (!url || !model)) {
+    throw new ShitateError('E_USAGE', `kb add: expected --embed-model with a local encoder folder (holding config.json), or --embed-url and --embed-model together; found ${model ? `--embed-model ${model}, not a model folder` : 'only --embed-url'}`,
+      'e.g. --embed-model ./multilingual-e5-small, or --embed-url http://127.0.0.1:11434/v1 --embed-model nomic-embed-text');
+  }
+  const s: EmbedSettings = local ? localSettings(p, model) : { url: url!, model: model!, ...(keyEnv ? { keyEnv } : {}) };
+  if (stored && (stored.model !== s.model || (stored.local ?? '') !== (s.local ?? ''))) {
+    throw new ShitateError('E_USAGE', `kb ${kb.name}: built with embedding model ${stored.local ?? stored.model}; found --embed-model ${model}`,
       'vectors from different models cannot be compared: index into a new knowledge base');
   }
   kb.setMeta('embed', JSON.stringify(s));
@@ -177,7 +192,7 @@ export const kbCommand: Command = {
   async run(argv) {
     const p = parseFlags('kb', argv, {
       'max-mb': { type: 'string' }, 'chunk-chars': { type: 'string' }, overlap: { type: 'string' }, 'embed-url': { type: 'string' },
-      'embed-model': { type: 'string' }, 'embed-key-env': { type: 'string' }, k: { type: 'string', short: 'k' }, json: { type: 'boolean' },
+      'embed-model': { type: 'string' }, 'embed-key-env': { type: 'string' }, 'embed-query-prefix': { type: 'string' }, 'embed-passage-prefix': { type: 'string' }, k: { type: 'string', short: 'k' }, json: { type: 'boolean' },
     }, true);
     const [sub, name, ...rest] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined || sub === 'help') {

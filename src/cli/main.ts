@@ -19,6 +19,7 @@ import { studioCommand } from './studio.js';
 import { exportJob } from './export-job.js';
 import { importRunCommand } from './import-run.js';
 import { exportCommand } from './export.js';
+import { embedCommand } from './embed.js';
 
 export interface Command {
   summary: string;
@@ -44,6 +45,7 @@ const commands: Record<string, Command> = {
   'export-job': exportJob,
   'import-run': importRunCommand,
   export: exportCommand,
+  embed: embedCommand,
 };
 
 /** Names of every command (the studio shows export buttons for the commands this installation has). */

@@ -8,11 +8,13 @@ import { flagsToKeys, schemaFlags } from '../config/resolve.js';
 import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
 import { parseTemplateVars } from '../tokenizer/index.js';
-import { createHandler, Engine, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
+import { createHandler, Engine, EmbeddingService, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
+import { serveEmbeddingsOnly } from './serve-embeddings.js';
 import { SECRET_KEYS } from '../serve/config.js';
 import { parseKeyUsers } from '../serve/auth.js';
 
-const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--assistant NAME]... [--port N] [--host 127.0.0.1] [options]
+const usage = `usage: shitate serve --model DIR [--adapter NAME=DIR]... [--assistant NAME]... [--embedding-model DIR] [--port N] [--host 127.0.0.1] [options]
+       shitate serve --embedding-model DIR [--port N] [options]
 
 Serves the model over an OpenAI-compatible HTTP API: POST /v1/chat/completions (streaming or not),
 POST /v1/completions, GET /v1/models, GET /health. The base model and each adapter are models; a request's
@@ -31,6 +33,9 @@ options:
   --adapter NAME=DIR         LoRA adapter folder (PEFT format) served as model NAME (repeatable;
                              DIR alone serves it under the folder's name)
   --base-name ID             id of the base model (default: the model folder's name)
+  --embedding-model DIR      also answer POST /v1/embeddings with this local encoder (multilingual-e5, bge-m3,
+                             ruri, ...; served under the folder's name); alone, without --model, only that.
+                             Requests may add "input_type": "query" or "passage" for the model's prompts
   --assistant NAME           serve assistant profile NAME as model NAME (repeatable)
   --assistants               serve every assistant profile of the project folder ($SHITATE_HOME, else
                              ./.shitate); profiles for another local model are skipped with a note
@@ -103,12 +108,15 @@ export const serveCommand: Command = {
     const p = parseFlags('serve', argv, {
       ...settingFlags(), model: { type: 'string', short: 'm' }, adapter: { type: 'string', multiple: true },
       assistant: { type: 'string', multiple: true }, assistants: { type: 'boolean' }, config: { type: 'string' }, 'no-admin': { type: 'boolean' }, 'no-reasoning': { type: 'boolean' },
+      'embedding-model': { type: 'string' },
     });
     if (flagBool(p, 'help')) {
       process.stdout.write(usage);
       return 0;
     }
     const dir = flagStr(p, 'model');
+    const embedDir = flagStr(p, 'embedding-model');
+    if (!dir && embedDir) return serveEmbeddingsOnly(p, embedDir);
     if (!dir) {
       throw new ShitateError('E_USAGE', 'serve: expected --model DIR, found no model folder',
         'pass the base model\'s Hugging Face folder, e.g. shitate serve --model ./models/SmolLM2-135M-Instruct --adapter support=./runs/support/adapter');
@@ -130,14 +138,16 @@ export const serveCommand: Command = {
       note(`warning: listening on ${cfg.host} without API keys: anyone who can reach it can use the model (set SHITATE_API_KEYS)` +
         `${assistants.ids.length ? '; assistants answer without memory, since no request can prove whose it is (set key_users)' : ''}`);
     }
+    const embeddings = embedDir ? new EmbeddingService(embedDir) : null;
     const handler = createHandler(engine, {
+      embeddings,
       apiKeys: cfg.apiKeys, keyUsers, trustUserField: isLoopback(cfg.host), adminKey: cfg.adminKey, admin: adminEnabled(cfg), maxBodyBytes: cfg.maxBodyBytes,
       logPrompts: cfg.logPrompts, allowUnknownFields: cfg.allowUnknownFields, reasoning: cfg.reasoning,
       log: (line) => note(`${new Date().toISOString()} ${line}`),
     });
     const stopped = untilSignal();
     const server = await listen(handler, { host: cfg.host, port: cfg.port });
-    note(`models: ${engine.registry.list().map((m) => (m.kind === 'adapter' ? m.id : `${m.id} (${m.kind})`)).join(', ')}` +
+    note(`models: ${[...engine.registry.list().map((m) => (m.kind === 'adapter' ? m.id : `${m.id} (${m.kind})`)), ...(embeddings ? [`${embeddings.id} (embedding)`] : [])].join(', ')}` +
       `${keyed ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
     process.stdout.write(`listening on ${server.url}\n`);
     const sig = await stopped;

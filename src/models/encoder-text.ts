@@ -56,8 +56,10 @@ export interface TextEncoder {
   readonly maxLength: number;
   /** token ids of one text, truncated to maxLength with its special tokens kept */
   ids(text: string): number[];
+  /** already tokenized text (no special tokens) truncated and framed by the special tokens */
+  frame(ids: readonly number[]): number[];
   /** a right-padded batch of already tokenized rows */
-  batch(rows: readonly number[][]): EncoderInput;
+  batch(rows: readonly (readonly number[])[]): EncoderInput;
 }
 
 export function textEncoder(tok: Tokenizer, c: EncoderConfig, maxLength?: number): TextEncoder {
@@ -69,6 +71,7 @@ export function textEncoder(tok: Tokenizer, c: EncoderConfig, maxLength?: number
     tokenizer: tok,
     maxLength: limit,
     ids: (text) => [...frame.prefix, ...tok.encode(text, { addSpecialTokens: false }).slice(0, room), ...frame.suffix],
+    frame: (ids) => [...frame.prefix, ...ids.slice(0, room), ...frame.suffix],
     batch(rows) {
       const B = rows.length;
       const T = Math.max(1, ...rows.map((r) => r.length));

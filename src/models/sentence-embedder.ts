@@ -117,8 +117,13 @@ export class SentenceEmbedder {
   /** One vector per text, in input order. */
   embed(texts: readonly string[], kind: TextKind = 'none'): EmbedResult {
     const rows = this.tokenize(texts, kind);
+    return { vectors: this.embedIds(rows), tokens: rows.reduce((n, r) => n + r.length, 0) };
+  }
+
+  /** One vector per row of token ids (special tokens included), in input order; batched by length. */
+  embedIds(rows: readonly number[][]): Float32Array[] {
     const order = rows.map((_, i) => i).sort((a, b) => rows[b].length - rows[a].length);
-    const vectors = new Array<Float32Array>(texts.length);
+    const vectors = new Array<Float32Array>(rows.length);
     let i = 0;
     while (i < order.length) {
       const T = rows[order[i]].length; // longest of the batch: rows are sorted by length
@@ -128,10 +133,10 @@ export class SentenceEmbedder {
       ids.forEach((k, j) => (vectors[k] = out[j]));
       i += B;
     }
-    return { vectors, tokens: rows.reduce((n, r) => n + r.length, 0) };
+    return vectors;
   }
 
-  private embedRows(rows: number[][]): Float32Array[] {
+  private embedRows(rows: readonly number[][]): Float32Array[] {
     const input = this.text.batch(rows);
     const h = noGrad(() => this.model.encode(input)).data;
     return poolHidden(h, input.mask, input.batch, input.seqLen, this.model.config.hiddenSize, this.config.pooling, this.normalize);

@@ -44,10 +44,14 @@ export interface Provider {
   countTokens(text: string): number;
 }
 
-/** Turns texts into vectors for retrieval (an OpenAI-compatible /embeddings endpoint). */
+/** Turns texts into vectors for retrieval (an OpenAI-compatible /embeddings endpoint, or a local encoder). */
 export interface Embedder {
   readonly model: string;
+  /** vectors of passages (what is indexed) */
   embed(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
+  /** vectors of search questions, for models that embed questions with their own prompt (e5's "query: "); absent:
+   *  questions are embedded like passages */
+  embedQueries?(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]>;
 }
 
 /** How to reach a provider: URL, model and key, plus transport limits. */

@@ -12,6 +12,7 @@ import { loadMorph, normalize, type Morph } from './morph.js';
 import { cleanControls } from '../data/sanitize.js';
 import { zipLimitsFromEnv, type ZipLimits } from '../data/zip-guard.js';
 import type { EmbedSettings, KnowledgeBase, PreparedChunk } from './store.js';
+import { localEmbedder } from './local-embedder.js';
 
 export const DEFAULT_MAX_BYTES = 20 * 1024 * 1024;
 
@@ -168,6 +169,9 @@ export async function fillEmbeddings(kb: KnowledgeBase, embedder: Embedder, onEv
 
 /** The embedder a knowledge base was set up with (its key read from the named environment variable). */
 export function createEmbedderFromSettings(s: EmbedSettings, timeoutMs?: number): Embedder {
+  if (s.local) {
+    return localEmbedder(s.local, { ...(s.queryPrefix !== undefined ? { queryPrefix: s.queryPrefix } : {}), ...(s.passagePrefix !== undefined ? { passagePrefix: s.passagePrefix } : {}) });
+  }
   return createEmbedder({ url: s.url, model: s.model, ...(s.keyEnv ? { keyEnv: s.keyEnv } : {}), ...(timeoutMs ? { timeoutMs } : {}) });
 }
 

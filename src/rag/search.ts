@@ -50,7 +50,7 @@ function ftsList(kb: KnowledgeBase, table: 'chunks_tri' | 'chunks_word', match: 
 }
 
 async function vectorList(kb: KnowledgeBase, query: string, embedder: Embedder, depth: number): Promise<number[]> {
-  const [q] = await embedder.embed([query]);
+  const [q] = await (embedder.embedQueries ? embedder.embedQueries([query]) : embedder.embed([query]));
   const qv = unit(q);
   const scored: [number, number][] = [];
   for (const r of kb.db.prepare('SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL').iterate() as Iterable<{ id: number; embedding: Buffer }>) {

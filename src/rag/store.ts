@@ -56,6 +56,11 @@ export interface EmbedSettings {
   url: string;
   model: string;
   keyEnv?: string;
+  /** a local encoder folder (absolute) embeds instead of an endpoint; url is then empty */
+  local?: string;
+  /** prompts given for the local model instead of its own */
+  queryPrefix?: string;
+  passagePrefix?: string;
 }
 
 const toBlob = (v: Float32Array): Buffer => Buffer.from(v.buffer, v.byteOffset, v.byteLength);

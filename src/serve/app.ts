@@ -9,6 +9,7 @@ import { ApiError, errorResponse, toApiError } from './errors.js';
 import { handleGeneration, modelNotFound, type GenerationContext } from './generation.js';
 import { modelObject } from './openai.js';
 import { parseChatRequest, parseCompletionRequest } from './request.js';
+import { embeddingRoutes, type EmbeddingService } from './embeddings.js';
 
 export interface ServeOptions {
   /** Bearer keys accepted on /v1 and /admin (none: no key needed) */
@@ -32,6 +33,8 @@ export interface ServeOptions {
   reasoning?: boolean;
   /** one line per request and per generation; nothing is logged without it */
   log?: (line: string) => void;
+  /** an embedding model answering POST /v1/embeddings */
+  embeddings?: EmbeddingService | null;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -69,7 +72,7 @@ export function createHandler(engine: Engine, opts: ServeOptions = {}): Handler 
     return Response.json({ status: closed ? 'shutting_down' : 'ok', model: engine.baseId, models: engine.registry.list().length,
       ...engine.scheduler.stats() }, { status: closed ? 503 : 200 });
   });
-  openAiRoutes(app, engine, st, { engine, logPrompts: opts.logPrompts ?? false, log: st.log, reasoning: opts.reasoning ?? true });
+  openAiRoutes(app, engine, st, { engine, logPrompts: opts.logPrompts ?? false, log: st.log, reasoning: opts.reasoning ?? true }, opts.embeddings ?? null);
   adminRoutes(app, engine, st, opts);
   app.notFound((c) => errorResponse(new ApiError(404, `Invalid URL (${c.req.method} ${new URL(c.req.url).pathname})`, { code: 'unknown_url' })));
   app.onError((err) => {
@@ -80,15 +83,17 @@ export function createHandler(engine: Engine, opts: ServeOptions = {}): Handler 
   return async (req) => app.fetch(req);
 }
 
-function openAiRoutes(app: Hono, engine: Engine, st: Settings, ctx: GenerationContext): void {
+function openAiRoutes(app: Hono, engine: Engine, st: Settings, ctx: GenerationContext, embeddings: EmbeddingService | null): void {
   app.use('/v1/*', async (c, next) => {
     requireKey(c.req.raw, st.keys);
     await next();
   });
   app.get('/v1/models', () => Response.json({
-    object: 'list', data: engine.registry.list().map((m) => modelObject(m.id, m.created, m.ownedBy, m.kind)),
+    object: 'list', data: [...engine.registry.list().map((m) => modelObject(m.id, m.created, m.ownedBy, m.kind)), ...(embeddings ? [embeddings.modelObject()] : [])],
   }));
+  if (embeddings) embeddingRoutes(app, embeddings, st.maxBody, st.allowUnknown);
   app.get('/v1/models/:id', (c) => {
+    if (embeddings && c.req.param('id') === embeddings.id) return Response.json(embeddings.modelObject());
     const m = engine.registry.get(c.req.param('id'));
     if (!m) throw modelNotFound(c.req.param('id'));
     return Response.json(modelObject(m.id, m.created, m.ownedBy, m.kind));
