@@ -1,4 +1,5 @@
-// The commands on the newer families (tiny random Qwen3, SmolLM3, Granite and Gemma 2/3/4 around the test BPE tokenizer):
+// The commands on the newer families (tiny random Qwen3, SmolLM3, Granite, Gemma 2/3/4, Phi-3, Falcon and BLOOM around the
+// test BPE tokenizer):
 // `shitate train` writes a PEFT adapter, `merge` writes a folder whose logits equal base + adapter, `eval`
 // compares base and adapter, `estimate` counts the family's exact parameters, and the server answers a chat
 // through the adapter.
@@ -57,6 +58,15 @@ const FAMILIES: [string, (V: number) => Record<string, unknown>][] = [
     layer_types: ['sliding_attention', 'full_attention', 'sliding_attention', 'full_attention'], num_hidden_layers: 4, num_kv_shared_layers: 2,
     final_logit_softcapping: 15, vocab_size_per_layer_input: V,
   })],
+  // fused projections: the default targets resolve to qkv_proj / gate_up_proj and query_key_value / dense / ...
+  ['phi3', () => ({
+    model_type: 'phi3', architectures: ['Phi3ForCausalLM'], partial_rotary_factor: 0.5, original_max_position_embeddings: 16,
+    rope_scaling: { type: 'longrope', short_factor: [1, 1.2], long_factor: [2, 3] }, sliding_window: 8, tie_word_embeddings: false,
+  })],
+  ['falcon with ALiBi', () => ({
+    model_type: 'falcon', architectures: ['FalconForCausalLM'], alibi: true, multi_query: false, parallel_attn: false, bias: true,
+  })],
+  ['bloom', () => ({ model_type: 'bloom', architectures: ['BloomForCausalLM'], n_head: 4, n_layer: 2 })],
 ];
 
 describe.each(FAMILIES)('shitate on %s', (_name, extra) => {
