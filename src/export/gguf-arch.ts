@@ -32,6 +32,7 @@ function plain(c: ModelConfig, { attnBias = false, outBias = false, mlpBias = fa
     refuse(c, 'embedding/residual/attention/logit multipliers');
   }
   if (c.ropeLayers.some((r) => !r)) refuse(c, 'layers without RoPE (NoPE)');
+  if (c.hiddenAct !== 'silu') refuse(c, `${c.hiddenAct} MLP activation`);
 }
 
 const f32 = (value: number) => ({ type: 'f32' as const, value });

@@ -13,7 +13,9 @@ import { checkQuantFits, chooseTypes, describeFallbacks } from './gguf-mix.js';
 import { encodeTensor } from './gguf-quants.js';
 import { checkpointSource, mergedSource, type TensorSource } from './gguf-source.js';
 import { specialTokenMeta } from './gguf-special.js';
-import { FILE_TYPE_OF, tensorBytes, type Quant } from './gguf-types.js';
+import { FILE_TYPE_OF, GgmlType, tensorBytes, type Quant } from './gguf-types.js';
+import { kernels } from '../kernels/index.js';
+import { openCheckpoint } from '../io/checkpoint.js';
 import { vocabMetadata } from './gguf-vocab.js';
 import { writeGguf, type GgufMetadata, type GgufTensor, type WriteProgress } from './gguf-writer.js';
 import { llama3RopeFactors } from './gguf-rope.js';
@@ -70,14 +72,31 @@ export function hyperParameters(c: ModelConfig, a: GgufArch, quant: Quant): Gguf
 
 interface PlannedTensor { hf: string | null; gguf: string; ne: number[] }
 
-function planTensors(c: ModelConfig): PlannedTensor[] {
+/** The tensors in convert_hf_to_gguf's order: generated ones first, then each shard's names sorted (what
+ *  safetensors lists). The order matters beyond the file layout: llama-quantize counts attn_v and ffn_down
+ *  tensors in file order when it picks the layers that get Q6_K. `shardOf` gives a tensor's shard index. */
+function planTensors(c: ModelConfig, shardOf: (hf: string) => number = () => 0): PlannedTensor[] {
   const planned = tableTensors(parameterTable(c)).map(({ name, shape }): PlannedTensor => {
     const gguf = ggufTensorName(name);
     assert(gguf !== null, `no GGUF name for ${name}`);
     return { hf: name, gguf, ne: [...shape].reverse() };
   });
-  if (c.ropeScaling?.type === 'llama3') planned.push({ hf: null, gguf: 'rope_freqs.weight', ne: [c.headDim / 2] });
+  planned.sort((a, b) => shardOf(a.hf!) - shardOf(b.hf!) || (a.hf! < b.hf! ? -1 : a.hf! > b.hf! ? 1 : 0));
+  if (c.ropeScaling?.type === 'llama3') planned.unshift({ hf: null, gguf: 'rope_freqs.weight', ne: [c.headDim / 2] });
   return planned;
+}
+
+/** Shard index of each checkpoint tensor (0 for a single file; a tensor the base lacks, such as an untied
+ *  head, goes last). */
+function shardIndex(dir: string): (hf: string) => number {
+  const ck = openCheckpoint(dir);
+  try {
+    const files = ck.files;
+    const at = new Map([...ck.tensors].map(([name, t]) => [name, files.indexOf(t.file)]));
+    return (hf) => at.get(hf) ?? files.length;
+  } finally {
+    ck.close();
+  }
 }
 
 /** The chat template llama.cpp should format with: the model's own, or the plain format shitate trains with
@@ -115,7 +134,7 @@ function writeModel(o: GgufExportOptions, c: ModelConfig, arch: GgufArch, tok: T
   const gen = loadGenerationConfig(o.model);
   const eot = endOfTurnIds(tok)[0] ?? null;
   const special = specialTokenMeta(o.model, tok, vocab.tokens, [...gen.eosTokenIds, ...c.eosTokenIds], eot);
-  const planned = planTensors(c);
+  const planned = planTensors(c, shardIndex(o.model));
   const choices = chooseTypes(o.quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })));
   const notes = [...special.notes, ...describeFallbacks(planned.map((p) => ({ name: p.gguf, ne: p.ne })), choices)];
   if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) {
@@ -133,13 +152,25 @@ function writeModel(o: GgufExportOptions, c: ModelConfig, arch: GgufArch, tok: T
   ];
   const tensors: GgufTensor[] = planned.map((p, i) => ({
     name: p.gguf, ne: p.ne, type: choices[i].type,
-    data: () => encodeTensor(choices[i].type, tensorValues(p, c, arch, source), p.ne[0]),
+    data: () => encodeTensor(choices[i].type, throughF16(o.quant, choices[i].type, tensorValues(p, c, arch, source)), p.ne[0]),
   }));
   writeGguf(o.out, meta, tensors, o.progress);
   return {
     file: o.out, arch: arch.arch, bytes: fs.statSync(o.out).size, tensors: tensors.length, tokenizerModel: vocab.model,
     eog: special.eog, addBos: special.addBos, mergedLayers: source.mergedLayers, notes,
   };
+}
+
+/** llama-quantize reads the F16 GGUF convert_hf_to_gguf writes by default: K-quants and their fallbacks are
+ *  computed from f16-rounded weights, so the bytes equal that pipeline's. */
+function throughF16(quant: Quant, type: GgmlType, x: Float32Array): Float32Array {
+  if (quant !== 'q4_k_m' || type === GgmlType.F32) return x;
+  const h = new Uint16Array(x.length);
+  const k = kernels();
+  k.f32ToF16(h, x, x.length);
+  const y = new Float32Array(x.length);
+  k.f16ToF32(y, h, x.length);
+  return y;
 }
 
 function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: TensorSource): Float32Array {

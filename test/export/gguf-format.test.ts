@@ -12,6 +12,8 @@ import { GgmlType, typeName } from '../../src/export/gguf-types.js';
 import { chooseTypes, checkQuantFits, useMoreBits } from '../../src/export/gguf-mix.js';
 import { permuteRows } from '../../src/export/gguf-arch.js';
 import { Rng } from '../../src/kernels/rng.js';
+import { exportGguf } from '../../src/export/gguf-export.js';
+import { familyModelDir } from '../helpers/family-model.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-gguf-'));
 
@@ -150,6 +152,24 @@ describe('q4_k_m tensor mix (llama-quantize rules)', () => {
     const t = [{ name: 'blk.0.attn_q.bias', ne: [64] }, { name: 'blk.0.attn_q_norm.weight', ne: [16] }, { name: 'blk.0.attn_q.weight', ne: [64, 64] }];
     expect(chooseTypes('q8_0', t).map((c) => c.type)).toEqual([GgmlType.F32, GgmlType.F32, GgmlType.Q8_0]);
     expect(chooseTypes('bf16', t).map((c) => c.type)).toEqual([GgmlType.F32, GgmlType.F32, GgmlType.BF16]);
+  });
+});
+
+describe('tensor order', () => {
+  it("is convert_hf_to_gguf's (sorted HF names), and llama-quantize's layer counters follow it", () => {
+    const config = { model_type: 'llama', hidden_act: 'silu', hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2,
+      num_hidden_layers: 12, vocab_size: 8192, max_position_embeddings: 128, rms_norm_eps: 1e-5, tie_word_embeddings: false, torch_dtype: 'float32' };
+    const dir = familyModelDir({ config, tokenizerDir: path.join(import.meta.dirname, '..', '..', 'models', 'shitate-mini') });
+    const file = path.join(tmp(), 'order.gguf');
+    exportGguf({ model: dir, quant: 'q4_k_m', out: file });
+    const g = readGguf(file);
+    const v = g.tensors.filter((t) => t.name.endsWith('attn_v.weight'));
+    expect(v.map((t) => t.name.split('.')[1])).toEqual(['0', '1', '10', '11', '2', '3', '4', '5', '6', '7', '8', '9']);
+    // use_more_bits(i, 12) for the i-th attn_v in file order -> Q6_K, here falling back to Q8_0 (64 wide)
+    const more = new Set(v.filter((_, i) => useMoreBits(i, 12)).map((t) => t.name));
+    expect([...more].sort()).toEqual(['blk.0.attn_v.weight', 'blk.11.attn_v.weight', 'blk.4.attn_v.weight', 'blk.7.attn_v.weight', 'blk.8.attn_v.weight', 'blk.9.attn_v.weight']);
+    for (const t of v) expect(typeName(t.type)).toBe(more.has(t.name) ? 'Q8_0' : 'Q5_0');
+    expect(g.tensors[0].name).toBe('output.weight'); // lm_head.weight sorts first
   });
 });
 
