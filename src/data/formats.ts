@@ -2,9 +2,11 @@
 // ShareGPT (conversations from/value), prompt/completion, question/answer keys, and plain text.
 import { cleanText } from './normalize.js';
 import { ALIASES, normHeader } from './table.js';
+import { isPreferenceObject } from './preference-format.js';
+import { preferenceToRecord } from './preference-record.js';
 import type { DataRecord, ImportOptions, Issue, Loc, Turn } from './types.js';
 
-export const FORMATS = ['openai', 'alpaca', 'sharegpt', 'completion', 'qa', 'text'] as const;
+export const FORMATS = ['openai', 'alpaca', 'sharegpt', 'completion', 'qa', 'text', 'preference'] as const;
 export type JsonFormat = (typeof FORMATS)[number];
 
 type Obj = Record<string, unknown>;
@@ -27,6 +29,7 @@ function keyFor(obj: Obj, role: 'question' | 'answer' | 'category' | 'system', s
 }
 
 export function detectFormat(obj: Obj, opts: ImportOptions = {}): JsonFormat | null {
+  if (isPreferenceObject(obj)) return 'preference'; // before openai/completion: {"messages", "chosen", ...}, {"prompt", "completion", "label"}
   if (Array.isArray(obj.messages)) return 'openai';
   if (Array.isArray(obj.conversations)) return 'sharegpt';
   if ('instruction' in obj && 'output' in obj) return 'alpaca';
@@ -100,6 +103,7 @@ function convert(obj: Obj, format: JsonFormat, opts: ImportOptions): Converted |
     case 'qa': return pairTurns(obj, keyFor(obj, 'question', opts.questionCol), keyFor(obj, 'answer', opts.answerCol),
       opts.questionCol ?? 'question', opts.answerCol ?? 'answer', null, str(obj, keyFor(obj, 'system', opts.systemCol)));
     case 'text': return typeof obj.text === 'string' ? { text: cleanText(obj.text) } : { missing: 'text' };
+    case 'preference': return { missing: 'chosen' }; // read by preferenceToRecord
   }
 }
 
@@ -122,11 +126,15 @@ export function jsonToRecord(value: unknown, fileFormat: JsonFormat | null, loc:
   if (own !== null && own !== format && !opts.format) {
     return { issue: { code: 'format_mismatch', loc, params: { found: own, expected: format } } };
   }
-  const c = convert(obj, format, opts);
-  if ('missing' in c) return { issue: { code: 'missing_field', loc, params: { field: c.missing } } };
   const catKey = keyFor(obj, 'category', opts.categoryCol);
   const cat = str(obj, catKey);
   const category = cat && cat.trim() ? cat.trim() : null;
+  if (format === 'preference') {
+    const p = preferenceToRecord(obj, loc, opts, split, category);
+    return 'issue' in p ? p : { record: p.record, format };
+  }
+  const c = convert(obj, format, opts);
+  if ('missing' in c) return { issue: { code: 'missing_field', loc, params: { field: c.missing } } };
   if ('text' in c) return { record: { kind: 'text', messages: [], text: c.text, loc, category, split }, format };
   const turns = c.turns;
   if (opts.system && !turns.some((t) => t.role === 'system')) turns.unshift({ role: 'system', content: opts.system });

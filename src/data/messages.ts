@@ -1,6 +1,7 @@
 // Every message the data check shows, in English and Japanese, keyed by a stable code: the terminal
 // summary, the JSON report and the HTML report all render from this one table.
 import type { Loc, ParamValue, Severity } from './types.js';
+import { PREFERENCE_MESSAGES } from './preference-messages.js';
 
 export type Lang = 'en' | 'ja';
 
@@ -174,6 +175,7 @@ const CATALOG = {
   redacted: { severity: 'info',
     en: t('Personal data replaced', 'pieces of personal data replaced by placeholders such as [EMAIL]: {count}', ''),
     ja: t('個人情報を置き換えました', '{count} 個の個人情報を [EMAIL] などの記号に置き換えました', '') },
+  ...PREFERENCE_MESSAGES,
 } satisfies Record<string, Entry>;
 
 export type MessageCode = keyof typeof CATALOG;

@@ -35,7 +35,8 @@ type Obj = Record<string, unknown>;
 
 /** True when the object is preference data (pairs or judgments) rather than SFT data. */
 export function isPreferenceObject(o: Obj): boolean {
-  return ('chosen' in o && 'rejected' in o) || ('preferred_output' in o && 'non_preferred_output' in o) || ('label' in o && ('completion' in o || 'messages' in o));
+  // a boolean label only: a string "label" beside SFT messages is a category, not a judgment
+  return ('chosen' in o && 'rejected' in o) || ('preferred_output' in o && 'non_preferred_output' in o) || (typeof o.label === 'boolean' && ('completion' in o || 'messages' in o));
 }
 
 function contentText(v: unknown): string | null {

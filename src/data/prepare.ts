@@ -16,6 +16,7 @@ import type { DataReport, SplitSummary } from './report.js';
 import { buildReport } from './report.js';
 import { planSplit } from './split.js';
 import type { DataRecord } from './types.js';
+import { preferenceJson } from './preference-record.js';
 
 export interface PrepareOptions {
   outDir: string;
@@ -65,6 +66,7 @@ function jsonLine(r: DataRecord, redact: boolean, counter: { redacted: number },
   const turn = (m: DataRecord['messages'][number]) => ({
     role: m.role, content: fix(m.content), ...(m.reasoning_content !== undefined ? { reasoning_content: fix(m.reasoning_content) } : {}),
   });
+  if (r.preference) return `${JSON.stringify(preferenceJson(r, turn))}\n`; // TRL's preference / KTO format
   return `${JSON.stringify({ messages: r.messages.map(turn) })}\n`;
 }
 

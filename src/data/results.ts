@@ -71,6 +71,7 @@ export function finishChecks(v: Validator): void {
     v.report({ code: 'too_few', loc: null, params: { count: n, min: o.fewExamples } });
   }
   if (v.chat > 0 && v.text > 0) v.report({ code: 'mixed_kinds', loc: null, params: { chat: v.chat, text: v.text } });
+  v.prefs.finish(v);
   if (!o.countTokens && n > 0) v.report({ code: 'no_model', loc: null, params: {} });
   for (const entry of o.piiAllow.entries) {
     v.report({ code: 'pii_allowed', loc: null, params: { value: entry, count: v.allowedCounts.get(entry) ?? 0 } });

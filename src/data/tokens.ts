@@ -45,6 +45,13 @@ interface Examined {
 /** Renders and masks one example as training does; a refusal becomes an issue with the example's place. */
 function examine(tok: Tokenizer, endIds: number[], vars: Record<string, unknown>, support: () => SystemSupport, r: DataRecord): Examined {
   if (r.kind === 'text') return { record: r, tokens: tok.encode(r.text).length, issues: [] };
+  if (r.preference?.rejected) {
+    // a pair: the prompt with the chosen and with the rejected answer, both as training renders them
+    const chosen = examine(tok, endIds, vars, support, { ...r, preference: undefined });
+    const rejected = examine(tok, endIds, vars, support, { ...r, messages: [...r.messages.slice(0, r.preference.promptTurns), ...r.preference.rejected], preference: undefined });
+    const more = rejected.issues.filter((i) => !chosen.issues.some((c) => c.code === i.code));
+    return { record: r, tokens: Math.max(chosen.tokens, rejected.tokens), issues: [...chosen.issues, ...more] };
+  }
   const messages: ChatMessage[] = r.messages.map((m) => ({ ...m }));
   const where = { loc: r.loc, excerpt: excerpt(questionOf(r)) };
   const system = messages.findIndex((m) => m.role === 'system');

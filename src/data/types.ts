@@ -28,6 +28,16 @@ export interface DataRecord {
   category: string | null;
   /** 'val' when the file was given as validation data (`--val`), so leakage can be checked. */
   split: 'train' | 'val';
+  /** preference data: `messages` is the prompt's first `promptTurns` turns then the chosen (or judged) answer */
+  preference?: PreferenceInfo;
+}
+
+/** A pair (the rejected answer beside the chosen one in `messages`) or a judgment of the answer in `messages`. */
+export interface PreferenceInfo {
+  kind: 'pair' | 'label';
+  promptTurns: number;
+  rejected?: Turn[];
+  label?: boolean;
 }
 
 export type Severity = 'error' | 'warning' | 'info';

@@ -10,6 +10,7 @@ import { canonicalNumbers, maskNumbers, numbersKey } from './numbers.js';
 import { HeavyHitters, LengthCounter } from './stats.js';
 import { answerOf, excerpt, questionOf, type DataRecord, type ImportItem, type Issue, type Loc, type Severity } from './types.js';
 import { finishChecks, type ValidateOptions, type ValidationResult, type IssueGroup, DEFAULTS } from './results.js';
+import { PreferenceIndex } from './preference-index.js';
 
 export type { ValidateOptions, ValidationResult, IssueGroup } from './results.js';
 
@@ -55,6 +56,8 @@ export class Validator {
   private readonly qSig = new Uint32Array(K);
   private readonly aSig = new Uint32Array(K);
   private limitReported = false;
+  /** preference records (pairs, judgments): their relations and counts */
+  readonly prefs = new PreferenceIndex();
   /** allowlist entry -> examples that contain it */
   readonly allowedCounts = new Map<string, number>();
   count = 0;
@@ -141,9 +144,11 @@ export class Validator {
     this.questionKey.push(0);
     this.group.push(i);
     const checked = checkRecord(r, this.opts.piiAllow);
-    for (const issue of checked.issues) this.report(issue);
+    const pref = this.prefs.check(r, this.opts.piiAllow); // preference records: answers, prompt, rejected text
+    for (const issue of [...checked.issues, ...pref.issues]) this.report(issue);
     for (const entry of checked.allowed) this.allowedCounts.set(entry, (this.allowedCounts.get(entry) ?? 0) + 1);
-    this.blocking.push(checked.blocking ? 1 : 0);
+    const blocking = checked.blocking || pref.blocking;
+    this.blocking.push(blocking ? 1 : 0);
     this.lengths.add(this.measure(r));
     // NFKC once per turn; every key below is built from it
     const chat = r.kind === 'chat';
@@ -166,8 +171,9 @@ export class Validator {
       this.numbersText.set(i, shown.length > 40 ? `${shown.slice(0, 40)}…` : shown);
     }
     if (answerNf) this.countAnswer(answerNf, aNums !== '', () => excerpt(answerOf(r)));
-    if (checked.blocking) return; // broken examples are reported once, not again as duplicates
-    this.relate(i, r, exactKey, question, answer, qNums);
+    if (blocking) return; // broken examples are reported once, not again as duplicates
+    if (r.preference) this.prefs.relate(this, i, r); // one prompt has many answers: not conflicts
+    else this.relate(i, r, exactKey, question, answer, qNums);
   }
 
   private measure(r: DataRecord): number {

@@ -16,7 +16,8 @@ async function evilReport(lang: 'en' | 'ja') {
 /** Every parameter name the validator and importers pass. */
 const PARAMS = Object.fromEntries(['kind', 'encoding', 'what', 'reason', 'sheet', 'sheets', 'column', 'columns', 'flag', 'keys', 'chat', 'text',
   'count', 'min', 'found', 'expected', 'field', 'turn', 'role', 'previous', 'tokens', 'limit', 'value', 'sample', 'name', 'share', 'shares',
-  'similarity', 'numbers', 'other', 'end', 'first', 'next', 'names'].map((k) => [k, 'V']));
+  'similarity', 'numbers', 'other', 'end', 'first', 'next', 'names',
+  'pairs', 'labels', 'plain', 'side', 'desirable', 'undesirable', 'dlo', 'dhi', 'ulo', 'uhi'].map((k) => [k, 'V']));
 
 describe('message catalogue', () => {
   it('has a title and a detail in both languages for every code, and fills every placeholder it is given', () => {
