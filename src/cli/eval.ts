@@ -9,6 +9,7 @@ import { openModel } from '../generate/index.js';
 import { evalTemplateVars } from '../eval/template-vars.js';
 import { EVAL_DEFAULTS, EVAL_SCHEMA, EvalRun, evalSettings, readEvalItems, terminalTable, writeReport, type EvalConfig } from '../eval/index.js';
 import { evalProgressPrinter } from './eval-progress.js';
+import { isPreferenceFile, preferenceTable, runPreferenceEval, writePreferenceReport } from '../eval/preference.js';
 
 function defaultNote(v: unknown): string {
   return v === null || v === '' || (Array.isArray(v) && v.length === 0) ? '' : ` (default ${String(v)})`;
@@ -25,6 +26,11 @@ seeded paired bootstrap interval, and a question counts as better or worse only 
 changed by at least --min-change (identical answers never do). Writes OUT/eval.json and OUT/eval.html
 (side-by-side answers, largest improvements and regressions first), in Japanese or English (--lang,
 else the references' language). Same seed, same report. Ctrl-C keeps what was computed.
+
+On preference data (pairs {"prompt", "chosen", "rejected"} or judgments with "label", as dpo/kto train on)
+it reports preference accuracy instead: how often each system gives the chosen answer the higher likelihood
+(summed and per token), the mean margin and the difference from the base with a bootstrap interval, in
+OUT/preference-eval.json.
 
 settings (flag / YAML key / env SHITATE_<KEY>):
 ${Object.entries(EVAL_SCHEMA).map(([k, s]) => `  --${kebab(k).padEnd(16)} ${s.help}${defaultNote(EVAL_DEFAULTS[k])}`).join('\n')}
@@ -46,6 +52,16 @@ function resolveEvalConfig(argv: string[]): EvalConfig | null {
   return c;
 }
 
+/** Preference accuracy of the base and each adapter on pairs or judgments. */
+function preferenceEval(c: EvalConfig): number {
+  const opened = openModel(c.model, { adapter: null, templateVars: evalTemplateVars(c.chatTemplateKwargs ?? null, c.adapter) });
+  const r = runPreferenceEval(opened, c.adapter, c.data, { maxSeqLen: c.maxSeqLen, limit: c.limit, seed: c.seed, resamples: c.bootstrapResamples });
+  const file = writePreferenceReport(c.out ?? defaultOutDir(), r);
+  process.stdout.write(preferenceTable(r));
+  process.stderr.write(`data: ${file}\n`);
+  return 0;
+}
+
 export const evalCommand: Command = {
   summary: 'compare the base model with tuned adapters on held-out questions (table, JSON, HTML)',
   async run(argv) {
@@ -55,6 +71,7 @@ export const evalCommand: Command = {
       return 0;
     }
     if (c.threads) process.env.SHITATE_THREADS = String(c.threads);
+    if (isPreferenceFile(c.data)) return preferenceEval(c);
     const settings = evalSettings(c);
     const items = readEvalItems(c.data, c.limit);
     const outDir = c.out ?? defaultOutDir();

@@ -3,7 +3,10 @@
 // (length-normalised) and the mean margin, each difference from the base with a seeded paired bootstrap
 // interval. Judgment files (KTO's "label") are paired per prompt: each desirable answer against each
 // undesirable one. Adapters are attached to the same loaded weights in turn, never fused.
+import fs from 'node:fs';
+import path from 'node:path';
 import { ShitateError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { loadAdapter } from '../lora/index.js';
 import type { OpenedModel } from '../generate/index.js';
 import type { CausalLM } from '../models/index.js';
@@ -11,7 +14,7 @@ import { noGrad } from '../tensor/index.js';
 import { buildBatch, planEpoch, type BatchOptions, type Example } from '../train/batching.js';
 import { sequenceLogps } from '../train/reference.js';
 import { maskCompletion, promptKey, readPreferenceLines, type PrefLine } from '../train/preference-data.js';
-import type { PrefSide } from '../data/preference-format.js';
+import { isPreferenceObject, type PrefSide } from '../data/preference-format.js';
 import { BOOTSTRAP_DEFAULTS, drawResamples, pairedInterval, type Interval } from './bootstrap.js';
 import { systemsOf } from './run.js';
 
@@ -164,4 +167,29 @@ export function preferenceTable(r: PreferenceReport): string {
   });
   return [`preference accuracy on ${r.pairs} pairs (${r.data}${r.skipped ? `; ${r.skipped} cut by max_seq_len left out` : ''}): chosen more likely than rejected`,
     `  ${'system'.padEnd(24)} ${'accuracy'.padStart(8)} ${'per token'.padStart(10)} ${'mean margin'.padStart(12)}  vs base (95% interval)`, ...rows, ''].join('\n');
+}
+
+/** True when the file's first record is preference data (pairs or judgments) rather than reference answers. */
+export function isPreferenceFile(file: string): boolean {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return false; // the ordinary reader reports a missing file
+  }
+  const first = text.split(/\r?\n/).find((l) => l.trim());
+  if (!first) return false;
+  try {
+    const o = JSON.parse(first) as unknown;
+    return o !== null && typeof o === 'object' && !Array.isArray(o) && isPreferenceObject(o as Record<string, unknown>);
+  } catch {
+    return false;
+  }
+}
+
+/** OUT/preference-eval.json (the margins of every pair per system included). */
+export function writePreferenceReport(outDir: string, r: PreferenceReport): string {
+  const file = path.join(outDir, 'preference-eval.json');
+  writeFileAtomic(file, JSON.stringify(r, null, 2) + '\n');
+  return file;
 }
