@@ -73,14 +73,16 @@ export function peftName(linearName: string, factor: 'A' | 'B'): string {
 
 /** The default targets name the seven Llama projections (q_proj ... down_proj). A model whose projections are fused
  *  or named otherwise (Phi-3's qkv_proj and gate_up_proj; Falcon's and BLOOM's query_key_value, dense,
- *  dense_h_to_4h, dense_4h_to_h) would match some of them or none, so there the default means every projection
- *  of the model: its linear layers, listed by name as PEFT writes a resolved all-linear. Other lists stay as given. */
+ *  dense_h_to_4h, dense_4h_to_h) would match some of them or none, and a hybrid model has the seven in its attention
+ *  layers only (Qwen3.5's linear-attention in_proj_qkv ... out_proj beside them), so there the default means every
+ *  projection of the model: its linear layers, listed by name as PEFT writes a resolved all-linear. Other lists stay
+ *  as given. */
 export function resolveTargets(model: HasLinears, targets: LoraConfig['targetModules']): LoraConfig['targetModules'] {
   if (targets === 'all-linear') return targets;
   const defaults = DEFAULT_LORA.targetModules === 'all-linear' ? [] : DEFAULT_LORA.targetModules;
   if (targets.length !== defaults.length || !defaults.every((t) => targets.includes(t))) return targets;
   const names = [...new Set(model.linears().map((l) => l.name.split('.').pop() ?? l.name))];
-  return targets.every((t) => names.includes(t)) ? targets : names;
+  return targets.every((t) => names.includes(t)) && names.every((n) => targets.includes(n)) ? targets : names;
 }
 
 /** Fresh adapters: A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming_uniform with a=sqrt(5)), B = 0, so the

@@ -16,6 +16,9 @@ describe('default LoRA targets', () => {
     ['falcon-tiny', ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h']],
     ['bloom-tiny', ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h']],
     ['llama-tiny', DEFAULT_LORA.targetModules],
+    // hybrids: the seven exist in the attention layers only; the linear-attention and short-conv projections join them
+    ['qwen3_5-tiny', ['out_proj', 'in_proj_qkv', 'in_proj_z', 'in_proj_b', 'in_proj_a', 'gate_proj', 'up_proj', 'down_proj', 'q_proj', 'k_proj', 'v_proj', 'o_proj']],
+    ['lfm2-tiny', ['in_proj', 'out_proj', 'w1', 'w3', 'w2', 'q_proj', 'k_proj', 'v_proj']],
   ])('%s: every attention and MLP projection', (name, want) => {
     const { model } = loadModel(path.join(FIX, name));
     const set = attachLora(model, config);
