@@ -51,15 +51,20 @@ function summaryLine(name: string, d: TokenizedData): string {
     `${d.truncated ? `, ${d.truncated} truncated to max_seq_len` : ''}${d.dropped ? `, ${d.dropped} left without answer tokens (skipped)` : ''}`;
 }
 
-/** Runs the dry run; returns the exit code (0: training could start with this data). */
-export function dryRun(c: TrainConfig, o: DryRunOptions): number {
+/** The tokenizer, end ids and sequence limit training would use, without loading the weights. */
+export function dryRunTokens(c: TrainConfig): { tok: Tokenizer; endIds: number[]; maxSeqLen: number; vocabSize: number } {
   const mc = loadModelConfig(c.model);
   const tok = loadTokenizer(c.model);
   checkTokenizerFits(tok, mc.vocabSize, c.model);
   const eos = resolveEosTokenIds(mc, loadGenerationConfig(c.model));
   const endIds = [...new Set([...eos, ...tok.eosTokenIds, ...endOfTurnIds(tok)])].filter((id) => id >= 0 && id < mc.vocabSize);
-  const maxSeqLen = Math.min(c.maxSeqLen, mc.maxPositions);
-  const data = loadRunData(c, tok, endIds, maxSeqLen, mc.vocabSize);
+  return { tok, endIds, maxSeqLen: Math.min(c.maxSeqLen, mc.maxPositions), vocabSize: mc.vocabSize };
+}
+
+/** Runs the dry run; returns the exit code (0: training could start with this data). */
+export function dryRun(c: TrainConfig, o: DryRunOptions): number {
+  const { tok, endIds, maxSeqLen, vocabSize } = dryRunTokens(c);
+  const data = loadRunData(c, tok, endIds, maxSeqLen, vocabSize);
   for (const n of data.notes) o.err(`note: ${n}\n`);
   for (const w of data.warnings) o.err(`warning: ${w}\n`);
   if (Object.keys(data.templateVars).length > 0) o.out(`chat template variables: ${JSON.stringify(data.templateVars)}\n`);

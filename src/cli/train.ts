@@ -4,13 +4,14 @@ import path from 'node:path';
 import type { Command } from './main.js';
 import { flagBool, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, resolveConfig, schemaFlags, snake } from '../config/resolve.js';
-import { TRAIN_DEFAULTS, TRAIN_SCHEMA, type TrainConfig } from '../train/config.js';
+import { TRAIN_DEFAULTS, TRAIN_SCHEMA, isPreferenceMethod, type TrainConfig } from '../train/config.js';
 import { runTraining } from '../train/session.js';
 import { readRunConfig } from '../train/state-file.js';
 import { resolveStart } from '../train/preference-setup.js';
 import { resumeSettings } from './train-resume.js';
 import { progressPrinter } from './progress.js';
 import { dryRun } from './train-dry-run.js';
+import { preferenceDryRun } from './train-dry-run-preference.js';
 import { ShitateError } from '../errors.js';
 import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
@@ -80,7 +81,8 @@ export const train: Command = {
     preferSleepingBlasThreads(); // before the model loads the kernels
     printConfig(config, sources);
     if (flagBool(p, 'dry-run')) {
-      return dryRun(config, { color: process.stdout.isTTY === true, out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+      const dry = { color: process.stdout.isTTY === true, out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+      return isPreferenceMethod(config.method) ? preferenceDryRun(config, dry) : dryRun(config, dry);
     }
     if (config.precision === 'fp32' && config.method === 'lora' && fastBf16()) {
       process.stderr.write('note: this CPU multiplies bf16 in hardware: --precision bf16 trains about 1.5x faster ' +

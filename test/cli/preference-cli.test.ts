@@ -8,6 +8,7 @@ import { runQuiet } from './run-quiet.js';
 import { runTraining } from '../../src/train/session.js';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
 import { tinyModelDir, tempDir, writeJsonl } from '../helpers/tiny-model.js';
+import { preferenceDryRun } from '../../src/cli/train-dry-run-preference.js';
 
 const ask = (i: number) => [{ role: 'user', content: `Is item ${i} in stock?` }];
 const say = (content: string) => [{ role: 'assistant', content }];
@@ -56,4 +57,21 @@ describe('shitate data check / train --method dpo|kto / eval on preference data'
     const missing = await runQuiet(['train', '--method', 'dpo', '--from', path.join(dir, 'nothing'), '--data', pairs]);
     expect(missing.stderr).toMatch(/config\.json/);
   }, 60_000);
+});
+
+describe('shitate train --method dpo|kto --dry-run', () => {
+  it('shows chosen and rejected (or the judgment) with the scored completion tokens marked, and trains nothing', () => {
+    const dir = tempDir();
+    const data = path.join(dir, 'pairs.jsonl');
+    writeJsonl(data, [{ prompt: ask(1), chosen: say('Yes, today.'), rejected: say('Maybe.') }]);
+    let out = '';
+    const o = { color: false, out: (s: string) => { out += s; }, err: () => {} };
+    expect(preferenceDryRun({ ...TRAIN_DEFAULTS, model: tinyModelDir(), data, method: 'dpo' }, o)).toBe(0);
+    expect(out).toMatch(/chosen: {3}<\|im_start\|>user\nIs item 1 in stock\?<\|im_end\|>\n<\|im_start\|>assistant\n\[\[Yes, today\.<\|im_end\|>\]\]/);
+    expect(out).toMatch(/rejected: .*\[\[Maybe\.<\|im_end\|>\]\]/s);
+    expect(out).toMatch(/training: 1 pairs/);
+    out = '';
+    expect(preferenceDryRun({ ...TRAIN_DEFAULTS, model: tinyModelDir(), data, method: 'kto' }, o)).toBe(0);
+    expect(out).toMatch(/2 judgments \(1 desirable, 1 undesirable\)/);
+  });
 });
