@@ -1,4 +1,4 @@
-// The commands on the newer families (tiny random Qwen3, SmolLM3, Granite, Gemma 2/3/4, Phi-3, Falcon and BLOOM around the
+// The commands on the newer families (tiny random Qwen3, SmolLM3, Granite, Gemma 2/3/4, Phi-3, Falcon, BLOOM, Qwen3.5 and LFM2 around the
 // test BPE tokenizer):
 // `shitate train` writes a PEFT adapter, `merge` writes a folder whose logits equal base + adapter, `eval`
 // compares base and adapter, `estimate` counts the family's exact parameters, and the server answers a chat
@@ -67,6 +67,23 @@ const FAMILIES: [string, (V: number) => Record<string, unknown>][] = [
     model_type: 'falcon', architectures: ['FalconForCausalLM'], alibi: true, multi_query: false, parallel_attn: false, bias: true,
   })],
   ['bloom', () => ({ model_type: 'bloom', architectures: ['BloomForCausalLM'], n_head: 4, n_layer: 2 })],
+  // hybrids: Gated DeltaNet and gated attention (Qwen3.5, also as its vision wrapper), gated short convolutions (LFM2)
+  ['qwen3_5_text', () => ({
+    model_type: 'qwen3_5_text', architectures: ['Qwen3_5ForCausalLM'], num_hidden_layers: 4, full_attention_interval: 2, linear_num_key_heads: 2,
+    linear_num_value_heads: 4, linear_key_head_dim: 8, linear_value_head_dim: 8, rope_parameters: { rope_theta: 1e7, partial_rotary_factor: 0.25 },
+    tie_word_embeddings: true,
+  })],
+  ['qwen3_5', (V) => ({
+    model_type: 'qwen3_5', architectures: ['Qwen3_5ForConditionalGeneration'], tie_word_embeddings: false, text_config: {
+      hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: V,
+      layer_types: ['linear_attention', 'full_attention'], linear_num_key_heads: 2, linear_num_value_heads: 2, linear_key_head_dim: 8,
+      linear_value_head_dim: 8, max_position_embeddings: 512,
+    },
+  })],
+  ['lfm2', () => ({
+    model_type: 'lfm2', architectures: ['Lfm2ForCausalLM'], block_ff_dim: 96, block_multiple_of: 16, layer_types: ['conv', 'full_attention'],
+    conv_L_cache: 3, norm_eps: 1e-5, tie_embedding: true,
+  })],
 ];
 
 describe.each(FAMILIES)('shitate on %s', (_name, extra) => {
