@@ -4,6 +4,7 @@
 import { ShitateError } from '../errors.js';
 import type { ModelConfig } from '../models/index.js';
 import type { GgufMetadata } from './gguf-writer.js';
+import { GEMMA_ARCHS } from './gguf-arch-gemma.js';
 
 export interface GgufArch {
   /** general.architecture */
@@ -16,9 +17,15 @@ export interface GgufArch {
   check(c: ModelConfig): void;
   /** arch-specific keys beyond the shared ones */
   extra(c: ModelConfig): GgufMetadata;
+  /** HF name parts this arch names differently from the llama map (Gemma's four norms) */
+  names?: Readonly<Record<string, string>>;
+  /** added to every "*norm.weight" (Gemma stores w of an RMSNorm that multiplies by 1 + w; llama.cpp wants 1 + w) */
+  normShift?: number;
+  /** what the GGUF leaves out of the checkpoint (a multimodal model's vision tower), for the export notes */
+  leavesOut?(c: ModelConfig): string | null;
 }
 
-function refuse(c: ModelConfig, what: string): never {
+export function refuse(c: ModelConfig, what: string): never {
   throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: llama.cpp's "${c.modelType}" graph has no ${what}, found it in this config`,
     'export to GGUF is refused rather than written wrong; serve this model with `shitate serve` or vLLM instead');
 }
@@ -75,32 +82,36 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
 
 /** The GGUF arch of a parsed config, or a refusal naming the families that export. */
 export function ggufArchOf(c: ModelConfig): GgufArch {
-  const a = GGUF_ARCHS[c.modelType];
+  const a = GGUF_ARCHS[c.modelType] ?? GEMMA_ARCHS[c.modelType];
   if (!a) {
-    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type llama.cpp runs (${Object.keys(GGUF_ARCHS).join(', ')}), found "${c.modelType}"`,
+    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${[...Object.keys(GGUF_ARCHS), ...Object.keys(GEMMA_ARCHS)].join(', ')}), found "${c.modelType}"`,
       'export this model to a Hugging Face folder (`shitate merge`) and serve it with vLLM or `shitate serve`');
   }
   a.check(c);
   return a;
 }
 
-/** HF tensor name -> GGUF name (llama.cpp's LLM_TENSOR names); null for a name no llama-shaped arch has. */
-export function ggufTensorName(hf: string): string | null {
-  const fixed: Record<string, string> = {
-    'model.embed_tokens.weight': 'token_embd.weight',
-    'model.norm.weight': 'output_norm.weight',
-    'lm_head.weight': 'output.weight',
-  };
-  if (fixed[hf]) return fixed[hf];
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hf);
+const FIXED_NAMES: Readonly<Record<string, string>> = {
+  'model.embed_tokens.weight': 'token_embd.weight',
+  'model.norm.weight': 'output_norm.weight',
+  'lm_head.weight': 'output.weight',
+};
+
+const PART_NAMES: Readonly<Record<string, string>> = {
+  input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm',
+  'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
+  'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
+  'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
+};
+
+/** HF tensor name -> GGUF name (llama.cpp's LLM_TENSOR names), with an arch's overrides; a multimodal wrapper's
+ *  "model.language_model." decoder reads as "model."; null for a name the arch has no place for. */
+export function ggufTensorName(hf: string, names: Readonly<Record<string, string>> = {}): string | null {
+  const name = hf.replace(/^model\.language_model\./, 'model.');
+  if (FIXED_NAMES[name]) return FIXED_NAMES[name];
+  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
   if (!m) return null;
-  const part: Record<string, string> = {
-    input_layernorm: 'attn_norm', post_attention_layernorm: 'ffn_norm',
-    'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
-    'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
-    'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
-  };
-  const g = part[m[2]];
+  const g = names[m[2]] ?? PART_NAMES[m[2]];
   return g ? `blk.${m[1]}.${g}.${m[3]}` : null;
 }
 

@@ -59,9 +59,8 @@ export function hyperParameters(c: ModelConfig, a: GgufArch, quant: Quant): Gguf
     [`${k}.rope.freq_base`, f32(c.ropeTheta)],
     [`${k}.attention.layer_norm_rms_epsilon`, f32(c.rmsNormEps)],
   ];
-  if (c.headDim * c.numHeads !== c.hiddenSize || c.modelType === 'qwen3') {
-    meta.push([`${k}.attention.key_length`, u32(c.headDim)], [`${k}.attention.value_length`, u32(c.headDim)]);
-  }
+  // llama.cpp derives the head size as hidden / heads when these are absent; always saying it is never wrong
+  meta.push([`${k}.attention.key_length`, u32(c.headDim)], [`${k}.attention.value_length`, u32(c.headDim)]);
   if (c.ropeScaling?.type === 'linear') {
     meta.push([`${k}.rope.scaling.type`, { type: 'string', value: 'linear' }], [`${k}.rope.scaling.factor`, f32(c.ropeScaling.factor)]);
   }
@@ -75,9 +74,9 @@ interface PlannedTensor { hf: string | null; gguf: string; ne: number[] }
 /** The tensors in convert_hf_to_gguf's order: generated ones first, then each shard's names sorted (what
  *  safetensors lists). The order matters beyond the file layout: llama-quantize counts attn_v and ffn_down
  *  tensors in file order when it picks the layers that get Q6_K. `shardOf` gives a tensor's shard index. */
-function planTensors(c: ModelConfig, shardOf: (hf: string) => number = () => 0): PlannedTensor[] {
+function planTensors(c: ModelConfig, arch: GgufArch, shardOf: (hf: string) => number = () => 0): PlannedTensor[] {
   const planned = tableTensors(parameterTable(c)).map(({ name, shape }): PlannedTensor => {
-    const gguf = ggufTensorName(name);
+    const gguf = ggufTensorName(name, arch.names);
     assert(gguf !== null, `no GGUF name for ${name}`);
     return { hf: name, gguf, ne: [...shape].reverse() };
   });
@@ -134,10 +133,12 @@ function writeModel(o: GgufExportOptions, c: ModelConfig, arch: GgufArch, tok: T
   const gen = loadGenerationConfig(o.model);
   const eot = endOfTurnIds(tok)[0] ?? null;
   const special = specialTokenMeta(o.model, tok, vocab.tokens, [...gen.eosTokenIds, ...c.eosTokenIds], eot);
-  const planned = planTensors(c, shardIndex(o.model));
+  const planned = planTensors(c, arch, shardIndex(o.model));
   const choices = chooseTypes(o.quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })));
   const notes = [...special.notes, ...describeFallbacks(planned.map((p) => ({ name: p.gguf, ne: p.ne })), choices)];
-  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions) {
+  const left = arch.leavesOut?.(c);
+  if (left) notes.push(`left out: ${left}`);
+  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions && !arch.names) {
     notes.push(`llama.cpp attends over the whole context where this model slides a ${c.slidingWindow}-token window: replies to prompts longer than that may differ`);
   }
   const meta: GgufMetadata = [
@@ -175,14 +176,15 @@ function throughF16(quant: Quant, type: GgmlType, x: Float32Array): Float32Array
 
 function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: TensorSource): Float32Array {
   if (p.hf === null) return llama3RopeFactors(c);
-  const x = source.get(p.hf);
+  let x = source.get(p.hf);
+  if (a.normShift && p.hf.endsWith('norm.weight')) x = x.map((v) => v + (a.normShift ?? 0));
   const heads = a.permuteQK ? qkHeads(p.hf, c) : null;
   return heads === null ? x : permuteRows(x, heads, p.ne[p.ne.length - 1], p.ne.length === 1 ? 1 : p.ne[0]);
 }
 
 /** Bytes the tensors of `quant` would take (for estimates before writing). */
 export function ggufTensorBytes(c: ModelConfig, quant: Quant): number {
-  const planned = planTensors(c);
+  const planned = planTensors(c, ggufArchOf(c));
   const choices = chooseTypes(quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })));
   return planned.reduce((s, p, i) => s + tensorBytes(choices[i].type, p.ne), 0);
 }

@@ -124,6 +124,9 @@ function spmSpacePrefix(tok: Json, file: string): boolean {
   const prepends = list.some((n) => isRecord(n) && n.type === 'Prepend' && n.prepend === '\u2581');
   const pre = tok.pre_tokenizer;
   if (isRecord(pre) && pre.type === 'Metaspace' && pre.replacement === '\u2581') return pre.prepend_scheme !== 'never' && pre.add_prefix_space !== false;
+  // Gemma splits on " " after its normalizer has replaced every space: a split that never applies
+  const noOpSplit = isRecord(pre) && pre.type === 'Split' && isRecord(pre.pattern) && pre.pattern.String === ' ';
+  if (pre !== null && pre !== undefined && !noOpSplit) refuseTokenizer(file, `a byte-fallback BPE with the pre-tokenizer ${JSON.stringify(pre).slice(0, 160)}`);
   if (replaces) return prepends;
   return refuseTokenizer(file, `a byte-fallback BPE whose normalizer ${JSON.stringify(norm).slice(0, 160)} does not spell spaces as U+2581`);
 }

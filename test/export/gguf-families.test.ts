@@ -28,6 +28,8 @@ afterAll(async () => {
 const BASE = { hidden_act: 'silu', hidden_size: 64, intermediate_size: 128, max_position_embeddings: 512, num_attention_heads: 4,
   num_hidden_layers: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, rope_theta: 10000, torch_dtype: 'float32' };
 const MINI_IDS = { vocab_size: 8192, bos_token_id: null, eos_token_id: 8191 };
+const GEMMA = { ...BASE, ...MINI_IDS, num_hidden_layers: 6, head_dim: 16, query_pre_attn_scalar: 16, sliding_window: 8, hidden_activation: 'gelu_pytorch_tanh',
+  tie_word_embeddings: true };
 
 /** One config per model_type, around shitate-mini's byte-level tokenizer (small vocabulary, fast). */
 const FAMILIES: Record<string, Record<string, unknown>> = {
@@ -38,6 +40,9 @@ const FAMILIES: Record<string, Record<string, unknown>> = {
   smollm3: { ...BASE, ...MINI_IDS, model_type: 'smollm3', tie_word_embeddings: true, no_rope_layer_interval: 4 },
   granite: { ...BASE, ...MINI_IDS, model_type: 'granite', tie_word_embeddings: true, embedding_multiplier: 12, attention_multiplier: 0.03,
     residual_multiplier: 0.22, logits_scaling: 8 },
+  // sliding windows of 8 tokens, so the prompt crosses them
+  gemma2: { ...GEMMA, model_type: 'gemma2', attn_logit_softcapping: 50, final_logit_softcapping: 30, rope_theta: 10000 },
+  gemma3_text: { ...GEMMA, model_type: 'gemma3_text', rope_theta: 1000000, rope_local_base_freq: 10000, sliding_window_pattern: 6 },
 };
 
 async function exported(dir: string, name: string, quant: 'f16' | 'q8_0' = 'f16'): Promise<{ file: string; model: LlamaModel }> {
@@ -77,6 +82,7 @@ const REAL: [string, TokenizerName, string | null, string][] = [
   ['llama', 'llama3_2', null, '<|eot_id|>'],
   ['qwen2', 'qwen2_5', null, '<|im_end|>'],
   ['mistral', 'llama2', MISTRAL_V01, '</s>'],
+  ['gemma3_text', 'gemma3', null, '<end_of_turn>'],
 ];
 
 describe('real tokenizers in llama.cpp', () => {
@@ -86,7 +92,8 @@ describe('real tokenizers in llama.cpp', () => {
       const json = JSON.parse(fs.readFileSync(path.join(tokDir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> }; added_tokens: { id: number }[] };
       let V = 0;
       for (const id of [...Object.values(json.model.vocab), ...json.added_tokens.map((t) => t.id)]) V = Math.max(V, id + 1);
-      const dir = familyModelDir({ config: { ...BASE, num_hidden_layers: 1, hidden_size: 32, intermediate_size: 64, model_type: type, vocab_size: V, tie_word_embeddings: true }, tokenizerDir: tokDir });
+      const shape = type === 'gemma3_text' ? { head_dim: 8, query_pre_attn_scalar: 8, hidden_activation: 'gelu_pytorch_tanh' } : {};
+      const dir = familyModelDir({ config: { ...BASE, ...shape, num_hidden_layers: 1, hidden_size: 32, intermediate_size: 64, model_type: type, vocab_size: V, tie_word_embeddings: true }, tokenizerDir: tokDir });
       const m = openModel(dir);
       const { file, model } = await exported(dir, tokName);
       for (const text of ['The office is open from 9 am to 6 pm.', '  営業時間は平日9時〜18時です。\n\nお問い合わせ: support@example.jp 12345!', 'ｶﾀｶﾅ and emoji 🙂 tab\tend']) {
@@ -95,7 +102,7 @@ describe('real tokenizers in llama.cpp', () => {
         expect([...(bosFirst ? [m.tokenizer.bosTokenId!] : []), ...model.tokenize(text, false)]).toEqual(expected);
       }
       const embedded = readGguf(file).metadata.get('tokenizer.chat_template') as string;
-      const conv = template === MISTRAL_V01 ? chat.slice(1) : chat;
+      const conv = template === MISTRAL_V01 ? chat.slice(1) : type === 'gemma3_text' ? chat.slice(1) : chat;
       const rendered = await renderNative(embedded, { messages: conv, add_generation_prompt: true, bos_token: m.tokenizer.bosToken ?? '', eos_token: m.tokenizer.eosToken ?? '' });
       if (!/strftime_now/.test(embedded)) expect(rendered).toBe(m.tokenizer.renderChat(conv, { addGenerationPrompt: true }));
       expect(chatIds(model, m.tokenizer.renderChat(conv, { addGenerationPrompt: true }), m.tokenizer.bosToken)).toEqual(m.tokenizer.encodeChat(conv, { addGenerationPrompt: true }));
