@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdate, backward, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdate, backward, compactFrozenWeights, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads } from '../../src/kernels/index.js';
@@ -59,12 +59,16 @@ for await (const _ of commands()) {
   step++;
   const t0 = performance.now();
   for (const p of params) p.tensor.grad = null;
-  const { loss } = model.forward({ ids: inputs, batch: B, seqLen: T, targets });
-  if (!loss) throw new Error('forward with targets returned no loss');
-  backward(loss);
+  const lossValue = withStepPool(() => { // activations and gradients recycled between steps, as `shitate train` does
+    const { loss } = model.forward({ ids: inputs, batch: B, seqLen: T, targets });
+    if (!loss) throw new Error('forward with targets returned no loss');
+    const value = loss.item();
+    backward(loss);
+    return value;
+  });
   params.forEach((p, i) => adamwUpdate(p.tensor, moments[i].m, moments[i].v, hyper, step));
   const stepS = (performance.now() - t0) / 1000;
-  process.stderr.write(`shitate: step ${step} loss ${loss.item().toFixed(5)} ${stepS.toFixed(2)} s\n`);
-  send('STEP', { step_s: stepS, loss: loss.item() });
+  process.stderr.write(`shitate: step ${step} loss ${lossValue.toFixed(5)} ${stepS.toFixed(2)} s\n`);
+  send('STEP', { step_s: stepS, loss: lossValue });
 }
 send('RESULT', { max_rss_kib: process.resourceUsage().maxRSS });

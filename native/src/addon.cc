@@ -98,6 +98,7 @@ napi_value Init(napi_env env, napi_value exports) {
   if (register_core(env, exports) != napi_ok || register_model(env, exports) != napi_ok) return nullptr;
   if (register_softcap_geglu(env, exports) != napi_ok) return nullptr;
   if (register_families(env, exports) != napi_ok) return nullptr;
+  if (register_lowp(env, exports) != napi_ok) return nullptr;
   if (register_hybrid(env, exports) != napi_ok) return nullptr;
   if (register_encoder(env, exports) != napi_ok) return nullptr;
   return exports;

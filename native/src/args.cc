@@ -139,8 +139,8 @@ int32_t* Args::i32(size_t i, const char* name, uint64_t need, bool nullable) {
   return static_cast<int32_t*>(typed(i, name, napi_int32_array, need, nullable));
 }
 
-uint16_t* Args::u16(size_t i, const char* name, uint64_t need) {
-  return static_cast<uint16_t*>(typed(i, name, napi_uint16_array, need, false));
+uint16_t* Args::u16(size_t i, const char* name, uint64_t need, bool nullable) {
+  return static_cast<uint16_t*>(typed(i, name, napi_uint16_array, need, nullable));
 }
 
 }  // namespace sh

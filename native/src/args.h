@@ -30,7 +30,7 @@ class Args {
   /** Float32Array with at least `need` elements; `nullable` allows JS null (returns nullptr). */
   float* f32(size_t i, const char* name, uint64_t need, bool nullable = false);
   int32_t* i32(size_t i, const char* name, uint64_t need, bool nullable = false);
-  uint16_t* u16(size_t i, const char* name, uint64_t need);
+  uint16_t* u16(size_t i, const char* name, uint64_t need, bool nullable = false);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 

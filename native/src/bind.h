@@ -10,6 +10,7 @@ napi_status register_core(napi_env env, napi_value exports);
 napi_status register_model(napi_env env, napi_value exports);
 napi_status register_softcap_geglu(napi_env env, napi_value exports);
 napi_status register_families(napi_env env, napi_value exports);
+napi_status register_lowp(napi_env env, napi_value exports);
 napi_status register_hybrid(napi_env env, napi_value exports);
 napi_status register_encoder(napi_env env, napi_value exports);
 }  // namespace sh

@@ -63,7 +63,10 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, bool backward) {
 napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, false); }
 napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, true); }
 
-/** Reads B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap starting at argument `first`. */
+}  // namespace
+
+/** Reads B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap starting at argument `first` (also used by
+ *  bind_lowp.cc). */
 AttnShape read_attn_shape(Args& a, size_t first) {
   AttnShape s{};
   s.B = a.dim(first, "B");
@@ -80,6 +83,8 @@ AttnShape read_attn_shape(Args& a, size_t first) {
   if (a.ok() && (s.Hkv == 0 ? s.H != 0 : s.H % s.Hkv != 0)) a.fail("H must be a multiple of Hkv");
   return s;
 }
+
+namespace {
 
 // attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap)
 napi_value Attention(napi_env env, napi_callback_info info) {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "blas.h"
+#include "gemm_backend.h"
 #include "gemm_skinny.h"
 #include "kernels.h"
 
@@ -16,12 +17,11 @@ static constexpr bool kOwnThreading = true;
 static constexpr bool kOwnThreading = false;
 #endif
 
-// Row-major sgemm with leading dimensions implied by the trans flags; ldb/ldc passed for column blocks.
+// Row-major sgemm with leading dimensions implied by the trans flags; ldb/ldc passed for column blocks. Runs on
+// the library gemm_backend.h chose for this CPU.
 static inline void sgemm(float* c, i64 ldc, const float* a, const float* b, i64 ldb, i64 M, i64 N, i64 K,
                          bool ta, bool tb, float beta) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
-              static_cast<int>(N), static_cast<int>(K), 1.0f, a, static_cast<int>(ta ? M : K), b,
-              static_cast<int>(ldb), beta, c, static_cast<int>(ldc));
+  sgemm_rm(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, ldb, beta, c, ldc);
 }
 
 // Decode shapes (2 <= M <= 8): OpenBLAS's threading splits poorly there, so each thread runs a
@@ -105,7 +105,9 @@ void gemm(float* c, const float* a, const float* b, i64 batch, i64 M, i64 N, i64
 }
 
 void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bool transA, bool transB) {
-  sgemm(c, N, a, b, transB ? K : N, M, N, K, transA, transB, 0.0f);
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+              static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, a, static_cast<int>(transA ? M : K),
+              b, static_cast<int>(transB ? K : N), 0.0f, c, static_cast<int>(N));
 }
 
 }  // namespace sh

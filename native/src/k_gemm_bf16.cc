@@ -7,15 +7,9 @@
 #include <cstring>
 #include <vector>
 
-#ifdef SHITATE_DNNL
-// Exported by libdnnl (2.x and later) next to dnnl_sgemm, row-major like it, but not declared in the public
-// headers; native/config.cjs enables this path only after a test program links against it.
-extern "C" int dnnl_gemm_bf16bf16f32(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
-                                     const uint16_t* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta,
-                                     float* C, int64_t ldc);
-#endif
 
 #include "blas.h"
+#include "gemm_backend.h"
 #include "kernels.h"
 #include "threads.h"
 
@@ -68,8 +62,7 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
 #pragma omp parallel for num_threads(threads()) if (na >= (1 << 16)) schedule(static)
   for (i64 i = 0; i < na; ++i) a16[i] = round_bf16(a[i]);
   // beta = 0: oneDNN writes c without reading it (NaN in c does not leak; tested)
-  dnnl_gemm_bf16bf16f32(transA ? 'T' : 'N', transB ? 'T' : 'N', M, N, K, 1.0f, a16, transA ? M : K, b,
-                        transB ? K : N, beta, c, N);
+  gemm_bf16_rm(transA, transB, M, N, K, 1.0f, a16, transA ? M : K, b, transB ? K : N, beta, c, N);
 #else
   const i64 nb = K * N;
   if (static_cast<i64>(g_af.size()) < na) g_af.resize(static_cast<size_t>(na));

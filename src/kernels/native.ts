@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { F32, Kernels } from './types.js';
+import { LOWP_KERNEL_NAMES, type LowpKernels } from './lowp-types.js';
 
 export interface NativeInfo {
   blas: string; // e.g. "OpenBLAS 0.3.21" or "Accelerate"
@@ -81,6 +82,11 @@ export function preferSleepingBlasThreads(): boolean {
   return true;
 }
 
+/** The bf16 mixed-precision kernels, by name (lowp-types.ts). */
+function lowpKernels(a: NativeAddon): LowpKernels {
+  return Object.fromEntries(LOWP_KERNEL_NAMES.map((k) => [k, a[k]])) as unknown as LowpKernels;
+}
+
 function wrap(a: NativeAddon): Kernels {
   return {
     name: 'native',
@@ -134,6 +140,7 @@ function wrap(a: NativeAddon): Kernels {
     f16ToF32: a.f16ToF32,
     f32ToBf16: a.f32ToBf16,
     f32ToF16: a.f32ToF16,
+    ...lowpKernels(a),
   };
 }
 

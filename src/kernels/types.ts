@@ -3,11 +3,13 @@
 // ACCUMULATE (+=) into them. Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim,
 // N rows (= B*T), V vocab. All tensors are contiguous row-major. Buffers may be subarray views.
 
+import type { LowpKernels } from './lowp-types.js';
+
 /** Float buffer accepted by kernels. Native kernels take Float32Array only; TS reference kernels also take
  *  Float64Array so gradient checks can run in double precision. */
 export type F32 = Float32Array;
 
-export interface Kernels {
+export interface Kernels extends LowpKernels {
   readonly name: 'native' | 'reference';
 
   // ---- GEMM --------------------------------------------------------------------------------------

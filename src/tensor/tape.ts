@@ -3,6 +3,7 @@
 import { Tensor } from './tensor.js';
 import { ShitateError } from '../errors.js';
 import { fmtShape } from './shape.js';
+import { giveBack, takeZeroed } from './pool.js';
 
 interface Entry {
   op: string;
@@ -14,6 +15,8 @@ interface Entry {
 
 let tape: Entry[] = [];
 let gradEnabled = true;
+/** tensors produced by a recorded op: their gradients are step temporaries (pooled), unlike leaves' */
+let opOutputs = new WeakSet<Tensor>();
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -43,12 +46,14 @@ export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boole
 
 export function record(op: string, output: Tensor, inputs: readonly Tensor[], backward: (dout: Float32Array) => void): void {
   output.requiresGrad = true;
+  opOutputs.add(output);
   tape.push({ op, output, inputs, backward });
 }
 
-/** The gradient buffer of t, allocated as zeros on first use (backward kernels accumulate into it). */
+/** The gradient buffer of t, allocated as zeros on first use (backward kernels accumulate into it). An op
+ *  output's gradient comes from the step pool (see pool.ts); a leaf's (a parameter's) is its own array. */
 export function gradOf(t: Tensor): Float32Array {
-  if (!t.grad) t.grad = Tensor.zeros(t.shape);
+  if (!t.grad) t.grad = opOutputs.has(t) ? Tensor.from(takeZeroed(t.size), t.shape) : Tensor.zeros(t.shape);
   return t.grad.data;
 }
 
@@ -59,6 +64,7 @@ export function tapeLength(): number {
 /** Drops every recorded entry (e.g. after an evaluation forward that was not wrapped in noGrad). */
 export function clearTape(): void {
   tape = [];
+  opOutputs = new WeakSet();
 }
 
 /** Back-propagates from `root` (a scalar unless `seed` is given) and clears the tape. Gradients of
@@ -82,6 +88,9 @@ export function backward(root: Tensor, seed?: Tensor): void {
     const og = e.output.grad;
     if (!og) continue; // not on a path to the root
     e.backward(og.data);
-    if (e.output !== root) e.output.grad = null;
+    if (e.output !== root) {
+      e.output.grad = null;
+      giveBack(og.data); // nothing reads an intermediate gradient once its op has passed it back
+    }
   }
 }

@@ -4,8 +4,8 @@
 // q, out, dout, dq [B, Tq, H, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, H, Tq]; alibi [H]; seg [B, Tk].
 import type { FA } from './types.js';
 
-/** The shape and masking parameters shared by forward and backward. */
-interface Geometry {
+/** The shape and masking parameters shared by forward and backward (and by the bf16 twin in lowp.ts). */
+export interface Geometry {
   B: number; Tq: number; Tk: number; H: number; Hkv: number; D: number;
   scale: number; causal: number; window: number;
   alibi: FA | null; seg: Int32Array | null;
@@ -24,7 +24,7 @@ function visible(g: Geometry, b: number, pos: number, j: number): boolean {
 /** Scores of one (b, t, h) query against every key: s[j] = cap(scale * q.k_j) + alibi[h] * (j - pos), or
  *  -Infinity where key j is hidden, where cap(x) = softcap * tanh(x / softcap) (identity without a cap). When
  *  `dcap` is given it receives d cap / dx at each visible key. Returns how many keys are visible. */
-function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number, h: number, dcap?: Float64Array): number {
+export function scores(s: Float64Array, g: Geometry, q: FA, k: FA, b: number, t: number, h: number, dcap?: Float64Array): number {
   const { Tq, Tk, H, Hkv, D } = g;
   const pos = Tk - Tq + t;
   const kh = Math.floor(h / (H / Hkv)); // grouped-query: H / Hkv query heads share one kv head

@@ -19,6 +19,10 @@ import { causalConv1d, causalConv1dBackward, l2norm, l2normBackward } from './co
 import { deltaRuleChunk, deltaRuleRecurrent } from './delta-rule.js';
 import { deltaRuleChunkBackward } from './delta-rule-backward.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
+import {
+  addRmsnorm, attentionBf16, attentionBf16Backward, bf16Accumulate, bf16LinearGrad, bf16LinearOut, gemmBf16Ld, rmsnormBf16,
+  swigluBf16, swigluBf16Backward,
+} from './lowp.js';
 
 export type { FA } from './types.js';
 export { erf } from './erf.js';
@@ -40,6 +44,8 @@ export const referenceKernelsFA = {
   adamw,
   causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
+  gemmBf16Ld, bf16LinearOut, bf16LinearGrad, bf16Accumulate, swigluBf16, swigluBf16Backward, rmsnormBf16, addRmsnorm,
+  attentionBf16, attentionBf16Backward,
 } satisfies Kernels;
 
 export const referenceKernels: Kernels = referenceKernelsFA;

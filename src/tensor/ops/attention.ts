@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
-import { empty, finite } from './util.js';
+import { finite, scratch, uninit } from './util.js';
 
 export interface AttentionOpts {
   /** default 1/sqrt(D) */
@@ -42,15 +42,15 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   const causal = opts.causal === false ? 0 : 1;
   const window = opts.window ?? 0;
   const softcap = opts.softcap ?? 0;
-  const out = empty(q.shape);
-  const lse = new Float32Array(B * H * Tq);
+  const out = uninit(q.shape); // a query that sees no key gets a written zero row
+  const lse = scratch(B * H * Tq);
   kernels().attention(out.data, lse, q.data, k.data, v.data, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
   finite('attention', { q, k, v, out });
   if (needsGrad([q, k, v])) {
     record('attention', out, [q, k, v], (dout) => {
-      const dq = q.requiresGrad ? gradOf(q) : new Float32Array(q.size);
-      const dk = k.requiresGrad ? gradOf(k) : new Float32Array(k.size);
-      const dv = v.requiresGrad ? gradOf(v) : new Float32Array(v.size);
+      const dq = q.requiresGrad ? gradOf(q) : scratch(q.size);
+      const dk = k.requiresGrad ? gradOf(k) : scratch(k.size);
+      const dv = v.requiresGrad ? gradOf(v) : scratch(v.size);
       kernels().attentionBackward(dq, dk, dv, dout, q.data, k.data, v.data, out.data, lse, alibi, seg,
         B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
     });

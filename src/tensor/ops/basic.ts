@@ -3,7 +3,7 @@ import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { numel, rowsCols, sameShape, shapeError, type Shape } from '../shape.js';
-import { empty, finite } from './util.js';
+import { finite, scratch, uninit } from './util.js';
 import { ShitateError } from '../../errors.js';
 
 /** b must have a's shape, or be 1-D with a's last dimension (broadcast over rows). Returns b's width. */
@@ -16,7 +16,7 @@ function broadcastCols(op: string, a: Tensor, b: Tensor): number {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   const cols = broadcastCols('add', a, b);
-  const out = empty(a.shape);
+  const out = uninit(a.shape);
   kernels().add(out.data, a.data, b.data, a.size, cols);
   finite('add', { a, b, out });
   if (needsGrad([a, b])) {
@@ -34,13 +34,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
 
 export function mul(a: Tensor, b: Tensor): Tensor {
   const cols = broadcastCols('mul', a, b);
-  const out = empty(a.shape);
+  const out = uninit(a.shape);
   kernels().mul(out.data, a.data, b.data, a.size, cols);
   finite('mul', { a, b, out });
   if (needsGrad([a, b])) {
     record('mul', out, [a, b], (dout) => {
       const K = kernels();
-      const tmp = new Float32Array(a.size);
+      const tmp = scratch(a.size);
       if (a.requiresGrad) {
         K.mul(tmp, dout, b.data, a.size, cols);
         K.axpy(gradOf(a), tmp, 1, a.size);
@@ -56,7 +56,7 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 }
 
 export function scale(a: Tensor, s: number): Tensor {
-  const out = empty(a.shape);
+  const out = uninit(a.shape);
   kernels().scale(out.data, a.data, s, a.size);
   finite('scale', { a, out });
   if (needsGrad([a])) record('scale', out, [a], (dout) => kernels().axpy(gradOf(a), dout, s, a.size));

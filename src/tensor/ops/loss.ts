@@ -6,6 +6,7 @@ import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { ShitateError } from '../../errors.js';
 import { bf16Weight } from '../lowp.js';
+import { scratch, zeroed } from './util.js';
 
 export const IGNORE_INDEX = -100;
 
@@ -43,7 +44,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: LossOpts
   if (logits.ndim < 1 || V === 0) throw shapeError('crossEntropy', { logits: logits.shape }, 'logits [N, V] with V > 0');
   const N = logits.size / V;
   const norm = normalizerOf(opts, checkTargets('crossEntropy', targets, N, V));
-  const losses = new Float32Array(N);
+  const losses = scratch(N);
   kernels().crossEntropy(losses, null, logits.data, targets, N, V, 0);
   const out = Tensor.scalar(sumF64(losses) / norm);
   if (needsGrad([logits])) {
@@ -53,7 +54,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: LossOpts
       if (fresh) {
         kernels().crossEntropy(losses, g, logits.data, targets, N, V, dout[0] / norm);
       } else {
-        const tmp = new Float32Array(N * V);
+        const tmp = scratch(N * V);
         kernels().crossEntropy(losses, tmp, logits.data, targets, N, V, dout[0] / norm);
         kernels().axpy(g, tmp, 1, N * V);
       }
@@ -82,12 +83,12 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, op
     throw new ShitateError('E_CONFIG', `linearCrossEntropy: expected a soft-cap >= 0, found ${cap}`, 'final_logit_softcapping must be a positive number or null');
   }
   const grad = needsGrad([h, w]);
-  const dh = grad && h.requiresGrad ? new Float32Array(N * C) : null;
-  const dw = grad && w.requiresGrad ? new Float32Array(V * C) : null;
+  const dh = grad && h.requiresGrad ? scratch(N * C) : null; // each chunk's gemm (beta 0) writes its rows
+  const dw = grad && w.requiresGrad ? zeroed(V * C) : null;
   const K = kernels();
   const R = chunkRows(V, N);
-  const logits = new Float32Array(R * V);
-  const losses = new Float32Array(N);
+  const logits = scratch(R * V);
+  const losses = scratch(N);
   const w16 = bf16Weight(w); // a frozen head multiplies as bf16 in mixed precision
   for (let r0 = 0; r0 < N; r0 += R) {
     const r = Math.min(R, N - r0);

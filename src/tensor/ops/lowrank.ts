@@ -6,7 +6,7 @@ import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
-import { finite } from './util.js';
+import { finite, scratch, uninit } from './util.js';
 import { bf16Weight } from '../lowp.js';
 
 export interface LowRank {
@@ -30,14 +30,14 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
   const N = inp === 0 ? 0 : x.size / inp;
   const K = kernels();
   const { dropout: p, seed } = lr;
-  const xd = p > 0 ? new Float32Array(x.size) : x.data;
+  const xd = p > 0 ? scratch(x.size) : x.data;
   if (p > 0) K.dropout(xd, x.data, x.size, p, seed);
-  const y = Tensor.zeros([...x.shape.slice(0, -1), out]);
+  const y = uninit([...x.shape.slice(0, -1), out]); // bias rows or gemm beta 0 write it all
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * out);
   const w16 = bf16Weight(w); // frozen W as bf16 in mixed precision, else null
   if (w16) K.gemmBf16(y.data, x.data, w16, N, out, inp, false, true, bias ? 1 : 0);
   else K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
-  const us = new Float32Array(N * R);
+  const us = scratch(N * R);
   K.gemm(us, xd, lr.A.data, 1, N, R, inp, false, true, 0, 0, 0); // u = dropout(x) A^T
   K.scale(us, us, lr.scale, N * R); // us = s * u
   K.gemm(y.data, us, lr.B.data, 1, N, out, R, false, true, 1, 0, 0); // y += us B^T
@@ -49,13 +49,13 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
       if (lr.B.requiresGrad) G.gemm(gradOf(lr.B), dy, us, 1, out, R, N, true, false, 1, 0, 0); // dB += dY^T (s u)
       if (w.requiresGrad) G.gemm(gradOf(w), dy, x.data, 1, out, inp, N, true, false, 1, 0, 0);
       if (bias?.requiresGrad) G.sumRows(gradOf(bias), dy, N, out);
-      const du = new Float32Array(N * R);
+      const du = scratch(N * R);
       G.gemm(du, dy, lr.B.data, 1, N, R, out, false, false, 0, 0, 0);
       G.scale(du, du, lr.scale, N * R); // du = s dY B
       if (lr.A.requiresGrad) {
         let xdd = x.data;
         if (p > 0) {
-          xdd = new Float32Array(x.size);
+          xdd = scratch(x.size);
           G.dropout(xdd, x.data, x.size, p, seed);
         }
         G.gemm(gradOf(lr.A), du, xdd, 1, R, inp, N, true, false, 1, 0, 0); // dA += du^T dropout(x)
@@ -65,7 +65,7 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
         if (w16) G.gemmBf16(dx, dy, w16, N, inp, out, false, false, 1);
         else G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
         if (p > 0) {
-          const t = new Float32Array(N * inp);
+          const t = scratch(N * inp);
           G.gemm(t, du, lr.A.data, 1, N, inp, R, false, false, 0, 0, 0);
           G.dropoutBackward(dx, t, x.size, p, seed);
         } else {

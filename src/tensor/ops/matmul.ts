@@ -5,7 +5,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { numel, shapeError } from '../shape.js';
 import { add, view } from './basic.js';
-import { finite } from './util.js';
+import { finite, uninit } from './util.js';
 import { bf16Weight } from '../lowp.js';
 
 export interface MatmulOpts {
@@ -35,7 +35,7 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOpts = {}): Tensor {
   if (!broadcastB && (b.ndim !== a.ndim || numel(b.shape.slice(0, -2)) !== batch || b.shape.slice(0, -2).some((d, i) => d !== lead[i]))) {
     throw shapeError('matmul', { a: a.shape, b: b.shape }, 'b 2-D (shared) or with the same batch dimensions as a');
   }
-  const out = Tensor.zeros([...lead, M, N]);
+  const out = uninit([...lead, M, N]); // gemm with beta 0 writes every element
   const sA = M * K;
   const sB = broadcastB ? 0 : K * N;
   kernels().gemm(out.data, a.data, b.data, batch, M, N, K, transA, transB, 0, sA, sB);
@@ -85,7 +85,7 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
 function frozenLinearBf16(x: Tensor, w: Tensor, w16: Uint16Array): Tensor {
   const [N, K] = x.shape;
   const O = w.shape[0];
-  const y = Tensor.zeros([N, O]);
+  const y = uninit([N, O]);
   kernels().gemmBf16(y.data, x.data, w16, N, O, K, false, true, 0);
   finite('linear', { x, weight: w, y });
   if (needsGrad([x])) {

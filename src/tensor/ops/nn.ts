@@ -4,7 +4,7 @@ import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { rowsCols, sameShape, shapeError } from '../shape.js';
-import { empty, finite, nonEmptyLast } from './util.js';
+import { finite, nonEmptyLast, scratch, uninit } from './util.js';
 import { ShitateError } from '../../errors.js';
 
 /** table [V, C], ids (N of them) -> [...idsShape, C]; ids are checked against V. */
@@ -17,7 +17,7 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
         'the tokenizer and the model do not match: use the tokenizer that ships with the model');
     }
   }
-  const out = empty([...idsShape, C]);
+  const out = uninit([...idsShape, C]);
   if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
   kernels().embedding(out.data, table.data, ids, ids.length, C);
   if (needsGrad([table])) record('embedding', out, [table], (dout) => kernels().embeddingBackward(gradOf(table), dout, ids, ids.length, C));
@@ -33,13 +33,13 @@ function checkNormWeight(op: string, x: Tensor, w: Tensor): [number, number] {
 /** RMSNorm as HF Llama computes it: x / sqrt(mean(x^2) + eps) * w over the last dimension. */
 export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
   const [N, C] = checkNormWeight('rmsnorm', x, w);
-  const out = empty(x.shape);
-  const rstd = new Float32Array(N);
+  const out = uninit(x.shape);
+  const rstd = scratch(N);
   kernels().rmsnorm(out.data, rstd, x.data, w.data, N, C, eps);
   finite('rmsnorm', { x, w, out });
   if (needsGrad([x, w])) {
     record('rmsnorm', out, [x, w], (dout) => {
-      const dx = x.requiresGrad ? gradOf(x) : new Float32Array(x.size); // kernel always writes dx
+      const dx = x.requiresGrad ? gradOf(x) : scratch(x.size); // kernel always writes dx
       kernels().rmsnormBackward(dx, w.requiresGrad ? gradOf(w) : null, dout, x.data, w.data, rstd, N, C);
     });
   }
@@ -49,15 +49,15 @@ export function rmsnorm(x: Tensor, w: Tensor, eps: number): Tensor {
 export function layernorm(x: Tensor, w: Tensor, b: Tensor | null, eps: number): Tensor {
   const [N, C] = checkNormWeight('layernorm', x, w);
   if (b && !sameShape(b.shape, w.shape)) throw shapeError('layernorm', { weight: w.shape, bias: b.shape }, 'bias shaped like weight');
-  const out = empty(x.shape);
-  const mean = new Float32Array(N);
-  const rstd = new Float32Array(N);
+  const out = uninit(x.shape);
+  const mean = scratch(N);
+  const rstd = scratch(N);
   kernels().layernorm(out.data, mean, rstd, x.data, w.data, b ? b.data : null, N, C, eps);
   finite('layernorm', { x, w, b, out });
   const inputs = b ? [x, w, b] : [x, w];
   if (needsGrad(inputs)) {
     record('layernorm', out, inputs, (dout) => {
-      const dx = x.requiresGrad ? gradOf(x) : new Float32Array(x.size);
+      const dx = x.requiresGrad ? gradOf(x) : scratch(x.size);
       kernels().layernormBackward(dx, w.requiresGrad ? gradOf(w) : null, b?.requiresGrad ? gradOf(b) : null,
         dout, x.data, w.data, mean, rstd, N, C);
     });
@@ -81,14 +81,14 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32
         'shorten the input or raise max_position_embeddings');
     }
   }
-  const out = empty(x.shape);
+  const out = uninit(x.shape);
   kernels().rope(out.data, x.data, cos, sin, pos, N, H, D);
   if (needsGrad([x])) record('rope', out, [x], (dout) => kernels().ropeBackward(gradOf(x), dout, cos, sin, pos, N, H, D));
   return out;
 }
 
 export function silu(x: Tensor): Tensor {
-  const out = empty(x.shape);
+  const out = uninit(x.shape);
   kernels().silu(out.data, x.data, x.size);
   if (needsGrad([x])) record('silu', out, [x], (dout) => kernels().siluBackward(gradOf(x), dout, x.data, x.size));
   return out;
@@ -97,13 +97,13 @@ export function silu(x: Tensor): Tensor {
 /** silu(gate) * up, the Llama MLP's gated activation. */
 export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (!sameShape(gate.shape, up.shape)) throw shapeError('swiglu', { gate: gate.shape, up: up.shape }, 'gate and up of the same shape');
-  const out = empty(gate.shape);
+  const out = uninit(gate.shape);
   kernels().swiglu(out.data, gate.data, up.data, gate.size);
   finite('swiglu', { gate, up, out });
   if (needsGrad([gate, up])) {
     record('swiglu', out, [gate, up], (dout) => {
       const n = gate.size;
-      kernels().swigluBackward(gate.requiresGrad ? gradOf(gate) : new Float32Array(n), up.requiresGrad ? gradOf(up) : new Float32Array(n),
+      kernels().swigluBackward(gate.requiresGrad ? gradOf(gate) : scratch(n), up.requiresGrad ? gradOf(up) : scratch(n),
         dout, gate.data, up.data, n);
     });
   }
@@ -114,13 +114,13 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
 export function geglu(gate: Tensor, up: Tensor, approximate: 'erf' | 'tanh' = 'tanh'): Tensor {
   if (!sameShape(gate.shape, up.shape)) throw shapeError('geglu', { gate: gate.shape, up: up.shape }, 'gate and up of the same shape');
   const a = approximate === 'tanh' ? 1 : 0;
-  const out = empty(gate.shape);
+  const out = uninit(gate.shape);
   kernels().geglu(out.data, gate.data, up.data, gate.size, a);
   finite('geglu', { gate, up, out });
   if (needsGrad([gate, up])) {
     record('geglu', out, [gate, up], (dout) => {
       const n = gate.size;
-      kernels().gegluBackward(gate.requiresGrad ? gradOf(gate) : new Float32Array(n), up.requiresGrad ? gradOf(up) : new Float32Array(n),
+      kernels().gegluBackward(gate.requiresGrad ? gradOf(gate) : scratch(n), up.requiresGrad ? gradOf(up) : scratch(n),
         dout, gate.data, up.data, n, a);
     });
   }
@@ -130,7 +130,7 @@ export function geglu(gate: Tensor, up: Tensor, approximate: 'erf' | 'tanh' = 't
 /** GELU: 'erf' (exact, BERT/Falcon "gelu") or 'tanh' ("gelu_new", "gelu_pytorch_tanh"). */
 export function gelu(x: Tensor, approximate: 'erf' | 'tanh' = 'erf'): Tensor {
   const a = approximate === 'tanh' ? 1 : 0;
-  const out = empty(x.shape);
+  const out = uninit(x.shape);
   kernels().gelu(out.data, x.data, x.size, a);
   if (needsGrad([x])) record('gelu', out, [x], (dout) => kernels().geluBackward(gradOf(x), dout, x.data, x.size, a));
   return out;
@@ -140,7 +140,7 @@ export function gelu(x: Tensor, approximate: 'erf' | 'tanh' = 'erf'): Tensor {
 export function softmax(x: Tensor): Tensor {
   nonEmptyLast('softmax', x, 'x');
   const [N, C] = rowsCols(x.shape);
-  const out = empty(x.shape);
+  const out = uninit(x.shape);
   kernels().softmax(out.data, x.data, N, C);
   finite('softmax', { x, out });
   if (needsGrad([x])) record('softmax', out, [x], (dout) => kernels().softmaxBackward(gradOf(x), dout, out.data, N, C));
@@ -153,7 +153,7 @@ export function dropout(x: Tensor, p: number, seed: number): Tensor {
     throw new ShitateError('E_CONFIG', `dropout: probability must be in [0, 1), found ${p}`, 'use e.g. 0.05 for LoRA dropout, 0 to disable');
   }
   if (p === 0) return x;
-  const out = empty(x.shape);
+  const out = uninit(x.shape);
   kernels().dropout(out.data, x.data, x.size, p, seed >>> 0);
   if (needsGrad([x])) record('dropout', out, [x], (dout) => kernels().dropoutBackward(gradOf(x), dout, x.size, p, seed >>> 0));
   return out;

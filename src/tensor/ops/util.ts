@@ -1,7 +1,8 @@
 // Shared helpers for ops: fresh outputs, the debug finite check, and shape guards.
 import { Tensor } from '../tensor.js';
 import { ShitateError } from '../../errors.js';
-import { fmtShape, type Shape } from '../shape.js';
+import { checkShapeValid, fmtShape, numel, type Shape } from '../shape.js';
+import { takeBuffer, takeZeroed } from '../pool.js';
 
 let checkFinite = process.env.SHITATE_CHECK_FINITE === '1';
 
@@ -10,8 +11,26 @@ export function setCheckFinite(on: boolean): void {
   checkFinite = on;
 }
 
+/** A zeroed op output (from the step pool inside a training step). */
 export function empty(shape: Shape): Tensor {
-  return Tensor.zeros(shape);
+  checkShapeValid(shape, 'Tensor.zeros');
+  return Tensor.from(takeZeroed(numel(shape)), shape);
+}
+
+/** An op output whose every element the op's kernel writes: not zeroed first. */
+export function uninit(shape: Shape): Tensor {
+  checkShapeValid(shape, 'Tensor.zeros');
+  return Tensor.from(takeBuffer(numel(shape)), shape);
+}
+
+/** Scratch floats for an op (saved statistics, temporaries), contents arbitrary; pooled inside a step. */
+export function scratch(n: number): Float32Array {
+  return takeBuffer(n);
+}
+
+/** Zeroed scratch floats; pooled inside a step. */
+export function zeroed(n: number): Float32Array {
+  return takeZeroed(n);
 }
 
 /** With SHITATE_CHECK_FINITE=1, every op checks its inputs and output and names the first NaN/Inf. */

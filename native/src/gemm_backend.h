@@ -1,0 +1,30 @@
+// Which library runs a row-major float32 or bf16 GEMM, chosen once at run time from the CPU: OpenBLAS, or
+// oneDNN where the addon links it and the CPU has AVX-512 (k_gemm_backend.cc says why). One entry point per
+// precision so every kernel (linear layers, attention blocks, LoRA) goes through the same choice.
+#pragma once
+#include <cstdint>
+
+#include "common.h"
+
+namespace sh {
+
+/** C[M, N] = alpha * op(A) @ op(B) + beta * C, row-major with leading dimensions (cblas_sgemm's contract). */
+void sgemm_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B, i64 ldb,
+              float beta, float* C, i64 ldc);
+
+/** The same with bfloat16 operands (bit patterns) and float32 sums and output: oneDNN's bf16 GEMM when linked,
+ *  else both operands widened to float32 (exact) and multiplied on sgemm_rm. Inside a parallel region it runs
+ *  on the calling thread. */
+void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda, const uint16_t* B,
+                  i64 ldb, float beta, float* C, i64 ldc);
+
+/** "onednn" or "openblas" (or the platform BLAS): the library sgemm_rm calls. */
+const char* sgemm_backend();
+
+/** CPU features found at run time (x86 cpuid; false elsewhere). */
+bool cpu_has_avx2();
+bool cpu_has_avx512();
+bool cpu_has_avx512_bf16();
+bool cpu_has_amx_bf16();
+
+}  // namespace sh

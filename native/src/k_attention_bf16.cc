@@ -1,0 +1,245 @@
+// Attention on bf16 GEMMs (lowp.h): the blocked algorithm of k_attention_blocked.cc with q, k, v rounded to bf16
+// and the two products of each block on oneDNN's bf16 GEMM (about 3-4x sgemm per core on AVX512-BF16 / AMX),
+// as PyTorch's CPU flash attention does in bf16: scores and softmax in float32, the unnormalised probabilities
+// rounded to bf16 for the value product, dS rounded to bf16 for the gradient products, float32 sums. Every query
+// count takes this path (no per-query variant), so bf16 results do not depend on the sequence length.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "attention_blocks.h"
+#include "gemm_backend.h"
+#include "lowp.h"
+
+namespace sh {
+
+using namespace attn;
+
+namespace {
+
+constexpr i64 kQB = 32;   // queries per block (forward)
+constexpr i64 kKB = 32;   // keys per block (backward)
+constexpr i64 kRB = 256;  // packed query rows per chunk (backward)
+
+// C = alpha * op(A) @ op(B) + beta * C on bf16 operands, on the calling thread inside the parallel regions
+inline void mm16(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda, const uint16_t* B,
+                 i64 ldb, float beta, float* C, i64 ldc) {
+  gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void round_into(uint16_t* dst, const float* src, i64 n) {
+  for (i64 i = 0; i < n; ++i) dst[i] = bf16_round(src[i]);
+}
+
+/** k and v [B, Tk, Hkv, D] rounded to bf16, in scratch kept between calls (only the main thread calls). */
+void round_kv(std::vector<uint16_t>& k16, std::vector<uint16_t>& v16, const float* k, const float* v, i64 n) {
+  if (static_cast<i64>(k16.size()) < n) {
+    k16.resize(static_cast<size_t>(n));
+    v16.resize(static_cast<size_t>(n));
+  }
+  uint16_t* kd = k16.data();
+  uint16_t* vd = v16.data();
+  SH_PARALLEL_FOR(2 * n)
+  for (i64 i = 0; i < n; ++i) {
+    kd[i] = bf16_round(k[i]);
+    vd[i] = bf16_round(v[i]);
+  }
+}
+
+std::vector<uint16_t> g_k16, g_v16;
+
+}  // namespace
+
+void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, const float* k, const float* v,
+                    const float* alibi, const int32_t* seg, const AttnShape& s) {
+  const Layout L(s);
+  const i64 qblocks = (s.Tq + kQB - 1) / kQB, G = L.group, D = s.D;
+  const i64 tasks = s.B * s.Hkv * qblocks;
+  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * D);
+  const uint16_t* k16 = g_k16.data();
+  const uint16_t* v16 = g_v16.data();
+#pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
+  {
+    std::vector<uint16_t> Q(static_cast<size_t>(kQB * G * D)), P(static_cast<size_t>(kQB * G * s.Tk));
+    std::vector<float> O(Q.size()), S(P.size()), inv(static_cast<size_t>(kQB * G));
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < tasks; ++task) {
+      const i64 b = task / (s.Hkv * qblocks), kvh = (task / qblocks) % s.Hkv, t0 = (task % qblocks) * kQB;
+      const i64 t1 = std::min(t0 + kQB, s.Tq), m = (t1 - t0) * G;
+      i64 lo, hi;
+      block_key_range(s, t0, t1, &lo, &hi);
+      const i64 nk = hi - lo;
+      for (i64 r = 0; r < m; ++r) round_into(Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), D);
+      if (nk > 0) mm16(false, true, m, nk, D, s.scale, Q.data(), D, L.kv(k16, b, lo, kvh), L.ldk, 0.0f, S.data(), nk);
+      if (s.softcap > 0.0f) cap_block(S.data(), nullptr, m * nk, s);
+      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
+      for (i64 r = 0; r < m; ++r) {
+        const i64 t = t0 + r / G, h = kvh * G + r % G;
+        float* row = S.data() + r * nk;
+        i64 a, e;
+        mask_row(row, nk, lo, L.off + t, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
+        const float mx = row_max(row + a, e - a);
+        if (mx == kNegInf) {
+          std::fill(row, row + nk, 0.0f);
+          lse[(b * s.H + h) * s.Tq + t] = kNegInf;
+          inv[static_cast<size_t>(r)] = 0.0f;
+        } else {
+          exp_span(row, nk, a, e, mx);
+          const double sum = sum_d(row + a, e - a);
+          inv[static_cast<size_t>(r)] = static_cast<float>(1.0 / sum);
+          lse[(b * s.H + h) * s.Tq + t] = static_cast<float>(mx + std::log(sum));
+        }
+        round_into(P.data() + r * nk, row, nk);
+      }
+      // O [m, D] = r(exp(S - max)) @ V[lo:hi], normalised and rounded on the way out
+      if (nk > 0) mm16(false, false, m, D, nk, 1.0f, P.data(), nk, L.kv(v16, b, lo, kvh), L.ldk, 0.0f, O.data(), D);
+      else std::fill(O.begin(), O.end(), 0.0f);
+      for (i64 r = 0; r < m; ++r) {
+        const i64 t = t0 + r / G, h = kvh * G + r % G;
+        const float* src = O.data() + r * D;
+        uint16_t* d16 = L.q(out16, b, t, h);
+        for (i64 d = 0; d < D; ++d) d16[d] = bf16_round(src[d] * inv[static_cast<size_t>(r)]);
+        if (out != nullptr) {
+          float* dst = L.q(out, b, t, h);
+          for (i64 d = 0; d < D; ++d) dst[d] = bf16_widen(d16[d]);
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Packed query rows of one kv group (r = t * group + g), as in k_attention_blocked.cc, in bf16.
+struct Chunk16 {
+  i64 b = 0, kvh = 0, r0 = 0, r1 = 0;
+  std::vector<uint16_t> q, dout;   // [kRB, D]
+  std::vector<float> dq;           // [kRB, D]
+  std::vector<float> lse, di;      // [kRB]
+  std::vector<float> p, ds, capg;  // [kRB, kKB]
+  std::vector<uint16_t> p16, ds16; // [kRB, kKB]
+  explicit Chunk16(i64 D)
+      : q(static_cast<size_t>(kRB * D)), dout(q.size()), dq(q.size()), lse(static_cast<size_t>(kRB)), di(lse.size()),
+        p(static_cast<size_t>(kRB * kKB)), ds(p.size()), capg(p.size()), p16(p.size()), ds16(p.size()) {}
+};
+
+void pack16(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
+            i64 kvh, i64 r0, i64 r1) {
+  const AttnShape& s = L.s;
+  C.b = b;
+  C.kvh = kvh;
+  C.r0 = r0;
+  C.r1 = r1;
+  for (i64 r = r0; r < r1; ++r) {
+    const i64 t = r / L.group, h = kvh * L.group + r % L.group, i = r - r0;
+    const float l = lse[(b * s.H + h) * s.Tq + t];
+    round_into(C.q.data() + i * s.D, L.q(q, b, t, h), s.D);
+    round_into(C.dout.data() + i * s.D, L.q(dout, b, t, h), s.D);
+    std::fill(C.dq.data() + i * s.D, C.dq.data() + (i + 1) * s.D, 0.0f);
+    C.lse[i] = l;
+    float di = 0.0f;
+    if (l != kNegInf) {
+      const uint16_t* g = C.dout.data() + i * s.D;
+      const float* o = L.q(out, b, t, h);
+      for (i64 d = 0; d < s.D; ++d) di += bf16_widen(g[d]) * o[d];
+    }
+    C.di[i] = di;
+  }
+}
+
+enum Grads { kGradQ = 1, kGradKV = 2 };
+
+void key_block16(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
+                 const int32_t* seg, const Layout& L, i64 kb, int grads) {
+  const AttnShape& s = L.s;
+  const i64 D = s.D, j0 = kb * kKB, nk = std::min(kKB, s.Tk - j0);
+  i64 lo, hi;
+  block_rows(L, j0, j0 + nk, &lo, &hi);
+  lo = std::max(lo, C.r0) - C.r0;
+  hi = std::min(hi, C.r1) - C.r0;
+  if (hi <= lo) return;
+  const i64 m = hi - lo;
+  const uint16_t* K = L.kv(k16, C.b, j0, C.kvh);
+  const uint16_t* Q = C.q.data() + lo * D;
+  const uint16_t* dO = C.dout.data() + lo * D;
+  const int32_t* segb = seg != nullptr ? seg + C.b * s.Tk : nullptr;
+  float* P = C.p.data();
+  float* dS = C.ds.data();
+  mm16(false, true, m, nk, D, s.scale, Q, D, K, L.ldk, 0.0f, P, nk);  // S [m, nk]
+  const bool capped = s.softcap > 0.0f;
+  if (capped) cap_block(P, C.capg.data(), m * nk, s);
+  for (i64 i = 0; i < m; ++i) {
+    const i64 r = C.r0 + lo + i, h = C.kvh * L.group + r % L.group;
+    const float l = C.lse[lo + i];
+    i64 a = 0, e = 0;
+    if (l != kNegInf)
+      mask_row(P + i * nk, nk, j0, L.off + r / L.group, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
+    exp_span(P + i * nk, nk, a, e, l);
+  }
+  if (grads & kGradKV) {
+    round_into(C.p16.data(), P, m * nk);
+    mm16(true, false, nk, D, m, 1.0f, C.p16.data(), nk, dO, D, 1.0f, L.kv(dv, C.b, j0, C.kvh), L.ldk);
+  }
+  mm16(false, true, m, nk, D, 1.0f, dO, D, L.kv(v16, C.b, j0, C.kvh), L.ldk, 0.0f, dS, nk);  // dout V^T
+  for (i64 i = 0; i < m; ++i) {
+    float* g = dS + i * nk;
+    const float* p = P + i * nk;
+    const float di = C.di[lo + i];
+    for (i64 j = 0; j < nk; ++j) g[j] = s.scale * (p[j] * (g[j] - di));
+    if (capped)
+      for (i64 j = 0; j < nk; ++j) g[j] *= C.capg[i * nk + j];
+  }
+  round_into(C.ds16.data(), dS, m * nk);
+  if (grads & kGradQ) mm16(false, false, m, D, nk, 1.0f, C.ds16.data(), nk, K, L.ldk, 1.0f, C.dq.data() + lo * D, D);
+  if (grads & kGradKV) mm16(true, false, nk, D, m, 1.0f, C.ds16.data(), nk, Q, D, 1.0f, L.kv(dk, C.b, j0, C.kvh), L.ldk);
+}
+
+void unpack_dq16(float* dq, const Chunk16& C, const Layout& L) {
+  for (i64 r = C.r0; r < C.r1; ++r)
+    axpy(L.q(dq, C.b, r / L.group, C.kvh * L.group + r % L.group), C.dq.data() + (r - C.r0) * L.s.D, 1.0f, L.s.D);
+}
+
+}  // namespace
+
+// Same task structure as attention_blocked_backward: one pass per (batch row, kv head) when there are enough of
+// them for the threads, else dq by (unit, chunk) and then dk/dv by (unit, key block).
+void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                             const float* v, const float* out, const float* lse, const float* alibi,
+                             const int32_t* seg, const AttnShape& s) {
+  const Layout L(s);
+  const i64 units = s.B * s.Hkv, rows = s.Tq * L.group;
+  const i64 kblocks = (s.Tk + kKB - 1) / kKB, chunks = (rows + kRB - 1) / kRB;
+  const int team = team_size(s.B * s.H * s.Tq * s.Tk * s.D);
+  const bool one_pass = 2 * units >= team;
+  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
+  const uint16_t* k16 = g_k16.data();
+  const uint16_t* v16 = g_v16.data();
+#pragma omp parallel num_threads(team)
+  {
+    Chunk16 C(s.D);
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < (one_pass ? units : units * chunks); ++task) {
+      const i64 u = one_pass ? task : task / chunks;
+      const i64 c0 = one_pass ? 0 : task % chunks, c1 = one_pass ? chunks : c0 + 1;
+      for (i64 c = c0; c < c1; ++c) {
+        pack16(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c * kRB, std::min(c * kRB + kRB, rows));
+        for (i64 kb = 0; kb < kblocks; ++kb)
+          key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, one_pass ? kGradQ | kGradKV : kGradQ);
+        unpack_dq16(dq, C, L);
+      }
+    }
+#pragma omp for schedule(dynamic, 1)
+    for (i64 task = 0; task < (one_pass ? 0 : units * kblocks); ++task) {
+      const i64 u = task / kblocks, kb = task % kblocks;
+      i64 r0, r1;
+      block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
+      for (i64 c = r0; c < r1; c += kRB) {
+        pack16(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
+        key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, kGradKV);
+      }
+    }
+  }
+}
+
+}  // namespace sh

@@ -1,0 +1,116 @@
+// GEMM library choice. OpenBLAS 0.3.21 picks its kernels by CPU model and falls back to its AVX2 "Haswell"
+// kernels on CPUs newer than it knows (AMD Zen 5 here: 56-75 GFLOP/s per core), while oneDNN's JIT targets
+// the CPU's actual AVX-512 units (95-195 GFLOP/s per core on the same shapes, measured side by side). So
+// float32 GEMMs go to oneDNN's dnnl_sgemm when the addon links oneDNN and the CPU has AVX-512F; AVX2-only CPUs
+// and builds without oneDNN keep OpenBLAS. SHITATE_SGEMM=openblas|onednn overrides the choice.
+#include "gemm_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "blas.h"
+
+#ifdef SHITATE_DNNL
+// Exported by libdnnl (row-major, like cblas_sgemm with CblasRowMajor). dnnl_gemm_bf16bf16f32 is exported next
+// to it but not declared in the public headers; native/config.cjs enables this path only after a test program
+// links against both.
+extern "C" int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                          int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+extern "C" int dnnl_gemm_bf16bf16f32(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
+                                     const uint16_t* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta,
+                                     float* C, int64_t ldc);
+#endif
+
+namespace sh {
+
+#if defined(__x86_64__) && defined(__GNUC__)
+bool cpu_has_avx2() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool cpu_has_avx512() { return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"); }
+static bool cpuid_bit(unsigned leaf, unsigned sub, int reg, int bit) {
+  unsigned r[4] = {0, 0, 0, 0};
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+  return (r[reg] >> bit) & 1u;
+}
+// AVX512_BF16: cpuid(7, 1).eax bit 5; AMX-BF16: cpuid(7, 0).edx bit 22. GCC 12's __builtin_cpu_supports knows
+// neither name, so cpuid is read directly (after checking leaf 7 exists).
+static bool has_leaf7() {
+  unsigned r[4] = {0, 0, 0, 0};
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(0), "c"(0));
+  return r[0] >= 7;
+}
+bool cpu_has_avx512_bf16() { return cpu_has_avx512() && has_leaf7() && cpuid_bit(7, 1, 0, 5); }
+bool cpu_has_amx_bf16() { return has_leaf7() && cpuid_bit(7, 0, 3, 22); }
+#else
+bool cpu_has_avx2() { return false; }
+bool cpu_has_avx512() { return false; }
+bool cpu_has_avx512_bf16() { return false; }
+bool cpu_has_amx_bf16() { return false; }
+#endif
+
+namespace {
+
+bool choose_onednn() {
+#ifdef SHITATE_DNNL
+  const char* env = std::getenv("SHITATE_SGEMM");
+  if (env != nullptr && std::strcmp(env, "openblas") == 0) return false;
+  if (env != nullptr && std::strcmp(env, "onednn") == 0) return true;
+  return cpu_has_avx512();
+#else
+  return false;
+#endif
+}
+
+const bool g_onednn = choose_onednn();
+
+}  // namespace
+
+const char* sgemm_backend() {
+#if defined(SHITATE_ACCELERATE)
+  return "accelerate";
+#else
+  return g_onednn ? "onednn" : "openblas";
+#endif
+}
+
+void sgemm_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B, i64 ldb,
+              float beta, float* C, i64 ldc) {
+  if (M <= 0 || N <= 0) return;
+#ifdef SHITATE_DNNL
+  if (g_onednn) {
+    dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#endif
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(M),
+              static_cast<int>(N), static_cast<int>(K), alpha, A, static_cast<int>(lda), B, static_cast<int>(ldb), beta,
+              C, static_cast<int>(ldc));
+}
+
+void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda, const uint16_t* B,
+                  i64 ldb, float beta, float* C, i64 ldc) {
+  if (M <= 0 || N <= 0) return;
+#ifdef SHITATE_DNNL
+  dnnl_gemm_bf16bf16f32(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+  // widen both operands into per-thread scratch (exact), then one float32 GEMM
+  static thread_local std::vector<float> wa, wb;
+  const i64 ra = ta ? K : M, rb = tb ? N : K;  // stored rows
+  const i64 ca = ta ? M : K, cb = tb ? K : N;  // stored columns used
+  wa.resize(static_cast<size_t>(ra * ca));
+  wb.resize(static_cast<size_t>(rb * cb));
+  for (i64 r = 0; r < ra; ++r)
+    for (i64 c = 0; c < ca; ++c) {
+      const uint32_t u = static_cast<uint32_t>(A[r * lda + c]) << 16;
+      std::memcpy(&wa[static_cast<size_t>(r * ca + c)], &u, 4);
+    }
+  for (i64 r = 0; r < rb; ++r)
+    for (i64 c = 0; c < cb; ++c) {
+      const uint32_t u = static_cast<uint32_t>(B[r * ldb + c]) << 16;
+      std::memcpy(&wb[static_cast<size_t>(r * cb + c)], &u, 4);
+    }
+  sgemm_rm(ta, tb, M, N, K, alpha, wa.data(), ca, wb.data(), cb, beta, C, ldc);
+#endif
+}
+
+}  // namespace sh

@@ -1,0 +1,209 @@
+// The bf16 mixed-precision kernels (lowp-types.ts): the reference twins against formulas written out here, and
+// the native kernels against the reference on the same random inputs (odd sizes, LoRA rank 0 and 3, bias or
+// none, GQA, windows, segments, ALiBi, soft-caps, queries that see no key). Outputs are bf16, so two correct
+// implementations may round a value that sits on a bf16 boundary differently: comparisons allow one bf16 step
+// (2^-8 relative) where a sum feeds a rounding.
+import { describe, expect, it } from 'vitest';
+import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
+import type { Kernels } from '../../src/kernels/types.js';
+import { bf16Bits, bf16Value, snap } from '../../src/kernels/ref/lowp.js';
+import { maxRelErr, randInts, randn, Rng } from './helpers.js';
+
+const native = nativeStatus().kernels;
+const ref = referenceKernels;
+
+const widen = (u: Uint16Array): Float32Array => Float32Array.from(u, bf16Value);
+const bits = (a: Float32Array): Uint16Array => Uint16Array.from(a, bf16Bits);
+
+/** max |a - b| / (|b| + 1) over two outputs, printed with a label */
+function agree(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
+  expect(got.length, label).toBe(want.length);
+  const err = maxRelErr(got, want, 1);
+  console.log(`${label}: max scaled diff ${err.toExponential(2)}`);
+  expect(err, label).toBeLessThanOrEqual(tol);
+}
+
+describe('reference bf16 kernels follow their formulas', () => {
+  it('gemmBf16Ld multiplies bf16 operands with leading dimensions and beta', () => {
+    const rng = new Rng(1);
+    const [M, N, K, lda, ldb, ldc] = [3, 4, 5, 7, 6, 9];
+    const a = bits(randn(rng, M * lda));
+    const b = bits(randn(rng, N * ldb));
+    const c = randn(rng, M * ldc);
+    const c0 = c.slice();
+    ref.gemmBf16Ld(c, a, b, M, N, K, false, true, 1, lda, ldb, ldc);
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += bf16Value(a[m * lda + k]) * bf16Value(b[n * ldb + k]);
+        expect(c[m * ldc + n]).toBeCloseTo(Math.fround(s + c0[m * ldc + n]), 5);
+      }
+      expect(c[m * ldc + N]).toBe(c0[m * ldc + N]); // beyond N, nothing is written
+    }
+  });
+
+  it('bf16LinearOut rounds the base, the LoRA term and their sum; R = 0 is the rounded base plus bias', () => {
+    const rng = new Rng(2);
+    const [N, O, R, s] = [2, 3, 2, 2.5];
+    const yext = randn(rng, N * (O + R));
+    const bias = randn(rng, O);
+    const B = randn(rng, O * R);
+    const y16 = new Uint16Array(N * O);
+    const u16 = new Uint16Array(N * R);
+    ref.bf16LinearOut(y16, u16, yext, bias, B, s, N, O, R);
+    for (let n = 0; n < N; n++) {
+      const u = [0, 1].map((r) => snap(yext[n * (O + R) + O + r]));
+      expect(Array.from(u16.subarray(n * R, n * R + R), bf16Value)).toEqual(u);
+      for (let o = 0; o < O; o++) {
+        const lora = snap(snap(Math.fround(u[0] * snap(B[o * R]) + u[1] * snap(B[o * R + 1]))) * s);
+        expect(bf16Value(y16[n * O + o])).toBe(snap(snap(yext[n * (O + R) + o] + bias[o]) + lora));
+      }
+    }
+    const plain = new Uint16Array(N * O);
+    const yPlain = randn(rng, N * O);
+    ref.bf16LinearOut(plain, null, yPlain, null, null, 0, N, O, 0);
+    expect(Array.from(plain)).toEqual(Array.from(bits(yPlain)));
+  });
+
+  it('swigluBf16 and rmsnormBf16 round the float results', () => {
+    const rng = new Rng(3);
+    const g = bits(randn(rng, 9));
+    const u = bits(randn(rng, 9));
+    const m = new Uint16Array(9);
+    ref.swigluBf16(m, g, u, 9);
+    for (let i = 0; i < 9; i++) {
+      const gv = bf16Value(g[i]);
+      expect(bf16Value(m[i])).toBe(snap(snap(gv / (1 + Math.exp(-gv))) * bf16Value(u[i])));
+    }
+    const x = randn(rng, 2 * 5);
+    const w = randn(rng, 5);
+    const out = new Float32Array(10);
+    const rstd = new Float32Array(2);
+    ref.rmsnorm(out, rstd, x, w, 2, 5, 1e-5);
+    const out16 = new Uint16Array(10);
+    const rstd16 = new Float32Array(2);
+    ref.rmsnormBf16(out16, rstd16, x, w, 2, 5, 1e-5);
+    expect(Array.from(widen(out16))).toEqual(Array.from(out, snap));
+    expect(Array.from(rstd16)).toEqual(Array.from(rstd));
+  });
+});
+
+/** Cases run on both implementations from the same seed; returns the outputs to compare. */
+const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayLike<number>[] }[] = [
+  ...[[5, 7, 9, 0], [33, 70, 130, 3], [64, 48, 96, 8]].map(([N, O, I, R]) => ({
+    label: `linear N=${N} O=${O} I=${I} R=${R}`, tol: 8e-3,
+    run: (k: Kernels, rng: Rng) => {
+      const x16 = bits(randn(rng, N * I));
+      const w16 = bits(randn(rng, (O + R) * I, 0.2));
+      const yext = new Float32Array(N * (O + R));
+      k.gemmBf16Ld(yext, x16, w16, N, O + R, I, false, true, 0, I, I, O + R);
+      const y16 = new Uint16Array(N * O);
+      const u16 = new Uint16Array(N * R);
+      const B = randn(rng, O * R, 0.3);
+      const bias = R === 3 ? randn(rng, O) : null;
+      k.bf16LinearOut(y16, R ? u16 : null, yext, bias, R ? B : null, 1.5, N, O, R);
+      const dy = randn(rng, N * O);
+      const g16 = new Uint16Array(N * (O + R));
+      const dB = randn(rng, O * R);
+      k.bf16LinearGrad(g16, R ? dB : null, dy, R ? u16 : null, R ? B : null, 1.5, N, O, R);
+      const dx = randn(rng, N * I);
+      k.gemmBf16Ld(dx, g16, w16, N, I, O + R, false, false, 1, O + R, I, I);
+      const dA = randn(rng, R * I);
+      const tmp = new Float32Array(R * I);
+      if (R) k.gemmBf16Ld(tmp, g16.subarray(O), x16, R, I, N, true, false, 0, O + R, I, I);
+      k.bf16Accumulate(dA, tmp, R * I);
+      return [yext, widen(y16), widen(u16), widen(g16), dB, dx, dA];
+    },
+  })),
+  ...[0, 1, 1003].map((n) => ({
+    label: `swiglu n=${n}`, tol: 8e-3,
+    run: (k: Kernels, rng: Rng) => {
+      const g = bits(randn(rng, n, 2));
+      const u = bits(randn(rng, n));
+      const m = new Uint16Array(n);
+      k.swigluBf16(m, g, u, n);
+      const dg = randn(rng, n);
+      const du = randn(rng, n);
+      k.swigluBf16Backward(dg, du, randn(rng, n), g, u, n);
+      return [widen(m), dg, du];
+    },
+  })),
+  ...[[3, 5, 1], [7, 576, 0.5]].map(([N, C, mult]) => ({
+    label: `norms N=${N} C=${C} mult=${mult}`, tol: 8e-3,
+    run: (k: Kernels, rng: Rng) => {
+      const x = randn(rng, N * C);
+      const w = randn(rng, C);
+      const out16 = new Uint16Array(N * C);
+      const rstd = new Float32Array(N);
+      k.rmsnormBf16(out16, rstd, x, w, N, C, 1e-5);
+      const y = randn(rng, N * C);
+      const sum = new Float32Array(N * C);
+      const out = new Float32Array(N * C);
+      const rstd2 = new Float32Array(N);
+      k.addRmsnorm(sum, out, null, rstd2, x, y, null, mult, w, N, C, 1e-6);
+      const sum16 = new Float32Array(N * C);
+      const o16 = new Uint16Array(N * C);
+      k.addRmsnorm(sum16, null, o16, rstd2, x, null, bits(y), mult, w, N, C, 1e-6);
+      return [widen(out16), rstd, sum, out, sum16, widen(o16)];
+    },
+  })),
+  ...([
+    { B: 2, Tq: 19, Tk: 19, H: 4, Hkv: 2, D: 8, causal: 1, window: 0, seg: false, alibi: false, cap: 0 },
+    { B: 1, Tq: 40, Tk: 40, H: 3, Hkv: 1, D: 16, causal: 1, window: 6, seg: true, alibi: true, cap: 0 },
+    { B: 1, Tq: 5, Tk: 37, H: 2, Hkv: 2, D: 12, causal: 1, window: 0, seg: false, alibi: false, cap: 20 },
+    { B: 2, Tq: 33, Tk: 33, H: 2, Hkv: 1, D: 8, causal: 0, window: 0, seg: true, alibi: false, cap: 0 },
+  ]).map((c) => ({
+    label: `attention B=${c.B} Tq=${c.Tq} Tk=${c.Tk} H=${c.H}/${c.Hkv} D=${c.D} causal=${c.causal} window=${c.window}` +
+      `${c.seg ? ' seg' : ''}${c.alibi ? ' alibi' : ''}${c.cap ? ` cap=${c.cap}` : ''}`,
+    tol: 2e-2,
+    run: (k: Kernels, rng: Rng) => {
+      const { B, Tq, Tk, H, Hkv, D } = c;
+      const q = randn(rng, B * Tq * H * D);
+      const kk = randn(rng, B * Tk * Hkv * D);
+      const v = randn(rng, B * Tk * Hkv * D);
+      const alibi = c.alibi ? Float32Array.from({ length: H }, (_, h) => -0.1 * (h + 1)) : null;
+      const seg = c.seg ? randInts(rng, B * Tk, 0, 2).sort() : null;
+      const out = new Float32Array(B * Tq * H * D);
+      const out16 = new Uint16Array(out.length);
+      const lse = new Float32Array(B * H * Tq);
+      const scale = 1 / Math.sqrt(D);
+      k.attentionBf16(out, out16, lse, q, kk, v, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      const dq = new Float32Array(q.length);
+      const dk = new Float32Array(kk.length);
+      const dv = new Float32Array(v.length);
+      const dout = randn(rng, out.length);
+      k.attentionBf16Backward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      return [out, widen(out16), lse, dq, dk, dv];
+    },
+  })),
+];
+
+describe.skipIf(!native)('native bf16 kernels match the reference', () => {
+  it.each(CASES)('$label', ({ label, tol, run }) => {
+    const got = run(native!, new Rng(label.length * 7919));
+    const want = run(ref, new Rng(label.length * 7919));
+    got.forEach((g, i) => agree(`${label} output ${i}`, g, want[i], tol));
+  });
+
+  it('bf16 attention matches float32 attention to bf16 accuracy', () => {
+    const rng = new Rng(9);
+    const [B, T, H, Hkv, D] = [2, 48, 4, 2, 16];
+    const q = randn(rng, B * T * H * D);
+    const k = randn(rng, B * T * Hkv * D);
+    const v = randn(rng, B * T * Hkv * D);
+    const [o32, o16, l32, l16] = [new Float32Array(q.length), new Float32Array(q.length), new Float32Array(B * H * T), new Float32Array(B * H * T)];
+    native!.attention(o32, l32, q, k, v, null, null, B, T, T, H, Hkv, D, 0.25, 1, 0, 0);
+    native!.attentionBf16(o16, new Uint16Array(q.length), l16, q, k, v, null, null, B, T, T, H, Hkv, D, 0.25, 1, 0, 0);
+    agree('attention bf16 vs float32 output', o16, o32, 3e-2);
+    agree('attention bf16 vs float32 lse', l16, l32, 3e-2);
+  });
+
+  it('refuses mismatched buffers with the kernel and argument named', () => {
+    const k = native!;
+    expect(() => k.bf16LinearOut(new Uint16Array(3), null, new Float32Array(4), null, null, 1, 2, 2, 0)).toThrow(/bf16LinearOut.*y16/);
+    expect(() => k.addRmsnorm(new Float32Array(4), null, null, new Float32Array(2), new Float32Array(4), new Float32Array(4), null, 1,
+      new Float32Array(2), 2, 2, 1e-5)).toThrow(/exactly one of out and out16/);
+    expect(() => k.gemmBf16Ld(new Float32Array(4), new Uint16Array(4), new Uint16Array(4), 2, 2, 2, false, false, 0, 1, 2, 2))
+      .toThrow(/leading dimensions/);
+  });
+});
