@@ -1,6 +1,6 @@
 // IEEE half precision one value at a time, for the f16 scales inside quantized blocks: ggml's
 // GGML_FP32_TO_FP16 (nearest, ties to even) and GGML_FP16_TO_FP32 (exact).
-import { f32ToF16 } from '../kernels/ref/convert.js';
+import { f16ToF32, f32ToF16 } from '../kernels/ref/convert.js';
 
 const half = new Uint16Array(1);
 const one = new Float32Array(1);
@@ -12,13 +12,12 @@ export function fp16Bits(x: number): number {
   return half[0];
 }
 
-/** IEEE half bits -> its exact value. */
-export function fp16Value(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f;
-  const m = h & 0x3ff;
-  if (e === 0) return sign * m * 2 ** -24;
-  if (e === 31) return m === 0 ? sign * Infinity : NaN;
-  return sign * (1 + m / 1024) * 2 ** (e - 15);
-}
+const bits = new Uint16Array(1);
+const value = new Float32Array(1);
 
+/** IEEE half bits -> its exact value (every half is a float32). */
+export function fp16Value(h: number): number {
+  bits[0] = h;
+  f16ToF32(value, bits, 1);
+  return value[0];
+}
