@@ -11,12 +11,15 @@ import { FORMATS } from '../data/formats.js';
 import { renderHtml } from '../data/html.js';
 import { detectLang } from '../data/messages.js';
 import { prepare } from '../data/prepare.js';
+import { classifySummary, prepareClassify } from '../data/prepare-classify.js';
+import type { CheckOutcome } from '../data/check.js';
 import { renderTerminal } from '../data/terminal.js';
 import { tokenCounter } from '../data/tokens.js';
 import type { ImportOptions } from '../data/types.js';
 
 const usage = `usage: shitate data check FILE... [--val FILE]... [options]
        shitate data prepare FILE... --out DIR [--val-ratio 0.1] [--seed 42] [--dedup] [--redact-pii] [--skip-invalid] [options]
+       shitate data prepare FILE... --task classify --out DIR [--text-col C] [--label-col C] [options]
 
 check    reads the files and reports every problem with its row or line: broken records, empty answers,
          duplicates and near-duplicates, one question with different answers, personal data, garbled
@@ -32,6 +35,10 @@ JSON (OpenAI messages, Alpaca, ShareGPT, prompt/completion, question/answer; det
 options:
   --question-col C / --answer-col C   columns (header name or number, 1 = first), e.g. --question-col 質問
   --category-col C / --system-col C   category column (split and bias checks), per-row system prompt column
+  --task chat|classify   prepare: chat examples (default), or {"text", "label"} lines for train --task classify
+                         (the question or text column is the text, the category column the label: an FAQ
+                         sheet with a category column works as it is; rows without a label are counted, left out)
+  --text-col C / --label-col C        classify: the text and label columns (as --question-col / --category-col)
   --system TEXT          system prompt added to every chat example that has none
   --sheet NAME|N         Excel sheet (default: the first visible one)
   --header / --no-header whether the first row is a header (default: detected)
@@ -60,6 +67,7 @@ const FLAGS: FlagSpec = {
   val: { type: 'string', multiple: true }, out: { type: 'string' }, 'val-ratio': { type: 'string' }, seed: { type: 'string' },
   dedup: { type: 'boolean' }, 'redact-pii': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' },
   'pii-allow': { type: 'string', multiple: true }, config: { type: 'string' },
+  task: { type: 'string' }, 'text-col': { type: 'string' }, 'label-col': { type: 'string' },
 };
 
 /** Settings of the data commands a --config file (or the environment) may hold. */
@@ -94,7 +102,8 @@ function importOptions(p: Parsed): ImportOptions {
   }
   return {
     format, encoding: flagStr(p, 'encoding'), sheet: flagStr(p, 'sheet'),
-    questionCol: flagStr(p, 'question-col'), answerCol: flagStr(p, 'answer-col'), categoryCol: flagStr(p, 'category-col'), systemCol: flagStr(p, 'system-col'),
+    questionCol: flagStr(p, 'question-col') ?? flagStr(p, 'text-col'), answerCol: flagStr(p, 'answer-col'),
+    categoryCol: flagStr(p, 'category-col') ?? flagStr(p, 'label-col'), systemCol: flagStr(p, 'system-col'),
     header: flagBool(p, 'header') ? true : flagBool(p, 'no-header') ? false : undefined,
     system: flagStr(p, 'system'),
     chunkChars: numberFlag(p, 'chunk-chars', 2000, (n) => Number.isInteger(n) && n >= 100, 'a whole number of characters >= 100'),
@@ -149,10 +158,20 @@ async function runPrepare(p: Parsed, files: string[]): Promise<number> {
   }
   const valRatio = numberFlag(p, 'val-ratio', 0.1, (n) => n >= 0 && n < 1, 'a number in [0, 1)');
   const seed = numberFlag(p, 'seed', 42, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number >= 0');
+  const task = flagStr(p, 'task') ?? 'chat';
+  if (task !== 'chat' && task !== 'classify') throw new ShitateError('E_USAGE', `data prepare: --task expects chat or classify, found "${task}"`, 'leave --task out for chat examples');
   const c = await checkFiles(files, [], checkOptions(p));
   endProgress();
+  if (task === 'classify') return writeClassify(p, c, { outDir, valRatio, seed });
   const r = prepare(c, { outDir, valRatio, seed, dedup: flagBool(p, 'dedup'), redactPii: flagBool(p, 'redact-pii'), skipInvalid: flagBool(p, 'skip-invalid') });
   process.stdout.write(flagBool(p, 'json') ? `${JSON.stringify(r.report, null, 2)}\n` : renderTerminal(r.report));
+  return r.written ? 0 : 1;
+}
+
+/** prepare --task classify: labeled texts for a classifier, with the labels' train / val counts. */
+function writeClassify(p: Parsed, c: CheckOutcome, o: { outDir: string; valRatio: number; seed: number }): number {
+  const r = prepareClassify(c, { ...o, dedup: flagBool(p, 'dedup'), redactPii: flagBool(p, 'redact-pii'), skipInvalid: flagBool(p, 'skip-invalid') });
+  process.stdout.write(flagBool(p, 'json') ? `${JSON.stringify(r.report, null, 2)}\n` : `${renderTerminal(r.report)}${classifySummary(r, r.report.lang)}`);
   return r.written ? 0 : 1;
 }
 

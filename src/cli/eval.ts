@@ -10,6 +10,8 @@ import { evalTemplateVars } from '../eval/template-vars.js';
 import { EVAL_DEFAULTS, EVAL_SCHEMA, EvalRun, evalSettings, readEvalItems, terminalTable, writeReport, type EvalConfig } from '../eval/index.js';
 import { evalProgressPrinter } from './eval-progress.js';
 import { isPreferenceFile, preferenceTable, runPreferenceEval, writePreferenceReport } from '../eval/preference.js';
+import { evalWithKb } from './eval-kb.js';
+import { evalClassify, wantsClassifyEval } from './eval-classify.js';
 
 function defaultNote(v: unknown): string {
   return v === null || v === '' || (Array.isArray(v) && v.length === 0) ? '' : ` (default ${String(v)})`;
@@ -27,10 +29,18 @@ changed by at least --min-change (identical answers never do). Writes OUT/eval.j
 (side-by-side answers, largest improvements and regressions first), in Japanese or English (--lang,
 else the references' language). Same seed, same report. Ctrl-C keeps what was computed.
 
+With --kb KB, each system answers a second time with what knowledge base KB retrieves for the question in
+its prompt (laid out as an assistant would: base+kb, ADAPTER+kb), and the report adds retrieval recall@1/3/k
+(the share of questions whose right passage was found) and how often it made it into the prompt.
+
 On preference data (pairs {"prompt", "chosen", "rejected"} or judgments with "label", as dpo/kto train on)
 it reports preference accuracy instead: how often each system gives the chosen answer the higher likelihood
 (summed and per token), the mean margin and the difference from the base with a bootstrap interval, in
 OUT/preference-eval.json.
+
+With --task classify (or a --model that is an encoder: BERT, RoBERTa, XLM-R, ModernBERT) it scores classifiers
+on {"text", "label"} data instead: accuracy, macro-F1, per-label precision and recall, the confusion matrix and
+the misclassified texts (shitate eval --task classify --help).
 
 settings (flag / YAML key / env SHITATE_<KEY>):
 ${Object.entries(EVAL_SCHEMA).map(([k, s]) => `  --${kebab(k).padEnd(16)} ${s.help}${defaultNote(EVAL_DEFAULTS[k])}`).join('\n')}
@@ -65,6 +75,7 @@ function preferenceEval(c: EvalConfig): number {
 export const evalCommand: Command = {
   summary: 'compare the base model with tuned adapters on held-out questions (table, JSON, HTML)',
   async run(argv) {
+    if (wantsClassifyEval(argv)) return evalClassify(argv);
     const c = resolveEvalConfig(argv);
     if (!c) {
       process.stdout.write(usage);
@@ -76,6 +87,7 @@ export const evalCommand: Command = {
     const items = readEvalItems(c.data, c.limit);
     const outDir = c.out ?? defaultOutDir();
     const opened = openModel(c.model, { adapter: null, templateVars: evalTemplateVars(c.chatTemplateKwargs ?? null, c.adapter) });
+    if (c.kb.length) return evalWithKb(c, opened, items, settings, outDir);
     const run = new EvalRun({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
     run.checkAdapters();
 

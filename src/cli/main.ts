@@ -20,6 +20,7 @@ import { exportJob } from './export-job.js';
 import { importRunCommand } from './import-run.js';
 import { exportCommand } from './export.js';
 import { embedCommand } from './embed.js';
+import { classifyCommand } from './classify.js';
 
 export interface Command {
   summary: string;
@@ -46,6 +47,7 @@ const commands: Record<string, Command> = {
   'import-run': importRunCommand,
   export: exportCommand,
   embed: embedCommand,
+  classify: classifyCommand,
 };
 
 /** Names of every command (the studio shows export buttons for the commands this installation has). */

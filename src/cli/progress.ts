@@ -10,6 +10,12 @@ function rewards(m: Record<string, number> | undefined): string {
   return `${acc !== undefined ? ` acc ${acc.toFixed(2)}` : ''}${margin !== undefined ? ` margin ${margin.toFixed(3)}` : ''}${m.kl !== undefined ? ` kl ${m.kl.toFixed(3)}` : ''}`;
 }
 
+/** Classification: validation accuracy and macro-F1. */
+function scores(m: Record<string, number> | undefined): string {
+  if (!m || m.macro_f1 === undefined) return '';
+  return ` macro-F1 ${m.macro_f1.toFixed(3)} acc ${(m.accuracy ?? 0).toFixed(3)}`;
+}
+
 export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (e: TrainEvent) => void {
   const s = statusLine(out);
   let valLoss: number | null = null;
@@ -25,7 +31,7 @@ export function progressPrinter(out: NodeJS.WriteStream = process.stderr): (e: T
       }
       case 'eval':
         valLoss = e.valLoss;
-        s.line(`eval @ step ${e.step}: val loss ${e.valLoss.toFixed(4)} (train ${e.trainLoss.toFixed(4)})${rewards(e.metrics)}${e.improved ? ' — best so far, saved' : ''}`);
+        s.line(`eval @ step ${e.step}: val loss ${e.valLoss.toFixed(4)} (train ${e.trainLoss.toFixed(4)})${rewards(e.metrics)}${scores(e.metrics)}${e.improved ? ' — best so far, saved' : ''}`);
         break;
       case 'warning':
         s.line(`warning: ${e.message}`);

@@ -9,6 +9,8 @@ export const TRAIN_SCHEMA = {
   valSplit: { type: 'number', min: 0, max: 0.5, help: 'share of --data held out for validation when --val is not given' },
   out: { type: 'string', nullable: true, help: 'run folder (default runs/<date>-<time>)' },
   mode: { type: 'string', choices: ['auto', 'chat', 'completion', 'text'], help: 'data mode; auto detects from the records' },
+  task: { type: 'string', choices: ['generate', 'classify'], help: 'generate: tune a language model to write answers; classify: tune an encoder (BERT, RoBERTa, XLM-R, ModernBERT) to put texts into the labels of {"text", "label"} JSONL (LoRA + a classification head)' },
+  classWeights: { type: 'string', choices: ['auto', 'balanced', 'none'], help: 'classify: weight each label\'s loss by examples / (labels x its count) (balanced), not at all (none), or balanced when the commonest label has 3x the examples of the rarest (auto)' },
   chatTemplateKwargs: { type: 'json', nullable: true, help: 'chat template variables as JSON, e.g. {"enable_thinking": true} (a template with a thinking switch trains with it off by default)' },
   method: { type: 'string', choices: ['lora', 'full', 'dpo', 'kto'], help: 'LoRA adapters, full fine-tuning (small models only), or preference tuning of LoRA adapters: dpo (chosen/rejected pairs), kto (answers judged good or bad)' },
   from: { type: 'string', nullable: true, help: 'dpo/kto: continue from this run folder\'s adapter (and its base model when --model is not given)' },
@@ -58,6 +60,8 @@ export interface TrainConfig {
   valSplit: number;
   out: string | null;
   mode: 'auto' | 'chat' | 'completion' | 'text';
+  task: 'generate' | 'classify';
+  classWeights: 'auto' | 'balanced' | 'none';
   /** JSON text of the chat template variables, or null */
   chatTemplateKwargs: string | null;
   method: 'lora' | 'full' | 'dpo' | 'kto';
@@ -107,6 +111,8 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   valSplit: 0.1,
   out: null,
   mode: 'auto',
+  task: 'generate',
+  classWeights: 'auto',
   chatTemplateKwargs: null,
   method: 'lora',
   from: null,

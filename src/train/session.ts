@@ -27,6 +27,7 @@ import { isPreferenceMethod, type TrainConfig } from './config.js';
 import type { BatchOptions } from './batching.js';
 import { compactFrozenWeights, setComputePrecision } from '../tensor/index.js';
 import { nativeStatus } from '../kernels/index.js';
+import { runClassifyTraining } from './classify-session.js';
 
 export interface RunOptions {
   config: TrainConfig;
@@ -85,6 +86,7 @@ function precisionWarnings(c: TrainConfig): string[] {
 }
 
 export async function runTraining(o: RunOptions): Promise<RunResult> {
+  if (o.config.task === 'classify') return runClassifyTraining(o);
   const emit = o.onEvent ?? (() => {});
   const folder = openRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }));
   try {

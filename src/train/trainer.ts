@@ -38,7 +38,8 @@ export interface TrainHooks {
 }
 
 export interface LoopInput {
-  model: CausalLM;
+  /** not read by the loop (the objective runs the model); kept for callers that pass it */
+  model?: CausalLM;
   params: NamedParam[];
   /** what is optimised and how validation scores it (objective.ts) */
   objective: Objective;
