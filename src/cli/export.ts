@@ -25,7 +25,7 @@ const usage = `usage: shitate export --model DIR [--adapter DIR] --format gguf [
 --format gguf       one GGUF file (v3) for llama.cpp, Ollama and LM Studio: the adapter is merged into the weights
                     first; tensors, hyper-parameters, tokenizer, special tokens and the model's chat template are
                     written as llama.cpp reads them. Families: llama, mistral, qwen2, qwen3, smollm3, granite,
-                    gemma2, gemma3 (text).
+                    gemma2, gemma3 (text), phi3.
   --quant Q         q4_k_m (default; q8_0 when the hidden size is not a multiple of 256), q8_0, f16, bf16, f32
 --format gguf-lora  the adapter alone, for llama.cpp --lora or an Ollama ADAPTER line on a GGUF of the same base
 --ollama            also write FILE.Modelfile (FROM, TEMPLATE converted from the chat template, stop tokens,

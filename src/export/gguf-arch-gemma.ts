@@ -34,7 +34,7 @@ function keys(c: ModelConfig, arch: string): GgufMetadata {
 }
 
 const gemma2: GgufArch = {
-  arch: 'gemma2', permuteQK: false, llamaKeys: false, names: NAMES, normShift: 1,
+  arch: 'gemma2', permuteQK: false, llamaKeys: false, names: NAMES, normShift: 1, slidingWindow: true,
   check(c) {
     check(c, 2, 46);
     // llama.cpp caps Gemma 2's scores and logits at 50 / 30 unless told otherwise: "none" cannot be said
@@ -45,7 +45,7 @@ const gemma2: GgufArch = {
 };
 
 const gemma3: GgufArch = {
-  arch: 'gemma3', permuteQK: false, llamaKeys: false, names: NAMES, normShift: 1,
+  arch: 'gemma3', permuteQK: false, llamaKeys: false, names: NAMES, normShift: 1, slidingWindow: true,
   check(c) {
     check(c, 6, 62);
     const g = gemmaOf(c).gemma;

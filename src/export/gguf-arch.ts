@@ -5,6 +5,7 @@ import { ShitateError } from '../errors.js';
 import type { ModelConfig } from '../models/index.js';
 import type { GgufMetadata } from './gguf-writer.js';
 import { GEMMA_ARCHS } from './gguf-arch-gemma.js';
+import { PHI3_ARCHS } from './gguf-arch-phi3.js';
 
 export interface GgufArch {
   /** general.architecture */
@@ -23,6 +24,17 @@ export interface GgufArch {
   normShift?: number;
   /** what the GGUF leaves out of the checkpoint (a multimodal model's vision tower), for the export notes */
   leavesOut?(c: ModelConfig): string | null;
+  /** llama.cpp's graph for this arch honours the sliding window (else it attends over the whole context) */
+  slidingWindow?: boolean;
+  /** what llama.cpp does differently for this config, for the export notes */
+  caveat?(c: ModelConfig): string | null;
+  /** tensors computed from the config, written before the checkpoint's (RoPE frequency factors) */
+  generated?(c: ModelConfig): GeneratedTensor[];
+}
+
+export interface GeneratedTensor {
+  name: string;
+  values: Float32Array;
 }
 
 export function refuse(c: ModelConfig, what: string): never {
@@ -82,9 +94,9 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
 
 /** The GGUF arch of a parsed config, or a refusal naming the families that export. */
 export function ggufArchOf(c: ModelConfig): GgufArch {
-  const a = GGUF_ARCHS[c.modelType] ?? GEMMA_ARCHS[c.modelType];
+  const a = GGUF_ARCHS[c.modelType] ?? GEMMA_ARCHS[c.modelType] ?? PHI3_ARCHS[c.modelType];
   if (!a) {
-    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${[...Object.keys(GGUF_ARCHS), ...Object.keys(GEMMA_ARCHS)].join(', ')}), found "${c.modelType}"`,
+    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${[...Object.keys(GGUF_ARCHS), ...Object.keys(GEMMA_ARCHS), ...Object.keys(PHI3_ARCHS)].join(', ')}), found "${c.modelType}"`,
       'export this model to a Hugging Face folder (`shitate merge`) and serve it with vLLM or `shitate serve`');
   }
   a.check(c);

@@ -69,7 +69,8 @@ export function hyperParameters(c: ModelConfig, a: GgufArch, quant: Quant): Gguf
   return meta;
 }
 
-interface PlannedTensor { hf: string | null; gguf: string; ne: number[] }
+/** A tensor to write: from the checkpoint (hf) or computed (values). */
+interface PlannedTensor { hf: string | null; gguf: string; ne: number[]; values?: Float32Array }
 
 /** The tensors in convert_hf_to_gguf's order: generated ones first, then each shard's names sorted (what
  *  safetensors lists). The order matters beyond the file layout: llama-quantize counts attn_v and ffn_down
@@ -81,8 +82,8 @@ function planTensors(c: ModelConfig, arch: GgufArch, shardOf: (hf: string) => nu
     return { hf: name, gguf, ne: [...shape].reverse() };
   });
   planned.sort((a, b) => shardOf(a.hf!) - shardOf(b.hf!) || (a.hf! < b.hf! ? -1 : a.hf! > b.hf! ? 1 : 0));
-  if (c.ropeScaling?.type === 'llama3') planned.unshift({ hf: null, gguf: 'rope_freqs.weight', ne: [c.headDim / 2] });
-  return planned;
+  const generated = c.ropeScaling?.type === 'llama3' && arch.llamaKeys ? [{ name: 'rope_freqs.weight', values: llama3RopeFactors(c) }] : arch.generated?.(c) ?? [];
+  return [...generated.map((g) => ({ hf: null, gguf: g.name, ne: [g.values.length], values: g.values })), ...planned];
 }
 
 /** Shard index of each checkpoint tensor (0 for a single file; a tensor the base lacks, such as an untied
@@ -138,7 +139,9 @@ function writeModel(o: GgufExportOptions, c: ModelConfig, arch: GgufArch, tok: T
   const notes = [...special.notes, ...describeFallbacks(planned.map((p) => ({ name: p.gguf, ne: p.ne })), choices)];
   const left = arch.leavesOut?.(c);
   if (left) notes.push(`left out: ${left}`);
-  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions && !arch.names) {
+  const caveat = arch.caveat?.(c);
+  if (caveat) notes.push(caveat);
+  if (c.slidingWindow !== null && c.slidingWindow < c.maxPositions && !arch.slidingWindow) {
     notes.push(`llama.cpp attends over the whole context where this model slides a ${c.slidingWindow}-token window: replies to prompts longer than that may differ`);
   }
   const meta: GgufMetadata = [
@@ -175,7 +178,7 @@ function throughF16(quant: Quant, type: GgmlType, x: Float32Array): Float32Array
 }
 
 function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: TensorSource): Float32Array {
-  if (p.hf === null) return llama3RopeFactors(c);
+  if (p.hf === null) return p.values ?? new Float32Array(p.ne[0]);
   let x = source.get(p.hf);
   if (a.normShift && p.hf.endsWith('norm.weight')) x = x.map((v) => v + (a.normShift ?? 0));
   const heads = a.permuteQK ? qkHeads(p.hf, c) : null;

@@ -71,7 +71,7 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
     for (const [linear, f] of factors) {
       const weight = `${linear}.weight`;
       const base = shapes.get(weight);
-      const gguf = ggufTensorName(weight);
+      const gguf = ggufTensorName(weight, arch.names);
       if (!f.A || !f.B || !f.shapeA || !f.shapeB) throw new ShitateError('E_ADAPTER', `${wFile}: "${linear}" has only one of lora_A / lora_B`, 'the adapter file is incomplete; save it again');
       if (!base || !gguf || gguf === 'token_embd.weight' || gguf === 'output.weight') {
         throw new ShitateError('E_ADAPTER', `${wFile}: LoRA on "${linear}" has no GGUF adapter form for this base`,

@@ -43,6 +43,9 @@ const FAMILIES: Record<string, Record<string, unknown>> = {
   // sliding windows of 8 tokens, so the prompt crosses them
   gemma2: { ...GEMMA, model_type: 'gemma2', attn_logit_softcapping: 50, final_logit_softcapping: 30, rope_theta: 10000 },
   gemma3_text: { ...GEMMA, model_type: 'gemma3_text', rope_theta: 1000000, rope_local_base_freq: 10000, sliding_window_pattern: 6 },
+  // partial rotary, LongRoPE (short factors: llama.cpp's context stays below the original length)
+  phi3: { ...BASE, ...MINI_IDS, model_type: 'phi3', tie_word_embeddings: false, partial_rotary_factor: 0.5, max_position_embeddings: 4096,
+    original_max_position_embeddings: 1024, rope_scaling: { type: 'longrope', short_factor: [1, 1.3, 1.6, 1.9], long_factor: [2, 3, 4, 5] } },
 };
 
 async function exported(dir: string, name: string, quant: 'f16' | 'q8_0' = 'f16'): Promise<{ file: string; model: LlamaModel }> {
