@@ -1,7 +1,8 @@
 // LoRA training speed and peak memory, shitate vs plain PyTorch doing what transformers + PEFT do, over the
 // same random checkpoint of a real shape (SmolLM2-135M, Qwen3-0.6B), batch and initial adapter; each side a
 // resident child process, stepping in turns. Run: npm run bench:train [-- --arch qwen3 --layers 2 --seq 64 --steps 2]
-// (or BENCH_<FLAG> env)
+// (or BENCH_<FLAG> env). --method dpo times a DPO step instead (reference forward with the adapter off, policy
+// forward and backward of the sigmoid loss over whole-sequence scores), shitate's objective vs TRL's loss in torch
 import fs from 'node:fs';
 import path from 'node:path';
 import { ARCHS, ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
@@ -21,6 +22,8 @@ const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs P
   --layers N      its layers (default: the real model's, ${Object.entries(ARCHS).map(([k, a]) => `${k} ${a.layers}`).join(', ')}; e.g. 2 for a quick check)
   --batch N       rows per step (default 4)
   --seq N         tokens per row (default 256), every position a target
+  --method M      sft (default) or dpo: --batch pairs of a prompt of seq/2 tokens and two completions of seq/2
+                  (2 x batch rows), the reference scored with the adapter off, sigmoid loss with beta 0.1
   --rank N        LoRA r on q,k,v,o,gate,up,down (default 8; alpha = 2r, dropout 0)
   --lr X          AdamW learning rate (default 1e-4)
   --warmup N      untimed steps first (default 2)
@@ -35,7 +38,7 @@ const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs P
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { threads: 2, layers: 0, batch: 4, seq: 256, rank: 8, lr: 1e-4, warmup: 2, steps: 5 },
-  strs: ['model', 'python', 'precision', 'torch-precision', 'arch'],
+  strs: ['model', 'python', 'precision', 'torch-precision', 'arch', 'method'],
   bools: ['no-torch', 'sequential', 'profile'],
 }, USAGE);
 const { threads, layers, batch, seq, rank, lr, warmup, steps } = flags.num;
@@ -50,6 +53,11 @@ if (![precision, torchPrecision].every((p) => p === 'fp32' || p === 'bf16')) {
   console.error(`--precision and --torch-precision take fp32 or bf16 (got ${precision}, ${torchPrecision})\n\n${USAGE}`);
   process.exit(2);
 }
+const method = flags.str.method ?? 'sft';
+if ((method !== 'sft' && method !== 'dpo') || (method === 'dpo' && torchPrecision !== 'fp32')) {
+  console.error(`--method takes sft or dpo (dpo: PyTorch in fp32 only; got ${method}, ${torchPrecision})\n\n${USAGE}`);
+  process.exit(2);
+}
 const arch = flags.str.arch ?? 'smollm2';
 if (!ARCHS[arch]) {
   console.error(`--arch takes ${Object.keys(ARCHS).join(', ')} (got ${arch})\n\n${USAGE}`);
@@ -59,7 +67,7 @@ const dir = flags.str.model ?? ensureRandomCheckpoint(layers || undefined, arch)
 const cfg = loadModelConfig(dir);
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
 const startedAt = Date.now();
-console.log(`bench:train  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
+console.log(`bench:train${method === 'dpo' ? ' --method dpo' : ''}  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
   `V ${cfg.vocabSize}; LoRA r ${rank} alpha ${2 * rank} on q,k,v,o,gate,up,down; batch ${batch}x${seq}; ` +
   `AdamW lr ${lr}; ${warmup} warm-up + ${steps} timed steps; compute ${precision} (PyTorch ${torchPrecision}), ${threads} threads`);
 
@@ -67,14 +75,18 @@ fs.mkdirSync(CACHE_DIR, { recursive: true });
 const work = fs.mkdtempSync(path.join(CACHE_DIR, 'train-'));
 const batchFile = path.join(work, 'batch.json');
 const initFile = path.join(work, 'lora-init.safetensors'); // written by shitate before READY, read by PyTorch
-fs.writeFileSync(batchFile, JSON.stringify({ batch, seq, ids: randomIds(batch * (seq + 1), cfg.vocabSize, 11) }));
+if (method === 'dpo') {
+  const half = seq >> 1;
+  const ids = (k: number, n: number) => randomIds(n, cfg.vocabSize, 11 + k);
+  fs.writeFileSync(batchFile, JSON.stringify({ pairs: Array.from({ length: batch }, (_, i) => ({ prompt: ids(3 * i, half), chosen: ids(3 * i + 1, seq - half), rejected: ids(3 * i + 2, seq - half) })) }));
+} else fs.writeFileSync(batchFile, JSON.stringify({ batch, seq, ids: randomIds(batch * (seq + 1), cfg.vocabSize, 11) }));
 const common = ['--model', dir, '--batch-file', batchFile, '--lora-init', initFile, '--rank', String(rank),
   '--alpha', String(2 * rank), '--lr', String(lr)];
 const specs: SideSpec[] = [{ label: 'shitate', cmd: process.execPath,
-  args: [...nodeWorker('train-worker.ts', profileDir), ...common, '--precision', precision] }];
+  args: [...nodeWorker(method === 'dpo' ? 'dpo-worker.ts' : 'train-worker.ts', profileDir), ...common, '--precision', precision] }];
 const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
 if (torch.python) {
-  const script = path.join(REPO_ROOT, 'scripts', 'reference', 'bench_train.py');
+  const script = path.join(REPO_ROOT, 'scripts', 'reference', method === 'dpo' ? 'bench_dpo.py' : 'bench_train.py');
   specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, ...common, '--threads', String(threads), '--precision', torchPrecision] });
 } else console.log(`PyTorch side skipped: ${torch.why}`);
 
@@ -96,7 +108,8 @@ function speed(r: SideRun): { tps: number; stepS: number } {
 
 reportShitateKernels(ours.ready);
 if (ref) reportTorchBlas(ref.ready);
-const flopsPerStep = loraTrainFlops(cfg, batch, seq);
+// DPO: 2 x batch rows forward and backward, plus the reference's forward (about half of that again)
+const flopsPerStep = method === 'dpo' ? 1.5 * loraTrainFlops(cfg, 2 * batch, seq) : loraTrainFlops(cfg, batch, seq);
 const peak = (r: SideRun) => getNum(r.result, 'max_rss_kib');
 const row = (name: string, r: SideRun): string[] => {
   const s = speed(r);

@@ -2,7 +2,7 @@
 // ShareGPT (conversations from/value), prompt/completion, question/answer keys, and plain text.
 import { cleanText } from './normalize.js';
 import { ALIASES, normHeader } from './table.js';
-import { isPreferenceObject } from './preference-format.js';
+import { contentText, isPreferenceObject } from './preference-format.js';
 import { preferenceToRecord } from './preference-record.js';
 import type { DataRecord, ImportOptions, Issue, Loc, Turn } from './types.js';
 
@@ -36,17 +36,6 @@ export function detectFormat(obj: Obj, opts: ImportOptions = {}): JsonFormat | n
   if ('prompt' in obj && 'completion' in obj) return 'completion';
   if (keyFor(obj, 'question', opts.questionCol) && keyFor(obj, 'answer', opts.answerCol)) return 'qa';
   if (typeof obj.text === 'string') return 'text';
-  return null;
-}
-
-/** Text of a message content: a string, or OpenAI's list of parts ({"type": "text", "text": ...}). */
-function contentText(v: unknown): string | null {
-  if (typeof v === 'string') return v;
-  if (v === null) return '';
-  if (Array.isArray(v)) {
-    const parts = v.map((p) => (p && typeof p === 'object' && typeof (p as Obj).text === 'string' ? (p as Obj).text as string : null));
-    return parts.every((p) => p !== null) ? parts.join('') : null;
-  }
   return null;
 }
 

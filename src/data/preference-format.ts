@@ -39,7 +39,8 @@ export function isPreferenceObject(o: Obj): boolean {
   return ('chosen' in o && 'rejected' in o) || ('preferred_output' in o && 'non_preferred_output' in o) || (typeof o.label === 'boolean' && ('completion' in o || 'messages' in o));
 }
 
-function contentText(v: unknown): string | null {
+/** Text of a message content: a string, or OpenAI's list of parts ({"type": "text", "text": ...}). */
+export function contentText(v: unknown): string | null {
   if (typeof v === 'string') return v;
   if (v === null) return '';
   if (Array.isArray(v)) {

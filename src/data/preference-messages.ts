@@ -2,7 +2,7 @@
 // Japanese; merged into the one message table of messages.ts.
 import type { Severity } from './types.js';
 
-interface Text {
+export interface Text {
   title: string;
   detail: string;
   hint: string;

@@ -13,7 +13,7 @@ export function sequenceLogps(model: CausalLM, mb: MicroBatch): Tensor {
   const out = model.forward(input).sequenceLogps;
   if (!out) {
     throw new ShitateError('E_UNSUPPORTED', `preference training: model_type ${model.config.modelType} does not score sequences yet`,
-      'train this model with --method lora (supervised), or use a llama, mistral, qwen2, qwen3, smollm3, granite or gemma model for dpo/kto');
+      'train this model with --method lora (supervised), or pick a model family whose forward pass scores sequences (most do: llama, qwen, gemma, phi3, ...)');
   }
   return out;
 }
