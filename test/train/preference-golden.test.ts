@@ -114,3 +114,17 @@ describe.each(CASES)('preference golden %s', (name) => {
     });
   });
 });
+
+describe('DPO gradient accumulation', () => {
+  it('micro-batches normalised by the step\'s pairs give the gradient of one batch (within 1e-6)', () => {
+    const g = JSON.parse(fs.readFileSync(path.join(FIX, 'preference', 'dpo-sigmoid.json'), 'utf8')) as Golden;
+    const one = setup(g);
+    const lossOne = one.objective.build([[0], [1], [2]]).run(3);
+    const split = setup(g);
+    const lossSplit = split.objective.build([[0]]).run(3) + split.objective.build([[1], [2]]).run(3);
+    expect(Math.abs(lossOne - lossSplit)).toBeLessThan(1e-6);
+    let worst = 0;
+    one.params.forEach((p, i) => { worst = Math.max(worst, scaledDiff(split.params[i].tensor.grad!.data, p.tensor.grad!.data)); });
+    expect(worst).toBeLessThan(1e-6);
+  });
+});
