@@ -13,6 +13,7 @@ import { ggufArchOf, ggufTensorName, permuteRows, qkHeads } from './gguf-arch.js
 import { encodeTensor } from './gguf-quants.js';
 import { GgmlType } from './gguf-types.js';
 import { writeGguf, type GgufMetadata, type GgufTensor } from './gguf-writer.js';
+import { hyperParameters } from './gguf-export.js';
 
 export const LORA_QUANTS = ['f32', 'f16', 'bf16'] as const;
 export type LoraQuant = (typeof LORA_QUANTS)[number];
@@ -102,6 +103,8 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
       ['adapter.type', { type: 'string', value: 'lora' }],
       ['adapter.lora.alpha', { type: 'f32', value: alpha }],
       ['general.quantization_version', { type: 'u32', value: 2 }],
+      // the base's hyper-parameters too, as convert_lora_to_gguf.py writes them (file_type is the factors')
+      ...hyperParameters(c, arch, o.quant ?? 'f32'),
     ];
     writeGguf(o.out, meta, tensors);
     return { file: o.out, arch: arch.arch, layers: factors.size, rank, alpha };
