@@ -10,6 +10,8 @@ import fc from 'fast-check';
 import { extractPrompt, isPreferenceObject, parsePreference, unpair } from '../../src/data/preference-format.js';
 import { prepare } from '../../src/data/prepare.js';
 import { check, codes, problem, tempDir, where } from './helpers.js';
+import { tokenCounter } from '../../src/data/tokens.js';
+import { tinyModelDir } from '../helpers/tiny-model.js';
 
 const jsonl = (rows: unknown[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 const user = (content: string) => ({ role: 'user', content });
@@ -91,6 +93,17 @@ describe('data check on preference data', () => {
     expect(codes(c.report)).toContain('format_mismatch'); // one format per file
     const both = await check('mixed.jsonl', jsonl([...Array.from({ length: 12 }, (_, i) => pair(i)), judged(1, true)]));
     expect(problem(both.report, 'pref_mixed')!.severity).toBe('error');
+  });
+});
+
+describe('data check --model on preference data', () => {
+  it('renders the prompt with both answers as training does: a long rejected answer is over the limit too', async () => {
+    const counter = tokenCounter(tinyModelDir());
+    const rows = Array.from({ length: 12 }, (_, i) => pair(i));
+    rows[4] = { ...pair(4), rejected: [bot('very long answer '.repeat(40))] };
+    const c = await check('pairs.jsonl', jsonl(rows), { validate: { countTokens: counter.countTokens, maxTokens: 100 }, templateIssues: counter.templateIssues });
+    expect(where(c.report, 'too_long')).toEqual([5]);
+    expect(c.report.lengths.unit).toBe('tokens');
   });
 });
 
