@@ -48,7 +48,8 @@ function qkx2(x: Float32Array, o: number, lo: number): [number, number] {
   let scale = f(1 / iscale);
   let best = 0;
   for (let i = 0; i < n; i++) {
-    const l = Math.max(0, Math.min(nmax, nearestInt(f(iscale * f(x[o + i] - min)))));
+    const r = nearestInt(f(iscale * f(x[o + i] - min)));
+    const l = r < 0 ? 0 : r > nmax ? nmax : r;
     L[lo + i] = l;
     const diff = f(f(f(scale * l) + min) - x[o + i]);
     best = f(best + f(weights[i] * f(diff * diff)));
@@ -59,7 +60,8 @@ function qkx2(x: Float32Array, o: number, lo: number): [number, number] {
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const l = Math.max(0, Math.min(nmax, nearestInt(f(iscale * f(x[o + i] - min)))));
+      const r = nearestInt(f(iscale * f(x[o + i] - min)));
+      const l = r < 0 ? 0 : r > nmax ? nmax : r;
       Laux[i] = l;
       const wl = f(weights[i] * l);
       sumL = f(sumL + wl);
@@ -161,33 +163,41 @@ function qx16(x: Float32Array, o: number, lo: number): number {
     L6.fill(0, lo, lo + n);
     return 0;
   }
-  const fit = (iscale: number, write: boolean): [number, number] => {
-    let sumlx = 0;
-    let suml2 = 0;
-    for (let i = 0; i < n; i++) {
-      const v = x[o + i];
-      const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(f(iscale * v))));
-      if (write) L6[lo + i] = l + nmax;
-      const w = f(v * v);
-      sumlx = f(sumlx + f(f(w * v) * l));
-      suml2 = f(suml2 + f(f(w * l) * l));
-    }
-    return [sumlx, suml2];
-  };
-  let [sumlx, suml2] = fit(f(-nmax / max), true);
+  let [sumlx, suml2] = fitQx(x, o, lo, f(-nmax / max), true);
   let scale = suml2 ? f(sumlx / suml2) : 0;
   let best = f(scale * sumlx);
   for (let is = -9; is <= 9; is++) {
     if (is === 0) continue;
     const iscale = f(f(-f(nmax + f(TENTH * is))) / max);
-    [sumlx, suml2] = fit(iscale, false);
+    [sumlx, suml2] = fitQx(x, o, lo, iscale, false);
     if (suml2 > 0 && f(sumlx * sumlx) > f(best * suml2)) {
-      fit(iscale, true);
+      fitQx(x, o, lo, iscale, true);
       scale = f(sumlx / suml2);
       best = f(scale * sumlx);
     }
   }
   return scale;
+}
+
+const fit2: [number, number] = [0, 0];
+
+/** One candidate scale of qx16: codes clamped to [-32, 31] (written to L6 when `write`), and the x^2-weighted
+ *  sums of x*l and l*l (returned in a reused pair). */
+function fitQx(x: Float32Array, o: number, lo: number, iscale: number, write: boolean): [number, number] {
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < 16; i++) {
+    const v = x[o + i];
+    let l = nearestInt(f(iscale * v));
+    l = l < -32 ? -32 : l > 31 ? 31 : l;
+    if (write) L6[lo + i] = l + 32;
+    const w = f(v * v);
+    sumlx = f(sumlx + f(f(w * v) * l));
+    suml2 = f(suml2 + f(f(w * l) * l));
+  }
+  fit2[0] = sumlx;
+  fit2[1] = suml2;
+  return fit2;
 }
 
 /** One Q6_K super-block into out[p..p+210): ql[128], qh[64], int8 scales[16], f16 d. */
