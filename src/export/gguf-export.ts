@@ -121,7 +121,8 @@ export function exportGguf(o: GgufExportOptions): GgufExportResult {
   checkQuantFits(o.quant, c.hiddenSize);
   const tok = loadTokenizer(o.model);
   checkTokenizerFits(tok, c.vocabSize, o.model);
-  const source: TensorSource = o.adapter ? mergedSource(o.model, o.adapter) : checkpointSource(o.model);
+  const needed = tableTensors(parameterTable(c)).map((t) => t.name);
+  const source: TensorSource = o.adapter ? mergedSource(o.model, o.adapter) : checkpointSource(o.model, needed);
   try {
     return writeModel(o, source.untied ? { ...c, tieWordEmbeddings: false } : c, arch, tok, source);
   } finally {

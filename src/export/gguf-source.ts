@@ -15,10 +15,24 @@ export interface TensorSource {
   untied: boolean;
 }
 
-/** Reads tensors straight from the checkpoint (peak memory: one tensor). */
-export function checkpointSource(dir: string): TensorSource {
+/** Reads tensors straight from the checkpoint (peak memory: one tensor) when it holds every name the export
+ *  needs; a checkpoint saved under older names (a family's renames) is read through the model loader instead. */
+export function checkpointSource(dir: string, names: readonly string[]): TensorSource {
   const ck = openCheckpoint(dir);
-  return { get: (name) => ck.readF32(name), close: () => ck.close(), mergedLayers: 0, untied: false };
+  if (names.every((n) => ck.has(n))) return { get: (name) => ck.readF32(name), close: () => ck.close(), mergedLayers: 0, untied: false };
+  ck.close();
+  const { model } = loadModel(dir);
+  const byName = new Map(model.namedWeights().map(({ name, tensor }) => [name, tensor]));
+  return {
+    get(name) {
+      const t = byName.get(name);
+      assert(t, `model has no weight ${name}`);
+      return t.data;
+    },
+    close: () => byName.clear(),
+    mergedLayers: 0,
+    untied: false,
+  };
 }
 
 /** The base with the adapter fused in, exactly as `shitate merge` computes it: W + scaling * B A for the
