@@ -1,7 +1,7 @@
 // Structure-aware chunking: a document's blocks become chunks that never cross a heading, break at
 // paragraph or sentence ends, overlap their neighbours by a tail of text, and keep their source position
-// (character range of the document text, heading path, page, rows).
-import type { Block } from './extract/index.js';
+// (character range of the document text, heading path, page, rows). A FAQ row is a chunk of its own, whole.
+import type { Block, EntryFields } from './extract/index.js';
 
 export interface Chunk {
   seq: number;
@@ -15,6 +15,8 @@ export interface Chunk {
   rowEnd: number | null;
   charStart: number;
   charEnd: number;
+  /** a FAQ entry's question and answer (null for passages) */
+  fields: EntryFields | null;
 }
 
 export interface ChunkOptions {
@@ -103,7 +105,7 @@ export function chunkBlocks(blocks: readonly Block[], o: ChunkOptions = DEFAULT_
       seq: chunks.length, text: text.slice(start, last.end), section: headings.map((h) => h.text).join(' > '),
       pageStart: pages.length ? Math.min(...pages) : null, pageEnd: pages.length ? Math.max(...pages) : null,
       rowStart: rows.length ? Math.min(...rows) : null, rowEnd: rows.length ? Math.max(...rows) : null,
-      charStart: start, charEnd: last.end,
+      charStart: start, charEnd: last.end, fields: null,
     });
     carry = keepOverlap && last.row === null && o.overlap > 0 ? overlapStart(text, sectionStart, last.end, o.overlap) : null;
     cur = [];
@@ -111,6 +113,16 @@ export function chunkBlocks(blocks: readonly Block[], o: ChunkOptions = DEFAULT_
 
   blocks.forEach((b, i) => {
     const start = starts[i];
+    if (b.fields) {
+      // one entry, one chunk: never merged with its neighbours, never cut, no overlap
+      emit(false);
+      carry = null;
+      chunks.push({
+        seq: chunks.length, text: b.text, section: headings.map((h) => h.text).join(' > '), pageStart: b.page ?? null, pageEnd: b.page ?? null,
+        rowStart: b.row ?? null, rowEnd: b.row ?? null, charStart: start, charEnd: start + b.text.length, fields: b.fields,
+      });
+      return;
+    }
     if (b.kind === 'heading') {
       emit(false);
       const level = b.level ?? 1;

@@ -2,7 +2,9 @@
 // numbered as sources with a citation each (file, page or section, rows), fitted into a token budget.
 import type { Embedder } from '../providers/index.js';
 import { createEmbedderFromSettings } from './ingest.js';
-import { searchKb, type Hit } from './search.js';
+import { readKbSettings } from './kb-settings.js';
+import { rewriterFromSettings } from './rewrite.js';
+import { searchKb, type Hit, type QueryRewriter } from './search.js';
 import type { KnowledgeBase } from './store.js';
 
 export type KnowledgeMode = 'auto' | 'chunks' | 'whole';
@@ -29,6 +31,9 @@ export interface RetrieveOptions {
   embedderFor?: (kb: KnowledgeBase) => Embedder | null;
   /** told when vector search fails and lexical search is used alone */
   onWarning?: (message: string) => void;
+  /** rewrites questions into the knowledge base's wording (both wordings are searched); default: the
+   *  rewriter kb/NAME.yaml configures, if any; null: none */
+  rewriter?: QueryRewriter | null;
 }
 
 const settingsEmbedder = (kb: KnowledgeBase): Embedder | null => {
@@ -90,7 +95,10 @@ export async function retrieve(kbs: readonly KnowledgeBase[], query: string, o: 
   const hits: Hit[] = [];
   for (const kb of kbs) {
     const k = whole ? 1000 : o.k;
-    hits.push(...(await searchKb(kb, query, { k, embedder: (o.embedderFor ?? settingsEmbedder)(kb), ...(o.onWarning ? { onWarning: o.onWarning } : {}) })));
+    hits.push(...(await searchKb(kb, query, {
+      k, embedder: (o.embedderFor ?? settingsEmbedder)(kb), ...(o.onWarning ? { onWarning: o.onWarning } : {}),
+      rewriter: o.rewriter !== undefined ? o.rewriter : rewriterFromSettings(readKbSettings(kb.file)),
+    })));
   }
   hits.sort((a, b) => b.score - a.score);
   if (whole) {

@@ -82,7 +82,8 @@ export class Morph {
     return out.join(' ');
   }
 
-  private isContent(k: Token): boolean {
+  /** Whether a token carries meaning for search (nouns, verbs, adjectives, ...; not particles or stop words). */
+  isContent(k: Token): boolean {
     const s = k.surface_form;
     if (!CONTENT_POS.has(k.pos) || STOP_JA.has(s) || STOP_JA.has(k.basic_form) || STOP_EN.has(s)) return false;
     if (k.pos === '名詞' && (k.pos_detail_1 === '非自立' || k.pos_detail_1 === '代名詞')) return false;

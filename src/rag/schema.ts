@@ -54,4 +54,11 @@ export const KB_MIGRATIONS: readonly Migration[] = [
       INSERT INTO chunks_word(rowid, morph) VALUES (new.id, new.morph);
     END;
   `),
+  // FAQ entries: a row of a question/answer table keeps its question and answer cells (JSON), which the FAQ
+  // ranking weighs apart; NULL for passages. A base indexed before this keeps working; re-adding its
+  // tables (kb add) makes their rows entries.
+  (db) => {
+    const cols = db.prepare('PRAGMA table_info(chunks)').all() as { name: string }[];
+    if (!cols.some((c) => c.name === 'fields')) db.exec('ALTER TABLE chunks ADD COLUMN fields TEXT');
+  },
 ];

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import { ShitateError } from '../errors.js';
 import type { Chunk } from './chunk.js';
+import type { EntryFields } from './extract/index.js';
 import { checkName, kbFile } from './home.js';
 import { KB_MIGRATIONS } from './schema.js';
 import { openDb, type Db } from './sqlite.js';
@@ -133,14 +134,14 @@ export class KnowledgeBase {
       const byHash = new Map<string, number[]>();
       for (const o of old) byHash.set(o.hash, [...(byHash.get(o.hash) ?? []), o.id]);
       const move = this.db.prepare(`UPDATE chunks SET seq = @seq, page_start = @pageStart, page_end = @pageEnd, row_start = @rowStart,
-        row_end = @rowEnd, char_start = @charStart, char_end = @charEnd WHERE id = @id`);
+        row_end = @rowEnd, char_start = @charStart, char_end = @charEnd, fields = @fieldsJson WHERE id = @id`);
       const insert = this.db.prepare(`INSERT INTO chunks (doc_id, seq, hash, text, section, page_start, page_end, row_start, row_end,
-        char_start, char_end, norm, morph, embedding) VALUES (@docId, @seq, @hash, @text, @section, @pageStart, @pageEnd, @rowStart, @rowEnd,
-        @charStart, @charEnd, @norm, @morph, @embedding)`);
+        char_start, char_end, norm, morph, embedding, fields) VALUES (@docId, @seq, @hash, @text, @section, @pageStart, @pageEnd, @rowStart, @rowEnd,
+        @charStart, @charEnd, @norm, @morph, @embedding, @fieldsJson)`);
       let kept = 0;
       for (const c of doc.chunks) {
         const reuse = byHash.get(c.hash)?.shift();
-        const row = { ...c, docId: id, embedding: c.embedding ? toBlob(c.embedding) : null };
+        const row = { ...c, docId: id, embedding: c.embedding ? toBlob(c.embedding) : null, fieldsJson: c.fields ? JSON.stringify(c.fields) : null };
         if (reuse !== undefined) {
           move.run({ ...row, id: reuse });
           kept++;
@@ -173,6 +174,19 @@ export class KnowledgeBase {
     this.db.transaction(() => {
       for (const r of rows) st.run(toBlob(r.vec), r.id);
     }).immediate();
+  }
+
+  /** FAQ entries (rows of question/answer tables): chunk id, text and fields. */
+  entries(): { id: number; text: string; fields: EntryFields }[] {
+    const rows = this.db.prepare('SELECT id, text, fields FROM chunks WHERE fields IS NOT NULL ORDER BY id').all() as { id: number; text: string; fields: string }[];
+    return rows.map((r) => ({ id: r.id, text: r.text, fields: JSON.parse(r.fields) as EntryFields }));
+  }
+
+  /** Changes whenever the FAQ entries change (in this process or another), for caches built from them. */
+  entriesStamp(): string {
+    const r = this.db.prepare('SELECT count(*) AS n, coalesce(max(id), 0) AS m, coalesce(sum(length(fields)), 0) AS s FROM chunks WHERE fields IS NOT NULL')
+      .get() as { n: number; m: number; s: number };
+    return `${r.n}:${r.m}:${r.s}`;
   }
 
   stats(): { documents: number; failed: number; chunks: number; chars: number } {

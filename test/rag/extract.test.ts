@@ -74,12 +74,24 @@ describe('PDF and DOCX', () => {
 
 describe('tables', () => {
   it('labels CSV values with the header and numbers rows, quoted fields included', async () => {
+    const csv = '品番,価格,備考\r\nMD-200,"12,800","充電式,\n2時間"\r\n,,\r\nTW-50,,年1回校正\r\n';
+    const { blocks } = await extract('prices.csv', enc(csv));
+    expect(blocks).toEqual([
+      { kind: 'row', text: '品番: MD-200 / 価格: 12,800 / 備考: 充電式,\n2時間', row: 2 },
+      { kind: 'row', text: '品番: TW-50 / 備考: 年1回校正', row: 4 },
+    ]);
+  });
+
+  it('makes each row of a question/answer sheet one FAQ entry, a cell per line, with its question and answer', async () => {
     const csv = '製品,質問,回答\r\nMD-200,"バッテリー, 何時間?","約2時間。\n充電は60分"\r\n,,\r\nTW-50,,年1回\r\n';
     const { blocks } = await extract('faq.csv', enc(csv));
     expect(blocks).toEqual([
-      { kind: 'row', text: '製品: MD-200 / 質問: バッテリー, 何時間? / 回答: 約2時間。\n充電は60分', row: 2 },
-      { kind: 'row', text: '製品: TW-50 / 回答: 年1回', row: 4 },
+      { kind: 'row', text: '製品: MD-200\n質問: バッテリー, 何時間?\n回答: 約2時間。\n充電は60分', row: 2, fields: { question: 'バッテリー, 何時間?', answer: '約2時間。\n充電は60分' } },
+      { kind: 'row', text: '製品: TW-50\n回答: 年1回', row: 4, fields: { question: '', answer: '年1回' } },
     ]);
+    // Q/A headers in English too; a table without both columns stays a plain table
+    expect((await extract('a.csv', enc('Question,Answer\nHours?,9-17\n'))).blocks[0].fields).toEqual({ question: 'Hours?', answer: '9-17' });
+    expect((await extract('b.csv', enc('質問,メモ\n送料?,調査中\n'))).blocks[0].fields).toBeUndefined();
   });
 
   it('reads every XLSX sheet, each under its name', async () => {

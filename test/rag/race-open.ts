@@ -12,7 +12,7 @@ const kb = KnowledgeBase.open(home, name, { create: true });
 try {
   const text = fs.readFileSync(file, 'utf8');
   const chunk = { seq: 0, text, section: '', pageStart: null, pageEnd: null, rowStart: null, rowEnd: null, charStart: 0, charEnd: text.length,
-    hash: file, norm: text, morph: text, embedding: null };
+    hash: file, norm: text, morph: text, embedding: null, fields: null };
   const r = kb.replaceDocument({ path: file, name: file, kind: 'text', sha256: file, size: text.length, mtimeMs: 0, pages: null, text, chunks: [chunk] });
   process.stdout.write(JSON.stringify(r));
 } finally {

@@ -8,7 +8,7 @@ import { decodeText, parseMarkdown, parsePlain } from './text.js';
 import { ExtractError, type Extracted } from './types.js';
 import { checkZip, describeRefusal, zipLimitsFromEnv, type ZipLimits } from '../../data/zip-guard.js';
 
-export { ExtractError, type Block, type Extracted } from './types.js';
+export { ExtractError, type Block, type EntryFields, type Extracted } from './types.js';
 export { decodeText } from './text.js';
 
 export const SUPPORTED: Record<string, string> = {

@@ -1,6 +1,7 @@
 // Spreadsheets (CSV/TSV and XLSX): the first non-empty row names the columns; every other row becomes one
 // block "column: value / column: value", numbered by its row so answers can cite it.
 import ExcelJS from 'exceljs';
+import { ALIASES, normHeader } from '../../data/table.js';
 import { decodeText } from './text.js';
 import { ExtractError, type Block, type Extracted } from './types.js';
 
@@ -44,15 +45,40 @@ function pickDelimiter(firstLine: string, ext: string): string {
   return counts[0][1] > 0 ? counts[0][0] : ',';
 }
 
-/** Rows (1-based numbers) to blocks, labelled by the header row. */
+/** The question and answer columns of a header, by the names `data` recognises (質問/回答, Q/A, ...), or null. */
+export function faqColumns(header: readonly string[]): { question: number; answer: number } | null {
+  const find = (names: readonly string[]): number => {
+    const normed = header.map(normHeader);
+    for (const n of names) {
+      const i = normed.indexOf(normHeader(n));
+      if (i >= 0) return i;
+    }
+    return -1;
+  };
+  const question = find(ALIASES.question);
+  const answer = find(ALIASES.answer);
+  return question >= 0 && answer >= 0 && question !== answer ? { question, answer } : null;
+}
+
+/**
+ * Rows (1-based numbers) to blocks, labelled by the header row. In a question/answer table each row is one
+ * FAQ entry: its cells one per line, with the question and answer cells as fields; other tables keep a row
+ * on one line ("column: value / column: value").
+ */
 export function rowBlocks(rows: { n: number; cells: string[] }[]): Block[] {
   const filled = rows.filter((r) => r.cells.some((c) => c.trim() !== ''));
   if (filled.length === 0) return [];
   const header = filled[0].cells.map((h, i) => h.trim() || `column ${i + 1}`);
+  const faq = faqColumns(header);
   const out: Block[] = [];
   for (const r of filled.slice(1)) {
     const parts = r.cells.map((c, i) => [header[i] ?? `column ${i + 1}`, c.trim()] as const).filter(([, v]) => v !== '');
-    if (parts.length) out.push({ kind: 'row', text: parts.map(([k, v]) => `${k}: ${v}`).join(' / '), row: r.n });
+    if (!parts.length) continue;
+    const question = faq ? (r.cells[faq.question] ?? '').trim() : '';
+    const answer = faq ? (r.cells[faq.answer] ?? '').trim() : '';
+    if (faq && (question || answer)) {
+      out.push({ kind: 'row', text: parts.map(([k, v]) => `${k}: ${v}`).join('\n'), row: r.n, fields: { question, answer } });
+    } else out.push({ kind: 'row', text: parts.map(([k, v]) => `${k}: ${v}`).join(' / '), row: r.n });
   }
   return out;
 }

@@ -9,6 +9,14 @@ export interface Block {
   page?: number;
   /** 1-based row in a sheet or CSV (the header row is 1) */
   row?: number;
+  /** a row of a question/answer table: the question and answer cells (the block is one FAQ entry) */
+  fields?: EntryFields;
+}
+
+/** The two cells of a FAQ row that retrieval weighs differently. */
+export interface EntryFields {
+  question: string;
+  answer: string;
 }
 
 export interface Extracted {
