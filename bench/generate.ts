@@ -1,8 +1,9 @@
 // Greedy KV-cache generation speed, shitate vs a plain-PyTorch decoder over the same random
-// SmolLM2-135M-shaped checkpoint: both resident as child processes with the same thread environment,
+// SmolLM2-135M-shaped checkpoint (or another --arch: a hybrid such as Qwen3.5 decodes its linear-attention layers from a
+// fixed-size recurrent state on both sides): both resident as child processes with the same thread environment,
 // generating in turns. Run: npm run bench:generate [-- --layers 2 --new 16]   (or BENCH_<FLAG> env)
 import path from 'node:path';
-import { ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
+import { ARCHS, ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
 import { printProfileSummary } from './lib/profile.js';
 import { decodeWeightBytes } from './lib/cost.js';
 import { drive, type SideRun, type SideSpec } from './lib/lockstep.js';
@@ -15,7 +16,8 @@ import { loadModelConfig } from '../src/models/index.js';
 const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorch (same run, same threads)
 
   --threads N     threads for both sides (default 2; SHITATE_THREADS, OPENBLAS/OMP_NUM_THREADS)
-  --layers N      layers of the random SmolLM2-135M-shaped model (default 30; e.g. 2 for a quick check)
+  --arch NAME     shape of the random model: ${Object.entries(ARCHS).map(([k, a]) => `${k} (${a.label})`).join(', ')}; default smollm2
+  --layers N      its layers (default: the real model's; e.g. 2 for a quick check)
   --prompt N      prompt tokens (default 64)
   --new N         new tokens, greedy (default 128)
   --repeat N      timed generations per side, taken in turns; the best counts (default 3)
@@ -27,8 +29,8 @@ const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorc
   --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
 
 const flags = parseBenchFlags(process.argv.slice(2), {
-  nums: { threads: 2, layers: 30, prompt: 64, new: 128, repeat: 3, check: 16 },
-  strs: ['model', 'python'],
+  nums: { threads: 2, layers: 0, prompt: 64, new: 128, repeat: 3, check: 16 },
+  strs: ['model', 'python', 'arch'],
   bools: ['no-torch', 'sequential', 'profile'],
 }, USAGE);
 const { threads, layers, repeat, check } = flags.num;
@@ -39,7 +41,12 @@ if (nPrompt < 1 || nNew < 2 || threads < 1 || repeat < 1) {
   process.exit(2);
 }
 
-const dir = flags.str.model ?? ensureRandomCheckpoint(layers);
+const arch = flags.str.arch ?? 'smollm2';
+if (!ARCHS[arch]) {
+  console.error(`--arch takes ${Object.keys(ARCHS).join(', ')} (got ${arch})\n\n${USAGE}`);
+  process.exit(2);
+}
+const dir = flags.str.model ?? ensureRandomCheckpoint(layers || undefined, arch);
 const cfg = loadModelConfig(dir);
 const prompt = randomIds(nPrompt, cfg.vocabSize, 7).join(',');
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;

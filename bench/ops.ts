@@ -136,3 +136,68 @@ console.log('ratio: speed of the soft-capped kernel relative to the same kernel 
   printTable(['family kernel', 'Llama counterpart ms', 'variant ms', 'ratio'], rows);
   console.log('ratio: speed of the family\'s kernel relative to its Llama counterpart on the same inputs (1.0 = no extra cost).');
 }
+
+// The hybrid families' kernels (Qwen3.5, LFM2) against the counterparts they replace, on the same run: the chunked
+// gated delta rule (forward + backward, a Qwen3.5-0.8B layer: 16 heads of 128 x 128) vs causal softmax attention of
+// the same heads and tokens; the chunked forward vs the recurrent form over the same tokens; a decode step on the
+// recurrent state vs an attention decode step over a 4096-token KV cache; the causal conv (SiLU, kernel 4) vs SwiGLU
+// on the same elements; L2 norm vs RMSNorm. A ratio above 1.0 means the hybrid kernel is faster.
+{
+  const [T3, H3, D3] = [512, 16, 128];
+  const unit = (x: Float32Array): Float32Array => {
+    for (let r = 0; r < x.length / D3; r++) {
+      let s = 0;
+      for (let d = 0; d < D3; d++) s += x[r * D3 + d] ** 2;
+      for (let d = 0; d < D3; d++) x[r * D3 + d] /= Math.sqrt(s);
+    }
+    return x;
+  };
+  const [q3, k3, v3] = [unit(randomArray(T3 * H3 * D3)), unit(randomArray(T3 * H3 * D3)), randomArray(T3 * H3 * D3)];
+  const g3 = randomArray(T3 * H3).map((x) => -0.1 - Math.abs(x));
+  const b3 = randomArray(T3 * H3).map((x) => 0.5 + x);
+  const o3 = new Float32Array(q3.length);
+  const states = new Float32Array(H3 * Math.ceil(T3 / 64) * D3 * D3);
+  const grads = [q3, k3, v3, g3, b3].map((x) => new Float32Array(x.length));
+  const lse3 = new Float32Array(H3 * T3);
+  const scale = 1 / Math.sqrt(D3);
+  const deltaFwdBwd = () => {
+    k.deltaRuleChunk(o3, states, null, q3, k3, v3, g3, b3, null, 1, T3, H3, H3, D3, D3, scale);
+    k.deltaRuleChunkBackward(grads[0], grads[1], grads[2], grads[3], grads[4], v3, states, q3, k3, v3, g3, b3, null, 1, T3, H3, H3, D3, D3, scale);
+  };
+  const attnFwdBwd = () => {
+    k.attention(o3, lse3, q3, k3, v3, null, null, 1, T3, T3, H3, H3, D3, scale, 1, 0, 0);
+    k.attentionBackward(grads[0], grads[1], grads[2], v3, q3, k3, v3, o3, lse3, null, null, 1, T3, T3, H3, H3, D3, scale, 1, 0, 0);
+  };
+  const state = new Float32Array(H3 * D3 * D3);
+  const chunked = () => k.deltaRuleChunk(o3, null, null, q3, k3, v3, g3, b3, null, 1, T3, H3, H3, D3, D3, scale);
+  const recurrent = () => k.deltaRuleRecurrent(o3, state, q3, k3, v3, g3, b3, 1, T3, H3, H3, D3, D3, scale);
+  const Tk = 4096;
+  const [kc, vc] = [randomArray(Tk * 2 * 256), randomArray(Tk * 2 * 256)];
+  const attnStep = () => k.attention(o3, lse3, q3, kc, vc, null, null, 1, 1, Tk, 8, 2, 256, 1 / 16, 1, 0, 0);
+  const deltaStep = () => k.deltaRuleRecurrent(o3, state, q3, k3, v3, g3, b3, 1, 1, H3, H3, D3, D3, scale);
+  const [Tc, Ch, Kc] = [1024, 6144, 4];
+  const xc = randomArray(Tc * Ch);
+  const wc = randomArray(Ch * Kc);
+  const oc = new Float32Array(xc.length);
+  const dxc = new Float32Array(xc.length);
+  const dwc = new Float32Array(wc.length);
+  const [Nl, Dl] = [8192, 128];
+  const rn = new Float32Array(Nl);
+  const rows: string[][] = [];
+  for (const [name, plain, variant] of [
+    [`delta rule vs causal attention, fwd+bwd [T=${T3}, H=${H3}, D=${D3}]`, attnFwdBwd, deltaFwdBwd],
+    [`delta rule chunked vs recurrent forward [T=${T3}, H=${H3}, D=${D3}]`, recurrent, chunked],
+    [`decode step: delta state vs attention over Tk=${Tk} (H 8/2, D 256)`, attnStep, deltaStep],
+    [`causal conv1d (SiLU, K=${Kc}) vs swiglu, fwd+bwd [${Tc}x${Ch}]`,
+      () => { k.swiglu(oc, xc, xc, Tc * Ch); k.swigluBackward(dxc, oc, xc, xc, xc, Tc * Ch); },
+      () => { k.causalConv1d(oc, xc, wc, null, null, null, 1, Tc, Ch, Kc, 1); k.causalConv1dBackward(dxc, dwc, null, xc, xc, wc, null, null, 1, Tc, Ch, Kc, 1); }],
+    [`l2norm vs rmsnorm, fwd+bwd [${Nl}x${Dl}]`,
+      () => { k.rmsnorm(out, rn, xc, wc, Nl, Dl, 1e-6); k.rmsnormBackward(dxc, null, xc, xc, wc, rn, Nl, Dl); },
+      () => { k.l2norm(out, rn, xc, Nl, Dl, 1e-6); k.l2normBackward(dxc, xc, xc, rn, Nl, Dl); }],
+  ] as const) {
+    const [tPlain, tVar] = timePair(plain, variant);
+    rows.push([name, (tPlain * 1e3).toFixed(2), (tVar * 1e3).toFixed(2), (tPlain / tVar).toFixed(2)]);
+  }
+  printTable(['hybrid kernel', 'counterpart ms', 'hybrid ms', 'ratio'], rows);
+  console.log('ratio: speed of the hybrid kernel relative to the kernel it replaces on the same run (above 1.0 = faster).');
+}

@@ -1,6 +1,7 @@
-// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, Gemma-3-1B, Phi-4-mini; BF16 weights) written once into
+// Random checkpoints of real model shapes (SmolLM2-135M, Qwen3-0.6B, Gemma-3-1B, Phi-4-mini, Qwen3.5-0.8B, LFM2-1.2B; BF16 weights) written once into
 // the git-ignored bench/.cache and reused, so shitate and the PyTorch reference read the very same file. The
-// tensors are the family's parameter table for the config; weights ~ N(0, 0.02), norms 1 (HF's init).
+// tensors are the family's parameter table for the config; weights ~ N(0, 0.02), norms 1 (HF's init; an arch may
+// set its own values where HF initialises otherwise, e.g. Qwen3.5's (1 + w) norms at 0 and its decay parameters).
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeSafetensors, type TensorToWrite } from '../../src/io/index.js';
@@ -22,7 +23,11 @@ export const SMOLLM2_135M = {
 };
 
 /** Bench architectures: config.json of the real model (from its Hub page) with `layers` layers. */
-export const ARCHS: Record<string, { label: string; layers: number; config: (layers: number) => Record<string, unknown> }> = {
+export const ARCHS: Record<string, {
+  label: string; layers: number; config: (layers: number) => Record<string, unknown>;
+  /** HF's initial value of a tensor where it is not N(0, 0.02) / norms 1: fills `data` and returns true */
+  init?: (name: string, data: Float32Array) => boolean;
+}> = {
   smollm2: {
     label: 'SmolLM2-135M',
     layers: SMOLLM2_135M.layers,
@@ -72,6 +77,39 @@ export const ARCHS: Record<string, { label: string; layers: number; config: (lay
       vocab_size: 200064,
     }),
   },
+  qwen3_5: {
+    label: 'Qwen3.5-0.8B',
+    layers: 24,
+    // the language model of Qwen3.5-0.8B (text_config), three Gated DeltaNet layers to one gated attention layer
+    config: (layers) => ({
+      architectures: ['Qwen3_5ForCausalLM'], model_type: 'qwen3_5_text', attention_bias: false, attn_output_gate: true, bos_token_id: null,
+      eos_token_id: 248044, full_attention_interval: 4, head_dim: 256, hidden_act: 'silu', hidden_size: 1024, intermediate_size: 3584,
+      linear_conv_kernel_dim: 4, linear_key_head_dim: 128, linear_num_key_heads: 16, linear_num_value_heads: 16, linear_value_head_dim: 128,
+      max_position_embeddings: 262144, num_attention_heads: 8, num_hidden_layers: layers, num_key_value_heads: 2, rms_norm_eps: 1e-6,
+      rope_parameters: { mrope_interleaved: true, mrope_section: [11, 11, 10], partial_rotary_factor: 0.25, rope_theta: 10000000, rope_type: 'default' },
+      tie_word_embeddings: true, dtype: 'bfloat16', vocab_size: 248320,
+    }),
+    // Qwen3_5PreTrainedModel._init_weights: (1 + w) norms 0, dt_bias 1, A_log = log(U(0.01, 16)); the gated norm stays 1
+    init: (name, data) => {
+      if (/(layernorm|q_norm|k_norm)\.weight$|^model\.norm\.weight$/.test(name)) data.fill(0);
+      else if (name.endsWith('.dt_bias')) data.fill(1);
+      else if (name.endsWith('.A_log')) data.forEach((_, i) => { data[i] = Math.log(0.01 + 15.99 * (hash32(SEED + 1, i) / 4294967296)); });
+      else return false;
+      return true;
+    },
+  },
+  lfm2: {
+    label: 'LFM2-1.2B',
+    layers: 16,
+    // LFM2-1.2B's config.json (original keys), attention at layers 2, 5, 8, 10, 12, 14 of 16
+    config: (layers) => ({
+      architectures: ['Lfm2ForCausalLM'], model_type: 'lfm2', block_auto_adjust_ff_dim: true, block_ff_dim: 12288, block_ffn_dim_multiplier: 1,
+      block_multiple_of: 256, bos_token_id: 1, conv_L_cache: 3, conv_bias: false, eos_token_id: 7, hidden_size: 2048,
+      full_attn_idxs: [2, 5, 8, 10, 12, 14].filter((i) => i < layers), max_position_embeddings: 128000, norm_eps: 1e-5, num_attention_heads: 32,
+      num_hidden_layers: layers, num_key_value_heads: 8, pad_token_id: 0, rope_theta: 1000000, tie_embedding: true, torch_dtype: 'bfloat16',
+      vocab_size: 65536,
+    }),
+  },
 };
 
 /** Box-Muller over the counter-based hash: N(0, std^2) values that depend only on (seed, index). */
@@ -90,11 +128,12 @@ export function randomIds(n: number, V: number, seed: number): number[] {
   return Array.from({ length: n }, (_, i) => 1 + (hash32(seed, i) % (V - 1)));
 }
 
-function tensorList(config: Record<string, unknown>): TensorToWrite[] {
+function tensorList(config: Record<string, unknown>, init?: (name: string, data: Float32Array) => boolean): TensorToWrite[] {
   return tableTensors(parameterTable(parseModelConfig(config))).map(({ name, shape }, i) => {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (/norm\.weight$/.test(name)) data.fill(1);
-    else fillNormal(data, hash32(SEED, i), 0.02);
+    const own = init?.(name, data) ?? false; // the arch's own initial value
+    if (!own && /norm\.weight$/.test(name)) data.fill(1);
+    else if (!own) fillNormal(data, hash32(SEED, i), 0.02);
     return { name, shape: [...shape], dtype: 'BF16' as const, data };
   });
 }
@@ -119,7 +158,7 @@ export function ensureRandomCheckpoint(layers?: number, arch = 'smollm2'): strin
   const config = a.config(L);
   fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2));
   fs.writeFileSync(path.join(tmp, 'generation_config.json'), JSON.stringify({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }, null, 2));
-  writeSafetensors(path.join(tmp, 'model.safetensors'), tensorList(config), { format: 'pt' });
+  writeSafetensors(path.join(tmp, 'model.safetensors'), tensorList(config, a.init), { format: 'pt' });
   fs.writeFileSync(path.join(tmp, MARKER), want);
   fs.rmSync(dir, { recursive: true, force: true });
   fs.renameSync(tmp, dir);

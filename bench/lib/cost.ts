@@ -1,12 +1,12 @@
 // Back-of-envelope work per step for the Llama family, to turn a measured time into an effective GFLOP/s
 // (training, GEMM-bound) or GB/s of weights streamed (decode, bandwidth-bound): how close each side is to
 // the machine's limits, not only to each other.
-import type { ModelConfig } from '../../src/models/index.js';
+import { countParams, parameterTable, type ModelConfig } from '../../src/models/index.js';
 
-/** Weights of the L transformer blocks' linear layers (q, k, v, o, gate, up, down). */
+/** Weights of the blocks' linear layers (q, k, v, o, gate, up, down in a Llama block), from the family's parameter
+ *  table, so fused projections and hybrid layers count exactly. */
 export function blockLinearParams(c: ModelConfig): number {
-  const { hiddenSize: C, numHeads: H, numKvHeads: Hkv, headDim: D, intermediateSize: F } = c;
-  return c.numLayers * (2 * C * H * D + 2 * C * Hkv * D + 3 * C * F);
+  return countParams(parameterTable(c)).linear;
 }
 
 /** FLOPs of one LoRA training step on B x T tokens with a frozen base: forward, then backward to the

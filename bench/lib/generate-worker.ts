@@ -1,6 +1,6 @@
 // shitate's half of bench/generate: greedy KV-cache decoding of one prompt, timing prefill and decode
 // separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process.
-import { loadModel, KVCache, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
+import { loadModel, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
 import { noGrad } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
@@ -29,8 +29,7 @@ interface Run {
 
 /** Prefill the prompt (its last logits give the first new token), then n-1 single-token decode steps. */
 function generate(model: CausalLM, ids: Int32Array, n: number): Run {
-  const c = model.config;
-  const cache = new KVCache(c.numLayers, 1, ids.length + n, c.numKvHeads, c.headDim);
+  const cache = model.createCache(1, ids.length + n); // keys and values, or recurrent state (hybrids)
   const t0 = performance.now();
   const first = model.forward({ ids, batch: 1, seqLen: ids.length, cache, logits: 'last' });
   const tokens = [argmaxLast(first)];

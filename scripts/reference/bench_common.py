@@ -13,6 +13,7 @@ import torch
 
 from fused_ref import CFGS as FUSED_CFGS
 from gemma_ref import GemmaCfg
+from hybrid_ref import CFGS as HYBRID_CFGS
 from llama_ref import Cfg
 from safetensors_io import load_file
 
@@ -28,6 +29,8 @@ def load_model(folder: str) -> tuple:
         c = json.load(f)
     if c["model_type"] in FUSED_CFGS:  # Phi-3, Falcon, BLOOM
         cfg = FUSED_CFGS[c["model_type"]](c)
+    elif c["model_type"] in HYBRID_CFGS:  # Qwen3.5, LFM2
+        cfg = HYBRID_CFGS[c["model_type"]](c)
     else:
         cfg = GemmaCfg(c) if c["model_type"].startswith("gemma") else Cfg(c)
     index = os.path.join(folder, "model.safetensors.index.json")

@@ -1,7 +1,9 @@
 """PyTorch half of bench/generate.ts: greedy decoding with a KV cache over the same checkpoint, float32,
 inference mode, the way transformers' eager Llama decodes (repeat_kv attention, logits of the last
-position only). Driven by bench/generate.ts: after READY, each `go N` generates N tokens and answers a
-STEP line with prefill/decode seconds, the tokens and each step's top-2 logit gap.
+position only); hybrid models (Qwen3.5, LFM2) decode with hybrid_ref.Decoder: keys and values on attention layers,
+the conv history and the recurrent delta-rule state elsewhere, one recurrent step per token. Driven by
+bench/generate.ts: after READY, each `go N` generates N tokens and answers a STEP line with prefill/decode
+seconds, the tokens and each step's top-2 logit gap.
 
     /usr/bin/python3 scripts/reference/bench_generate.py --model DIR --prompt 1,2,3 --threads 2
 """
@@ -11,6 +13,7 @@ import time
 import torch
 
 from bench_common import blas_report, commands, load_model, log, max_rss_kib, send, setup_threads
+from hybrid_ref import CFGS as HYBRID_CFGS, Decoder as HybridDecoder
 from llama_ref import attention, linear, rms_norm, rope_cos_sin, rope_inv_freq, rotate_half
 
 
@@ -57,7 +60,7 @@ class Decoder:
 
 
 def generate(cfg, W, prompt: list, n: int) -> dict:
-    dec = Decoder(cfg, W, len(prompt) + n)
+    dec = (HybridDecoder if cfg.model_type in HYBRID_CFGS else Decoder)(cfg, W, len(prompt) + n)
     tokens, gaps = [], []
 
     def pick(logits):

@@ -28,6 +28,9 @@ export interface Family {
   /** checkpoint tensors that are not part of the language model but belong in a merged folder unchanged (a
    *  multimodal wrapper's vision and audio towers) */
   carriedTensors?(c: ModelConfig): readonly RegExp[];
+  /** floats a block keeps per token for backward, averaged over layers, when it is not the Llama block's count (the
+   *  training estimate; hybrids) */
+  activationsPerToken?(c: ModelConfig): number;
 }
 
 export interface FamilyDefinition<T extends ParamTable> {
@@ -40,6 +43,7 @@ export interface FamilyDefinition<T extends ParamTable> {
   ignoredTensors?: readonly RegExp[] | ((c: ModelConfig) => readonly RegExp[]);
   renames?: Renames;
   carriedTensors?(c: ModelConfig): readonly RegExp[];
+  activationsPerToken?(c: ModelConfig): number;
 }
 
 /** A Family from its typed parts: the table declared once serves parameters(), loading and the model. */
@@ -56,6 +60,7 @@ export function defineFamily<T extends ParamTable>(d: FamilyDefinition<T>): Fami
     },
     renames: d.renames ?? [],
     ...(d.carriedTensors ? { carriedTensors: d.carriedTensors } : {}),
+    ...(d.activationsPerToken ? { activationsPerToken: d.activationsPerToken } : {}),
     load(ck, c) {
       const table = d.table(c);
       return d.build(c, table, loadTable(ck, table));

@@ -78,12 +78,12 @@ export class KVCache {
 
   /** Layer l's convolution history [B, kernel-1, channels], read and updated in place by the model. */
   convState(l: number): Float32Array {
-    return this.state(this.conv, l, 'a convolution history');
+    return this.state(this.conv, l, 'convolution history');
   }
 
   /** Layer l's delta-rule state [B, heads, keyDim, valueDim], read and updated in place by the model. */
   deltaState(l: number): Float32Array {
-    return this.state(this.delta, l, 'a delta-rule state');
+    return this.state(this.delta, l, 'delta-rule state');
   }
 
   private state(of: (Float32Array | null)[], l: number, what: string): Float32Array {
@@ -108,7 +108,7 @@ export class KVCache {
     const next = Math.min(this.length, Math.max(0, length));
     if (next === this.length) return;
     if (this.recurrent && next > 0) {
-      throw new ShitateError('E_CACHE', `cache: cannot go back from ${this.length} to ${next} positions; recurrent layers keep no per-position state`,
+      throw new ShitateError('E_CACHE', `cache: expected to go back to position 0 only (recurrent layers keep no per-position state), found a request for ${next} of ${this.length} positions`,
         'start again from an empty cache (length 0) and feed the prefix once more');
     }
     if (next === 0) for (const s of [...this.conv, ...this.delta]) s?.fill(0);

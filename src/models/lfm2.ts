@@ -136,6 +136,18 @@ export function lfm2Table(config: ModelConfig): Lfm2Table {
   };
 }
 
+/** Floats a layer keeps per token for backward, averaged over the layer kinds (the training estimate). Short conv:
+ *  block input and residual, in_proj's output and its three parts, B*x, the conv output, C times it, out_proj's
+ *  output; attention: q, k (normed, rotated), v, attention output, out_proj's; both: the SwiGLU MLP. */
+function activationsPerToken(config: ModelConfig): number {
+  const c = lfm2Of(config);
+  const [C, F, HD, KD] = [c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim, c.numKvHeads * c.headDim];
+  const conv = 3 * C + 6 * C + 3 * C;
+  const full = 3 * C + 4 * HD + 5 * KD;
+  const nConv = c.lfm2.kinds.filter((k) => k === 'conv').length;
+  return 2 * C + 3 * F + (nConv * conv + (c.lfm2.kinds.length - nConv) * full) / c.lfm2.kinds.length;
+}
+
 export const lfm2: Family = defineFamily<Lfm2Table>({
-  modelType: 'lfm2', parseConfig: parseLfm2, table: lfm2Table, build: (c, t, w) => new Lfm2Model(lfm2Of(c), t, w),
+  modelType: 'lfm2', parseConfig: parseLfm2, table: lfm2Table, build: (c, t, w) => new Lfm2Model(lfm2Of(c), t, w), activationsPerToken,
 });

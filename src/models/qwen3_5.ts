@@ -81,7 +81,7 @@ function parseQwen35Text(text: Fields, top: Fields, multimodal: boolean): Qwen35
     convKernel: plain.posInt('linear_conv_kernel_dim', 4),
   };
   if (linear.vHeads % linear.kHeads !== 0) {
-    throw new ShitateError('E_CONFIG', `${text.file}: expected linear_num_value_heads (${linear.vHeads}) to be a multiple of linear_num_key_heads (${linear.kHeads})`,
+    throw new ShitateError('E_CONFIG', `${text.file}: expected linear_num_value_heads to be a multiple of linear_num_key_heads (${linear.kHeads}), found ${linear.vHeads}`,
       'the config is inconsistent; compare it with the original on the Hub');
   }
   const bias = plain.bool('attention_bias', false);
@@ -168,6 +168,23 @@ export function qwen35Table(config: ModelConfig): Qwen35Table {
   };
 }
 
+/** Floats a layer keeps per token for backward, averaged over the layer kinds (the training estimate). Linear
+ *  attention: the block input and residual, the q/k/v projection, its conv output and the three parts cut from it,
+ *  the L2-normed q and k, z, the delta rule's output, its norm and gate, the chunk-start states (Hv Dk Dv per 64
+ *  tokens), the out_proj output; gated attention: q_proj's query-and-gate output, query, gate, their norms and
+ *  rotations, k and v likewise, attention and gated outputs; both: the SwiGLU MLP. */
+function activationsPerToken(config: ModelConfig): number {
+  const c = qwen35Of(config);
+  const s = c.qwen35;
+  const [C, F, HD, KD] = [c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim, c.numKvHeads * c.headDim];
+  const [Kd, Vd] = [s.kHeads * s.kDim, s.vHeads * s.vDim];
+  const linear = 3 * C + 3 * (2 * Kd + Vd) + 2 * Kd + 4 * Vd + (s.vHeads * s.kDim * s.vDim) / 64 + 4 * s.vHeads;
+  const full = 3 * C + 2 * HD + 6 * HD + 4 * KD;
+  const mlp = 2 * C + 3 * F;
+  const nLinear = s.kinds.filter((k) => k === 'linear').length;
+  return mlp + (nLinear * linear + (s.kinds.length - nLinear) * full) / s.kinds.length;
+}
+
 /** The multi-token-prediction head the published checkpoints ship (transformers and this engine leave it unused). */
 const MTP: readonly RegExp[] = [/^mtp\./];
 /** The vision tower of the wrapper. */
@@ -175,7 +192,7 @@ const VISION: readonly RegExp[] = [/^model\.visual\./];
 
 export const qwen35Text: Family = defineFamily<Qwen35Table>({
   modelType: 'qwen3_5_text', parseConfig: (f) => parseQwen35Text(f, f, false), table: qwen35Table,
-  build: (c, t, w) => new Qwen35Model(qwen35Of(c), t, w), ignoredTensors: MTP, carriedTensors: () => MTP,
+  build: (c, t, w) => new Qwen35Model(qwen35Of(c), t, w), ignoredTensors: MTP, carriedTensors: () => MTP, activationsPerToken,
 });
 
 export const qwen35: Family = defineFamily<Qwen35Table>({
@@ -188,5 +205,5 @@ export const qwen35: Family = defineFamily<Qwen35Table>({
     return parseQwen35Text(textFields(f, 'qwen3_5_text'), f, true);
   },
   table: qwen35Table, build: (c, t, w) => new Qwen35Model(qwen35Of(c), t, w),
-  ignoredTensors: [...VISION, ...MTP], carriedTensors: () => [...VISION, ...MTP],
+  ignoredTensors: [...VISION, ...MTP], carriedTensors: () => [...VISION, ...MTP], activationsPerToken,
 });

@@ -2,19 +2,23 @@
 // bf16 weight copies in mixed precision),
 // from the model shape, the method and the batch. The activation count follows what the forward pass
 // keeps for backward (see models/blocks.ts and tensor/ops/lowrank.ts); it is checked against bench/train.
-import { countParams, parameterTable, type ModelConfig, type ParamCounts } from '../models/index.js';
+import { countParams, familyOf, parameterTable, type ModelConfig, type ParamCounts } from '../models/index.js';
 
 export interface ModelShape {
   C: number; F: number; L: number; H: number; Hkv: number; D: number; V: number; tied: boolean;
   /** exact counts from the family's parameter table (a model folder); absent for catalog shapes, which use
    *  the Llama-block formulas below */
   counts?: ParamCounts;
+  /** floats a block keeps per token for backward, averaged over layers, where the family's blocks differ from the
+   *  Llama one (hybrids); absent: the Llama count below */
+  activationsPerToken?: number;
 }
 
 export function shapeOf(c: ModelConfig): ModelShape {
+  const own = familyOf(c).activationsPerToken?.(c);
   return {
     C: c.hiddenSize, F: c.intermediateSize, L: c.numLayers, H: c.numHeads, Hkv: c.numKvHeads, D: c.headDim, V: c.vocabSize,
-    tied: c.tieWordEmbeddings, counts: countParams(parameterTable(c)),
+    tied: c.tieWordEmbeddings, counts: countParams(parameterTable(c)), ...(own !== undefined ? { activationsPerToken: own } : {}),
   };
 }
 
@@ -72,7 +76,7 @@ export function estimateTraining(s: ModelShape, e: EstimateInput): TrainEstimate
   const KD = s.Hkv * s.D;
   // kept per token per layer: h, o, residual, h2, down, residual (6C); q, rope(q), attn (3HD);
   // k, rope(k), v (3KD); gate, up, swiglu (3F); LoRA inputs x A^T (7r)
-  const perTokenLayer = 6 * s.C + 3 * HD + 3 * KD + 3 * s.F + (e.method === 'lora' ? 7 * e.loraR : 0);
+  const perTokenLayer = (s.activationsPerToken ?? 6 * s.C + 3 * HD + 3 * KD + 3 * s.F) + (e.method === 'lora' ? 7 * e.loraR : 0);
   // backward holds the gradient of about one layer's activations at a time, plus the residual stream
   const activationBytes = F32 * e.batchTokens * (s.L * perTokenLayer + perTokenLayer + 4 * s.C);
   const optimizerBytes = F32 * trainableParams * 3;

@@ -39,7 +39,8 @@ export function causalConv1d(x: Tensor, w: Tensor, o: Conv1dOpts = {}): Tensor {
   const inputs = bias ? [x, w, bias] : [x, w];
   const grad = needsGrad(inputs);
   if (grad && state) {
-    throw new ShitateError('E_AUTOGRAD', 'causalConv1d: a carried history has no gradient', 'decode under noGrad(); train from position 0');
+    throw new ShitateError('E_AUTOGRAD', 'causalConv1d: expected no gradient with a carried history (decoding), found inputs that require grad',
+      'decode under noGrad(); train from position 0');
   }
   const out = empty(x.shape);
   kernels().causalConv1d(out.data, x.data, w.data, bias ? bias.data : null, state, seg, B, T, Ch, K, act);

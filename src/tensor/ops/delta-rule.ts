@@ -39,7 +39,10 @@ export function gatedDeltaRule(q: Tensor, k: Tensor, v: Tensor, g: Tensor, beta:
   if (state && state.length !== B * Hv * Dk * Dv) throw shapeError('gatedDeltaRule', { state: [state.length] }, 'a state [B, Hv, Dk, Dv]');
   const inputs = [q, k, v, g, beta];
   const grad = needsGrad(inputs);
-  if (grad && state) throw new ShitateError('E_AUTOGRAD', 'gatedDeltaRule: a carried state has no gradient', 'decode under noGrad(); train from position 0');
+  if (grad && state) {
+    throw new ShitateError('E_AUTOGRAD', 'gatedDeltaRule: expected no gradient with a carried state (decoding), found inputs that require grad',
+      'decode under noGrad(); train from position 0');
+  }
   const out = empty(v.shape);
   const K = kernels();
   if (state && !seg && T < RECURRENT_MAX_T) {
