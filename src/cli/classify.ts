@@ -26,7 +26,7 @@ options:
 `;
 
 function record(text: string, p: Prediction, labels: string[]): string {
-  return JSON.stringify({ text, label: p.label, score: Number(p.score.toFixed(6)), probs: Object.fromEntries(labels.map((l, i) => [l, Number(p.probs[i].toFixed(6))])) });
+  return JSON.stringify({ text, label: p.label, score: Number(p.score.toFixed(6)), probs: Object.fromEntries(labels.map((l, i) => [l, Number(p.probs[i].toFixed(6))])), logits: p.logits });
 }
 
 function human(text: string, p: Prediction, labels: string[], top: number): string {

@@ -11,6 +11,7 @@ import { resolveStart } from '../train/preference-setup.js';
 import { resumeSettings } from './train-resume.js';
 import { progressPrinter } from './progress.js';
 import { dryRun } from './train-dry-run.js';
+import { classifyDryRun } from './train-classify-dry-run.js';
 import { preferenceDryRun } from './train-dry-run-preference.js';
 import { ShitateError } from '../errors.js';
 import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
@@ -23,6 +24,7 @@ const usage = `usage: shitate train --model DIR --data train.jsonl [--val val.js
        shitate train --resume RUN_DIR
        shitate train --model DIR --data train.jsonl --dry-run
        shitate train --method dpo|kto [--from RUN_DIR | --adapter DIR | --model DIR] --data preferences.jsonl
+       shitate train --task classify --model ENCODER_DIR --data train.jsonl [--val val.jsonl] [--class-weights balanced]
 
 Fine-tunes a Hugging Face model folder with LoRA (default) on chat ({"messages"}), prompt/completion or
 text JSONL. Settings come from defaults < --config YAML < SHITATE_* environment < flags; the resolved
@@ -32,6 +34,12 @@ threads, save_every, eval_every, early stopping and memory settings may be given
 One trainer at a time per run folder (RUN_DIR/train.lock). Output: RUN_DIR/adapter (PEFT format),
 metrics.jsonl, loss.svg, summary.json. --dry-run reads, renders and masks the data as training would, prints
 the first examples with the trained tokens highlighted and the token counts, and exits without training.
+
+Classification (--task classify) trains an encoder (bert, roberta, xlm-roberta, modernbert) on {"text", "label"}
+JSONL (\`data prepare --task classify\` writes it from a sheet's category column): LoRA on its linears plus a
+classification head, validation once per epoch, early stopping and the kept weights on macro-F1; RUN_DIR/adapter
+is a PEFT SEQ_CLS adapter (the head as modules_to_save) with labels.json, for \`shitate classify\` and
+\`eval --task classify\`.
 
 Preference tuning (--method dpo or kto) trains LoRA adapters on judged answers: dpo on pairs
 ({"prompt" or "messages", "chosen", "rejected"}, TRL's formats, or OpenAI's input/preferred_output/
@@ -82,13 +90,14 @@ export const train: Command = {
     printConfig(config, sources);
     if (flagBool(p, 'dry-run')) {
       const dry = { color: process.stdout.isTTY === true, out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+      if (config.task === 'classify') return classifyDryRun(config, dry);
       return isPreferenceMethod(config.method) ? preferenceDryRun(config, dry) : dryRun(config, dry);
     }
-    if (config.precision === 'fp32' && config.method === 'lora' && fastBf16()) {
+    if (config.task !== 'classify' && config.precision === 'fp32' && config.method === 'lora' && fastBf16()) {
       process.stderr.write('note: this CPU multiplies bf16 in hardware: --precision bf16 trains about 1.5x faster ' +
         '(frozen weights in bf16, adapters and optimizer in float32; losses within ~1e-3 of fp32)\n');
     }
-    for (const note of vllmTrainNotes(config)) process.stderr.write(`note: ${note}\n`);
+    for (const note of config.task === 'classify' ? [] : vllmTrainNotes(config)) process.stderr.write(`note: ${note}\n`);
     // commercial use of a model under a non-commercial licence is refused; conditional licences need --accept-licence
     const licence = gateLicence(config.model, { purpose: (config.purpose as Purpose | null | undefined) ?? null, acknowledge: config.acceptLicence === true });
     // Ctrl-C, and SIGTERM (docker stop, systemd, timeout) or SIGHUP the same way: finish the step, write a

@@ -3,6 +3,7 @@
 // head as modules_to_save; labels from its labels.json), its tokenizer, and prediction with probabilities.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ShitateError } from '../errors.js';
 import { findEncoderFamily, loadEncoder, loadEncoderConfig } from '../models/encoder-load.js';
 import { loadEncoderTokenizer, textEncoder, type TextEncoder } from '../models/encoder-text.js';
 import type { EncoderModel } from '../models/encoder-types.js';
@@ -52,6 +53,10 @@ export function openClassifier(modelDir: string, adapterDir: string | null, opts
     return { model, text: text(config), labels, trainCounts: trainCountsOf(adapterDir), source: `${path.basename(path.resolve(modelDir))} + ${adapterDir}` };
   }
   const { model, config } = loadEncoder(modelDir, { head: true, onNote: note });
+  if (model.numLabels < 2) {
+    throw new ShitateError('E_UNSUPPORTED_MODEL', `${modelDir}: expected a classifier of two or more labels, found a head of ${model.numLabels} output (a regression model)`,
+      'regression heads are not supported; classify with a model fine-tuned for classification or a `train --task classify` adapter');
+  }
   const labels = config.labels ?? Array.from({ length: model.numLabels }, (_, i) => `LABEL_${i}`);
   return { model, text: text(config), labels, trainCounts: null, source: modelDir };
 }

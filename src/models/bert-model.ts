@@ -4,13 +4,13 @@
 // how position ids are counted (RoBERTa starts after padding_idx and gives padding that id) and the head.
 // Legend: B batch, T tokens, C hidden, H heads, D head dim, F ffn, V vocab, P positions, K labels.
 import {
-  type Tensor, add, dropout, embedding, encoderAttention, gelu, layernorm, softcap, tokenPool, view,
+  type Tensor, add, embedding, encoderAttention, gelu, layernorm, softcap, tokenPool, view,
 } from '../tensor/index.js';
 import { applyLinear, type Linear } from './linear.js';
-import { linearsOf, linearSpec, namedWeightsOf, tensorSpec, type LinearSpec, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
+import { linearSpec, tensorSpec, type LinearSpec, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
+import { EncoderBase } from './encoder-base.js';
 import type { LoadedHead } from './encoder-family.js';
-import type { EncoderConfig, EncoderInput, EncoderModel, HeadPart } from './encoder-types.js';
-import type { NamedTensor } from './types.js';
+import type { EncoderConfig, EncoderInput } from './encoder-types.js';
 
 export type BertGlobalSpec = {
   words: TensorSpec; // [V, C]
@@ -102,28 +102,11 @@ export function firstTokenWeights(B: number, T: number): Float32Array {
 /** tanh as the soft-cap with cap 1 */
 export const tanh = (x: Tensor): Tensor => softcap(x, 1);
 
-export class BertModel implements EncoderModel {
-  private seed: number | null = null;
-  private drops = 0;
-
-  constructor(readonly config: EncoderConfig, private readonly table: BertTable, private readonly w: LoadedTable<BertTable>,
-    private readonly positions: PositionRule, private readonly loadedHead: LoadedHead | null, private readonly headForward: BertHeadForward) {}
-
-  get head(): HeadPart[] | null {
-    return this.loadedHead?.parts ?? null;
+export class BertModel extends EncoderBase<BertTable> {
+  constructor(config: EncoderConfig, table: BertTable, w: LoadedTable<BertTable>, private readonly positions: PositionRule,
+    head: LoadedHead | null, private readonly headForward: BertHeadForward) {
+    super(config, table, w, head);
   }
-
-  get numLabels(): number {
-    return this.loadedHead?.numLabels ?? 0;
-  }
-
-  setTraining(on: boolean, seed: number): void {
-    this.seed = on ? seed >>> 0 : null;
-    this.drops = 0;
-  }
-
-  /** dropout while training, with a fresh seed per call site and step */
-  private drop = (x: Tensor, p: number): Tensor => (this.seed === null || p === 0 ? x : dropout(x, p, (this.seed * 2654435761 + ++this.drops * 40503) >>> 0));
 
   encode(input: EncoderInput): Tensor {
     const c = this.config;
@@ -146,24 +129,8 @@ export class BertModel implements EncoderModel {
   }
 
   classify(input: EncoderInput): Tensor {
-    if (!this.loadedHead) throw new Error('classify: this model was loaded without a classification head');
-    return this.headForward(this.encode(input), input, this.loadedHead, (x) => this.drop(x, this.config.classifierDropout));
+    return this.headForward(this.encode(input), input, this.requireHead(), (x) => this.drop(x, this.config.classifierDropout));
   }
-
-  linears(): Linear[] {
-    return [...linearsOf(this.w), ...headLinears(this.loadedHead)];
-  }
-
-  namedWeights(): NamedTensor[] {
-    return [...namedWeightsOf(this.table, this.w), ...(this.loadedHead?.parts.flatMap((p) => p.weights) ?? [])];
-  }
-}
-
-/** The head's linears that LoRA may target: those of frozen pretrained parts (a pooler), never a trained part. */
-export function headLinears(head: LoadedHead | null): Linear[] {
-  if (!head) return [];
-  const trained = new Set(head.parts.filter((p) => p.trained).flatMap((p) => p.weights.map((w) => w.tensor)));
-  return Object.values(head.slots).filter((v): v is Linear => v !== null && 'weight' in v && !trained.has(v.weight));
 }
 
 /** The pooled [CLS] row: tokenPool with one-hot weights, [B, T, C] -> [B, C]. */

@@ -5,16 +5,16 @@
 // norm; head: CLS or mean pooling -> dense -> GELU -> LayerNorm -> dropout -> classifier.
 // Legend: B batch, T tokens, C hidden, H heads, D head dim, F ffn, V vocab, K labels.
 import {
-  type Tensor, add, dropout, embedding, encoderAttention, geglu, gelu, layernorm, narrow, rope, tokenPool, view,
+  type Tensor, add, embedding, encoderAttention, geglu, gelu, layernorm, narrow, rope, tokenPool, view,
 } from '../tensor/index.js';
 import { applyLinear, type Linear } from './linear.js';
-import { linearsOf, linearSpec, namedWeightsOf, tensorSpec, type LinearSpec, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
+import { linearSpec, tensorSpec, type LinearSpec, type LoadedTable, type ParamTable, type TensorSpec } from './params.js';
 import { RotaryTables } from './rope.js';
 import { parseModernBert } from './encoder-config.js';
-import { firstTokenWeights, headLinears } from './bert-model.js';
+import { firstTokenWeights } from './bert-model.js';
+import { EncoderBase } from './encoder-base.js';
 import type { EncoderFamily, HeadSpec, LoadedHead } from './encoder-family.js';
-import type { EncoderConfig, EncoderInput, EncoderModel, HeadPart } from './encoder-types.js';
-import type { NamedTensor } from './types.js';
+import type { EncoderConfig, EncoderInput } from './encoder-types.js';
 
 type GlobalSpec = {
   tok: TensorSpec; // [V, C]
@@ -78,31 +78,12 @@ function poolWeights(c: EncoderConfig, input: EncoderInput): Float32Array {
   return w;
 }
 
-class ModernBertModel implements EncoderModel {
+class ModernBertModel extends EncoderBase<ModernBertTable> {
   private readonly rotary = new Map<number, RotaryTables>();
-  private seed: number | null = null;
-  private drops = 0;
 
-  constructor(readonly config: EncoderConfig, private readonly table: ModernBertTable, private readonly w: LoadedTable<ModernBertTable>,
-    private readonly loadedHead: LoadedHead | null) {
+  constructor(config: EncoderConfig, table: ModernBertTable, w: LoadedTable<ModernBertTable>, head: LoadedHead | null) {
+    super(config, table, w, head);
     for (const theta of config.ropeThetas) if (!this.rotary.has(theta)) this.rotary.set(theta, new RotaryTables(config.headDim, theta, null));
-  }
-
-  get head(): HeadPart[] | null {
-    return this.loadedHead?.parts ?? null;
-  }
-
-  get numLabels(): number {
-    return this.loadedHead?.numLabels ?? 0;
-  }
-
-  setTraining(on: boolean, seed: number): void {
-    this.seed = on ? seed >>> 0 : null;
-    this.drops = 0;
-  }
-
-  private drop(x: Tensor, p: number): Tensor {
-    return this.seed === null || p === 0 ? x : dropout(x, p, (this.seed * 2654435761 + ++this.drops * 40503) >>> 0);
   }
 
   encode(input: EncoderInput): Tensor {
@@ -129,21 +110,12 @@ class ModernBertModel implements EncoderModel {
   }
 
   classify(input: EncoderInput): Tensor {
-    const head = this.loadedHead;
-    if (!head) throw new Error('classify: this model was loaded without a classification head');
+    const head = this.requireHead();
     const c = this.config;
     const s = head.slots;
     const pooled = tokenPool(this.encode(input), poolWeights(c, input));
     const normed = layernorm(gelu(applyLinear(s.dense as Linear, pooled), c.headAct), s.normW as Tensor, s.normB as Tensor | null, c.layerNormEps);
     return applyLinear(s.classifier as Linear, this.drop(normed, c.classifierDropout));
-  }
-
-  linears(): Linear[] {
-    return [...linearsOf(this.w), ...headLinears(this.loadedHead)];
-  }
-
-  namedWeights(): NamedTensor[] {
-    return [...namedWeightsOf(this.table, this.w), ...(this.loadedHead?.parts.flatMap((p) => p.weights) ?? [])];
   }
 }
 

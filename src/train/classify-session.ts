@@ -77,6 +77,7 @@ async function classifyIn(runDir: string, fromCheckpoint: boolean, o: RunOptions
   const data = loadClassifyData(c, o.resume ? savedLabels(runDir) : null);
   writeFileAtomic(path.join(runDir, RUN_LABELS), JSON.stringify({ labels: data.labels }, null, 2) + '\n');
   for (const n of data.notes) emit({ type: 'note', message: n });
+  if (c.precision !== 'fp32') emit({ type: 'warning', message: `precision ${c.precision} is not used for classification: it trains in fp32` });
   const counts = labelCounts(data.train, data.labels);
   const { weights, note } = classWeightsFor(c.classWeights, counts, data.labels);
   emit({ type: 'note', message: `${data.labels.length} labels, ${data.train.length} training texts; ${note}` });
