@@ -59,11 +59,12 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
       }
       std::fill(acc.begin(), acc.end(), 0.0f);
       for (i64 r = 0; r < R; ++r) axpy(acc.data(), bt.data() + r * O, ur[static_cast<size_t>(r)], O);
-      for (i64 o = 0; o < O; ++o) {
-        const float base = bf16_snap(bias != nullptr ? row[o] + bias[o] : row[o]);
-        const float lora = bf16_snap(bf16_snap(acc[static_cast<size_t>(o)]) * s);
-        y[o] = bf16_round(base + lora);
-      }
+      float* a = acc.data();
+      for (i64 o = 0; o < O; ++o) a[o] = bf16_snap(bf16_snap(a[o]) * s);  // the scaled LoRA term
+      if (bias != nullptr)
+        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(bf16_snap(row[o] + bias[o]) + a[o]);
+      else
+        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(bf16_snap(row[o]) + a[o]);
     }
   }
 }
@@ -89,11 +90,10 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
 #pragma omp for schedule(static)
     for (i64 n = 0; n < N; ++n) {
       uint16_t* g = g16 + n * ld;
-      for (i64 o = 0; o < O; ++o) {
-        const uint16_t h = bf16_round(dy[n * O + o]);
-        g[o] = h;
-        dv[static_cast<size_t>(o)] = bf16_snap(bf16_widen(h) * s);
-      }
+      const float* dr = dy + n * O;
+      float* d = dv.data();
+      for (i64 o = 0; o < O; ++o) g[o] = bf16_round(dr[o]);
+      for (i64 o = 0; o < O; ++o) d[o] = bf16_snap(bf16_snap(dr[o]) * s);
       for (i64 r = 0; r < R; ++r) {
         g[O + r] = bf16_round(dot(dv.data(), bt.data() + r * O, O));
         if (mine != nullptr) axpy(mine + r * O, dv.data(), bf16_widen(u16[n * R + r]), O);

@@ -129,16 +129,6 @@ export interface Kernels extends LowpKernels {
   softcapCrossEntropy(losses: F32, dlogits: F32 | null, logits: F32, targets: Int32Array, N: number, V: number,
     gradScale: number, cap: number): void;
 
-  // ---- regularisation ----------------------------------------------------------------------------
-  /** Inverted dropout with a counter-based RNG: element i is kept iff uniform(seed, i) >= p, where
-   *  uniform(seed, i) = (hash32(seed, i) >>> 8) / 2^24 and hash32 is defined in kernels/rng.ts.
-   *  Kept elements are scaled by 1 / (1 - p). Backward recomputes the mask from the seed. */
-  dropout(out: F32, x: F32, n: number, p: number, seed: number): void;
-  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number): void;
-
-  // ---- optimiser ---------------------------------------------------------------------------------
-  /** One AdamW step, PyTorch's formulation (torch.optim.AdamW, decoupled decay):
-   *  p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
   // ---- hybrid families: short convolutions and the gated delta rule -------------------------------
   /** Causal depthwise conv1d over tokens (channels last): x, out [B, T, Ch], w [Ch, K], bias [Ch] or null;
    *  out[b,t,c] = act(bias[c] + sum_j w[c,j] x[b, t-(K-1)+j, c]), act 0 = identity, 1 = SiLU. Inputs before a
@@ -168,6 +158,16 @@ export interface Kernels extends LowpKernels {
   deltaRuleRecurrent(out: F32, state: F32, q: F32, k: F32, v: F32, g: F32, beta: F32, B: number, T: number,
     Hk: number, Hv: number, Dk: number, Dv: number, scale: number): void;
 
+  // ---- regularisation ----------------------------------------------------------------------------
+  /** Inverted dropout with a counter-based RNG: element i is kept iff uniform(seed, i) >= p, where
+   *  uniform(seed, i) = (hash32(seed, i) >>> 8) / 2^24 and hash32 is defined in kernels/rng.ts.
+   *  Kept elements are scaled by 1 / (1 - p). Backward recomputes the mask from the seed. */
+  dropout(out: F32, x: F32, n: number, p: number, seed: number): void;
+  dropoutBackward(dx: F32, dout: F32, n: number, p: number, seed: number): void;
+
+  // ---- optimiser ---------------------------------------------------------------------------------
+  /** One AdamW step, PyTorch's formulation (torch.optim.AdamW, decoupled decay):
+   *  p *= 1 - lr*wd; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2;
    *  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1. */
   adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, step: number): void;

@@ -3,14 +3,14 @@
 // ModelConfig (biases, q/k norm, NoPE layers, sliding windows, Granite's multipliers), not code.
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
 // Reference: transformers' modeling_llama.py and the family files derived from it (eager attention, float32).
-import { Tensor, embedding, linear, rmsnorm, scale, view } from '../tensor/index.js';
+import { Tensor, addRmsnorm, embedding, linear, rmsnorm, rmsnormForGemm, scale, view } from '../tensor/index.js';
 import { headLoss } from './head-loss.js';
 import { ShitateError } from '../errors.js';
 import { KVCache } from './kv-cache.js';
 import type { Linear } from './linear.js';
 import { RotaryTables } from './rope.js';
 import { linearsOf, namedWeightsOf, type LoadedTable } from './params.js';
-import { attentionBlock, decoderTable, mlpBlock, residual, type DecoderLayer, type DecoderTable } from './blocks.js';
+import { attentionBlock, decoderTable, mlpBlock, type DecoderLayer, type DecoderTable } from './blocks.js';
 import { defineFamily, type Family } from './family.js';
 import type { Fields } from '../io/json-fields.js';
 import type { CausalLM, ForwardInput, ForwardOutput, ModelConfig, NamedTensor } from './types.js';
@@ -75,12 +75,19 @@ export class DecoderModel implements CausalLM {
 
     let x = embedding(this.weights.embed, ids, [B, T]); // [B, T, C]
     if (c.embeddingMultiplier !== 1) x = scale(x, c.embeddingMultiplier);
-    for (const [li, layer] of this.weights.layers.entries()) {
-      x = residual(x, attentionBlock(layer, li, rmsnorm(x, layer.inputNorm, c.rmsNormEps), ctx), c.residualMultiplier);
-      x = residual(x, mlpBlock(layer, rmsnorm(x, layer.postNorm, c.rmsNormEps)), c.residualMultiplier);
+    // pre-norm blocks with each residual add fused into the norm after it (the next block's, or the final one)
+    const layers = this.weights.layers;
+    const eps = c.rmsNormEps;
+    const multiplier = c.residualMultiplier;
+    let h = layers.length ? rmsnormForGemm(x, layers[0].inputNorm, eps) : rmsnorm(x, this.weights.norm, eps);
+    for (const [li, layer] of layers.entries()) {
+      ({ sum: x, out: h } = addRmsnorm(x, attentionBlock(layer, li, h, ctx), layer.postNorm, eps, { multiplier, forGemm: true }));
+      const next = layers[li + 1];
+      ({ sum: x, out: h } = addRmsnorm(x, mlpBlock(layer, h), next ? next.inputNorm : this.weights.norm, eps,
+        { multiplier, forGemm: next !== undefined }));
     }
     if (cache) cache.advance(T);
-    x = rmsnorm(x, this.weights.norm, c.rmsNormEps);
+    x = h;
     // logits / s = (x / s) W^T: dividing the hidden state keeps the fused loss path (Granite logits_scaling)
     if (c.logitsScaling !== 1) x = scale(x, 1 / c.logitsScaling);
 

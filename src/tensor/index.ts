@@ -21,6 +21,7 @@ export { classCrossEntropy, targetWeight } from './ops/class-loss.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
 export { adamwUpdate, type AdamWHyper } from './ops/optim.js';
 export { setCheckFinite } from './ops/util.js';
+export { addRmsnorm, rmsnormForGemm, type ResidualNormOpts } from './ops/residual-norm.js';
 export { withStepPool, beginStep, endStep, poolStats, resetPool, setPoolPoison, type PoolStats } from './pool.js';
 export {
   computePrecision, setComputePrecision, bf16Weight, weightChanged, compactFrozenWeights, Bf16Storage, type ComputePrecision,

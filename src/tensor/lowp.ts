@@ -6,6 +6,8 @@
 import { Tensor } from './tensor.js';
 import type { Storage } from './storage.js';
 import { kernels } from '../kernels/index.js';
+import { onScopeEnd, takeBits, takeBuffer } from './pool.js';
+import { numel, type Shape } from './shape.js';
 
 export type ComputePrecision = 'fp32' | 'bf16';
 
@@ -30,7 +32,8 @@ export function setComputePrecision(p: ComputePrecision): ComputePrecision {
  *  half the memory, and the float32 view is rebuilt, exactly, on the first read of `f32`. */
 export class Bf16Storage implements Storage {
   readonly device = 'cpu' as const;
-  readonly bits: Uint16Array;
+  /** the values; a view over the first `size` entries of a longer array when LoRA rows were appended */
+  bits: Uint16Array;
   private wide: Float32Array | null = null;
 
   constructor(bits: Uint16Array) {
@@ -43,7 +46,7 @@ export class Bf16Storage implements Storage {
 
   get f32(): Float32Array {
     if (!this.wide) {
-      this.wide = new Float32Array(this.bits.length);
+      this.wide = takeBuffer(this.bits.length); // an activation's widened view lives as long as its step
       kernels().bf16ToF32(this.wide, this.bits, this.bits.length);
     }
     return this.wide;
@@ -104,4 +107,58 @@ export function bf16Weight(w: Tensor): Uint16Array | null {
 export function weightChanged(w: Tensor): void {
   if (w.storage instanceof Bf16Storage) w.storage.refresh();
   else shadows.delete(w.data);
+}
+
+/** A tensor of bf16 values (an autocast activation: a bf16 GEMM's output), its bits from the step pool. Ops that
+ *  know bf16 read `storage.bits`; any other op reads `data`, the exact float32 widening, made on first use. */
+export function bf16Tensor(shape: Shape): { tensor: Tensor; bits: Uint16Array } {
+  const bits = takeBits(numel(shape));
+  return { tensor: new Tensor(new Bf16Storage(bits), shape), bits };
+}
+
+/** The bf16 bits of t when its values are held as bf16, else null. */
+export function bitsOf(t: Tensor): Uint16Array | null {
+  return t.storage instanceof Bf16Storage ? t.storage.bits : null;
+}
+
+// the rounded copy of a float32 activation, made once per storage (q, k and v read the same normed input)
+let operands = new WeakMap<Storage, Uint16Array>();
+
+/** t as a bf16 GEMM operand: its own bits when it holds bf16, else its values rounded to nearest even (cached
+ *  per storage; pooled inside a step). Only for tensors that are not changed in place afterwards. */
+export function bf16Operand(t: Tensor): Uint16Array {
+  const own = bitsOf(t);
+  if (own) return own;
+  let r = operands.get(t.storage);
+  if (!r) {
+    r = takeBits(t.size);
+    kernels().f32ToBf16(r, t.data, t.size);
+    operands.set(t.storage, r);
+  }
+  return r;
+}
+
+// the cached operands' pooled buffers go back when a step ends
+onScopeEnd(() => {
+  operands = new WeakMap();
+});
+
+// bf16 weights with room for a LoRA adapter's A rows right after them: [W; A] is one GEMM operand
+const extended = new WeakMap<Tensor, Uint16Array>();
+
+/** The bf16 copy of frozen weight w [O, I] laid out with at least R more rows after it, the first O rows being
+ *  the weight (bf16Weight(w) becomes a view of them, so nothing is held twice); the caller writes its rows into
+ *  the tail before each use. Null when w is not multiplied in bf16. */
+export function bf16WeightWithRows(w: Tensor, R: number): Uint16Array | null {
+  const w16 = bf16Weight(w);
+  if (!w16) return null;
+  const have = extended.get(w);
+  if (have && have.length >= w.size + R * (w.shape[1] ?? 0) && have.buffer === w16.buffer) return have;
+  const ext = new Uint16Array(w.size + R * (w.shape[1] ?? 0));
+  ext.set(w16);
+  const head = ext.subarray(0, w.size);
+  if (w.storage instanceof Bf16Storage) w.storage.bits = head;
+  else shadows.set(w.data, head);
+  extended.set(w, ext);
+  return ext;
 }

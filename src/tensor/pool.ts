@@ -84,6 +84,7 @@ class BufferPool {
   end(): void {
     if (this.depth === 0) return;
     if (--this.depth > 0) return;
+    for (const hook of scopeEndHooks) hook();
     for (const buf of this.lent.values()) this.toFree(buf);
     this.lent.clear();
     for (const [cls, step] of this.lastUse) {
@@ -113,6 +114,13 @@ class BufferPool {
     if (list) list.push(buf);
     else this.free.set(buf.length, [buf]);
   }
+}
+
+/** Called when the outermost scope ends, before its buffers go back (caches of pooled buffers clear here). */
+const scopeEndHooks: (() => void)[] = [];
+
+export function onScopeEnd(hook: () => void): void {
+  scopeEndHooks.push(hook);
 }
 
 const pool = new BufferPool();
@@ -148,6 +156,23 @@ export function takeZeroed(n: number): Float32Array {
 /** Hands a pooled buffer back before the scope ends; a buffer that is not lent by the pool is ignored. */
 export function giveBack(buf: Float32Array): void {
   pool.giveBack(buf);
+}
+
+// bf16 bit buffers live in pooled float buffers of half the length
+const bitsBacking = new WeakMap<Uint16Array, Float32Array>();
+
+/** n bf16 values (bit patterns), contents arbitrary: pooled inside a scope, fresh outside. */
+export function takeBits(n: number): Uint16Array {
+  const f = pool.take(Math.ceil(n / 2));
+  const bits = new Uint16Array(f.buffer, f.byteOffset, n);
+  bitsBacking.set(bits, f);
+  return bits;
+}
+
+/** giveBack for takeBits buffers. */
+export function giveBackBits(bits: Uint16Array): void {
+  const f = bitsBacking.get(bits);
+  if (f) pool.giveBack(f);
 }
 
 export function poolStats(): PoolStats {

@@ -2,7 +2,7 @@
 // planned micro-batch runs forward and backward (its loss divided by the step's total units), which metrics a
 // step reports and how validation scores the weights. SFT (next-token loss on the target tokens) is one
 // objective; DPO and KTO (preference-objective.ts) are others, so they share the loop, checkpoints and resume.
-import { backward, noGrad, type Tensor } from '../tensor/index.js';
+import { backward, noGrad, withStepPool, type Tensor } from '../tensor/index.js';
 import type { CausalLM } from '../models/index.js';
 import { buildBatch, planEpoch, type BatchOptions, type Example, type MicroBatch } from './batching.js';
 
@@ -56,7 +56,7 @@ export function evaluateLoss(model: CausalLM, val: Example[], b: BatchOptions): 
     for (const rows of planEpoch(val.map((e) => e.ids.length), b, null)) {
       const mb = buildBatch(val, rows, b);
       if (mb.targetTokens === 0) continue;
-      sum += forwardLoss(model, mb, 1).item();
+      sum += withStepPool(() => forwardLoss(model, mb, 1).item());
       count += mb.targetTokens;
     }
   });

@@ -2,6 +2,7 @@
 // target tokens, clipping, AdamW with warmup + schedule, periodic validation with early stopping (the best
 // weights kept), exact resume (weights, moments, step, data position), and a clean stop on interrupt.
 import type { CausalLM } from '../models/index.js';
+import { withStepPool } from '../tensor/index.js';
 import { planEpoch, type BatchOptions } from './batching.js';
 import type { Objective } from './objective.js';
 import { AdamW, type NamedParam } from './optimizer.js';
@@ -85,7 +86,7 @@ export async function trainLoop(input: LoopInput, hooks: TrainHooks): Promise<Tr
       let loss = 0;
       micro.forEach((mb, i) => {
         hooks.setTraining(true, (c.seed * 7919 + s.step * 31 + i) >>> 0);
-        loss += mb.run(Math.max(1, normalizer));
+        loss += withStepPool(() => mb.run(Math.max(1, normalizer))); // activations and gradients recycled (tensor/pool.ts)
         s.tokensSeen += mb.tokens;
       });
       hooks.setTraining(false, 0);

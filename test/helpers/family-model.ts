@@ -35,7 +35,7 @@ export function familyModelDir(o: FamilyModelOptions): string {
   const rng = new Rng(o.seed ?? 1);
   const tensors = tableTensors(parameterTable(parseModelConfig(o.config))).map(({ name, shape }) => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const isNorm = /norm\.weight$/.test(name);
+    const isNorm = /norm\.weight$/.test(name) || /(^|\.)ln_\w+\.weight$/.test(name); // LayerNorms ln_f, ln_attn, ln_mlp too
     const std = /embed_tokens|lm_head/.test(name) ? o.embedStd ?? 0.5 : o.std ?? 0.08;
     const data = isNorm ? new Float32Array(n).fill(1) : Float32Array.from({ length: n }, () => std * rng.normal());
     return { name, shape: [...shape], dtype: 'F32' as const, data };

@@ -14,10 +14,10 @@ import { geglu, gegluBackward } from './geglu.js';
 import { softcap, softcapBackward, softcapCrossEntropy } from './softcap.js';
 import { dropout, dropoutBackward } from './dropout.js';
 import { ropePartial, ropePartialBackward } from './rope-partial.js';
-import { adamw } from './optim.js';
 import { causalConv1d, causalConv1dBackward, l2norm, l2normBackward } from './conv1d.js';
 import { deltaRuleChunk, deltaRuleRecurrent } from './delta-rule.js';
 import { deltaRuleChunkBackward } from './delta-rule-backward.js';
+import { adamw } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
 import {
   addRmsnorm, attentionBf16, attentionBf16Backward, bf16Accumulate, bf16LinearGrad, bf16LinearOut, gemmBf16Ld, rmsnormBf16,
@@ -40,9 +40,9 @@ export const referenceKernelsFA = {
   attention, attentionBackward,
   encoderAttention, encoderAttentionBackward,
   crossEntropy, softcapCrossEntropy,
+  causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
   dropout, dropoutBackward,
   adamw,
-  causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
   gemmBf16Ld, bf16LinearOut, bf16LinearGrad, bf16Accumulate, swigluBf16, swigluBf16Backward, rmsnormBf16, addRmsnorm,
   attentionBf16, attentionBf16Backward,

@@ -5,6 +5,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
+import { bf16Tensor, computePrecision } from '../lowp.js';
 
 export interface AttentionOpts {
   /** default 1/sqrt(D) */
@@ -42,6 +43,7 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
   const causal = opts.causal === false ? 0 : 1;
   const window = opts.window ?? 0;
   const softcap = opts.softcap ?? 0;
+  if (computePrecision() === 'bf16') return attentionBf16(q, k, v, { alibi, seg, scale, causal, window, softcap });
   const out = uninit(q.shape); // a query that sees no key gets a written zero row
   const lse = scratch(B * H * Tq);
   kernels().attention(out.data, lse, q.data, k.data, v.data, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
@@ -53,6 +55,37 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOpts =
       const dv = v.requiresGrad ? gradOf(v) : scratch(v.size);
       kernels().attentionBackward(dq, dk, dv, dout, q.data, k.data, v.data, out.data, lse, alibi, seg,
         B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+    });
+  }
+  return out;
+}
+
+interface Masks {
+  alibi: Float32Array | null;
+  seg: Int32Array | null;
+  scale: number;
+  causal: number;
+  window: number;
+  softcap: number;
+}
+
+/** Attention in bf16 mixed precision (PyTorch's scaled_dot_product_attention under CPU autocast): bf16 GEMMs,
+ *  float32 softmax, a bf16 output tensor. */
+function attentionBf16(q: Tensor, k: Tensor, v: Tensor, m: Masks): Tensor {
+  const [B, Tq, H, D] = q.shape;
+  const [, Tk, Hkv] = k.shape;
+  const { tensor: out, bits } = bf16Tensor(q.shape);
+  const lse = scratch(B * H * Tq);
+  const K = kernels();
+  K.attentionBf16(null, bits, lse, q.data, k.data, v.data, m.alibi, m.seg, B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+  finite('attention', { q, k, v, out });
+  if (needsGrad([q, k, v])) {
+    record('attentionBf16', out, [q, k, v], (dout) => {
+      const dq = q.requiresGrad ? gradOf(q) : scratch(q.size);
+      const dk = k.requiresGrad ? gradOf(k) : scratch(k.size);
+      const dv = v.requiresGrad ? gradOf(v) : scratch(v.size);
+      kernels().attentionBf16Backward(dq, dk, dv, dout, q.data, k.data, v.data, out.data, lse, m.alibi, m.seg,
+        B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
     });
   }
   return out;

@@ -7,7 +7,9 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
-import { bf16Weight } from '../lowp.js';
+import { bf16WeightWithRows } from '../lowp.js';
+import { lowRankBf16 } from './linear-bf16.js';
+import { view } from './basic.js';
 
 export interface LowRank {
   A: Tensor; // [R, in]
@@ -28,15 +30,15 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
       'x [..., in], weight [out, in], A [R, in], B [out, R], bias [out]');
   }
   const N = inp === 0 ? 0 : x.size / inp;
+  const ext = bf16WeightWithRows(w, R); // frozen W in mixed precision: the bf16 path, A rows after W's
+  if (ext) return lowRankBf16(x.ndim === 2 ? x : view(x, [N, inp]), w, bias, lr, ext, [...x.shape.slice(0, -1), out]);
   const K = kernels();
   const { dropout: p, seed } = lr;
   const xd = p > 0 ? scratch(x.size) : x.data;
   if (p > 0) K.dropout(xd, x.data, x.size, p, seed);
   const y = uninit([...x.shape.slice(0, -1), out]); // bias rows or gemm beta 0 write it all
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * out);
-  const w16 = bf16Weight(w); // frozen W as bf16 in mixed precision, else null
-  if (w16) K.gemmBf16(y.data, x.data, w16, N, out, inp, false, true, bias ? 1 : 0);
-  else K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
+  K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
   const us = scratch(N * R);
   K.gemm(us, xd, lr.A.data, 1, N, R, inp, false, true, 0, 0, 0); // u = dropout(x) A^T
   K.scale(us, us, lr.scale, N * R); // us = s * u
@@ -62,8 +64,7 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
       }
       if (x.requiresGrad) {
         const dx = gradOf(x);
-        if (w16) G.gemmBf16(dx, dy, w16, N, inp, out, false, false, 1);
-        else G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
+        G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
         if (p > 0) {
           const t = scratch(N * inp);
           G.gemm(t, du, lr.A.data, 1, N, inp, R, false, false, 0, 0, 0);

@@ -7,6 +7,7 @@ import { numel, shapeError } from '../shape.js';
 import { add, view } from './basic.js';
 import { finite, uninit } from './util.js';
 import { bf16Weight } from '../lowp.js';
+import { linearBf16 } from './linear-bf16.js';
 
 export interface MatmulOpts {
   transA?: boolean;
@@ -75,23 +76,14 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
     throw shapeError('linear', { x: x.shape, weight: w.shape }, `x's last dimension to equal weight's in_features (${w.shape[1] ?? '?'})`);
   }
   const x2 = x.ndim === 2 ? x : reshapeRows(x);
-  const w16 = bf16Weight(w);
-  let y = w16 ? frozenLinearBf16(x2, w, w16) : matmul(x2, w, { transB: true });
-  if (bias) y = add(y, bias);
-  return x.ndim === 2 ? y : view(y, [...x.shape.slice(0, -1), w.shape[0]]);
-}
-
-/** x [N, K] @ w[O, K]^T with w frozen and multiplied as its bf16 copy w16 (mixed precision, see lowp.ts). */
-function frozenLinearBf16(x: Tensor, w: Tensor, w16: Uint16Array): Tensor {
-  const [N, K] = x.shape;
-  const O = w.shape[0];
-  const y = uninit([N, O]);
-  kernels().gemmBf16(y.data, x.data, w16, N, O, K, false, true, 0);
-  finite('linear', { x, weight: w, y });
-  if (needsGrad([x])) {
-    record('linearBf16', y, [x], (dy) => kernels().gemmBf16(gradOf(x), dy, w16, N, K, O, false, false, 1)); // dx += dY W
+  const w16 = bf16Weight(w); // frozen w in mixed precision: a bf16 GEMM with a bf16 output (linear-bf16.ts)
+  let y: Tensor;
+  if (w16) y = linearBf16(x2, w, w16, bias ?? null);
+  else {
+    y = matmul(x2, w, { transB: true });
+    if (bias) y = add(y, bias);
   }
-  return y;
+  return x.ndim === 2 ? y : view(y, [...x.shape.slice(0, -1), w.shape[0]]);
 }
 
 function reshapeRows(x: Tensor): Tensor {

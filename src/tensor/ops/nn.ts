@@ -5,6 +5,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { rowsCols, sameShape, shapeError } from '../shape.js';
 import { finite, nonEmptyLast, scratch, uninit } from './util.js';
+import { bf16Tensor, bitsOf } from '../lowp.js';
 import { ShitateError } from '../../errors.js';
 
 /** table [V, C], ids (N of them) -> [...idsShape, C]; ids are checked against V. */
@@ -97,6 +98,9 @@ export function silu(x: Tensor): Tensor {
 /** silu(gate) * up, the Llama MLP's gated activation. */
 export function swiglu(gate: Tensor, up: Tensor): Tensor {
   if (!sameShape(gate.shape, up.shape)) throw shapeError('swiglu', { gate: gate.shape, up: up.shape }, 'gate and up of the same shape');
+  const g16 = bitsOf(gate);
+  const u16 = bitsOf(up);
+  if (g16 && u16) return swigluBf16(gate, up, g16, u16);
   const out = uninit(gate.shape);
   kernels().swiglu(out.data, gate.data, up.data, gate.size);
   finite('swiglu', { gate, up, out });
@@ -105,6 +109,22 @@ export function swiglu(gate: Tensor, up: Tensor): Tensor {
       const n = gate.size;
       kernels().swigluBackward(gate.requiresGrad ? gradOf(gate) : scratch(n), up.requiresGrad ? gradOf(up) : scratch(n),
         dout, gate.data, up.data, n);
+    });
+  }
+  return out;
+}
+
+/** swiglu of two bf16 tensors (autocast: both are bf16 GEMM outputs): r(r(silu(g)) * u), a bf16 tensor that the
+ *  down projection takes as its GEMM operand as it is. Backward reads the saved bf16 gate and up. */
+function swigluBf16(gate: Tensor, up: Tensor, g16: Uint16Array, u16: Uint16Array): Tensor {
+  const n = gate.size;
+  const { tensor: out, bits } = bf16Tensor(gate.shape);
+  kernels().swigluBf16(bits, g16, u16, n);
+  finite('swiglu', { gate, up, out });
+  if (needsGrad([gate, up])) {
+    record('swigluBf16', out, [gate, up], (dout) => {
+      kernels().swigluBf16Backward(gate.requiresGrad ? gradOf(gate) : scratch(n), up.requiresGrad ? gradOf(up) : scratch(n),
+        dout, g16, u16, n);
     });
   }
   return out;
