@@ -42,6 +42,9 @@ export interface Profile {
   variables: Record<string, string>;
 }
 
+/** What a new assistant is told when no instructions are given. */
+export const DEFAULT_INSTRUCTIONS = 'You are a helpful assistant.';
+
 export const KNOWLEDGE_DEFAULTS: Omit<KnowledgeSettings, 'bases'> = { topK: 5, mode: 'auto', wholeMaxChars: 6000, budgetTokens: 1500 };
 export const MEMORY_DEFAULTS: MemorySettings = { enabled: false, auto: false, budgetTokens: 300 };
 

@@ -6,11 +6,11 @@ import { explicitFact, extractFacts, MemoryStore, type MemoryItem, type UserMemo
 import { createProvider, resolveKey, type ChatMessage, type GenParams, type Provider } from '../providers/index.js';
 import { KnowledgeBase, projectHome, retrieve, type Source } from '../rag/index.js';
 import { answerTokens, checkBudgets, profileBudgets } from './budgets.js';
-import { planPrompt, type PlanReport } from './plan.js';
+import type { PlanReport } from './plan.js';
 import type { Profile } from './profile.js';
-import { knowledgeHeading, knowledgeSection, memoryHeading, memorySection, promptHead } from './prompt.js';
 import { loadProfile } from './store.js';
 import { builtinVars, renderTemplate } from './template.js';
+import { lastUser, planTurn } from './turn.js';
 import { windowFor, type ContextWindow } from './window.js';
 
 export interface ResolveOptions {
@@ -66,8 +66,6 @@ export interface ResolvedAssistant {
   close(): void;
 }
 
-const lastUser = (c: readonly ChatMessage[]): string => [...c].reverse().find((m) => m.role === 'user')?.content ?? '';
-
 /** What one turn needs from a resolved assistant. */
 interface Parts {
   profile: Profile;
@@ -91,16 +89,9 @@ async function prepareTurn(x: Parts, conversation: readonly ChatMessage[], t: Tu
     k: profile.knowledge.topK, mode: profile.knowledge.mode, wholeMaxChars: profile.knowledge.wholeMaxChars,
     budgetTokens: Number.MAX_SAFE_INTEGER, countTokens: () => 0, onWarning: (w) => warnings.push(w),
   });
-  const plan = planPrompt({
-    window, answer: answerTokens(profile, window, t.maxTokens),
-    head: promptHead(profile, x.instructions(t.userId ?? '')),
-    // a client's own system messages follow the profile's, in the one system message templates expect first
-    tail: conversation.filter((m) => m.role === 'system').map((m) => m.content).filter(Boolean).join('\n\n'),
-    memoryHeading: memoryHeading(profile), memorySection: (lines) => memorySection(profile, lines),
-    knowledgeHeading: knowledgeHeading(profile), knowledgeSection: (sources) => knowledgeSection(profile, sources),
-    turns: conversation.filter((m) => m.role !== 'system'), query,
-    memories: mem ? mem.list() : [], memoryBudget: profile.memory.budgetTokens,
-    passages: ranked.map(({ n: _n, ...p }) => p), knowledgeBudget: profile.knowledge.budgetTokens,
+  const plan = planTurn({
+    profile, window, instructions: x.instructions(t.userId ?? ''), answer: answerTokens(profile, window, t.maxTokens), conversation,
+    passages: ranked.map(({ n: _n, ...p }) => p), memories: mem ? mem.list() : [],
   });
   return { messages: plan.messages, sources: plan.sources, memories: plan.memories, remembered, warnings, plan: plan.report };
 }

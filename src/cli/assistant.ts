@@ -6,7 +6,7 @@ import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
 import {
-  checkBudgets, Conversation, builtinVars, formatBudgets, KNOWLEDGE_DEFAULTS, listProfiles, loadProfile, MEMORY_DEFAULTS, profileBudgets,
+  checkBudgets, Conversation, builtinVars, DEFAULT_INSTRUCTIONS, formatBudgets, KNOWLEDGE_DEFAULTS, listProfiles, loadProfile, MEMORY_DEFAULTS, profileBudgets,
   profilePath, profileToYaml, renderTemplate, resolveAssistant, saveProfile, windowFor, type Budgets, type ContextWindow, type Profile,
 } from '../assistants/index.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/index.js';
@@ -65,7 +65,7 @@ function create(p: Parsed, id: string): number {
   if (!model) throw new ShitateError('E_USAGE', 'assistant new: expected --model, found none', kind === 'local' ? 'pass the model folder, e.g. --model ./models/SmolLM2-135M-Instruct' : 'e.g. --model gpt-4o-mini');
   const opt = (k: string) => flagStr(p, k);
   const profile: Profile = {
-    id, name: id, description: opt('description') ?? '', instructions: opt('instructions') ?? 'You are a helpful assistant.',
+    id, name: id, description: opt('description') ?? '', instructions: opt('instructions') ?? DEFAULT_INSTRUCTIONS,
     tone: opt('tone') ?? '', language: opt('language') ?? '', starters: flagList(p, 'starter'),
     provider: { kind, model, ...(opt('url') ? { url: opt('url') } : {}), ...(opt('key-env') ? { keyEnv: opt('key-env') } : {}), ...(opt('adapter') ? { adapter: opt('adapter') } : {}) },
     generation: {}, knowledge: { bases: flagList(p, 'kb'), ...KNOWLEDGE_DEFAULTS }, memory: { ...MEMORY_DEFAULTS, enabled: flagBool(p, 'memory') },

@@ -1,5 +1,6 @@
 // `shitate data check` and `shitate data prepare`: read FAQ sheets, logs and documents, report every
 // problem with its row or line, and write clean, split training files.
+import fs from 'node:fs';
 import type { Command } from './main.js';
 import { flagBool, flagList, flagStr, parseFlags, type FlagSpec, type Parsed } from './args.js';
 import { ShitateError } from '../errors.js';
@@ -13,6 +14,8 @@ import { detectLang } from '../data/messages.js';
 import { prepare } from '../data/prepare.js';
 import { classifySummary, prepareClassify } from '../data/prepare-classify.js';
 import type { CheckOutcome } from '../data/check.js';
+import { contextSummary, prepareWithContext, type ContextFlags } from './data-context.js';
+import { languageOfTexts } from '../eval/script.js';
 import { renderTerminal } from '../data/terminal.js';
 import { tokenCounter } from '../data/tokens.js';
 import type { ImportOptions } from '../data/types.js';
@@ -57,6 +60,17 @@ options:
   --json                 print the report as JSON instead of the summary
   --html FILE            also write the HTML report to FILE (check)
   --strict               exit code 1 on warnings too (check)
+
+retrieval-augmented examples (prepare):
+  --with-context KB      each question's prompt holds what knowledge base KB (repeatable) retrieves for it,
+                         laid out as an assistant on --model lays out a turn; the answer cites the entry
+                         that holds it ([n]); a share of examples loses its right entry and learns to say
+                         the answer is not there. Needs --model. Then: shitate train --data DIR/train.jsonl
+  --refuse-share X       share of examples without their right entry (default 0.15)
+  --refusal TEXT         what the model says then (default: a polite "not in the documents", ja or en)
+  --no-cite              answers without the [n] citation
+  --assistant NAME       lay prompts out as this assistant's profile does (instructions, language, top_k)
+  --language CODE        language of the prompt's words (default: the data's)
 `;
 
 const FLAGS: FlagSpec = {
@@ -68,6 +82,8 @@ const FLAGS: FlagSpec = {
   dedup: { type: 'boolean' }, 'redact-pii': { type: 'boolean' }, 'skip-invalid': { type: 'boolean' },
   'pii-allow': { type: 'string', multiple: true }, config: { type: 'string' },
   task: { type: 'string' }, 'text-col': { type: 'string' }, 'label-col': { type: 'string' },
+  'with-context': { type: 'string', multiple: true }, 'refuse-share': { type: 'string' }, refusal: { type: 'string' }, 'no-cite': { type: 'boolean' },
+  assistant: { type: 'string' }, language: { type: 'string' },
 };
 
 /** Settings of the data commands a --config file (or the environment) may hold. */
@@ -163,9 +179,26 @@ async function runPrepare(p: Parsed, files: string[]): Promise<number> {
   const c = await checkFiles(files, [], checkOptions(p));
   endProgress();
   if (task === 'classify') return writeClassify(p, c, { outDir, valRatio, seed });
+  const ctx = contextFlags(p, seed);
   const r = prepare(c, { outDir, valRatio, seed, dedup: flagBool(p, 'dedup'), redactPii: flagBool(p, 'redact-pii'), skipInvalid: flagBool(p, 'skip-invalid') });
   process.stdout.write(flagBool(p, 'json') ? `${JSON.stringify(r.report, null, 2)}\n` : renderTerminal(r.report));
+  if (r.written && ctx) {
+    const written = (r.report.outputs ?? []).filter((f) => f.endsWith('.jsonl'));
+    const lang = languageOfTexts(written.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').slice(0, 50)));
+    process.stdout.write(contextSummary(await prepareWithContext(written, ctx, lang), ctx.bases));
+  }
   return r.written ? 0 : 1;
+}
+
+/** --with-context and its options, checked before anything is written (null without --with-context). */
+function contextFlags(p: Parsed, seed: number): ContextFlags | null {
+  const bases = flagList(p, 'with-context');
+  if (bases.length === 0) return null;
+  return {
+    bases, model: flagStr(p, 'model') ?? null, assistant: flagStr(p, 'assistant') ?? null, language: flagStr(p, 'language') ?? null,
+    refuseShare: numberFlag(p, 'refuse-share', 0.15, (n) => n >= 0 && n < 1, 'a number in [0, 1)'),
+    refusal: flagStr(p, 'refusal') ?? null, cite: !flagBool(p, 'no-cite'), seed,
+  };
 }
 
 /** prepare --task classify: labeled texts for a classifier, with the labels' train / val counts. */

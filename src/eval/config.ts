@@ -29,6 +29,8 @@ export const EVAL_SCHEMA = {
   minChange: { type: 'number', min: 0, max: 1, help: 'a question counts as better or worse when its ROUGE-L (chars) changed by at least this (0.05 = 5 points); identical answers never do' },
   bootstrapResamples: { type: 'int', min: 0, help: 'resamples of the paired bootstrap interval of each difference (seeded with seed; 0: no intervals)' },
   lang: { type: 'string', choices: ['auto', 'en', 'ja'], help: 'language of the report (table, eval.json sentences, eval.html); auto: Japanese when most references are' },
+  kb: { type: 'list', help: 'knowledge base(s): also ask base and adapters with what retrieval finds in the prompt, and report retrieval recall@k (repeat --kb)' },
+  assistant: { type: 'string', nullable: true, help: 'with --kb: lay prompts out as this assistant does (instructions, language, top_k, max_tokens)' },
 } as const satisfies Schema;
 
 export interface EvalConfig {
@@ -54,13 +56,15 @@ export interface EvalConfig {
   minChange: number;
   bootstrapResamples: number;
   lang: string;
+  kb: string[];
+  assistant: string | null;
 }
 
 export const EVAL_DEFAULTS: EvalConfig = {
   model: '', adapter: [], data: '', out: null, limit: null, maxTokens: null, samples: 3, temperature: 0.7, seed: 0,
   maxSeqLen: TRAIN_DEFAULTS.maxSeqLen, chatTemplateKwargs: null, threads: null,
   judge: false, judgeUrl: null, judgeModel: null, judgeApiKey: null, judgeRubric: null,
-  minChange: 0.05, bootstrapResamples: 1000, lang: 'auto',
+  minChange: 0.05, bootstrapResamples: 1000, lang: 'auto', kb: [], assistant: null,
 };
 
 /** The judge to use, or null when judge is off; refuses a judge without URL or model. */

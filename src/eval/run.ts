@@ -48,6 +48,10 @@ export interface EvalInput {
   items: EvalItem[];
   adapters: string[];
   settings: EvalSettings;
+  /** appended to every system name ("base+kb"): the same systems asked another way */
+  suffix?: string;
+  /** the answer as scored (the answer shown stays as generated), e.g. without citation markers */
+  scoreText?: (answer: string) => string;
 }
 
 export type EvalEvent =
@@ -75,8 +79,8 @@ export function adapterLabel(dir: string): string {
   return ['adapter', 'best', 'last'].includes(last) && parts.length > 1 ? parts.slice(-2).join('/') : last;
 }
 
-/** Names for the systems: "base", then a short label per adapter folder (made unique). */
-export function systemsOf(adapters: readonly string[]): EvalSystem[] {
+/** Names for the systems: "base", then a short label per adapter folder (made unique), each + `suffix`. */
+export function systemsOf(adapters: readonly string[], suffix = ''): EvalSystem[] {
   const out: EvalSystem[] = [{ name: 'base', adapter: null }];
   const used = new Set(['base']);
   for (const dir of adapters) {
@@ -86,7 +90,7 @@ export function systemsOf(adapters: readonly string[]): EvalSystem[] {
     used.add(name);
     out.push({ name, adapter: dir });
   }
-  return out;
+  return out.map((s) => ({ ...s, name: s.name + suffix }));
 }
 
 /** The same seed for a question's j-th sample in every system, so systems are compared on equal draws. */
@@ -106,7 +110,7 @@ export class EvalRun {
 
   constructor(input: EvalInput) {
     this.input = input;
-    this.systems = systemsOf(input.adapters);
+    this.systems = systemsOf(input.adapters, input.suffix);
     const { opened, settings } = input;
     this.prepared = input.items.map((it) => prepareItem(opened.tokenizer, opened.endIds, it, settings.maxSeqLen, opened.templateVars));
     this.results = input.items.map(() => new Map());
@@ -191,11 +195,12 @@ export class EvalRun {
       samples.push(answerOnly(opened.tokenizer, p.promptIds, opened.templateVars, s.text));
     }
     const judge = settings.judge ? await judgeAnswer(settings.judge, item.question, item.reference, text, signal) : null;
+    const scored = this.input.scoreText ? this.input.scoreText(text) : text;
     return {
       loss: loss?.loss ?? null, lossTokens: loss?.tokens ?? 0,
       answer: text, answerTokens: gen.tokens.length - (gen.finishReason === 'stop' ? 1 : 0), finishReason: gen.finishReason, maxTokens: maxNewTokens,
-      exact: exactMatch(text, item.reference), charF1: charF1(text, item.reference), rougeL: rougeLChars(text, item.reference),
-      chars: Array.from(text).length,
+      exact: exactMatch(scored, item.reference), charF1: charF1(scored, item.reference), rougeL: rougeLChars(scored, item.reference),
+      chars: Array.from(scored).length,
       samples, consistency: meanPairwiseSimilarity(samples), judge,
     };
   }
@@ -223,7 +228,7 @@ export class EvalRun {
         minChange: o.minChange, bootstrap: o.bootstrap,
       },
       systems: this.systems.map((s) => this.summaryOf(s.name, s.adapter)),
-      comparisons: this.systems.slice(1).map((s) => compare(questions, s.name, 'base', o)),
+      comparisons: this.systems.slice(1).map((s) => compare(questions, s.name, this.systems[0].name, o)),
       questions,
     };
   }

@@ -127,4 +127,23 @@ export interface EvalReport {
   systems: SystemSummary[];
   comparisons: Comparison[];
   questions: QuestionReport[];
+  /** with retrieval (eval --kb): how often the entry holding the reference was found, next to the answers */
+  retrieval?: RetrievalSummary;
+}
+
+/** Retrieval quality on the evaluated questions (eval --kb). */
+export interface RetrievalSummary {
+  /** knowledge bases searched */
+  bases: string[];
+  /** passages retrieved per question */
+  k: number;
+  /** questions whose reference is held by some passage of the knowledge bases (the others cannot be recalled) */
+  judged: number;
+  /** share of the judged questions whose right passage ranked within the first n ("1", "3", "5", ...) */
+  recallAt: Record<string, number>;
+  /** share of the judged questions whose right passage made it into the prompt (the context's room decides) */
+  inPrompt: number;
+  /** per question (by index): rank of the right passage among those retrieved (null: not found) and the
+   *  citations of the passages the prompt kept */
+  perQuestion: { index: number; rank: number | null; prompt: string[] }[];
 }

@@ -59,7 +59,11 @@ describe('served assistants on a 512-token model', () => {
     const body = (await res.json()) as Json;
     const p = plan(body);
     expect(p).toMatchObject({ context_tokens: 512, counted: 'exact', reply_tokens_reserved: 12, cut: ['knowledge'] });
-    expect(p.knowledge).toMatchObject({ kept: 1, shortened: 1, limited_by: 'context' });
+    // FAQ rows are passages of their own: a few whole entries fit, the rest are dropped or shortened
+    const k = p.knowledge as { kept: number; shortened?: number; dropped?: number; limited_by: string };
+    expect(k.limited_by).toBe('context');
+    expect(k.kept).toBeGreaterThanOrEqual(1);
+    expect((k.dropped ?? 0) + (k.shortened ?? 0)).toBeGreaterThanOrEqual(1);
     expect(usage(body).prompt_tokens).toBe(p.prompt_tokens);
     expect(usage(body).prompt_tokens + 12).toBeLessThanOrEqual(512);
     const planned = await libraryPrompt(messages);
