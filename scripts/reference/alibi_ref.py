@@ -37,8 +37,11 @@ def layer_norm(x, W: dict, prefix: str, eps: float):
 
 def biased_attention(q, k, v, visible, bias, scale, falcon: bool):
     """q [B, H, T, D], k/v [B, Hkv, T, D] (each query head h reads kv head h // (H / Hkv)), visible [T, T],
-    bias [H, T] per key. BLOOM (baddbmm, beta 1): s = bias + scale * q.k; Falcon: s = (q.k + bias) * scale. Masked
-    scores get the dtype's minimum added; softmax in the scores' dtype."""
+    bias [H, T] per key. BLOOM (baddbmm, beta 1): s = bias + scale * q.k; Falcon: s = (q.k + bias) * scale, plus the
+    bias a second time through the mask: FalconModel._update_causal_mask fills the visible entries of the causal mask
+    with alibi / sqrt(head_dim) (the masked ones with the dtype's minimum), and FalconAttention adds that mask to its
+    already biased scores, so transformers' Falcon applies twice the ALiBi slopes. Masked scores get the dtype's
+    minimum; softmax in the scores' dtype."""
     n_rep = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(n_rep, dim=1)
     v = v.repeat_interleave(n_rep, dim=1)
@@ -46,6 +49,8 @@ def biased_attention(q, k, v, visible, bias, scale, falcon: bool):
     b = bias[None, :, None, :]
     scores = (dots + b) * scale if falcon else b + dots * scale
     mask = torch.zeros(visible.shape, dtype=scores.dtype).masked_fill(~visible, torch.finfo(scores.dtype).min)
+    if falcon:
+        mask = (b / math.sqrt(q.shape[-1])).masked_fill(~visible, torch.finfo(scores.dtype).min)
     probs = F.softmax(scores + mask, dim=-1, dtype=scores.dtype)
     return probs @ v
 
@@ -61,7 +66,7 @@ def biased_attention_naive(q, k, v, visible, bias, scale, falcon: bool):
             for i in range(T):
                 js = [j for j in range(T) if visible[i, j]]
                 dots = [(q[b, h, i] * k[b, hk, j]).sum() for j in js]
-                s = torch.stack([(d + bias[h, j]) * scale if falcon else bias[h, j] + d * scale
+                s = torch.stack([(d + bias[h, j]) * scale + bias[h, j] / math.sqrt(D) if falcon else bias[h, j] + d * scale
                                  for d, j in zip(dots, js)])
                 p = torch.exp(s - s.max())
                 p = p / p.sum()

@@ -55,6 +55,12 @@ class GemmaCfg:
         self.scaling = 1.0 if qpas is None else qpas ** -0.5
         self.attn_softcap = t.get("attn_logit_softcapping", d["attn_logit_softcapping"])
         self.final_softcap = t.get("final_logit_softcapping", d["final_logit_softcapping"])
+        if self.family == "gemma3":
+            # as transformers 5.17 computes Gemma 3 (measured on checkpoints that set both): no attention soft-cap
+            # at all, and the final soft-cap in Gemma3ForCausalLM only, not in Gemma3ForConditionalGeneration
+            self.attn_softcap = None
+            if wrapper:
+                self.final_softcap = None
         self.ropes = self._ropes(t)
         self.features = {"attn_softcap": True, "final_softcap": True, "local_rope": True, "per_layer": True,
                          "layer_scalar": True}

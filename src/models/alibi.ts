@@ -28,9 +28,11 @@ export function roundBf16(x: Float32Array): Float32Array {
 }
 
 /** Slopes in the attention kernel's terms (it adds slope * (j - pos) to the already scaled score).
- *  BLOOM adds the bias to scale * q.k, so its slopes go in unchanged; Falcon multiplies (q.k + bias) by the scale
- *  and rounds its slopes to bfloat16 first (build_alibi_tensor's `slopes.bfloat16()`). */
+ *  BLOOM adds the bias to scale * q.k, so its slopes go in unchanged. Falcon rounds its slopes to bfloat16 first
+ *  (build_alibi_tensor's `slopes.bfloat16()`) and applies the bias twice: FalconAttention computes
+ *  (q.k + bias) * scale, and the causal mask that FalconModel builds for it carries bias / sqrt(head_dim) on every
+ *  visible entry, so the scores transformers softmaxes hold 2 * scale * bias. */
 export function kernelSlopes(H: number, family: 'bloom' | 'falcon', scale: number): Float32Array {
   const s = alibiSlopes(H);
-  return family === 'bloom' ? s : roundBf16(s).map((x) => x * scale);
+  return family === 'bloom' ? s : roundBf16(s).map((x) => 2 * x * scale);
 }

@@ -1,8 +1,11 @@
 // model_type "gemma3_text" (Gemma 3 270M/1B and the text model of the larger ones) and "gemma3" (the multimodal
 // Gemma 3 4B/12B/27B: its text_config and language-model weights; the vision tower is left as it is and carried
 // into merged folders). The Gemma block (gemma.ts) with per-head q/k norms over (1 + w), five sliding-window
-// layers to one global layer, RoPE theta 10k on local and 1M (with the rope scaling) on global layers, final
-// soft-cap when configured. Reference: transformers' modeling_gemma3.py / configuration_gemma3.py.
+// layers to one global layer, RoPE theta 10k on local and 1M (with the rope scaling) on global layers.
+// Soft-caps as transformers 5 computes Gemma 3 (checked against 5.17 on checkpoints that set them): the attention
+// soft-cap (attn_logit_softcapping) is never applied, and the final soft-cap only by Gemma3ForCausalLM (gemma3_text),
+// not by the multimodal Gemma3ForConditionalGeneration. The published Gemma 3 checkpoints set neither.
+// Reference: transformers' modeling_gemma3.py / configuration_gemma3.py.
 import { ShitateError } from '../errors.js';
 import type { Fields } from '../io/json-fields.js';
 import { refuseField } from './config.js';
@@ -27,7 +30,7 @@ function parseGemma3Text(text: Fields, top: Fields, multimodal: boolean): GemmaC
   return {
     ...base, ropeTheta: rope.full.theta, ropeScaling: rope.full.scaling, qkNorm: true, attentionBias: bias, attentionOutBias: bias,
     gemma: {
-      ...base.gemma, rope, normOffset: 1, multimodal,
+      ...base.gemma, rope, normOffset: 1, multimodal, attnSoftcap: 0, finalSoftcap: multimodal ? 0 : base.gemma.finalSoftcap,
       prefix: multimodal ? 'model.language_model.' : 'model.',
     },
   };

@@ -160,9 +160,10 @@ describe('ALiBi slopes', () => {
     expect(Array.from(alibiSlopes(6))).toEqual([2 ** -2, 2 ** -4, 2 ** -6, 2 ** -8, 2 ** -1, 2 ** -3]);
     const s12 = alibiSlopes(12);
     expect(Array.from(s12.subarray(8))).toEqual([0.5, 1.5, 2.5, 3.5].map((p) => Math.fround(Math.fround(2 ** -0.5) ** (2 * p))));
-    // Falcon rounds the slopes to bfloat16 (2^-0.5 is not a bfloat16 number) and folds in the 1/sqrt(D) scale
+    // Falcon rounds the slopes to bfloat16 (2^-0.5 is not a bfloat16 number) and folds in the 1/sqrt(D) scale, twice
+    // (transformers adds the bias in the attention and again through the causal mask)
     const f = kernelSlopes(12, 'falcon', 0.125);
-    expect(f[8]).toBe(Math.fround(0.70703125 * 0.125));
+    expect(f[8]).toBe(Math.fround(2 * 0.70703125 * 0.125));
     expect(kernelSlopes(12, 'bloom', 0.125)).toEqual(s12);
   });
 });

@@ -15,7 +15,11 @@ import { expectShitateError, tempDir } from '../io/helpers.js';
 import { familyModelDir } from '../helpers/family-model.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures');
-const MODELS = fs.readdirSync(FIX).filter((d) => fs.existsSync(path.join(FIX, d, 'config.json')));
+// every decoder checkpoint among the fixtures, those written by transformers itself (hf/) included; encoders have their own
+const ENCODERS = new Set(['bert', 'roberta', 'xlm-roberta', 'modernbert']);
+const MODELS = [...fs.readdirSync(FIX), ...fs.readdirSync(path.join(FIX, 'hf')).map((d) => `hf/${d}`)]
+  .filter((d) => fs.existsSync(path.join(FIX, d, 'config.json')))
+  .filter((d) => !ENCODERS.has((JSON.parse(fs.readFileSync(path.join(FIX, d, 'config.json'), 'utf8')) as { model_type: string }).model_type));
 
 /** A copy of a fixture folder whose single weight file gets `extra` tensors (and config.json `patch`). */
 function variantOf(name: string, extra: Record<string, number[]>, patch: Record<string, unknown> = {}): string {
