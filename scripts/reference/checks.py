@@ -13,6 +13,7 @@ import torch.nn.functional as F
 import lora_ref
 from llama_ref import Cfg, Lora, attention_naive, causal_lm_loss, forward, greedy, rope_inv_freq
 from safetensors_io import deserialize, serialize
+from specs import peft_name
 
 # float32 vs float64 must stay well inside the TypeScript tolerances (1e-4 abs logits, 1e-5 rel
 # loss, 1e-4 rel grads, 1e-4 trajectory) so an independent float32 implementation can pass them
@@ -175,7 +176,7 @@ def lora_checks(base, args, logits, loss, grads, losses, steps=lora_ref.STEPS) -
     fd_worst = 0.0
     for prefix in [k for k in init if k.endswith(("q_proj", "v_proj", "down_proj", "qkv_proj", "query_key_value", "dense_4h_to_h"))]:
         for which in ("A", "B"):
-            g = g64[f"base_model.model.{prefix}.lora_{which}.weight"].reshape(-1)
+            g = g64[peft_name(prefix, which, cfg)].reshape(-1)
             idx = int(g.abs().argmax())
             fd = lora_ref.finite_difference(cfg, W64, ids, labels, init, r, alpha, rslora,
                                             (prefix, which, idx))

@@ -29,8 +29,8 @@ def loss_and_grads(cfg, W, ids, labels, init, r, alpha, rslora):
     loss.backward()
     grads = {}
     for prefix, (A, B) in lw.items():
-        grads[peft_name(prefix, "A")] = A.grad.detach().clone()
-        grads[peft_name(prefix, "B")] = B.grad.detach().clone()
+        grads[peft_name(prefix, "A", cfg)] = A.grad.detach().clone()
+        grads[peft_name(prefix, "B", cfg)] = B.grad.detach().clone()
     return logits.detach(), loss.detach(), grads
 
 

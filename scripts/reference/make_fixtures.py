@@ -201,12 +201,12 @@ def peft_adapter_config(base_name: str, targets=None) -> dict:
     }
 
 
-def write_adapter(folder: str, init: dict, config: dict) -> None:
+def write_adapter(folder: str, init: dict, config: dict, cfg=None) -> None:
     os.makedirs(folder, exist_ok=True)
     tensors = {}
     for prefix, (A, Bm) in init.items():
-        tensors[peft_name(prefix, "A")] = A
-        tensors[peft_name(prefix, "B")] = Bm
+        tensors[peft_name(prefix, "A", cfg)] = A
+        tensors[peft_name(prefix, "B", cfg)] = Bm
     path = os.path.join(folder, "adapter_model.safetensors")
     save_file(tensors, path, {"format": "pt"})
     checks.weights_round_trip(tensors, load_file(path)[0])
@@ -220,7 +220,7 @@ def build_family_lora(spec: dict, base: dict) -> None:
     print(name)
     init = init_lora(cfg, W, LORA_R, seed=spec["seed"] + 1000)
     targets = {prefix.split(".")[-1] for prefix in init}
-    write_adapter(os.path.join(OUT, name), init, peft_adapter_config(spec["name"], targets))
+    write_adapter(os.path.join(OUT, name), init, peft_adapter_config(spec["name"], targets), cfg)
     args = (cfg, W, ids, labels, init, LORA_R, LORA_ALPHA, False)
     logits, loss, grads = lora_ref.loss_and_grads(*args)
     losses = lora_ref.trajectory(*args, steps=FAMILY_STEPS)

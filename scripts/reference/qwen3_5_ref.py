@@ -31,6 +31,9 @@ class Qwen35Cfg:
         wrapper = self.model_type == "qwen3_5"
         t = dict(TEXT_DEFAULTS, **(c["text_config"] if wrapper else c))
         self.prefix = "model.language_model." if wrapper else "model."
+        # transformers 5 builds the wrapper checkpoint as Qwen3_5ForCausalLM (layers at model.layers.*): PEFT names
+        # its adapters so
+        self.peft_rename = ("model.language_model.", "model.") if wrapper else None
         self.C, self.F, self.L = t["hidden_size"], t["intermediate_size"], t["num_hidden_layers"]
         self.H, self.Hkv, self.D = t["num_attention_heads"], t["num_key_value_heads"], t["head_dim"]
         self.V, self.eps, self.max_positions = t["vocab_size"], t["rms_norm_eps"], t["max_position_embeddings"]

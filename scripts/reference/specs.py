@@ -359,6 +359,11 @@ def init_lora(cfg, W: dict, r: int, seed: int) -> dict:
     return out
 
 
-def peft_name(prefix: str, which: str) -> str:
-    """PEFT on-disk tensor name for a LoRA factor ('A' or 'B') of a module."""
+def peft_name(prefix: str, which: str, cfg=None) -> str:
+    """PEFT on-disk tensor name for a LoRA factor ('A' or 'B') of a module. A config with `peft_rename` (stored path
+    prefix, PEFT's) names the module as PEFT sees it where transformers loads the checkpoint under other paths (the
+    Qwen3.5 wrapper is built as Qwen3_5ForCausalLM, its layers at model.layers.*)."""
+    rename = getattr(cfg, "peft_rename", None)
+    if rename and prefix.startswith(rename[0]):
+        prefix = rename[1] + prefix[len(rename[0]):]
     return f"base_model.model.{prefix}.lora_{which}.weight"

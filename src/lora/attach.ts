@@ -2,7 +2,7 @@
 // is what the trainer optimises and what is saved.
 import { Tensor } from '../tensor/index.js';
 import { uniform } from '../kernels/rng.js';
-import type { Linear } from '../models/index.js';
+import { currentName, findFamily, type CausalLM, type Linear } from '../models/index.js';
 import { ShitateError } from '../errors.js';
 import { LoraLayer } from './lora.js';
 import { DEFAULT_LORA, isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
@@ -35,8 +35,8 @@ export class LoraSet {
   /** trainable tensors with their PEFT names, A before B, in model order */
   params(): { name: string; tensor: Tensor }[] {
     return [...this.layers.entries()].flatMap(([n, l]) => [
-      { name: peftName(n, 'A'), tensor: l.A },
-      { name: peftName(n, 'B'), tensor: l.B },
+      { name: l.A.name ?? peftName(n, 'A'), tensor: l.A },
+      { name: l.B.name ?? peftName(n, 'B'), tensor: l.B },
     ]);
   }
 
@@ -64,6 +64,13 @@ export class LoraSet {
     }
     for (const t of this.tokens.splice(0).reverse()) t.restore();
   }
+}
+
+/** The module path PEFT gives a linear of this model (the family's peftRenames; most families: its own name). */
+export function peftModuleNamer(model: HasLinears): (name: string) => string {
+  const family = 'config' in model ? findFamily((model as HasLinears & Pick<CausalLM, 'config'>).config.modelType) : null;
+  const renames = family?.peftRenames ?? [];
+  return renames.length === 0 ? (n) => n : (n) => currentName(n, renames);
 }
 
 /** PEFT's on-disk tensor name for a linear layer's factor. */
@@ -96,6 +103,7 @@ export function attachLora(model: HasLinears, given: LoraConfig, seed = 0): Lora
       'leave them out (the projections q_proj ... down_proj carry the tuning); adapters with them that were trained in PEFT still load for chat, eval and merge');
   }
   const layers = new Map<string, LoraLayer>();
+  const peftPath = peftModuleNamer(model);
   let k = 0;
   for (const lin of model.linears()) {
     if (!isTarget(lin.name, config.targetModules)) continue;
@@ -104,7 +112,7 @@ export function attachLora(model: HasLinears, given: LoraConfig, seed = 0): Lora
     const a = new Float32Array(config.r * inp);
     const s = (seed * 1000003 + k++ * 2654435761) >>> 0;
     for (let i = 0; i < a.length; i++) a[i] = (2 * uniform(s, i) - 1) * bound;
-    layers.set(lin.name, makeLayer(lin, Tensor.from(a, [config.r, inp], true), Tensor.zeros([out, config.r], true), config));
+    layers.set(lin.name, makeLayer(lin, Tensor.from(a, [config.r, inp], true), Tensor.zeros([out, config.r], true), config, peftPath));
   }
   if (layers.size === 0) {
     const names = [...new Set(model.linears().map((l) => l.name.split('.').pop()))].join(', ');
@@ -131,7 +139,8 @@ export function attachLoraWeights(model: HasLinears, config: LoraConfig, factors
     return { name, lin, f };
   });
   const layers = new Map<string, LoraLayer>();
-  for (const { name, lin, f } of targets) layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }));
+  const peftPath = peftModuleNamer(model);
+  for (const { name, lin, f } of targets) layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }, peftPath));
   return new LoraSet(config, layers);
 }
 
@@ -149,12 +158,12 @@ function unknownModule(name: string, model: HasLinears): ShitateError {
     'the adapter was made for another architecture or module naming; load it on the model it was trained for');
 }
 
-function makeLayer(lin: Linear, A: Tensor, B: Tensor, c: LoraConfig): LoraLayer {
+function makeLayer(lin: Linear, A: Tensor, B: Tensor, c: LoraConfig, peftPath: (name: string) => string): LoraLayer {
   if (lin.adapter) {
     throw new ShitateError('E_ADAPTER', `${lin.name} already has an adapter`, 'detach the current adapter before attaching another');
   }
-  A.name = peftName(lin.name, 'A');
-  B.name = peftName(lin.name, 'B');
+  A.name = peftName(peftPath(lin.name), 'A');
+  B.name = peftName(peftPath(lin.name), 'B');
   const layer = new LoraLayer(lin, A, B, loraScaling(c), c.dropout);
   lin.adapter = layer;
   return layer;

@@ -25,6 +25,9 @@ export interface Family {
   /** rewrites of tensor names saved in an older layout (transformers' key mapping), applied when a checkpoint is
    *  opened: the parameter table uses the current names */
   readonly renames: Renames;
+  /** module paths as PEFT names them when transformers loads the checkpoint under other paths than it stores
+   *  (today's name -> PEFT's); adapters are saved under these and load from either */
+  readonly peftRenames: Renames;
   /** checkpoint tensors that are not part of the language model but belong in a merged folder unchanged (a
    *  multimodal wrapper's vision and audio towers) */
   carriedTensors?(c: ModelConfig): readonly RegExp[];
@@ -42,6 +45,7 @@ export interface FamilyDefinition<T extends ParamTable> {
   /** beyond the derived buffers and, when tied, a stored lm_head.weight */
   ignoredTensors?: readonly RegExp[] | ((c: ModelConfig) => readonly RegExp[]);
   renames?: Renames;
+  peftRenames?: Renames;
   carriedTensors?(c: ModelConfig): readonly RegExp[];
   activationsPerToken?(c: ModelConfig): number;
 }
@@ -59,6 +63,7 @@ export function defineFamily<T extends ParamTable>(d: FamilyDefinition<T>): Fami
       return [...DERIVED_TENSORS, ...(c.tieWordEmbeddings ? [/^lm_head\.weight$/] : []), ...own];
     },
     renames: d.renames ?? [],
+    peftRenames: d.peftRenames ?? [],
     ...(d.carriedTensors ? { carriedTensors: d.carriedTensors } : {}),
     ...(d.activationsPerToken ? { activationsPerToken: d.activationsPerToken } : {}),
     load(ck, c) {

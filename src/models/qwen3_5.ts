@@ -206,4 +206,9 @@ export const qwen35: Family = defineFamily<Qwen35Table>({
   },
   table: qwen35Table, build: (c, t, w) => new Qwen35Model(qwen35Of(c), t, w),
   ignoredTensors: [...VISION, ...MTP], carriedTensors: () => [...VISION, ...MTP], activationsPerToken,
+  // transformers builds this checkpoint as Qwen3_5ForCausalLM (AutoModelForCausalLM), whose decoder layers sit at
+  // model.layers.*: PEFT adapters trained that way name them so, and so are the ones saved here; adapters of
+  // Qwen3_5ForConditionalGeneration (model.language_model.layers.*) load too
+  renames: [[/^model\.layers\./, 'model.language_model.layers.']],
+  peftRenames: [[/^model\.language_model\./, 'model.']],
 });
