@@ -9,6 +9,7 @@
    PEFT picks, random A and B), and writes them with goldens in the fixtures' JSON format under OUT/hf/<name>.
 
     python3 scripts/reference/hf_crosscheck.py --fixtures test/fixtures --out OUTDIR
+    python3 scripts/reference/hf_crosscheck.py --out OUTDIR --only none --interop DIR   # DIR from interop.ts
 
 Writes OUTDIR/report.json (per fixture: max |diff| of each golden, or the error) and OUTDIR/hf.tgz (the new
 fixtures). Every case runs on its own: one that fails is reported and the others go on.
@@ -243,6 +244,48 @@ def diagnose(fdir):
         r['peft_modules'] = [n for n, _ in pm.named_modules() if 'lora_A' in n][:20]
         r['adapter_config'] = json.load(open(os.path.join(adir, 'adapter_config.json')))
     return r
+
+
+def interop_all(fixtures, d):
+    """Adapters and merged folders written by the engine (scripts/reference/interop.ts), read by PEFT and
+    transformers: max |logit difference| against the engine's own logits, and how far the adapter moves the base."""
+    report = {}
+    for f in sorted(glob.glob(os.path.join(d, '*-ours.json'))):
+        name = os.path.basename(f)[:-len('-ours.json')]
+        base = os.path.join(fixtures, 'hf', name)
+        g = json.load(open(f))
+        r = {}
+        try:
+            if 'classify_logits' in g:
+                m = AutoModelForSequenceClassification.from_pretrained(base, dtype=F32, attn_implementation='eager', num_labels=3)
+                pm = PeftModel.from_pretrained(m, os.path.join(d, name + '-ours')).eval()
+                kw = dict(input_ids=torch.tensor(g['input_ids']), attention_mask=torch.tensor(g['attention_mask']))
+                if m.config.model_type != 'modernbert':
+                    kw['token_type_ids'] = torch.tensor(g['token_type_ids'])
+                with torch.no_grad():
+                    r['classify'] = maxdiff(pm(**kw).logits, g['classify_logits'])
+            else:
+                ids = torch.tensor(g['input_ids'])
+                m, _ = load_causal(base)
+                with torch.no_grad():
+                    plain = m(input_ids=ids).logits
+                pm = PeftModel.from_pretrained(m, os.path.join(d, name + '-ours')).eval()
+                with torch.no_grad():
+                    lg = pm(input_ids=ids).logits
+                r['adapter'] = maxdiff(lg, g['adapter_logits'])
+                r['adapter_moves_base_by'] = maxdiff(lg, plain)
+                if 'merged_logits' in g:
+                    mm, info = load_causal(os.path.join(d, name + '-merged'))
+                    with torch.no_grad():
+                        r['merged'] = maxdiff(mm(input_ids=ids).logits, g['merged_logits'])
+                    if info:
+                        r['merged_loading'] = info
+        except Exception as e:  # noqa: BLE001
+            r['error'] = f'{type(e).__name__}: {e}'
+            r['trace'] = traceback.format_exc()[-1500:]
+        report[name] = r
+        print('interop', name, json.dumps({k: v for k, v in r.items() if k != 'trace'})[:400], flush=True)
+    return report
 
 
 def check_all(fixtures):
@@ -565,6 +608,7 @@ def main():
     ap.add_argument('--only', choices=['check', 'make', 'none'])
     ap.add_argument('--diagnose', nargs='*', default=[])
     ap.add_argument('--cases', nargs='*', default=[], help='make only these (default: all)')
+    ap.add_argument('--interop', help='folder written by scripts/reference/interop.ts')
     a = ap.parse_args()
     torch.set_num_threads(min(8, os.cpu_count() or 1))
     report = {'versions': {'torch': torch.__version__, 'transformers': transformers.__version__, 'peft': peft.__version__}}
@@ -573,6 +617,9 @@ def main():
             report.setdefault('diagnose', {})[name] = diagnose(os.path.join(a.fixtures, name))
         except Exception as e:  # noqa: BLE001
             report.setdefault('diagnose', {})[name] = {'error': f'{type(e).__name__}: {e}', 'trace': traceback.format_exc()[-2500:]}
+        json.dump(report, open(os.path.join(a.out, 'report.json'), 'w'), indent=1)
+    if a.interop:
+        report['interop'] = interop_all(a.fixtures, a.interop)
         json.dump(report, open(os.path.join(a.out, 'report.json'), 'w'), indent=1)
     if a.only not in ('make', 'none'):
         report['check'] = check_all(a.fixtures)
