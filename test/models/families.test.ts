@@ -5,12 +5,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel, saveModelFolder, shiftLabels, type CausalLM } from '../../src/models/index.js';
+import { loadModel, saveModelFolder, shiftLabels } from '../../src/models/index.js';
 import { attachLora, loadAdapter, saveAdapter, ADAPTER_WEIGHTS } from '../../src/lora/index.js';
 import { openSafetensors } from '../../src/io/safetensors.js';
 import { backward, noGrad } from '../../src/tensor/index.js';
 import { tempDir } from '../io/helpers.js';
 import { adamwTrajectory, type TorchAdamW } from '../helpers/trajectory.js';
+import { greedy, maxAbs } from '../helpers/decode.js';
 
 const FIX = path.join(import.meta.dirname, '..', 'fixtures');
 
@@ -22,35 +23,6 @@ interface FamilyLoraGolden {
   grads: Record<string, number[]>;
   greedy: { prompt: number[]; max_new_tokens: number; tokens: number[] };
   trajectory: { optimizer: TorchAdamW; steps: number; losses: number[] };
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function argmaxLast(logits: Float32Array, V: number): number {
-  let best = 0;
-  const off = logits.length - V;
-  for (let i = 1; i < V; i++) if (logits[off + i] > logits[off + best]) best = i;
-  return best;
-}
-
-/** n greedy tokens, by full recompute (cached = false) or one prefill and one token per step. */
-function greedy(m: CausalLM, prompt: number[], n: number, cached: boolean): number[] {
-  const V = m.config.vocabSize;
-  const cache = cached ? m.createCache(1, prompt.length + n) : null;
-  const ids = [...prompt];
-  let step = Int32Array.from(prompt);
-  for (let i = 0; i < n; i++) {
-    const input = cached ? step : Int32Array.from(ids);
-    const { logits } = noGrad(() => m.forward({ ids: input, batch: 1, seqLen: input.length, cache, logits: 'last' }));
-    const next = argmaxLast(logits!.data, V);
-    ids.push(next);
-    step = Int32Array.of(next);
-  }
-  return ids.slice(prompt.length);
 }
 
 describe.each(['qwen3-tiny', 'smollm3-tiny', 'granite-tiny', 'gemma2-tiny', 'gemma3-tiny', 'gemma3-mm-tiny', 'gemma4-tiny', 'phi3-tiny', 'falcon-tiny', 'falcon-mq-tiny', 'falcon-alibi-tiny', 'bloom-tiny', 'qwen3_5-tiny', 'qwen3_5-mm-tiny', 'lfm2-tiny'])('%s with a PEFT adapter', (name) => {

@@ -7,12 +7,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadModel, shiftLabels, type CausalLM } from '../../src/models/index.js';
+import { loadModel, shiftLabels } from '../../src/models/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
 import { loadEncoder } from '../../src/models/encoder-load.js';
 import { loadSeqClsAdapter } from '../../src/lora/seq-cls.js';
 import { backward, classCrossEntropy, noGrad, type Tensor } from '../../src/tensor/index.js';
 import { adamwTrajectory, type TorchAdamW } from '../helpers/trajectory.js';
+import { greedy, maxAbs } from '../helpers/decode.js';
 
 const HF = path.join(import.meta.dirname, '..', 'fixtures', 'hf');
 const ENCODER_TYPES = new Set(['bert', 'roberta', 'xlm-roberta', 'modernbert']);
@@ -29,35 +30,6 @@ const TRAJ_TOL: Record<string, number> = { gemma4: 1e-3 };
 interface LoraGolden extends Golden {
   grads: Record<string, number[]>;
   trajectory: { optimizer: TorchAdamW; steps: number; losses: number[] };
-}
-
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function argmaxLast(logits: Float32Array, V: number): number {
-  let best = 0;
-  const off = logits.length - V;
-  for (let i = 1; i < V; i++) if (logits[off + i] > logits[off + best]) best = i;
-  return best;
-}
-
-function greedy(m: CausalLM, prompt: number[], n: number, cached: boolean): number[] {
-  const V = m.config.vocabSize;
-  const cache = cached ? m.createCache(1, prompt.length + n) : null;
-  const ids = [...prompt];
-  let step = Int32Array.from(prompt);
-  for (let i = 0; i < n; i++) {
-    const input = cached ? step : Int32Array.from(ids);
-    const { logits } = noGrad(() => m.forward({ ids: input, batch: 1, seqLen: input.length, cache, logits: 'last' }));
-    const next = argmaxLast(logits!.data, V);
-    ids.push(next);
-    step = Int32Array.of(next);
-  }
-  return ids.slice(prompt.length);
 }
 
 const folders = fs.readdirSync(HF).filter((d) => fs.existsSync(path.join(HF, d, 'golden.json'))).sort();
