@@ -148,6 +148,25 @@ describe('exports', { timeout: 240_000 }, () => {
     await jobs.close();
   });
 
+  it('exports a GGUF file through shitate export, with the adapter merged and an Ollama Modelfile', async () => {
+    const gguf = makeStudio({ dir: s.dir, home: s.home, commands: ['merge', 'export'] });
+    const r = await gguf.req('POST', '/api/exports', { run, kind: 'gguf', quant: 'q8_0' });
+    expect(r.status).toBe(201);
+    expect(at<string>(r.json, 'export.command')).toMatch(/^shitate export --model .* --adapter .* --format gguf --quant q8_0 --out /);
+    const id = at<string>(r.json, 'export.id');
+    await gguf.ctx.exits.get(id);
+    const ex = await waitFor(async () => { const e = at<Json>((await gguf.req('GET', `/api/exports/${id}`)).json, 'export'); return e.status !== 'running' && e; });
+    expect(ex.error).toBeNull();
+    expect(ex.status).toBe('completed');
+    const files = (ex.files as { path: string }[]).map((f) => f.path);
+    expect(files).toContain('model-q8_0.gguf');
+    expect(files.some((f) => /Modelfile/.test(f)), files.join(', ')).toBe(true);
+    const file = path.join(at<string>(ex, 'dir'), 'model-q8_0.gguf');
+    expect(fs.readFileSync(file).subarray(0, 4).toString('latin1')).toBe('GGUF');
+    expect((await gguf.req('POST', '/api/exports', { run, kind: 'gguf', quant: 'q3_k' })).status).toBe(400);
+    await gguf.close();
+  });
+
   it('merges through shitate merge into a complete model folder', async () => {
     const r = await s.req('POST', '/api/exports', { run, kind: 'merged' });
     expect(r.status).toBe(201);
