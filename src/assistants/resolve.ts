@@ -9,6 +9,7 @@ import { answerTokens, checkBudgets, profileBudgets } from './budgets.js';
 import type { PlanReport } from './plan.js';
 import type { Profile } from './profile.js';
 import { loadProfile } from './store.js';
+import { fitExtraction } from './extract-fit.js';
 import { builtinVars, renderTemplate } from './template.js';
 import { lastUser, planTurn } from './turn.js';
 import { windowFor, type ContextWindow } from './window.js';
@@ -132,7 +133,9 @@ export function resolveAssistant(id: string, o: ResolveOptions = {}): ResolvedAs
       const mem = t.userId && profile.memory.auto ? memoryFor(t.userId) : null;
       const message = lastUser(conversation);
       if (!mem || !message || explicitFact(message)) return [];
-      const facts = await extractFacts(provider, message, mem.list().map((m) => m.text), t.signal);
+      const fitted = fitExtraction(window, message, mem.list().map((m) => m.text));
+      if (!fitted) return [];
+      const facts = await extractFacts(provider, fitted.message, fitted.known, t.signal);
       return facts.map((f) => mem.add(f, 'auto')).filter((m): m is MemoryItem => m !== null);
     },
     close() {

@@ -1,6 +1,6 @@
 // Which facts to keep: those the user asks to be remembered ("remember that…", "…覚えておいて"), and,
 // when enabled, facts the model extracts from the conversation.
-import { complete, type Provider } from '../providers/index.js';
+import { complete, type ChatMessage, type Provider } from '../providers/index.js';
 
 const EN = /^\s*(?:please\s+)?(?:remember|don'?t forget|do not forget|keep in mind)\b\s*(?:that\b)?\s*[:,-]?\s*(.+)$/is;
 const JA = /(?:ということ|ってこと|こと)?[をは]?\s*(?:覚えて(?:おいて|といて|て)?|記憶して(?:おいて)?|忘れないで)(?:ください|くれ|ね|ほしい|下さい)?[。．.!！、,\s]*/;
@@ -30,9 +30,17 @@ export function parseFacts(answer: string, max = 3): string[] {
   return answer.split(/\r?\n/).map((l) => /^\s*[-*・]\s*(.+)$/.exec(l)?.[1].trim() ?? '').filter((f) => f.length >= 2 && f.length <= 200).slice(0, max);
 }
 
+/** Tokens the extraction's answer may take. */
+export const EXTRACT_REPLY_TOKENS = 200;
+
+/** The extraction call's messages: the instructions with the facts already known, then the user's message. */
+export function extractionMessages(message: string, known: readonly string[]): ChatMessage[] {
+  const system = known.length ? `${EXTRACT_PROMPT}\nAlready known (do not repeat):\n${known.map((k) => `- ${k}`).join('\n')}` : EXTRACT_PROMPT;
+  return [{ role: 'system', content: system }, { role: 'user', content: message }];
+}
+
 /** Asks the model which facts in the message are worth remembering. */
 export async function extractFacts(p: Provider, message: string, known: readonly string[], signal?: AbortSignal): Promise<string[]> {
-  const system = known.length ? `${EXTRACT_PROMPT}\nAlready known (do not repeat):\n${known.map((k) => `- ${k}`).join('\n')}` : EXTRACT_PROMPT;
-  const r = await complete(p, { messages: [{ role: 'system', content: system }, { role: 'user', content: message }], params: { temperature: 0, maxTokens: 200 }, ...(signal ? { signal } : {}) });
+  const r = await complete(p, { messages: extractionMessages(message, known), params: { temperature: 0, maxTokens: EXTRACT_REPLY_TOKENS }, ...(signal ? { signal } : {}) });
   return parseFacts(r.text);
 }
