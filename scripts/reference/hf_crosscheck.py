@@ -51,6 +51,23 @@ def peft_name(n):
     return n.replace('.default', '').replace('.modules_to_save', '')
 
 
+def grad_report(pm, want_grads):
+    """The largest |gradient difference| over the golden's tensors, and the golden names PEFT has no gradient for."""
+    got = {peft_name(n): p.grad for n, p in pm.named_parameters() if p.requires_grad}
+    worst, missing = 0.0, []
+    for n, want in want_grads.items():
+        if got.get(n) is None:
+            missing.append(n)
+            continue
+        d = maxdiff(got[n], want)
+        worst = max(worst, d) if isinstance(d, float) else worst
+    out = {'grads': worst}
+    if missing:
+        out['grads_missing'] = missing[:5]
+        out['have'] = sorted(got)[:8]
+    return out
+
+
 def load_causal(d):
     kw = dict(dtype=F32, attn_implementation='eager', output_loading_info=True)
     try:
@@ -137,17 +154,7 @@ def check_causal_adapter(fdir, adir, gfile):
         r['loss'] = abs(float(loss) - lg['loss'])
     if 'grads' in lg and loss is not None:
         loss.backward()
-        worst, missing = 0.0, []
-        got = {peft_name(n): p.grad for n, p in pm.named_parameters() if p.requires_grad}
-        for n, want in lg['grads'].items():
-            if n not in got or got[n] is None:
-                missing.append(n)
-                continue
-            d = maxdiff(got[n], want)
-            worst = max(worst, d) if isinstance(d, float) else worst
-        r['grads'] = worst
-        if missing:
-            r['grads_missing'] = missing[:5]
+        r.update(grad_report(pm, lg['grads']))
     if 'greedy' in lg:
         toks, gap = greedy(pm, lg['greedy']['prompt'], lg['greedy']['max_new_tokens'])
         r['greedy_equal'] = toks == lg['greedy']['tokens']
@@ -187,18 +194,7 @@ def check_encoder(fdir):
             loss = torch.nn.functional.cross_entropy(out.logits, torch.tensor(lg['labels']))
             a['loss'] = abs(float(loss) - lg['loss'])
             loss.backward()
-            got = {peft_name(n): p.grad for n, p in pm.named_parameters() if p.requires_grad}
-            worst, missing = 0.0, []
-            for n, want in lg['grads'].items():
-                if got.get(n) is None:
-                    missing.append(n)
-                    continue
-                d = maxdiff(got[n], want)
-                worst = max(worst, d) if isinstance(d, float) else worst
-            a['grads'] = worst
-            if missing:
-                a['grads_missing'] = missing[:5]
-                a['have'] = sorted(got)[:8]
+            a.update(grad_report(pm, lg['grads']))
             a['modules_to_save'] = acfg.get('modules_to_save')
             r['lora'] = a
         except Exception as e:  # noqa: BLE001
