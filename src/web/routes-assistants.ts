@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Hono } from 'hono';
 import YAML from 'yaml';
-import { builtinVars, listProfiles, loadProfile, parseProfile, profilePath, renderTemplate, saveProfile, type Profile } from '../assistants/index.js';
+import {
+  builtinVars, listProfiles, loadProfile, parseProfile, profileBudgets, profilePath, renderTemplate, saveProfile, windowFor, type Profile,
+} from '../assistants/index.js';
 import { ShitateError } from '../errors.js';
 import { MemoryStore } from '../memory/index.js';
 import { citation, createEmbedderFromSettings, DEFAULT_CHUNKING, ingest, KnowledgeBase, searchKb, type ChunkOptions } from '../rag/index.js';
@@ -28,7 +30,21 @@ function profileView(ctx: StudioContext, id: string): Record<string, unknown> {
     if (!(e instanceof ShitateError)) throw e;
     prompt = `(${e.message})`;
   }
-  return { profile: shown, file: profilePath(ctx.home, id), systemPrompt: prompt };
+  return { profile: shown, file: profilePath(ctx.home, id), systemPrompt: prompt, budgets: budgetsView(p, prompt) };
+}
+
+/** How the model's window is shared per turn (as `shitate assistant new|show` prints it), or why it cannot be said. */
+function budgetsView(p: Profile, prompt: string): Record<string, unknown> {
+  try {
+    const b = profileBudgets(p, windowFor(p.provider, p.contextTokens), prompt);
+    return {
+      context: b.window.tokens, source: b.window.source, exact: b.window.exact, answer: b.answer, system: b.system,
+      per_turn: b.perTurn, memory: b.memory, knowledge: b.knowledge, problem: b.perTurn < 32 ? 'the system prompt leaves almost no room for a turn' : null,
+    };
+  } catch (e) {
+    if (!(e instanceof ShitateError)) throw e;
+    return { problem: e.message };
+  }
 }
 
 function listAssistants(ctx: StudioContext): Record<string, unknown>[] {

@@ -181,6 +181,7 @@ describe('shitate studio in Chromium', { timeout: 300_000 }, () => {
     await page.locator('#as-instructions').fill('You answer for Morinos support.');
     await page.getByRole('button', { name: 'Save' }).click();
     await poll(() => page.locator('ul.plain').first().innerText()).toContain('support');
+    await poll(() => page.locator('[data-testid=as-budgets]').innerText()).toMatch(/^Context \d+ tokens: system prompt \d+, reply \d+, each turn \d+/);
     await shot('8-assistants');
   });
 

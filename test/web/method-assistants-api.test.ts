@@ -64,6 +64,11 @@ describe('assistants', () => {
     const r = await s.req('PUT', '/api/assistants/support', profile);
     expect(r.status).toBe(200);
     expect(at<string>(r.json, 'systemPrompt')).toBe('あなたは モリノス の窓口です。');
+    // the window as the bundled model shares it, counted with its own tokenizer and template
+    const b = at<Record<string, number | boolean | null>>(r.json, 'budgets');
+    expect(b).toMatchObject({ context: 512, exact: true, problem: null });
+    expect((b.system as number) + (b.answer as number) + (b.per_turn as number)).toBe(512);
+    expect(b.knowledge as number).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(s.home, 'assistants', 'support.yaml'))).toBe(true);
     expect(at<Json[]>((await s.req('GET', '/api/assistants')).json, 'assistants')[0]).toMatchObject({ id: 'support', name: 'サポート', memory: true, knowledge: ['faq'] });
     expect((await s.req('DELETE', '/api/assistants/support')).status).toBe(200);

@@ -68,6 +68,9 @@ function Profiles({ bases }) {
       <${ErrorBox} error=${error} />
       <div class="actions"><button class="primary" onClick=${save} disabled=${!form.id || !form.model}>${t('save')}</button>
         ${shown ? html`<button class="danger ghost" onClick=${async () => { try { await api(`/api/assistants/${form.id}`, { method: 'DELETE' }); setForm(null); setShown(null); load(); } catch (e) { showError(e); } }}>${t('remove')}</button>` : null}</div>
+      ${shown && shown.budgets ? html`<p class="small muted" data-testid="as-budgets">${shown.budgets.problem ?? t('as.budgets', {
+        context: shown.budgets.context, system: shown.budgets.system, answer: shown.budgets.answer, turn: shown.budgets.per_turn,
+        knowledge: shown.budgets.knowledge, memory: shown.budgets.memory })}</p>` : null}
       ${shown ? html`<details><summary>${t('as.prompt')}</summary><pre class="small">${shown.systemPrompt}</pre><p class="small muted">${shown.file} · <code>shitate assistant chat ${form.id}</code></p></details>` : null}
     </div>` : null}
   </section>`;
