@@ -357,6 +357,10 @@ CAUSAL = [
                                                vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
                                                                   image_size=28, patch_size=14), boi_token_index=250, eoi_token_index=251,
                                                image_token_index=252)),
+    ('llama-patterns', 'LlamaConfig', with_common(num_hidden_layers=2), {
+        'rank_pattern': {'q_proj': 2, 'down_proj': 8}, 'alpha_pattern': {'v_proj': 3, 'model.layers.1.mlp.up_proj': 20}}),
+    ('qwen3-rslora-patterns', 'Qwen3Config', with_common(head_dim=16, tie_word_embeddings=True), {
+        'use_rslora': True, 'rank_pattern': {'layers.0.self_attn.k_proj': 6}, 'alpha_pattern': {'o_proj': 5}}),
 ]
 
 ENCODERS = [
@@ -410,7 +414,7 @@ def batch(seed, V, B=2, T=12):
     return ids, labels
 
 
-def make_causal(out, name, cls_name, kw, seed):
+def make_causal(out, name, cls_name, kw, seed, lora_kw=None):
     cfg = build_config(cls_name, kw)
     torch.manual_seed(seed)
     model = from_config(AutoModelForCausalLM, cfg)
@@ -439,7 +443,8 @@ def make_causal(out, name, cls_name, kw, seed):
     targets = 'all-linear'
     if any('language_model' in n for n, _ in base.named_modules()):  # a multimodal wrapper: the language model's linears only
         targets = r'.*language_model.*\.(q_proj|k_proj|v_proj|o_proj|gate_proj|up_proj|down_proj|in_proj_qkv|in_proj_z|in_proj_a|in_proj_b|out_proj)'
-    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, init_lora_weights=False, task_type='CAUSAL_LM')
+    lcfg = LoraConfig(r=4, lora_alpha=8, lora_dropout=0.0, target_modules=targets, init_lora_weights=False, task_type='CAUSAL_LM',
+                      **(lora_kw or {}))
     pm = get_peft_model(base, lcfg)
     with torch.no_grad():  # kaiming-uniform B is large next to std-0.15 weights; keep the adapter a perturbation
         for n, p in pm.named_parameters():
@@ -573,11 +578,11 @@ def make_encoder(out, name, cls_name, kw, targets, seed):
 def make_all(out, cases=None):
     report = {}
     os.makedirs(out, exist_ok=True)
-    for i, (name, cls_name, kw) in enumerate(CAUSAL):
+    for i, (name, cls_name, kw, *lora_kw) in enumerate(CAUSAL):
         if cases and name not in cases:
             continue
         try:
-            report[name] = make_causal(out, name, cls_name, kw, 100 + 10 * i)
+            report[name] = make_causal(out, name, cls_name, kw, 100 + 10 * i, lora_kw[0] if lora_kw else None)
         except Exception as e:  # noqa: BLE001
             report[name] = {'error': f'{type(e).__name__}: {e}', 'trace': traceback.format_exc()[-2500:]}
             try:

@@ -60,6 +60,12 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
   const arch = ggufArchOf(c);
   const cfgFile = path.join(o.adapter, ADAPTER_CONFIG);
   const lora = parsePeftConfig(readJsonObject(cfgFile, 'an adapter folder holds adapter_config.json and adapter_model.safetensors'), cfgFile);
+  // llama.cpp scales every matrix by one alpha over that matrix's rank: per-module alphas, or ranks that differ under
+  // rsLoRA (alpha / sqrt(r)), have no GGUF adapter form
+  if (lora.alphaPattern || (lora.rankPattern && lora.useRslora)) {
+    throw new ShitateError('E_ADAPTER', `${cfgFile}: a GGUF adapter expected one alpha for every matrix (llama.cpp scales each by alpha / its rank), found ${lora.alphaPattern ? 'alpha_pattern (an alpha per module)' : 'rank_pattern with use_rslora (alpha / sqrt(r))'}`,
+      'merge the adapter into the model instead (`--format gguf --adapter DIR`)');
+  }
   const wFile = path.join(o.adapter, ADAPTER_WEIGHTS);
   if (!fs.existsSync(wFile)) throw new ShitateError('E_NOT_FOUND', `expected ${wFile}, found nothing`, 'pass the folder that holds the adapter files');
   const shapes = new Map(tableTensors(parameterTable(c)).map((t) => [t.name, t.shape]));

@@ -5,7 +5,7 @@ import { uniform } from '../kernels/rng.js';
 import { currentName, findFamily, type CausalLM, type Linear } from '../models/index.js';
 import { ShitateError } from '../errors.js';
 import { LoraLayer } from './lora.js';
-import { DEFAULT_LORA, isTarget, loraScaling, validateLora, type LoraConfig } from './config.js';
+import { DEFAULT_LORA, isTarget, loraScaling, moduleLora, validateLora, type LoraConfig } from './config.js';
 import { tokenModuleOf, type TokenMatrices, type TokenMatrixLora } from './token-matrices.js';
 
 export interface HasLinears {
@@ -108,11 +108,12 @@ export function attachLora(model: HasLinears, given: LoraConfig, seed = 0): Lora
   for (const lin of model.linears()) {
     if (!isTarget(lin.name, config.targetModules)) continue;
     const [out, inp] = lin.weight.shape;
+    const { r, alpha } = moduleLora(config, peftPath(lin.name));
     const bound = 1 / Math.sqrt(inp);
-    const a = new Float32Array(config.r * inp);
+    const a = new Float32Array(r * inp);
     const s = (seed * 1000003 + k++ * 2654435761) >>> 0;
     for (let i = 0; i < a.length; i++) a[i] = (2 * uniform(s, i) - 1) * bound;
-    layers.set(lin.name, makeLayer(lin, Tensor.from(a, [config.r, inp], true), Tensor.zeros([out, config.r], true), config, peftPath));
+    layers.set(lin.name, makeLayer(lin, Tensor.from(a, [r, inp], true), Tensor.zeros([out, r], true), { ...config, r, alpha }, peftPath));
   }
   if (layers.size === 0) {
     const names = [...new Set(model.linears().map((l) => l.name.split('.').pop()))].join(', ');
@@ -140,7 +141,9 @@ export function attachLoraWeights(model: HasLinears, config: LoraConfig, factors
   });
   const layers = new Map<string, LoraLayer>();
   const peftPath = peftModuleNamer(model);
-  for (const { name, lin, f } of targets) layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0] }, peftPath));
+  for (const { name, lin, f } of targets) {
+    layers.set(name, makeLayer(lin, f.A, f.B, { ...config, r: f.A.shape[0], alpha: moduleLora(config, peftPath(name)).alpha }, peftPath));
+  }
   return new LoraSet(config, layers);
 }
 

@@ -9,6 +9,9 @@ export interface LoraConfig {
   /** module names (suffixes such as "q_proj") or "all-linear" */
   targetModules: string[] | 'all-linear';
   useRslora: boolean;
+  /** PEFT's rank_pattern / alpha_pattern: per-module r and alpha, keys matched as moduleLora does */
+  rankPattern?: Record<string, number>;
+  alphaPattern?: Record<string, number>;
 }
 
 export const DEFAULT_LORA: LoraConfig = {
@@ -34,6 +37,19 @@ export function validateLora(c: LoraConfig, where = 'lora'): LoraConfig {
     throw bad('target_modules', 'a non-empty list of module names or "all-linear"', c.targetModules);
   }
   return c;
+}
+
+/** The value of the first pattern key (in its order) that matches the module path `name` as PEFT's
+ *  get_pattern_key matches it: the whole path, or its last dotted components, equal the key read as a regex. */
+function patternValue(pattern: Record<string, number> | undefined, name: string): number | undefined {
+  if (!pattern) return undefined;
+  for (const [key, v] of Object.entries(pattern)) if (new RegExp(`^(?:.*\\.)?(?:${key})$`).test(name)) return v;
+  return undefined;
+}
+
+/** r and alpha of the LoRA on module `name` ("model.layers.3.self_attn.q_proj"): its patterns', else the config's. */
+export function moduleLora(c: LoraConfig, name: string): { r: number; alpha: number } {
+  return { r: patternValue(c.rankPattern, name) ?? c.r, alpha: patternValue(c.alphaPattern, name) ?? c.alpha };
 }
 
 /** Does the linear layer `name` (e.g. "model.layers.3.self_attn.q_proj") match the targets? PEFT matches a

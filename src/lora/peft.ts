@@ -11,7 +11,7 @@ import { Fields, readJsonObject, type Json } from '../io/json-fields.js';
 import { ShitateError } from '../errors.js';
 import { attachLoraWeights, type HasLinears, type LoraSet } from './attach.js';
 import { languageModelFactors } from './language-model.js';
-import { loraScaling, type LoraConfig } from './config.js';
+import { loraScaling, moduleLora, type LoraConfig } from './config.js';
 import { checkAdapterBase, writeBaseIdentity } from './adapter-base.js';
 import { hasTokenMatrices, tokenModuleOf, TokenMatrixLora } from './token-matrices.js';
 
@@ -35,8 +35,8 @@ export function loraConfigToPeft(c: LoraConfig, baseModel: string): Json {
     modules_to_save: null,
     layers_to_transform: null,
     use_dora: false,
-    rank_pattern: {},
-    alpha_pattern: {},
+    rank_pattern: c.rankPattern ?? {},
+    alpha_pattern: c.alphaPattern ?? {},
   };
 }
 
@@ -45,16 +45,16 @@ export function parsePeftConfig(obj: Json, file: string): LoraConfig {
   const f = new Fields(file, obj);
   const refuse = (what: string, found: unknown) =>
     new ShitateError('E_ADAPTER', `${file}: ${what} is not supported, found ${JSON.stringify(found)}`,
-      'train the adapter as plain LoRA (peft_type LORA, bias "none", no DoRA, no rank/alpha patterns, no modules_to_save or trainable tokens)');
+      'train the adapter as plain LoRA (peft_type LORA, bias "none", no DoRA, no modules_to_save or trainable tokens)');
   if (obj.peft_type !== 'LORA') throw refuse('peft_type other than "LORA"', obj.peft_type);
   if (obj.use_dora === true) throw refuse('DoRA (use_dora)', true);
   if (obj.bias !== undefined && obj.bias !== 'none') throw refuse('bias training', obj.bias);
   if (obj.fan_in_fan_out === true) throw refuse('fan_in_fan_out (GPT-2 style Conv1D)', true);
   if (Array.isArray(obj.modules_to_save) && obj.modules_to_save.length > 0) throw refuse('modules_to_save (fully trained copies of modules)', obj.modules_to_save);
-  for (const k of ['rank_pattern', 'alpha_pattern', 'trainable_token_indices']) {
-    const v = obj[k];
-    if (v && typeof v === 'object' && Object.keys(v).length > 0) throw refuse(k, v);
-  }
+  const tti = obj.trainable_token_indices;
+  if (tti && typeof tti === 'object' && Object.keys(tti).length > 0) throw refuse('trainable_token_indices', tti);
+  const rankPattern = patternOf(obj.rank_pattern, 'rank_pattern', file, true);
+  const alphaPattern = patternOf(obj.alpha_pattern, 'alpha_pattern', file, false);
   if (Array.isArray(obj.target_parameters) && obj.target_parameters.length > 0) throw refuse('target_parameters (LoRA on raw parameters)', obj.target_parameters);
   if (obj.layer_replication !== undefined && obj.layer_replication !== null) throw refuse('layer_replication', obj.layer_replication);
   const tm = obj.target_modules;
@@ -65,7 +65,28 @@ export function parsePeftConfig(obj: Json, file: string): LoraConfig {
     dropout: f.optNum('lora_dropout') ?? 0,
     targetModules,
     useRslora: f.bool('use_rslora', false),
+    ...(rankPattern ? { rankPattern } : {}),
+    ...(alphaPattern ? { alphaPattern } : {}),
   };
+}
+
+/** rank_pattern / alpha_pattern: {module regex: r or alpha}; null when absent or empty. */
+function patternOf(v: unknown, key: string, file: string, integer: boolean): Record<string, number> | null {
+  if (v === undefined || v === null) return null;
+  const bad = (found: unknown) => new ShitateError('E_ADAPTER', `${file}: expected ${key} to map module patterns to ${integer ? 'positive integers' : 'positive numbers'}, found ${JSON.stringify(found)}`,
+    'the adapter config is damaged; save the adapter again with PEFT');
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad(v);
+  const out: Record<string, number> = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x !== 'number' || !(x > 0) || (integer && !Number.isInteger(x))) throw bad({ [k]: x });
+    try {
+      new RegExp(k);
+    } catch {
+      throw bad(k);
+    }
+    out[k] = x;
+  }
+  return Object.keys(out).length > 0 ? out : null;
 }
 
 /** The tensors of an adapter file by kind: LoRA factors of linear layers (lm_head included), of embeddings,
@@ -109,15 +130,16 @@ function readTensors(wFile: string, trainable: boolean): AdapterTensors {
 }
 
 /** Every factor pair complete, with the rank adapter_config.json states. */
-function checkFactors(t: AdapterTensors, r: number, wFile: string, cfgFile: string): void {
+function checkFactors(t: AdapterTensors, config: LoraConfig, wFile: string, cfgFile: string): void {
   for (const [kind, map] of [['lora', t.linear], ['lora_embedding', t.embedding]] as const) {
     for (const [name, f] of map) {
       if (!f.A || !f.B) {
         throw new ShitateError('E_ADAPTER', `${wFile}: "${name}" has only one of ${kind}_A / ${kind}_B`, 'the adapter file is incomplete; save it again');
       }
       const [rankA, rankB] = [f.A.shape[0], f.B.shape[f.B.shape.length - 1]];
+      const { r } = moduleLora(config, name);
       if (rankA !== r || rankB !== r) {
-        throw new ShitateError('E_ADAPTER', `${cfgFile} says r = ${r}, but ${kind}_A / ${kind}_B of "${name}" in ${wFile} have rank ${rankA === r ? rankB : rankA}`,
+        throw new ShitateError('E_ADAPTER', `${cfgFile} says r = ${r} for "${name}", but ${kind}_A / ${kind}_B of "${name}" in ${wFile} have rank ${rankA === r ? rankB : rankA}`,
           'the config and the weights come from different adapters (or r was edited by hand): save the adapter again, or set r to the rank of the weights');
       }
     }
@@ -134,14 +156,14 @@ export interface LoadAdapterOptions {
 /** LoRA of embed_tokens and lm_head (with the base layers PEFT saved beside them). */
 function tokenAdapters(t: AdapterTensors, config: LoraConfig): TokenMatrixLora[] {
   const out: TokenMatrixLora[] = [];
-  const scaling = loraScaling(config);
+  const scaling = (name: string) => loraScaling({ ...config, ...moduleLora(config, name) });
   for (const [map, want] of [[t.embedding, 'embed_tokens'], [t.linear, 'lm_head']] as const) {
     for (const [name, f] of map) {
       const module = tokenModuleOf(name);
       if (module !== want) continue; // linear factors of other modules are attached as LoRA layers
       map.delete(name);
       const baseName = [...t.baseLayers.keys()].find((k) => tokenModuleOf(k) === module) ?? null;
-      out.push(new TokenMatrixLora(name, module, f.A!, f.B!, scaling, baseName ? t.baseLayers.get(baseName)! : null));
+      out.push(new TokenMatrixLora(name, module, f.A!, f.B!, scaling(name), baseName ? t.baseLayers.get(baseName)! : null));
     }
   }
   for (const name of t.embedding.keys()) {
@@ -163,7 +185,7 @@ export function loadAdapter(dir: string, model: HasLinears, trainable = false, o
       hasBin ? 'convert it to safetensors with PEFT (save_pretrained(..., safe_serialization=True)); pickle files are never loaded' : 'pass the folder that holds the adapter files');
   }
   const tensors = readTensors(wFile, trainable);
-  checkFactors(tensors, config.r, wFile, cfgFile);
+  checkFactors(tensors, config, wFile, cfgFile);
   const tokens = tokenAdapters(tensors, config);
   if (tokens.length > 0) checkTokenSupport(tokens, model, trainable, raw, dir);
   const warn = opts.onWarning ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));

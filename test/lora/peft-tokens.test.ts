@@ -100,7 +100,7 @@ describe('what does not load, said exactly', () => {
   it('refuses an r that disagrees with the weights, with both numbers', () => {
     const dir = copyFolder(path.join(FIX, 'llama-tiny-lora'), (d) => editJson(path.join(d, 'adapter_config.json'), (o) => { o.r = 8; }));
     const { model } = loadModel(path.join(FIX, 'llama-tiny'));
-    expect(() => loadAdapter(dir, model)).toThrow(/adapter_config\.json says r = 8, but lora_A \/ lora_B of "model\.layers\.\d\.[a-z_.]+" in .* have rank 4/);
+    expect(() => loadAdapter(dir, model)).toThrow(/adapter_config\.json says r = 8 for "model\.layers\.\d\.[a-z_.]+", but lora_A \/ lora_B of "model\.layers\.\d\.[a-z_.]+" in .* have rank 4/);
   });
 });
 
