@@ -1,12 +1,12 @@
 // GGUF export of a random SmolLM2-135M-shaped checkpoint: time and peak RSS per --quant preset, then decode
 // speed of the q4_k_m file in llama.cpp (node-llama-cpp) against shitate's own float32 decode, same machine,
 // same run, same threads. Run: npm run bench:export [-- --layers 4 --new 64 --threads 2]   (or BENCH_<FLAG> env)
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
-import { CACHE_DIR, REPO_ROOT, fmt, getNum, mib, nodeWorker, parseBenchFlags, printTable, threadEnv, type Json } from './lib/harness.js';
+import { randomIds } from './lib/checkpoint.js';
+import { CACHE_DIR, fmt, getNum, mib, parseBenchFlags, printTable, type Json } from './lib/harness.js';
+import { exportableCheckpoint, exportWorker } from './lib/llama-race.js';
 import { loadModelConfig } from '../src/models/index.js';
 
 const USAGE = `bench/export.ts: GGUF export time and peak RSS per quant, and q4_k_m decode in llama.cpp vs shitate float32
@@ -21,29 +21,11 @@ const flags = parseBenchFlags(process.argv.slice(2), { nums: { threads: 2, layer
 const { threads, layers } = flags.num;
 const quants = (flags.str.quants ?? 'f16,bf16,q8_0,q4_k_m').split(',');
 
-/** The random checkpoint with shitate-mini's byte-level tokenizer beside it (the GGUF needs a tokenizer; the
- *  vocabulary is padded to the model's 49152 ids). */
-function exportableCheckpoint(): string {
-  const src = ensureRandomCheckpoint(layers);
-  const dir = `${src}-gguf`;
-  fs.mkdirSync(dir, { recursive: true });
-  for (const f of ['config.json', 'generation_config.json', 'model.safetensors']) {
-    const link = path.join(dir, f);
-    fs.rmSync(link, { force: true });
-    fs.symlinkSync(path.join(src, f), link);
-  }
-  for (const f of ['tokenizer.json', 'tokenizer_config.json']) fs.copyFileSync(path.join(REPO_ROOT, 'models', 'shitate-mini', f), path.join(dir, f));
-  return dir;
-}
-
 function worker(args: string[]): Json {
-  const r = spawnSync(process.execPath, [...nodeWorker('export-worker.ts'), ...args], { env: threadEnv(threads), encoding: 'utf8', maxBuffer: 1 << 26 });
-  const line = r.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-  if (r.status !== 0 || !line) throw new Error(`export worker ${args[0]} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return JSON.parse(line.slice(7)) as Json;
+  return exportWorker(args, threads);
 }
 
-const dir = exportableCheckpoint();
+const dir = exportableCheckpoint(layers);
 const cfg = loadModelConfig(dir);
 const outDir = path.join(CACHE_DIR, 'export');
 fs.mkdirSync(outDir, { recursive: true });

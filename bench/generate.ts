@@ -2,7 +2,9 @@
 // SmolLM2-135M-shaped checkpoint (or another --arch: a hybrid such as Qwen3.5 decodes its linear-attention layers from a
 // fixed-size recurrent state on both sides): both resident as child processes with the same thread environment,
 // generating in turns. Run: npm run bench:generate [-- --layers 2 --new 16]   (or BENCH_<FLAG> env)
+import os from 'node:os';
 import path from 'node:path';
+import { exportableCheckpoint, ggufOf, race } from './lib/llama-race.js';
 import { ARCHS, ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
 import { printProfileSummary } from './lib/profile.js';
 import { decodeWeightBytes } from './lib/cost.js';
@@ -22,16 +24,19 @@ const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorc
   --new N         new tokens, greedy (default 128)
   --repeat N      timed generations per side, taken in turns; the best counts (default 3)
   --check N       greedy steps compared between the two sides (default 16)
+  --weights F     shitate's weight format: f32 (default) or bf16 (generate --weights bf16; PyTorch stays float32)
   --model DIR     use this Hugging Face folder instead of the random checkpoint
   --python PATH   interpreter with torch (default /usr/bin/python3)
   --no-torch      skip the PyTorch side
+  --llama         then race decoding against llama.cpp (node-llama-cpp) on GGUF exports of the same checkpoint:
+                  shitate f32 weights vs llama.cpp F32, shitate bf16 weights vs llama.cpp F16 (random smollm2 only)
   --sequential    run one side after the other instead of in turns (only one model in memory at a time)
   --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { threads: 2, layers: 0, prompt: 64, new: 128, repeat: 3, check: 16 },
-  strs: ['model', 'python', 'arch'],
-  bools: ['no-torch', 'sequential', 'profile'],
+  strs: ['model', 'python', 'arch', 'weights'],
+  bools: ['no-torch', 'sequential', 'profile', 'llama'],
 }, USAGE);
 const { threads, layers, repeat, check } = flags.num;
 const nPrompt = flags.num.prompt;
@@ -41,6 +46,11 @@ if (nPrompt < 1 || nNew < 2 || threads < 1 || repeat < 1) {
   process.exit(2);
 }
 
+const weights = flags.str.weights ?? 'f32';
+if (weights !== 'f32' && weights !== 'bf16') {
+  console.error(`--weights takes f32 or bf16 (got ${weights})\n\n${USAGE}`);
+  process.exit(2);
+}
 const arch = flags.str.arch ?? 'smollm2';
 if (!ARCHS[arch]) {
   console.error(`--arch takes ${Object.keys(ARCHS).join(', ')} (got ${arch})\n\n${USAGE}`);
@@ -52,11 +62,11 @@ const prompt = randomIds(nPrompt, cfg.vocabSize, 7).join(',');
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
 const startedAt = Date.now();
 console.log(`bench:generate  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
-  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32, ${threads} threads`);
+  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32${weights === 'bf16' ? ' (shitate: bf16 weights)' : ''}, ${threads} threads`);
 
 const specs: SideSpec[] = [{
   label: 'shitate', cmd: process.execPath,
-  args: [...nodeWorker('generate-worker.ts', profileDir), '--model', dir, '--prompt', prompt],
+  args: [...nodeWorker('generate-worker.ts', profileDir), '--model', dir, '--prompt', prompt, '--weights', weights],
 }];
 const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
 if (torch.python) {
@@ -115,3 +125,28 @@ if (ref && sRef) {
   }
 }
 if (profileDir) printProfileSummary(profileDir, startedAt);
+if (flags.bool.llama) llamaRace();
+
+/** Decode tokens/s against llama.cpp, each decoder in its own process, in turns over --repeat rounds (best counts). */
+function llamaRace(): void {
+  if (flags.str.model || arch !== 'smollm2') {
+    console.log('\n--llama races the random smollm2 checkpoint only (it needs a tokenizer for the GGUF file)');
+    return;
+  }
+  const gdir = exportableCheckpoint(layers || undefined);
+  const f32 = ggufOf(gdir, 'f32', threads);
+  const f16 = ggufOf(gdir, 'f16', threads);
+  const t = String(threads);
+  const best = race([
+    { label: 'llama.cpp F32', args: (p, n) => ['decode-llama', f32, p, n, t] },
+    { label: 'shitate f32', args: (p, n) => ['decode-shitate', gdir, p, n, 'f32'] },
+    { label: 'llama.cpp F16', args: (p, n) => ['decode-llama', f16, p, n, t] },
+    { label: 'shitate bf16', args: (p, n) => ['decode-shitate', gdir, p, n, 'bf16'] },
+  ], prompt, nNew, repeat, threads);
+  const v = (k: string) => best.get(k) ?? NaN;
+  console.log(`\ndecode vs llama.cpp (${nPrompt}-token prompt, ${nNew} new tokens, best of ${repeat} rounds, load average ` +
+    `${os.loadavg().map((x) => x.toFixed(1)).join(' ')}):`);
+  printTable(['decoder', 'decode tok/s'], [...best].map(([k, x]) => [k, fmt(x)]));
+  console.log(`ratio shitate f32 / llama.cpp F32: ${fmt(v('shitate f32') / v('llama.cpp F32'), 2)}x (target >= 1.0); ` +
+    `shitate bf16 / llama.cpp F16: ${fmt(v('shitate bf16') / v('llama.cpp F16'), 2)}x (target >= 1.5)`);
+}

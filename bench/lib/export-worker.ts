@@ -1,12 +1,14 @@
 // Child side of bench/export.ts, one job per process so peak RSS and threads are its own:
 //   export DIR QUANT OUT          -> {"seconds", "maxRssKiB", "bytes"}
 //   decode-llama FILE PROMPT N T  -> {"decodeTokPerSec", "tokens"} (llama.cpp via node-llama-cpp, T threads)
-//   decode-shitate DIR PROMPT N   -> {"decodeTokPerSec", "tokens"} (shitate float32, SHITATE_THREADS)
+//   decode-shitate DIR PROMPT N [W] -> {"decodeTokPerSec", "tokens"} (shitate, weights W = f32 or bf16, SHITATE_THREADS)
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { exportGguf } from '../../src/export/gguf-export.js';
 import type { Quant } from '../../src/export/gguf-types.js';
 import { openModel } from '../../src/generate/open.js';
 import { generate } from '../../src/generate/generate.js';
+import { preferSleepingBlasThreads } from '../../src/kernels/index.js';
+import type { WeightFormat } from '../../src/tensor/index.js';
 
 const [mode, a, b, c, d] = process.argv.slice(2);
 
@@ -25,8 +27,9 @@ async function decodeLlama(file: string, prompt: number[], n: number, threads: n
   return { decodeTokPerSec: (tokens.length - 1) / seconds, tokens };
 }
 
-async function decodeShitate(dir: string, prompt: number[], n: number): Promise<object> {
-  const m = openModel(dir);
+async function decodeShitate(dir: string, prompt: number[], n: number, weights: WeightFormat): Promise<object> {
+  if (weights === 'bf16') preferSleepingBlasThreads(); // as generate --weights bf16 does, before the kernels load
+  const m = openModel(dir, { weights });
   for await (const ev of generate(m, prompt, { maxNewTokens: n, temperature: 0, endIds: [] })) {
     if (ev.type === 'done') return { decodeTokPerSec: ev.timing.decodeTokensPerSec, tokens: ev.tokens };
   }
@@ -41,7 +44,7 @@ if (mode === 'export') {
 } else if (mode === 'decode-llama') {
   result = await decodeLlama(a, b.split(',').map(Number), Number(c), Number(d));
 } else if (mode === 'decode-shitate') {
-  result = await decodeShitate(a, b.split(',').map(Number), Number(c));
+  result = await decodeShitate(a, b.split(',').map(Number), Number(c), d === 'bf16' ? 'bf16' : 'f32');
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -1,12 +1,12 @@
 // shitate's half of bench/generate: greedy KV-cache decoding of one prompt, timing prefill and decode
 // separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process.
 import { loadModel, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
-import { noGrad } from '../../src/tensor/index.js';
+import { holdWeightsBf16, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
 
-const flags = parseBenchFlags(process.argv.slice(2), { nums: {}, strs: ['model', 'prompt'] },
-  'generate-worker --model DIR --prompt 1,2,3   (then reads "go N" per generation of N tokens, "done")');
+const flags = parseBenchFlags(process.argv.slice(2), { nums: {}, strs: ['model', 'prompt', 'weights'] },
+  'generate-worker --model DIR --prompt 1,2,3 [--weights f32|bf16]   (then reads "go N" per generation of N tokens, "done")');
 const dir = flags.str.model;
 const promptText = flags.str.prompt;
 if (!dir || !promptText) throw new Error('generate-worker needs --model and --prompt');
@@ -45,6 +45,9 @@ function generate(model: CausalLM, ids: Int32Array, n: number): Run {
 const used = kernelsInUse();
 const tLoad = performance.now();
 const { model } = loadModel(dir);
+const weights = (flags.str.weights ?? 'f32') as WeightFormat;
+setWeightFormat(weights);
+if (weights === 'bf16') holdWeightsBf16(model.linears()); // as openModel(dir, { weights: 'bf16' }) does
 const loadS = (performance.now() - tLoad) / 1000;
 process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels})\n`);
 send('READY', { ...used, load_s: loadS });

@@ -56,6 +56,7 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
     else scale(c, c, beta, nc);
     return;
   }
+  if (gemm_bf16_rows(c, a, b, M, N, K, transA, transB, beta)) return;  // decode rows: one pass over the weights
 #ifdef SHITATE_DNNL
   if (static_cast<i64>(g_a16.size()) < na) g_a16.resize(static_cast<size_t>(na));
   uint16_t* a16 = g_a16.data();

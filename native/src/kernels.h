@@ -12,6 +12,10 @@ void gemm(float* c, const float* a, const float* b, i64 batch, i64 M, i64 N, i64
           float beta, i64 strideA, i64 strideB);
 /** c = op(a) @ op(b) + beta * c, b in bf16, a rounded to bf16 first, float32 sums (k_gemm_bf16.cc). */
 void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool transA, bool transB, float beta);
+/** gemm_bf16 for decode rows (!transA, transB, M <= 8): reads each weight row once for all rows, returning true;
+ *  false without touching c for any other shape (k_gemm_bf16_rows.cc). */
+bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool transA, bool transB,
+                    float beta);
 /** Whether gemm_bf16 runs on a native bf16 GEMM (oneDNN) rather than emulated on sgemm. */
 bool gemm_bf16_accelerated();
 /** One plain cblas_sgemm (beta 0), for benchmarks. */

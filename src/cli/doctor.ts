@@ -3,15 +3,15 @@
 import os from 'node:os';
 import type { Command } from './main.js';
 import { flagBool, parseFlags } from './args.js';
-import { nativeStatus, referenceKernels } from '../kernels/index.js';
+import { fastBf16, nativeStatus, referenceKernels } from '../kernels/index.js';
 import { kernelSelfTest } from '../kernels/selftest.js';
 import { packageVersion } from './package-info.js';
 
 const usage = `usage: shitate doctor [--json]
 
 Prints the Node version, whether the native kernels loaded, the BLAS and CPU core type, the thread
-count (SHITATE_THREADS), and runs a kernel self-test (native vs reference). Exit code 1 when the
-self-test fails.
+count (SHITATE_THREADS), which compute path each precision and weight format takes on this CPU, and
+runs a kernel self-test (native vs reference). Exit code 1 when the self-test fails.
 `;
 
 interface Report {
@@ -22,7 +22,29 @@ interface Report {
   cores: number;
   memoryGiB: number;
   native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null };
+  /** the compute path each setting takes here, in words */
+  paths: ComputePaths;
   selfTest: { op: string; maxAbsDiff: number; tolerance: number; pass: boolean }[];
+}
+
+interface ComputePaths {
+  /** train --precision fp32 and generation with --weights f32 */
+  fp32: string;
+  /** train --precision bf16: 'native' on AVX512-BF16/AMX with oneDNN, 'emulated' otherwise */
+  trainBf16: 'native' | 'emulated';
+  /** generate/chat/serve --weights bf16 */
+  weightsBf16: { decode: string; prefill: 'native' | 'emulated' };
+}
+
+/** Which path runs: bf16 GEMMs are native only with oneDNN on a CPU with AVX512-BF16 or AMX (else emulated on
+ *  sgemm, same numbers); decode rows against bf16 weights use the addon's own one-pass kernel either way. */
+function computePaths(loaded: boolean): ComputePaths {
+  const fast = fastBf16() ? 'native' : 'emulated';
+  return {
+    fp32: loaded ? 'float32 GEMMs on the BLAS (decode rows: sgemv / split sgemm)' : 'TypeScript reference kernels',
+    trainBf16: fast,
+    weightsBf16: { decode: loaded ? 'one pass over bf16 weight rows (half the bytes of float32)' : 'TypeScript reference kernels', prefill: fast },
+  };
 }
 
 function collect(): Report {
@@ -44,6 +66,7 @@ function collect(): Report {
       openmp: load.info?.openmp ?? null,
       bf16Gemm: load.info?.bf16Gemm ?? null,
     },
+    paths: computePaths(load.kernels !== null),
     selfTest: load.kernels ? kernelSelfTest(load.kernels, referenceKernels) : [],
   };
 }
@@ -60,6 +83,12 @@ function print(r: Report): void {
     out.push(`threads     ${r.native.threads}${r.native.openmp ? ' (OpenMP)' : ' (no OpenMP)'}  — set SHITATE_THREADS to change`);
     out.push(r.native.bf16Gemm === 'onednn' ? 'bf16 GEMM   oneDNN (train --precision bf16 runs frozen-weight GEMMs in bf16)'
       : 'bf16 GEMM   emulated (install libdnnl-dev and rebuild for a faster train --precision bf16)');
+    const pb = r.paths;
+    out.push('', 'compute paths on this machine:');
+    out.push(`  train --precision fp32, --weights f32   ${pb.fp32}`);
+    out.push(`  train --precision bf16                  ${pb.trainBf16 === 'native' ? 'bf16 GEMMs native (AVX512-BF16 / AMX)'
+      : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}`);
+    out.push(`  generate/chat/serve --weights bf16      decode: ${pb.weightsBf16.decode}; prefill: bf16 GEMM ${pb.weightsBf16.prefill}`);
     out.push('', 'kernel self-test (native vs reference):');
     for (const t of r.selfTest) {
       out.push(`  ${t.pass ? 'pass' : 'FAIL'}  ${t.op.padEnd(14)} max abs diff ${t.maxAbsDiff.toExponential(2)} (tolerance ${t.tolerance.toExponential(0)})`);

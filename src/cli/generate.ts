@@ -6,6 +6,8 @@ import { ShitateError } from '../errors.js';
 import { chatPrompt, generate, openModel, reasoningMode, type GenDone, type GenerateOptions, type OpenedModel } from '../generate/index.js';
 import { foldSystem, parseTemplateVars, systemSupport, type ChatMessage } from '../tokenizer/index.js';
 import { ReplyPrinter } from './reply-printer.js';
+import { preferSleepingBlasThreads } from '../kernels/index.js';
+import type { WeightFormat } from '../tensor/index.js';
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
@@ -21,6 +23,7 @@ export const MODEL_FLAGS: FlagSpec = {
   stop: { type: 'string', multiple: true },
   'chat-template-kwargs': { type: 'string' },
   'show-thinking': { type: 'boolean' },
+  weights: { type: 'string' },
 };
 
 export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
@@ -35,7 +38,9 @@ export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model fol
   --min-p P                 drop tokens below P x the top probability
   --repetition-penalty R    > 1 discourages repeating tokens already seen
   --seed S                  make sampling reproducible
-  --stop STR                stop when STR appears (repeatable); STR itself is not printed`;
+  --stop STR                stop when STR appears (repeatable); STR itself is not printed
+  --weights f32|bf16        multiply with float32 weights (default) or bf16 ones: half the memory read per
+                            token, faster decode; logits within bf16 rounding (shitate doctor shows the path)`;
 
 function num(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = flagStr(p, name);
@@ -74,7 +79,17 @@ export function openFromFlags(command: string, p: Parsed): OpenedModel {
       `pass the Hugging Face model folder, e.g. shitate ${command} --model ./models/SmolLM2-135M-Instruct`);
   }
   const templateVars = parseTemplateVars(flagStr(p, 'chat-template-kwargs'), '--chat-template-kwargs');
-  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars });
+  const weights = weightsFlag(flagStr(p, 'weights'), '--weights');
+  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars, weights });
+}
+
+/** f32 or bf16 (default f32). For bf16, OpenBLAS's idle threads sleep at once (set before the kernels load): the
+ *  decode GEMMs then run on the addon's own threads, which a spinning BLAS thread would slow down. */
+export function weightsFlag(v: string | undefined, what: string): WeightFormat {
+  if (v === undefined || v === 'f32') return 'f32';
+  if (v !== 'bf16') throw new ShitateError('E_USAGE', `${what}: expected f32 or bf16, found "${v}"`, `e.g. ${what} bf16`);
+  preferSleepingBlasThreads();
+  return 'bf16';
 }
 
 /** The note printed when the model ships no chat template. */

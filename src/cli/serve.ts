@@ -10,6 +10,7 @@ import { openModel } from '../generate/index.js';
 import { parseTemplateVars } from '../tokenizer/index.js';
 import { createHandler, Engine, EmbeddingService, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { serveEmbeddingsOnly } from './serve-embeddings.js';
+import { weightsFlag } from './generate.js';
 import { SECRET_KEYS } from '../serve/config.js';
 import { parseKeyUsers } from '../serve/auth.js';
 
@@ -45,6 +46,7 @@ options:
   --max-concurrent N         generations taking turns on the model (default 16)
   --max-queue N              requests that may wait; more get 429 (default 64)
   --max-body-bytes N         largest request body (default 2097152)
+  --weights f32|bf16         multiply with float32 weights (default) or bf16 ones: half the bytes read per token
   --log-prompts              write prompts and completions into the log (off by default)
   --allow-unknown-fields     ignore unknown request fields instead of answering 400
   --chat-template-kwargs J   default chat template variables, e.g. '{"enable_thinking": false}' (a request's
@@ -125,7 +127,8 @@ export const serveCommand: Command = {
     if (flagBool(p, 'no-admin')) flags.admin = false;
     if (flagBool(p, 'no-reasoning')) flags.reasoning = false;
     const cfg = resolveServeConfig(flagStr(p, 'config') ?? null, process.env, flags).values;
-    const engine = new Engine(openModel(dir, { templateVars: parseTemplateVars(cfg.chatTemplateKwargs, 'chat_template_kwargs') }), {
+    const weights = weightsFlag(cfg.weights, 'weights');
+    const engine = new Engine(openModel(dir, { templateVars: parseTemplateVars(cfg.chatTemplateKwargs, 'chat_template_kwargs'), weights }), {
       ...(cfg.baseName ? { baseId: cfg.baseName } : {}),
       adapters: adapterSpecs(flagList(p, 'adapter')),
       limits: { maxConcurrent: cfg.maxConcurrent, maxQueue: cfg.maxQueue },

@@ -6,8 +6,15 @@ describe('shitate doctor', () => {
   it('reports the machine and a passing kernel self-test as JSON', async () => {
     const r = await runCli(['doctor', '--json']);
     expect(r.code).toBe(0);
-    const rep = JSON.parse(r.stdout) as { node: string; cores: number; native: { loaded: boolean; error: string | null; threads: number | null }; selfTest: { op: string; pass: boolean }[] };
+    const rep = JSON.parse(r.stdout) as {
+      node: string; cores: number; native: { loaded: boolean; error: string | null; threads: number | null; bf16Gemm: string | null };
+      paths: { trainBf16: string; weightsBf16: { prefill: string } }; selfTest: { op: string; pass: boolean }[];
+    };
     expect(rep.node).toBe(process.version);
+    // bf16 runs natively only where oneDNN is linked (and the CPU has the instructions); both settings agree
+    expect(['native', 'emulated']).toContain(rep.paths.trainBf16);
+    expect(rep.paths.weightsBf16.prefill).toBe(rep.paths.trainBf16);
+    if (rep.native.bf16Gemm !== 'onednn') expect(rep.paths.trainBf16).toBe('emulated');
     expect(rep.cores).toBeGreaterThan(0);
     if (rep.native.loaded) {
       expect(rep.native.threads).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { chatPrompt, generateText, openModel, type OpenedModel } from '../../src/generate/index.js';
 import { modelDir } from '../generate/model-dir.js';
 import { runCli } from './run-cli.js';
+import { setWeightFormat } from '../../src/tensor/index.js';
 
 let dir: string;
 let m: OpenedModel;
@@ -31,6 +32,24 @@ describe('shitate generate', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(want.text + '\n');
+  });
+
+  it('--weights bf16 generates what the library generates with bf16 weights; other formats are refused', async () => {
+    const bf16 = openModel(modelDir('llama-tiny'), { weights: 'bf16' });
+    let want;
+    try {
+      want = await generateText(bf16, bf16.tokenizer.encode('Hello world'), { maxNewTokens: 6 });
+    } finally {
+      setWeightFormat('f32');
+    }
+    const [r, bad] = await Promise.all([
+      runCli(['generate', '--model', dir, '--prompt', 'Hello world', '--max-tokens', '6', '--weights', 'bf16', '--quiet']),
+      runCli(['generate', '--model', dir, '--prompt', 'x', '--weights', 'int4']),
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(want.text + '\n');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--weights: expected f32 or bf16, found "int4"/);
   });
 
   it('refuses missing and malformed flags with a usage error', async () => {

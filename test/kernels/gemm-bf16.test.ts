@@ -36,6 +36,9 @@ function naive(c0: Float32Array, a: Float32Array, b: number[], M: number, N: num
 const SHAPES: [number, number, number, boolean, boolean][] = [
   [1, 1, 1, false, false], [3, 5, 7, false, true], [17, 33, 65, true, false], [64, 48, 96, true, true],
   [37, 129, 70, false, true], [130, 20, 257, false, false], [2, 300, 31, false, true],
+  // decode rows (M <= 8 against [N, K] weights: the native one-pass kernel), with and without a tail past 16
+  [1, 257, 600, false, true], [4, 17, 16, false, true], [5, 33, 64, false, true], [8, 70, 1030, false, true],
+  [3, 1100, 48, false, true], [6, 9, 33, false, true], [7, 40, 15, false, true], [9, 40, 100, false, true],
 ];
 
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmBf16', ({ k }) => {
