@@ -6,6 +6,7 @@ import type { ModelConfig } from '../models/index.js';
 import type { GgufMetadata } from './gguf-writer.js';
 import { GEMMA_ARCHS } from './gguf-arch-gemma.js';
 import { PHI3_ARCHS } from './gguf-arch-phi3.js';
+import { LN_ARCHS } from './gguf-arch-ln.js';
 
 export interface GgufArch {
   /** general.architecture */
@@ -30,6 +31,14 @@ export interface GgufArch {
   caveat?(c: ModelConfig): string | null;
   /** tensors computed from the config, written before the checkpoint's (RoPE frequency factors) */
   generated?(c: ModelConfig): GeneratedTensor[];
+  /** LayerNorm models: the epsilon goes under attention.layer_norm_epsilon (else layer_norm_rms_epsilon) */
+  layerNorm?: boolean;
+  /** for a tensor whose rows llama.cpp wants in another order (a fused qkv regrouped), out row i = in row order[i] */
+  rowOrder?(hf: string, c: ModelConfig): Int32Array | null;
+  /** HF tensors stored with size-1 dimensions llama.cpp does not have (a depthwise conv's [C, 1, K]) */
+  squeeze?: RegExp;
+  /** the checkpoint tensor's values as llama.cpp wants them (beyond row order and norm shifts) */
+  transform?(hf: string, x: Float32Array, c: ModelConfig): Float32Array;
 }
 
 export interface GeneratedTensor {
@@ -94,9 +103,10 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
 
 /** The GGUF arch of a parsed config, or a refusal naming the families that export. */
 export function ggufArchOf(c: ModelConfig): GgufArch {
-  const a = GGUF_ARCHS[c.modelType] ?? GEMMA_ARCHS[c.modelType] ?? PHI3_ARCHS[c.modelType];
+  const all = [GGUF_ARCHS, GEMMA_ARCHS, PHI3_ARCHS, LN_ARCHS];
+  const a = all.map((table) => table[c.modelType]).find((x) => x !== undefined);
   if (!a) {
-    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${[...Object.keys(GGUF_ARCHS), ...Object.keys(GEMMA_ARCHS), ...Object.keys(PHI3_ARCHS)].join(', ')}), found "${c.modelType}"`,
+    throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${all.flatMap((t) => Object.keys(t)).join(', ')}), found "${c.modelType}"`,
       'export this model to a Hugging Face folder (`shitate merge`) and serve it with vLLM or `shitate serve`');
   }
   a.check(c);
@@ -107,6 +117,13 @@ const FIXED_NAMES: Readonly<Record<string, string>> = {
   'model.embed_tokens.weight': 'token_embd.weight',
   'model.norm.weight': 'output_norm.weight',
   'lm_head.weight': 'output.weight',
+  // BLOOM / Falcon (transformer.*); LFM2 keeps its final norm as embedding_norm, llama.cpp as token_embd_norm
+  'transformer.word_embeddings.weight': 'token_embd.weight',
+  'transformer.word_embeddings_layernorm.weight': 'token_embd_norm.weight',
+  'transformer.word_embeddings_layernorm.bias': 'token_embd_norm.bias',
+  'transformer.ln_f.weight': 'output_norm.weight',
+  'transformer.ln_f.bias': 'output_norm.bias',
+  'model.embedding_norm.weight': 'token_embd_norm.weight',
 };
 
 const PART_NAMES: Readonly<Record<string, string>> = {
@@ -114,6 +131,8 @@ const PART_NAMES: Readonly<Record<string, string>> = {
   'self_attn.q_proj': 'attn_q', 'self_attn.k_proj': 'attn_k', 'self_attn.v_proj': 'attn_v', 'self_attn.o_proj': 'attn_output',
   'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm',
   'mlp.gate_proj': 'ffn_gate', 'mlp.up_proj': 'ffn_up', 'mlp.down_proj': 'ffn_down',
+  'self_attention.query_key_value': 'attn_qkv', 'self_attention.dense': 'attn_output',
+  'mlp.dense_h_to_4h': 'ffn_up', 'mlp.dense_4h_to_h': 'ffn_down',
 };
 
 /** HF tensor name -> GGUF name (llama.cpp's LLM_TENSOR names), with an arch's overrides; a multimodal wrapper's
@@ -121,7 +140,7 @@ const PART_NAMES: Readonly<Record<string, string>> = {
 export function ggufTensorName(hf: string, names: Readonly<Record<string, string>> = {}): string | null {
   const name = hf.replace(/^model\.language_model\./, 'model.');
   if (FIXED_NAMES[name]) return FIXED_NAMES[name];
-  const m = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
+  const m = /^(?:model\.layers|transformer\.h)\.(\d+)\.(.+)\.(weight|bias)$/.exec(name);
   if (!m) return null;
   const g = names[m[2]] ?? PART_NAMES[m[2]];
   return g ? `blk.${m[1]}.${g}.${m[3]}` : null;
@@ -140,6 +159,13 @@ export function permuteRows(x: Float32Array, heads: number, rows: number, width:
       }
     }
   }
+  return out;
+}
+
+/** Rows of `width` values picked in `order` (out row i = in row order[i]). */
+export function reorderRows(x: Float32Array, order: Int32Array, width: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < order.length; i++) out.set(x.subarray(order[i] * width, (order[i] + 1) * width), i * width);
   return out;
 }
 

@@ -8,7 +8,7 @@ import { loadGenerationConfig } from '../io/generation-config.js';
 import { loadModelConfig, parameterTable, tableTensors, type ModelConfig } from '../models/index.js';
 import { FALLBACK_CHAT_TEMPLATE, checkTokenizerFits, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
-import { ggufArchOf, ggufTensorName, permuteRows, qkHeads, type GgufArch } from './gguf-arch.js';
+import { ggufArchOf, ggufTensorName, permuteRows, qkHeads, reorderRows, type GgufArch } from './gguf-arch.js';
 import { checkQuantFits, chooseTypes, describeFallbacks } from './gguf-mix.js';
 import { encodeTensor } from './gguf-quants.js';
 import { checkpointSource, mergedSource, type TensorSource } from './gguf-source.js';
@@ -56,17 +56,20 @@ export function hyperParameters(c: ModelConfig, a: GgufArch, quant: Quant): Gguf
     [`${k}.feed_forward_length`, u32(c.intermediateSize)],
     [`${k}.attention.head_count`, u32(c.numHeads)],
     [`${k}.attention.head_count_kv`, u32(c.numKvHeads)],
-    [`${k}.rope.freq_base`, f32(c.ropeTheta)],
-    [`${k}.attention.layer_norm_rms_epsilon`, f32(c.rmsNormEps)],
+    [`${k}.attention.${a.layerNorm ? 'layer_norm_epsilon' : 'layer_norm_rms_epsilon'}`, f32(c.rmsNormEps)],
   ];
+  // ALiBi models (BLOOM) have no rotary base to give
+  if (c.ropeLayers.some((r) => r)) meta.push([`${k}.rope.freq_base`, f32(c.ropeTheta)]);
   // llama.cpp derives the head size as hidden / heads when these are absent; always saying it is never wrong
   meta.push([`${k}.attention.key_length`, u32(c.headDim)], [`${k}.attention.value_length`, u32(c.headDim)]);
   if (c.ropeScaling?.type === 'linear') {
     meta.push([`${k}.rope.scaling.type`, { type: 'string', value: 'linear' }], [`${k}.rope.scaling.factor`, f32(c.ropeScaling.factor)]);
   }
   if (a.llamaKeys) meta.push([`${k}.vocab_size`, u32(c.vocabSize)], [`${k}.rope.dimension_count`, u32(c.headDim)]);
-  meta.push(...a.extra(c), ['general.file_type', u32(FILE_TYPE_OF[quant])]);
-  return meta;
+  // an arch's own value for a shared key (LFM2's per-layer kv head counts) replaces the shared one
+  const extra = a.extra(c);
+  const own = new Set(extra.map(([key]) => key));
+  return [...meta.filter(([key]) => !own.has(key)), ...extra, ['general.file_type', u32(FILE_TYPE_OF[quant])]];
 }
 
 /** A tensor to write: from the checkpoint (hf) or computed (values). */
@@ -79,7 +82,8 @@ function planTensors(c: ModelConfig, arch: GgufArch, shardOf: (hf: string) => nu
   const planned = tableTensors(parameterTable(c)).map(({ name, shape }): PlannedTensor => {
     const gguf = ggufTensorName(name, arch.names);
     assert(gguf !== null, `no GGUF name for ${name}`);
-    return { hf: name, gguf, ne: [...shape].reverse() };
+    const ne = [...shape].reverse();
+    return { hf: name, gguf, ne: arch.squeeze?.test(name) ? ne.filter((n) => n !== 1) : ne };
   });
   planned.sort((a, b) => shardOf(a.hf!) - shardOf(b.hf!) || (a.hf! < b.hf! ? -1 : a.hf! > b.hf! ? 1 : 0));
   const generated = c.ropeScaling?.type === 'llama3' && arch.llamaKeys ? [{ name: 'rope_freqs.weight', values: llama3RopeFactors(c) }] : arch.generated?.(c) ?? [];
@@ -181,9 +185,13 @@ function throughF16(quant: Quant, type: GgmlType, x: Float32Array): Float32Array
 function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: TensorSource): Float32Array {
   if (p.hf === null) return p.values ?? new Float32Array(p.ne[0]);
   let x = source.get(p.hf);
+  if (a.transform) x = a.transform(p.hf, x, c);
   if (a.normShift && p.hf.endsWith('norm.weight')) x = x.map((v) => v + (a.normShift ?? 0));
+  const width = p.ne.length === 1 ? 1 : p.ne[0];
+  const order = a.rowOrder?.(p.hf, c) ?? null;
+  if (order) x = reorderRows(x, order, width);
   const heads = a.permuteQK ? qkHeads(p.hf, c) : null;
-  return heads === null ? x : permuteRows(x, heads, p.ne[p.ne.length - 1], p.ne.length === 1 ? 1 : p.ne[0]);
+  return heads === null ? x : permuteRows(x, heads, p.ne[p.ne.length - 1], width);
 }
 
 /** Bytes the tensors of `quant` would take (for estimates before writing). */

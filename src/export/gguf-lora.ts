@@ -9,7 +9,7 @@ import { readJsonObject } from '../io/json-fields.js';
 import { openSafetensors } from '../io/safetensors.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraScaling, parsePeftConfig } from '../lora/index.js';
 import { loadModelConfig, parameterTable, tableTensors } from '../models/index.js';
-import { ggufArchOf, ggufTensorName, permuteRows, qkHeads } from './gguf-arch.js';
+import { ggufArchOf, ggufTensorName, permuteRows, qkHeads, reorderRows } from './gguf-arch.js';
 import { encodeTensor } from './gguf-quants.js';
 import { GgmlType } from './gguf-types.js';
 import { writeGguf, type GgufMetadata, type GgufTensor } from './gguf-writer.js';
@@ -91,11 +91,13 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
       }
       rank = r;
       const heads = arch.permuteQK ? qkHeads(weight, c) : null;
+      const order = arch.rowOrder?.(weight, c) ?? null;
       const [aName, bName] = [f.A, f.B];
       tensors.push(
         { name: `${gguf}.lora_a`, ne: [inp, r], type, data: () => encodeTensor(type, st.readF32(aName), inp) },
         { name: `${gguf}.lora_b`, ne: [r, out], type, data: () => {
-          const b = st.readF32(bName);
+          let b = st.readF32(bName);
+          if (order) b = reorderRows(b, order, r);
           return encodeTensor(type, heads === null ? b : permuteRows(b, heads, out, r), r);
         } },
       );

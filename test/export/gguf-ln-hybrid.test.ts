@@ -1,0 +1,124 @@
+// Falcon (7B and 40B layouts), BLOOM and the hybrids (LFM2's short convolutions, Qwen3.5's Gated DeltaNet) as tiny
+// random models exported to GGUF and run by llama.cpp: f16 greedy tokens equal shitate's, q8_0 and q4_k_m load and
+// generate, the chat template and end-of-turn stop are embedded, and a GGUF LoRA adapter on the f16 base decodes as
+// the merged export. Falcon with ALiBi (Falcon-RW) is refused by name.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { LlamaModel } from 'node-llama-cpp';
+import { exportGguf } from '../../src/export/gguf-export.js';
+import { exportGgufLora } from '../../src/export/gguf-lora.js';
+import { readGguf } from '../../src/export/gguf-reader.js';
+import { generate } from '../../src/generate/generate.js';
+import { openModel } from '../../src/generate/open.js';
+import { attachLora, saveAdapter } from '../../src/lora/index.js';
+import { Rng } from '../../src/kernels/rng.js';
+import { loadModel } from '../../src/models/index.js';
+import { familyModelDir } from '../helpers/family-model.js';
+import { greedy, loadGguf } from './llama-cpp.js';
+
+const MINI = path.join(import.meta.dirname, '..', '..', 'models', 'shitate-mini');
+const SLOW = 300_000;
+const out = fs.mkdtempSync(path.join(os.tmpdir(), 'shitate-gguf-lnh-'));
+const loaded: LlamaModel[] = [];
+afterAll(async () => {
+  for (const m of loaded) await m.dispose();
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+const IDS = { vocab_size: 8192, bos_token_id: null, eos_token_id: 8191, max_position_embeddings: 512 };
+const FALCON = { ...IDS, model_type: 'falcon', hidden_size: 64, num_attention_heads: 4, num_hidden_layers: 4, layer_norm_epsilon: 1e-5,
+  bias: false, alibi: false, parallel_attn: true, rope_theta: 10000 };
+
+/** One config per layout, around shitate-mini's byte-level tokenizer and ChatML template. */
+export const LN_HYBRID: Record<string, Record<string, unknown>> = {
+  // Falcon-7B: multi-query, one shared input_layernorm, exact GELU, tied head
+  'falcon-7b': { ...FALCON, multi_query: true, new_decoder_architecture: false, tie_word_embeddings: true },
+  // Falcon-40B: two kv groups of two query heads in the fused projection, ln_attn / ln_mlp, untied head
+  'falcon-40b': { ...FALCON, new_decoder_architecture: true, num_kv_heads: 2, activation: 'gelu', tie_word_embeddings: false },
+  bloom: { ...IDS, model_type: 'bloom', n_embed: 64, n_head: 4, n_layer: 4, layer_norm_epsilon: 1e-5 },
+};
+
+async function exported(dir: string, file: string, o: { quant?: 'f16' | 'q8_0' | 'q4_k_m'; adapter?: string } = {}): Promise<LlamaModel> {
+  exportGguf({ model: dir, quant: o.quant ?? 'f16', out: file, adapter: o.adapter ?? null });
+  const model = await loadGguf(file);
+  loaded.push(model);
+  return model;
+}
+
+async function shitateGreedy(dir: string, prompt: number[], n: number, adapter?: string): Promise<number[]> {
+  const m = openModel(dir, adapter ? { adapter } : {});
+  const ids: number[] = [];
+  for await (const ev of generate(m, prompt, { maxNewTokens: n, temperature: 0, endIds: [] })) if (ev.type === 'done') ids.push(...ev.tokens);
+  return ids;
+}
+
+/** A LoRA adapter on every linear of the model in `dir` with random A and B (B is zero at PEFT's init). */
+function randomAdapter(dir: string, name: string): string {
+  const { model } = loadModel(dir);
+  const set = attachLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', useRslora: false }, 5);
+  const rng = new Rng(9);
+  for (const l of set.layers.values()) l.B.data.set(Float32Array.from(l.B.data, () => 0.05 * rng.normal()));
+  const adapterDir = path.join(out, `${name}-adapter`);
+  saveAdapter(adapterDir, set, dir);
+  return adapterDir;
+}
+
+const TEXT = 'The office is open from 9 am. 営業時間は平日9時から18時です。';
+
+export function familySuite(families: Record<string, Record<string, unknown>>): void {
+  for (const [name, config] of Object.entries(families)) {
+    describe(`${name} in llama.cpp`, () => {
+      const dir = familyModelDir({ config, tokenizerDir: MINI, seed: 11, std: 0.2 });
+
+      it('f16 greedy tokens equal shitate\'s; q8_0 and q4_k_m load and generate; template and end-of-turn stop embedded', async () => {
+        const m = openModel(dir);
+        const prompt = m.tokenizer.encode(TEXT);
+        const ours = await shitateGreedy(dir, prompt, 12);
+        const f16File = path.join(out, `${name}-f16.gguf`);
+        const f16 = await exported(dir, f16File);
+        expect(await greedy(f16, prompt, 12)).toEqual(ours);
+        const q8 = await exported(dir, path.join(out, `${name}-q8_0.gguf`), { quant: 'q8_0' });
+        expect((await greedy(q8, prompt, 3))[0]).toBe(ours[0]);
+        const q4 = await exported(dir, path.join(out, `${name}-q4_k_m.gguf`), { quant: 'q4_k_m' });
+        const q4Tokens = await greedy(q4, prompt, 6);
+        expect(q4Tokens).toHaveLength(6);
+        expect(q4Tokens.every((t) => t >= 0 && t < 8192)).toBe(true);
+        const meta = readGguf(f16File).metadata;
+        expect(meta.get('tokenizer.chat_template')).toBe(m.tokenizer.chatTemplate);
+        const imEnd = m.tokenizer.tokenToId('<|im_end|>')!;
+        expect(f16.isEogToken(imEnd as never)).toBe(true);
+        const chat = m.tokenizer.encodeChat([{ role: 'user', content: '返品はできますか？' }], { addGenerationPrompt: true });
+        // with every other token banned the reply can only be an end token: llama.cpp yields one and stops
+        const ended = await greedy(f16, chat, 8, undefined, 8192);
+        expect(ended).toHaveLength(1);
+        expect(f16.isEogToken(ended[0] as never)).toBe(true);
+        expect(f16.isEogToken(m.tokenizer.tokenToId('<|im_start|>') as never)).toBe(false);
+      }, SLOW);
+
+      it('a GGUF LoRA adapter on the f16 base decodes as the merged export (and as shitate with the adapter)', async () => {
+        const adapter = randomAdapter(dir, name);
+        const prompt = openModel(dir).tokenizer.encode(TEXT);
+        const base = await exported(dir, path.join(out, `${name}-base.gguf`));
+        const merged = await exported(dir, path.join(out, `${name}-merged.gguf`), { adapter });
+        const lora = path.join(out, `${name}-lora.gguf`);
+        exportGgufLora({ model: dir, adapter, out: lora });
+        const mergedTokens = await greedy(merged, prompt, 12);
+        expect(mergedTokens).toEqual(await shitateGreedy(dir, prompt, 12, adapter));
+        expect(await greedy(base, prompt, 12, lora)).toEqual(mergedTokens);
+      }, SLOW);
+    });
+  }
+}
+
+familySuite(LN_HYBRID);
+
+describe('Falcon refusals', () => {
+  it('refuses Falcon-RW (ALiBi) by name, writing nothing', () => {
+    const dir = familyModelDir({ config: { ...FALCON, alibi: true, bias: true, multi_query: false, parallel_attn: false }, tokenizerDir: MINI });
+    const file = path.join(out, 'rw.gguf');
+    expect(() => exportGguf({ model: dir, quant: 'f16', out: file })).toThrow(/alibi: true \(a Falcon-RW model\)/);
+    expect(fs.existsSync(file)).toBe(false);
+  });
+});
