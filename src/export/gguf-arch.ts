@@ -7,6 +7,7 @@ import type { GgufMetadata } from './gguf-writer.js';
 import { GEMMA_ARCHS } from './gguf-arch-gemma.js';
 import { PHI3_ARCHS } from './gguf-arch-phi3.js';
 import { LN_ARCHS } from './gguf-arch-ln.js';
+import { HYBRID_ARCHS } from './gguf-arch-hybrid.js';
 
 export interface GgufArch {
   /** general.architecture */
@@ -103,7 +104,7 @@ export const GGUF_ARCHS: Readonly<Record<string, GgufArch>> = {
 
 /** The GGUF arch of a parsed config, or a refusal naming the families that export. */
 export function ggufArchOf(c: ModelConfig): GgufArch {
-  const all = [GGUF_ARCHS, GEMMA_ARCHS, PHI3_ARCHS, LN_ARCHS];
+  const all = [GGUF_ARCHS, GEMMA_ARCHS, PHI3_ARCHS, LN_ARCHS, HYBRID_ARCHS];
   const a = all.map((table) => table[c.modelType]).find((x) => x !== undefined);
   if (!a) {
     throw new ShitateError('E_EXPORT_UNSUPPORTED', `gguf: expected a model_type the GGUF export covers (${all.flatMap((t) => Object.keys(t)).join(', ')}), found "${c.modelType}"`,

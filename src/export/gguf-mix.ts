@@ -23,7 +23,11 @@ export function useMoreBits(i: number, n: number): boolean {
   return i < Math.trunc(n / 8) || i >= Math.trunc((7 * n) / 8) || (i - Math.trunc(n / 8)) % 3 === 2;
 }
 
-const quantizable = (t: MixTensor): boolean => t.ne.length >= 2 && t.name.endsWith('weight') && !t.name.includes('_norm.weight');
+/** Small 2-D tensors convert_hf_to_gguf keeps F32 and llama-quantize leaves alone: the depthwise conv kernels of
+ *  the short-convolution and linear-attention layers. */
+const ALWAYS_F32 = /\.(shortconv\.conv|ssm_conv1d)\.weight$/;
+
+const quantizable = (t: MixTensor): boolean => t.ne.length >= 2 && t.name.endsWith('weight') && !t.name.includes('_norm.weight') && !ALWAYS_F32.test(t.name);
 
 /** tensor_type_fallback: a K-quant on a width that is not a multiple of 256 drops to a 32-wide type, and to
  *  F16 when even 32 does not divide it. */
@@ -58,7 +62,7 @@ export function chooseTypes(quant: Quant, tensors: readonly MixTensor[]): MixCho
   if (quant === 'q4_k_m') return q4km(tensors);
   const want = { f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0 }[quant];
   return tensors.map((t) => {
-    if (t.ne.length < 2 || t.name.endsWith('_norm.weight') || !t.name.endsWith('.weight')) return { type: GgmlType.F32 };
+    if (t.ne.length < 2 || t.name.endsWith('_norm.weight') || !t.name.endsWith('.weight') || ALWAYS_F32.test(t.name)) return { type: GgmlType.F32 };
     // gguf-py's Q8_0 raises on a width it cannot block and convert falls back to F16
     return want === GgmlType.Q8_0 && t.ne[0] % 32 !== 0 ? { type: GgmlType.F16, fallbackFrom: GgmlType.Q8_0 } : { type: want };
   });

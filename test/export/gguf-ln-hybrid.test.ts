@@ -38,6 +38,10 @@ export const LN_HYBRID: Record<string, Record<string, unknown>> = {
   // Falcon-40B: two kv groups of two query heads in the fused projection, ln_attn / ln_mlp, untied head
   'falcon-40b': { ...FALCON, new_decoder_architecture: true, num_kv_heads: 2, activation: 'gelu', tie_word_embeddings: false },
   bloom: { ...IDS, model_type: 'bloom', n_embed: 64, n_head: 4, n_layer: 4, layer_norm_epsilon: 1e-5 },
+  // conv, conv, attention, conv: the attention layer reads keys of tokens the conv layers mixed
+  lfm2: { ...IDS, model_type: 'lfm2', hidden_size: 64, intermediate_size: 192, num_attention_heads: 4, num_key_value_heads: 2,
+    num_hidden_layers: 4, layer_types: ['conv', 'conv', 'full_attention', 'conv'], conv_L_cache: 3, norm_eps: 1e-5, rope_theta: 1000000,
+    block_multiple_of: 32, tie_embedding: true },
 };
 
 async function exported(dir: string, file: string, o: { quant?: 'f16' | 'q8_0' | 'q4_k_m'; adapter?: string } = {}): Promise<LlamaModel> {
