@@ -38,8 +38,12 @@ export interface GgufArch {
   rowOrder?(hf: string, c: ModelConfig): Int32Array | null;
   /** HF tensors stored with size-1 dimensions llama.cpp does not have (a depthwise conv's [C, 1, K]) */
   squeeze?: RegExp;
+  /** for a matrix whose columns llama.cpp wants in another order: out column j = in column order[j] */
+  colOrder?(hf: string, c: ModelConfig): Int32Array | null;
   /** the checkpoint tensor's values as llama.cpp wants them (beyond row order and norm shifts) */
   transform?(hf: string, x: Float32Array, c: ModelConfig): Float32Array;
+  /** GGUF names this arch gives outside the shared scheme (tensors without a .weight / .bias suffix) */
+  rename?(hf: string): string | null;
 }
 
 export interface GeneratedTensor {
@@ -168,6 +172,19 @@ export function reorderRows(x: Float32Array, order: Int32Array, width: number): 
   const out = new Float32Array(x.length);
   for (let i = 0; i < order.length; i++) out.set(x.subarray(order[i] * width, (order[i] + 1) * width), i * width);
   return out;
+}
+
+/** Each row's columns picked in `order` (out column j = in column order[j]). x: rows of order.length values. */
+export function reorderColumns(x: Float32Array, order: Int32Array): Float32Array {
+  const W = order.length;
+  const out = new Float32Array(x.length);
+  for (let r = 0; r < x.length / W; r++) for (let j = 0; j < W; j++) out[r * W + j] = x[r * W + order[j]];
+  return out;
+}
+
+/** The GGUF name of HF tensor `hf` under arch `a`, or null when it has none. */
+export function archTensorName(a: GgufArch, hf: string): string | null {
+  return a.rename?.(hf) ?? ggufTensorName(hf, a.names);
 }
 
 /** Heads whose rows a q/k projection tensor holds (for permuteRows), or null when the tensor is not q/k. */

@@ -8,7 +8,7 @@ import { loadGenerationConfig } from '../io/generation-config.js';
 import { loadModelConfig, parameterTable, tableTensors, type ModelConfig } from '../models/index.js';
 import { FALLBACK_CHAT_TEMPLATE, checkTokenizerFits, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
-import { ggufArchOf, ggufTensorName, permuteRows, qkHeads, reorderRows, type GgufArch } from './gguf-arch.js';
+import { archTensorName, ggufArchOf, permuteRows, qkHeads, reorderColumns, reorderRows, type GgufArch } from './gguf-arch.js';
 import { checkQuantFits, chooseTypes, describeFallbacks } from './gguf-mix.js';
 import { encodeTensor } from './gguf-quants.js';
 import { checkpointSource, mergedSource, type TensorSource } from './gguf-source.js';
@@ -80,7 +80,7 @@ interface PlannedTensor { hf: string | null; gguf: string; ne: number[]; values?
  *  tensors in file order when it picks the layers that get Q6_K. `shardOf` gives a tensor's shard index. */
 function planTensors(c: ModelConfig, arch: GgufArch, shardOf: (hf: string) => number = () => 0): PlannedTensor[] {
   const planned = tableTensors(parameterTable(c)).map(({ name, shape }): PlannedTensor => {
-    const gguf = ggufTensorName(name, arch.names);
+    const gguf = archTensorName(arch, name);
     assert(gguf !== null, `no GGUF name for ${name}`);
     const ne = [...shape].reverse();
     return { hf: name, gguf, ne: arch.squeeze?.test(name) ? ne.filter((n) => n !== 1) : ne };
@@ -190,6 +190,8 @@ function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: Ten
   const width = p.ne.length === 1 ? 1 : p.ne[0];
   const order = a.rowOrder?.(p.hf, c) ?? null;
   if (order) x = reorderRows(x, order, width);
+  const cols = a.colOrder?.(p.hf, c) ?? null;
+  if (cols) x = reorderColumns(x, cols);
   const heads = a.permuteQK ? qkHeads(p.hf, c) : null;
   return heads === null ? x : permuteRows(x, heads, p.ne[p.ne.length - 1], width);
 }

@@ -9,7 +9,7 @@ import { readJsonObject } from '../io/json-fields.js';
 import { openSafetensors } from '../io/safetensors.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraScaling, parsePeftConfig } from '../lora/index.js';
 import { loadModelConfig, parameterTable, tableTensors } from '../models/index.js';
-import { ggufArchOf, ggufTensorName, permuteRows, qkHeads, reorderRows } from './gguf-arch.js';
+import { archTensorName, ggufArchOf, permuteRows, qkHeads, reorderColumns, reorderRows } from './gguf-arch.js';
 import { encodeTensor } from './gguf-quants.js';
 import { GgmlType } from './gguf-types.js';
 import { writeGguf, type GgufMetadata, type GgufTensor } from './gguf-writer.js';
@@ -78,7 +78,7 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
     for (const [linear, f] of factors) {
       const weight = `${linear}.weight`;
       const base = shapes.get(weight);
-      const gguf = ggufTensorName(weight, arch.names);
+      const gguf = archTensorName(arch, weight);
       if (!f.A || !f.B || !f.shapeA || !f.shapeB) throw new ShitateError('E_ADAPTER', `${wFile}: "${linear}" has only one of lora_A / lora_B`, 'the adapter file is incomplete; save it again');
       if (!base || !gguf || gguf === 'token_embd.weight' || gguf === 'output.weight') {
         throw new ShitateError('E_ADAPTER', `${wFile}: LoRA on "${linear}" has no GGUF adapter form for this base`,
@@ -92,9 +92,13 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
       rank = r;
       const heads = arch.permuteQK ? qkHeads(weight, c) : null;
       const order = arch.rowOrder?.(weight, c) ?? null;
+      const cols = arch.colOrder?.(weight, c) ?? null;
       const [aName, bName] = [f.A, f.B];
       tensors.push(
-        { name: `${gguf}.lora_a`, ne: [inp, r], type, data: () => encodeTensor(type, st.readF32(aName), inp) },
+        { name: `${gguf}.lora_a`, ne: [inp, r], type, data: () => {
+          const a = st.readF32(aName);
+          return encodeTensor(type, cols ? reorderColumns(a, cols) : a, inp);
+        } },
         { name: `${gguf}.lora_b`, ne: [r, out], type, data: () => {
           let b = st.readF32(bName);
           if (order) b = reorderRows(b, order, r);

@@ -42,6 +42,10 @@ export const LN_HYBRID: Record<string, Record<string, unknown>> = {
   lfm2: { ...IDS, model_type: 'lfm2', hidden_size: 64, intermediate_size: 192, num_attention_heads: 4, num_key_value_heads: 2,
     num_hidden_layers: 4, layer_types: ['conv', 'conv', 'full_attention', 'conv'], conv_L_cache: 3, norm_eps: 1e-5, rope_theta: 1000000,
     block_multiple_of: 32, tie_embedding: true },
+  // linear, linear, linear, full; two key heads shared by four value heads (regrouped for llama.cpp)
+  qwen3_5_text: { ...IDS, model_type: 'qwen3_5_text', hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: 2,
+    head_dim: 16, num_hidden_layers: 4, full_attention_interval: 4, linear_num_key_heads: 2, linear_num_value_heads: 4, linear_key_head_dim: 16,
+    linear_value_head_dim: 16, linear_conv_kernel_dim: 4, partial_rotary_factor: 0.25, rms_norm_eps: 1e-6, rope_theta: 10000000, tie_word_embeddings: true },
 };
 
 async function exported(dir: string, file: string, o: { quant?: 'f16' | 'q8_0' | 'q4_k_m'; adapter?: string } = {}): Promise<LlamaModel> {
