@@ -13,10 +13,15 @@ import type { GgufMetadata } from './gguf-writer.js';
 /** llama_token_type values (llama.h). */
 export const TokenType = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
-// The pre-tokenizer regexes of Llama 3 and Qwen2 as their tokenizer.json spell them (llama.cpp's
-// LLAMA_VOCAB_PRE_TYPE_LLAMA3 / _QWEN2 split the same way); they differ only in digit runs.
-const SPLIT = (digits: string) => `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|${digits}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
-const PRE_BY_REGEX: Record<string, string> = { [SPLIT('\\p{N}{1,3}')]: 'llama-bpe', [SPLIT('\\p{N}')]: 'qwen2' };
+// The pre-tokenizer regexes of Llama 3, Qwen2 and Qwen3.5 as their tokenizer.json spell them (llama.cpp's
+// LLAMA_VOCAB_PRE_TYPE_LLAMA3 / _QWEN2 / _QWEN35 split the same way); they differ in digit runs and in whether
+// combining marks (\p{M}) stay with the letters before them.
+const SPLIT = (digits: string, letters = '\\p{L}', other = '\\p{L}\\p{N}') =>
+  `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?${letters}+|${digits}| ?[^\\s${other}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+`;
+const PRE_BY_REGEX: Record<string, string> = {
+  [SPLIT('\\p{N}{1,3}')]: 'llama-bpe', [SPLIT('\\p{N}')]: 'qwen2',
+  [SPLIT('\\p{N}', '[\\p{L}\\p{M}]', '\\p{L}\\p{M}\\p{N}')]: 'qwen35',
+};
 
 function refuseTokenizer(file: string, found: string): never {
   throw new ShitateError('E_EXPORT_TOKENIZER', `${file}: expected a byte-level BPE (GPT-2, Llama 3, Qwen, SmolLM style) or a SentencePiece-style BPE with byte fallback, found ${found}`,

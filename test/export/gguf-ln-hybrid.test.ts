@@ -15,7 +15,7 @@ import { openModel } from '../../src/generate/open.js';
 import { attachLora, saveAdapter } from '../../src/lora/index.js';
 import { Rng } from '../../src/kernels/rng.js';
 import { loadModel } from '../../src/models/index.js';
-import { familyModelDir } from '../helpers/family-model.js';
+import { QWEN3_TOKENIZER, familyModelDir } from '../helpers/family-model.js';
 import { greedy, loadGguf } from './llama-cpp.js';
 
 const MINI = path.join(import.meta.dirname, '..', '..', 'models', 'shitate-mini');
@@ -121,6 +121,44 @@ export function familySuite(families: Record<string, Record<string, unknown>>): 
 }
 
 familySuite(LN_HYBRID);
+
+/** Qwen3's tokenizer with the pre-tokenizer regex Qwen3.5 ships (combining marks stay with their letters) and one
+ *  merge across a letter and its mark ("x" + U+0300), which only that split lets happen. */
+function qwen35Tokenizer(): { dir: string; V: number } {
+  const dir = fs.mkdtempSync(path.join(out, 'qwen35-tok-'));
+  const src = path.join(import.meta.dirname, '..', '..', QWEN3_TOKENIZER);
+  const tok = JSON.parse(fs.readFileSync(path.join(src, 'tokenizer.json'), 'utf8')) as { pre_tokenizer: { pretokenizers: { pattern?: { Regex: string } }[] };
+    model: { vocab: Record<string, number>; merges: string[][] }; added_tokens: { id: number }[] };
+  const split = tok.pre_tokenizer.pretokenizers[0].pattern!;
+  split.Regex = split.Regex.replace('?\\p{L}+', '?[\\p{L}\\p{M}]+').replace('[^\\s\\p{L}\\p{N}]', '[^\\s\\p{L}\\p{M}\\p{N}]');
+  expect(split.Regex).toContain('\\p{M}\\p{N}');
+  fs.copyFileSync(path.join(src, 'tokenizer_config.json'), path.join(dir, 'tokenizer_config.json'));
+  const V = [...Object.values(tok.model.vocab), ...tok.added_tokens.map((t) => t.id)].reduce((a, b) => Math.max(a, b), 0) + 2;
+  // U+0300 is the bytes CC 80, "ÌĢ" in the byte-level alphabet
+  tok.model.vocab['xÌĢ'] = V - 1;
+  tok.model.merges.unshift(['x', 'ÌĢ']);
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify(tok));
+  return { dir, V };
+}
+
+describe('Qwen3.5 tokenizer in llama.cpp', () => {
+  it('splits as llama.cpp\'s qwen35 pre-tokenizer: text with combining marks tokenizes to shitate\'s ids, <|im_end|> ends a turn', async () => {
+    const { dir: tokDir, V } = qwen35Tokenizer();
+    const config = { ...LN_HYBRID.qwen3_5_text, vocab_size: V, hidden_size: 32, intermediate_size: 64, bos_token_id: null, eos_token_id: 151645 };
+    const dir = familyModelDir({ config, tokenizerDir: tokDir });
+    const file = path.join(out, 'qwen35-tok.gguf');
+    const model = await exported(dir, file);
+    expect(readGguf(file).metadata.get('tokenizer.ggml.pre')).toBe('qwen35');
+    const m = openModel(dir);
+    // NFC-stable text (llama.cpp does not apply the tokenizer's NFC normalizer): marks that compose with nothing
+    for (const text of ['Café naïve: 2024年の営業時間は9時〜18時です。', 'नमस्ते दुनिया ภาษาไทย 🙂 tab\tend', 'x\u0300\u0301!? q\u0323\u0307 x\u0300!']) {
+      expect(text.normalize('NFC')).toBe(text);
+      expect([...model.tokenize(text, false)]).toEqual(m.tokenizer.encode(text));
+    }
+    expect(m.tokenizer.encode('x\u0300!')[0]).toBe(config.vocab_size - 1);
+    expect(model.isEogToken(m.tokenizer.tokenToId('<|im_end|>') as never)).toBe(true);
+  }, SLOW);
+});
 
 describe('Falcon refusals', () => {
   it('refuses Falcon-RW (ALiBi) by name, writing nothing', () => {
