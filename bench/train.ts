@@ -127,7 +127,9 @@ console.log(`(GFLOP/s: ${fmt(flopsPerStep / 1e9)} GFLOP per step, estimated: fro
 if (ref) {
   const tpsRatio = speed(ours).tps / speed(ref).tps;
   const rssRatio = peak(ours) / peak(ref);
-  console.log(`\ntarget (>= 2x tokens/s at <= 0.5x peak RSS): ${tpsRatio >= 2 && rssRatio <= 0.5 ? 'met' : 'NOT met'}`);
+  // against bf16 autocast the bar is higher: the bf16 GEMMs run at 2-4x sgemm's rate on AVX512-BF16/AMX cores
+  const want = precision === 'bf16' && torchPrecision === 'bf16' ? 3 : 2;
+  console.log(`\ntarget (>= ${want}x tokens/s at <= 0.5x peak RSS): ${tpsRatio >= want && rssRatio <= 0.5 ? 'met' : 'NOT met'}`);
   // same weights, batch and initial adapter: in the same precision the loss curves must agree (summation order
   // aside); bf16 rounding moves them by about 1e-3 per step
   const [a, b] = [ours, ref].map((r) => r.steps.map((s) => getNum(s, 'loss')));
