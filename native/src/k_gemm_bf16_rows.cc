@@ -76,9 +76,15 @@ inline void row(float* c, const float* ar, const uint16_t* b, i64 n, i64 N, i64 
   }
 }
 
+/** Weights below which a call stays on the calling thread: waking the sleeping OpenMP workers (passive wait
+ *  policy, see kernels/native.ts) costs more than it saves on a layer's projection, and on a busy machine far more
+ *  (SmolLM2-135M decode, 2 cores under load: 75-83 tok/s single-threaded below 4M weights, 59-71 threaded). The
+ *  LM head (28M weights) still splits. */
+constexpr i64 kRowsParMin = i64(1) << 22;
+
 template <int M>
 void rows_kernel(float* c, const float* ar, const uint16_t* b, i64 N, i64 K, float beta) {
-#pragma omp parallel for num_threads(team_size(N * K)) schedule(static)
+#pragma omp parallel for num_threads(N * K >= kRowsParMin ? threads() : 1) schedule(static)
   for (i64 n = 0; n < N; ++n) row<M>(c, ar, b, n, N, K, beta);
 }
 

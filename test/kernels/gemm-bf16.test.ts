@@ -39,6 +39,7 @@ const SHAPES: [number, number, number, boolean, boolean][] = [
   // decode rows (M <= 8 against [N, K] weights: the native one-pass kernel), with and without a tail past 16
   [1, 257, 600, false, true], [4, 17, 16, false, true], [5, 33, 64, false, true], [8, 70, 1030, false, true],
   [3, 1100, 48, false, true], [6, 9, 33, false, true], [7, 40, 15, false, true], [9, 40, 100, false, true],
+  [2, 4100, 1030, false, true], // over 4M weights: the rows split across threads
 ];
 
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmBf16', ({ k }) => {
