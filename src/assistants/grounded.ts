@@ -1,7 +1,7 @@
 // Grounded questions outside a chat: the retrieval and the prompt an assistant with these knowledge bases
 // would use for one question (retrieve() ranks, planTurn() lays out), so retrieval-augmented training
 // examples and evaluation with retrieval see exactly what the assistant will send.
-import { holdsAnswer } from '../data/with-context.js';
+import { holdsAnswer, type Grounder } from '../data/with-context.js';
 import { groundItems, runGroundedEval, type GroundedQuestion } from '../eval/grounded.js';
 import type { EvalHooks, EvalInput, EvalReport } from '../eval/index.js';
 import type { ChatMessage } from '../providers/index.js';
@@ -58,6 +58,20 @@ export function groundedPrompt(g: Grounding, conversation: readonly ChatMessage[
     answer: answer ?? answerTokens(g.profile, g.window),
   });
   return { messages: plan.messages, sources: plan.sources };
+}
+
+/** Retrieval and layout for retrieval-augmented training examples (`data prepare --with-context`, the demo):
+ *  each question gets what this grounding retrieves, laid out as the assistant lays out a turn. */
+export function contextGrounder(g: Grounding): Grounder<Passage> {
+  return {
+    retrieve: async (question) => ({ sources: await groundingSources(g, question) }),
+    layout: (conversation, sources, answer) => {
+      const r = groundedPrompt(g, conversation, sources, answer);
+      return { messages: r.messages, kept: r.sources };
+    },
+    countTokens: g.window.countText,
+    replyRoom: answerTokens(g.profile, g.window),
+  };
 }
 
 /** Whether any passage of the knowledge bases holds a reference answer (such a question can be recalled). */

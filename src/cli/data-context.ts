@@ -2,7 +2,7 @@
 // the prepared files, so each example's prompt holds what an assistant on this model would retrieve and
 // send, and prints what retrieval found.
 import { ShitateError } from '../errors.js';
-import { answerTokens, groundedPrompt, groundingProfile, groundingSources, localWindow, loadProfile, type Grounding, type Passage } from '../assistants/index.js';
+import { contextGrounder, groundingProfile, localWindow, loadProfile, type Grounding } from '../assistants/index.js';
 import { addContext, REFUSALS, type ContextStats } from '../data/with-context.js';
 import type { Lang } from '../data/messages.js';
 import { KnowledgeBase, projectHome } from '../rag/index.js';
@@ -45,15 +45,7 @@ export async function prepareWithContext(files: readonly string[], f: ContextFla
   const g = openGrounding(f.model, f.bases, f.assistant, language);
   try {
     const refusal = f.refusal ?? (language.startsWith('ja') ? REFUSALS.ja : REFUSALS.en);
-    return await addContext<Passage>(files, {
-      retrieve: async (question) => ({ sources: await groundingSources(g, question) }),
-      layout: (conversation, sources, answer) => {
-        const r = groundedPrompt(g, conversation, sources, answer);
-        return { messages: r.messages, kept: r.sources };
-      },
-      countTokens: g.window.countText,
-      replyRoom: answerTokens(g.profile, g.window),
-    }, { refuseShare: f.refuseShare, refusal, cite: f.cite, seed: f.seed });
+    return await addContext(files, contextGrounder(g), { refuseShare: f.refuseShare, refusal, cite: f.cite, seed: f.seed });
   } finally {
     for (const kb of g.kbs) kb.close();
   }

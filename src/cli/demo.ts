@@ -13,20 +13,23 @@ import { evalProgressPrinter } from './eval-progress.js';
 
 const usage = `usage: shitate demo [--model DIR] [--data FILE] [--heldout FILE] [--out DIR] [options]
 
-Runs the whole job on this machine, offline: checks a company FAQ, prepares training files, tunes a LoRA
-adapter (progress bar, early stopping), compares the base model with the tuned adapter on held-out
-questions (table + HTML report), and asks both a few questions. With no options it uses the bundled
-shitate-mini model and the sample FAQ in examples/faq (about 3-6 minutes on two cores).
+Runs the whole job on this machine, offline: checks a company FAQ, prepares training files, indexes the
+FAQ as a knowledge base (one entry per row) and puts what retrieval finds for each question into its
+training prompt, tunes a LoRA adapter on those examples (progress bar, early stopping), compares base and
+tuned, each without and with retrieval, on held-out questions (table + HTML report, retrieval recall@k),
+and asks the base model and the grounded tuned assistant a few questions (with the FAQ row it cites).
+With no options it uses the bundled shitate-mini model and the sample FAQ in examples/faq (about 3-5
+minutes on two cores).
 
 options:
   --model, -m DIR      Hugging Face model folder (default: the bundled models/shitate-mini)
   --data FILE          your FAQ: CSV/Excel with question and answer columns, or JSONL (default: the sample)
   --heldout FILE       held-out questions with reference answers, chat JSONL (default: the sample's, or
                        the validation split of --data)
-  --questions FILE     questions to ask both models at the end, one per line
+  --questions FILE     questions to ask at the end, one per line
   --out DIR            output folder (default runs/demo-<date>-<time>)
   --lang en|ja         language of the messages (default: from LANG)
-  --epochs N           passes over the training data (default 24 for shitate-mini, 3 for another model;
+  --epochs N           passes over the training data (default 6 for shitate-mini, 3 for another model;
                        early stopping may end sooner)
   --max-steps N        stop training after N steps (quick runs)
   --learning-rate X    LoRA learning rate (default 0.003 for shitate-mini, 0.0002 for another model)

@@ -1,10 +1,14 @@
-// Steps 4 and 5 of the demo: the base model and the tuned adapter answer the held-out questions (table,
-// eval.json, eval.html), then a few scripted questions side by side. One model load serves both steps:
-// the adapter is attached unfused and taken off again, so "base" is always the exact base weights.
+// The demo's evaluation and closing questions: base and tuned adapter answer the held-out questions as they
+// are and with what the knowledge base retrieves in the prompt (four systems, recall@k beside them; table,
+// eval.json, eval.html), then the closing questions go to the base model and to the grounded tuned
+// assistant, which cites the FAQ row it used. One model load serves both steps: the adapter is attached
+// unfused and taken off again, so "base" is always the exact base weights.
 import path from 'node:path';
-import { EvalRun, readEvalItems, terminalTable, writeReport, type EvalEvent, type EvalReport, type SystemSummary } from '../eval/index.js';
+import { evalWithKnowledge, groundedPrompt, groundingSources, type Grounding } from '../assistants/index.js';
+import { readEvalItems, terminalTable, writeReport, type EvalEvent, type EvalReport, type SystemSummary } from '../eval/index.js';
 import { chatPrompt, generateText, openModel, type OpenedModel } from '../generate/index.js';
 import { loadAdapter } from '../lora/index.js';
+import type { ChatMessage } from '../tokenizer/index.js';
 import type { DemoOptions } from './options.js';
 
 export interface Evaluated {
@@ -14,6 +18,9 @@ export interface Evaluated {
   json: string;
   base: SystemSummary;
   tuned: SystemSummary;
+  /** the same two with the retrieved entries in the prompt */
+  baseKb: SystemSummary;
+  tunedKb: SystemSummary;
 }
 
 export interface EvalHooks {
@@ -25,48 +32,66 @@ export function openBase(o: DemoOptions): OpenedModel {
   return openModel(o.model, { adapter: null });
 }
 
-export async function evaluate(o: DemoOptions, opened: OpenedModel, heldout: string, adapterDir: string, hooks: EvalHooks = {}): Promise<Evaluated> {
+/** Base, tuned, base+kb and tuned+kb on the held-out questions, with retrieval's recall. */
+export async function evaluate(o: DemoOptions, opened: OpenedModel, heldout: string, adapterDir: string, g: Grounding, hooks: EvalHooks = {}): Promise<Evaluated> {
   const items = readEvalItems(heldout, o.limit);
-  const run = new EvalRun({
+  const report = await evalWithKnowledge({
     opened, modelLabel: o.model, dataLabel: heldout, items, adapters: [adapterDir],
     settings: { maxTokens: null, samples: 0, temperature: 0.7, seed: o.seed, maxSeqLen: o.maxSeqLen, judge: null },
-  });
-  run.checkAdapters();
-  const report = await run.execute({ onEvent: hooks.onEvent, stopRequested: hooks.stopRequested });
+  }, g, { onEvent: hooks.onEvent, stopRequested: hooks.stopRequested });
   const files = writeReport(path.join(o.out, 'eval'), report);
-  const [base, tuned] = report.systems;
-  return { report, table: terminalTable(report), html: files.html, json: files.json, base, tuned };
+  const [base, tuned, baseKb, tunedKb] = report.systems;
+  return { report, table: terminalTable(report), html: files.html, json: files.json, base, tuned, baseKb, tunedKb };
 }
 
 export interface Answered {
   question: string;
   base: string;
+  /** the grounded tuned assistant's answer, as generated (citation markers kept) */
   tuned: string;
   /** whether each answer hit the token budget instead of ending by itself */
   baseCut: boolean;
   tunedCut: boolean;
+  /** the FAQ row the tuned answer cites ("faq.csv, row 17"); null when it cites none of the prompt's entries */
+  cited: string | null;
+  /** what the prompt held, best first */
+  sources: string[];
 }
 
-async function answerAll(opened: OpenedModel, questions: string[], maxNewTokens: number): Promise<{ text: string; cut: boolean }[]> {
-  const out: { text: string; cut: boolean }[] = [];
-  for (const q of questions) {
-    const ids = chatPrompt(opened.tokenizer, [{ role: 'user', content: q }], opened.templateVars);
-    const budget = Math.max(1, Math.min(maxNewTokens, opened.config.maxPositions - ids.length));
-    const g = await generateText(opened, ids, { maxNewTokens: budget, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 });
-    out.push({ text: g.text.trim(), cut: g.finishReason !== 'stop' });
+type Reply = { text: string; cut: boolean };
+
+async function answer(opened: OpenedModel, messages: ChatMessage[], maxNewTokens: number): Promise<Reply> {
+  const ids = chatPrompt(opened.tokenizer, messages, opened.templateVars);
+  const budget = Math.max(1, Math.min(maxNewTokens, opened.config.maxPositions - ids.length));
+  const g = await generateText(opened, ids, { maxNewTokens: budget, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 });
+  return { text: g.text.trim(), cut: g.finishReason !== 'stop' };
+}
+
+/** The entry an answer cites: its first in-range [n] marker. */
+export function citedSource(text: string, sources: readonly string[]): string | null {
+  for (const m of text.matchAll(/[[［](\d{1,2})[\]］]/g)) {
+    const n = Number(m[1]);
+    if (n >= 1 && n <= sources.length) return sources[n - 1];
   }
-  return out;
+  return null;
 }
 
-/** Greedy answers of the base model and of base + adapter to the same questions. */
-export async function askBoth(opened: OpenedModel, adapterDir: string, questions: string[], maxNewTokens: number): Promise<Answered[]> {
-  const base = await answerAll(opened, questions, maxNewTokens);
+/** Greedy answers of the base model as it is and of the grounded tuned assistant (base + adapter, the
+ *  retrieved entries in its prompt as an assistant with this knowledge base lays them out). */
+export async function askBoth(opened: OpenedModel, adapterDir: string, g: Grounding, questions: string[], maxNewTokens: number): Promise<Answered[]> {
+  const base: Reply[] = [];
+  for (const q of questions) base.push(await answer(opened, [{ role: 'user', content: q }], maxNewTokens));
+  const prompts: ReturnType<typeof groundedPrompt>[] = [];
+  for (const q of questions) prompts.push(groundedPrompt(g, [{ role: 'user', content: q }], await groundingSources(g, q)));
   const lora = loadAdapter(adapterDir, opened.model);
-  let tuned: { text: string; cut: boolean }[];
+  const tuned: Reply[] = [];
   try {
-    tuned = await answerAll(opened, questions, maxNewTokens);
+    for (const p of prompts) tuned.push(await answer(opened, p.messages, Math.min(maxNewTokens, g.window.defaultAnswer)));
   } finally {
     lora.detach();
   }
-  return questions.map((question, i) => ({ question, base: base[i].text, tuned: tuned[i].text, baseCut: base[i].cut, tunedCut: tuned[i].cut }));
+  return questions.map((question, i) => {
+    const sources = prompts[i].sources.map((s) => s.cite);
+    return { question, base: base[i].text, tuned: tuned[i].text, baseCut: base[i].cut, tunedCut: tuned[i].cut, cited: citedSource(tuned[i].text, sources), sources };
+  });
 }

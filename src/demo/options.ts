@@ -30,6 +30,8 @@ export interface DemoOptions {
   ask: number;
   /** token budget of each scripted answer */
   answerTokens: number;
+  /** share of retrieval-augmented examples whose right entry is left out (they learn to say it is not there) */
+  refuseShare: number;
   seed: number;
 }
 
@@ -43,8 +45,9 @@ export function demoDefaults(lang: Lang): DemoOptions {
   const s = sampleData();
   return {
     model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, questions: [], out: defaultOutDir(), lang,
-    epochs: 24, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 256, batchTokens: 2048, limit: null, ask: 3,
-    answerTokens: 160, seed: 42,
+    // grounded examples (instructions, two FAQ entries, question, answer) fill most of the model's 512 tokens
+    epochs: 6, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 512, batchTokens: 2048, limit: null, ask: 3,
+    answerTokens: 160, refuseShare: 0.15, seed: 42,
   };
 }
 
@@ -53,7 +56,7 @@ export function demoDefaults(lang: Lang): DemoOptions {
  * learning rate, and two dozen epochs of a 0.5B model would take hours on a CPU.
  */
 export function realModelSettings(o: DemoOptions): DemoOptions {
-  return { ...o, epochs: 3, learningRate: TRAIN_DEFAULTS.learningRate, loraR: 8 };
+  return { ...o, epochs: 3, learningRate: TRAIN_DEFAULTS.learningRate, loraR: 8, maxSeqLen: 1024 };
 }
 
 /**

@@ -7,15 +7,30 @@ const TEXT = {
     ja: 'shitate デモ — 会社の FAQ から、このマシンだけでチャットボットを仕立てます',
   },
   plan: {
-    en: 'model: {model}\ndata:  {data}\nSteps: check the data → prepare it → LoRA training → base vs tuned evaluation → questions to both.',
-    ja: 'モデル: {model}\nデータ: {data}\n手順: データのチェック → 学習用データの作成 → LoRA 学習 → 元のモデルとの比較評価 → 両方に質問',
+    en: 'model: {model}\ndata:  {data}\nSteps: check the data → prepare it → the FAQ as a knowledge base, examples with retrieved entries → LoRA training → evaluation with and without retrieval → questions.',
+    ja: 'モデル: {model}\nデータ: {data}\n手順: データのチェック → 学習用データの作成 → FAQ をナレッジベースにし、検索結果入りの学習例を作成 → LoRA 学習 → 検索あり・なしの比較評価 → 質問',
   },
-  step: { en: '\n[{n}/5] {name}', ja: '\n[{n}/5] {name}' },
+  step: { en: '\n[{n}/6] {name}', ja: '\n[{n}/6] {name}' },
   stepCheck: { en: 'Checking the data', ja: 'データのチェック' },
   stepPrepare: { en: 'Preparing training and validation files', ja: '学習用・検証用ファイルの作成' },
+  stepKnowledge: { en: 'The FAQ as a knowledge base; training examples with what retrieval finds', ja: 'FAQ をナレッジベースに。検索結果を入れた学習例の作成' },
+  knowledge: {
+    en: 'knowledge base faq: {n} entries, one per row ({home}/kb/faq.sqlite)\n' +
+      '{grounded} examples now hold the entries retrieval finds for their question ({sources} on average, as many as fit the model\'s context);\n' +
+      '{withAnswer} answer from the right entry and cite it, {refused} learn to say the answer is not in the documents.',
+    ja: 'ナレッジベース faq: {n} 件（1 行 1 件、{home}/kb/faq.sqlite）\n' +
+      '学習例 {grounded} 件に、質問で検索した FAQ 項目を入れました（平均 {sources} 件、モデルの文脈に収まる分だけ）。\n' +
+      '{withAnswer} 件は正しい項目から答えて番号で出典を示し、{refused} 件は「資料に答えがない」と答えることを学びます。',
+  },
   stepTrain: { en: 'LoRA training', ja: 'LoRA 学習' },
-  stepEval: { en: 'Evaluation: base model vs tuned adapter on held-out questions', ja: '評価: 学習前のモデルと学習後のアダプターを、学習に使っていない質問で比較' },
-  stepAsk: { en: 'Questions to both models', ja: '両方のモデルに質問' },
+  stepEval: {
+    en: 'Evaluation on held-out questions: base and tuned, each without and with retrieval (+kb)',
+    ja: '評価: 学習に使っていない質問で、学習前・学習後を検索なし・あり（+kb）で比較',
+  },
+  stepAsk: {
+    en: 'Questions: the base model as it is, and the tuned assistant answering from the knowledge base',
+    ja: '質問: 学習前のモデルと、ナレッジベースを検索して答える学習後のアシスタント',
+  },
   problemsIntro: {
     en: '\nFor comparison, the same check on a sheet with deliberate mistakes ({file}):',
     ja: '\n比較のため、わざと問題を入れたシート（{file}）も同じようにチェックします:',
@@ -32,23 +47,33 @@ const TEXT = {
     ja: '評価用ファイルの指定がないため、検証用データで評価します',
   },
   report: { en: 'report: {html}', ja: 'レポート: {html}' },
-  verdictBetter: {
-    en: 'The tuned adapter beats the base model on questions it never saw: loss {baseLoss} → {tunedLoss}, char F1 {baseF1} → {tunedF1}.',
-    ja: '学習後のアダプターは、学習に使っていない質問で元のモデルを上回りました: loss {baseLoss} → {tunedLoss}、文字 F1 {baseF1} → {tunedF1}。',
-  },
-  verdictMixed: {
-    en: 'Base vs tuned on held-out questions: loss {baseLoss} → {tunedLoss}, char F1 {baseF1} → {tunedF1} — not better on everything; see the report.',
-    ja: '学習に使っていない質問での比較: loss {baseLoss} → {tunedLoss}、文字 F1 {baseF1} → {tunedF1}。すべてが改善したわけではありません。レポートを確認してください。',
-  },
   question: { en: '\nQ: {q}', ja: '\n質問: {q}' },
   base: { en: '  base : {a}', ja: '  学習前: {a}' },
-  tuned: { en: '  tuned: {a}', ja: '  学習後: {a}' },
+  tuned: { en: '  tuned+kb: {a}', ja: '  学習後+検索: {a}' },
+  cited: { en: '  source: {row}', ja: '  出典: {row}' },
+  notCited: { en: '  source: none cited (the prompt held {rows})', ja: '  出典: 示されず（プロンプトの資料: {rows}）' },
+  summary: {
+    en: `
+Summary on {n} held-out questions
+  retrieval: the right FAQ entry in the top 5 for {recall} of them, in the prompt for {inPrompt}
+  character F1  base {base}  ·  tuned {tuned}  ·  base+retrieval {baseKb}  ·  tuned+retrieval {tunedKb}
+  Retrieval carries the facts; the tuning teaches the form: answer from the entries, cite one, stop, and
+  say so when the answer is not there.`,
+    ja: `
+まとめ（学習に使っていない {n} 問）
+  検索: 正しい FAQ 項目が上位 5 件に入った割合 {recall}、プロンプトに入った割合 {inPrompt}
+  文字 F1  学習前 {base}  ·  学習後 {tuned}  ·  学習前+検索 {baseKb}  ·  学習後+検索 {tunedKb}
+  事実を運ぶのは検索です。学習が教えるのは形です: 資料から答え、出典を示し、止まり、答えがなければそう伝えること。`,
+  },
   cut: { en: ' …(cut at {n} tokens)', ja: ' …（{n} トークンで打ち切り）' },
   next: {
     en: `
 Next steps
   Chat with the tuned model:
     shitate chat --model {model} --adapter {adapter}
+  An assistant with the tuned model and the knowledge base (the demo's project folder):
+    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}
+    SHITATE_HOME={home} shitate assistant chat support
   Your own data (CSV/Excel with question and answer columns, or JSONL):
     shitate data check your-faq.csv
     shitate data prepare your-faq.csv --out data/
@@ -63,6 +88,9 @@ Next steps
 次にできること
   学習したモデルと会話する:
     shitate chat --model {model} --adapter {adapter}
+  学習したモデルとナレッジベースでアシスタントを作る（デモのプロジェクトフォルダ）:
+    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}
+    SHITATE_HOME={home} shitate assistant chat support
   自社のデータで試す（質問と回答の列がある CSV / Excel、または JSONL）:
     shitate data check your-faq.csv
     shitate data prepare your-faq.csv --out data/
