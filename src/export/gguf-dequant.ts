@@ -27,6 +27,34 @@ function q5(b: DataView, u: Uint8Array, y: Float32Array): void {
   }
 }
 
+function q51(b: DataView, u: Uint8Array, y: Float32Array): void {
+  for (let i = 0, p = 0; i < y.length; i += 32, p += 24) {
+    const d = fp16Value(b.getUint16(p, true));
+    const m = fp16Value(b.getUint16(p + 2, true));
+    const qh = b.getUint32(p + 4, true);
+    for (let j = 0; j < 16; j++) {
+      const h0 = ((qh >>> j) << 4) & 0x10;
+      const h1 = (qh >>> (j + 12)) & 0x10;
+      y[i + j] = f(f(((u[p + 8 + j] & 0x0f) | h0) * d) + m);
+      y[i + j + 16] = f(f(((u[p + 8 + j] >> 4) | h1) * d) + m);
+    }
+  }
+}
+
+function q5k(b: DataView, u: Uint8Array, y: Float32Array): void {
+  for (let i = 0, p = 0; i < y.length; i += 256, p += 176) {
+    const d = fp16Value(b.getUint16(p, true));
+    const min = fp16Value(b.getUint16(p + 2, true));
+    for (let j = 0, ql = p + 48, is = 0, o = i, u1 = 1, u2 = 2; j < 256; j += 64, ql += 32, is += 2, u1 <<= 2, u2 <<= 2) {
+      const [s1, m1] = scaleMinK4(is, u, p + 4);
+      const [s2, m2] = scaleMinK4(is + 1, u, p + 4);
+      const [d1, mm1, d2, mm2] = [f(d * s1), f(min * m1), f(d * s2), f(min * m2)];
+      for (let l = 0; l < 32; l++) y[o++] = f(f(d1 * ((u[ql + l] & 0xf) + (u[p + 16 + l] & u1 ? 16 : 0))) - mm1);
+      for (let l = 0; l < 32; l++) y[o++] = f(f(d2 * ((u[ql + l] >> 4) + (u[p + 16 + l] & u2 ? 16 : 0))) - mm2);
+    }
+  }
+}
+
 function q4k(b: DataView, u: Uint8Array, y: Float32Array): void {
   for (let i = 0, p = 0; i < y.length; i += 256, p += 144) {
     const d = fp16Value(b.getUint16(p, true));
@@ -81,8 +109,14 @@ export function decodeTensor(t: GgmlType, bytes: Uint8Array, n: number): Float32
     case GgmlType.Q5_0:
       q5(b, bytes, y);
       return y;
+    case GgmlType.Q5_1:
+      q51(b, bytes, y);
+      return y;
     case GgmlType.Q4_K:
       q4k(b, bytes, y);
+      return y;
+    case GgmlType.Q5_K:
+      q5k(b, bytes, y);
       return y;
     case GgmlType.Q6_K:
       q6k(b, bytes, y);

@@ -140,7 +140,7 @@ function writeModel(o: GgufExportOptions, c: ModelConfig, arch: GgufArch, tok: T
   const eot = endOfTurnIds(tok)[0] ?? null;
   const special = specialTokenMeta(o.model, tok, vocab.tokens, [...gen.eosTokenIds, ...c.eosTokenIds], eot);
   const planned = planTensors(c, arch, shardIndex(o.model));
-  const choices = chooseTypes(o.quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })));
+  const choices = chooseTypes(o.quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })), arch.arch);
   const notes = [...special.notes, ...describeFallbacks(planned.map((p) => ({ name: p.gguf, ne: p.ne })), choices)];
   const left = arch.leavesOut?.(c);
   if (left) notes.push(`left out: ${left}`);
@@ -198,7 +198,8 @@ function tensorValues(p: PlannedTensor, c: ModelConfig, a: GgufArch, source: Ten
 
 /** Bytes the tensors of `quant` would take (for estimates before writing). */
 export function ggufTensorBytes(c: ModelConfig, quant: Quant): number {
-  const planned = planTensors(c, ggufArchOf(c));
-  const choices = chooseTypes(quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })));
+  const arch = ggufArchOf(c);
+  const planned = planTensors(c, arch);
+  const choices = chooseTypes(quant, planned.map((p) => ({ name: p.gguf, ne: p.ne })), arch.arch);
   return planned.reduce((s, p, i) => s + tensorBytes(choices[i].type, p.ne), 0);
 }

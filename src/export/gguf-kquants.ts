@@ -1,5 +1,5 @@
-// The 256-wide K-quant super-blocks Q4_K and Q6_K, computed as ggml's reference quantizers do without an
-// importance matrix (quantize_row_q4_K_ref / quantize_row_q6_K_ref, what llama-quantize runs): every step in
+// The 256-wide K-quant super-blocks Q4_K, Q5_K and Q6_K, computed as ggml's reference quantizers do without an
+// importance matrix (quantize_row_q{4,5,6}_K_ref, what llama-quantize runs): every step in
 // float32 (Math.fround after each operation, in the C evaluation order), rounding with nearest_int's
 // ties-to-even, so the bytes equal llama.cpp's for the same float32 input.
 import { fp16Bits, fp16Value } from './gguf-half.js';
@@ -22,11 +22,16 @@ const scales = new Float32Array(16);
 const mins = new Float32Array(8);
 const L6 = new Int8Array(QK);
 
-/** make_qkx2_quants(32, 15, ...) for sub-block j: asymmetric 4-bit codes into L[o..o+32) with a search over
- *  20 scale candidates; returns [scale, -min]. */
-function qkx2(x: Float32Array, o: number, lo: number): [number, number] {
+/** The scale search of make_qkx2_quants: codes 0..nmax, candidates (rmin + 0.1 is + nmax) / range for is <= nstep.
+ *  Q4_K: 15, -1, 20; Q5_K: 31, -0.5, 15. */
+interface Qkx2 { nmax: number; rmin: number; nstep: number }
+const Q4K: Qkx2 = { nmax: 15, rmin: -1, nstep: 20 };
+const Q5K: Qkx2 = { nmax: 31, rmin: f(-0.5), nstep: 15 };
+
+/** make_qkx2_quants(32, nmax, ...) for one sub-block: asymmetric codes into L[lo..lo+32) with a search over
+ *  nstep + 1 scale candidates; returns [scale, -min]. */
+function qkx2(x: Float32Array, o: number, lo: number, { nmax, rmin, nstep }: Qkx2): [number, number] {
   const n = 32;
-  const nmax = 15;
   let min = x[o];
   let max = x[o];
   let sumW = weights[0];
@@ -54,8 +59,8 @@ function qkx2(x: Float32Array, o: number, lo: number): [number, number] {
     const diff = f(f(f(scale * l) + min) - x[o + i]);
     best = f(best + f(weights[i] * f(diff * diff)));
   }
-  for (let is = 0; is <= 20; is++) {
-    iscale = f(f(f(-1 + f(TENTH * is)) + nmax) / range);
+  for (let is = 0; is <= nstep; is++) {
+    iscale = f(f(f(rmin + f(TENTH * is)) + nmax) / range);
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
@@ -97,8 +102,9 @@ export function scaleMinK4(j: number, q: Uint8Array, p: number): [number, number
   return [(q[p + j + 4] & 0xf) | ((q[p + j - 4] >> 6) << 4), (q[p + j + 4] >> 4) | ((q[p + j] >> 6) << 4)];
 }
 
-/** One Q4_K super-block of x[o..o+256) into out[p..p+144): f16 d, f16 dmin, 12 bytes of scales, 128 bytes. */
-function q4kBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number): void {
+/** The shared head of a Q4_K / Q5_K super-block at out[p..): f16 d, f16 dmin and the 12 packed 6-bit scales and
+ *  mins of the 8 sub-blocks, then each value's code (0..nmax) in L. */
+function scaledBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number, q: Qkx2): void {
   let maxScale = 0;
   let maxMin = 0;
   for (let j = 0; j < 8; j++) {
@@ -106,7 +112,7 @@ function q4kBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o
     for (let l = 0; l < 32; l++) sumX2 = f(sumX2 + f(x[o + 32 * j + l] * x[o + 32 * j + l]));
     const avX = f(Math.sqrt(f(sumX2 / 32)));
     for (let l = 0; l < 32; l++) weights[l] = f(avX + Math.abs(x[o + 32 * j + l]));
-    const [s, m] = qkx2(x, o + 32 * j, 32 * j);
+    const [s, m] = qkx2(x, o + 32 * j, 32 * j, q);
     scales[j] = s;
     mins[j] = m;
     if (s > maxScale) maxScale = s;
@@ -138,10 +144,38 @@ function q4kBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o
     const d = f(d0 * s);
     if (!d) continue;
     const dm = f(m0 * m);
-    for (let i = 0; i < 32; i++) L[32 * j + i] = Math.max(0, Math.min(15, nearestInt(f(f(x[o + 32 * j + i] + dm) / d))));
+    for (let i = 0; i < 32; i++) L[32 * j + i] = Math.max(0, Math.min(q.nmax, nearestInt(f(f(x[o + 32 * j + i] + dm) / d))));
   }
+}
+
+/** One Q4_K super-block of x[o..o+256) into out[p..p+144): f16 d, f16 dmin, 12 bytes of scales, 128 bytes. */
+function q4kBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number): void {
+  scaledBlock(out, view, p, x, o, Q4K);
   for (let j = 0, q = p + 16; j < QK; j += 64, q += 32) {
     for (let l = 0; l < 32; l++) out[q + l] = L[j + l] | (L[j + l + 32] << 4);
+  }
+}
+
+/** One Q5_K super-block into out[p..p+176): d, dmin, scales as Q4_K, then qh[32] (the fifth bit of value n + j
+ *  at bit 2 (n / 64) or 2 (n / 64) + 1 of qh[j]) and the low nibbles qs[128]. */
+function q5kBlock(out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number): void {
+  scaledBlock(out, view, p, x, o, Q5K);
+  const qh = p + 16;
+  out.fill(0, qh, qh + 32);
+  for (let n = 0, ql = p + 48, m1 = 1, m2 = 2; n < QK; n += 64, ql += 32, m1 <<= 2, m2 <<= 2) {
+    for (let j = 0; j < 32; j++) {
+      let l1 = L[n + j];
+      let l2 = L[n + j + 32];
+      if (l1 > 15) {
+        l1 -= 16;
+        out[qh + j] |= m1;
+      }
+      if (l2 > 15) {
+        l2 -= 16;
+        out[qh + j] |= m2;
+      }
+      out[ql + j] = l1 | (l2 << 4);
+    }
   }
 }
 
@@ -244,6 +278,11 @@ function superBlocks(x: Float32Array, bytes: number, fn: typeof q4kBlock): Uint8
 /** Q4_K bytes of x (its length a multiple of 256). */
 export function quantizeQ4K(x: Float32Array): Uint8Array {
   return superBlocks(x, 144, q4kBlock);
+}
+
+/** Q5_K bytes of x (its length a multiple of 256). */
+export function quantizeQ5K(x: Float32Array): Uint8Array {
+  return superBlocks(x, 176, q5kBlock);
 }
 
 /** Q6_K bytes of x (its length a multiple of 256). */

@@ -1,7 +1,8 @@
 // Which GGML type each tensor gets under a --quant preset. f16/bf16/q8_0 follow convert_hf_to_gguf (1-D
 // tensors and norms stay F32); q4_k_m follows llama-quantize's Q4_K_M mix (llama_tensor_get_type): Q4_K
 // everywhere, Q6_K for the output matrix (or the tied embedding) and for attn_v / ffn_down of the layers
-// use_more_bits picks, with its fallbacks for widths that are not a multiple of 256.
+// use_more_bits picks (Falcon's ffn_down its own way), Q5_K for a fused attn_qkv, with the fallbacks for widths
+// that are not a multiple of 256.
 import { ShitateError } from '../errors.js';
 import { GgmlType, blockSize, typeName, type Quant } from './gguf-types.js';
 
@@ -33,11 +34,18 @@ const quantizable = (t: MixTensor): boolean => t.ne.length >= 2 && t.name.endsWi
  *  F16 when even 32 does not divide it. */
 function fallback(type: GgmlType, width: number): MixChoice {
   if (width % blockSize(type) === 0) return { type };
-  const next = type === GgmlType.Q4_K ? GgmlType.Q5_0 : type === GgmlType.Q6_K ? GgmlType.Q8_0 : GgmlType.F16;
+  const next = { [GgmlType.Q4_K]: GgmlType.Q5_0, [GgmlType.Q5_K]: GgmlType.Q5_1, [GgmlType.Q6_K]: GgmlType.Q8_0 }[type as number] ?? GgmlType.F16;
   return { type: width % blockSize(next) === 0 ? next : GgmlType.F16, fallbackFrom: type };
 }
 
-function q4km(tensors: readonly MixTensor[]): MixChoice[] {
+/** ffn_down of layer i of n: Q6_K where use_more_bits says, and for Falcon Q6_K in the first sixteenth, Q5_K
+ *  where use_more_bits says, Q4_K elsewhere. */
+function ffnDown(i: number, n: number, arch: string): GgmlType {
+  if (arch === 'falcon') return i < Math.trunc(n / 16) ? GgmlType.Q6_K : useMoreBits(i, n) ? GgmlType.Q5_K : GgmlType.Q4_K;
+  return useMoreBits(i, n) ? GgmlType.Q6_K : GgmlType.Q4_K;
+}
+
+function q4km(tensors: readonly MixTensor[], arch: string): MixChoice[] {
   const tied = !tensors.some((t) => t.name === 'output.weight');
   const nV = tensors.filter((t) => t.name.includes('attn_v.weight')).length;
   const nDown = tensors.filter((t) => t.name.includes('ffn_down')).length;
@@ -51,15 +59,18 @@ function q4km(tensors: readonly MixTensor[]): MixChoice[] {
     } else if (t.name.includes('attn_v.weight')) {
       if (useMoreBits(iV++, nV)) type = GgmlType.Q6_K;
     } else if (t.name.includes('ffn_down')) {
-      if (useMoreBits(iDown++, nDown)) type = GgmlType.Q6_K;
+      type = ffnDown(iDown++, nDown, arch);
+    } else if (t.name.includes('attn_qkv.weight')) {
+      type = GgmlType.Q5_K;
     }
     return fallback(type, t.ne[0]);
   });
 }
 
-/** The type of every tensor (same order) under `quant`. */
-export function chooseTypes(quant: Quant, tensors: readonly MixTensor[]): MixChoice[] {
-  if (quant === 'q4_k_m') return q4km(tensors);
+/** The type of every tensor (same order) under `quant`; `arch` (general.architecture) for llama-quantize's
+ *  per-arch rules. */
+export function chooseTypes(quant: Quant, tensors: readonly MixTensor[], arch = 'llama'): MixChoice[] {
+  if (quant === 'q4_k_m') return q4km(tensors, arch);
   const want = { f32: GgmlType.F32, f16: GgmlType.F16, bf16: GgmlType.BF16, q8_0: GgmlType.Q8_0 }[quant];
   return tensors.map((t) => {
     if (t.ne.length < 2 || t.name.endsWith('_norm.weight') || !t.name.endsWith('.weight') || ALWAYS_F32.test(t.name)) return { type: GgmlType.F32 };

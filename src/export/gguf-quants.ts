@@ -1,9 +1,9 @@
 // Encoding float32 rows into GGUF tensor bytes: F32, F16, BF16 (round to nearest even) and the 32-wide block
-// formats Q8_0 and Q5_0, bit for bit as ggml's reference quantizers (quantize_row_q8_0_ref, _q5_0_ref) compute
+// formats Q8_0, Q5_0 and Q5_1, bit for bit as ggml's reference quantizers (quantize_row_q8_0_ref, ...) compute
 // them in float32; the 256-wide K-quants live in gguf-kquants.ts. Every function here is pure.
 import { kernels } from '../kernels/index.js';
 import { GgmlType, rowBytes } from './gguf-types.js';
-import { quantizeQ4K, quantizeQ6K } from './gguf-kquants.js';
+import { quantizeQ4K, quantizeQ5K, quantizeQ6K } from './gguf-kquants.js';
 import { fp16Bits } from './gguf-half.js';
 
 const f = Math.fround;
@@ -48,6 +48,29 @@ function q5Block(out: Uint8Array, view: DataView, p: number, x: Float32Array, o:
   view.setUint32(p + 2, qh >>> 0, true);
 }
 
+/** Q5_1 block of 32: d = (max - min) / 31 and min as f16, codes (x - min) / d + 0.5 truncated, split as Q5_0's. */
+function q51Block(out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number): void {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let j = 0; j < 32; j++) {
+    min = Math.min(min, x[o + j]);
+    max = Math.max(max, x[o + j]);
+  }
+  const d = f(f(max - min) / 31);
+  const id = d ? f(1 / d) : 0;
+  view.setUint16(p, fp16Bits(d), true);
+  view.setUint16(p + 2, fp16Bits(min), true);
+  let qh = 0;
+  for (let j = 0; j < 16; j++) {
+    const xi0 = Math.trunc(f(f(f(x[o + j] - min) * id) + 0.5)) & 0xff;
+    const xi1 = Math.trunc(f(f(f(x[o + 16 + j] - min) * id) + 0.5)) & 0xff;
+    out[p + 8 + j] = (xi0 & 0x0f) | ((xi1 & 0x0f) << 4);
+    qh |= ((xi0 & 0x10) >>> 4) << j;
+    qh |= ((xi1 & 0x10) >>> 4) << (j + 16);
+  }
+  view.setUint32(p + 4, qh >>> 0, true);
+}
+
 type BlockFn = (out: Uint8Array, view: DataView, p: number, x: Float32Array, o: number) => void;
 
 function blocks(x: Float32Array, bytesPerBlock: number, width: number, fn: BlockFn, t: GgmlType): Uint8Array {
@@ -76,9 +99,14 @@ export function encodeTensor(t: GgmlType, x: Float32Array, width: number): Uint8
       return blocks(x, 34, width, q8Block, t);
     case GgmlType.Q5_0:
       return blocks(x, 22, width, q5Block, t);
+    case GgmlType.Q5_1:
+      return blocks(x, 24, width, q51Block, t);
     case GgmlType.Q4_K:
       rowBytes(t, width);
       return quantizeQ4K(x);
+    case GgmlType.Q5_K:
+      rowBytes(t, width);
+      return quantizeQ5K(x);
     case GgmlType.Q6_K:
       rowBytes(t, width);
       return quantizeQ6K(x);

@@ -7,23 +7,27 @@ export const GgmlType = {
   F32: 0,
   F16: 1,
   Q5_0: 6,
+  Q5_1: 7,
   Q8_0: 8,
   Q4_K: 12,
+  Q5_K: 13,
   Q6_K: 14,
   BF16: 30,
 } as const;
 export type GgmlType = (typeof GgmlType)[keyof typeof GgmlType];
 
-/** Block layouts: Q8_0 = f16 d + 32 int8; Q5_0 = f16 d + 4 bytes high bits + 16 nibble bytes; Q4_K = f16 d,
- *  f16 dmin, 12 packed 6-bit scales/mins, 128 nibble bytes; Q6_K = 128 low nibbles, 64 high 2-bit, 16 int8
- *  scales, f16 d. */
+/** Block layouts: Q8_0 = f16 d + 32 int8; Q5_0 = f16 d + 4 bytes high bits + 16 nibble bytes; Q5_1 = f16 d,
+ *  f16 min, then as Q5_0; Q4_K = f16 d, f16 dmin, 12 packed 6-bit scales/mins, 128 nibble bytes; Q5_K = Q4_K's
+ *  head, 32 bytes of fifth bits, 128 nibble bytes; Q6_K = 128 low nibbles, 64 high 2-bit, 16 int8 scales, f16 d. */
 const LAYOUT: Record<GgmlType, { block: number; bytes: number; name: string }> = {
   [GgmlType.F32]: { block: 1, bytes: 4, name: 'F32' },
   [GgmlType.F16]: { block: 1, bytes: 2, name: 'F16' },
   [GgmlType.BF16]: { block: 1, bytes: 2, name: 'BF16' },
   [GgmlType.Q5_0]: { block: 32, bytes: 22, name: 'Q5_0' },
+  [GgmlType.Q5_1]: { block: 32, bytes: 24, name: 'Q5_1' },
   [GgmlType.Q8_0]: { block: 32, bytes: 34, name: 'Q8_0' },
   [GgmlType.Q4_K]: { block: 256, bytes: 144, name: 'Q4_K' },
+  [GgmlType.Q5_K]: { block: 256, bytes: 176, name: 'Q5_K' },
   [GgmlType.Q6_K]: { block: 256, bytes: 210, name: 'Q6_K' },
 };
 

@@ -71,7 +71,8 @@ describe('GGUF container', () => {
 describe('block formats', () => {
   const x = randomRows(256 * 32, 7);
   // what each type keeps of N(0, 0.05) weights with outliers: about its bits' worth, never worse
-  const bound: [GgmlType, number][] = [[GgmlType.F16, 1e-3], [GgmlType.BF16, 5e-3], [GgmlType.Q8_0, 1e-2], [GgmlType.Q6_K, 4e-2], [GgmlType.Q5_0, 8e-2], [GgmlType.Q4_K, 1.2e-1]];
+  const bound: [GgmlType, number][] = [[GgmlType.F16, 1e-3], [GgmlType.BF16, 5e-3], [GgmlType.Q8_0, 1e-2], [GgmlType.Q6_K, 4e-2], [GgmlType.Q5_0, 8e-2], [GgmlType.Q5_1, 8e-2],
+    [GgmlType.Q5_K, 6e-2], [GgmlType.Q4_K, 1.2e-1]];
   for (const [t, b] of bound) {
     it(`${typeName(t)} round trip stays within ${b} relative RMS`, () => {
       const bytes = encodeTensor(t, x, 512);
@@ -97,7 +98,7 @@ describe('block formats', () => {
   });
 
   it('K-quant blocks of zeros decode to zeros, a constant block to itself', () => {
-    for (const t of [GgmlType.Q4_K, GgmlType.Q6_K]) {
+    for (const t of [GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K]) {
       expect([...decodeTensor(t, encodeTensor(t, new Float32Array(256), 256), 256)].every((y) => y === 0)).toBe(true);
     }
     const c = new Float32Array(256).fill(0.25);
@@ -131,6 +132,21 @@ describe('q4_k_m tensor mix (llama-quantize rules)', () => {
       expect(types.get(`blk.${i}.ffn_down.weight`)).toBe(more[i] ? GgmlType.Q6_K : GgmlType.Q4_K);
       expect(types.get(`blk.${i}.attn_q.weight`)).toBe(GgmlType.Q4_K);
       expect(types.get(`blk.${i}.attn_norm.weight`)).toBe(GgmlType.F32);
+    }
+  });
+
+  it('puts Q5_K on a fused attn_qkv (Q5_1 where 256 does not divide it) and follows Falcon\'s own ffn_down rule', () => {
+    const qkv = (i: number, C: number) => ({ name: `blk.${i}.attn_qkv.weight`, ne: [C, 3 * C] });
+    expect(chooseTypes('q4_k_m', [qkv(0, 512)])[0]).toEqual({ type: GgmlType.Q5_K });
+    expect(chooseTypes('q4_k_m', [qkv(0, 96)])[0]).toEqual({ type: GgmlType.Q5_1, fallbackFrom: GgmlType.Q5_K });
+    const n = 32;
+    const downs = Array.from({ length: n }, (_, i) => ({ name: `blk.${i}.ffn_down.weight`, ne: [1024, 256] }));
+    const falcon = chooseTypes('q4_k_m', downs, 'falcon').map((c) => c.type);
+    const llama = chooseTypes('q4_k_m', downs, 'llama').map((c) => c.type);
+    for (let i = 0; i < n; i++) {
+      // Falcon: Q6_K in the first sixteenth, Q5_K where use_more_bits says, else Q4_K
+      expect(falcon[i]).toBe(i < 2 ? GgmlType.Q6_K : useMoreBits(i, n) ? GgmlType.Q5_K : GgmlType.Q4_K);
+      expect(llama[i]).toBe(useMoreBits(i, n) ? GgmlType.Q6_K : GgmlType.Q4_K);
     }
   });
 

@@ -10,13 +10,19 @@ import type { LlamaModel } from 'node-llama-cpp';
 import { exportGguf } from '../../src/export/gguf-export.js';
 import { exportGgufLora } from '../../src/export/gguf-lora.js';
 import { readGguf } from '../../src/export/gguf-reader.js';
+import { GgmlType } from '../../src/export/gguf-types.js';
+import { archTensorName, ggufArchOf } from '../../src/export/gguf-arch.js';
+import { decodeTensor } from '../../src/export/gguf-dequant.js';
+import { fp16Bits, fp16Value } from '../../src/export/gguf-half.js';
+import { encodeTensor } from '../../src/export/gguf-quants.js';
+import { openSafetensors, writeSafetensors } from '../../src/io/safetensors.js';
 import { generate } from '../../src/generate/generate.js';
 import { openModel } from '../../src/generate/open.js';
 import { attachLora, saveAdapter } from '../../src/lora/index.js';
 import { Rng } from '../../src/kernels/rng.js';
-import { loadModel } from '../../src/models/index.js';
+import { loadModel, loadModelConfig } from '../../src/models/index.js';
 import { QWEN3_TOKENIZER, familyModelDir } from '../helpers/family-model.js';
-import { greedy, loadGguf } from './llama-cpp.js';
+import { greedy, loadGguf, teacherForced } from './llama-cpp.js';
 
 const MINI = path.join(import.meta.dirname, '..', '..', 'models', 'shitate-mini');
 const SLOW = 300_000;
@@ -48,7 +54,7 @@ export const LN_HYBRID: Record<string, Record<string, unknown>> = {
     linear_value_head_dim: 16, linear_conv_kernel_dim: 4, partial_rotary_factor: 0.25, rms_norm_eps: 1e-6, rope_theta: 10000000, tie_word_embeddings: true },
 };
 
-async function exported(dir: string, file: string, o: { quant?: 'f16' | 'q8_0' | 'q4_k_m'; adapter?: string } = {}): Promise<LlamaModel> {
+async function exported(dir: string, file: string, o: { quant?: 'f32' | 'f16' | 'q8_0' | 'q4_k_m'; adapter?: string } = {}): Promise<LlamaModel> {
   exportGguf({ model: dir, quant: o.quant ?? 'f16', out: file, adapter: o.adapter ?? null });
   const model = await loadGguf(file);
   loaded.push(model);
@@ -122,6 +128,26 @@ export function familySuite(families: Record<string, Record<string, unknown>>): 
 
 familySuite(LN_HYBRID);
 
+/** A copy of the model in `dir` whose weights are shitate's decoding of the GGUF types given per GGUF name (values
+ *  rounded through f16 first, as the q4_k_m path quantizes them). */
+function dequantizedCopy(dir: string, types: Map<string, GgmlType>): string {
+  const copy = fs.mkdtempSync(path.join(out, 'deq-'));
+  for (const f of fs.readdirSync(dir)) if (f !== 'model.safetensors') fs.copyFileSync(path.join(dir, f), path.join(copy, f));
+  const arch = ggufArchOf(loadModelConfig(dir));
+  const st = openSafetensors(path.join(dir, 'model.safetensors'));
+  const tensors = [...st.header].map(([name, info]) => {
+    const x = st.readF32(name);
+    const type = types.get(archTensorName(arch, name) ?? '') ?? GgmlType.F32;
+    const h = Float32Array.from(x, (v) => fp16Value(fp16Bits(v)));
+    const width = info.shape[info.shape.length - 1];
+    const data = type === GgmlType.F32 ? x : decodeTensor(type, encodeTensor(type, h, width), x.length);
+    return { name, shape: info.shape, dtype: 'F32' as const, data };
+  });
+  st.close();
+  writeSafetensors(path.join(copy, 'model.safetensors'), tensors);
+  return copy;
+}
+
 /** Qwen3's tokenizer with the pre-tokenizer regex Qwen3.5 ships (combining marks stay with their letters) and one
  *  merge across a letter and its mark ("x" + U+0300), which only that split lets happen. */
 function qwen35Tokenizer(): { dir: string; V: number } {
@@ -157,6 +183,40 @@ describe('Qwen3.5 tokenizer in llama.cpp', () => {
     }
     expect(m.tokenizer.encode('x\u0300!')[0]).toBe(config.vocab_size - 1);
     expect(model.isEogToken(m.tokenizer.tokenToId('<|im_end|>') as never)).toBe(true);
+  }, SLOW);
+});
+
+/** llama.cpp reading a q4_k_m export agrees with float32 weights that shitate decodes from the same blocks, up to
+ *  its own 8-bit activations: a small fraction of what quantizing the weights changed (seen against f16). */
+async function expectBlocksReadAlike(name: string, dir: string): Promise<Map<string, GgmlType>> {
+  const q4File = path.join(out, `${name}-blocks-q4_k_m.gguf`);
+  const q4 = await exported(dir, q4File, { quant: 'q4_k_m' });
+  const types = new Map(readGguf(q4File).tensors.map((t) => [t.name, t.type]));
+  const ref = await exported(dequantizedCopy(dir, types), path.join(out, `${name}-blocks-deq-f32.gguf`), { quant: 'f32' });
+  const f16 = await exported(dir, path.join(out, `${name}-blocks-f16.gguf`));
+  const ids = openModel(dir).tokenizer.encode('Our support desk answers in English and Japanese. 返品は30日以内に受け付けます。 Shipping is free over 5000 yen.');
+  const [q, r, h] = [await teacherForced(q4, ids), await teacherForced(ref, ids), await teacherForced(f16, ids)];
+  const meanDiff = (a: number[], b: number[]) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+  const [toRef, toF16] = [meanDiff(q.logp, r.logp), meanDiff(q.logp, h.logp)];
+  expect(toRef).toBeLessThan(0.15);
+  expect(toRef).toBeLessThan(toF16 / 4);
+  expect(q.top1.filter((t, i) => r.top1[i] === t).length / q.top1.length).toBeGreaterThanOrEqual(0.9);
+  return types;
+}
+
+describe('q4_k_m blocks in llama.cpp', () => {
+  it('Falcon 256 wide: Q5_K fused qkv, Falcon\'s Q5_K / Q4_K ffn_down, Q6_K head read as shitate decodes them', async () => {
+    const config = { ...LN_HYBRID['falcon-7b'], hidden_size: 256, num_attention_heads: 4, num_hidden_layers: 4 };
+    const types = await expectBlocksReadAlike('falcon256', familyModelDir({ config, tokenizerDir: MINI, seed: 3, std: 0.1 }));
+    expect(types.get('blk.0.attn_qkv.weight')).toBe(GgmlType.Q5_K);
+    expect([0, 1, 2, 3].map((i) => types.get(`blk.${i}.ffn_down.weight`))).toEqual([GgmlType.Q4_K, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q5_K]);
+  }, SLOW);
+
+  it('Falcon 64 wide: the fallbacks Q5_1 (qkv), Q5_0 and Q8_0 read as shitate decodes them', async () => {
+    const types = await expectBlocksReadAlike('falcon64', familyModelDir({ config: LN_HYBRID['falcon-40b'], tokenizerDir: MINI, seed: 3, std: 0.1 }));
+    expect(types.get('blk.0.attn_qkv.weight')).toBe(GgmlType.Q5_1);
+    expect(types.get('blk.0.attn_output.weight')).toBe(GgmlType.Q5_0);
+    expect(types.get('output.weight')).toBe(GgmlType.Q8_0);
   }, SLOW);
 });
 
