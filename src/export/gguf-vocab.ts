@@ -31,6 +31,10 @@ function refuseTokenizer(file: string, found: string): never {
 const isByteLevel = (n: unknown, useRegex: boolean): boolean =>
   isRecord(n) && n.type === 'ByteLevel' && (n.use_regex ?? true) === useRegex && n.add_prefix_space !== true;
 
+/** BLOOM's split as its tokenizer.json spells it: runs of anything but whitespace, parentheses, "|" and a set of
+ *  Latin, CJK, Devanagari and Arabic punctuation, with one leading space (llama.cpp's "bloom" rule). */
+const BLOOM_SPLIT = ' ?[^(\\s|[.,!?…。，、।۔،])]+';
+
 /** tokenizer.ggml.pre for a byte-level tokenizer: which of llama.cpp's splitting rules equals its own. */
 export function bytePreTokenizer(tok: Json, file: string): string {
   const pre = tok.pre_tokenizer;
@@ -40,7 +44,7 @@ export function bytePreTokenizer(tok: Json, file: string): string {
   if (list.length === 2 && isByteLevel(list[1], false) && isRecord(list[0]) && list[0].type === 'Split') {
     const s = list[0];
     const re = isRecord(s.pattern) ? s.pattern.Regex : undefined;
-    const name = typeof re === 'string' ? PRE_BY_REGEX[re] : undefined;
+    const name = typeof re === 'string' ? (re === BLOOM_SPLIT ? 'bloom' : PRE_BY_REGEX[re]) : undefined;
     if (name && s.behavior === 'Isolated' && s.invert !== true) return name;
   }
   return refuseTokenizer(file, `the pre-tokenizer ${JSON.stringify(pre).slice(0, 200)}`);

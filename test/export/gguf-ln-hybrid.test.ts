@@ -204,6 +204,30 @@ async function expectBlocksReadAlike(name: string, dir: string): Promise<Map<str
   return types;
 }
 
+describe('BLOOM tokenizer in llama.cpp', () => {
+  it('splits as llama.cpp\'s bloom pre-tokenizer: punctuation, parentheses and CJK text tokenize to shitate\'s ids', async () => {
+    const tokDir = fs.mkdtempSync(path.join(out, 'bloom-tok-'));
+    const tok = JSON.parse(fs.readFileSync(path.join(MINI, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number>; merges: unknown[] }; pre_tokenizer: unknown };
+    // a merge only BLOOM's split allows ("[" and a letter stay in one piece)
+    tok.model.vocab['[x'] = 8192;
+    tok.model.merges.unshift(typeof tok.model.merges[0] === 'string' ? '[ x' : ['[', 'x']);
+    tok.pre_tokenizer = { type: 'Sequence', pretokenizers: [
+      { type: 'Split', pattern: { Regex: ' ?[^(\\s|[.,!?…。，、।۔،])]+' }, behavior: 'Isolated', invert: false },
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] };
+    fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(tok));
+    fs.copyFileSync(path.join(MINI, 'tokenizer_config.json'), path.join(tokDir, 'tokenizer_config.json'));
+    const dir = familyModelDir({ config: { ...LN_HYBRID.bloom, vocab_size: 8193 }, tokenizerDir: tokDir });
+    const file = path.join(out, 'bloom-tok.gguf');
+    const model = await exported(dir, file);
+    expect(readGguf(file).metadata.get('tokenizer.ggml.pre')).toBe('bloom');
+    const m = openModel(dir);
+    expect(m.tokenizer.encode('a [x]')).toContain(8192);
+    for (const text of ['Hello, world! (a|b) [x] it\'s 12.5%...', '営業時間は平日9時〜18時です。返品、交換は可能ですか？', '  two  spaces\tand\nnew lines!?']) {
+      expect([...model.tokenize(text, false)]).toEqual(m.tokenizer.encode(text));
+    }
+  }, SLOW);
+});
+
 describe('q4_k_m blocks in llama.cpp', () => {
   it('Falcon 256 wide: Q5_K fused qkv, Falcon\'s Q5_K / Q4_K ffn_down, Q6_K head read as shitate decodes them', async () => {
     const config = { ...LN_HYBRID['falcon-7b'], hidden_size: 256, num_attention_heads: 4, num_hidden_layers: 4 };
