@@ -47,7 +47,7 @@ export function demoDefaults(lang: Lang): DemoOptions {
     model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, questions: [], out: defaultOutDir(), lang,
     // grounded examples (instructions, two FAQ entries, question, answer) fill most of the model's 512 tokens
     epochs: 6, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 512, batchTokens: 2048, limit: null, ask: 3,
-    answerTokens: 160, refuseShare: 0.15, seed: 42,
+    answerTokens: 128, refuseShare: 0.15, seed: 42, // a quarter of the context: the room an assistant keeps for a reply
   };
 }
 
@@ -56,7 +56,7 @@ export function demoDefaults(lang: Lang): DemoOptions {
  * learning rate, and two dozen epochs of a 0.5B model would take hours on a CPU.
  */
 export function realModelSettings(o: DemoOptions): DemoOptions {
-  return { ...o, epochs: 3, learningRate: TRAIN_DEFAULTS.learningRate, loraR: 8, maxSeqLen: 1024 };
+  return { ...o, epochs: 3, learningRate: TRAIN_DEFAULTS.learningRate, loraR: 8, maxSeqLen: 1024, answerTokens: 256 };
 }
 
 /**
