@@ -251,4 +251,18 @@ describe('Falcon refusals', () => {
     expect(() => exportGguf({ model: dir, quant: 'f16', out: file })).toThrow(/alibi: true \(a Falcon-RW model\)/);
     expect(fs.existsSync(file)).toBe(false);
   });
+
+  it('refuses Falcon\'s own pre-tokenizer, which llama.cpp splits differently around digits, writing nothing', () => {
+    const tokDir = fs.mkdtempSync(path.join(out, 'falcon-tok-'));
+    const tok = JSON.parse(fs.readFileSync(path.join(MINI, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    tok.pre_tokenizer = { type: 'Sequence', pretokenizers: [{ type: 'Punctuation', behavior: 'Contiguous' },
+      { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true }, { type: 'Digits', individual_digits: false },
+      { type: 'Split', pattern: { Regex: '[0-9][0-9][0-9]' }, behavior: 'Isolated', invert: false }] };
+    fs.writeFileSync(path.join(tokDir, 'tokenizer.json'), JSON.stringify(tok));
+    fs.copyFileSync(path.join(MINI, 'tokenizer_config.json'), path.join(tokDir, 'tokenizer_config.json'));
+    const dir = familyModelDir({ config: LN_HYBRID['falcon-7b'], tokenizerDir: tokDir });
+    const file = path.join(out, 'falcon-tok.gguf');
+    expect(() => exportGguf({ model: dir, quant: 'f16', out: file })).toThrow(/Falcon's pre-tokenizer .* splits differently around digit runs/);
+    expect(fs.existsSync(file)).toBe(false);
+  });
 });
