@@ -8,7 +8,7 @@ import { ShitateError } from '../errors.js';
 import { readJsonObject } from '../io/json-fields.js';
 import { openSafetensors } from '../io/safetensors.js';
 import { ADAPTER_CONFIG, ADAPTER_WEIGHTS, loraScaling, parsePeftConfig } from '../lora/index.js';
-import { loadModelConfig, parameterTable, tableTensors } from '../models/index.js';
+import { currentName, findFamily, loadModelConfig, parameterTable, tableTensors } from '../models/index.js';
 import { archTensorName, ggufArchOf, permuteRows, qkHeads, reorderColumns, reorderRows } from './gguf-arch.js';
 import { encodeTensor } from './gguf-quants.js';
 import { GgmlType } from './gguf-types.js';
@@ -75,8 +75,10 @@ export function exportGgufLora(o: GgufLoraOptions): GgufLoraResult {
     const type = TYPE_OF[o.quant ?? 'f32'];
     const tensors: GgufTensor[] = [];
     let rank = 0;
+    // PEFT's module path may differ from the stored one (Qwen3.5's wrapper: model.layers.* for model.language_model.*)
+    const renames = findFamily(c.modelType)?.renames ?? [];
     for (const [linear, f] of factors) {
-      const weight = `${linear}.weight`;
+      const weight = currentName(`${linear}.weight`, renames);
       const base = shapes.get(weight);
       const gguf = archTensorName(arch, weight);
       if (!f.A || !f.B || !f.shapeA || !f.shapeB) throw new ShitateError('E_ADAPTER', `${wFile}: "${linear}" has only one of lora_A / lora_B`, 'the adapter file is incomplete; save it again');

@@ -128,6 +128,10 @@ export function familySuite(families: Record<string, Record<string, unknown>>): 
 
 familySuite(LN_HYBRID);
 
+// the published Qwen3.5 checkpoints: the vision wrapper, its decoder under model.language_model.*
+const { model_type: _t, ...qwen35Text } = LN_HYBRID.qwen3_5_text;
+familySuite({ qwen3_5: { ...IDS, model_type: 'qwen3_5', tie_word_embeddings: true, text_config: { ...qwen35Text, model_type: 'qwen3_5_text' } } });
+
 /** A copy of the model in `dir` whose weights are shitate's decoding of the GGUF types given per GGUF name (values
  *  rounded through f16 first, as the q4_k_m path quantizes them). */
 function dequantizedCopy(dir: string, types: Map<string, GgmlType>): string {
