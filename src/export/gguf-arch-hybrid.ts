@@ -1,8 +1,6 @@
-// The hybrid decoders in GGUF: LFM2 (llama.cpp's "lfm2", as convert_hf_to_gguf's LFM2Model writes it: gated short
-// convolutions under shortconv.*, the conv kernel squeezed to [C, K] and kept F32, head_count_kv per layer with 0
-// marking a conv layer, the final norm under token_embd_norm) and Qwen3.5 (llama.cpp's "qwen35", as Qwen3_5TextModel
-// writes it: Gated DeltaNet layers under ssm_* / attn_qkv / attn_gate with A stored as -exp(A_log), (1 + w) norms
-// shifted except the gated one, value heads regrouped from per-key-head to tiled order).
+// The hybrid decoders in GGUF as convert_hf_to_gguf writes them: LFM2 ("lfm2": short convolutions under shortconv.*,
+// kv heads per layer with 0 on conv layers) and Qwen3.5 ("qwen35": Gated DeltaNet under ssm_* / attn_qkv / attn_gate,
+// A as -exp(A_log), (1 + w) norms shifted but the gated one, value heads regrouped to tiled order).
 import type { ModelConfig } from '../models/index.js';
 import { lfm2Of } from '../models/lfm2.js';
 import { qwen35Of } from '../models/qwen3_5.js';

@@ -1,7 +1,6 @@
-// Falcon and BLOOM in GGUF (llama.cpp's "falcon" and "bloom" archs, as convert_hf_to_gguf's FalconModel and
-// BloomModel write them): LayerNorm with biases, the fused query_key_value regrouped from its per-group
-// [q heads | k | v] layout into [all q | all k | all v], GELU MLPs. llama.cpp runs Falcon only as the parallel
-// RoPE block without biases, and BLOOM with ALiBi of max bias 8 (what transformers' slopes are).
+// Falcon and BLOOM in GGUF (llama.cpp's "falcon" / "bloom", as convert_hf_to_gguf writes them): LayerNorms with
+// biases, the fused query_key_value regrouped from per-group [q heads | k | v] into [all q | all k | all v], GELU
+// MLPs. llama.cpp runs Falcon only as the parallel RoPE block without biases, BLOOM with ALiBi of max bias 8.
 import { falconOf } from '../models/falcon.js';
 import type { BloomConfig } from '../models/bloom.js';
 import { ShitateError } from '../errors.js';
