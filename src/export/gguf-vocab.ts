@@ -48,9 +48,9 @@ export function bytePreTokenizer(tok: Json, file: string): string {
     if (name && s.behavior === 'Isolated' && s.invert !== true) return name;
   }
   if (list.length === 4 && isRecord(list[0]) && list[0].type === 'Punctuation' && isRecord(list[3]) && list[3].type === 'Split') {
-    // llama.cpp's "falcon" rule runs its regexes on the raw text, where Falcon's Digits / Split steps run on the
-    // byte-mapped text: measured here, "abc 123456 def price: 12,345.67" tokenizes differently
-    return refuseTokenizer(file, 'Falcon\'s pre-tokenizer (punctuation, byte-level, digits, digit triples), which llama.cpp\'s "falcon" rule splits differently around digit runs');
+    // Falcon's Digits step parts a space from the number after it; llama.cpp's "falcon" regexes keep " 12" whole
+    // (measured: "price: 12,345" is " 1" "2" there, " " "12" here)
+    return refuseTokenizer(file, 'Falcon\'s pre-tokenizer (punctuation, byte-level, digits, digit triples), which llama.cpp\'s "falcon" rule splits differently around digit runs (" 12")');
   }
   return refuseTokenizer(file, `the pre-tokenizer ${JSON.stringify(pre).slice(0, 200)}`);
 }
