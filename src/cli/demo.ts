@@ -29,7 +29,7 @@ options:
   --questions FILE     questions to ask at the end, one per line
   --out DIR            output folder (default runs/demo-<date>-<time>)
   --lang en|ja         language of the messages (default: from LANG)
-  --epochs N           passes over the training data (default 6 for shitate-mini, 3 for another model;
+  --epochs N           passes over the training data (default 9 for shitate-mini, 3 for another model;
                        early stopping may end sooner)
   --max-steps N        stop training after N steps (quick runs)
   --learning-rate X    LoRA learning rate (default 0.003 for shitate-mini, 0.0002 for another model)

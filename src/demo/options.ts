@@ -46,7 +46,7 @@ export function demoDefaults(lang: Lang): DemoOptions {
   return {
     model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, questions: [], out: defaultOutDir(), lang,
     // grounded examples (instructions, two FAQ entries, question, answer) fill most of the model's 512 tokens
-    epochs: 6, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 512, batchTokens: 2048, limit: null, ask: 3,
+    epochs: 9, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 512, batchTokens: 2048, limit: null, ask: 3,
     answerTokens: 128, refuseShare: 0.15, seed: 42, // a quarter of the context: the room an assistant keeps for a reply
   };
 }
