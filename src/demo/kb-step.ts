@@ -74,10 +74,16 @@ export function dataLanguage(files: readonly string[]): 'ja' | 'en' {
   return languageOfTexts(answers);
 }
 
-/** Tokens of the examples in a chat file as the model's template renders them (the grounded examples are
- *  several times longer than the question/answer pairs the check counted; this sizes validation). */
-export function fileTokens(k: Knowledge, file: string): number {
-  let n = 0;
-  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) n += k.grounding.window.countChat((JSON.parse(line) as Chat).messages);
-  return n;
+/** Tokens of the examples in a chat file as the model's template renders them, in all and the longest (the
+ *  grounded examples are several times longer than the pairs the check counted: this sizes validation, and
+ *  training must keep the longest whole, since its answer comes last). */
+export function fileTokens(k: Knowledge, file: string): { total: number; longest: number } {
+  let total = 0;
+  let longest = 0;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim())) {
+    const n = k.grounding.window.countChat((JSON.parse(line) as Chat).messages);
+    total += n;
+    longest = Math.max(longest, n);
+  }
+  return { total, longest };
 }

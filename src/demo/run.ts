@@ -47,7 +47,7 @@ function answersText(answers: Answered[], o: DemoOptions): string {
 type Step = (n: number, name: TextKey) => void;
 
 /** Steps 1-3: the checked and prepared files, the FAQ as a knowledge base, the examples grounded in it. */
-async function prepareGrounded(o: DemoOptions, io: DemoIO, step: Step): Promise<{ data: PreparedData; knowledge: Knowledge }> {
+async function prepareGrounded(o: DemoOptions, io: DemoIO, step: Step): Promise<{ data: PreparedData; longest: number; knowledge: Knowledge }> {
   step(1, 'stepCheck');
   const checked = await checkData(o);
   io.print(checked.report);
@@ -67,7 +67,8 @@ async function prepareGrounded(o: DemoOptions, io: DemoIO, step: Step): Promise<
       n: knowledge.entries, home: shown(knowledge.home), grounded: c.grounded, sources: c.meanSources.toFixed(1),
       withAnswer: c.withAnswer, refused: c.refusedByShare + c.notRetrieved,
     }));
-    return { data: { ...data, trainTokens: fileTokens(knowledge, data.train) }, knowledge };
+    const counted = fileTokens(knowledge, data.train);
+    return { data: { ...data, trainTokens: counted.total }, longest: counted.longest, knowledge };
   } catch (e) {
     knowledge.close();
     throw e;
@@ -78,9 +79,10 @@ export async function runDemo(o: DemoOptions, io: DemoIO): Promise<DemoResult> {
   const t0 = Date.now();
   const step: Step = (n, name) => io.print(say('step', o.lang, { n, name: say(name, o.lang) }));
   io.print(`${say('title', o.lang)}\n${say('plan', o.lang, { model: shown(o.model), data: shown(o.data) })}`);
-  const { data, knowledge } = await prepareGrounded(o, io, step);
+  const { data, longest, knowledge } = await prepareGrounded(o, io, step);
   try {
-    return await tuneAndAsk(o, io, step, data, knowledge, t0);
+    // a grounded example is planned to fit the model's context; training keeps it whole
+    return await tuneAndAsk({ ...o, maxSeqLen: Math.max(o.maxSeqLen, longest) }, io, step, data, knowledge, t0);
   } finally {
     knowledge.close();
   }
