@@ -19,6 +19,10 @@ describe('demo options', () => {
     expect(o).toMatchObject({ model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, lang: 'ja', maxSteps: null });
     expect(o.questions.length).toBeGreaterThan(0);
     expect(o.questions.every((q) => !q.startsWith('#'))).toBe(true);
+    // grounded examples (instructions, retrieved entries, question, answer) may fill the model's whole context
+    expect(o.maxSeqLen).toBe(512);
+    expect(o.refuseShare).toBeGreaterThan(0);
+    expect(o.refuseShare).toBeLessThan(0.5);
   });
 
   it('with your own data: no sample held-out, problems or questions', () => {

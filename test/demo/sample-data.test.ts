@@ -9,7 +9,7 @@ import { checkFiles } from '../../src/data/check.js';
 import { readRecords } from '../../src/train/dataset.js';
 import { loadTokenizer } from '../../src/tokenizer/index.js';
 import { openCheckpoint } from '../../src/io/checkpoint.js';
-import { bundledModelDir, sampleData } from '../../src/demo/paths.js';
+import { bundledModelDir, readLines, sampleData } from '../../src/demo/paths.js';
 
 const s = sampleData();
 
@@ -40,6 +40,15 @@ describe('sample FAQ', () => {
       expect(pairs.has(q.content), q.content).toBe(false);
       expect(answers.has(a.content), q.content).toBe(true);
     }
+  });
+
+  it('closing questions are everyday wordings found in neither the sheet nor the held-out set', async () => {
+    const { sources } = await checkFiles([s.data], []);
+    const asked = new Set<string>(readRecords(s.heldout, 'chat').map((r) => r.messages![0].content));
+    for (const item of sources[0].items()) if (item.kind === 'record') asked.add(item.record.messages[0].content);
+    const closing = readLines(s.questions);
+    expect(closing).toEqual(expect.arrayContaining(['郵送代はいくら？', '注文を取りやめたい', '代金はいつ返ってくる？']));
+    for (const q of closing) expect(asked.has(q), q).toBe(false);
   });
 
   it('problems sheet: the validator finds every planted mistake', async () => {
