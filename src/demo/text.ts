@@ -82,7 +82,8 @@ Next steps
     hf download Qwen/Qwen2.5-0.5B-Instruct --local-dir models/qwen2.5-0.5b
     shitate demo --model models/qwen2.5-0.5b --data your-faq.csv
   The bundled shitate-mini is a tiny model for trying things out: it learns the style and wording of
-  your answers, but it is not a useful assistant. Tune a real model for production.
+  your answers, and with retrieval it cites the FAQ row it was given, but it cannot copy that entry's
+  words, so it is not a useful assistant. Tune a real model for production.
 `,
     ja: `
 次にできること
@@ -98,8 +99,9 @@ Next steps
   Hugging Face の本物のモデルを使う（フォルダを一度ダウンロードすれば、あとはオフラインで動きます）:
     hf download Qwen/Qwen2.5-0.5B-Instruct --local-dir models/qwen2.5-0.5b
     shitate demo --model models/qwen2.5-0.5b --data your-faq.csv
-  同梱の shitate-mini はお試し用のとても小さなモデルです。回答の文体や言い回しは覚えますが、
-  実用的なアシスタントにはなりません。本番では実際のモデルを学習させてください。
+  同梱の shitate-mini はお試し用のとても小さなモデルです。回答の文体や言い回しは覚え、検索ありでは
+  渡された FAQ の行を出典として示しますが、その項目の文言を写すことはできず、実用的なアシスタントには
+  なりません。本番では実際のモデルを学習させてください。
 `,
   },
   total: { en: 'demo finished in {min} min {sec} s; everything is in {out}', ja: 'デモは {min} 分 {sec} 秒で終わりました。結果はすべて {out} にあります' },
