@@ -5,7 +5,7 @@ import { evalWithKnowledge } from '../assistants/index.js';
 import type { OpenedModel } from '../generate/index.js';
 import { terminalTable, writeReport, type EvalConfig, type EvalItem, type EvalReport, type EvalSettings, type RetrievalSummary } from '../eval/index.js';
 import { languageOfTexts } from '../eval/script.js';
-import { evalProgressPrinter } from './eval-progress.js';
+import { evalInterrupt, evalProgressPrinter } from './eval-progress.js';
 import { openGrounding } from './data-context.js';
 
 /** "retrieval (faq): recall@1 62.5%  @3 87.5%  @5 95.0%  in the prompt 87.5%  (40 answerable questions)" */
@@ -18,19 +18,13 @@ export function retrievalLine(r: RetrievalSummary): string {
 export async function evalWithKb(c: EvalConfig, opened: OpenedModel, items: EvalItem[], settings: EvalSettings, outDir: string): Promise<number> {
   const language = languageOfTexts(items.map((it) => it.reference));
   const g = openGrounding(c.model, c.kb, c.assistant, language);
-  const ac = new AbortController();
-  const onSigint = () => {
-    if (ac.signal.aborted) process.exit(130);
-    ac.abort();
-    process.stderr.write('\nstopping: writing the results computed so far (Ctrl-C again to quit now)\n');
-  };
-  process.on('SIGINT', onSigint);
+  const ac = evalInterrupt();
   let report: EvalReport;
   try {
     report = await evalWithKnowledge({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings }, g,
       { signal: ac.signal, onEvent: evalProgressPrinter() });
   } finally {
-    process.off('SIGINT', onSigint);
+    ac.dispose();
     for (const kb of g.kbs) kb.close();
   }
   const files = writeReport(outDir, report);

@@ -35,3 +35,15 @@ export function evalProgressPrinter(out: NodeJS.WriteStream = process.stderr): (
     }
   };
 }
+
+/** Ctrl-C during an evaluation: the first stops it and the results computed so far are written, a second quits. */
+export function evalInterrupt(): { signal: AbortSignal; dispose(): void } {
+  const ac = new AbortController();
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+    process.stderr.write('\nstopping: writing the results computed so far (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: ac.signal, dispose: () => process.off('SIGINT', onSigint) };
+}

@@ -8,7 +8,7 @@ import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
 import { evalTemplateVars } from '../eval/template-vars.js';
 import { EVAL_DEFAULTS, EVAL_SCHEMA, EvalRun, evalSettings, readEvalItems, terminalTable, writeReport, type EvalConfig } from '../eval/index.js';
-import { evalProgressPrinter } from './eval-progress.js';
+import { evalInterrupt, evalProgressPrinter } from './eval-progress.js';
 import { isPreferenceFile, preferenceTable, runPreferenceEval, writePreferenceReport } from '../eval/preference.js';
 import { evalWithKb } from './eval-kb.js';
 import { evalClassify, wantsClassifyEval } from './eval-classify.js';
@@ -91,13 +91,7 @@ export const evalCommand: Command = {
     const run = new EvalRun({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
     run.checkAdapters();
 
-    const ac = new AbortController();
-    const onSigint = () => {
-      if (ac.signal.aborted) process.exit(130);
-      ac.abort();
-      process.stderr.write('\nstopping: writing the results computed so far (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', onSigint);
+    const ac = evalInterrupt();
     const print = evalProgressPrinter();
     let lastSave = Date.now();
     try {
@@ -112,7 +106,7 @@ export const evalCommand: Command = {
         },
       });
     } finally {
-      process.off('SIGINT', onSigint);
+      ac.dispose();
       const report = run.report();
       const files = writeReport(outDir, report);
       process.stdout.write(terminalTable(report));
