@@ -5,7 +5,7 @@
 // unfused and taken off again, so "base" is always the exact base weights.
 import path from 'node:path';
 import { evalWithKnowledge, groundedPrompt, groundingSources, type Grounding } from '../assistants/index.js';
-import { readEvalItems, terminalTable, writeReport, type EvalEvent, type EvalReport, type SystemSummary } from '../eval/index.js';
+import { citationNumbers, readEvalItems, terminalTable, writeReport, type EvalEvent, type EvalReport, type SystemSummary } from '../eval/index.js';
 import { chatPrompt, generateText, openModel, type OpenedModel } from '../generate/index.js';
 import { loadAdapter } from '../lora/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
@@ -69,11 +69,8 @@ async function answer(opened: OpenedModel, messages: ChatMessage[], maxNewTokens
 
 /** The entry an answer cites: its first in-range [n] marker. */
 export function citedSource(text: string, sources: readonly string[]): string | null {
-  for (const m of text.matchAll(/[[［](\d{1,2})[\]］]/g)) {
-    const n = Number(m[1]);
-    if (n >= 1 && n <= sources.length) return sources[n - 1];
-  }
-  return null;
+  const n = citationNumbers(text).find((i) => i >= 1 && i <= sources.length);
+  return n === undefined ? null : sources[n - 1];
 }
 
 /** Greedy answers of the base model as it is and of the grounded tuned assistant (base + adapter, the

@@ -50,6 +50,11 @@ export async function groundItems(items: readonly EvalItem[], ground: (item: Eva
   return { items: out, retrieval: { bases, k, judged, recallAt, inPrompt: share(inPrompt), perQuestion } };
 }
 
+/** The source numbers a grounded answer cites, in order ("[1]", "［2］": half- or full-width brackets). */
+export function citationNumbers(s: string): number[] {
+  return [...s.matchAll(/[[［](\d{1,2})[\]］]/g)].map((m) => Number(m[1]));
+}
+
 /** Citation markers a grounded answer carries ("[1]", "［2］"), removed before scoring. */
 export function stripCitations(s: string): string {
   return s.replace(/\s*[[［]\d{1,2}[\]］]/g, '').trim();

@@ -10,4 +10,4 @@ export { METRIC_ROWS, terminalTable } from './table.js';
 export { reportHtml } from './html.js';
 export { writeReport, reportPaths } from './write.js';
 export type * from './types.js';
-export { groundItems, mergeReports, runGroundedEval, stripCitations, type GroundedEvalInput, type GroundedQuestion } from './grounded.js';
+export { citationNumbers, groundItems, mergeReports, runGroundedEval, stripCitations, type GroundedEvalInput, type GroundedQuestion } from './grounded.js';

@@ -5,8 +5,7 @@
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, K conv kernel, F ffn, V vocab.
 // Reference: transformers' modeling_lfm2.py (Lfm2ShortConv.slow_forward, Lfm2Attention, eager, float32).
 import { type Tensor, add, attention, causalConv1d, embedding, mul, rmsnorm, rope, swiglu, view } from '../tensor/index.js';
-import { ShitateError } from '../errors.js';
-import { highestPosition, inputPositions } from './decoder.js';
+import { mixContext, need as needOf, type MixContext } from './hybrid-parts.js';
 import { splitLast } from './fused.js';
 import { KVCache, type LayerLayout } from './kv-cache.js';
 import { applyLinear } from './linear.js';
@@ -18,18 +17,8 @@ import type { ForwardInput, ForwardOutput } from './types.js';
 
 type Layer = LoadedRecord<Lfm2LayerSpec>;
 
-interface MixContext {
-  B: number;
-  T: number;
-  pos: Int32Array;
-  segments: Int32Array | null;
-  cache: KVCache | null;
-}
 
-function need<T>(x: T | null, what: string): T {
-  if (x === null) throw new ShitateError('E_INTERNAL', `lfm2: a layer of this kind has no ${what}`, 'this is a bug in shitate; please report it');
-  return x;
-}
+const need = <T>(x: T | null, what: string): T => needOf('lfm2', x, what);
 
 export class Lfm2Model extends TableModel<Lfm2Table> {
   declare readonly config: Lfm2Config;
@@ -51,14 +40,11 @@ export class Lfm2Model extends TableModel<Lfm2Table> {
 
   forward(input: ForwardInput): ForwardOutput {
     const c = this.config;
-    const { batch: B, seqLen: T, ids } = input;
-    const pos = inputPositions(input, c.maxPositions);
-    this.rotary.ensure(highestPosition(pos) + 1);
-    const cache = input.cache ?? null;
-    const ctx: MixContext = { B, T, pos, segments: input.segments ?? null, cache };
+    const ctx = mixContext(input, c.maxPositions, this.rotary);
+    const { B, T, cache } = ctx;
     const eps = c.rmsNormEps;
     const g = this.loaded.global;
-    let x = embedding(g.embed, ids, [B, T]); // [B, T, C]
+    let x = embedding(g.embed, input.ids, [B, T]); // [B, T, C]
     for (const [li, layer] of this.loaded.layers.entries()) {
       const h = rmsnorm(x, layer.operatorNorm, eps);
       x = add(x, c.lfm2.kinds[li] === 'conv' ? this.shortConv(layer, li, h, ctx) : this.attend(layer, li, h, ctx));

@@ -9,8 +9,7 @@ import {
   type Tensor, add, attention, causalConv1d, decayGate, embedding, gatedDeltaRule, l2norm, mul, narrow, rmsnorm, ropePartial,
   sigmoid, swiglu, view,
 } from '../tensor/index.js';
-import { ShitateError } from '../errors.js';
-import { highestPosition, inputPositions } from './decoder.js';
+import { mixContext, need as needOf, type MixContext } from './hybrid-parts.js';
 import { splitLast } from './fused.js';
 import { gemmaNorm } from './gemma-blocks.js';
 import { KVCache, type LayerLayout } from './kv-cache.js';
@@ -23,22 +22,11 @@ import type { ForwardInput, ForwardOutput } from './types.js';
 
 type Layer = LoadedRecord<Qwen35LayerSpec>;
 
-/** What a token mixer needs besides its layer's weights. */
-interface MixContext {
-  B: number;
-  T: number;
-  pos: Int32Array;
-  segments: Int32Array | null;
-  cache: KVCache | null;
-}
 
 /** transformers' l2norm epsilon in the delta rule (use_qk_l2norm_in_kernel) */
 const L2_EPS = 1e-6;
 
-function need<T>(x: T | null, what: string): T {
-  if (x === null) throw new ShitateError('E_INTERNAL', `qwen3_5: a layer of this kind has no ${what}`, 'this is a bug in shitate; please report it');
-  return x;
-}
+const need = <T>(x: T | null, what: string): T => needOf('qwen3_5', x, what);
 
 export class Qwen35Model extends TableModel<Qwen35Table> {
   declare readonly config: Qwen35Config;
@@ -64,14 +52,11 @@ export class Qwen35Model extends TableModel<Qwen35Table> {
 
   forward(input: ForwardInput): ForwardOutput {
     const c = this.config;
-    const { batch: B, seqLen: T, ids } = input;
-    const pos = inputPositions(input, c.maxPositions);
-    this.rotary.ensure(highestPosition(pos) + 1);
-    const cache = input.cache ?? null;
-    const ctx: MixContext = { B, T, pos, segments: input.segments ?? null, cache };
+    const ctx = mixContext(input, c.maxPositions, this.rotary);
+    const { B, T, cache } = ctx;
     const eps = c.rmsNormEps;
     const g = this.loaded.global;
-    let x = embedding(g.embed, ids, [B, T]); // [B, T, C]
+    let x = embedding(g.embed, input.ids, [B, T]); // [B, T, C]
     for (const [li, layer] of this.loaded.layers.entries()) {
       const h = gemmaNorm(x, layer.inputNorm, eps, 1);
       x = add(x, c.qwen35.kinds[li] === 'linear' ? this.deltaNet(layer, li, h, ctx) : this.attend(layer, li, h, ctx));

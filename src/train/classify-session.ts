@@ -16,8 +16,8 @@ import { AdamW, type NamedParam } from './optimizer.js';
 import { loadTrainingCheckpoint, replaceDir, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
 import { stepsPerEpochOf, trainLoop, type TrainEvent } from './trainer.js';
 import { appendMetric, lossCurves, trimMetrics } from './metrics-log.js';
-import { BEST_FILE, CHECKPOINTS, openRunFolder } from './run-folder.js';
-import { readRunConfig } from './state-file.js';
+import { BEST_FILE, CHECKPOINTS, inRunFolder } from './run-folder.js';
+import { writeRunConfig } from './state-file.js';
 import { lossCurveSvg } from './plot.js';
 import { classWeightsFor, labelCounts, loadClassifyData, type LabeledText } from './classify-data.js';
 import { classifyObjective, scoreClassifier, type EncodedText } from './classify-objective.js';
@@ -61,19 +61,13 @@ function encode(rows: LabeledText[], text: TextEncoder, labels: readonly string[
 export async function runClassifyTraining(o: RunOptions): Promise<RunResult> {
   checkMethod(o.config);
   const emit = o.onEvent ?? (() => {});
-  const folder = openRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }));
-  try {
-    return await classifyIn(folder.dir, folder.checkpointStep !== null, o, emit);
-  } finally {
-    folder.lock.release();
-  }
+  return inRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }),
+    (dir, fromCheckpoint) => classifyIn(dir, fromCheckpoint, o, emit));
 }
 
 async function classifyIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, emit: (e: TrainEvent) => void): Promise<RunResult> {
   const c = { ...o.config, out: runDir };
-  const cfgFile = path.join(runDir, 'config.json');
-  const sources = o.sources ?? (o.resume && fs.existsSync(cfgFile) ? readRunConfig(cfgFile).sources : {});
-  writeFileAtomic(cfgFile, JSON.stringify({ config: c, sources }, null, 2) + '\n');
+  const sources = writeRunConfig(runDir, c, o.sources, o.resume ?? false);
   const data = loadClassifyData(c, o.resume ? savedLabels(runDir) : null);
   writeFileAtomic(path.join(runDir, RUN_LABELS), JSON.stringify({ labels: data.labels }, null, 2) + '\n');
   for (const n of data.notes) emit({ type: 'note', message: n });

@@ -72,3 +72,14 @@ export function openRunFolder(dir: string, resume: boolean, note: (m: string) =>
     throw e;
   }
 }
+
+/** Runs `body` in the run folder (made, or reopened to resume) with its lock held; the lock goes when it ends. */
+export async function inRunFolder<T>(dir: string, resume: boolean, note: (m: string) => void,
+  body: (runDir: string, fromCheckpoint: boolean) => Promise<T>): Promise<T> {
+  const folder = openRunFolder(dir, resume, note);
+  try {
+    return await body(folder.dir, folder.checkpointStep !== null);
+  } finally {
+    folder.lock.release();
+  }
+}

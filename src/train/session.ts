@@ -14,8 +14,8 @@ import { AdamW, type NamedParam } from './optimizer.js';
 import { loadTrainingCheckpoint, replaceDir, saveTrainingCheckpoint, type TrainerState } from './checkpoint.js';
 import { trainLoop, type TrainEvent } from './trainer.js';
 import { appendMetric, lossCurves, trimMetrics } from './metrics-log.js';
-import { BEST_FILE, CHECKPOINTS, openRunFolder } from './run-folder.js';
-import { readRunConfig } from './state-file.js';
+import { BEST_FILE, CHECKPOINTS, inRunFolder } from './run-folder.js';
+import { writeRunConfig } from './state-file.js';
 import { loadRunData } from './data-setup.js';
 import { preparePreference, type PreparedRun } from './preference-setup.js';
 import { sftObjective } from './objective.js';
@@ -88,20 +88,13 @@ function precisionWarnings(c: TrainConfig): string[] {
 export async function runTraining(o: RunOptions): Promise<RunResult> {
   if (o.config.task === 'classify') return runClassifyTraining(o);
   const emit = o.onEvent ?? (() => {});
-  const folder = openRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }));
-  try {
-    return await trainIn(folder.dir, folder.checkpointStep !== null, o, emit);
-  } finally {
-    folder.lock.release();
-  }
+  return inRunFolder(o.config.out ?? defaultRunDir(), o.resume ?? false, (message) => emit({ type: 'note', message }),
+    (dir, fromCheckpoint) => trainIn(dir, fromCheckpoint, o, emit));
 }
 
 async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, emit: (e: TrainEvent) => void): Promise<RunResult> {
   const c = { ...o.config, out: runDir };
-  const cfgFile = path.join(runDir, 'config.json');
-  // a resume without sources (library callers) keeps the ones the run started with
-  const sources = o.sources ?? (o.resume && fs.existsSync(cfgFile) ? readRunConfig(cfgFile).sources : {});
-  writeFileAtomic(cfgFile, JSON.stringify({ config: c, sources }, null, 2) + '\n');
+  writeRunConfig(runDir, c, o.sources, o.resume ?? false);
   const { model, eosTokenIds, config: mc } = loadModel(c.model);
   const tok: Tokenizer = loadTokenizer(c.model);
   checkTokenizerFits(tok, mc.vocabSize, c.model); // a few added ids beyond the embedding are fine unless they occur

@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import type { EarlyStopState } from './early-stop.js';
 import type { TrainerState } from './checkpoint.js';
 
@@ -76,6 +77,15 @@ export function parseTrainerState(text: string, file: string): TrainerState {
 export interface SavedRunConfig<T> {
   config: T;
   sources: Record<string, string>;
+}
+
+/** Writes RUN_DIR/config.json: the resolved settings and where each came from. A resume without sources (library
+ *  callers) keeps the ones the run started with. Returns the sources written. */
+export function writeRunConfig(runDir: string, config: object, sources: Record<string, string> | undefined, resume: boolean): Record<string, string> {
+  const file = path.join(runDir, 'config.json');
+  const kept = sources ?? (resume && fs.existsSync(file) ? readRunConfig(file).sources : {});
+  writeFileAtomic(file, JSON.stringify({ config, sources: kept }, null, 2) + '\n');
+  return kept;
 }
 
 /** RUN_DIR/config.json as `train` wrote it: the resolved settings and where each came from. */
