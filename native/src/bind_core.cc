@@ -31,6 +31,19 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmRows(c, a, w, M, N, K, accumulate)
+napi_value GemmRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRows", 7);
+  const int64_t M = a.dim(3, "M"), N = a.dim(4, "N"), K = a.dim(5, "K");
+  const bool acc = a.flag(6, "accumulate");
+  float* c = a.f32(0, "c", mulz(M, N));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  const float* W = a.f32(2, "w", mulz(N, K));
+  if (!a.ok()) return nullptr;
+  gemm_rows(c, A, W, M, N, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
 // add / mul (out, a, b, n, cols): b is full (cols == n, or 0) or one row of width cols
 template <void (*Kernel)(float*, const float*, const float*, i64, i64)>
 napi_value Broadcast(napi_env env, napi_callback_info info, const char* name) {
@@ -252,6 +265,7 @@ napi_value LayernormBackward(napi_env env, napi_callback_info info) {
 napi_status register_core(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("gemm", Gemm),
+      SH_METHOD("gemmRows", GemmRows),
       SH_METHOD("add", Add),
       SH_METHOD("mul", Mul),
       SH_METHOD("scale", Scale),

@@ -18,6 +18,9 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
                     float beta);
 /** Whether gemm_bf16 runs on a native bf16 GEMM (oneDNN) rather than emulated on sgemm. */
 bool gemm_bf16_accelerated();
+/** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M
+ *  and the thread count, so a row's result does not depend on the rows beside it (batched decode; k_gemm_rows.cc). */
+void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta);
 /** One plain cblas_sgemm (beta 0), for benchmarks. */
 void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bool transA, bool transB);
 

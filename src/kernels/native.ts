@@ -91,6 +91,7 @@ function wrap(a: NativeAddon): Kernels {
   return {
     name: 'native',
     gemm: a.gemm,
+    gemmRows: a.gemmRows,
     gemmBf16: a.gemmBf16,
     add: a.add,
     mul: a.mul,

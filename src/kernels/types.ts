@@ -20,6 +20,11 @@ export interface Kernels extends LowpKernels {
   gemm(c: F32, a: F32, b: F32, batch: number, M: number, N: number, K: number,
     transA: boolean, transB: boolean, beta: number, strideA: number, strideB: number): void;
 
+  /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate. Each element is summed in one fixed order that
+   *  does not depend on M or the thread count, so a row's output is the same alone or among others (batched decode
+   *  matches single-row decode bit for bit). Each weight row is read once for all M rows. */
+  gemmRows(c: F32, a: F32, w: F32, M: number, N: number, K: number, accumulate: boolean): void;
+
   /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds
    *  bfloat16 bit patterns and a is rounded to bfloat16 (nearest even) first; products are exact in float32 and
    *  sums accumulate in float32 (PyTorch's bf16 autocast matmul). Native: oneDNN's bf16 GEMM when the addon was

@@ -39,3 +39,25 @@ export function gemmBf16(c: FA, a: FA, b: Uint16Array, M: number, N: number, K: 
   bf16ToF32(bf, b, K * N);
   gemm(c, af, bf, 1, M, N, K, transA, transB, beta, 0, 0);
 }
+
+/** c[M, N] = a[M, K] @ w[N, K]^T (c += that when accumulate), each element summed in one fixed order that does
+ *  not depend on M: eight float32 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail (the
+ *  native kernel's order, without its fused multiply-adds). A row's result never depends on the rows beside it. */
+export function gemmRows(c: FA, a: FA, w: FA, M: number, N: number, K: number, accumulate: boolean): void {
+  const f = Math.fround;
+  const lanes = new Float64Array(8);
+  const K8 = K - (K % 8);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      lanes.fill(0);
+      for (let k = 0; k < K8; k += 8) {
+        for (let j = 0; j < 8; j++) lanes[j] = f(lanes[j] + f(a[m * K + k + j] * w[n * K + k + j]));
+      }
+      let tail = 0;
+      for (let k = K8; k < K; k++) tail = f(tail + f(a[m * K + k] * w[n * K + k]));
+      const sum = f(f(f(lanes[0] + lanes[4]) + f(lanes[1] + lanes[5])) + f(f(lanes[2] + lanes[6]) + f(lanes[3] + lanes[7])));
+      const v = f(sum + tail);
+      c[m * N + n] = accumulate ? c[m * N + n] + v : v;
+    }
+  }
+}

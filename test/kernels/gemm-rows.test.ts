@@ -1,0 +1,79 @@
+// gemmRows, the decode-row GEMM (native/src/k_gemm_rows.cc and its reference twin): c = a w^T (+ c) against the
+// plain formula, and the property batched decode rests on: a row's output is bit-identical whatever rows are
+// beside it (M), and whatever the thread count.
+import { afterAll, describe, expect, it } from 'vitest';
+import { referenceKernels } from '../../src/kernels/index.js';
+import { loadNativeKernels, nativeBenchHooks } from '../../src/kernels/native.js';
+import type { Kernels } from '../../src/kernels/types.js';
+import { randn, Rng } from './helpers.js';
+
+const native = loadNativeKernels().kernels;
+const hooks = nativeBenchHooks();
+const threadsBefore = hooks?.info().threads ?? 1;
+const impls: Kernels[] = [referenceKernels, ...(native ? [native] : [])];
+
+afterAll(() => hooks?.setThreads(threadsBefore));
+
+/** [M, N, K]: tails in k (K % 8), an odd N (the single-column tail), M across the 4-row tiles and their remainders */
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520]];
+
+function naive(a: Float32Array, w: Float32Array, M: number, N: number, K: number): number[] {
+  const out: number[] = [];
+  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += a[m * K + k] * w[n * K + k];
+    out.push(s);
+  }
+  return out;
+}
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRows', ({ k }) => {
+  it('equals a w^T, and adds it to c when accumulating', () => {
+    const rng = new Rng(3);
+    for (const [M, N, K] of SHAPES) {
+      const a = randn(rng, M * K);
+      const w = randn(rng, N * K);
+      const c = new Float32Array(M * N).fill(NaN); // overwritten: nothing of c leaks
+      k.gemmRows(c, a, w, M, N, K, false);
+      const want = naive(a, w, M, N, K);
+      const err = Math.max(...Array.from(c, (x, i) => Math.abs(x - want[i])));
+      expect(err, `${M}x${N}x${K}`).toBeLessThan(1e-4 * Math.sqrt(K));
+      const c0 = randn(rng, M * N);
+      const acc = Float32Array.from(c0);
+      k.gemmRows(acc, a, w, M, N, K, true);
+      acc.forEach((x, i) => expect(x).toBe(Math.fround(c0[i] + c[i])));
+    }
+  });
+
+  it('gives each row the same bits alone as among other rows', () => {
+    const rng = new Rng(4);
+    for (const [M, N, K] of SHAPES) {
+      const a = randn(rng, M * K);
+      const w = randn(rng, N * K);
+      const all = new Float32Array(M * N);
+      k.gemmRows(all, a, w, M, N, K, false);
+      for (let m = 0; m < M; m++) {
+        const one = new Float32Array(N);
+        k.gemmRows(one, a.subarray(m * K, (m + 1) * K), w, 1, N, K, false);
+        expect(Array.from(one), `${M}x${N}x${K} row ${m}`).toEqual(Array.from(all.subarray(m * N, (m + 1) * N)));
+      }
+    }
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native gemmRows and threads', () => {
+  it('does not depend on the thread count', () => {
+    const rng = new Rng(5);
+    const [M, N, K] = [8, 2048, 512]; // large enough to run threaded
+    const a = randn(rng, M * K);
+    const w = randn(rng, N * K);
+    const results = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const c = new Float32Array(M * N);
+      native?.gemmRows(c, a, w, M, N, K, false);
+      return Array.from(c);
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+});
