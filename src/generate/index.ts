@@ -6,6 +6,7 @@ export {
   DEFAULT_MAX_NEW_TOKENS, generate, generateText, resolveMaxNewTokens,
   type GenerationModel, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type GenToken, type GeneratedText,
 } from './generate.js';
+export { Generation, PREFILL_CHUNK, type Phase } from './session.js';
 export { chatPrompt } from './chat.js';
 export { openModel, type OpenModelOptions, type OpenedModel } from './open.js';
 export { ReasoningStream, answerOnly, hasReasoning, reasoningMode, splitReasoning, type ReasoningMode, type Split } from './reasoning.js';

@@ -2,7 +2,7 @@
 // y = W x + b + scaling * B(A(dropout(x))), A [R, in] small random, B [out, R] zero at init.
 import { type Tensor, lowRankLinear, matmul, noGrad, weightChanged } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
-import type { Linear, LinearAdapter } from '../models/index.js';
+import type { Linear, LinearAdapter, LowRankFactors } from '../models/index.js';
 
 export class LoraLayer implements LinearAdapter {
   readonly target: Linear;
@@ -26,6 +26,11 @@ export class LoraLayer implements LinearAdapter {
   apply(x: Tensor, base: Linear): Tensor {
     const p = this.training ? this.dropout : 0;
     return lowRankLinear(x, base.weight, base.bias, { A: this.A, B: this.B, scale: this.scaling, dropout: p, seed: p > 0 ? this.seed++ : 0 });
+  }
+
+  /** The factors for batched decode; null while training (dropout is applied only through apply()). */
+  lowRank(): LowRankFactors | null {
+    return this.training || this.fused ? null : { A: this.A, B: this.B, scale: this.scaling };
   }
 
   /** W += scaling * B @ A (inference speed: no extra matmuls); the layer is detached meanwhile. */
