@@ -1,11 +1,12 @@
 // Row-stable GEMM for batched decode: c[M, N] = a[M, K] @ w[N, K]^T (+ c), where each output element is one dot
-// product summed in a fixed order (8 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail)
-// that does not depend on M, on the tile it falls in, nor on the thread count. A row decoded alone and the same row
-// decoded among others therefore get bit-identical outputs, which BLAS does not promise (sgemv for M = 1 and sgemm
-// for M > 1 sum in different orders). Each weight row is read once per call for all M rows: a batched decode step
+// product summed in a fixed order (8 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail;
+// for K <= 16 one chain in k order) that does not depend on M, on the tile it falls in, nor on the thread count.
+// A row decoded alone and the same row decoded among others therefore get bit-identical outputs, which BLAS does not
+// promise (sgemv for M = 1 and sgemm for M > 1 sum in different orders). Each weight row is read once per call for all M rows: a batched decode step
 // streams the weights once instead of once per row.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels.h"
 
@@ -63,6 +64,35 @@ inline void column(float* c, const float* a, const float* w, i64 n, i64 M, i64 N
   }
 }
 
+/** Dot products at most this long (a LoRA rank: the delta (s u) B^T) are summed in k order, one chain per output
+ *  element, eight output columns at a time; chosen by K alone, so the order still does not depend on M. */
+constexpr i64 kShortK = 16;
+
+/** Weight rows per tile when fewer than 4 rows are decoded. */
+constexpr int kNarrow = 6;
+
+/** c[m, n] (+)= sum over k in order of a[m, k] * w[n, k], for K <= kShortK: w transposed into wt [K, N] so eight
+ *  columns share each multiply-add. */
+void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
+  static thread_local std::vector<float> buf;
+  const i64 N8 = (N + 7) / 8 * 8;
+  if (static_cast<i64>(buf.size()) < K * N8) buf.resize(static_cast<size_t>(K * N8));
+  float* wt = buf.data();
+  for (i64 k = 0; k < K; ++k) {
+    for (i64 n = 0; n < N; ++n) wt[k * N8 + n] = w[n * K + k];
+    for (i64 n = N; n < N8; ++n) wt[k * N8 + n] = 0.0f;
+  }
+  for (i64 m = 0; m < M; ++m) {
+    const float* ar = a + m * K;
+    float* cr = c + m * N;
+    for (i64 n = 0; n < N8; n += 8) {
+      v8 acc = {};
+      for (i64 k = 0; k < K; ++k) acc += v8{ar[k], ar[k], ar[k], ar[k], ar[k], ar[k], ar[k], ar[k]} * load8(wt + k * N8 + n);
+      for (i64 j = 0; j < 8 && n + j < N; ++j) cr[n + j] = beta == 0.0f ? acc[j] : cr[n + j] + acc[j];
+    }
+  }
+}
+
 /** Multiply-adds below which a call stays on the calling thread: waking the sleeping OpenMP workers costs more
  *  than it saves on a small projection (as for the bf16 decode rows, k_gemm_bf16_rows.cc). */
 constexpr i64 kRowsParMin = i64(1) << 21;
@@ -71,11 +101,23 @@ constexpr i64 kRowsParMin = i64(1) << 21;
 
 void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
   if (M <= 0 || N <= 0) return;
-  const i64 pairs = N / 2;
+  if (K <= kShortK) {
+    short_k(c, a, w, M, N, K, beta);
+    return;
+  }
   const int nt = M * N * K >= kRowsParMin ? threads() : 1;
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i64 p = 0; p < pairs; ++p) column<2>(c, a, w, 2 * p, M, N, K, beta);
-  if (N % 2) column<1>(c, a, w, N - 1, M, N, K, beta);
+  if (M < 4) {  // one to three rows: kNarrow weight rows per tile, enough independent sums to hide the FMA latency
+    const i64 groups = N / kNarrow;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 8)
+    for (i64 p = 0; p < groups; ++p) column<kNarrow>(c, a, w, kNarrow * p, M, N, K, beta);
+    for (i64 n = groups * kNarrow; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
+    return;
+  }
+  // tiles of 4 rows x 3 weight rows: 12 sums in registers, 7 loads per 12 multiply-adds
+  const i64 triples = N / 3;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 8)
+  for (i64 p = 0; p < triples; ++p) column<3>(c, a, w, 3 * p, M, N, K, beta);
+  for (i64 n = triples * 3; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
 }
 
 }  // namespace sh

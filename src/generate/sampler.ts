@@ -69,6 +69,7 @@ export function makeSampler(opts: SamplerOptions = {}): Sampler {
   const rand = seededUniform(o.seed);
   return (logits, history) => {
     if (o.temperature === 0) return argmax(penalized(logits, history, o));
+    if (o.topK > 0 && o.topK < logits.length && o.topK <= HEAP_MAX_K && o.topP === 1 && o.minP === 0) return drawTopK(logits, history, o, rand());
     return draw(warp(logits, history, o), rand());
   };
 }
@@ -104,7 +105,7 @@ function warp(logits: Float32Array, history: readonly number[], o: Resolved): Fl
   const x = penalized(logits, history, o);
   for (let i = 0; i < x.length; i++) x[i] /= o.temperature;
   if (o.topK > 0 && o.topK < x.length) {
-    const kth = kthLargest(x.slice(), o.topK);
+    const kth = o.topK <= HEAP_MAX_K ? kthLargestHeap(x, o.topK) : kthLargest(x.slice(), o.topK);
     for (let i = 0; i < x.length; i++) if (x[i] < kth) x[i] = -Infinity;
   }
   const p = softmax(x);
@@ -130,7 +131,8 @@ function softmax(x: Float64Array): Float64Array {
   for (let i = 0; i < x.length; i++) max = Math.max(max, x[i]);
   let sum = 0;
   for (let i = 0; i < x.length; i++) {
-    x[i] = Math.exp(x[i] - max);
+    // a masked (-Infinity) entry is exactly 0 either way; skipping exp() there keeps top-k sampling cheap
+    x[i] = x[i] === -Infinity && max !== -Infinity ? 0 : Math.exp(x[i] - max);
     sum += x[i];
   }
   for (let i = 0; i < x.length; i++) x[i] /= sum;
@@ -174,6 +176,48 @@ function nucleus(p: Float64Array, topP: number): void {
   for (let i = 0; i < p.length; i++) if (p[i] < cut) p[i] = 0;
 }
 
+/**
+ * warp() then draw() for top-k alone, the usual sampling settings, computed on the k survivors only: the same
+ * token for the same inputs, since everything the full path adds for a masked id is an exact 0 (exp(-Infinity)),
+ * and the maximum, the sums and the draw visit the survivors in id order as the full path does. Dividing by the
+ * temperature is monotone, so the k-th largest scaled value is the k-th largest value scaled.
+ */
+function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved, u: number): number {
+  const x = penalized(logits, history, o);
+  const T = o.temperature;
+  const kth = kthLargestHeap(x, o.topK) / T;
+  const ids: number[] = [];
+  const e: number[] = [];
+  let max = -Infinity;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] / T;
+    if (v < kth) continue;
+    ids.push(i);
+    e.push(v);
+    max = Math.max(max, v);
+  }
+  let sum = 0;
+  for (let j = 0; j < e.length; j++) {
+    e[j] = Math.exp(e[j] - max);
+    sum += e[j];
+  }
+  let total = 0;
+  for (let j = 0; j < e.length; j++) {
+    e[j] /= sum;
+    total += e[j];
+  }
+  const target = u * total;
+  let acc = 0;
+  let last = 0;
+  for (let j = 0; j < e.length; j++) {
+    if (e[j] <= 0) continue;
+    acc += e[j];
+    last = ids[j];
+    if (acc > target) return ids[j];
+  }
+  return last;
+}
+
 /** Inverse-CDF draw over unnormalised weights, in id order. */
 function draw(p: Float64Array, u: number): number {
   let total = 0;
@@ -188,6 +232,39 @@ function draw(p: Float64Array, u: number): number {
     if (acc > target) return i;
   }
   return last;
+}
+
+/** Top-k sizes selected with a heap (one pass over the logits) rather than quickselect (a copy and several passes). */
+const HEAP_MAX_K = 256;
+
+/** The k-th largest value of a, duplicates counted (what kthLargest returns), for k <= a.length: a min-heap of the
+ *  k largest values seen so far; a is not changed. NaN never enters the heap (as with quickselect, no order). */
+export function kthLargestHeap(a: Float64Array, k: number): number {
+  const h = new Float64Array(k);
+  let n = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (n < k) {
+      let j = n++; // sift up
+      while (j > 0 && h[(j - 1) >> 1] > v) {
+        h[j] = h[(j - 1) >> 1];
+        j = (j - 1) >> 1;
+      }
+      h[j] = v;
+    } else if (v > h[0]) {
+      let j = 0; // replace the smallest and sift down
+      for (;;) {
+        const l = 2 * j + 1;
+        if (l >= k) break;
+        const c = l + 1 < k && h[l + 1] < h[l] ? l + 1 : l;
+        if (h[c] >= v) break;
+        h[j] = h[c];
+        j = c;
+      }
+      h[j] = v;
+    }
+  }
+  return h[0];
 }
 
 /** The k-th largest value of a (a is reordered): quickselect with a three-way partition, so long runs of

@@ -1,16 +1,19 @@
-// Runs every generation of the server on the one model, one forward step at a time.
+// Runs every generation of the server on the one model.
 //
-// Policy: at most `maxConcurrent` generations are running; they take turns round-robin, one step each (the
-// prefill, then one token per step), and the adapter of the generation being stepped is activated just
-// before its step. More requests wait in a FIFO queue of at most `maxQueue`; beyond that the server answers
-// 429 at once. Why this shape: the model runs on the main thread, so a step is the unit of work that blocks
-// the event loop; a macrotask turn after every step lets health checks, new requests and disconnects be
-// handled between any two steps; round-robin gives each running request the same share of steps, so short
-// requests are not stuck behind long ones; and only this loop ever runs a forward, so the adapter attached
-// during a step is always the one its request asked for. Each generation owns its KV cache and sampler, so
-// interleaving does not change any request's tokens (a seeded request gives the same text alone or under load).
-// The longest pause other clients see is one step: a prefill over the longest prompt the context allows.
-import { generate, type GenEvent, type GenerateOptions, type GenerateTarget } from '../generate/index.js';
+// Policy: at most `maxConcurrent` generations are running; more requests wait in a FIFO queue of at most `maxQueue`;
+// beyond that the server answers 429 at once. Models with a row decoder (the shared Llama-shaped decoder in float32)
+// run continuously batched: each turn prefills one chunk of one prompt (the prompts still prefilling take turns),
+// then runs one decode step for every generation past its prefill together, whatever adapter each uses (the base
+// GEMMs are shared, each adapter's low-rank term is added to its own rows). Other models take turns round-robin,
+// one forward step per generation, with the stepped generation's adapter activated just before its step.
+// Why this shape: the model runs on the main thread, so a step is the unit of work that blocks the event loop; a
+// macrotask turn after every step lets health checks, new requests and disconnects be handled between any two
+// steps; a long prompt holds the others up for one chunk at a time, never for its whole prefill; and only this loop
+// ever runs a forward, so the adapter attached during a prefill or round-robin step is always its request's. Each
+// generation owns its KV cache and sampler, and a batched row is computed bit for bit as the same row alone
+// (models/decode-rows.ts), so a seeded request gives the same text alone or under load.
+import { Generation, generate, type GenEvent, type GenerateOptions, type GenerateTarget } from '../generate/index.js';
+import { rowDecoder } from '../models/index.js';
 import type { AdapterBank, AdapterSlot } from './adapters.js';
 import { ApiError } from './errors.js';
 
@@ -46,7 +49,10 @@ export interface SchedulerStats {
 
 interface Active {
   job: Job;
-  iter: AsyncGenerator<GenEvent>;
+  /** batched path: the stepped generation (models with a row decoder) */
+  gen: Generation | null;
+  /** round-robin path: the generation as an iterator (other models) */
+  iter: AsyncGenerator<GenEvent> | null;
   abort: AbortController;
   /** the consumer failed; events are no longer delivered */
   gone: boolean;
@@ -134,13 +140,23 @@ export class Scheduler {
   }
 
   private admit(): void {
+    const batched = rowDecoder(this.target.model) !== null;
     while (this.running.length < this.limits.maxConcurrent && this.waiting.length > 0) {
       const job = this.waiting.shift() as Job;
       const abort = new AbortController();
       if (job.signal.aborted) abort.abort();
       else job.signal.addEventListener('abort', () => abort.abort(), { once: true });
-      const iter = generate(this.target, job.promptIds, { ...job.options, signal: abort.signal });
-      this.running.push({ job, iter, abort, gone: false });
+      const a: Active = { job, gen: null, iter: null, abort, gone: false };
+      if (!batched) a.iter = generate(this.target, job.promptIds, { ...job.options, signal: abort.signal });
+      else {
+        try {
+          a.gen = new Generation(this.target, job.promptIds, job.options);
+        } catch (e) {
+          this.fail(a, e); // a request the generator refuses (the round-robin path reports it at its first step)
+          continue;
+        }
+      }
+      this.running.push(a);
     }
   }
 
@@ -148,8 +164,11 @@ export class Scheduler {
     await tick(); // never step inside submit(): requests arriving in the same turn start together
     for (;;) {
       this.admit();
-      const a = this.running.shift();
-      if (!a) return;
+      if (this.running.length === 0) return;
+      if (this.running.some((a) => a.gen)) await this.batchedTurn();
+      const a = this.running.find((r) => r.iter);
+      if (!a) continue;
+      this.running.splice(this.running.indexOf(a), 1);
       this.stepping = a;
       const goesOn = this.step(a, await this.next(a));
       this.stepping = null;
@@ -158,15 +177,70 @@ export class Scheduler {
     }
   }
 
-  /** One forward step of `a` with its adapter attached; null when it threw. */
+  /** One round-robin step of `a` with its adapter attached; null when it threw. */
   private async next(a: Active): Promise<IteratorResult<GenEvent> | null> {
     this.bank.activate(a.job.adapter);
     this.counts.steps++;
     try {
-      return await a.iter.next();
+      return await (a.iter as AsyncGenerator<GenEvent>).next();
     } catch (e) {
       return this.fail(a, e);
     }
+  }
+
+  /** The batched path's turn: stop the generations whose client left, prefill one chunk of one prompt, then one
+   *  decode step of every generation past its prefill. */
+  private async batchedTurn(): Promise<void> {
+    for (const a of this.running.filter((r) => r.gen && r.abort.signal.aborted)) this.emit(a, [(a.gen as Generation).abort()]);
+    const p = this.running.find((r) => r.gen?.phase === 'prefill');
+    if (p) {
+      this.running.push(...this.running.splice(this.running.indexOf(p), 1)); // the prompts still prefilling take turns
+      this.bank.activate(p.job.adapter);
+      this.counts.steps++;
+      try {
+        const logits = (p.gen as Generation).prefill();
+        if (logits) this.emit(p, (p.gen as Generation).accept(logits));
+      } catch (e) {
+        this.drop(p, e);
+      }
+      await tick();
+    }
+    const ready = this.running.filter((r) => r.gen?.phase === 'decode' && !r.abort.signal.aborted);
+    if (ready.length === 0) return;
+    this.counts.steps++;
+    const gens = ready.map((r) => r.gen as Generation);
+    let logits: Float32Array[];
+    const t0 = performance.now();
+    try {
+      logits = (gens[0].rows as NonNullable<Generation['rows']>).step(ready.map((r, i) => gens[i].row(r.job.adapter ? r.job.adapter.layers : null)));
+    } catch (e) {
+      for (const r of ready) this.drop(r, e);
+      return;
+    }
+    const ms = performance.now() - t0;
+    ready.forEach((r, i) => {
+      gens[i].stepped(ms);
+      this.emit(r, gens[i].accept(logits[i]));
+    });
+    await tick();
+  }
+
+  /** Delivers a batched generation's events; one that ended leaves `running` and is counted. */
+  private emit(a: Active, events: GenEvent[]): void {
+    for (const ev of events) {
+      this.deliver(a, () => a.job.onEvent(ev));
+      if (ev.type !== 'done') continue;
+      this.running.splice(this.running.indexOf(a), 1);
+      if (ev.finishReason === 'abort') this.counts.aborted++;
+      else this.counts.completed++;
+    }
+  }
+
+  /** A batched generation that threw: it leaves `running` and its client gets the error. */
+  private drop(a: Active, e: unknown): void {
+    const i = this.running.indexOf(a);
+    if (i >= 0) this.running.splice(i, 1);
+    this.fail(a, e);
   }
 
   /** Delivers the step's event; true when the generation goes on. */

@@ -41,12 +41,12 @@ export function gemmBf16(c: FA, a: FA, b: Uint16Array, M: number, N: number, K: 
 }
 
 /** c[M, N] = a[M, K] @ w[N, K]^T (c += that when accumulate), each element summed in one fixed order that does
- *  not depend on M: eight float32 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail (the
- *  native kernel's order, without its fused multiply-adds). A row's result never depends on the rows beside it. */
+ *  not depend on M: eight float32 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail, or for
+ *  K <= 16 one chain in k order (the native kernel's order, without its fused multiply-adds). A row's result never depends on the rows beside it. */
 export function gemmRows(c: FA, a: FA, w: FA, M: number, N: number, K: number, accumulate: boolean): void {
   const f = Math.fround;
   const lanes = new Float64Array(8);
-  const K8 = K - (K % 8);
+  const K8 = K <= 16 ? 0 : K - (K % 8); // short dot products (a LoRA rank) are one chain in k order
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {
       lanes.fill(0);
