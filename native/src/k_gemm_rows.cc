@@ -105,7 +105,7 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
     short_k(c, a, w, M, N, K, beta);
     return;
   }
-  const int nt = M * N * K >= kRowsParMin ? threads() : 1;
+  const int nt = std::max<i64>(M, 8) * N * K >= kRowsParMin ? threads() : 1;
   if (M < 4) {  // one to three rows: kNarrow weight rows per tile, enough independent sums to hide the FMA latency
     const i64 groups = N / kNarrow;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 8)

@@ -6,7 +6,7 @@
 // elementwise and attention kernels are called on one row at a time. So a row's logits are bit-identical whether it
 // is decoded alone (generate() decodes through here too) or beside others.
 // Legend: B rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, addRmsnorm, attention, computePrecision, embedding, rope, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -45,36 +45,53 @@ export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null 
   };
 }
 
+/** Rows that share one adapter set, consecutive in the step's order: [start, end). */
+interface Group {
+  start: number;
+  end: number;
+  adapters: readonly (LinearAdapter | null)[];
+}
+
+/** The step's row order: rows grouped by adapter set (in order of first appearance, base rows first), so each
+ *  group's rows are contiguous in every [B, ...] buffer. Row results do not depend on their order. */
+function groupRows(rows: readonly DecodeRow[]): { order: number[]; groups: Group[] } {
+  const bySet = new Map<readonly (LinearAdapter | null)[] | null, number[]>([[null, []]]);
+  rows.forEach((r, b) => {
+    const list = bySet.get(r.adapters);
+    if (list) list.push(b);
+    else bySet.set(r.adapters, [b]);
+  });
+  const order: number[] = [];
+  const groups: Group[] = [];
+  for (const [adapters, members] of bySet) {
+    if (adapters && members.length > 0) groups.push({ start: order.length, end: order.length + members.length, adapters });
+    order.push(...members);
+  }
+  return { order, groups };
+}
+
 /** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added. */
-function rowsLinear(lin: Linear, slot: number, x: Float32Array, rows: readonly DecodeRow[]): Float32Array {
+function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[]): Float32Array {
   const K = kernels();
-  const B = rows.length;
   const [O, I] = lin.weight.shape;
   const y = new Float32Array(B * O);
   K.gemmRows(y, x, lin.weight.data, B, O, I, false);
   if (lin.bias) K.add(y, y, lin.bias.data, B * O, O);
-  const groups = new Map<LinearAdapter, number[]>();
-  rows.forEach((r, b) => {
-    const a = r.adapters?.[slot] ?? null;
-    if (a) groups.set(a, [...(groups.get(a) ?? []), b]);
-  });
-  for (const [adapter, members] of groups) {
+  for (const { start, end, adapters } of groups) {
+    const adapter = adapters[slot] ?? null;
+    if (!adapter) continue;
     const f = adapter.lowRank?.() ?? null;
     if (!f) {
       // an adapter without plain factors computes its own output, one row at a time (the same alone or batched)
-      for (const b of members) y.set(adapter.apply(Tensor.from(x.slice(b * I, (b + 1) * I), [1, I]), lin).data, b * O);
+      for (let b = start; b < end; b++) y.set(adapter.apply(Tensor.from(x.slice(b * I, (b + 1) * I), [1, I]), lin).data, b * O);
       continue;
     }
     const R = f.A.shape[0];
-    const g = members.length;
-    const xg = new Float32Array(g * I); // [g, I] the group's rows
-    members.forEach((b, i) => xg.set(x.subarray(b * I, (b + 1) * I), i * I));
+    const g = end - start;
     const u = new Float32Array(g * R);
-    K.gemmRows(u, xg, f.A.data, g, R, I, false); // u = x A^T [g, R]
+    K.gemmRows(u, x.subarray(start * I, end * I), f.A.data, g, R, I, false); // u = x A^T [g, R]
     K.scale(u, u, f.scale, g * R);
-    const d = new Float32Array(g * O);
-    K.gemmRows(d, u, f.B.data, g, O, R, false); // d = (s u) B^T [g, O]
-    members.forEach((b, i) => K.axpy(y.subarray(b * O, (b + 1) * O), d.subarray(i * O, (i + 1) * O), 1, O));
+    K.gemmRows(y.subarray(start * O, end * O), u, f.B.data, g, O, R, true); // y += (s u) B^T [g, O]
   }
   return y;
 }
@@ -95,16 +112,49 @@ function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Arr
   return pos;
 }
 
-/** The flat forward of DecoderModel.forward for one new token per row (T = 1), rows batched through the GEMMs. */
-function decodeStep(model: DecoderModel, index: Map<Linear, number>, rows: readonly DecodeRow[]): Float32Array[] {
+/** Layer li's attention for each row: RoPE at the row's position, the row's cache, attention over it. q [B, H*D],
+ *  k and v [B, Hkv*D] -> [B, H*D]. Called on one row at a time, so no row's result depends on the others. */
+function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], pos: Int32Array, q: Float32Array,
+  k: Float32Array, v: Float32Array): Float32Array {
   const c = model.config;
-  const B = rows.length;
+  const [H, Hkv, D, B] = [c.numHeads, c.numKvHeads, c.headDim, rows.length];
+  const K = kernels();
+  const { cos, sin } = model.rotary;
+  const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
+  const scale = c.attentionScale ?? 1 / Math.sqrt(D);
+  const out = new Float32Array(B * H * D);
+  const lse = new Float32Array(H);
+  for (let b = 0; b < B; b++) {
+    let qb = q.subarray(b * H * D, (b + 1) * H * D);
+    let kb = k.subarray(b * Hkv * D, (b + 1) * Hkv * D);
+    if (c.ropeLayers[li]) {
+      const p = pos.subarray(b, b + 1);
+      const qr = new Float32Array(H * D);
+      const kr = new Float32Array(Hkv * D);
+      K.rope(qr, qb, cos, sin, p, 1, H, D);
+      K.rope(kr, kb, cos, sin, p, 1, Hkv, D);
+      [qb, kb] = [qr, kr];
+    }
+    const vb = v.subarray(b * Hkv * D, (b + 1) * Hkv * D);
+    const [kc, vc] = rows[b].cache.append(li, Tensor.from(kb, [1, 1, Hkv, D]), Tensor.from(vb, [1, 1, Hkv, D]), 1);
+    const Tk = kc.shape[1];
+    K.attention(out.subarray(b * H * D, (b + 1) * H * D), lse, qb, kc.data, vc.data, null, null, 1, 1, Tk, H, Hkv, D, scale, 1, window, 0);
+  }
+  return out;
+}
+
+/** The flat forward of DecoderModel.forward for one new token per row (T = 1), rows batched through the GEMMs.
+ *  Rows run grouped by adapter set; the logits come back in the callers' order. */
+function decodeStep(model: DecoderModel, index: Map<Linear, number>, input: readonly DecodeRow[]): Float32Array[] {
+  const c = model.config;
+  const B = input.length;
   if (B === 0) return [];
+  const { order, groups } = groupRows(input);
+  const rows = order.map((i) => input[i]);
   const [C, H, Hkv, D, eps] = [c.hiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.rmsNormEps];
   const K = kernels();
   const pos = rowPositions(model, rows);
-  const { cos, sin } = model.rotary;
-  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, rows);
+  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, B, groups);
   const norm = (x: Float32Array, w: Tensor, n: number, width: number): Float32Array => {
     const out = new Float32Array(n * width);
     K.rmsnorm(out, new Float32Array(n), x, w.data, n, width, eps); // one row at a time, each reduced alone
@@ -121,22 +171,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, rows: reado
     const v = lin(layer.v, h);
     if (layer.qNorm) q = norm(q, layer.qNorm, B * H, D);
     if (layer.kNorm) k = norm(k, layer.kNorm, B * Hkv, D);
-    const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
-    const att = new Float32Array(B * H * D);
-    for (let b = 0; b < B; b++) {
-      let qb = Tensor.from(q.subarray(b * H * D, (b + 1) * H * D), [1, 1, H, D]);
-      let kb = Tensor.from(k.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
-      const vb = Tensor.from(v.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
-      if (c.ropeLayers[li]) {
-        const p = pos.subarray(b, b + 1);
-        qb = rope(qb, cos, sin, p);
-        kb = rope(kb, cos, sin, p);
-      }
-      const [kc, vc] = rows[b].cache.append(li, kb, vb, 1);
-      const out = attention(qb, kc, vc, { window, ...(c.attentionScale !== null ? { scale: c.attentionScale } : {}) });
-      att.set(out.data, b * H * D);
-    }
-    const o = lin(layer.o, att);
+    const o = lin(layer.o, rowsAttention(model, li, rows, pos, q, k, v));
     let r = addRmsnorm(x, Tensor.from(o, [B, C]), layer.postNorm, eps, { multiplier: c.residualMultiplier });
     x = r.sum;
     const gate = lin(layer.gate, r.out.data);
@@ -156,5 +191,9 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, rows: reado
   const V = head.shape[0];
   const logits = new Float32Array(B * V);
   K.gemmRows(logits, h, head.data, B, V, C, false);
-  return rows.map((_, b) => logits.subarray(b * V, (b + 1) * V));
+  const out = new Array<Float32Array>(B);
+  order.forEach((i, b) => {
+    out[i] = logits.subarray(b * V, (b + 1) * V);
+  });
+  return out;
 }
