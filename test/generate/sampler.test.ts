@@ -2,7 +2,7 @@
 // top-p (HF nucleus), min-p, their order, the vocabulary limit, seeded draws, and refused settings.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { kthLargest } from '../../src/generate/sampler.js';
+import { kthLargest, kthLargestHeap } from '../../src/generate/sampler.js';
 import { makeSampler, resolveSampling, samplingDistribution, seededUniform } from '../../src/generate/index.js';
 import { EMPTY_GENERATION_CONFIG } from '../../src/io/generation-config.js';
 import { expectShitateError } from '../io/helpers.js';
@@ -111,7 +111,22 @@ describe('kthLargest', () => {
       const k = (r % xs.length) + 1;
       const sorted = [...xs].sort((a, b) => b - a);
       expect(kthLargest(Float64Array.from(xs), k)).toBe(sorted[k - 1]);
+      expect(kthLargestHeap(Float64Array.from(xs), k)).toBe(sorted[k - 1]);
     }));
+  });
+});
+
+describe('top-k sampling on the survivors only', () => {
+  it('draws the same tokens as the full warp-and-draw path', () => {
+    // minP 1e-300 removes nothing (every survivor is far above it) but sends the sampler down the general path
+    fc.assert(fc.property(fc.array(fc.integer({ min: -40, max: 40 }), { minLength: 2, maxLength: 300 }), fc.integer({ min: 1, max: 60 }),
+      fc.constantFrom(0.3, 0.7, 1, 1.3), fc.nat(), (xs, k, temperature, seed) => {
+        const logits = Float32Array.from(xs, (x) => x / 8); // many ties
+        const fast = makeSampler({ temperature, topK: k, seed });
+        const full = makeSampler({ temperature, topK: k, seed, minP: 1e-300 });
+        const history = [1, 2, 2];
+        for (let i = 0; i < 20; i++) expect(fast(logits, history)).toBe(full(logits, history));
+      }));
   });
 });
 

@@ -1,7 +1,7 @@
 // Batched decode (src/models/decode-rows.ts): rows at different positions, under different adapters or none, get
 // logits bit-identical to the same rows decoded one at a time, and close to the model's own forward.
 import { describe, expect, it } from 'vitest';
-import { openModel } from '../../src/generate/index.js';
+import { Generation, openModel, PREFILL_CHUNK } from '../../src/generate/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
 import { rowDecoder, type CausalLM, type DecodeRow, type KVCache, type LinearAdapter } from '../../src/models/index.js';
 import { noGrad, setWeightFormat } from '../../src/tensor/index.js';
@@ -80,6 +80,25 @@ describe('batched decode rows', () => {
 
   it('match with per-head q/k norms (Qwen3)', () => {
     checkModel(familyModelDir({ config: tinyQwen3Config(), tokenizerDir: QWEN3_TOKENIZER, seed: 3 }), false);
+  });
+
+  it('follow a prompt prefilled in chunks as one whole-prompt forward would (within float32 rounding)', () => {
+    const m = openModel(tinyModelDir({ embedStd: 0.05 }));
+    const prompt = Array.from({ length: 2 * PREFILL_CHUNK + 17 }, (_, i) => (i * 7 + 3) % 50);
+    const g = new Generation(m, prompt, { maxNewTokens: 4, temperature: 0 });
+    let chunks = 0;
+    let logits: Float32Array | null = null;
+    while (!logits) {
+      logits = g.prefill();
+      chunks++;
+    }
+    expect(chunks).toBe(3);
+    const ref = noGrad(() => m.model.forward({ ids: Int32Array.from(prompt), batch: 1, seqLen: prompt.length, logits: 'last' })).logits!.data;
+    let err = 0;
+    ref.forEach((x, j) => {
+      err = Math.max(err, Math.abs(x - logits[j]));
+    });
+    expect(err).toBeLessThan(1e-4);
   });
 
   it('are not offered for bf16 weights, which decode through the forward', () => {
