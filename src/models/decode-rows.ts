@@ -39,10 +39,26 @@ export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null 
   const { embed, lmHead } = model.weights;
   if ([embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
   const index = new Map(linears.map((l, i) => [l, i]));
+  const scratch = new Scratch();
   return {
-    step: (rows) => decodeStep(model, index, rows),
+    step: (rows) => decodeStep(model, index, scratch, rows),
     attached: () => linears.map((l) => l.adapter),
   };
+}
+
+/** Buffers reused from step to step (a step's intermediates never outlive it): one per linear output and per layer
+ *  role, grown to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
+class Scratch {
+  private readonly bufs = new Map<Linear | string, Float32Array>();
+
+  take(key: Linear | string, n: number): Float32Array {
+    let buf = this.bufs.get(key);
+    if (!buf || buf.length < n) {
+      buf = new Float32Array(n);
+      this.bufs.set(key, buf);
+    }
+    return buf.subarray(0, n);
+  }
 }
 
 /** Rows that share one adapter set, consecutive in the step's order: [start, end). */
@@ -71,10 +87,10 @@ function groupRows(rows: readonly DecodeRow[]): { order: number[]; groups: Group
 }
 
 /** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added. */
-function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[]): Float32Array {
+function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[], scratch: Scratch): Float32Array {
   const K = kernels();
   const [O, I] = lin.weight.shape;
-  const y = new Float32Array(B * O);
+  const y = scratch.take(lin, B * O); // written whole by gemmRows
   K.gemmRows(y, x, lin.weight.data, B, O, I, false);
   if (lin.bias) K.add(y, y, lin.bias.data, B * O, O);
   for (const { start, end, adapters } of groups) {
@@ -113,39 +129,35 @@ function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Arr
 }
 
 /** Layer li's attention for each row: RoPE at the row's position, the row's cache, attention over it. q [B, H*D],
- *  k and v [B, Hkv*D] -> [B, H*D]. Called on one row at a time, so no row's result depends on the others. */
+ *  k and v [B, Hkv*D] -> [B, H*D]. RoPE rotates each row alone (in place) and attention runs one row at a time, so
+ *  no row's result depends on the others. */
 function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], pos: Int32Array, q: Float32Array,
-  k: Float32Array, v: Float32Array): Float32Array {
+  k: Float32Array, v: Float32Array, scratch: Scratch): Float32Array {
   const c = model.config;
   const [H, Hkv, D, B] = [c.numHeads, c.numKvHeads, c.headDim, rows.length];
   const K = kernels();
-  const { cos, sin } = model.rotary;
+  if (c.ropeLayers[li]) {
+    const { cos, sin } = model.rotary;
+    K.rope(q, q, cos, sin, pos, B, H, D);
+    K.rope(k, k, cos, sin, pos, B, Hkv, D);
+  }
   const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
   const scale = c.attentionScale ?? 1 / Math.sqrt(D);
-  const out = new Float32Array(B * H * D);
-  const lse = new Float32Array(H);
+  const out = scratch.take('attention', B * H * D); // every row written by its attention
+  const lse = scratch.take('lse', H);
   for (let b = 0; b < B; b++) {
-    let qb = q.subarray(b * H * D, (b + 1) * H * D);
-    let kb = k.subarray(b * Hkv * D, (b + 1) * Hkv * D);
-    if (c.ropeLayers[li]) {
-      const p = pos.subarray(b, b + 1);
-      const qr = new Float32Array(H * D);
-      const kr = new Float32Array(Hkv * D);
-      K.rope(qr, qb, cos, sin, p, 1, H, D);
-      K.rope(kr, kb, cos, sin, p, 1, Hkv, D);
-      [qb, kb] = [qr, kr];
-    }
-    const vb = v.subarray(b * Hkv * D, (b + 1) * Hkv * D);
-    const [kc, vc] = rows[b].cache.append(li, Tensor.from(kb, [1, 1, Hkv, D]), Tensor.from(vb, [1, 1, Hkv, D]), 1);
-    const Tk = kc.shape[1];
-    K.attention(out.subarray(b * H * D, (b + 1) * H * D), lse, qb, kc.data, vc.data, null, null, 1, 1, Tk, H, Hkv, D, scale, 1, window, 0);
+    const kb = Tensor.from(k.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
+    const vb = Tensor.from(v.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
+    const [kc, vc] = rows[b].cache.append(li, kb, vb, 1);
+    K.attention(out.subarray(b * H * D, (b + 1) * H * D), lse, q.subarray(b * H * D, (b + 1) * H * D), kc.data, vc.data, null, null,
+      1, 1, kc.shape[1], H, Hkv, D, scale, 1, window, 0);
   }
   return out;
 }
 
 /** The flat forward of DecoderModel.forward for one new token per row (T = 1), rows batched through the GEMMs.
  *  Rows run grouped by adapter set; the logits come back in the callers' order. */
-function decodeStep(model: DecoderModel, index: Map<Linear, number>, input: readonly DecodeRow[]): Float32Array[] {
+function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Scratch, input: readonly DecodeRow[]): Float32Array[] {
   const c = model.config;
   const B = input.length;
   if (B === 0) return [];
@@ -154,30 +166,30 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, input: read
   const [C, H, Hkv, D, eps] = [c.hiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.rmsNormEps];
   const K = kernels();
   const pos = rowPositions(model, rows);
-  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, B, groups);
-  const norm = (x: Float32Array, w: Tensor, n: number, width: number): Float32Array => {
-    const out = new Float32Array(n * width);
-    K.rmsnorm(out, new Float32Array(n), x, w.data, n, width, eps); // one row at a time, each reduced alone
+  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, B, groups, scratch);
+  const norm = (x: Float32Array, w: Tensor, n: number, width: number, role: string): Float32Array => {
+    const out = scratch.take(role, n * width);
+    K.rmsnorm(out, scratch.take('rstd', n), x, w.data, n, width, eps); // one row at a time, each reduced alone
     return out;
   };
 
   let x = embedding(model.weights.embed, Int32Array.from(rows, (r) => r.id), [B]); // [B, C]
   if (c.embeddingMultiplier !== 1) K.scale(x.data, x.data, c.embeddingMultiplier, B * C);
   const layers = model.weights.layers;
-  let h = norm(x.data, layers.length ? layers[0].inputNorm : model.weights.norm, B, C);
+  let h = norm(x.data, layers.length ? layers[0].inputNorm : model.weights.norm, B, C, 'h');
   for (const [li, layer] of layers.entries()) {
     let q = lin(layer.q, h); // [B, H*D]
     let k = lin(layer.k, h); // [B, Hkv*D]
     const v = lin(layer.v, h);
-    if (layer.qNorm) q = norm(q, layer.qNorm, B * H, D);
-    if (layer.kNorm) k = norm(k, layer.kNorm, B * Hkv, D);
-    const o = lin(layer.o, rowsAttention(model, li, rows, pos, q, k, v));
+    if (layer.qNorm) q = norm(q, layer.qNorm, B * H, D, 'qNorm');
+    if (layer.kNorm) k = norm(k, layer.kNorm, B * Hkv, D, 'kNorm');
+    const o = lin(layer.o, rowsAttention(model, li, rows, pos, q, k, v, scratch));
     let r = addRmsnorm(x, Tensor.from(o, [B, C]), layer.postNorm, eps, { multiplier: c.residualMultiplier });
     x = r.sum;
     const gate = lin(layer.gate, r.out.data);
     const up = lin(layer.up, r.out.data);
     const F = gate.length / B;
-    const act = new Float32Array(B * F);
+    const act = scratch.take('act', B * F);
     for (let b = 0; b < B; b++) K.swiglu(act.subarray(b * F, (b + 1) * F), gate.subarray(b * F, (b + 1) * F), up.subarray(b * F, (b + 1) * F), F);
     const next = layers[li + 1];
     r = addRmsnorm(x, Tensor.from(lin(layer.down, act), [B, C]), next ? next.inputNorm : model.weights.norm, eps,
