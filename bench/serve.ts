@@ -17,7 +17,7 @@ const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate se
   --clients N        concurrent clients, each streaming its requests one after another (default 32, at most 256)
   --requests N       requests per client (default 2, at most 100)
   --tokens N         max_tokens of each request (default 32)
-  --max-concurrent N server: generations taking turns (default 16)
+  --max-concurrent N server: generations running at once, decoded in one batched step (default 16)
   --max-queue N      server: requests that may wait (default 64; keep clients <= max-concurrent + max-queue)
   --timeout S        give up after S seconds (default 300)
   --model DIR        a local Hugging Face folder instead of the tiny test model (two random adapters are made for it)`;

@@ -43,7 +43,7 @@ options:
   --host ADDR                address to listen on (default 127.0.0.1: this machine only)
   --port N                   port (default 8000; 0 picks a free one)
   --config FILE              YAML settings file (snake_case keys, e.g. max_queue: 32, api_keys: [...])
-  --max-concurrent N         generations taking turns on the model (default 16)
+  --max-concurrent N         generations running at once, decoded together in one batched step (default 16)
   --max-queue N              requests that may wait; more get 429 (default 64)
   --max-body-bytes N         largest request body (default 2097152)
   --weights f32|bf16         multiply with float32 weights (default) or bf16 ones: half the bytes read per token

@@ -34,7 +34,9 @@ export interface RowDecoder {
 /** The batched decoder of a model, or null where it has none (other families, bf16 weights or compute): those
  *  decode through their own forward, one generation at a time. */
 export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null {
-  if (!(model instanceof DecoderModel) || weightFormat() !== 'f32' || computePrecision() !== 'fp32') return null;
+  // exactly the shared decoder: a subclass could change the forward this step mirrors
+  if (!(model instanceof DecoderModel) || Object.getPrototypeOf(model) !== DecoderModel.prototype) return null;
+  if (weightFormat() !== 'f32' || computePrecision() !== 'fp32') return null;
   const linears = model.linears();
   const { embed, lmHead } = model.weights;
   if ([embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
