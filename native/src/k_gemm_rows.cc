@@ -24,8 +24,31 @@ inline v8 load8(const float* p) {
   return v;
 }
 
-/** Sum of the 8 lanes in a fixed order */
-inline float hsum8(const v8& v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
+// Sum of the 8 lanes in a fixed order: ((v0 + v4) + (v1 + v5)) + ((v2 + v6) + (v3 + v7)). hsum8x8 computes that tree
+// for eight vectors at once with lane shuffles (about a quarter of the instructions of eight separate sums).
+#if defined(__clang__)
+#define SH_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+#else
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+#define SH_SHUFFLE(x, y, ...) __builtin_shuffle(x, y, i32x8{__VA_ARGS__})
+#endif
+
+/** [x0 + x4, x1 + x5, x2 + x6, x3 + x7, y0 + y4, y1 + y5, y2 + y6, y3 + y7] */
+inline v8 fold_halves(const v8& x, const v8& y) {
+  return SH_SHUFFLE(x, y, 0, 1, 2, 3, 8, 9, 10, 11) + SH_SHUFFLE(x, y, 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
+/** Adjacent lanes of x then y added: [x0 + x1, x2 + x3, x4 + x5, x6 + x7, y0 + y1, ...] */
+inline v8 add_pairs(const v8& x, const v8& y) {
+  return SH_SHUFFLE(x, y, 0, 2, 4, 6, 8, 10, 12, 14) + SH_SHUFFLE(x, y, 1, 3, 5, 7, 9, 11, 13, 15);
+}
+
+/** The lane sums of v[0..8) in that fixed order, as one vector. */
+inline v8 hsum8x8(const v8* v) {
+  const v8 q0 = add_pairs(fold_halves(v[0], v[1]), fold_halves(v[2], v[3]));  // [(v0+v4)+(v1+v5), (v2+v6)+(v3+v7)] per vector
+  const v8 q1 = add_pairs(fold_halves(v[4], v[5]), fold_halves(v[6], v[7]));
+  return add_pairs(q0, q1);
+}
 
 /** c[m, n + j] (+)= dot(a[m, :], w[n + j, :]) for m < MR, j < NR: a register tile of MR x NR sums that share their
  *  loads. Every sum is the same function of its two rows whatever MR and NR are. */
@@ -41,11 +64,20 @@ inline void tile(float* c, i64 ldc, const float* a, const float* w, i64 K, float
       for (int j = 0; j < NR; ++j) acc[m][j] += x * wv[j];
     }
   }
+  constexpr int kGroups = (MR * NR + 7) / 8;
+  v8 flat[kGroups * 8] = {};
+  for (int m = 0; m < MR; ++m)
+    for (int j = 0; j < NR; ++j) flat[m * NR + j] = acc[m][j];
+  float sums[kGroups * 8];
+  for (int g = 0; g < kGroups; ++g) {
+    const v8 r = hsum8x8(flat + 8 * g);
+    std::memcpy(sums + 8 * g, &r, sizeof r);
+  }
   for (int m = 0; m < MR; ++m)
     for (int j = 0; j < NR; ++j) {
       float tail = 0;
       for (i64 kk = k; kk < K; ++kk) tail += a[m * K + kk] * w[j * K + kk];
-      const float v = hsum8(acc[m][j]) + tail;
+      const float v = sums[m * NR + j] + tail;
       float& out = c[m * ldc + j];
       out = beta == 0.0f ? v : out + v;
     }
