@@ -220,7 +220,11 @@ export class Scheduler {
     const ms = performance.now() - t0;
     ready.forEach((r, i) => {
       gens[i].stepped(ms);
-      this.emit(r, gens[i].accept(logits[i]));
+      try {
+        this.emit(r, gens[i].accept(logits[i]));
+      } catch (e) {
+        this.drop(r, e); // its sampler or text decoder failed: the other rows go on
+      }
     });
     await tick();
   }
