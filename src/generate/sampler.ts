@@ -69,7 +69,8 @@ export function makeSampler(opts: SamplerOptions = {}): Sampler {
   const rand = seededUniform(o.seed);
   return (logits, history) => {
     if (o.temperature === 0) return argmax(penalized(logits, history, o));
-    if (o.topK > 0 && o.topK < logits.length && o.topK <= HEAP_MAX_K && o.topP === 1 && o.minP === 0) return drawTopK(logits, history, o, rand());
+    const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
+    if (o.topK > 0 && o.topK < V && o.topK <= HEAP_MAX_K && o.topP === 1 && o.minP === 0) return drawTopK(logits, history, o, rand());
     return draw(warp(logits, history, o), rand());
   };
 }
@@ -183,7 +184,9 @@ function nucleus(p: Float64Array, topP: number): void {
  * temperature is monotone, so the k-th largest scaled value is the k-th largest value scaled.
  */
 function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved, u: number): number {
-  const x = penalized(logits, history, o);
+  // without a penalty the float64 copy would hold the same values: read the logits themselves
+  const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
+  const x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
   const T = o.temperature;
   const kth = kthLargestHeap(x, o.topK) / T;
   const ids: number[] = [];
@@ -239,7 +242,7 @@ const HEAP_MAX_K = 256;
 
 /** The k-th largest value of a, duplicates counted (what kthLargest returns), for k <= a.length: a min-heap of the
  *  k largest values seen so far; a is not changed. NaN never enters the heap (as with quickselect, no order). */
-export function kthLargestHeap(a: Float64Array, k: number): number {
+export function kthLargestHeap(a: Float64Array | Float32Array, k: number): number {
   const h = new Float64Array(k);
   let n = 0;
   for (let i = 0; i < a.length; i++) {

@@ -126,6 +126,10 @@ describe('top-k sampling on the survivors only', () => {
         const full = makeSampler({ temperature, topK: k, seed, minP: 1e-300 });
         const history = [1, 2, 2];
         for (let i = 0; i < 20; i++) expect(fast(logits, history)).toBe(full(logits, history));
+        // with a repetition penalty and a vocabulary limit too
+        const opts = { temperature, topK: k, seed, repetitionPenalty: 1.3, vocabLimit: Math.max(1, xs.length - 3) };
+        const [fastP, fullP] = [makeSampler(opts), makeSampler({ ...opts, minP: 1e-300 })];
+        for (let i = 0; i < 20; i++) expect(fastP(logits, history)).toBe(fullP(logits, history));
       }));
   });
 });
