@@ -7,21 +7,12 @@
 #include <vector>
 
 #include "kernels.h"
+#include "vec8.h"
 
 namespace sh {
 namespace {
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float v8 __attribute__((vector_size(32)));
 typedef uint32_t u32x8 __attribute__((vector_size(32)));
-
-inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 /** 16 bf16 values as two float32 vectors (exact): the even-indexed ones (low halves of 8 uint32 words, shifted
  *  up) and the odd-indexed ones (the high halves, masked). Two integer ops instead of a widening shuffle. */

@@ -9,20 +9,11 @@
 #include <vector>
 
 #include "kernels.h"
+#include "vec8.h"
 
 namespace sh {
 namespace {
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float v8 __attribute__((vector_size(32)));
-
-inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);  // unaligned load
-  return v;
-}
 
 // Sum of the 8 lanes in a fixed order: ((v0 + v4) + (v1 + v5)) + ((v2 + v6) + (v3 + v7)). hsum8x8 computes that tree
 // for eight vectors at once with lane shuffles (about a quarter of the instructions of eight separate sums).

@@ -3,6 +3,7 @@
 // 14-40 GFLOP/s on these in a training step; register tiles here stream the big operand once.
 // Each output element is summed over k in a fixed order, whatever the thread count or schedule.
 #include "gemm_skinny.h"
+#include "vec8.h"
 
 #include <algorithm>
 #include <cstring>
@@ -25,18 +26,6 @@ static constexpr i64 kMinWork = 1 << 18;
  *  thread computes an output never changes its value. */
 static constexpr i64 kChunk = 16;
 
-// 8-float vectors (GCC/Clang vector extension; AVX when enabled, else two SSE halves). Plain loops left GCC
-// free to keep the tile sums on the stack or to vectorise across k with permutes (2x slower, measured).
-// Without AVX GCC notes that passing such vectors changes the ABI: irrelevant for these file-local helpers.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
-typedef float v8 __attribute__((vector_size(32)));
-static inline v8 load8(const float* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);  // unaligned load
-  return v;
-}
 static inline void add_to8(float* p, const v8& v) {
   const v8 sum = load8(p) + v;
   std::memcpy(p, &sum, sizeof sum);
