@@ -20,7 +20,9 @@ const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate se
   --max-concurrent N server: generations running at once, decoded in one batched step (default 16)
   --max-queue N      server: requests that may wait (default 64; keep clients <= max-concurrent + max-queue)
   --timeout S        give up after S seconds (default 300)
-  --model DIR        a local Hugging Face folder instead of the tiny test model (two random adapters are made for it)`;
+  --model DIR        a local Hugging Face folder instead of the tiny test model (two random adapters are made for it)
+
+  BENCH_SERVER_PROF=DIR   the server runs with node --cpu-prof into DIR, and its log is shown`;
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -62,10 +64,12 @@ function startServer(dir: string, adapters: Record<string, string | null>, flags
   const args = [SELF, '--child-server', '--model', dir, '--base-name', 'base', '--host', '127.0.0.1', '--port', '0',
     '--max-concurrent', String(flags['max-concurrent']), '--max-queue', String(flags['max-queue'])];
   for (const [name, a] of Object.entries(adapters)) if (a) args.push('--adapter', `${name}=${a}`);
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHITATE_API_KEYS: '', SHITATE_ADMIN_KEY: '' } });
+  const prof = process.env.BENCH_SERVER_PROF;
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHITATE_API_KEYS: '', SHITATE_ADMIN_KEY: '' } });
   let err = '';
   child.stderr?.on('data', (b: Buffer) => {
     err = (err + b.toString('utf8')).slice(-4000);
+    if (prof) process.stderr.write(b);
   });
   return new Promise((resolve, reject) => {
     let out = '';
