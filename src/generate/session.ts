@@ -52,6 +52,11 @@ export class Generation {
     return this.prefilled < this.promptIds.length ? 'prefill' : 'decode';
   }
 
+  /** Prompt tokens the next prefill() reads (0 once the prompt is in the cache). */
+  get nextChunk(): number {
+    return Math.min(this.chunk, this.promptIds.length - this.prefilled);
+  }
+
   /** One forward over the next chunk of the prompt, on the adapters attached to the model now. Returns the logits
    *  of the prompt's last token after the last chunk, else null. */
   prefill(): Float32Array | null {

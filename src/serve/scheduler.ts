@@ -12,7 +12,7 @@
 // ever runs a forward, so the adapter attached during a prefill or round-robin step is always its request's. Each
 // generation owns its KV cache and sampler, and a batched row is computed bit for bit as the same row alone
 // (models/decode-rows.ts), so a seeded request gives the same text alone or under load.
-import { Generation, generate, type GenEvent, type GenerateOptions, type GenerateTarget } from '../generate/index.js';
+import { Generation, PREFILL_CHUNK, generate, type GenEvent, type GenerateOptions, type GenerateTarget } from '../generate/index.js';
 import { rowDecoder } from '../models/index.js';
 import type { AdapterBank, AdapterSlot } from './adapters.js';
 import { ApiError } from './errors.js';
@@ -188,12 +188,18 @@ export class Scheduler {
     }
   }
 
-  /** The batched path's turn: stop the generations whose client left, prefill one chunk of one prompt, then one
-   *  decode step of every generation past its prefill. */
+  /** The batched path's turn: stop the generations whose client left, prefill up to one chunk's worth of prompt
+   *  tokens (one chunk of a long prompt, or the chunks of several short ones), then one decode step of every
+   *  generation past its prefill. */
   private async batchedTurn(): Promise<void> {
     for (const a of this.running.filter((r) => r.gen && r.abort.signal.aborted)) this.emit(a, [(a.gen as Generation).abort()]);
-    const p = this.running.find((r) => r.gen?.phase === 'prefill');
-    if (p) {
+    let budget = PREFILL_CHUNK;
+    for (;;) {
+      const p = this.running.find((r) => r.gen?.phase === 'prefill');
+      const n = p ? (p.gen as Generation).nextChunk : 0;
+      // the first chunk always runs; more only while they fit, so a turn never reads more than one chunk's tokens
+      if (!p || (budget < PREFILL_CHUNK && n > budget)) break;
+      budget -= n;
       this.running.push(...this.running.splice(this.running.indexOf(p), 1)); // the prompts still prefilling take turns
       this.bank.activate(p.job.adapter);
       this.counts.steps++;
@@ -203,8 +209,8 @@ export class Scheduler {
       } catch (e) {
         this.drop(p, e);
       }
-      await tick();
     }
+    if (budget < PREFILL_CHUNK) await tick();
     const ready = this.running.filter((r) => r.gen?.phase === 'decode' && !r.abort.signal.aborted);
     if (ready.length === 0) return;
     this.counts.steps++;

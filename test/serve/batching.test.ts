@@ -1,6 +1,7 @@
 // Continuous batching in the scheduler, on the tiny model: concurrent requests over the base and two adapters decode
 // in shared steps and each still gets exactly its own seeded direct generation; a client that leaves mid-batch stops
-// only its own row; a long prompt is prefilled a chunk per turn while the running generations keep decoding; and a
+// only its own row; a long prompt is prefilled a chunk per turn while the running generations keep decoding, and
+// short prompts share a turn's chunk; and a
 // model without a row decoder keeps the round-robin path.
 import { describe, expect, it } from 'vitest';
 import { chatPrompt, generateText, openModel, PREFILL_CHUNK, type GenEvent, type GenerateOptions, type OpenedModel } from '../../src/generate/index.js';
@@ -135,6 +136,25 @@ describe('continuous batching', () => {
     expect(between.filter((t) => t === 'r2').length).toBeGreaterThanOrEqual(chunks - 1);
     expect(textOf(late)).toBe(await direct(null, long, opts(7)));
     expect(textOf(running[0])).toBe(await direct(null, short, opts(5)));
+  });
+
+  it('prefills several short prompts in one turn (up to one chunk of tokens), each still as its direct generation', async () => {
+    const { opened, bank, slots, direct } = setup();
+    const sched = new Scheduler(opened, bank, { maxConcurrent: 8, maxQueue: 0 });
+    const log: string[] = [];
+    const ids = [ask(opened, 'Hi'), ask(opened, 'Hello'), ask(opened, 'Hey there')];
+    const total = ids.reduce((a, x) => a + x.length, 0);
+    expect(total).toBeLessThanOrEqual(PREFILL_CHUNK); // all three fit in one turn's budget
+    const opts = (seed: number) => ({ maxNewTokens: 2, temperature: 1, seed, endIds: [] });
+    const adapters = [null, slots.alpha, slots.beta];
+    const runs = ids.map((x, i) => job(String(i), x, opts(20 + i), adapters[i], log));
+    for (const j of runs) sched.submit(j);
+    await Promise.all(runs.map((j) => j.finished));
+    // three prefills in one turn, then the second token of all three in one decode step (a prefill per turn
+    // would take three turns, each with its own decode step: 6)
+    expect(sched.stats()).toMatchObject({ completed: 3, steps: 4 });
+    const names = [null, 'alpha', 'beta'] as const;
+    for (const [i, j] of runs.entries()) expect(textOf(j)).toBe(await direct(names[i], ids[i], opts(20 + i)));
   });
 
   it('falls back to round-robin steps for a model without a row decoder (bf16 weights), with the same texts', async () => {
