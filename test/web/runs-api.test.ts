@@ -68,7 +68,9 @@ describe('a run from start to resume', { timeout: 240_000 }, () => {
     expect(at(stop.json, 'run.status')).toBe('stopping');
     await s.ctx.exits.get(id);
     const run = await runOf(id);
-    expect(run).toMatchObject({ status: 'stopped', resumable: true });
+    // the training process's own output says why, should it not have stopped cleanly
+    const log = (): string => fs.readFileSync(path.join(run.dir as string, 'train.log'), 'utf8').slice(-3000);
+    expect(run, `${JSON.stringify(run.error)}\n${run.status === 'stopped' ? '' : log()}`).toMatchObject({ status: 'stopped', resumable: true });
     expect(fs.existsSync(path.join(run.dir as string, 'checkpoints', 'last'))).toBe(true);
     expect((await s.req('POST', `/api/runs/${id}/stop`)).status).toBe(409);
   });
