@@ -209,28 +209,25 @@ function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved,
     e[j] /= sum;
     total += e[j];
   }
-  const target = u * total;
-  let acc = 0;
-  let last = 0;
-  for (let j = 0; j < e.length; j++) {
-    if (e[j] <= 0) continue;
-    acc += e[j];
-    last = ids[j];
-    if (acc > target) return ids[j];
-  }
-  return last;
+  return ids[inverseCdf(e, total, u)];
 }
 
 /** Inverse-CDF draw over unnormalised weights, in id order. */
 function draw(p: Float64Array, u: number): number {
   let total = 0;
   for (let i = 0; i < p.length; i++) total += p[i];
+  return inverseCdf(p, total, u);
+}
+
+/** The index where the running sum of `w` (in order, zeros skipped) first exceeds u * total; the last non-zero
+ *  index when rounding leaves the sum short. */
+function inverseCdf(w: ArrayLike<number>, total: number, u: number): number {
   const target = u * total;
   let acc = 0;
   let last = 0;
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] <= 0) continue;
-    acc += p[i];
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] <= 0) continue;
+    acc += w[i];
     last = i;
     if (acc > target) return i;
   }

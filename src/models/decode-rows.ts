@@ -40,13 +40,21 @@ export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null 
   const linears = model.linears();
   const { embed, lmHead } = model.weights;
   if ([embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
-  const index = new Map(linears.map((l, i) => [l, i]));
-  const scratch = new Scratch();
-  return {
-    step: (rows) => decodeStep(model, index, scratch, rows),
-    attached: () => linears.map((l) => l.adapter),
-  };
+  // one per model: every generation on it (a server's many) shares the index and the step buffers
+  let decoder = decoders.get(model);
+  if (!decoder) {
+    const index = new Map(linears.map((l, i) => [l, i]));
+    const scratch = new Scratch();
+    decoder = {
+      step: (rows) => decodeStep(model, index, scratch, rows),
+      attached: () => linears.map((l) => l.adapter),
+    };
+    decoders.set(model, decoder);
+  }
+  return decoder;
 }
+
+const decoders = new WeakMap<DecoderModel, RowDecoder>();
 
 /** Buffers reused from step to step (a step's intermediates never outlive it): one per linear output and per layer
  *  role, grown to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
@@ -106,7 +114,7 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
     }
     const R = f.A.shape[0];
     const g = end - start;
-    const u = new Float32Array(g * R);
+    const u = scratch.take('loraU', g * R); // written whole by gemmRows
     K.gemmRows(u, x.subarray(start * I, end * I), f.A.data, g, R, I, false); // u = x A^T [g, R]
     K.scale(u, u, f.scale, g * R);
     K.gemmRows(y.subarray(start * O, end * O), u, f.B.data, g, O, R, true); // y += (s u) B^T [g, O]
