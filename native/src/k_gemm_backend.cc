@@ -20,6 +20,10 @@ extern "C" int dnnl_sgemm(char transa, char transb, int64_t M, int64_t N, int64_
 extern "C" int dnnl_gemm_bf16bf16f32(char transa, char transb, int64_t M, int64_t N, int64_t K, float alpha,
                                      const uint16_t* A, int64_t lda, const uint16_t* B, int64_t ldb, float beta,
                                      float* C, int64_t ldc);
+#include <pthread.h>
+#include <signal.h>
+
+#include "threads.h"
 #endif
 
 namespace sh {
@@ -63,6 +67,46 @@ bool choose_onednn() {
 
 const bool g_onednn = choose_onednn();
 
+#ifdef SHITATE_DNNL
+// oneDNN's generated GEMM kernels (2.x, and 3.x before 3.11's fix) point rsp at a heap workspace while they
+// run. A signal delivered to a thread inside one has its frame written there, over the heap, and glibc aborts
+// later ("corrupted size vs. prev_size"): a profiler's SIGPROF, or Ctrl-C during training, was enough. So no
+// asynchronous signal is delivered inside those kernels: the calling thread holds them back for the call (they
+// arrive right after it), and OpenMP's worker threads, which run the kernels too and never handle a signal
+// themselves, hold them back for good; the process's signals then go to node's own threads.
+sigset_t async_signals() {
+  sigset_t s;
+  sigfillset(&s);
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&s, sig);  // synchronous
+  return s;
+}
+
+const sigset_t g_async = async_signals();
+int g_held_in_workers = 0;
+
+class SignalsHeld {
+ public:
+  SignalsHeld() {
+    pthread_sigmask(SIG_BLOCK, &g_async, &old_);
+    // workers started since the last look (a larger thread count): hold them back there too; a worker the
+    // region below starts inherits this thread's mask, which holds them already
+    if (g_held_in_workers != threads()) {
+#pragma omp parallel
+      {
+        if (omp_get_thread_num() != 0) pthread_sigmask(SIG_BLOCK, &g_async, nullptr);
+      }
+      g_held_in_workers = threads();
+    }
+  }
+  ~SignalsHeld() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;
+};
+#endif
+
 }  // namespace
 
 const char* sgemm_backend() {
@@ -78,6 +122,7 @@ void sgemm_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A
   if (M <= 0 || N <= 0) return;
 #ifdef SHITATE_DNNL
   if (g_onednn) {
+    SignalsHeld held;
     dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
@@ -91,6 +136,7 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
                   i64 ldb, float beta, float* C, i64 ldc) {
   if (M <= 0 || N <= 0) return;
 #ifdef SHITATE_DNNL
+  SignalsHeld held;
   dnnl_gemm_bf16bf16f32(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
   // widen both operands into per-thread scratch (exact), then one float32 GEMM
