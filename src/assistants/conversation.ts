@@ -5,6 +5,7 @@ import { ShitateError } from '../errors.js';
 import type { MemoryItem } from '../memory/index.js';
 import type { ChatMessage } from '../providers/index.js';
 import type { Source } from '../rag/index.js';
+import { quoteOf } from './grounded.js';
 import { describeCuts } from './plan-report.js';
 import type { ResolvedAssistant } from './resolve.js';
 
@@ -88,7 +89,7 @@ export class Conversation {
       for (const w of t.warnings) this.out.note(`[${w}]`);
       for (const c of describeCuts(t.plan)) this.out.note(`[${c}]`);
       if (t.remembered) this.out.note(`[remembered #${t.remembered.id}: ${t.remembered.text}]`);
-      for await (const ev of this.a.provider.chat({ messages: t.messages, params: this.a.params, signal })) {
+      for await (const ev of this.a.provider.chat({ messages: t.messages, params: this.a.params, signal, quote: quoteOf(this.a.profile, t.sources) })) {
         if (ev.type === 'text') {
           this.out.text(ev.text);
           text += ev.text;

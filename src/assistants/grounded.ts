@@ -21,6 +21,8 @@ export interface GroundingOptions {
   topK?: number;
   /** generation.max_tokens of the assistant (default: the model's reply room) */
   maxTokens?: number;
+  /** knowledge.quote: source-anchored decoding strength (default 0: off) */
+  quote?: number;
 }
 
 /** The profile of an assistant that answers from these knowledge bases with a local model. */
@@ -28,7 +30,7 @@ export function groundingProfile(model: string, o: GroundingOptions): Profile {
   return {
     id: 'grounded', name: 'grounded', description: '', instructions: o.instructions ?? DEFAULT_INSTRUCTIONS, tone: '', language: o.language, starters: [],
     provider: { kind: 'local', model }, generation: o.maxTokens ? { maxTokens: o.maxTokens } : {},
-    knowledge: { ...KNOWLEDGE_DEFAULTS, bases: o.bases, topK: o.topK ?? KNOWLEDGE_DEFAULTS.topK }, memory: { ...MEMORY_DEFAULTS }, variables: {},
+    knowledge: { ...KNOWLEDGE_DEFAULTS, bases: o.bases, topK: o.topK ?? KNOWLEDGE_DEFAULTS.topK, quote: o.quote ?? KNOWLEDGE_DEFAULTS.quote }, memory: { ...MEMORY_DEFAULTS }, variables: {},
   };
 }
 
@@ -80,6 +82,18 @@ export function answerableIn(kbs: readonly KnowledgeBase[]): (reference: string)
   return (reference) => texts.some((t) => holdsAnswer(t, reference));
 }
 
+/** What of each source in a prompt a reply may quote, best first: a FAQ entry's answer where the prompt holds
+ *  it whole, else the passage as the prompt holds it. */
+export function quotable(sources: readonly Pick<Source, 'text' | 'quote'>[]): string[] {
+  return sources.map((s) => (s.quote && s.text.includes(s.quote) ? s.quote : s.text));
+}
+
+/** What a local model's reply to a turn with these sources may quote, and how strongly (null: quoting off). */
+export function quoteOf(profile: Profile, sources: readonly Pick<Source, 'text' | 'quote'>[]): { texts: string[]; strength: number } | null {
+  const strength = profile.provider.kind === 'local' ? profile.knowledge.quote : 0;
+  return strength > 0 && sources.length > 0 ? { texts: quotable(sources), strength } : null;
+}
+
 /** One evaluation question grounded as the assistant would ground it, with where its right passage ranked. */
 export async function groundQuestion(g: Grounding, conversation: readonly ChatMessage[], reference: string, answerable: boolean): Promise<GroundedQuestion> {
   const question = [...conversation].reverse().find((m) => m.role === 'user')?.content ?? '';
@@ -88,7 +102,7 @@ export async function groundQuestion(g: Grounding, conversation: readonly ChatMe
   const { messages, sources } = groundedPrompt(g, conversation, passages);
   return {
     messages, rank: at < 0 ? null : at + 1, prompt: sources.map((x) => x.cite),
-    promptHasAnswer: sources.some((x) => holdsAnswer(x.text, reference)), answerable,
+    promptHasAnswer: sources.some((x) => holdsAnswer(x.text, reference)), answerable, quote: quotable(sources),
   };
 }
 

@@ -13,6 +13,9 @@ export interface KnowledgeSettings {
   /** auto mode: whole documents while all of them together stay under this many characters */
   wholeMaxChars: number;
   budgetTokens: number;
+  /** source-anchored decoding with the local engine: the logit bonus for quoting the retrieved passages
+   *  (generate/anchor.ts; 0: off). Hosted models ignore it. */
+  quote: number;
 }
 
 export interface MemorySettings {
@@ -45,7 +48,7 @@ export interface Profile {
 /** What a new assistant is told when no instructions are given. */
 export const DEFAULT_INSTRUCTIONS = 'You are a helpful assistant.';
 
-export const KNOWLEDGE_DEFAULTS: Omit<KnowledgeSettings, 'bases'> = { topK: 5, mode: 'auto', wholeMaxChars: 6000, budgetTokens: 1500 };
+export const KNOWLEDGE_DEFAULTS: Omit<KnowledgeSettings, 'bases'> = { topK: 5, mode: 'auto', wholeMaxChars: 6000, budgetTokens: 1500, quote: 0 };
 export const MEMORY_DEFAULTS: MemorySettings = { enabled: false, auto: false, budgetTokens: 300 };
 
 type Obj = Record<string, unknown>;
@@ -145,7 +148,7 @@ function readGeneration(r: Reader, raw: unknown): GenParams {
 
 function readKnowledge(r: Reader, raw: unknown): KnowledgeSettings {
   if (Array.isArray(raw) || typeof raw === 'string') return { bases: r.list({ k: raw }, 'k', 'knowledge'), ...KNOWLEDGE_DEFAULTS };
-  const o = r.obj(raw, 'knowledge', ['bases', 'top_k', 'mode', 'whole_max_chars', 'budget_tokens']);
+  const o = r.obj(raw, 'knowledge', ['bases', 'top_k', 'mode', 'whole_max_chars', 'budget_tokens', 'quote']);
   const mode = r.str(o, 'mode', 'knowledge.', KNOWLEDGE_DEFAULTS.mode);
   if (!['auto', 'chunks', 'whole'].includes(mode)) r.fail('knowledge.mode', 'auto, chunks or whole', mode);
   return {
@@ -154,6 +157,7 @@ function readKnowledge(r: Reader, raw: unknown): KnowledgeSettings {
     mode: mode as KnowledgeMode,
     wholeMaxChars: r.num(o, 'whole_max_chars', 'knowledge.', 0, 10_000_000, true) ?? KNOWLEDGE_DEFAULTS.wholeMaxChars,
     budgetTokens: r.num(o, 'budget_tokens', 'knowledge.', 50, 1_000_000, true) ?? KNOWLEDGE_DEFAULTS.budgetTokens,
+    quote: r.num(o, 'quote', 'knowledge.', 0, 100, false) ?? KNOWLEDGE_DEFAULTS.quote,
   };
 }
 
@@ -200,7 +204,8 @@ export function profileToYaml(p: Profile): string {
     provider: prune({ kind: pv.kind, model: pv.model, url: pv.url, key_env: pv.keyEnv, key: pv.key, adapter: pv.adapter, timeout_ms: pv.timeoutMs, retries: pv.retries, backoff_ms: pv.backoffMs,
       context_tokens: p.contextTokens }),
     generation: prune({ temperature: g.temperature, top_p: g.topP, top_k: g.topK, max_tokens: g.maxTokens, stop: g.stop, seed: g.seed }),
-    knowledge: { bases: p.knowledge.bases, top_k: p.knowledge.topK, mode: p.knowledge.mode, whole_max_chars: p.knowledge.wholeMaxChars, budget_tokens: p.knowledge.budgetTokens },
+    knowledge: { bases: p.knowledge.bases, top_k: p.knowledge.topK, mode: p.knowledge.mode, whole_max_chars: p.knowledge.wholeMaxChars, budget_tokens: p.knowledge.budgetTokens,
+      ...(p.knowledge.quote ? { quote: p.knowledge.quote } : {}) },
     memory: { enabled: p.memory.enabled, auto: p.memory.auto, budget_tokens: p.memory.budgetTokens },
     variables: Object.keys(p.variables).length ? p.variables : undefined,
   });

@@ -11,6 +11,7 @@ import {
 } from '../assistants/index.js';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/index.js';
 import { projectHome } from '../rag/index.js';
+import { checkQuoteStrength, DEFAULT_QUOTE_STRENGTH } from '../generate/index.js';
 import { defaultUser } from './memory.js';
 
 const usage = `usage: shitate assistant <new|list|show|chat> ...
@@ -28,6 +29,8 @@ Assistants: a system prompt and persona, a provider and model, knowledge bases a
     --description TEXT      --tone TEXT      --language CODE (e.g. ja)
     --starter TEXT          example conversation starter (repeatable)
     --kb NAME               knowledge base to answer from (repeatable)
+    --quote N               local models: quote the retrieved passages (source-anchored decoding; N is the
+                            bonus, 10 makes a small model quote its sources; default 0: off)
     --memory                remember facts per user
     --max-tokens N          room kept for each reply (default: the model's, at most a quarter of its context)
     --context-tokens N      the model's context when shitate cannot know it (e.g. Ollama's num_ctx)
@@ -74,6 +77,12 @@ function create(p: Parsed, id: string): number {
   const maxTokens = intFlag(p, 'max-tokens', 1);
   const contextTokens = intFlag(p, 'context-tokens', 64);
   if (maxTokens !== undefined) profile.generation.maxTokens = maxTokens;
+  const quote = opt('quote');
+  if (quote !== undefined) {
+    if (kind !== 'local') throw new ShitateError('E_USAGE', `--quote: expected a local model (it steers the local engine's decoding), found --provider ${kind}`, 'drop --quote, or use --provider local');
+    if (!/^\d+(\.\d+)?$/.test(quote)) throw new ShitateError('E_USAGE', `--quote: expected a number from 0 to 100, found "${quote}"`, `e.g. --quote ${DEFAULT_QUOTE_STRENGTH}`);
+    profile.knowledge.quote = checkQuoteStrength(Number(quote), '--quote');
+  }
   if (contextTokens !== undefined) profile.contextTokens = contextTokens;
   // the template must render, and the fixed parts must fit the model, before the profile is written
   const instructions = renderTemplate(profile.instructions, { ...builtinVars(new Date(), profile.language, id, ''), ...profile.variables }, `--instructions`);
@@ -172,7 +181,7 @@ export const assistantCommand: Command = {
       adapter: { type: 'string' }, instructions: { type: 'string' }, description: { type: 'string' }, tone: { type: 'string' },
       language: { type: 'string' }, starter: { type: 'string', multiple: true }, kb: { type: 'string', multiple: true },
       memory: { type: 'boolean' }, var: { type: 'string', multiple: true }, force: { type: 'boolean' }, user: { type: 'string', short: 'u' },
-      'max-tokens': { type: 'string' }, 'context-tokens': { type: 'string' },
+      'max-tokens': { type: 'string' }, 'context-tokens': { type: 'string' }, quote: { type: 'string' },
     }, true);
     const [sub, id, ...extra] = p.positionals;
     if (flagBool(p, 'help') || sub === undefined || sub === 'help') {

@@ -21,7 +21,9 @@ export async function evalWithKb(c: EvalConfig, opened: OpenedModel, items: Eval
   const ac = evalInterrupt();
   let report: EvalReport;
   try {
-    report = await evalWithKnowledge({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings }, g,
+    // an assistant's own quoting applies unless --quote says otherwise
+    const quote = settings.quote ?? (g.profile.provider.kind === 'local' ? g.profile.knowledge.quote : 0);
+    report = await evalWithKnowledge({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings: { ...settings, quote } }, g,
       { signal: ac.signal, onEvent: evalProgressPrinter() });
   } finally {
     ac.dispose();

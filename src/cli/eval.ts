@@ -31,7 +31,9 @@ else the references' language). Same seed, same report. Ctrl-C keeps what was co
 
 With --kb KB, each system answers a second time with what knowledge base KB retrieves for the question in
 its prompt (laid out as an assistant would: base+kb, ADAPTER+kb), and the report adds retrieval recall@1/3/k
-(the share of questions whose right passage was found) and how often it made it into the prompt.
+(the share of questions whose right passage was found) and how often it made it into the prompt. With
+--quote N as well, each answers a third time quoting those passages (base+kb+quote, ADAPTER+kb+quote):
+source-anchored decoding, docs/assistants.md.
 
 On preference data (pairs {"prompt", "chosen", "rejected"} or judgments with "label", as dpo/kto train on)
 it reports preference accuracy instead: how often each system gives the chosen answer the higher likelihood
@@ -88,6 +90,9 @@ export const evalCommand: Command = {
     const outDir = c.out ?? defaultOutDir();
     const opened = openModel(c.model, { adapter: null, templateVars: evalTemplateVars(c.chatTemplateKwargs ?? null, c.adapter) });
     if (c.kb.length) return evalWithKb(c, opened, items, settings, outDir);
+    if (c.quote > 0) {
+      throw new ShitateError('E_USAGE', `eval: --quote ${c.quote} quotes retrieved passages; expected --kb KB with it, found none`, 'add --kb KB, or drop --quote');
+    }
     const run = new EvalRun({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings });
     run.checkAdapters();
 

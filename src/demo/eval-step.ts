@@ -4,9 +4,9 @@
 // assistant, which cites the FAQ row it used. One model load serves both steps: the adapter is attached
 // unfused and taken off again, so "base" is always the exact base weights.
 import path from 'node:path';
-import { evalWithKnowledge, groundedPrompt, groundingSources, type Grounding } from '../assistants/index.js';
+import { evalWithKnowledge, groundedPrompt, groundingSources, quoteOf, type Grounding } from '../assistants/index.js';
 import { citationNumbers, readEvalItems, terminalTable, writeReport, type EvalEvent, type EvalReport, type SystemSummary } from '../eval/index.js';
-import { chatPrompt, generateText, openModel, type OpenedModel } from '../generate/index.js';
+import { chatPrompt, generateText, openModel, type GenerateOptions, type OpenedModel } from '../generate/index.js';
 import { loadAdapter } from '../lora/index.js';
 import type { ChatMessage } from '../tokenizer/index.js';
 import type { DemoOptions } from './options.js';
@@ -21,6 +21,9 @@ export interface Evaluated {
   /** the same two with the retrieved entries in the prompt */
   baseKb: SystemSummary;
   tunedKb: SystemSummary;
+  /** and quoting them (null when the demo's quoting is off) */
+  baseKbQuote: SystemSummary | null;
+  tunedKbQuote: SystemSummary | null;
 }
 
 export interface EvalHooks {
@@ -37,11 +40,11 @@ export async function evaluate(o: DemoOptions, opened: OpenedModel, heldout: str
   const items = readEvalItems(heldout, o.limit);
   const report = await evalWithKnowledge({
     opened, modelLabel: o.model, dataLabel: heldout, items, adapters: [adapterDir],
-    settings: { maxTokens: null, samples: 0, temperature: 0.7, seed: o.seed, maxSeqLen: o.maxSeqLen, judge: null },
+    settings: { maxTokens: null, samples: 0, temperature: 0.7, seed: o.seed, maxSeqLen: o.maxSeqLen, judge: null, quote: g.profile.knowledge.quote },
   }, g, { onEvent: hooks.onEvent, stopRequested: hooks.stopRequested });
   const files = writeReport(path.join(o.out, 'eval'), report);
-  const [base, tuned, baseKb, tunedKb] = report.systems;
-  return { report, table: terminalTable(report), html: files.html, json: files.json, base, tuned, baseKb, tunedKb };
+  const [base, tuned, baseKb, tunedKb, baseKbQuote = null, tunedKbQuote = null] = report.systems;
+  return { report, table: terminalTable(report), html: files.html, json: files.json, base, tuned, baseKb, tunedKb, baseKbQuote, tunedKbQuote };
 }
 
 export interface Answered {
@@ -60,10 +63,10 @@ export interface Answered {
 
 type Reply = { text: string; cut: boolean };
 
-async function answer(opened: OpenedModel, messages: ChatMessage[], maxNewTokens: number): Promise<Reply> {
+async function answer(opened: OpenedModel, messages: ChatMessage[], maxNewTokens: number, quote?: GenerateOptions['quote']): Promise<Reply> {
   const ids = chatPrompt(opened.tokenizer, messages, opened.templateVars);
   const budget = Math.max(1, Math.min(maxNewTokens, opened.config.maxPositions - ids.length));
-  const g = await generateText(opened, ids, { maxNewTokens: budget, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1 });
+  const g = await generateText(opened, ids, { maxNewTokens: budget, temperature: 0, topK: 0, topP: 1, minP: 0, repetitionPenalty: 1, ...(quote ? { quote } : {}) });
   return { text: g.text.trim(), cut: g.finishReason !== 'stop' };
 }
 
@@ -83,7 +86,8 @@ export async function askBoth(opened: OpenedModel, adapterDir: string, g: Ground
   const lora = loadAdapter(adapterDir, opened.model);
   const tuned: Reply[] = [];
   try {
-    for (const p of prompts) tuned.push(await answer(opened, p.messages, Math.min(maxNewTokens, g.window.defaultAnswer)));
+    // the grounded assistant as the demo sets it up: quoting its sources when its profile says so
+    for (const p of prompts) tuned.push(await answer(opened, p.messages, Math.min(maxNewTokens, g.window.defaultAnswer), quoteOf(g.profile, p.sources) ?? undefined));
   } finally {
     lora.detach();
   }

@@ -52,7 +52,7 @@ export async function buildKnowledge(o: DemoOptions, prepared: readonly string[]
     kb.close();
     throw e;
   }
-  const grounding: Grounding = { profile: groundingProfile(o.model, { bases: [DEMO_KB], language }), window: localWindow(o.model), kbs: [kb] };
+  const grounding: Grounding = { profile: groundingProfile(o.model, { bases: [DEMO_KB], language, quote: o.quote }), window: localWindow(o.model), kbs: [kb] };
   return { grounding, home, entries: kb.stats().chunks, close: () => kb.close() };
 }
 

@@ -2,6 +2,7 @@
 // FAQ on two cores in well under 15 minutes; a real model or your own data only changes the inputs.
 import path from 'node:path';
 import type { Lang } from '../data/messages.js';
+import { DEFAULT_QUOTE_STRENGTH } from '../generate/index.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from '../train/config.js';
 import { bundledModelDir, sampleData } from './paths.js';
 
@@ -32,6 +33,8 @@ export interface DemoOptions {
   answerTokens: number;
   /** share of retrieval-augmented examples whose right entry is left out (they learn to say it is not there) */
   refuseShare: number;
+  /** the grounded assistant quotes its sources with this bonus (source-anchored decoding; 0: off) */
+  quote: number;
   seed: number;
 }
 
@@ -47,7 +50,7 @@ export function demoDefaults(lang: Lang): DemoOptions {
     model: bundledModelDir(), data: s.data, heldout: s.heldout, problems: s.problems, questions: [], out: defaultOutDir(), lang,
     // grounded examples (instructions, two FAQ entries, question, answer) fill most of the model's 512 tokens
     epochs: 9, maxSteps: null, learningRate: 3e-3, loraR: 16, maxSeqLen: 512, batchTokens: 2048, limit: null, ask: 3,
-    answerTokens: 128, refuseShare: 0.15, seed: 42, // a quarter of the context: the room an assistant keeps for a reply
+    answerTokens: 128, refuseShare: 0.15, quote: DEFAULT_QUOTE_STRENGTH, seed: 42, // answerTokens: a quarter of the context, the room an assistant keeps for a reply
   };
 }
 

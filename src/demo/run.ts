@@ -118,7 +118,8 @@ async function tuneAndAsk(o: DemoOptions, io: DemoIO, step: Step, data: Prepared
   io.print(answersText(answers, o));
 
   io.print(summaryText(summary, o.lang));
-  io.print(say('next', o.lang, { model: shown(o.model), adapter: shown(trained.adapterDir), home: shown(knowledge.home), language: knowledge.grounding.profile.language }));
+  io.print(say('next', o.lang, { model: shown(o.model), adapter: shown(trained.adapterDir), home: shown(knowledge.home), language: knowledge.grounding.profile.language,
+    quoteFlag: o.quote > 0 ? ` --quote ${o.quote}` : '' }));
   const seconds = elapsed();
   const whole = Math.round(seconds);
   io.print(say('total', o.lang, { min: Math.floor(whole / 60), sec: whole % 60, out: shown(path.resolve(o.out)) }));

@@ -24,8 +24,8 @@ const TEXT = {
   },
   stepTrain: { en: 'LoRA training', ja: 'LoRA 学習' },
   stepEval: {
-    en: 'Evaluation on held-out questions: base and tuned, each without and with retrieval (+kb)',
-    ja: '評価: 学習に使っていない質問で、学習前・学習後を検索なし・あり（+kb）で比較',
+    en: 'Evaluation on held-out questions: base and tuned, each without and with retrieval (+kb), and quoting what it found (+kb+quote)',
+    ja: '評価: 学習に使っていない質問で、学習前・学習後を検索なし・あり（+kb）・検索した項目の引用あり（+kb+quote）で比較',
   },
   stepAsk: {
     en: 'Questions: the base model as it is, and the tuned assistant answering from the knowledge base',
@@ -56,14 +56,22 @@ const TEXT = {
     en: `
 Summary on {n} held-out questions
   retrieval: the right FAQ entry in the top 5 for {recall} of them, in the prompt for {inPrompt}
-  character F1  base {base}  ·  tuned {tuned}  ·  base+retrieval {baseKb}  ·  tuned+retrieval {tunedKb}
+  character F1  base {base}  ·  tuned {tuned}  ·  base+retrieval {baseKb}  ·  tuned+retrieval {tunedKb}{quoted}
   Retrieval carries the facts; the tuning teaches the form: answer from the entries, cite one, stop, and
   say so when the answer is not there.`,
     ja: `
 まとめ（学習に使っていない {n} 問）
   検索: 正しい FAQ 項目が上位 5 件に入った割合 {recall}、プロンプトに入った割合 {inPrompt}
-  文字 F1  学習前 {base}  ·  学習後 {tuned}  ·  学習前+検索 {baseKb}  ·  学習後+検索 {tunedKb}
+  文字 F1  学習前 {base}  ·  学習後 {tuned}  ·  学習前+検索 {baseKb}  ·  学習後+検索 {tunedKb}{quoted}
   事実を運ぶのは検索です。学習が教えるのは形です: 資料から答え、出典を示し、止まり、答えがなければそう伝えること。`,
+  },
+  quoted: {
+    en: `
+  quoting the entries (source-anchored decoding, --quote {quote}): base+retrieval {baseKb}  ·  tuned+retrieval {tunedKb}
+  (the model's words are steered onto the entries' own; where to start and when to stop, the model decides)`,
+    ja: `
+  資料を引用（ソース固定デコード、--quote {quote}）: 学習前+検索 {baseKb}  ·  学習後+検索 {tunedKb}
+  （モデルの出力を検索した項目の文言に寄せます。どこから答え、どこで止めるかはモデルが決めます）`,
   },
   cut: { en: ' …(cut at {n} tokens)', ja: ' …（{n} トークンで打ち切り）' },
   next: {
@@ -72,7 +80,7 @@ Next steps
   Chat with the tuned model:
     shitate chat --model {model} --adapter {adapter}
   An assistant with the tuned model and the knowledge base (the demo's project folder):
-    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}
+    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}{quoteFlag}
     SHITATE_HOME={home} shitate assistant chat support
   Your own data (CSV/Excel with question and answer columns, or JSONL):
     shitate data check your-faq.csv
@@ -83,14 +91,15 @@ Next steps
     shitate demo --model models/qwen2.5-0.5b --data your-faq.csv
   The bundled shitate-mini is a tiny model for trying things out: it learns the style and wording of
   your answers, and with retrieval it cites the FAQ row it was given, but it cannot copy that entry's
-  words, so it is not a useful assistant. Tune a real model for production.
+  words by itself: its grounded answers above are right because the assistant quotes the retrieved
+  entry for it (--quote). Tune a real model for production.
 `,
     ja: `
 次にできること
   学習したモデルと会話する:
     shitate chat --model {model} --adapter {adapter}
   学習したモデルとナレッジベースでアシスタントを作る（デモのプロジェクトフォルダ）:
-    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}
+    SHITATE_HOME={home} shitate assistant new support --provider local --model {model} --adapter {adapter} --kb faq --language {language}{quoteFlag}
     SHITATE_HOME={home} shitate assistant chat support
   自社のデータで試す（質問と回答の列がある CSV / Excel、または JSONL）:
     shitate data check your-faq.csv
@@ -100,8 +109,9 @@ Next steps
     hf download Qwen/Qwen2.5-0.5B-Instruct --local-dir models/qwen2.5-0.5b
     shitate demo --model models/qwen2.5-0.5b --data your-faq.csv
   同梱の shitate-mini はお試し用のとても小さなモデルです。回答の文体や言い回しは覚え、検索ありでは
-  渡された FAQ の行を出典として示しますが、その項目の文言を写すことはできず、実用的なアシスタントには
-  なりません。本番では実際のモデルを学習させてください。
+  渡された FAQ の行を出典として示しますが、その項目の文言を自力で写すことはできません。上の検索ありの
+  回答が正しいのは、アシスタントが検索した項目を引用させているためです（--quote）。本番では実際のモデルを
+  学習させてください。
 `,
   },
   total: { en: 'demo finished in {min} min {sec} s; everything is in {out}', ja: 'デモは {min} 分 {sec} 秒で終わりました。結果はすべて {out} にあります' },

@@ -30,6 +30,7 @@ export const EVAL_SCHEMA = {
   bootstrapResamples: { type: 'int', min: 0, help: 'resamples of the paired bootstrap interval of each difference (seeded with seed; 0: no intervals)' },
   lang: { type: 'string', choices: ['auto', 'en', 'ja'], help: 'language of the report (table, eval.json sentences, eval.html); auto: Japanese when most references are' },
   kb: { type: 'list', help: 'knowledge base(s): also ask base and adapters with what retrieval finds in the prompt, and report retrieval recall@k (repeat --kb)' },
+  quote: { type: 'number', min: 0, max: 100, help: 'with --kb: also answer a third time quoting the retrieved passages (source-anchored decoding; this is the logit bonus, 10 suits small models; 0: off)' },
   assistant: { type: 'string', nullable: true, help: 'with --kb: lay prompts out as this assistant does (instructions, language, top_k, max_tokens)' },
 } as const satisfies Schema;
 
@@ -58,13 +59,14 @@ export interface EvalConfig {
   lang: string;
   kb: string[];
   assistant: string | null;
+  quote: number;
 }
 
 export const EVAL_DEFAULTS: EvalConfig = {
   model: '', adapter: [], data: '', out: null, limit: null, maxTokens: null, samples: 3, temperature: 0.7, seed: 0,
   maxSeqLen: TRAIN_DEFAULTS.maxSeqLen, chatTemplateKwargs: null, threads: null,
   judge: false, judgeUrl: null, judgeModel: null, judgeApiKey: null, judgeRubric: null,
-  minChange: 0.05, bootstrapResamples: 1000, lang: 'auto', kb: [], assistant: null,
+  minChange: 0.05, bootstrapResamples: 1000, lang: 'auto', kb: [], assistant: null, quote: 0,
 };
 
 /** The judge to use, or null when judge is off; refuses a judge without URL or model. */
@@ -90,5 +92,6 @@ export function evalSettings(c: EvalConfig): EvalSettings {
   return {
     maxTokens: c.maxTokens, samples: c.samples, temperature: c.temperature, seed: c.seed, maxSeqLen: c.maxSeqLen, judge: judgeSettings(c),
     minChange: c.minChange, bootstrapResamples: c.bootstrapResamples, lang: c.lang === 'en' || c.lang === 'ja' ? c.lang : 'auto',
+    ...(c.quote > 0 ? { quote: c.quote } : {}),
   };
 }

@@ -17,6 +17,8 @@ export interface EvalItem {
   /** what the report shows as the question: the last user message (or the prompt) */
   question: string;
   reference: string;
+  /** grounded items: what of the prompt's passages an answer may quote (source-anchored decoding) */
+  quote?: string[];
 }
 
 function fromChat(file: string, messages: ChatMessage[], index: number, line: number): EvalItem {

@@ -16,6 +16,9 @@ export interface GroundedEvalInput extends Omit<EvalInput, 'suffix' | 'scoreText
   suffix?: string;
 }
 
+/** Appended to the system names of the grounded run that quotes its sources (settings.quote > 0). */
+export const QUOTE_SUFFIX = '+quote';
+
 /** What grounding did for one question: its prompt with the passages, where the right passage ranked among
  *  those retrieved (1-based; null: not retrieved), the citations the prompt kept, and whether any passage of
  *  the knowledge bases holds the reference at all (a question no passage answers cannot be recalled). */
@@ -25,6 +28,8 @@ export interface GroundedQuestion {
   prompt: string[];
   promptHasAnswer: boolean;
   answerable: boolean;
+  /** what of the prompt's passages a reply may quote, best first (source-anchored decoding) */
+  quote: string[];
 }
 
 /** The grounded copy of each item and retrieval's recall over the answerable questions, at 1, 3 and k. */
@@ -38,7 +43,7 @@ export async function groundItems(items: readonly EvalItem[], ground: (item: Eva
   let inPrompt = 0;
   for (const it of items) {
     const g = await ground(it);
-    out.push({ ...it, messages: g.messages });
+    out.push({ ...it, messages: g.messages, quote: g.quote });
     perQuestion.push({ index: it.index, rank: g.rank, prompt: g.prompt });
     if (!g.answerable) continue;
     judged++;
@@ -60,12 +65,12 @@ export function stripCitations(s: string): string {
   return s.replace(/\s*[[［]\d{1,2}[\]］]/g, '').trim();
 }
 
-/** The two halves' events as one run: one start with every system, progress counted across both. */
-function relay(hooks: EvalHooks, systems: string[], questions: number): [EvalHooks, EvalHooks] {
+/** The parts' events as one run: one start with every system, progress counted across all of them. */
+function relay(hooks: EvalHooks, systems: string[], questions: number, parts: number): EvalHooks[] {
   const emit = hooks.onEvent ?? (() => {});
   const total = systems.length * questions;
   emit({ type: 'start', systems, questions, total });
-  const half = (offset: number): EvalHooks => ({
+  const part = (offset: number): EvalHooks => ({
     ...hooks,
     onEvent: (e: EvalEvent) => {
       if (e.type === 'start' || e.type === 'done') return;
@@ -75,30 +80,38 @@ function relay(hooks: EvalHooks, systems: string[], questions: number): [EvalHoo
       } else emit(e);
     },
   });
-  return [half(0), half(total / 2)];
+  return Array.from({ length: parts }, (_, i) => part((total / parts) * i));
 }
 
+/** Plain, then grounded; with settings.quote > 0, grounded once more quoting its sources ("+kb+quote"), so the
+ *  report shows what retrieval, tuning and quoting each add. */
 export async function runGroundedEval(x: GroundedEvalInput, hooks: EvalHooks = {}): Promise<EvalReport> {
   const suffix = x.suffix ?? '+kb';
-  const plain = new EvalRun({ ...x, scoreText: stripCitations });
-  const grounded = new EvalRun({ ...x, items: x.groundedItems, suffix, scoreText: stripCitations });
-  plain.checkAdapters();
-  const names = [...plain.systems, ...grounded.systems].map((s) => s.name);
-  const [first, second] = relay(hooks, names, x.items.length);
-  const a = await plain.execute(first);
-  const b = a.complete ? await grounded.execute(second) : grounded.report();
-  hooks.onEvent?.({ type: 'done', complete: a.complete && b.complete });
-  return mergeReports(a, b, x.retrieval);
+  const quote = x.settings.quote ?? 0;
+  const runs = [
+    new EvalRun({ ...x, settings: { ...x.settings, quote: 0 }, scoreText: stripCitations }),
+    new EvalRun({ ...x, settings: { ...x.settings, quote: 0 }, items: x.groundedItems, suffix, scoreText: stripCitations }),
+    ...(quote > 0 ? [new EvalRun({ ...x, items: x.groundedItems, suffix: suffix + QUOTE_SUFFIX, scoreText: stripCitations })] : []),
+  ];
+  runs[0].checkAdapters();
+  const parts = relay(hooks, runs.flatMap((r) => r.systems.map((s) => s.name)), x.items.length, runs.length);
+  const reports: EvalReport[] = [];
+  for (const [i, run] of runs.entries()) reports.push(i === 0 || reports[i - 1].complete ? await run.execute(parts[i]) : run.report());
+  const complete = reports.every((r) => r.complete);
+  hooks.onEvent?.({ type: 'done', complete });
+  const merged = mergeReports(reports, x.retrieval);
+  return quote > 0 ? { ...merged, settings: { ...merged.settings, quote } } : merged;
 }
 
-/** One report from the plain and the grounded half: every system compared with the plain base. */
-export function mergeReports(a: EvalReport, b: EvalReport, retrieval: RetrievalSummary): EvalReport {
-  const questions = a.questions.map((q, i) => ({ ...q, results: { ...q.results, ...(b.questions[i]?.results ?? {}) } }));
-  const systems = [...a.systems, ...b.systems];
+/** One report from the plain and the grounded parts: every system compared with the plain base. */
+export function mergeReports(parts: readonly EvalReport[], retrieval: RetrievalSummary): EvalReport {
+  const [a] = parts;
+  const questions = a.questions.map((q, i) => ({ ...q, results: Object.assign({}, ...parts.map((p) => p.questions[i]?.results ?? {})) as typeof q.results }));
+  const systems = parts.flatMap((p) => p.systems);
   const o = { minChange: a.settings.minChange, bootstrap: a.settings.bootstrap };
   const baseline = systems[0].system;
   return {
-    ...a, complete: a.complete && b.complete, systems, questions, retrieval,
+    ...a, complete: parts.every((p) => p.complete), systems, questions, retrieval,
     comparisons: systems.slice(1).map((s) => compare(questions, s.system, baseline, o)),
   };
 }

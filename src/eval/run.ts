@@ -31,6 +31,8 @@ export interface EvalSettings {
   bootstrapResamples?: number;
   /** report language; 'auto' (default): Japanese when most references are */
   lang?: 'auto' | ReportLang;
+  /** source-anchored decoding strength for items that carry passages to quote (0 or absent: off) */
+  quote?: number;
 }
 
 export interface EvalSystem {
@@ -183,7 +185,8 @@ export class EvalRun {
     const p = this.prepared[i];
     const loss = p.example ? exampleLoss(opened.model, p.example, opened.tokenizer.padTokenId ?? opened.endIds[0] ?? 0) : null;
     const maxNewTokens = this.maxTokensFor(i);
-    const base: GenerateOptions = { maxNewTokens, repetitionPenalty: 1, topK: 0, topP: 1, minP: 0, signal };
+    const quote = settings.quote && item.quote?.length ? { quote: { texts: item.quote, strength: settings.quote } } : {};
+    const base: GenerateOptions = { maxNewTokens, repetitionPenalty: 1, topK: 0, topP: 1, minP: 0, signal, ...quote };
     const gen = await generateText(opened, p.promptIds, { ...base, temperature: 0 });
     if (gen.finishReason === 'abort') throw new Stopped();
     // a model that reasons first (Qwen3 with thinking on) is scored on its answer, not on its <think> block
@@ -224,7 +227,7 @@ export class EvalRun {
       model: this.input.modelLabel, data: this.input.dataLabel,
       settings: {
         maxTokens: settings.maxTokens, samples: settings.samples, temperature: settings.temperature, seed: settings.seed,
-        maxSeqLen: settings.maxSeqLen, judge: j ? { url: j.url, model: j.model, rubric: j.rubric } : null,
+        maxSeqLen: settings.maxSeqLen, judge: j ? { url: j.url, model: j.model, rubric: j.rubric } : null, ...(settings.quote ? { quote: settings.quote } : {}),
         minChange: o.minChange, bootstrap: o.bootstrap,
       },
       systems: this.systems.map((s) => this.summaryOf(s.name, s.adapter)),

@@ -100,6 +100,8 @@ export interface Comparison {
 }
 
 export interface EvalSettingsReport {
+  /** source-anchored decoding strength of the "+quote" systems (absent: none ran) */
+  quote?: number;
   maxTokens: number | null;
   samples: number;
   temperature: number;

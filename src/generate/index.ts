@@ -8,5 +8,6 @@ export {
 } from './generate.js';
 export { Generation, PREFILL_CHUNK, type Phase } from './session.js';
 export { chatPrompt } from './chat.js';
+export { anchoredSampler, checkQuoteStrength, DEFAULT_QUOTE_STRENGTH, type AnchorOptions } from './anchor.js';
 export { openModel, type OpenModelOptions, type OpenedModel } from './open.js';
 export { ReasoningStream, answerOnly, hasReasoning, reasoningMode, splitReasoning, type ReasoningMode, type Split } from './reasoning.js';

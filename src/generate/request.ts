@@ -4,6 +4,7 @@ import { ShitateError } from '../errors.js';
 import type { GenerationConfig } from '../io/generation-config.js';
 import type { CausalLM } from '../models/index.js';
 import { beyondEmbedding, createStreamDecoder, type StreamDecoder, type Tokenizer } from '../tokenizer/index.js';
+import { anchoredSampler } from './anchor.js';
 import { makeSampler, type Sampler, type SamplerOptions } from './sampler.js';
 import { resolveSampling } from './settings.js';
 import { StopMatcher } from './stop.js';
@@ -35,6 +36,9 @@ export interface GenerateOptions extends SamplerOptions {
   sampler?: Sampler;
   /** drop special tokens from the text (default true) */
   skipSpecialTokens?: boolean;
+  /** source-anchored decoding (generate/anchor.ts): texts in the prompt the reply may quote, best first, and the
+   *  logit bonus for continuing one (0: off); needs a tokenizer */
+  quote?: { texts: readonly string[]; strength: number };
 }
 
 export type FinishReason = 'stop' | 'length' | 'abort';
@@ -121,11 +125,21 @@ export function plan(t: GenerateTarget, promptIds: readonly number[], opts: Gene
   // a padded embedding can score ids the tokenizer cannot decode: never sample them
   let vocabLimit = opts.vocabLimit;
   if (tok && tok.vocabSize < cfg.vocabSize) vocabLimit = Math.min(vocabLimit ?? Infinity, tok.vocabSize);
+  let sampler = opts.sampler ?? makeSampler(resolveSampling(t.generation, { ...opts, vocabLimit }));
+  const quote = opts.quote;
+  if (quote && quote.strength !== 0 && quote.texts.length > 0) {
+    if (!tok) {
+      throw new ShitateError('E_CONFIG', 'generate: quoting sources needs a tokenizer to read them; found none', 'pass a target with a tokenizer (openModel gives one)');
+    }
+    sampler = anchoredSampler(sampler, promptIds.length, {
+      sources: quote.texts.map((x) => tok.encode(x, { addSpecialTokens: false })), strength: quote.strength, tokenText: (id) => tok.decode([id]),
+    });
+  }
   return {
     maxNew,
     matcher: new StopMatcher(stops.filter((s) => specialId(s) === null)),
     decoder: tok ? createStreamDecoder(tok, { skipSpecialTokens: opts.skipSpecialTokens ?? true }) : null,
-    sampler: opts.sampler ?? makeSampler(resolveSampling(t.generation, { ...opts, vocabLimit })),
+    sampler,
     endIds: new Set([...(opts.endIds ?? t.endIds ?? []), ...specialStops]),
   };
 }

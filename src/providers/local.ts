@@ -38,7 +38,7 @@ export function providerFromOpened(m: OpenedModel | (() => OpenedModel), label: 
       return abortable(req.signal, (async function* (): AsyncGenerator<ChatEvent> {
         const model = get();
         const ids = chatPrompt(model.tokenizer, req.messages, model.templateVars);
-        for await (const ev of generate(model, ids, generateOptionsOf(req.params ?? {}, req.signal))) {
+        for await (const ev of generate(model, ids, { ...generateOptionsOf(req.params ?? {}, req.signal), ...(req.quote ? { quote: req.quote } : {}) })) {
           if (ev.type === 'token') {
             if (ev.text) yield { type: 'text', text: ev.text };
             continue;

@@ -21,6 +21,9 @@ export interface ChatRequest {
   messages: readonly ChatMessage[];
   params?: GenParams;
   signal?: AbortSignal;
+  /** texts the reply may quote, and the bonus for quoting them (source-anchored decoding): the local engine
+   *  steers its decoding with it; hosted APIs have no such control and ignore it */
+  quote?: { texts: readonly string[]; strength: number } | null;
 }
 
 /** 'other' covers a provider-specific end such as a safety block. */

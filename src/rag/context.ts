@@ -16,6 +16,8 @@ export interface Source {
   /** "manual.pdf, p. 3", "faq.md § Returns > Deadline", "prices.xlsx § Sheet1, rows 4-6" */
   cite: string;
   text: string;
+  /** the part of `text` a reply may quote (a FAQ entry's answer); absent: all of it */
+  quote?: string;
   /** the whole document rather than a passage */
   whole: boolean;
 }
@@ -109,7 +111,7 @@ export async function retrieve(kbs: readonly KnowledgeBase[], query: string, o: 
     const docs = wholeDocuments(kbs).sort((a, b) => rank(a) - rank(b));
     return fitBudget(docs, o.budgetTokens, o.countTokens);
   }
-  const top = hits.slice(0, o.k).map((h) => ({ kb: h.kb, doc: h.doc, cite: citation(h), text: h.text, whole: false }));
+  const top = hits.slice(0, o.k).map((h) => ({ kb: h.kb, doc: h.doc, cite: citation(h), text: h.text, whole: false, ...(h.fields?.answer ? { quote: h.fields.answer } : {}) }));
   return fitBudget(top, o.budgetTokens, o.countTokens);
 }
 

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  cutParts, listProfiles, loadProfile, modelWindow, planInfo, resolveAssistant, type Profile, type ResolvedAssistant, type TurnOptions,
+  cutParts, listProfiles, loadProfile, modelWindow, planInfo, quoteOf, resolveAssistant, type Profile, type ResolvedAssistant, type TurnOptions,
 } from '../assistants/index.js';
 import { ShitateError } from '../errors.js';
 import { chatPrompt, resolveMaxNewTokens, type GenEvent, type GenerateOptions } from '../generate/index.js';
@@ -170,7 +170,8 @@ const turnOf = (ctx: RequestContext, signal?: AbortSignal): TurnOptions =>
  *  field and the x-shitate-prompt-cut header (the parts that lost something, or "none"). */
 async function prepareChat(a: ResolvedAssistant, messages: ChatMessage[], signal: AbortSignal, ctx: RequestContext): Promise<PreparedChat> {
   const t = await a.prepare(messages, turnOf(ctx, signal));
-  return { messages: t.messages, info: { prompt: planInfo(t.plan) }, headers: { 'x-shitate-prompt-cut': cutParts(t.plan).join(',') || 'none' } };
+  const quote = quoteOf(a.profile, t.sources);
+  return { messages: t.messages, info: { prompt: planInfo(t.plan) }, headers: { 'x-shitate-prompt-cut': cutParts(t.plan).join(',') || 'none' }, ...(quote ? { quote } : {}) };
 }
 
 function servedModel(a: ResolvedAssistant, slot: AdapterSlot | null, track: (p: Promise<unknown>) => void, secret: string | null): ServedModel {

@@ -131,7 +131,8 @@ export async function handleGeneration(ctx: GenerationContext, req: GenerationRe
   const { ids, mode } = promptOf(ctx, served, req, messages);
   // a max_tokens the request sets must fit the context (400 otherwise); the model's default only caps the budget
   const budget = tokenBudget(ctx, req, ids.length, req.sampling.maxTokens);
-  const options = generateOptions(ctx, sampling, Math.min(budget, req.sampling.maxTokens ?? served.defaults?.maxTokens ?? budget));
+  const options = { ...generateOptions(ctx, sampling, Math.min(budget, req.sampling.maxTokens ?? served.defaults?.maxTokens ?? budget)),
+    ...(prepared?.quote ? { quote: prepared.quote } : {}) };
   const job = { promptIds: ids, options, adapter: served.adapter, signal };
   return req.stream ? stream(ctx, req, meta, job, finished, mode) : collect(ctx, req, meta, job, finished, mode);
 }

@@ -24,6 +24,8 @@ export interface PreparedChat {
   info?: Record<string, unknown>;
   /** extra response headers */
   headers?: Record<string, string>;
+  /** texts the reply may quote and the bonus for quoting them (source-anchored decoding; local engine) */
+  quote?: { texts: string[]; strength: number };
 }
 
 /** A reply produced elsewhere: text pieces, then one final event. 'other' is a provider-specific end

@@ -92,4 +92,29 @@ describe('eval --kb', () => {
     expect(Object.keys(report.questions[0].results).sort()).toEqual(['base', 'base+kb']);
     expect(r.stdout).toMatch(/retrieval \(faq\): recall@1 [\d.]+% {2}@3 [\d.]+% {2}@5 [\d.]+%/);
   }, 300_000);
+
+  it('with --quote, answers a third time quoting the retrieved entries, and refuses --quote without --kb', async () => {
+    const dir = path.join(out, 'eval-quote');
+    const r = await cli(['eval', '--model', MINI, '--data', path.join(FAQ_DIR, 'heldout.jsonl'), '--limit', '4', '--kb', 'faq', '--quote', '100',
+      '--max-tokens', '12', '--samples', '0', '--bootstrap-resamples', '0', '--out', dir]);
+    expect(r.stderr).not.toContain('error[');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, 'eval.json'), 'utf8')) as {
+      settings: { quote?: number }; systems: { system: string }[]; questions: { results: Record<string, { answer: string }> }[];
+    };
+    expect(report.settings.quote).toBe(100);
+    expect(report.systems.map((s) => s.system)).toEqual(['base', 'base+kb', 'base+kb+quote']);
+    // a bonus of 100 outweighs anything the model prefers: every quoted answer is the start of an FAQ answer,
+    // where the free answers of the untuned model are not
+    const faq = new TextDecoder('shift_jis').decode(fs.readFileSync(path.join(FAQ_DIR, 'faq.csv'))); // the sample sheet is Shift_JIS
+    for (const q of report.questions) {
+      const quoted = q.results['base+kb+quote'].answer.trim();
+      expect(quoted.length).toBeGreaterThan(5);
+      expect(faq).toContain(quoted);
+      expect(faq.includes(q.results['base+kb'].answer.trim())).toBe(false);
+    }
+    const bad = await cli(['eval', '--model', MINI, '--data', path.join(FAQ_DIR, 'heldout.jsonl'), '--quote', '10', '--out', path.join(out, 'x')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--quote 10 quotes retrieved passages; expected --kb KB/);
+  }, 300_000);
 });

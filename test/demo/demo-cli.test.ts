@@ -1,7 +1,8 @@
 // `shitate demo` end to end through the real CLI at reduced size (a few training steps, a few held-out
 // questions): the bundled model and sample FAQ go through every step, the training prompts hold FAQ
 // entries from the demo's knowledge base, the tuned adapter has a lower loss than the base on held-out
-// questions, and the summary gives retrieval recall@5 and the four systems' character F1.
+// questions, and the summary gives retrieval recall@5, the four systems' character F1 and the grounded two
+// again quoting the retrieved entries.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,8 +22,9 @@ describe('shitate demo', () => {
     const out = path.join(root, 'demo');
     const r = await runCli(['demo', '--max-steps', '12', '--limit', '4', '--ask', '1', '--out', out, '--lang', 'en']);
     expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(fs.readFileSync(path.join(out, 'eval', 'eval.json'), 'utf8')) as { systems: SystemRow[]; retrieval: Retrieval };
-    expect(report.systems.map((s) => s.system)).toEqual(['base', 'run/adapter', 'base+kb', 'run/adapter+kb']);
+    const report = JSON.parse(fs.readFileSync(path.join(out, 'eval', 'eval.json'), 'utf8')) as { systems: SystemRow[]; retrieval: Retrieval; settings: { quote?: number } };
+    expect(report.systems.map((s) => s.system)).toEqual(['base', 'run/adapter', 'base+kb', 'run/adapter+kb', 'base+kb+quote', 'run/adapter+kb+quote']);
+    expect(report.settings.quote).toBe(10);
     const [base, tuned, , tunedKb] = report.systems;
     expect(tuned.questions).toBe(4);
     expect(tuned.loss).not.toBeNull();
@@ -42,6 +44,10 @@ describe('shitate demo', () => {
       expect(v).toBeLessThanOrEqual(1);
       expect(v).toBeCloseTo(report.systems[i].charF1!, 3);
     });
+    const q = /quoting the entries \(source-anchored decoding, --quote 10\): base\+retrieval ([\d.]+%) {2}· {2}tuned\+retrieval ([\d.]+%)/.exec(r.stdout);
+    expect(q, r.stdout.slice(-2000)).not.toBeNull();
+    expect(share(q![1])).toBeCloseTo(report.systems[4].charF1!, 3);
+    expect(share(q![2])).toBeCloseTo(report.systems[5].charF1!, 3);
 
     // training prompts hold entries of the demo's knowledge base, cited by row; so does the closing answer
     const first = JSON.parse(fs.readFileSync(path.join(out, 'data', 'train.jsonl'), 'utf8').split('\n')[0]) as { messages: { role: string; content: string }[] };
@@ -53,6 +59,7 @@ describe('shitate demo', () => {
     }
     expect(r.stdout).toContain(`--adapter ${path.join(out, 'run', 'adapter')}`);
     expect(r.stdout).toContain(`SHITATE_HOME=${path.join(out, 'project')} shitate assistant new support`);
+    expect(r.stdout).toMatch(/--kb faq --language ja --quote 10\n/);
     expect(r.stdout).toContain('problems.csv');
   }, 240_000);
 

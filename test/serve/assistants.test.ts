@@ -197,6 +197,30 @@ describe('assistants as served models', () => {
   });
 });
 
+describe('an assistant that quotes its sources', () => {
+  it('steers the served reply onto the retrieved passage, as direct generation with the same quote does', async () => {
+    profile('quoter', [`provider: { kind: local, model: "${modelDir}" }`, 'generation: { temperature: 0, max_tokens: 8 }',
+      'knowledge: { bases: [handbook], mode: chunks, top_k: 1, budget_tokens: 60, quote: 100 }']);
+    const quoting = serveAssistants(engine, { names: ['quoter'], home });
+    try {
+      const messages = ask('How many days do I have for refunds?');
+      const reply = contentOf((await (await chat({ model: 'quoter', messages })).json()) as Json);
+      const a = library('quoter');
+      const t = await a.prepare(messages);
+      a.close();
+      const passage = t.sources[0].text;
+      expect(passage).toContain('Refunds are accepted within 30 days');
+      const opts = { maxNewTokens: 8, temperature: 0 };
+      expect(reply).toBe(await directChat(modelDir, null, t.messages, { ...opts, quote: { texts: [passage], strength: 100 } }));
+      expect(reply).not.toBe(await directChat(modelDir, null, t.messages, opts));
+      expect(reply.length).toBeGreaterThan(3);
+      expect(passage).toContain(reply.split('\n')[0]);
+    } finally {
+      await quoting.close();
+    }
+  });
+});
+
 describe('with the official openai client', () => {
   it('chats with local and hosted assistants over HTTP, and surfaces upstream failures', async () => {
     const server = await listen(handler, { port: 0 });
