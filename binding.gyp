@@ -17,6 +17,7 @@
         "native/src/k_gemm_skinny.cc",
         "native/src/k_gemm_bf16.cc",
         "native/src/k_gemm_bf16_rows.cc",
+        "native/src/k_gemm_i8.cc",
         "native/src/k_gemm_rows.cc",
         "native/src/k_gemm_backend.cc",
         "native/src/k_lowp.cc",

@@ -24,12 +24,12 @@ const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorc
   --new N         new tokens, greedy (default 128)
   --repeat N      timed generations per side, taken in turns; the best counts (default 3)
   --check N       greedy steps compared between the two sides (default 16)
-  --weights F     shitate's weight format: f32 (default) or bf16 (generate --weights bf16; PyTorch stays float32)
+  --weights F     shitate's weight format: f32 (default), bf16 or int8 (generate --weights F; PyTorch stays float32)
   --model DIR     use this Hugging Face folder instead of the random checkpoint
   --python PATH   interpreter with torch (default /usr/bin/python3)
   --no-torch      skip the PyTorch side
   --llama         then race decoding against llama.cpp (node-llama-cpp) on GGUF exports of the same checkpoint:
-                  shitate f32 weights vs llama.cpp F32, shitate bf16 weights vs llama.cpp F16 (random smollm2 only)
+                  shitate f32 weights vs llama.cpp F32, bf16 vs F16, int8 vs Q8_0 (random smollm2 only)
   --sequential    run one side after the other instead of in turns (only one model in memory at a time)
   --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
 
@@ -47,8 +47,8 @@ if (nPrompt < 1 || nNew < 2 || threads < 1 || repeat < 1) {
 }
 
 const weights = flags.str.weights ?? 'f32';
-if (weights !== 'f32' && weights !== 'bf16') {
-  console.error(`--weights takes f32 or bf16 (got ${weights})\n\n${USAGE}`);
+if (weights !== 'f32' && weights !== 'bf16' && weights !== 'int8') {
+  console.error(`--weights takes f32, bf16 or int8 (got ${weights})\n\n${USAGE}`);
   process.exit(2);
 }
 const arch = flags.str.arch ?? 'smollm2';
@@ -62,7 +62,7 @@ const prompt = randomIds(nPrompt, cfg.vocabSize, 7).join(',');
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
 const startedAt = Date.now();
 console.log(`bench:generate  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
-  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32${weights === 'bf16' ? ' (shitate: bf16 weights)' : ''}, ${threads} threads`);
+  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32${weights !== 'f32' ? ` (shitate: ${weights} weights)` : ''}, ${threads} threads`);
 
 const specs: SideSpec[] = [{
   label: 'shitate', cmd: process.execPath,
@@ -136,17 +136,21 @@ function llamaRace(): void {
   const gdir = exportableCheckpoint(layers || undefined);
   const f32 = ggufOf(gdir, 'f32', threads);
   const f16 = ggufOf(gdir, 'f16', threads);
+  const q8 = ggufOf(gdir, 'q8_0', threads);
   const t = String(threads);
   const best = race([
     { label: 'llama.cpp F32', args: (p, n) => ['decode-llama', f32, p, n, t] },
     { label: 'shitate f32', args: (p, n) => ['decode-shitate', gdir, p, n, 'f32'] },
     { label: 'llama.cpp F16', args: (p, n) => ['decode-llama', f16, p, n, t] },
     { label: 'shitate bf16', args: (p, n) => ['decode-shitate', gdir, p, n, 'bf16'] },
+    { label: 'llama.cpp Q8_0', args: (p, n) => ['decode-llama', q8, p, n, t] },
+    { label: 'shitate int8', args: (p, n) => ['decode-shitate', gdir, p, n, 'int8'] },
   ], prompt, nNew, repeat, threads);
   const v = (k: string) => best.get(k) ?? NaN;
   console.log(`\ndecode vs llama.cpp (${nPrompt}-token prompt, ${nNew} new tokens, best of ${repeat} rounds, load average ` +
     `${os.loadavg().map((x) => x.toFixed(1)).join(' ')}):`);
   printTable(['decoder', 'decode tok/s'], [...best].map(([k, x]) => [k, fmt(x)]));
   console.log(`ratio shitate f32 / llama.cpp F32: ${fmt(v('shitate f32') / v('llama.cpp F32'), 2)}x (target >= 1.0); ` +
-    `shitate bf16 / llama.cpp F16: ${fmt(v('shitate bf16') / v('llama.cpp F16'), 2)}x (target >= 1.5)`);
+    `shitate bf16 / llama.cpp F16: ${fmt(v('shitate bf16') / v('llama.cpp F16'), 2)}x (target >= 1.5); ` +
+    `shitate int8 / llama.cpp Q8_0: ${fmt(v('shitate int8') / v('llama.cpp Q8_0'), 2)}x`);
 }

@@ -1,7 +1,7 @@
 // Child side of bench/export.ts, one job per process so peak RSS and threads are its own:
 //   export DIR QUANT OUT          -> {"seconds", "maxRssKiB", "bytes"}
 //   decode-llama FILE PROMPT N T  -> {"decodeTokPerSec", "tokens"} (llama.cpp via node-llama-cpp, T threads)
-//   decode-shitate DIR PROMPT N [W] -> {"decodeTokPerSec", "tokens"} (shitate, weights W = f32 or bf16, SHITATE_THREADS)
+//   decode-shitate DIR PROMPT N [W] -> {"decodeTokPerSec", "tokens"} (shitate, weights W = f32, bf16 or int8, SHITATE_THREADS)
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp';
 import { exportGguf } from '../../src/export/gguf-export.js';
 import type { Quant } from '../../src/export/gguf-types.js';
@@ -28,7 +28,7 @@ async function decodeLlama(file: string, prompt: number[], n: number, threads: n
 }
 
 async function decodeShitate(dir: string, prompt: number[], n: number, weights: WeightFormat): Promise<object> {
-  if (weights === 'bf16') preferSleepingBlasThreads(); // as generate --weights bf16 does, before the kernels load
+  if (weights !== 'f32') preferSleepingBlasThreads(); // as generate --weights bf16|int8 does, before the kernels load
   const m = openModel(dir, { weights });
   for await (const ev of generate(m, prompt, { maxNewTokens: n, temperature: 0, endIds: [] })) {
     if (ev.type === 'done') return { decodeTokPerSec: ev.timing.decodeTokensPerSec, tokens: ev.tokens };
@@ -44,7 +44,7 @@ if (mode === 'export') {
 } else if (mode === 'decode-llama') {
   result = await decodeLlama(a, b.split(',').map(Number), Number(c), Number(d));
 } else if (mode === 'decode-shitate') {
-  result = await decodeShitate(a, b.split(',').map(Number), Number(c), d === 'bf16' ? 'bf16' : 'f32');
+  result = await decodeShitate(a, b.split(',').map(Number), Number(c), d === 'bf16' || d === 'int8' ? d : 'f32');
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

@@ -1,7 +1,7 @@
 // shitate's half of bench/generate: greedy KV-cache decoding of one prompt, timing prefill and decode
 // separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process.
 import { loadModel, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
-import { holdWeightsBf16, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
+import { holdWeightsBf16, holdWeightsInt8, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
 
@@ -48,6 +48,7 @@ const { model } = loadModel(dir);
 const weights = (flags.str.weights ?? 'f32') as WeightFormat;
 setWeightFormat(weights);
 if (weights === 'bf16') holdWeightsBf16(model.linears()); // as openModel(dir, { weights: 'bf16' }) does
+if (weights === 'int8') holdWeightsInt8(model.linears()); // as openModel(dir, { weights: 'int8' }) does
 const loadS = (performance.now() - tLoad) / 1000;
 process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels})\n`);
 send('READY', { ...used, load_s: loadS });

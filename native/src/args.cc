@@ -143,4 +143,8 @@ uint16_t* Args::u16(size_t i, const char* name, uint64_t need, bool nullable) {
   return static_cast<uint16_t*>(typed(i, name, napi_uint16_array, need, nullable));
 }
 
+int8_t* Args::i8(size_t i, const char* name, uint64_t need, bool nullable) {
+  return static_cast<int8_t*>(typed(i, name, napi_int8_array, need, nullable));
+}
+
 }  // namespace sh

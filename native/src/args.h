@@ -31,6 +31,7 @@ class Args {
   float* f32(size_t i, const char* name, uint64_t need, bool nullable = false);
   int32_t* i32(size_t i, const char* name, uint64_t need, bool nullable = false);
   uint16_t* u16(size_t i, const char* name, uint64_t need, bool nullable = false);
+  int8_t* i8(size_t i, const char* name, uint64_t need, bool nullable = false);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 

@@ -210,6 +210,22 @@ napi_value GemmBf16(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmI8(c, a, q, scale, M, N, K, beta): c[M, N] (+)= a[M, K] @ (scale[n] * q[N, K])^T
+napi_value GemmI8(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmI8", 8);
+  constexpr int64_t kMax = INT32_MAX;  // BLAS dimensions are int
+  const int64_t M = a.dim(4, "M", kMax), N = a.dim(5, "N", kMax), K = a.dim(6, "K", kMax);
+  const double beta = a.num(7, "beta");
+  if (a.ok() && beta != 0.0 && beta != 1.0) a.fail("beta must be 0 (overwrite) or 1 (accumulate)");
+  float* c = a.f32(0, "c", mulz(M, N));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  const int8_t* Q = a.i8(2, "q", mulz(N, K));
+  const float* S = a.f32(3, "scale", static_cast<uint64_t>(N));
+  if (!a.ok()) return nullptr;
+  gemm_i8(c, A, Q, S, M, N, K, static_cast<float>(beta));
+  return nullptr;
+}
+
 napi_value Bf16ToF32(napi_env env, napi_callback_info info) { return ToF32<bf16_to_f32>(env, info, "bf16ToF32"); }
 napi_value F16ToF32(napi_env env, napi_callback_info info) { return ToF32<f16_to_f32>(env, info, "f16ToF32"); }
 napi_value F32ToBf16(napi_env env, napi_callback_info info) { return FromF32<f32_to_bf16>(env, info, "f32ToBf16"); }
@@ -230,6 +246,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("dropoutBackward", DropoutBackward),
       SH_METHOD("adamw", Adamw),
       SH_METHOD("gemmBf16", GemmBf16),
+      SH_METHOD("gemmI8", GemmI8),
       SH_METHOD("bf16ToF32", Bf16ToF32),
       SH_METHOD("f16ToF32", F16ToF32),
       SH_METHOD("f32ToBf16", F32ToBf16),

@@ -16,6 +16,10 @@ void gemm_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K,
  *  false without touching c for any other shape (k_gemm_bf16_rows.cc). */
 bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool transA, bool transB,
                     float beta);
+/** c[M, N] = a[M, K] @ (scale[n] * q[N, K])^T (+ c when beta is 1): weights in int8 with one float32 scale per
+ *  output row (k_gemm_i8.cc). Decode rows (M <= 8) read each int8 weight row once for all rows; more rows
+ *  widen blocks of weights to float32 and run sgemm. */
+void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
 /** Whether gemm_bf16 runs on a native bf16 GEMM (oneDNN) rather than emulated on sgemm. */
 bool gemm_bf16_accelerated();
 /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M

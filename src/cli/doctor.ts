@@ -34,6 +34,8 @@ interface ComputePaths {
   trainBf16: 'native' | 'emulated';
   /** generate/chat/serve --weights bf16 */
   weightsBf16: { decode: string; prefill: 'native' | 'emulated' };
+  /** generate/chat/serve --weights int8 */
+  weightsInt8: string;
 }
 
 /** Which path runs: bf16 GEMMs are native only with oneDNN on a CPU with AVX512-BF16 or AMX (else emulated on
@@ -44,6 +46,8 @@ function computePaths(loaded: boolean): ComputePaths {
     fp32: loaded ? 'float32 GEMMs on the BLAS (decode rows: sgemv / split sgemm)' : 'TypeScript reference kernels',
     trainBf16: fast,
     weightsBf16: { decode: loaded ? 'one pass over bf16 weight rows (half the bytes of float32)' : 'TypeScript reference kernels', prefill: fast },
+    weightsInt8: loaded ? 'decode: one pass over int8 weight rows (a quarter of the bytes of float32); prefill: blocks widened to float32 on the BLAS'
+      : 'TypeScript reference kernels',
   };
 }
 
@@ -89,6 +93,7 @@ function print(r: Report): void {
     out.push(`  train --precision bf16                  ${pb.trainBf16 === 'native' ? 'bf16 GEMMs native (AVX512-BF16 / AMX)'
       : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}`);
     out.push(`  generate/chat/serve --weights bf16      decode: ${pb.weightsBf16.decode}; prefill: bf16 GEMM ${pb.weightsBf16.prefill}`);
+    out.push(`  generate/chat/serve --weights int8      ${pb.weightsInt8}`);
     out.push('', 'kernel self-test (native vs reference):');
     for (const t of r.selfTest) {
       out.push(`  ${t.pass ? 'pass' : 'FAIL'}  ${t.op.padEnd(14)} max abs diff ${t.maxAbsDiff.toExponential(2)} (tolerance ${t.tolerance.toExponential(0)})`);

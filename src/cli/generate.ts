@@ -39,8 +39,9 @@ export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model fol
   --repetition-penalty R    > 1 discourages repeating tokens already seen
   --seed S                  make sampling reproducible
   --stop STR                stop when STR appears (repeatable); STR itself is not printed
-  --weights f32|bf16        multiply with float32 weights (default) or bf16 ones: half the memory read per
-                            token, faster decode; logits within bf16 rounding (shitate doctor shows the path)`;
+  --weights f32|bf16|int8   multiply with float32 weights (default), bf16 ones (half the memory read per
+                            token, faster decode; logits within bf16 rounding) or int8 ones with a scale per
+                            output channel (a quarter; logits within about 1e-2) (shitate doctor shows the path)`;
 
 function num(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = flagStr(p, name);
@@ -83,13 +84,13 @@ export function openFromFlags(command: string, p: Parsed): OpenedModel {
   return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars, weights });
 }
 
-/** f32 or bf16 (default f32). For bf16, OpenBLAS's idle threads sleep at once (set before the kernels load): the
- *  decode GEMMs then run on the addon's own threads, which a spinning BLAS thread would slow down. */
+/** f32, bf16 or int8 (default f32). For bf16 and int8, OpenBLAS's idle threads sleep at once (set before the
+ *  kernels load): the decode GEMMs then run on the addon's own threads, which a spinning BLAS thread would slow. */
 export function weightsFlag(v: string | undefined, what: string): WeightFormat {
   if (v === undefined || v === 'f32') return 'f32';
-  if (v !== 'bf16') throw new ShitateError('E_USAGE', `${what}: expected f32 or bf16, found "${v}"`, `e.g. ${what} bf16`);
+  if (v !== 'bf16' && v !== 'int8') throw new ShitateError('E_USAGE', `${what}: expected f32, bf16 or int8, found "${v}"`, `e.g. ${what} bf16`);
   preferSleepingBlasThreads();
-  return 'bf16';
+  return v;
 }
 
 /** The note printed when the model ships no chat template. */

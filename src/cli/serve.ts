@@ -46,7 +46,8 @@ options:
   --max-concurrent N         generations running at once, decoded together in one batched step (default 16)
   --max-queue N              requests that may wait; more get 429 (default 64)
   --max-body-bytes N         largest request body (default 2097152)
-  --weights f32|bf16         multiply with float32 weights (default) or bf16 ones: half the bytes read per token
+  --weights f32|bf16|int8    multiply with float32 weights (default), bf16 ones (half the bytes read per token)
+                             or int8 ones with a scale per output channel (a quarter)
   --log-prompts              write prompts and completions into the log (off by default)
   --allow-unknown-fields     ignore unknown request fields instead of answering 400
   --chat-template-kwargs J   default chat template variables, e.g. '{"enable_thinking": false}' (a request's

@@ -6,7 +6,7 @@ import type { GenerationConfig } from '../io/generation-config.js';
 import type { ModelConfig } from '../models/index.js';
 import { loadAdapter, type LoraSet } from '../lora/index.js';
 import { loadModel, type CausalLM } from '../models/index.js';
-import { holdWeightsBf16, setWeightFormat, type WeightFormat } from '../tensor/index.js';
+import { holdWeightsBf16, holdWeightsInt8, setWeightFormat, type WeightFormat } from '../tensor/index.js';
 import { checkTokenizerFits, loadTokenizer, type TemplateVars, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 
@@ -20,7 +20,8 @@ export interface OpenModelOptions {
   /** chat template variables (enable_thinking, ...), over the ones the adapter was trained with */
   templateVars?: TemplateVars | null;
   /** the format frozen weights are multiplied in (tensor/weights.ts; process-wide): 'bf16' rounds them once and
-   *  halves the bytes a decode step reads; unset keeps the process's current format (f32 unless set) */
+   *  halves the bytes a decode step reads, 'int8' quantizes them per output channel (a quarter of the bytes);
+   *  unset keeps the process's current format (f32 unless set) */
   weights?: WeightFormat;
 }
 
@@ -64,6 +65,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel
   }
   if (opts.weights) setWeightFormat(opts.weights);
   if (opts.weights === 'bf16') holdWeightsBf16(loaded.model.linears()); // after fusing: the merged weights rounded once
+  if (opts.weights === 'int8') holdWeightsInt8(loaded.model.linears()); // after fusing: the merged weights quantized once
   const templateVars = { ...(opts.adapter ? adapterTemplateVars(opts.adapter) : null), ...opts.templateVars };
   return { dir, config: loaded.config, generation: loaded.generation, model: loaded.model, tokenizer, endIds, adapter, templateVars };
 }

@@ -93,6 +93,7 @@ function wrap(a: NativeAddon): Kernels {
     gemm: a.gemm,
     gemmRows: a.gemmRows,
     gemmBf16: a.gemmBf16,
+    gemmI8: a.gemmI8,
     add: a.add,
     mul: a.mul,
     scale: a.scale,

@@ -38,6 +38,13 @@ function cases(): Case[] {
   const wM = randn(F * C, 10);
   return [
     { op: 'gemm', tol: 1e-4, run: (k) => { const o = new Float32Array(N * F); k.gemm(o, x, wM, 1, N, F, C, false, true, 0, 0, 0); return [o]; } },
+    { op: 'gemmI8', tol: 1e-4, run: (k) => {
+      const q8 = Int8Array.from(wM, (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
+      const sc = Float32Array.from({ length: F }, (_, i) => 0.01 + 0.001 * i);
+      const o = new Float32Array(N * F); k.gemmI8(o, x, q8, sc, N, F, C, 0); // N rows: widened blocks on sgemm
+      const d = new Float32Array(2 * F); k.gemmI8(d, x, q8, sc, 2, F, C, 0); // decode rows
+      return [o, d];
+    } },
     { op: 'add', tol: 1e-6, run: (k) => { const o = new Float32Array(N * C); k.add(o, x, w, N * C, C); return [o]; } },
     { op: 'silu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.silu(o, g, N * F); return [o]; } },
     { op: 'swiglu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.swiglu(o, g, u, N * F); return [o]; } },

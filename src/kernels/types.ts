@@ -32,6 +32,11 @@ export interface Kernels extends LowpKernels {
   gemmBf16(c: F32, a: F32, b: Uint16Array, M: number, N: number, K: number,
     transA: boolean, transB: boolean, beta: number): void;
 
+  /** Inference against int8 weights with one float32 scale per output row: c[M, N] = a[M, K] @ (scale[n] *
+   *  q[N, K])^T + beta * c (beta 0 or 1). Native: decode rows (M <= 8) read each weight row once, one byte per
+   *  weight; more rows widen blocks of weights to float32 for sgemm. */
+  gemmI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, beta: number): void;
+
   // ---- elementwise (n = element count) -----------------------------------------------------------
   /** out = a + b, where b has n elements or cols elements (broadcast over rows of width cols). */
   add(out: F32, a: F32, b: F32, n: number, cols: number): void;

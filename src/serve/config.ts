@@ -22,7 +22,7 @@ export const SERVE_SCHEMA: Schema = {
   allowUnknownFields: { type: 'boolean', help: 'ignore request fields the server does not know instead of answering 400' },
   chatTemplateKwargs: { type: 'json', nullable: true, help: 'default chat template variables as JSON, e.g. {"enable_thinking": false}; a request\'s chat_template_kwargs win' },
   reasoning: { type: 'boolean', help: 'return <think> blocks as reasoning_content, as vLLM\'s reasoning parser does (models whose template writes them)' },
-  weights: { type: 'string', choices: ['f32', 'bf16'], help: 'format the base weights are multiplied in: bf16 reads half the bytes per token (faster decode, logits within bf16 rounding)' },
+  weights: { type: 'string', choices: ['f32', 'bf16', 'int8'], help: 'format the base weights are multiplied in: bf16 reads half the bytes per token (faster decode, logits within bf16 rounding), int8 (a scale per output channel) a quarter' },
 };
 
 export interface ServeConfig {

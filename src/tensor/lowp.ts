@@ -6,6 +6,7 @@
 import { Tensor } from './tensor.js';
 import type { Storage } from './storage.js';
 import { kernels } from '../kernels/index.js';
+import { int8WeightChanged } from './weights.js';
 import { onScopeEnd, takeBits, takeBuffer } from './pool.js';
 import { numel, type Shape } from './shape.js';
 
@@ -107,6 +108,7 @@ export function bf16Weight(w: Tensor): Uint16Array | null {
 export function weightChanged(w: Tensor): void {
   if (w.storage instanceof Bf16Storage) w.storage.refresh();
   else shadows.delete(w.data);
+  int8WeightChanged(w);
 }
 
 /** A tensor of bf16 values (an autocast activation: a bf16 GEMM's output), its bits from the step pool. Ops that

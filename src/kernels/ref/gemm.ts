@@ -40,6 +40,19 @@ export function gemmBf16(c: FA, a: FA, b: Uint16Array, M: number, N: number, K: 
   gemm(c, af, bf, 1, M, N, K, transA, transB, beta, 0, 0);
 }
 
+/** Kernels.gemmI8: c[M, N] (+)= a[M, K] @ (scale[n] * q[N, K])^T, the sum over k on the integers, scaled once
+ *  (sums in double here). */
+export function gemmI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: number, K: number, beta: number): void {
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      let acc = 0;
+      for (let k = 0; k < K; k++) acc += a[m * K + k] * q[n * K + k];
+      const v = acc * scale[n];
+      c[m * N + n] = beta === 0 ? v : v + c[m * N + n];
+    }
+  }
+}
+
 /** c[M, N] = a[M, K] @ w[N, K]^T (c += that when accumulate), each element summed in one fixed order that does
  *  not depend on M: eight float32 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail, or for
  *  K <= 16 one chain in k order (the native kernel's order, without its fused multiply-adds). A row's result never depends on the rows beside it. */

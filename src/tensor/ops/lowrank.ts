@@ -9,7 +9,7 @@ import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
 import { bf16WeightWithRows } from '../lowp.js';
 import { lowRankBf16 } from './linear-bf16.js';
-import { inferenceBf16 } from '../weights.js';
+import { inferenceBf16, inferenceInt8 } from '../weights.js';
 import { view } from './basic.js';
 
 export interface LowRank {
@@ -40,7 +40,9 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
   const y = uninit([...x.shape.slice(0, -1), out]); // bias rows or gemm beta 0 write it all
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * out);
   const held = needsGrad([x, w]) ? null : inferenceBf16(w); // inference with bf16 weights (weights.ts)
+  const held8 = held || needsGrad([x, w]) ? null : inferenceInt8(w); // inference with int8 weights
   if (held) K.gemmBf16(y.data, x.data, held, N, out, inp, false, true, bias ? 1 : 0); // y (+)= r(x) r(W)^T
+  else if (held8) K.gemmI8(y.data, x.data, held8.q, held8.scale, N, out, inp, bias ? 1 : 0); // y (+)= x (s q)^T
   else K.gemm(y.data, x.data, w.data, 1, N, out, inp, false, true, bias ? 1 : 0, 0, 0); // y (+)= x W^T
   const us = scratch(N * R);
   K.gemm(us, xd, lr.A.data, 1, N, R, inp, false, true, 0, 0, 0); // u = dropout(x) A^T

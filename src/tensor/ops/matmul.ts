@@ -8,7 +8,7 @@ import { add, view } from './basic.js';
 import { finite, uninit } from './util.js';
 import { bf16Weight } from '../lowp.js';
 import { linearBf16 } from './linear-bf16.js';
-import { inferenceBf16 } from '../weights.js';
+import { inferenceBf16, inferenceInt8, type Int8Storage } from '../weights.js';
 
 export interface MatmulOpts {
   transA?: boolean;
@@ -80,8 +80,10 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
   const w16 = bf16Weight(w); // frozen w in mixed precision: a bf16 GEMM with a bf16 output (linear-bf16.ts)
   let y: Tensor;
   const held = w16 || needsGrad([x2]) ? null : inferenceBf16(w); // inference with bf16 weights (weights.ts)
+  const held8 = w16 || held || needsGrad([x2]) ? null : inferenceInt8(w); // inference with int8 weights
   if (w16) y = linearBf16(x2, w, w16, bias ?? null);
   else if (held) y = linearHeldBf16(x2, w, held, bias ?? null);
+  else if (held8) y = linearHeldInt8(x2, w, held8, bias ?? null);
   else {
     y = matmul(x2, w, { transB: true });
     if (bias) y = add(y, bias);
@@ -96,6 +98,17 @@ function linearHeldBf16(x: Tensor, w: Tensor, w16: Uint16Array, bias: Tensor | n
   const y = uninit([N, O]); // bias rows, or gemmBf16 with beta 0, write it all
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * O);
   kernels().gemmBf16(y.data, x.data, w16, N, O, I, false, true, bias ? 1 : 0);
+  finite('linear', { x, y });
+  return y;
+}
+
+/** x [N, I] @ (scale * q)^T (+ bias) with w held as int8 rows: float32 output, no gradient (inference only). */
+function linearHeldInt8(x: Tensor, w: Tensor, w8: Int8Storage, bias: Tensor | null): Tensor {
+  const [N, I] = x.shape;
+  const O = w.shape[0];
+  const y = uninit([N, O]); // bias rows, or gemmI8 with beta 0, write it all
+  if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * O);
+  kernels().gemmI8(y.data, x.data, w8.q, w8.scale, N, O, I, bias ? 1 : 0);
   finite('linear', { x, y });
   return y;
 }

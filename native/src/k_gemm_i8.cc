@@ -1,0 +1,109 @@
+// GEMM against int8 weights with one float32 scale per output row (symmetric, per-channel: w[n, k] = scale[n] *
+// q[n, k]): c[M, N] = a[M, K] @ w^T (+ c). Activations stay float32. Decode (M <= 8) is memory-bound: each weight
+// row streams once for all M rows at one byte per weight, a quarter of float32's bytes and half of bf16's; the
+// sum over k is taken on the integers' exact float values and scaled once at the end. More rows (prefill) widen
+// a block of weight rows to float32 (q * scale, the same values) and multiply them on sgemm.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
+#include "gemm_backend.h"
+#include "kernels.h"
+#include "vec8.h"
+
+namespace sh {
+namespace {
+
+/** 8 int8 weights as floats (exact): sign-extend to int32, convert (GCC scalarises a generic vector conversion). */
+inline v8 widen8(const int8_t* p) {
+#ifdef __AVX2__
+  const __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))));
+  v8 r;
+  std::memcpy(&r, &f, sizeof r);
+  return r;
+#else
+  v8 r;
+  for (int j = 0; j < 8; ++j) r[j] = static_cast<float>(p[j]);
+  return r;
+#endif
+}
+
+inline float hsum8(const v8& v) { return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7])); }
+
+/** c[m, n] (+)= scale[n] * dot(a[m, :], q[n, :]) for m < M: one weight row, read once, two accumulators per row. */
+template <int M>
+inline void row(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 N, i64 K, float beta) {
+  v8 acc0[M] = {}, acc1[M] = {};
+  const int8_t* w = q + n * K;
+  i64 k = 0;
+  for (; k + 16 <= K; k += 16) {
+    const v8 w0 = widen8(w + k), w1 = widen8(w + k + 8);
+    for (int m = 0; m < M; ++m) {
+      acc0[m] += load8(a + m * K + k) * w0;
+      acc1[m] += load8(a + m * K + k + 8) * w1;
+    }
+  }
+  for (int m = 0; m < M; ++m) {
+    float tail = 0;
+    for (i64 kk = k; kk < K; ++kk) tail += a[m * K + kk] * static_cast<float>(w[kk]);
+    const float v = (hsum8(acc0[m] + acc1[m]) + tail) * scale[n];
+    float& out = c[m * N + n];
+    out = beta == 0.0f ? v : v + out;
+  }
+}
+
+/** Weights below which a decode call stays on the calling thread (as for bf16 rows: waking the workers costs more
+ *  than a layer's projection takes). */
+constexpr i64 kRowsParMin = i64(1) << 22;
+
+template <int M>
+void rows_kernel(float* c, const float* a, const int8_t* q, const float* scale, i64 N, i64 K, float beta) {
+#pragma omp parallel for num_threads(N * K >= kRowsParMin ? threads() : 1) schedule(static)
+  for (i64 n = 0; n < N; ++n) row<M>(c, a, q, scale, n, N, K, beta);
+}
+
+/** Weight rows widened per sgemm call in prefill: a block of at most ~4 MB of float32. */
+i64 block_rows(i64 K) { return std::max<i64>(16, (i64(1) << 20) / std::max<i64>(1, K)); }
+
+}  // namespace
+
+void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (beta == 0.0f) std::fill(c, c + M * N, 0.0f);
+    return;
+  }
+  switch (M) {
+    case 1: return rows_kernel<1>(c, a, q, scale, N, K, beta);
+    case 2: return rows_kernel<2>(c, a, q, scale, N, K, beta);
+    case 3: return rows_kernel<3>(c, a, q, scale, N, K, beta);
+    case 4: return rows_kernel<4>(c, a, q, scale, N, K, beta);
+    case 5: return rows_kernel<5>(c, a, q, scale, N, K, beta);
+    case 6: return rows_kernel<6>(c, a, q, scale, N, K, beta);
+    case 7: return rows_kernel<7>(c, a, q, scale, N, K, beta);
+    case 8: return rows_kernel<8>(c, a, q, scale, N, K, beta);
+    default: break;
+  }
+  static thread_local std::vector<float> wide;
+  const i64 NB = std::min(N, block_rows(K));
+  if (static_cast<i64>(wide.size()) < NB * K) wide.resize(static_cast<size_t>(NB * K));
+  for (i64 n0 = 0; n0 < N; n0 += NB) {
+    const i64 nb = std::min(NB, N - n0);
+    float* w = wide.data();
+#pragma omp parallel for num_threads(nb * K >= kRowsParMin ? threads() : 1) schedule(static)
+    for (i64 r = 0; r < nb; ++r) {
+      const int8_t* src = q + (n0 + r) * K;
+      const float s = scale[n0 + r];
+      float* dst = w + r * K;
+      for (i64 k = 0; k < K; ++k) dst[k] = static_cast<float>(src[k]) * s;
+    }
+    // c[:, n0:n0+nb] (+)= a @ w_block^T
+    sgemm_rm(false, true, M, nb, K, 1.0f, a, K, w, K, beta, c + n0, N);
+  }
+}
+
+}  // namespace sh
