@@ -71,6 +71,12 @@ describe('assistants', () => {
     expect(b.knowledge as number).toBeGreaterThan(0);
     expect(fs.existsSync(path.join(s.home, 'assistants', 'support.yaml'))).toBe(true);
     expect(at<Json[]>((await s.req('GET', '/api/assistants')).json, 'assistants')[0]).toMatchObject({ id: 'support', name: 'サポート', memory: true, knowledge: ['faq'] });
+    // quoting the retrieved passages, and the knowledge settings the page does not edit, go through to the file
+    const quoting = await s.req('PUT', '/api/assistants/support', { ...profile, knowledge: { bases: ['faq'], top_k: 3, quote: 10 } });
+    expect(quoting.status).toBe(200);
+    expect(at<Json>(quoting.json, 'profile.knowledge')).toMatchObject({ bases: ['faq'], topK: 3, quote: 10 });
+    expect(fs.readFileSync(path.join(s.home, 'assistants', 'support.yaml'), 'utf8')).toMatch(/quote: 10/);
+    expect((await s.req('PUT', '/api/assistants/support', { ...profile, knowledge: { bases: ['faq'], quote: -1 } })).status).toBe(400);
     expect((await s.req('DELETE', '/api/assistants/support')).status).toBe(200);
     expect((await s.req('GET', '/api/assistants/support')).status).toBe(404);
   });

@@ -3,17 +3,26 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, Badge, ErrorBox, html, notify, showError, t, useShared } from './ui.js';
 
-const EMPTY = { id: '', name: '', description: '', instructions: '', tone: '', language: '', kind: 'local', model: '', url: '', key_env: '', adapter: '', bases: [], memory: false };
+const EMPTY = { id: '', name: '', description: '', instructions: '', tone: '', language: '', kind: 'local', model: '', url: '', key_env: '', adapter: '', bases: [], memory: false, quote: 0, knowledge: null };
 
 function toForm(id, p) {
   return { id, name: p.name, description: p.description, instructions: p.instructions, tone: p.tone, language: p.language, kind: p.provider.kind,
-    model: p.provider.model, url: p.provider.url || '', key_env: p.provider.keyEnv || '', adapter: p.provider.adapter || '', bases: p.knowledge.bases, memory: p.memory.enabled };
+    model: p.provider.model, url: p.provider.url || '', key_env: p.provider.keyEnv || '', adapter: p.provider.adapter || '', bases: p.knowledge.bases, memory: p.memory.enabled,
+    quote: p.knowledge.quote || 0, knowledge: p.knowledge };
+}
+
+/** The profile's knowledge settings as the file spells them: what the page edits (bases, quote) over what it keeps. */
+function knowledgeOf(f) {
+  const k = f.knowledge || {};
+  const kept = { top_k: k.topK, mode: k.mode, whole_max_chars: k.wholeMaxChars, budget_tokens: k.budgetTokens };
+  const quote = f.kind === 'local' ? Number(f.quote) || 0 : 0;
+  return { bases: f.bases, ...Object.fromEntries(Object.entries(kept).filter(([, v]) => v !== undefined)), ...(quote > 0 ? { quote } : {}) };
 }
 
 function toFile(f) {
   const provider = { kind: f.kind, model: f.model, ...(f.url ? { url: f.url } : {}), ...(f.key_env ? { key_env: f.key_env } : {}), ...(f.adapter && f.kind === 'local' ? { adapter: f.adapter } : {}) };
   return { name: f.name || f.id, description: f.description, instructions: f.instructions, tone: f.tone, language: f.language, provider,
-    knowledge: { bases: f.bases }, memory: { enabled: f.memory } };
+    knowledge: knowledgeOf(f), memory: { enabled: f.memory } };
 }
 
 function Profiles({ bases }) {
@@ -64,6 +73,9 @@ function Profiles({ bases }) {
         ${form.kind === 'local' ? input('adapter', t('as.adapter')) : html`${input('url', t('as.url'), 'http://127.0.0.1:11434/v1')}${input('key_env', t('as.keyEnv'), 'OPENAI_API_KEY')}`}</div>
       <fieldset><legend>${t('as.kb')}</legend>${bases.length === 0 ? html`<span class="muted small">${t('kb.none')}</span>` : bases.map((b) => html`<label class="check">
         <input type="checkbox" checked=${form.bases.includes(b.name)} onChange=${() => setForm({ ...form, bases: form.bases.includes(b.name) ? form.bases.filter((x) => x !== b.name) : [...form.bases, b.name] })} /> ${b.name}</label>`)}</fieldset>
+      ${form.kind === 'local' && form.bases.length ? html`<div class="field compact"><label for="as-quote">${t('as.quote')}</label>
+        <input id="as-quote" type="number" min="0" max="100" step="1" value=${form.quote} onInput=${(e) => setForm({ ...form, quote: e.target.value })} />
+        <span class="muted small">${t('as.quoteHelp')}</span></div>` : null}
       <label class="check"><input type="checkbox" checked=${form.memory} onChange=${(e) => setForm({ ...form, memory: e.target.checked })} /> ${t('as.memoryOn')}</label>
       <${ErrorBox} error=${error} />
       <div class="actions"><button class="primary" onClick=${save} disabled=${!form.id || !form.model}>${t('save')}</button>
