@@ -116,5 +116,14 @@ describe('eval --kb', () => {
     const bad = await cli(['eval', '--model', MINI, '--data', path.join(FAQ_DIR, 'heldout.jsonl'), '--quote', '10', '--out', path.join(out, 'x')]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--quote 10 quotes retrieved passages; expected --kb KB/);
+    // an assistant's own quoting applies with --assistant, unless --quote says otherwise
+    expect((await cli(['assistant', 'new', 'quoter', '--provider', 'local', '--model', MINI, '--kb', 'faq', '--language', 'ja', '--quote', '50'])).code).toBe(0);
+    const viaProfile = path.join(out, 'eval-quote-profile');
+    const p = await cli(['eval', '--model', MINI, '--data', path.join(FAQ_DIR, 'heldout.jsonl'), '--limit', '2', '--kb', 'faq', '--assistant', 'quoter',
+      '--max-tokens', '4', '--samples', '0', '--bootstrap-resamples', '0', '--out', viaProfile]);
+    expect(p.code, p.stderr).toBe(0);
+    const pr = JSON.parse(fs.readFileSync(path.join(viaProfile, 'eval.json'), 'utf8')) as { settings: { quote?: number }; systems: { system: string }[] };
+    expect(pr.settings.quote).toBe(50);
+    expect(pr.systems.map((x) => x.system)).toEqual(['base', 'base+kb', 'base+kb+quote']);
   }, 300_000);
 });
