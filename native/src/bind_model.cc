@@ -226,6 +226,18 @@ napi_value GemmI8(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// quantizeRowsI8(q, scale, w, rows, cols)
+napi_value QuantizeRowsI8(napi_env env, napi_callback_info info) {
+  Args a(env, info, "quantizeRowsI8", 5);
+  const int64_t rows = a.dim(3, "rows"), cols = a.dim(4, "cols");
+  int8_t* Q = a.i8(0, "q", mulz(rows, cols));
+  float* S = a.f32(1, "scale", static_cast<uint64_t>(rows));
+  const float* W = a.f32(2, "w", mulz(rows, cols));
+  if (!a.ok()) return nullptr;
+  quantize_rows_i8(Q, S, W, rows, cols);
+  return nullptr;
+}
+
 napi_value Bf16ToF32(napi_env env, napi_callback_info info) { return ToF32<bf16_to_f32>(env, info, "bf16ToF32"); }
 napi_value F16ToF32(napi_env env, napi_callback_info info) { return ToF32<f16_to_f32>(env, info, "f16ToF32"); }
 napi_value F32ToBf16(napi_env env, napi_callback_info info) { return FromF32<f32_to_bf16>(env, info, "f32ToBf16"); }
@@ -247,6 +259,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("adamw", Adamw),
       SH_METHOD("gemmBf16", GemmBf16),
       SH_METHOD("gemmI8", GemmI8),
+      SH_METHOD("quantizeRowsI8", QuantizeRowsI8),
       SH_METHOD("bf16ToF32", Bf16ToF32),
       SH_METHOD("f16ToF32", F16ToF32),
       SH_METHOD("f32ToBf16", F32ToBf16),

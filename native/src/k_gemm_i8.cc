@@ -4,6 +4,7 @@
 // sum over k is taken on the integers' exact float values and scaled once at the end. More rows (prefill) widen
 // a block of weight rows to float32 (q * scale, the same values) and multiply them on sgemm.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -70,6 +71,28 @@ void rows_kernel(float* c, const float* a, const int8_t* q, const float* scale, 
 i64 block_rows(i64 K) { return std::max<i64>(16, (i64(1) << 20) / std::max<i64>(1, K)); }
 
 }  // namespace
+
+void quantize_rows_i8(int8_t* q, float* scale, const float* w, i64 rows, i64 cols) {
+#pragma omp parallel for num_threads(rows * cols >= kRowsParMin ? threads() : 1) schedule(static)
+  for (i64 r = 0; r < rows; ++r) {
+    const float* src = w + r * cols;
+    int8_t* dst = q + r * cols;
+    float amax = 0;
+    for (i64 k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(src[k]));
+    // in double, then rounded once, as the reference does (kernels/ref/gemm.ts)
+    const float s = static_cast<float>(static_cast<double>(amax) / 127.0);
+    scale[r] = s;
+    if (s == 0.0f) {
+      std::fill(dst, dst + cols, int8_t{0});
+      continue;
+    }
+    for (i64 k = 0; k < cols; ++k) {
+      const double v = static_cast<double>(src[k]) / static_cast<double>(s);
+      const double m = std::min(127.0, std::floor(std::fabs(v) + 0.5));  // half away from zero
+      dst[k] = static_cast<int8_t>(v < 0 ? -m : m);
+    }
+  }
+}
 
 void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {
   if (M <= 0 || N <= 0) return;

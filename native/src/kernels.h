@@ -20,6 +20,8 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
  *  output row (k_gemm_i8.cc). Decode rows (M <= 8) read each int8 weight row once for all rows; more rows
  *  widen blocks of weights to float32 and run sgemm. */
 void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
+/** Symmetric per-row int8 quantization: scale[r] = max |w[r, :]| / 127, q = w / scale rounded half away from zero. */
+void quantize_rows_i8(int8_t* q, float* scale, const float* w, i64 rows, i64 cols);
 /** Whether gemm_bf16 runs on a native bf16 GEMM (oneDNN) rather than emulated on sgemm. */
 bool gemm_bf16_accelerated();
 /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M

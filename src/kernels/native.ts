@@ -94,6 +94,7 @@ function wrap(a: NativeAddon): Kernels {
     gemmRows: a.gemmRows,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,
+    quantizeRowsI8: a.quantizeRowsI8,
     add: a.add,
     mul: a.mul,
     scale: a.scale,

@@ -36,6 +36,9 @@ export interface Kernels extends LowpKernels {
    *  q[N, K])^T + beta * c (beta 0 or 1). Native: decode rows (M <= 8) read each weight row once, one byte per
    *  weight; more rows widen blocks of weights to float32 for sgemm. */
   gemmI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, beta: number): void;
+  /** Symmetric per-row int8 quantization of w [rows, cols]: scale[r] = max |w[r, :]| / 127 (0 for a zero row), q =
+   *  w / scale rounded half away from zero (both divisions in double, the scale rounded to float32 once). */
+  quantizeRowsI8(q: Int8Array, scale: F32, w: F32, rows: number, cols: number): void;
 
   // ---- elementwise (n = element count) -----------------------------------------------------------
   /** out = a + b, where b has n elements or cols elements (broadcast over rows of width cols). */

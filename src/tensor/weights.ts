@@ -54,22 +54,12 @@ export function int8WeightChanged(w: Tensor): void {
   int8Copies.delete(w);
 }
 
-/** Symmetric per-row int8 quantization of w [rows, cols]: scale = max |w| / 127 per row (0 for a zero row), q =
- *  w / scale rounded half away from zero, within [-127, 127]. */
+/** Symmetric per-row int8 quantization of w [rows, cols] (Kernels.quantizeRowsI8): scale = max |w| / 127 per row
+ *  (0 for a zero row), q = w / scale rounded half away from zero, within [-127, 127]. */
 export function quantizeRowsInt8(w: Float32Array, rows: number, cols: number): { q: Int8Array; scale: Float32Array } {
   const q = new Int8Array(rows * cols);
   const scale = new Float32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let amax = 0;
-    for (let k = r * cols; k < (r + 1) * cols; k++) amax = Math.max(amax, Math.abs(w[k]));
-    const s = Math.fround(amax / 127);
-    scale[r] = s;
-    if (s === 0) continue;
-    for (let k = r * cols; k < (r + 1) * cols; k++) {
-      const v = w[k] / s;
-      q[k] = Math.max(-127, Math.min(127, Math.sign(v) * Math.round(Math.abs(v))));
-    }
-  }
+  kernels().quantizeRowsI8(q, scale, w, rows, cols);
   return { q, scale };
 }
 

@@ -38,3 +38,26 @@ describe.each(impls.map((k) => [k.name, k] as const))('gemmI8 (%s)', (_name, k) 
     }
   });
 });
+
+describe('quantizeRowsI8', () => {
+  it('native and reference give the same integers and scales, ties and zero rows included', () => {
+    const rng = new Rng(21);
+    const [rows, cols] = [33, 70];
+    const w = Float32Array.from(randn(rng, rows * cols));
+    w.fill(0, 5 * cols, 6 * cols); // a zero row
+    // a row of exact half steps: 127 sets the scale to 1, then 0.5, -0.5, 2.5, -2.5 are ties
+    w.set([127, 0.5, -0.5, 2.5, -2.5, 126.5], 7 * cols);
+    const out = impls.map((k) => {
+      const q = new Int8Array(rows * cols);
+      const scale = new Float32Array(rows);
+      k.quantizeRowsI8(q, scale, w, rows, cols);
+      return { q, scale };
+    });
+    for (const o of out.slice(1)) {
+      expect(Array.from(o.q)).toEqual(Array.from(out[0].q));
+      expect(Array.from(o.scale)).toEqual(Array.from(out[0].scale));
+    }
+    expect(Array.from(out[0].q.subarray(7 * cols, 7 * cols + 6))).toEqual([127, 1, -1, 3, -3, 127]);
+    expect(out[0].scale[5]).toBe(0);
+  });
+});

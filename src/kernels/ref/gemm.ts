@@ -53,6 +53,26 @@ export function gemmI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: numb
   }
 }
 
+/** Kernels.quantizeRowsI8: per row, scale = max |w| / 127 rounded to float32 (0 for a zero row), q = w / scale
+ *  rounded half away from zero, within [-127, 127]. */
+export function quantizeRowsI8(q: Int8Array, scale: FA, w: FA, rows: number, cols: number): void {
+  for (let r = 0; r < rows; r++) {
+    let amax = 0;
+    for (let k = r * cols; k < (r + 1) * cols; k++) amax = Math.max(amax, Math.abs(w[k]));
+    const s = Math.fround(amax / 127);
+    scale[r] = s;
+    for (let k = r * cols; k < (r + 1) * cols; k++) {
+      if (s === 0) {
+        q[k] = 0;
+        continue;
+      }
+      const v = w[k] / s;
+      const m = Math.min(127, Math.floor(Math.abs(v) + 0.5));
+      q[k] = v < 0 ? -m : m;
+    }
+  }
+}
+
 /** c[M, N] = a[M, K] @ w[N, K]^T (c += that when accumulate), each element summed in one fixed order that does
  *  not depend on M: eight float32 lanes over k in steps of 8, the lanes added in a fixed tree, then the tail, or for
  *  K <= 16 one chain in k order (the native kernel's order, without its fused multiply-adds). A row's result never depends on the rows beside it. */
