@@ -31,7 +31,7 @@ export interface AnchorOptions {
 export const DEFAULT_QUOTE_STRENGTH = 10;
 
 /** The token before a sentence or line opening ends with one of these. */
-const ENDS_SPAN = /[\n。！？!?][\s」』）)]*$|[:：]\s*$/;
+const ENDS_SPAN = /[\n。．！？.!?][\s」』）)]*$|[:：]\s*$/;
 
 export function checkQuoteStrength(v: number, where: string): number {
   if (!Number.isFinite(v) || v < 0 || v > 100) {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { anchoredSampler, makeSampler, type AnchorOptions, type Sampler } from '../../src/generate/index.js';
 
-const TEXT = ['x', 'A', 'B', 'C', '。', 'D', 'E', '\n', 'F', 'G', 'H', 'I'];
+const TEXT = ['x', 'A', 'B', 'C', '。', 'D', 'E', '\n', 'F', 'G', 'H', 'I', ' days.', ' Keep'];
 const V = TEXT.length;
 const tokenText = (id: number) => TEXT[id];
 const greedy = makeSampler({ temperature: 0 });
@@ -71,5 +71,9 @@ describe('anchoredSampler', () => {
     // the reply opens at the second sentence (the model leans to 5 at the start): it goes on from there
     const model = (step: number) => (step === 0 ? prefer(5, 2.5) : new Float32Array(V));
     expect(run([[1, 2, 4, 5, 6, 9]], 4, 3, model)).toEqual([5, 6, 9]);
+    // an English sentence end (a token ending in ".") opens the next sentence too
+    const english = (step: number) => (step === 0 ? prefer(13, 2.5) : new Float32Array(V));
+    expect(run([[1, 12, 13, 2, 3]], 4, 3, english)).toEqual([13, 2, 3]);
+    expect(run([[1, 10, 13, 2, 3]], 4, 1, english)).toEqual([1]); // 13 after a plain token opens nothing
   });
 });
