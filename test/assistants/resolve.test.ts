@@ -5,10 +5,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Conversation, resolveAssistant } from '../../src/assistants/index.js';
-import { complete } from '../../src/providers/index.js';
+import { complete, type ChatEvent, type ChatRequest, type Provider } from '../../src/providers/index.js';
 import { MemoryStore } from '../../src/memory/index.js';
 import { ingest, KnowledgeBase } from '../../src/rag/index.js';
 import { tempDir } from '../helpers/tiny-model.js';
+import { MINI } from './faq-home.js';
 import { openaiCompatible, startServer, type FakeServer } from '../providers/fake-server.js';
 import { CORPUS_DIR } from '../rag/corpus.js';
 
@@ -100,6 +101,29 @@ describe('a conversation', () => {
     expect(mem.list()).toEqual([]);
     expect(await s.line('/exit')).toBe(false);
     a.close();
+  });
+
+  it('hands a local model the turn\'s sources to quote when the profile sets knowledge.quote', async () => {
+    fs.writeFileSync(path.join(home, 'assistants', 'quoter.yaml'),
+      `provider: { kind: local, model: "${MINI}" }\nknowledge: { bases: [handbook], mode: chunks, top_k: 2, quote: 10 }\n`);
+    const seen: ChatRequest[] = [];
+    const provider: Provider = {
+      kind: 'local', model: 'm', countTokens: (t) => t.length,
+      async *chat(req: ChatRequest): AsyncGenerator<ChatEvent> {
+        seen.push(req);
+        yield { type: 'text', text: 'ok' };
+        yield { type: 'done', finishReason: 'stop', usage: null };
+      },
+    };
+    const a = resolveAssistant('quoter', { home, provider });
+    const s = new Conversation(a, 'u', { text: () => undefined, note: () => undefined });
+    await s.line('経費精算の締め切りはいつ？');
+    a.close();
+    expect(seen).toHaveLength(1);
+    expect(seen[0].quote?.strength).toBe(10);
+    expect(seen[0].quote?.texts.length).toBe(s.lastSources.length);
+    expect(seen[0].quote?.texts[0]).toBe(s.lastSources[0].text);
+    expect(seen[0].messages[0].content).toContain(seen[0].quote!.texts[0]);
   });
 
   it('reports an unreachable provider and keeps going', async () => {
