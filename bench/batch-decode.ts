@@ -17,10 +17,16 @@ const USAGE = `bench/batch-decode.ts: one decode step for B generations at once 
   --rows LIST    batch sizes, comma-separated (default 1,4,16,32; 1 is always measured: the ratios are against it)
   --steps N      timed steps per batch size (default 40)
   --context N    prompt tokens already in each cache (default 32)
-  --adapters     two random LoRA adapters (r 8, every linear): rows go base / first / second in turn`;
+  --adapters     two random LoRA adapters (r 8, every linear): rows go base / first / second in turn
+  --weights F    f32 (default) or int8 (serve --weights int8: gemmRowsI8 over the int8 rows)`;
 
-const flags = parseBenchFlags(process.argv.slice(2), { nums: { steps: 40, context: 32 }, strs: ['model', 'rows'], bools: ['adapters'] }, USAGE);
-const m = openModel(flags.str.model ?? bundledModelDir());
+const flags = parseBenchFlags(process.argv.slice(2), { nums: { steps: 40, context: 32 }, strs: ['model', 'rows', 'weights'], bools: ['adapters'] }, USAGE);
+const weights = flags.str.weights ?? 'f32';
+if (weights !== 'f32' && weights !== 'int8') {
+  console.error(`--weights takes f32 or int8 (got ${weights})\n\n${USAGE}`);
+  process.exit(2);
+}
+const m = openModel(flags.str.model ?? bundledModelDir(), { weights });
 const cfg = m.model.config;
 const dec = rowDecoder(m.model);
 if (!dec) throw new Error(`${flags.str.model}: no batched decode for this model (a family other than the shared decoder, or bf16 weights)`);
@@ -35,7 +41,7 @@ if (flags.bool.adapters) {
   }
 }
 
-// time inside gemmRows, wrapped for this run only
+// time inside gemmRows (and gemmRowsI8), wrapped for this run only
 const K = kernels();
 const gemmRows = K.gemmRows.bind(K);
 let gemmMs = 0;
@@ -43,6 +49,13 @@ let gemmFlop = 0;
 K.gemmRows = (c, a, w, M, N, Kd, acc) => {
   const t = performance.now();
   gemmRows(c, a, w, M, N, Kd, acc);
+  gemmMs += performance.now() - t;
+  gemmFlop += 2 * M * N * Kd;
+};
+const gemmRowsI8 = K.gemmRowsI8.bind(K);
+K.gemmRowsI8 = (c, a, q, sc, M, N, Kd, acc) => {
+  const t = performance.now();
+  gemmRowsI8(c, a, q, sc, M, N, Kd, acc);
   gemmMs += performance.now() - t;
   gemmFlop += 2 * M * N * Kd;
 };

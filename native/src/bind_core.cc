@@ -44,6 +44,20 @@ napi_value GemmRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmRowsI8(c, a, q, scale, M, N, K, accumulate)
+napi_value GemmRowsI8(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRowsI8", 8);
+  const int64_t M = a.dim(4, "M"), N = a.dim(5, "N"), K = a.dim(6, "K");
+  const bool acc = a.flag(7, "accumulate");
+  float* c = a.f32(0, "c", mulz(M, N));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  const int8_t* Q = a.i8(2, "q", mulz(N, K));
+  const float* S = a.f32(3, "scale", static_cast<uint64_t>(N));
+  if (!a.ok()) return nullptr;
+  gemm_rows_i8(c, A, Q, S, M, N, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
 // add / mul (out, a, b, n, cols): b is full (cols == n, or 0) or one row of width cols
 template <void (*Kernel)(float*, const float*, const float*, i64, i64)>
 napi_value Broadcast(napi_env env, napi_callback_info info, const char* name) {
@@ -266,6 +280,7 @@ napi_status register_core(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("gemm", Gemm),
       SH_METHOD("gemmRows", GemmRows),
+      SH_METHOD("gemmRowsI8", GemmRowsI8),
       SH_METHOD("add", Add),
       SH_METHOD("mul", Mul),
       SH_METHOD("scale", Scale),

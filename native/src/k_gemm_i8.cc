@@ -2,7 +2,10 @@
 // q[n, k]): c[M, N] = a[M, K] @ w^T (+ c). Activations stay float32. Decode (M <= 8) is memory-bound: each weight
 // row streams once for all M rows at one byte per weight, a quarter of float32's bytes and half of bf16's; the
 // sum over k is taken on the integers' exact float values and scaled once at the end. More rows (prefill) widen
-// a block of weight rows to float32 (q * scale, the same values) and multiply them on sgemm.
+// a block of weight rows to float32 (q * scale, the same values) and multiply them on sgemm. gemm_rows_i8 (batched
+// decode) runs the decode-row sums for any M: every element summed in one order (two 8-lane accumulators over
+// alternate blocks of 8, added lane-wise, a fixed lane tree, then the tail), so a row's result does not depend on
+// the rows beside it.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -57,6 +60,24 @@ inline void row(float* c, const float* a, const int8_t* q, const float* scale, i
   }
 }
 
+/** All M rows against weight row n, in blocks of up to 8 rows: each element summed by row<>, whatever the block. */
+inline void all_rows(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 M, i64 N, i64 K, float beta) {
+  for (i64 m0 = 0; m0 < M; m0 += 8) {
+    float* cb = c + m0 * N;
+    const float* ab = a + m0 * K;
+    switch (std::min<i64>(8, M - m0)) {
+      case 1: row<1>(cb, ab, q, scale, n, N, K, beta); break;
+      case 2: row<2>(cb, ab, q, scale, n, N, K, beta); break;
+      case 3: row<3>(cb, ab, q, scale, n, N, K, beta); break;
+      case 4: row<4>(cb, ab, q, scale, n, N, K, beta); break;
+      case 5: row<5>(cb, ab, q, scale, n, N, K, beta); break;
+      case 6: row<6>(cb, ab, q, scale, n, N, K, beta); break;
+      case 7: row<7>(cb, ab, q, scale, n, N, K, beta); break;
+      default: row<8>(cb, ab, q, scale, n, N, K, beta); break;
+    }
+  }
+}
+
 /** Weights below which a decode call stays on the calling thread (as for bf16 rows: waking the workers costs more
  *  than a layer's projection takes). */
 constexpr i64 kRowsParMin = i64(1) << 22;
@@ -92,6 +113,14 @@ void quantize_rows_i8(int8_t* q, float* scale, const float* w, i64 rows, i64 col
       dst[k] = static_cast<int8_t>(v < 0 ? -m : m);
     }
   }
+}
+
+void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {
+  if (M <= 0 || N <= 0) return;
+  // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
+  // weight rows, so no element's sum depends on M or on the thread count
+#pragma omp parallel for num_threads(M * N * K >= kRowsParMin ? threads() : 1) schedule(static)
+  for (i64 n = 0; n < N; ++n) all_rows(c, a, q, scale, n, M, N, K, beta);
 }
 
 void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {

@@ -27,6 +27,9 @@ bool gemm_bf16_accelerated();
 /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M
  *  and the thread count, so a row's result does not depend on the rows beside it (batched decode; k_gemm_rows.cc). */
 void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta);
+/** Batched decode against int8 weights with one float32 scale per weight row: each element summed in one fixed order
+ *  that does not depend on M nor on the thread count, then times its row's scale (k_gemm_i8.cc). */
+void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
 /** One plain cblas_sgemm (beta 0), for benchmarks. */
 void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bool transA, bool transB);
 

@@ -92,6 +92,7 @@ function wrap(a: NativeAddon): Kernels {
     name: 'native',
     gemm: a.gemm,
     gemmRows: a.gemmRows,
+    gemmRowsI8: a.gemmRowsI8,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,
     quantizeRowsI8: a.quantizeRowsI8,

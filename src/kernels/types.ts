@@ -24,6 +24,9 @@ export interface Kernels extends LowpKernels {
    *  does not depend on M or the thread count, so a row's output is the same alone or among others (batched decode
    *  matches single-row decode bit for bit). Each weight row is read once for all M rows. */
   gemmRows(c: F32, a: F32, w: F32, M: number, N: number, K: number, accumulate: boolean): void;
+  /** gemmRows against int8 weights with one float32 scale per weight row (--weights int8): each element's sum in
+   *  the same fixed order, times its row's scale. */
+  gemmRowsI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, accumulate: boolean): void;
 
   /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds
    *  bfloat16 bit patterns and a is rounded to bfloat16 (nearest even) first; products are exact in float32 and

@@ -1,12 +1,13 @@
 // One decode step for several independent generations of the shared decoder at once (continuous batching). Each
 // row feeds one token at its own position into its own KV cache, under its own adapter (or none). The projections
-// and the LM head run once for all rows (gemmRows reads each weight row once per step); RoPE, the cache and
+// and the LM head run once for all rows (gemmRows reads each weight row once per step; gemmRowsI8 the int8 rows of
+// --weights int8); RoPE, the cache and
 // attention run per row. Every per-row result is computed by the same arithmetic whatever the batch holds:
 // gemmRows sums each output element in a fixed order independent of M, the norms reduce within a row, and the
 // elementwise and attention kernels are called on one row at a time. So a row's logits are bit-identical whether it
 // is decoded alone (generate() decodes through here too) or beside others.
 // Legend: B rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, inferenceInt8, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -31,12 +32,13 @@ export interface RowDecoder {
   attached(): (LinearAdapter | null)[];
 }
 
-/** The batched decoder of a model, or null where it has none (other families, bf16 weights or compute): those
+/** The batched decoder of a model, or null where it has none (other families, bf16 weights or compute; float32
+ *  and int8 weights have one): those
  *  decode through their own forward, one generation at a time. */
 export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null {
   // exactly the shared decoder: a subclass could change the forward this step mirrors
   if (!(model instanceof DecoderModel) || Object.getPrototypeOf(model) !== DecoderModel.prototype) return null;
-  if (weightFormat() !== 'f32' || computePrecision() !== 'fp32') return null;
+  if (weightFormat() === 'bf16' || computePrecision() !== 'fp32') return null;
   const linears = model.linears();
   const { embed, lmHead } = model.weights;
   if ([embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
@@ -96,12 +98,19 @@ function groupRows(rows: readonly DecodeRow[]): { order: number[]; groups: Group
   return { order, groups };
 }
 
+/** y [B, O] = x [B, I] W^T with the weights as inference holds them: float32, or int8 rows and scales (--weights int8). */
+function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: number, I: number): void {
+  const q = inferenceInt8(w);
+  if (q) kernels().gemmRowsI8(y, x, q.q, q.scale, B, O, I, false);
+  else kernels().gemmRows(y, x, w.data, B, O, I, false);
+}
+
 /** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added. */
 function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[], scratch: Scratch): Float32Array {
   const K = kernels();
   const [O, I] = lin.weight.shape;
   const y = scratch.take(lin, B * O); // written whole by gemmRows
-  K.gemmRows(y, x, lin.weight.data, B, O, I, false);
+  weightRows(y, x, lin.weight, B, O, I);
   if (lin.bias) K.add(y, y, lin.bias.data, B * O, O);
   for (const { start, end, adapters } of groups) {
     const adapter = adapters[slot] ?? null;
@@ -212,7 +221,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   const head = model.weights.lmHead;
   const V = head.shape[0];
   const logits = new Float32Array(B * V);
-  K.gemmRows(logits, h, head.data, B, V, C, false);
+  weightRows(logits, h, head, B, V, C);
   const out = new Array<Float32Array>(B);
   order.forEach((i, b) => {
     out[i] = logits.subarray(b * V, (b + 1) * V);

@@ -61,6 +61,37 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRows', ({ k })
   });
 });
 
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsI8', ({ k }) => {
+  it('equals a (scale q)^T, each row the same bits alone as among others, and adds to c when accumulating', () => {
+    const rng = new Rng(6);
+    for (const [M, N, K] of SHAPES) {
+      const a = randn(rng, M * K);
+      const q = Int8Array.from({ length: N * K }, () => Math.round((rng.next() * 2 - 1) * 127));
+      const scale = Float32Array.from({ length: N }, () => 0.001 + rng.next() * 0.02);
+      const all = new Float32Array(M * N).fill(NaN);
+      k.gemmRowsI8(all, a, q, scale, M, N, K, false);
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          let mag = 0;
+          for (let i = 0; i < K; i++) {
+            s += a[m * K + i] * q[n * K + i];
+            mag += Math.abs(a[m * K + i] * q[n * K + i]);
+          }
+          expect(Math.abs(all[m * N + n] - s * scale[n]), `${M}x${N}x${K}`).toBeLessThanOrEqual(1e-6 * mag * scale[n] + 1e-7);
+        }
+        const one = new Float32Array(N);
+        k.gemmRowsI8(one, a.subarray(m * K, (m + 1) * K), q, scale, 1, N, K, false);
+        expect(Array.from(one), `${M}x${N}x${K} row ${m}`).toEqual(Array.from(all.subarray(m * N, (m + 1) * N)));
+      }
+      const c0 = randn(rng, M * N);
+      const acc = Float32Array.from(c0);
+      k.gemmRowsI8(acc, a, q, scale, M, N, K, true);
+      acc.forEach((x, i) => expect(x).toBe(Math.fround(c0[i] + all[i])));
+    }
+  });
+});
+
 describe.runIf(native !== null && hooks !== null)('native gemmRows and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(5);
@@ -75,5 +106,16 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     });
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
+    // and gemmRowsI8 (int8 weights), threaded from 4M multiply-adds
+    const q = Int8Array.from(w, (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
+    const scale = Float32Array.from({ length: N }, (_, i) => 0.01 + 1e-5 * i);
+    const int8 = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const c = new Float32Array(M * N);
+      native?.gemmRowsI8(c, a, q, scale, M, N, K, false);
+      return Array.from(c);
+    });
+    expect(int8[1]).toEqual(int8[0]);
+    expect(int8[2]).toEqual(int8[0]);
   });
 });

@@ -43,8 +43,8 @@ const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a
 
 const PROMPTS = [[5, 9, 2], [7], [11, 3, 8, 14, 2, 6, 1], [4, 4], [9, 8, 7, 6, 5, 4], [12, 2, 3, 3]];
 
-function checkModel(dir: string, withAdapters: boolean): void {
-  const { model } = openModel(dir);
+function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'int8' = 'f32'): void {
+  const { model } = openModel(dir, { weights });
   const decoder = rowDecoder(model);
   expect(decoder).not.toBeNull();
   const sets: Layers[] = withAdapters ? [null, adapterLayers(model, makeAdapter(dir, 1)), adapterLayers(model, makeAdapter(dir, 2))] : [null];
@@ -76,6 +76,14 @@ function checkModel(dir: string, withAdapters: boolean): void {
 describe('batched decode rows', () => {
   it('match single-row decode bit for bit, with mixed adapters and positions (Llama, odd sizes)', () => {
     checkModel(tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 }), true);
+  });
+
+  it('match with int8 weights too (--weights int8: the int8 rows, each element summed in the same order)', () => {
+    try {
+      checkModel(tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 }), true, 'int8');
+    } finally {
+      setWeightFormat('f32');
+    }
   });
 
   it('match with per-head q/k norms (Qwen3)', () => {

@@ -53,6 +53,34 @@ export function gemmI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: numb
   }
 }
 
+/** Kernels.gemmRowsI8: each element summed in the native kernel's one order (two 8-lane float32 accumulators over
+ *  alternate blocks of 8, added lane-wise, the lanes in a fixed tree, then the tail), then times its row's scale
+ *  (without the native kernel's fused multiply-adds). A row's result never depends on the rows beside it. */
+export function gemmRowsI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: number, K: number, accumulate: boolean): void {
+  const f = Math.fround;
+  const K16 = K - (K % 16);
+  const l0 = new Float64Array(8);
+  const l1 = new Float64Array(8);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      l0.fill(0);
+      l1.fill(0);
+      for (let k = 0; k < K16; k += 16) {
+        for (let j = 0; j < 8; j++) {
+          l0[j] = f(l0[j] + f(a[m * K + k + j] * q[n * K + k + j]));
+          l1[j] = f(l1[j] + f(a[m * K + k + 8 + j] * q[n * K + k + 8 + j]));
+        }
+      }
+      const s = Array.from({ length: 8 }, (_, j) => f(l0[j] + l1[j]));
+      const sum = f(f(f(s[0] + s[4]) + f(s[1] + s[5])) + f(f(s[2] + s[6]) + f(s[3] + s[7])));
+      let tail = 0;
+      for (let k = K16; k < K; k++) tail = f(tail + f(a[m * K + k] * q[n * K + k]));
+      const v = f(f(sum + tail) * scale[n]);
+      c[m * N + n] = accumulate ? c[m * N + n] + v : v;
+    }
+  }
+}
+
 /** Kernels.quantizeRowsI8: per row, scale = max |w| / 127 rounded to float32 (0 for a zero row), q = w / scale
  *  rounded half away from zero, within [-127, 127]. */
 export function quantizeRowsI8(q: Int8Array, scale: FA, w: FA, rows: number, cols: number): void {
