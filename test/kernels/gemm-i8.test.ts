@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { randn, Rng } from './helpers.js';
+import { dotI8 } from './naive.js';
 
 const native = nativeStatus().kernels;
 const impls: Kernels[] = native ? [referenceKernels, native] : [referenceKernels];
@@ -24,13 +25,8 @@ describe.each(impls.map((k) => [k.name, k] as const))('gemmI8 (%s)', (_name, k) 
       let worst = 0;
       for (let m = 0; m < M; m++) {
         for (let n = 0; n < N; n++) {
-          let s = 0;
-          let mag = 0;
-          for (let i = 0; i < K; i++) {
-            s += a[m * K + i] * q[n * K + i];
-            mag += Math.abs(a[m * K + i] * q[n * K + i]);
-          }
-          const want = s * scale[n] + (beta ? c0[m * N + n] : 0);
+          const { sum, mag } = dotI8(a, q, m, n, K);
+          const want = sum * scale[n] + (beta ? c0[m * N + n] : 0);
           worst = Math.max(worst, Math.abs(c[m * N + n] - want) / (mag * scale[n] + 1e-3));
         }
       }

@@ -6,6 +6,7 @@ import { referenceKernels } from '../../src/kernels/index.js';
 import { loadNativeKernels, nativeBenchHooks } from '../../src/kernels/native.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { randn, Rng } from './helpers.js';
+import { dotI8 } from './naive.js';
 
 const native = loadNativeKernels().kernels;
 const hooks = nativeBenchHooks();
@@ -72,13 +73,8 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsI8', ({ k 
       k.gemmRowsI8(all, a, q, scale, M, N, K, false);
       for (let m = 0; m < M; m++) {
         for (let n = 0; n < N; n++) {
-          let s = 0;
-          let mag = 0;
-          for (let i = 0; i < K; i++) {
-            s += a[m * K + i] * q[n * K + i];
-            mag += Math.abs(a[m * K + i] * q[n * K + i]);
-          }
-          expect(Math.abs(all[m * N + n] - s * scale[n]), `${M}x${N}x${K}`).toBeLessThanOrEqual(1e-6 * mag * scale[n] + 1e-7);
+          const { sum, mag } = dotI8(a, q, m, n, K);
+          expect(Math.abs(all[m * N + n] - sum * scale[n]), `${M}x${N}x${K}`).toBeLessThanOrEqual(1e-6 * mag * scale[n] + 1e-7);
         }
         const one = new Float32Array(N);
         k.gemmRowsI8(one, a.subarray(m * K, (m + 1) * K), q, scale, 1, N, K, false);

@@ -153,3 +153,16 @@ export function nearestF16(x: number): number {
   f16Table ??= table(decodeF16, 0x7c00, 65536);
   return nearest(x, f16Table);
 }
+
+/** Row m of a [., K] against int8 row n of q, in double: the exact sum and the sum of the products' magnitudes
+ *  (what rounding errors scale with). */
+export function dotI8(a: ArrayLike<number>, q: Int8Array, m: number, n: number, K: number): { sum: number; mag: number } {
+  let sum = 0;
+  let mag = 0;
+  for (let i = 0; i < K; i++) {
+    const p = a[m * K + i] * q[n * K + i];
+    sum += p;
+    mag += Math.abs(p);
+  }
+  return { sum, mag };
+}
