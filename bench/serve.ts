@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import OpenAI from 'openai';
 import { chatPrompt, generateText, openModel } from '../src/generate/index.js';
 import { loadAdapter } from '../src/lora/index.js';
+import { WEIGHT_FORMATS, type WeightFormat } from '../src/tensor/index.js';
 import { fmt, parseBenchFlags, printTable } from './lib/harness.js';
 import { makeAdapter, serveModelDir } from '../test/serve/fixtures.js';
 
@@ -21,6 +22,7 @@ const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate se
   --max-queue N      server: requests that may wait (default 64; keep clients <= max-concurrent + max-queue)
   --timeout S        give up after S seconds (default 300)
   --model DIR        a local Hugging Face folder instead of the tiny test model (two random adapters are made for it)
+  --weights F        server and direct generation: f32 (default), bf16 or int8 (serve --weights F)
 
   BENCH_SERVER_PROF=DIR   the server runs with node --cpu-prof into DIR, and its log is shown`;
 
@@ -42,8 +44,8 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** The replies the server must give: the same seeded generations, run directly (adapters attached unfused). */
-async function expected(dir: string, adapters: Record<string, string | null>, plan: Planned[], tokens: number) {
-  const m = openModel(dir);
+async function expected(dir: string, adapters: Record<string, string | null>, plan: Planned[], tokens: number, weights: WeightFormat) {
+  const m = openModel(dir, { weights });
   const out = new Map<Planned, { text: string; tokens: number }>();
   let generated = 0;
   const t0 = performance.now();
@@ -60,9 +62,9 @@ async function expected(dir: string, adapters: Record<string, string | null>, pl
   return { out, tokensPerSec: (generated * 1000) / (performance.now() - t0) };
 }
 
-function startServer(dir: string, adapters: Record<string, string | null>, flags: Record<string, number>): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string, adapters: Record<string, string | null>, flags: Record<string, number>, weights: WeightFormat): Promise<{ child: ChildProcess; url: string }> {
   const args = [SELF, '--child-server', '--model', dir, '--base-name', 'base', '--host', '127.0.0.1', '--port', '0',
-    '--max-concurrent', String(flags['max-concurrent']), '--max-queue', String(flags['max-queue'])];
+    '--max-concurrent', String(flags['max-concurrent']), '--max-queue', String(flags['max-queue']), '--weights', weights];
   for (const [name, a] of Object.entries(adapters)) if (a) args.push('--adapter', `${name}=${a}`);
   const prof = process.env.BENCH_SERVER_PROF;
   const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHITATE_API_KEYS: '', SHITATE_ADMIN_KEY: '' } });
@@ -137,8 +139,13 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
 async function main(): Promise<void> {
   const flags = parseBenchFlags(process.argv.slice(2), {
     nums: { clients: 32, requests: 2, tokens: 32, 'max-concurrent': 16, 'max-queue': 64, timeout: 300 },
-    strs: ['model'],
+    strs: ['model', 'weights'],
   }, USAGE);
+  const weights = (flags.str.weights ?? 'f32') as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(weights)) {
+    console.error(`--weights takes ${WEIGHT_FORMATS.join(', ')} (got ${weights})\n\n${USAGE}`);
+    process.exit(2);
+  }
   const { clients, requests, tokens, timeout } = flags.num;
   if (clients < 1 || clients > 256 || requests < 1 || requests > 100 || tokens < 1) {
     console.error(`need 1 <= --clients <= 256, 1 <= --requests <= 100, --tokens >= 1\n\n${USAGE}`);
@@ -162,8 +169,8 @@ async function main(): Promise<void> {
   console.log(`bench:serve  ${flags.str.model ? path.relative(process.cwd(), dir) || dir : 'tiny test model'}: ${clients} clients x ${requests} streaming ` +
     `requests, max_tokens ${tokens}, temperature 1 with a seed per request, models ${names.join('/')}`);
 
-  const ref = await expected(dir, adapters, plan, tokens);
-  const { child, url } = await startServer(dir, adapters, flags.num);
+  const ref = await expected(dir, adapters, plan, tokens, weights);
+  const { child, url } = await startServer(dir, adapters, flags.num, weights);
   try {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const health = probeHealth(url);
