@@ -41,7 +41,7 @@ export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model fol
   --stop STR                stop when STR appears (repeatable); STR itself is not printed
   --weights f32|bf16|int8   multiply with float32 weights (default), bf16 ones (half the memory read per
                             token, faster decode; logits within bf16 rounding) or int8 ones with a scale per
-                            output channel (a quarter; logits within about 1e-2) (shitate doctor shows the path)`;
+                            output channel (a quarter; logits move by a few percent) (shitate doctor shows the path)`;
 
 function num(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = flagStr(p, name);
