@@ -42,6 +42,23 @@ function prepareFile(file: string): void {
   for (const f of [file, `${file}-wal`, `${file}-shm`]) ownerOnly(f, 0o600);
 }
 
+/** journal_mode = WAL, tried again for a while when the file is busy: switching needs an exclusive lock, and
+ *  SQLite answers SQLITE_BUSY at once, without waiting on the busy timeout, when waiting could deadlock with
+ *  another connection's lock (several processes opening a new file at the same moment). */
+function enableWal(db: Db): void {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let wait = 5; ; wait = Math.min(2 * wait, 200)) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (e) {
+      if ((e as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw e;
+      Atomics.wait(pause, 0, 0, wait); // a synchronous sleep: opening is synchronous
+    }
+  }
+}
+
 export function openDb(file: string, migrations: readonly Migration[], o: OpenOptions): Db {
   if (o.mustExist && !fs.existsSync(file)) {
     throw new ShitateError('E_NOT_FOUND', `${o.what}: expected ${file}, found no such file`, 'create it first (the command that adds to it creates it)');
@@ -51,7 +68,7 @@ export function openDb(file: string, migrations: readonly Migration[], o: OpenOp
     prepareFile(file);
     db = new Database(file);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`); // first: switching to WAL may itself wait for another process
-    db.pragma('journal_mode = WAL');
+    enableWal(db);
   } catch (e) {
     throw new ShitateError('E_DB', `${o.what}: could not open ${file}: ${e instanceof Error ? e.message : String(e)}`,
       'the file may be damaged or not a SQLite database; move it away and rebuild it');
