@@ -88,9 +88,14 @@ export function quotable(sources: readonly Pick<Source, 'text' | 'quote'>[]): st
   return sources.map((s) => (s.quote && s.text.includes(s.quote) ? s.quote : s.text));
 }
 
+/** The profile's quoting strength as it applies: knowledge.quote for a local model, 0 for a hosted one. */
+export function quoteStrength(profile: Profile): number {
+  return profile.provider.kind === 'local' ? profile.knowledge.quote : 0;
+}
+
 /** What a local model's reply to a turn with these sources may quote, and how strongly (null: quoting off). */
 export function quoteOf(profile: Profile, sources: readonly Pick<Source, 'text' | 'quote'>[]): { texts: string[]; strength: number } | null {
-  const strength = profile.provider.kind === 'local' ? profile.knowledge.quote : 0;
+  const strength = quoteStrength(profile);
   return strength > 0 && sources.length > 0 ? { texts: quotable(sources), strength } : null;
 }
 

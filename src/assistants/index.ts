@@ -13,4 +13,4 @@ export { fitText, splitSentences } from './sentences.js';
 export { resolveAssistant, type ResolveOptions, type ResolvedAssistant, type PreparedTurn, type TurnOptions } from './resolve.js';
 export { Conversation, formatCitations, CHAT_COMMANDS, type Sink } from './conversation.js';
 export { planTurn, lastUser, type TurnInput } from './turn.js';
-export { answerableIn, contextGrounder, evalWithKnowledge, groundQuestion, groundedPrompt, groundingProfile, groundingSources, quotable, quoteOf, type Grounding, type GroundingOptions } from './grounded.js';
+export { answerableIn, contextGrounder, evalWithKnowledge, groundQuestion, groundedPrompt, groundingProfile, groundingSources, quotable, quoteOf, quoteStrength, type Grounding, type GroundingOptions } from './grounded.js';

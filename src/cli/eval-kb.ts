@@ -1,7 +1,7 @@
 // `shitate eval --kb KB`: base and adapters answer the held-out questions as they are and again with what
 // the knowledge base retrieves in the prompt (laid out as an assistant would), side by side with retrieval
 // recall@k; the table, eval.json (with a "retrieval" section) and eval.html.
-import { evalWithKnowledge } from '../assistants/index.js';
+import { evalWithKnowledge, quoteStrength } from '../assistants/index.js';
 import type { OpenedModel } from '../generate/index.js';
 import { terminalTable, writeReport, type EvalConfig, type EvalItem, type EvalReport, type EvalSettings, type RetrievalSummary } from '../eval/index.js';
 import { languageOfTexts } from '../eval/script.js';
@@ -22,7 +22,7 @@ export async function evalWithKb(c: EvalConfig, opened: OpenedModel, items: Eval
   let report: EvalReport;
   try {
     // an assistant's own quoting applies unless --quote says otherwise
-    const quote = settings.quote ?? (g.profile.provider.kind === 'local' ? g.profile.knowledge.quote : 0);
+    const quote = settings.quote ?? quoteStrength(g.profile);
     report = await evalWithKnowledge({ opened, modelLabel: c.model, dataLabel: c.data, items, adapters: c.adapter, settings: { ...settings, quote } }, g,
       { signal: ac.signal, onEvent: evalProgressPrinter() });
   } finally {

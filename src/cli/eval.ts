@@ -33,7 +33,7 @@ With --kb KB, each system answers a second time with what knowledge base KB retr
 its prompt (laid out as an assistant would: base+kb, ADAPTER+kb), and the report adds retrieval recall@1/3/k
 (the share of questions whose right passage was found) and how often it made it into the prompt. With
 --quote N as well, each answers a third time quoting those passages (base+kb+quote, ADAPTER+kb+quote):
-source-anchored decoding, docs/assistants.md.
+source-anchored decoding (README, Assistants).
 
 On preference data (pairs {"prompt", "chosen", "rejected"} or judgments with "label", as dpo/kto train on)
 it reports preference accuracy instead: how often each system gives the chosen answer the higher likelihood

@@ -88,14 +88,19 @@ function relay(hooks: EvalHooks, systems: string[], questions: number, parts: nu
 export async function runGroundedEval(x: GroundedEvalInput, hooks: EvalHooks = {}): Promise<EvalReport> {
   const suffix = x.suffix ?? '+kb';
   const quote = x.settings.quote ?? 0;
+  const reports: EvalReport[] = [];
+  // the quoting run's prompts are the grounded run's: its reference losses are those already computed
+  const groundedLoss = (i: number, system: string) => {
+    const r = reports[1]?.questions[i]?.results[system.slice(0, -QUOTE_SUFFIX.length)];
+    return r ? { loss: r.loss, tokens: r.lossTokens } : undefined;
+  };
   const runs = [
     new EvalRun({ ...x, settings: { ...x.settings, quote: 0 }, scoreText: stripCitations }),
     new EvalRun({ ...x, settings: { ...x.settings, quote: 0 }, items: x.groundedItems, suffix, scoreText: stripCitations }),
-    ...(quote > 0 ? [new EvalRun({ ...x, items: x.groundedItems, suffix: suffix + QUOTE_SUFFIX, scoreText: stripCitations })] : []),
+    ...(quote > 0 ? [new EvalRun({ ...x, items: x.groundedItems, suffix: suffix + QUOTE_SUFFIX, scoreText: stripCitations, knownLoss: groundedLoss })] : []),
   ];
   runs[0].checkAdapters();
   const parts = relay(hooks, runs.flatMap((r) => r.systems.map((s) => s.name)), x.items.length, runs.length);
-  const reports: EvalReport[] = [];
   for (const [i, run] of runs.entries()) reports.push(i === 0 || reports[i - 1].complete ? await run.execute(parts[i]) : run.report());
   const complete = reports.every((r) => r.complete);
   hooks.onEvent?.({ type: 'done', complete });

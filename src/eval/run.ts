@@ -54,6 +54,9 @@ export interface EvalInput {
   suffix?: string;
   /** the answer as scored (the answer shown stays as generated), e.g. without citation markers */
   scoreText?: (answer: string) => string;
+  /** a reference loss computed already for this question and system (the same prompt answered another way), so
+   *  it is not computed again; undefined: compute it */
+  knownLoss?: (index: number, system: string) => { loss: number | null; tokens: number } | undefined;
 }
 
 export type EvalEvent =
@@ -161,7 +164,7 @@ export class EvalRun {
         try {
           for (let i = 0; i < n; i++) {
             if (hooks.stopRequested?.() || hooks.signal?.aborted) throw new Stopped();
-            this.results[i].set(system.name, await this.answer(i, hooks.signal));
+            this.results[i].set(system.name, await this.answer(i, system.name, hooks.signal));
             done++;
             const elapsedSec = (performance.now() - t0) / 1000;
             emit({ type: 'progress', done, total, system: system.name, question: i, elapsedSec, etaSec: (elapsedSec / done) * (total - done) });
@@ -179,11 +182,12 @@ export class EvalRun {
     return this.report();
   }
 
-  private async answer(i: number, signal: AbortSignal | undefined): Promise<AnswerResult> {
+  private async answer(i: number, system: string, signal: AbortSignal | undefined): Promise<AnswerResult> {
     const { opened, settings, items } = this.input;
     const item = items[i];
     const p = this.prepared[i];
-    const loss = p.example ? exampleLoss(opened.model, p.example, opened.tokenizer.padTokenId ?? opened.endIds[0] ?? 0) : null;
+    const loss = this.input.knownLoss?.(i, system)
+      ?? (p.example ? exampleLoss(opened.model, p.example, opened.tokenizer.padTokenId ?? opened.endIds[0] ?? 0) : null);
     const maxNewTokens = this.maxTokensFor(i);
     const quote = settings.quote && item.quote?.length ? { quote: { texts: item.quote, strength: settings.quote } } : {};
     const base: GenerateOptions = { maxNewTokens, repetitionPenalty: 1, topK: 0, topP: 1, minP: 0, signal, ...quote };

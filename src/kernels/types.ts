@@ -24,8 +24,9 @@ export interface Kernels extends LowpKernels {
    *  does not depend on M or the thread count, so a row's output is the same alone or among others (batched decode
    *  matches single-row decode bit for bit). Each weight row is read once for all M rows. */
   gemmRows(c: F32, a: F32, w: F32, M: number, N: number, K: number, accumulate: boolean): void;
-  /** gemmRows against int8 weights with one float32 scale per weight row (--weights int8): each element's sum in
-   *  the same fixed order, times its row's scale. */
+  /** Batched decode against int8 weights with one float32 scale per weight row (--weights int8): each element
+   *  summed in one fixed order that depends on neither M nor the thread count (the int8 decode-row order: two
+   *  8-lane accumulators, a fixed lane tree, then the tail), times its row's scale. */
   gemmRowsI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, accumulate: boolean): void;
 
   /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds

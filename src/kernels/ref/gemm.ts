@@ -89,11 +89,11 @@ export function quantizeRowsI8(q: Int8Array, scale: FA, w: FA, rows: number, col
     for (let k = r * cols; k < (r + 1) * cols; k++) amax = Math.max(amax, Math.abs(w[k]));
     const s = Math.fround(amax / 127);
     scale[r] = s;
+    if (s === 0) {
+      q.fill(0, r * cols, (r + 1) * cols);
+      continue;
+    }
     for (let k = r * cols; k < (r + 1) * cols; k++) {
-      if (s === 0) {
-        q[k] = 0;
-        continue;
-      }
       const v = w[k] / s;
       const m = Math.min(127, Math.floor(Math.abs(v) + 0.5));
       q[k] = v < 0 ? -m : m;
