@@ -18,18 +18,18 @@ const USAGE = `bench/batch-decode.ts: one decode step for B generations at once 
   --steps N      timed steps per batch size (default 40)
   --context N    prompt tokens already in each cache (default 32)
   --adapters     two random LoRA adapters (r 8, every linear): rows go base / first / second in turn
-  --weights F    f32 (default) or int8 (serve --weights int8: gemmRowsI8 over the int8 rows)`;
+  --weights F    f32 (default), bf16 or int8 (serve --weights bf16|int8: gemmRowsBf16 / gemmRowsI8 over those rows)`;
 
 const flags = parseBenchFlags(process.argv.slice(2), { nums: { steps: 40, context: 32 }, strs: ['model', 'rows', 'weights'], bools: ['adapters'] }, USAGE);
 const weights = flags.str.weights ?? 'f32';
-if (weights !== 'f32' && weights !== 'int8') {
-  console.error(`--weights takes f32 or int8 (got ${weights})\n\n${USAGE}`);
+if (weights !== 'f32' && weights !== 'bf16' && weights !== 'int8') {
+  console.error(`--weights takes f32, bf16 or int8 (got ${weights})\n\n${USAGE}`);
   process.exit(2);
 }
 const m = openModel(flags.str.model ?? bundledModelDir(), { weights });
 const cfg = m.model.config;
 const dec = rowDecoder(m.model);
-if (!dec) throw new Error(`${flags.str.model}: no batched decode for this model (a family other than the shared decoder, or bf16 weights)`);
+if (!dec) throw new Error(`${flags.str.model}: no batched decode for this model (a family other than the shared decoder)`);
 
 // adapter sets: attach one, record its layers, detach; a row names the set it decodes under
 const sets: (DecodeRow['adapters'])[] = [null];
@@ -41,7 +41,7 @@ if (flags.bool.adapters) {
   }
 }
 
-// time inside gemmRows (and gemmRowsI8), wrapped for this run only
+// time inside gemmRows (and gemmRowsBf16, gemmRowsI8), wrapped for this run only
 const K = kernels();
 const gemmRows = K.gemmRows.bind(K);
 let gemmMs = 0;
@@ -56,6 +56,14 @@ const gemmRowsI8 = K.gemmRowsI8.bind(K);
 K.gemmRowsI8 = (c, a, q, sc, M, N, Kd, acc) => {
   const t = performance.now();
   gemmRowsI8(c, a, q, sc, M, N, Kd, acc);
+  gemmMs += performance.now() - t;
+  gemmFlop += 2 * M * N * Kd;
+};
+
+const gemmRowsBf16 = K.gemmRowsBf16.bind(K);
+K.gemmRowsBf16 = (c, a, w, M, N, Kd, acc) => {
+  const t = performance.now();
+  gemmRowsBf16(c, a, w, M, N, Kd, acc);
   gemmMs += performance.now() - t;
   gemmFlop += 2 * M * N * Kd;
 };

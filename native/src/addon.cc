@@ -32,6 +32,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   const char* bf16Gemm = gemm_bf16_accelerated() ? "onednn" : "emulated";
   napi_create_string_utf8(env, bf16Gemm, NAPI_AUTO_LENGTH, &bf16);
   napi_set_named_property(env, obj, "bf16Gemm", bf16);
+  napi_value rows;
+  napi_create_string_utf8(env, bf16_rows_path(), NAPI_AUTO_LENGTH, &rows);
+  napi_set_named_property(env, obj, "bf16Rows", rows);
   return obj;
 }
 

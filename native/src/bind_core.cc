@@ -58,6 +58,19 @@ napi_value GemmRowsI8(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmRowsBf16(c, a, b16, M, N, K, accumulate)
+napi_value GemmRowsBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRowsBf16", 7);
+  const int64_t M = a.dim(3, "M"), N = a.dim(4, "N"), K = a.dim(5, "K");
+  const bool acc = a.flag(6, "accumulate");
+  float* c = a.f32(0, "c", mulz(M, N));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  const uint16_t* W = a.u16(2, "w", mulz(N, K));
+  if (!a.ok()) return nullptr;
+  gemm_rows_bf16(c, A, W, M, N, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
 // add / mul (out, a, b, n, cols): b is full (cols == n, or 0) or one row of width cols
 template <void (*Kernel)(float*, const float*, const float*, i64, i64)>
 napi_value Broadcast(napi_env env, napi_callback_info info, const char* name) {
@@ -281,6 +294,7 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("gemm", Gemm),
       SH_METHOD("gemmRows", GemmRows),
       SH_METHOD("gemmRowsI8", GemmRowsI8),
+      SH_METHOD("gemmRowsBf16", GemmRowsBf16),
       SH_METHOD("add", Add),
       SH_METHOD("mul", Mul),
       SH_METHOD("scale", Scale),

@@ -2,9 +2,25 @@
 // decode step, or a handful of batched ones). The weights stream from memory once per call and dominate the
 // time, so this reads each weight row once for all M rows, two bytes per weight: half the bytes of float32.
 // oneDNN's bf16 GEMM streams these shapes at ~25 GB/s (2 Zen 5 cores, measured), sgemv in float32 at 25-40;
-// this loop at 25-31 GB/s, i.e. about twice as many weights per second as float32.
+// this loop at 25-31 GB/s, i.e. about twice as many weights per second as float32. gemm_rows_bf16 (batched decode)
+// runs the same row sums for any M, in blocks of 8 rows: every element summed in one order (8 lanes over blocks of
+// 16, the even- and odd-indexed products of a block added first, a fixed lane tree, then the tail), so a row's
+// result does not depend on the rows beside it, nor on the thread count.
+// On CPUs with AVX512-BF16 (checked at run time) both take a second path: r(a) stays as bf16 and each 32-value
+// block of a row is one dot-pair instruction (vdpbf16ps: 16 lanes, each adding a pair of adjacent products), the
+// block past the end zero-padded, the lanes summed in the instruction set's fixed reduction; half the instructions of
+// widening the weights to float32 (decode SmolLM2-135M, 2 Zen 4 cores: 96 -> see the bench README). The numbers
+// differ from the AVX2 path in the last bits (another summation order); each path is row-stable on its own.
+// SHITATE_BF16_ROWS=widen keeps the AVX2 path on such a CPU.
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define SH_DPBF16 1
+#endif
 
 #include "kernels.h"
 #include "vec8.h"
@@ -79,14 +95,11 @@ void rows_kernel(float* c, const float* ar, const uint16_t* b, i64 N, i64 K, flo
   for (i64 n = 0; n < N; ++n) row<M>(c, ar, b, n, N, K, beta);
 }
 
-}  // namespace
-
-bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool ta, bool tb, float beta) {
-  if (ta || !tb || M < 1 || M > 8 || N < 1 || K < 1) return false;
+/** r(a) [M, K] as floats in scratch, rounded once; in each full block of 16 the even-indexed values come first,
+ *  then the odd ones, matching widen16's halves (the tail past the last full block keeps its order). */
+const float* arranged(const float* a, i64 M, i64 K) {
   static thread_local std::vector<float> scratch;
   if (static_cast<i64>(scratch.size()) < M * K) scratch.resize(static_cast<size_t>(M * K));
-  // r(a) as floats, rounded once; in each full block of 16 the even-indexed values come first, then the odd ones,
-  // matching widen16's halves (the tail past the last full block keeps its order)
   float* ar = scratch.data();
   const i64 K16 = K / 16 * 16;
   for (i64 m = 0; m < M; ++m) {
@@ -96,6 +109,117 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
       for (int j = 0; j < 8; ++j) dst[k + j] = round_to_bf16(src[k + 2 * j]), dst[k + 8 + j] = round_to_bf16(src[k + 2 * j + 1]);
     for (i64 k = K16; k < K; ++k) dst[k] = round_to_bf16(src[k]);
   }
+  return ar;
+}
+
+/** All M rows against weight row n, in blocks of up to 8 rows: each element summed by row<>, whatever the block. */
+inline void all_rows(float* c, const float* ar, const uint16_t* b, i64 n, i64 M, i64 N, i64 K, float beta) {
+  for (i64 m0 = 0; m0 < M; m0 += 8) {
+    float* cb = c + m0 * N;
+    const float* ab = ar + m0 * K;
+    switch (std::min<i64>(8, M - m0)) {
+      case 1: row<1>(cb, ab, b, n, N, K, beta); break;
+      case 2: row<2>(cb, ab, b, n, N, K, beta); break;
+      case 3: row<3>(cb, ab, b, n, N, K, beta); break;
+      case 4: row<4>(cb, ab, b, n, N, K, beta); break;
+      case 5: row<5>(cb, ab, b, n, N, K, beta); break;
+      case 6: row<6>(cb, ab, b, n, N, K, beta); break;
+      case 7: row<7>(cb, ab, b, n, N, K, beta); break;
+      default: row<8>(cb, ab, b, n, N, K, beta); break;
+    }
+  }
+}
+
+#ifdef SH_DPBF16
+#define SH_DP_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+/** r(a) [M, K] as bf16 bits in scratch (nearest even), in k order: vdpbf16ps pairs adjacent values. */
+const uint16_t* rounded16(const float* a, i64 M, i64 K) {
+  static thread_local std::vector<uint16_t> scratch;
+  if (static_cast<i64>(scratch.size()) < M * K) scratch.resize(static_cast<size_t>(M * K));
+  uint16_t* out = scratch.data();
+  for (i64 i = 0; i < M * K; ++i) {
+    const float r = round_to_bf16(a[i]);
+    uint32_t u;
+    std::memcpy(&u, &r, 4);
+    out[i] = static_cast<uint16_t>(u >> 16);
+  }
+  return out;
+}
+
+/** c[m, n] (+)= dot(a16[m, :], b[n, :]) for m < M with dot-pair instructions: 16 lanes over blocks of 32 (the last
+ *  block zero-padded by a masked load), then the 16 lanes reduced. */
+template <int M>
+SH_DP_TARGET inline void row_dp(float* c, const uint16_t* a16, const uint16_t* b, i64 n, i64 N, i64 K, float beta) {
+  __m512 acc[M];
+  for (int m = 0; m < M; ++m) acc[m] = _mm512_setzero_ps();
+  const uint16_t* w = b + n * K;
+  i64 k = 0;
+  for (; k + 32 <= K; k += 32) {
+    const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + k);
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(a16 + m * K + k), wv);
+  }
+  if (k < K) {
+    const __mmask32 mask = _cvtu32_mask32((1u << (K - k)) - 1u);
+    const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k);
+    for (int m = 0; m < M; ++m) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_maskz_loadu_epi16(mask, a16 + m * K + k), wv);
+  }
+  for (int m = 0; m < M; ++m) {
+    const float v = _mm512_reduce_add_ps(acc[m]);
+    float& out = c[m * N + n];
+    out = beta == 0.0f ? v : v + beta * out;
+  }
+}
+
+/** All M rows against weight row n, in blocks of up to 8 rows (each element summed by row_dp<>, whatever the block). */
+SH_DP_TARGET void all_rows_dp(float* c, const uint16_t* a16, const uint16_t* b, i64 n, i64 M, i64 N, i64 K, float beta) {
+  for (i64 m0 = 0; m0 < M; m0 += 8) {
+    float* cb = c + m0 * N;
+    const uint16_t* ab = a16 + m0 * K;
+    switch (std::min<i64>(8, M - m0)) {
+      case 1: row_dp<1>(cb, ab, b, n, N, K, beta); break;
+      case 2: row_dp<2>(cb, ab, b, n, N, K, beta); break;
+      case 3: row_dp<3>(cb, ab, b, n, N, K, beta); break;
+      case 4: row_dp<4>(cb, ab, b, n, N, K, beta); break;
+      case 5: row_dp<5>(cb, ab, b, n, N, K, beta); break;
+      case 6: row_dp<6>(cb, ab, b, n, N, K, beta); break;
+      case 7: row_dp<7>(cb, ab, b, n, N, K, beta); break;
+      default: row_dp<8>(cb, ab, b, n, N, K, beta); break;
+    }
+  }
+}
+
+/** Whether the dot-pair path runs: the CPU has AVX512-BF16 and SHITATE_BF16_ROWS is not 'widen'. */
+bool use_dp() {
+  static const bool yes = [] {
+    const char* env = std::getenv("SHITATE_BF16_ROWS");
+    if (env && std::strcmp(env, "widen") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  }();
+  return yes;
+}
+
+/** The dot-pair path for any M (decode rows and batched decode alike): the threads split the weight rows. */
+void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta, i64 par_min) {
+  const uint16_t* a16 = rounded16(a, M, K);
+#pragma omp parallel for num_threads(M * N * K >= par_min ? threads() : 1) schedule(static)
+  for (i64 n = 0; n < N; ++n) all_rows_dp(c, a16, b, n, M, N, K, beta);
+}
+#else
+bool use_dp() { return false; }
+void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float, i64) {}
+#endif
+
+}  // namespace
+
+bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool ta, bool tb, float beta) {
+  if (ta || !tb || M < 1 || M > 8 || N < 1 || K < 1) return false;
+  if (use_dp()) {
+    dp_rows(c, a, b, M, N, K, beta, M * kRowsParMin);  // threaded from the same weight count as below
+    return true;
+  }
+  const float* ar = arranged(a, M, K);
   switch (M) {
     case 1: rows_kernel<1>(c, ar, b, N, K, beta); break;
     case 2: rows_kernel<2>(c, ar, b, N, K, beta); break;
@@ -107,6 +231,22 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
     default: rows_kernel<8>(c, ar, b, N, K, beta); break;
   }
   return true;
+}
+
+const char* bf16_rows_path() { return use_dp() ? "avx512-bf16" : "widen"; }
+
+void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (beta == 0.0f) std::fill(c, c + M * N, 0.0f);
+    return;
+  }
+  if (use_dp()) return dp_rows(c, a, b, M, N, K, beta, kRowsParMin);
+  const float* ar = arranged(a, M, K);
+  // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
+  // weight rows, so no element's sum depends on M or on the thread count
+#pragma omp parallel for num_threads(M * N * K >= kRowsParMin ? threads() : 1) schedule(static)
+  for (i64 n = 0; n < N; ++n) all_rows(c, ar, b, n, M, N, K, beta);
 }
 
 }  // namespace sh

@@ -45,7 +45,12 @@ function computePaths(loaded: boolean): ComputePaths {
   return {
     fp32: loaded ? 'float32 GEMMs on the BLAS (decode rows: sgemv / split sgemm)' : 'TypeScript reference kernels',
     trainBf16: fast,
-    weightsBf16: { decode: loaded ? 'one pass over bf16 weight rows (half the bytes of float32)' : 'TypeScript reference kernels', prefill: fast },
+    weightsBf16: {
+      decode: !loaded ? 'TypeScript reference kernels'
+        : `one pass over bf16 weight rows (half the bytes of float32), ${nativeStatus().info?.bf16Rows === 'avx512-bf16'
+          ? 'AVX512-BF16 dot pairs' : 'weights widened to float32 (AVX2)'}; batched in serve`,
+      prefill: fast,
+    },
     weightsInt8: loaded ? 'decode: one pass over int8 weight rows (a quarter of the bytes of float32); prefill: blocks widened to float32 on the BLAS'
       : 'TypeScript reference kernels',
   };

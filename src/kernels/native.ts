@@ -14,6 +14,9 @@ export interface NativeInfo {
   openmp: boolean;
   /** how gemmBf16 runs: oneDNN's bf16 GEMM, or emulated on sgemm (same numbers, no speed-up) */
   bf16Gemm: 'onednn' | 'emulated';
+  /** how decode rows multiply bf16 weights: AVX512-BF16 dot-pair instructions, or the weights widened to float32
+   *  (AVX2; also where SHITATE_BF16_ROWS=widen) */
+  bf16Rows: 'avx512-bf16' | 'widen';
 }
 
 export interface NativeLoad {
@@ -93,6 +96,7 @@ function wrap(a: NativeAddon): Kernels {
     gemm: a.gemm,
     gemmRows: a.gemmRows,
     gemmRowsI8: a.gemmRowsI8,
+    gemmRowsBf16: a.gemmRowsBf16,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,
     quantizeRowsI8: a.quantizeRowsI8,

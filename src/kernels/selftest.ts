@@ -45,6 +45,12 @@ function cases(): Case[] {
       const d = new Float32Array(2 * F); k.gemmI8(d, x, q8, sc, 2, F, C, 0); // decode rows
       return [o, d];
     } },
+    { op: 'gemmRowsBf16', tol: 1e-4, run: (k) => {
+      const w16 = new Uint16Array(F * C);
+      k.f32ToBf16(w16, wM, F * C);
+      const o = new Float32Array(N * F); k.gemmRowsBf16(o, x, w16, N, F, C, false); // batched decode rows, bf16 weights
+      return [o];
+    } },
     { op: 'add', tol: 1e-6, run: (k) => { const o = new Float32Array(N * C); k.add(o, x, w, N * C, C); return [o]; } },
     { op: 'silu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.silu(o, g, N * F); return [o]; } },
     { op: 'swiglu', tol: 1e-5, run: (k) => { const o = new Float32Array(N * F); k.swiglu(o, g, u, N * F); return [o]; } },

@@ -28,6 +28,11 @@ export interface Kernels extends LowpKernels {
    *  summed in one fixed order that depends on neither M nor the thread count (the int8 decode-row order: two
    *  8-lane accumulators, a fixed lane tree, then the tail), times its row's scale. */
   gemmRowsI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, accumulate: boolean): void;
+  /** Batched decode against bf16 weights (--weights bf16): c[M, N] = r(a)[M, K] @ w16[N, K]^T (c += that when
+   *  accumulate), a rounded to bf16 (nearest even), each element summed in one fixed order that depends on neither M
+   *  nor the thread count (the bf16 decode-row order: 8 lanes over blocks of 16, each lane adding its even- and
+   *  odd-indexed products first, a fixed lane tree, then the tail). */
+  gemmRowsBf16(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
 
   /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds
    *  bfloat16 bit patterns and a is rounded to bfloat16 (nearest even) first; products are exact in float32 and

@@ -1,13 +1,12 @@
 // One decode step for several independent generations of the shared decoder at once (continuous batching). Each
 // row feeds one token at its own position into its own KV cache, under its own adapter (or none). The projections
-// and the LM head run once for all rows (gemmRows reads each weight row once per step; gemmRowsI8 the int8 rows of
-// --weights int8); RoPE, the cache and
-// attention run per row. Every per-row result is computed by the same arithmetic whatever the batch holds:
+// and the LM head run once for all rows (gemmRows reads each weight row once per step; gemmRowsBf16 and gemmRowsI8
+// the bf16 and int8 rows of --weights bf16 and int8); RoPE, the cache and attention run per row. Every per-row result is computed by the same arithmetic whatever the batch holds:
 // gemmRows sums each output element in a fixed order independent of M, the norms reduce within a row, and the
 // elementwise and attention kernels are called on one row at a time. So a row's logits are bit-identical whether it
 // is decoded alone (generate() decodes through here too) or beside others.
 // Legend: B rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, inferenceInt8, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -32,16 +31,16 @@ export interface RowDecoder {
   attached(): (LinearAdapter | null)[];
 }
 
-/** The batched decoder of a model, or null where it has none (other families, bf16 weights or compute; float32
- *  and int8 weights have one): those
- *  decode through their own forward, one generation at a time. */
+/** The batched decoder of a model, or null where it has none (other families, bf16 compute, bf16 weights read
+ *  outside the bf16 format): those decode through their own forward, one generation at a time. */
 export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null {
   // exactly the shared decoder: a subclass could change the forward this step mirrors
   if (!(model instanceof DecoderModel) || Object.getPrototypeOf(model) !== DecoderModel.prototype) return null;
-  if (weightFormat() === 'bf16' || computePrecision() !== 'fp32') return null;
+  if (computePrecision() !== 'fp32') return null;
   const linears = model.linears();
   const { embed, lmHead } = model.weights;
-  if ([embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
+  // weights held as bf16 multiply as bf16 only under the bf16 format (as in the forward's linear())
+  if (weightFormat() !== 'bf16' && [embed, lmHead, ...linears.map((l) => l.weight)].some((w) => w.storage instanceof Bf16Storage)) return null;
   // one per model: every generation on it (a server's many) shares the index and the step buffers
   let decoder = decoders.get(model);
   if (!decoder) {
@@ -98,8 +97,11 @@ function groupRows(rows: readonly DecodeRow[]): { order: number[]; groups: Group
   return { order, groups };
 }
 
-/** y [B, O] = x [B, I] W^T with the weights as inference holds them: float32, or int8 rows and scales (--weights int8). */
+/** y [B, O] = x [B, I] W^T with the weights as inference holds them: float32, bf16 (--weights bf16: r(x) times the
+ *  bf16 rows, as the forward's linear()), or int8 rows and scales (--weights int8). */
 function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: number, I: number): void {
+  const w16 = inferenceBf16(w);
+  if (w16) return kernels().gemmRowsBf16(y, x, w16, B, O, I, false);
   const q = inferenceInt8(w);
   if (q) kernels().gemmRowsI8(y, x, q.q, q.scale, B, O, I, false);
   else kernels().gemmRows(y, x, w.data, B, O, I, false);

@@ -1,12 +1,14 @@
 // gemmRows, the decode-row GEMM (native/src/k_gemm_rows.cc and its reference twin): c = a w^T (+ c) against the
 // plain formula, and the property batched decode rests on: a row's output is bit-identical whatever rows are
 // beside it (M), and whatever the thread count.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../../src/kernels/index.js';
 import { loadNativeKernels, nativeBenchHooks } from '../../src/kernels/native.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { randn, Rng } from './helpers.js';
-import { dotI8 } from './naive.js';
+import { decodeBf16, dotI8, nearestBf16 } from './naive.js';
 
 const native = loadNativeKernels().kernels;
 const hooks = nativeBenchHooks();
@@ -88,6 +90,38 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsI8', ({ k 
   });
 });
 
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16', ({ k }) => {
+  it('equals r(a) w^T, each row the same bits alone as among others, and adds to c when accumulating', () => {
+    const rng = new Rng(8);
+    // K = 16 and 32: whole blocks of 16 only; 45: a tail; M = 17 spans three blocks of 8 rows
+    for (const [M, N, K] of [...SHAPES, [17, 40, 16], [10, 9, 32], [12, 7, 45]] as [number, number, number][]) {
+      const a = randn(rng, M * K);
+      const w = Uint16Array.from(randn(rng, N * K), (x) => nearestBf16(x));
+      const all = new Float32Array(M * N).fill(NaN);
+      k.gemmRowsBf16(all, a, w, M, N, K, false);
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let sum = 0;
+          let mag = 0;
+          for (let i = 0; i < K; i++) {
+            const p = decodeBf16(nearestBf16(a[m * K + i])) * decodeBf16(w[n * K + i]);
+            sum += p;
+            mag += Math.abs(p);
+          }
+          expect(Math.abs(all[m * N + n] - sum), `${M}x${N}x${K}`).toBeLessThanOrEqual(1e-6 * mag + 1e-7);
+        }
+        const one = new Float32Array(N);
+        k.gemmRowsBf16(one, a.subarray(m * K, (m + 1) * K), w, 1, N, K, false);
+        expect(Array.from(one), `${M}x${N}x${K} row ${m}`).toEqual(Array.from(all.subarray(m * N, (m + 1) * N)));
+      }
+      const c0 = randn(rng, M * N);
+      const acc = Float32Array.from(c0);
+      k.gemmRowsBf16(acc, a, w, M, N, K, true);
+      acc.forEach((x, i) => expect(x).toBe(Math.fround(c0[i] + all[i])));
+    }
+  });
+});
+
 describe.runIf(native !== null && hooks !== null)('native gemmRows and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(5);
@@ -113,5 +147,37 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     });
     expect(int8[1]).toEqual(int8[0]);
     expect(int8[2]).toEqual(int8[0]);
+    // and gemmRowsBf16 (bf16 weights)
+    const w16 = Uint16Array.from(w, (v) => nearestBf16(v));
+    const bf16 = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const c = new Float32Array(M * N);
+      native?.gemmRowsBf16(c, a, w16, M, N, K, false);
+      return Array.from(c);
+    });
+    expect(bf16[1]).toEqual(bf16[0]);
+    expect(bf16[2]).toEqual(bf16[0]);
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native gemmRowsBf16 on each path', () => {
+  // the CPU decides the path (AVX512-BF16 dot pairs or AVX2 widening); SHITATE_BF16_ROWS=widen forces the second,
+  // so on a CPU with both each is checked in its own process
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/bf16-rows-path.ts')],
+      { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { path: string; stable: boolean; worst: number };
+  };
+
+  it('keeps rows independent and sums close to exact on the path this CPU takes and on the widening path', () => {
+    const auto = run({ SHITATE_BF16_ROWS: '' });
+    expect(auto.path).toBe(hooks?.info().bf16Rows);
+    const widen = run({ SHITATE_BF16_ROWS: 'widen' });
+    expect(widen.path).toBe('widen');
+    for (const r of [auto, widen]) {
+      expect(r.stable, r.path).toBe(true);
+      expect(r.worst, r.path).toBeLessThan(1e-5);
+    }
   });
 });

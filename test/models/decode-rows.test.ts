@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Generation, openModel, PREFILL_CHUNK } from '../../src/generate/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
 import { rowDecoder, type CausalLM, type DecodeRow, type KVCache, type LinearAdapter } from '../../src/models/index.js';
-import { noGrad, setWeightFormat } from '../../src/tensor/index.js';
+import { noGrad, setComputePrecision, setWeightFormat } from '../../src/tensor/index.js';
 import { makeAdapter } from '../serve/fixtures.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
 import { familyModelDir, QWEN3_TOKENIZER, tinyQwen3Config } from '../helpers/family-model.js';
@@ -43,7 +43,7 @@ const bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset, a
 
 const PROMPTS = [[5, 9, 2], [7], [11, 3, 8, 14, 2, 6, 1], [4, 4], [9, 8, 7, 6, 5, 4], [12, 2, 3, 3]];
 
-function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'int8' = 'f32'): void {
+function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'bf16' | 'int8' = 'f32'): void {
   const { model } = openModel(dir, { weights });
   const decoder = rowDecoder(model);
   expect(decoder).not.toBeNull();
@@ -86,6 +86,14 @@ describe('batched decode rows', () => {
     }
   });
 
+  it('match with bf16 weights too (--weights bf16: r(x) times the bf16 rows, each element summed in the same order)', () => {
+    try {
+      checkModel(tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 }), true, 'bf16');
+    } finally {
+      setWeightFormat('f32');
+    }
+  });
+
   it('match with per-head q/k norms (Qwen3)', () => {
     checkModel(familyModelDir({ config: tinyQwen3Config(), tokenizerDir: QWEN3_TOKENIZER, seed: 3 }), false);
   });
@@ -109,13 +117,13 @@ describe('batched decode rows', () => {
     expect(err).toBeLessThan(1e-4);
   });
 
-  it('are not offered for bf16 weights, which decode through the forward', () => {
+  it('are not offered under bf16 compute (training precision), which runs through the forward', () => {
     const { model } = openModel(tinyModelDir());
-    const prev = setWeightFormat('bf16');
+    const prev = setComputePrecision('bf16');
     try {
       expect(rowDecoder(model)).toBeNull();
     } finally {
-      setWeightFormat(prev);
+      setComputePrecision(prev);
     }
   });
 });

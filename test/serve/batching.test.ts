@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { chatPrompt, generateText, openModel, PREFILL_CHUNK, type GenEvent, type GenerateOptions, type OpenedModel } from '../../src/generate/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
 import { rowDecoder } from '../../src/models/index.js';
-import { setWeightFormat } from '../../src/tensor/index.js';
+import { setComputePrecision } from '../../src/tensor/index.js';
 import { AdapterBank, Scheduler, type AdapterSlot, type Job } from '../../src/serve/index.js';
 import { makeAdapter, serveModelDir } from './fixtures.js';
 
@@ -157,8 +157,8 @@ describe('continuous batching', () => {
     for (const [i, j] of runs.entries()) expect(textOf(j)).toBe(await direct(names[i], ids[i], opts(20 + i)));
   });
 
-  it('falls back to round-robin steps for a model without a row decoder (bf16 weights), with the same texts', async () => {
-    const prev = setWeightFormat('bf16');
+  it('falls back to round-robin steps for a model without a row decoder (bf16 compute), with the same texts', async () => {
+    const prev = setComputePrecision('bf16');
     try {
       const { opened, bank, slots, direct } = setup();
       expect(rowDecoder(opened.model)).toBeNull();
@@ -176,7 +176,7 @@ describe('continuous batching', () => {
       expect(textOf(runs[1])).toBe(await direct(null, ids, opts(2)));
       expect(textOf(runs[2])).toBe(await direct('beta', ids, opts(3)));
     } finally {
-      setWeightFormat(prev);
+      setComputePrecision(prev);
     }
   });
 });

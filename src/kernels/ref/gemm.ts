@@ -81,6 +81,41 @@ export function gemmRowsI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: 
   }
 }
 
+/** Kernels.gemmRowsBf16: a rounded to bf16, each element summed in the native kernel's one order (8 lanes over
+ *  blocks of 16, lane j taking the products at k + 2j and k + 2j + 1 and adding them before its sum; the lanes in a
+ *  fixed tree, then the tail in k order), without the native kernel's fused multiply-adds. Products of two bf16
+ *  values are exact in float32. A row's result never depends on the rows beside it. */
+export function gemmRowsBf16(c: FA, a: FA, w: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
+  const f = Math.fround;
+  const K16 = K - (K % 16);
+  const a16 = new Uint16Array(M * K);
+  f32ToBf16(a16, a, M * K);
+  const ar = new Float32Array(M * K);
+  bf16ToF32(ar, a16, M * K);
+  const wf = new Float32Array(N * K);
+  bf16ToF32(wf, w, N * K);
+  const lanes = new Float64Array(8);
+  for (let m = 0; m < M; m++) {
+    for (let n = 0; n < N; n++) {
+      const x = m * K;
+      const y = n * K;
+      lanes.fill(0);
+      for (let k = 0; k < K16; k += 16) {
+        for (let j = 0; j < 8; j++) {
+          const e = ar[x + k + 2 * j] * wf[y + k + 2 * j];
+          const o = ar[x + k + 2 * j + 1] * wf[y + k + 2 * j + 1];
+          lanes[j] = f(lanes[j] + f(e + o));
+        }
+      }
+      const sum = f(f(f(lanes[0] + lanes[4]) + f(lanes[1] + lanes[5])) + f(f(lanes[2] + lanes[6]) + f(lanes[3] + lanes[7])));
+      let tail = 0;
+      for (let k = K16; k < K; k++) tail = f(tail + ar[x + k] * wf[y + k]);
+      const v = f(sum + tail);
+      c[m * N + n] = accumulate ? f(c[m * N + n] + v) : v;
+    }
+  }
+}
+
 /** Kernels.quantizeRowsI8: per row, scale = max |w| / 127 rounded to float32 (0 for a zero row), q = w / scale
  *  rounded half away from zero, within [-127, 127]. */
 export function quantizeRowsI8(q: Int8Array, scale: FA, w: FA, rows: number, cols: number): void {
