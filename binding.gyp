@@ -19,6 +19,7 @@
         "native/src/k_gemm_bf16_rows.cc",
         "native/src/k_gemm_i8.cc",
         "native/src/k_gemm_rows.cc",
+        "native/src/row_pool.cc",
         "native/src/k_gemm_backend.cc",
         "native/src/k_lowp.cc",
         "native/src/k_attention_bf16.cc",

@@ -23,6 +23,7 @@
 #endif
 
 #include "kernels.h"
+#include "row_pool.h"
 #include "vec8.h"
 
 namespace sh {
@@ -83,16 +84,11 @@ inline void row(float* c, const float* ar, const uint16_t* b, i64 n, i64 N, i64 
   }
 }
 
-/** Weights below which a call stays on the calling thread: waking the sleeping OpenMP workers (passive wait
- *  policy, see kernels/native.ts) costs more than it saves on a layer's projection, and on a busy machine far more
- *  (SmolLM2-135M decode, 2 cores under load: 75-83 tok/s single-threaded below 4M weights, 59-71 threaded). The
- *  LM head (28M weights) still splits. */
-constexpr i64 kRowsParMin = i64(1) << 22;
-
 template <int M>
 void rows_kernel(float* c, const float* ar, const uint16_t* b, i64 N, i64 K, float beta) {
-#pragma omp parallel for num_threads(N * K >= kRowsParMin ? threads() : 1) schedule(static)
-  for (i64 n = 0; n < N; ++n) row<M>(c, ar, b, n, N, K, beta);
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) row<M>(c, ar, b, n, N, K, beta);
+  });
 }
 
 /** r(a) [M, K] as floats in scratch, rounded once; in each full block of 16 the even-indexed values come first,
@@ -201,14 +197,15 @@ bool use_dp() {
 }
 
 /** The dot-pair path for any M (decode rows and batched decode alike): the threads split the weight rows. */
-void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta, i64 par_min) {
+void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
-#pragma omp parallel for num_threads(M * N * K >= par_min ? threads() : 1) schedule(static)
-  for (i64 n = 0; n < N; ++n) all_rows_dp(c, a16, b, n, M, N, K, beta);
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) all_rows_dp(c, a16, b, n, M, N, K, beta);
+  });
 }
 #else
 bool use_dp() { return false; }
-void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float, i64) {}
+void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float) {}
 #endif
 
 }  // namespace
@@ -216,7 +213,7 @@ void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float, i64) {
 bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool ta, bool tb, float beta) {
   if (ta || !tb || M < 1 || M > 8 || N < 1 || K < 1) return false;
   if (use_dp()) {
-    dp_rows(c, a, b, M, N, K, beta, M * kRowsParMin);  // threaded from the same weight count as below
+    dp_rows(c, a, b, M, N, K, beta);
     return true;
   }
   const float* ar = arranged(a, M, K);
@@ -241,12 +238,13 @@ void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
     if (beta == 0.0f) std::fill(c, c + M * N, 0.0f);
     return;
   }
-  if (use_dp()) return dp_rows(c, a, b, M, N, K, beta, kRowsParMin);
+  if (use_dp()) return dp_rows(c, a, b, M, N, K, beta);
   const float* ar = arranged(a, M, K);
   // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
   // weight rows, so no element's sum depends on M or on the thread count
-#pragma omp parallel for num_threads(M * N * K >= kRowsParMin ? threads() : 1) schedule(static)
-  for (i64 n = 0; n < N; ++n) all_rows(c, ar, b, n, M, N, K, beta);
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) all_rows(c, ar, b, n, M, N, K, beta);
+  });
 }
 
 }  // namespace sh

@@ -17,6 +17,7 @@
 
 #include "gemm_backend.h"
 #include "kernels.h"
+#include "row_pool.h"
 #include "vec8.h"
 
 namespace sh {
@@ -78,14 +79,14 @@ inline void all_rows(float* c, const float* a, const int8_t* q, const float* sca
   }
 }
 
-/** Weights below which a decode call stays on the calling thread (as for bf16 rows: waking the workers costs more
- *  than a layer's projection takes). */
+/** Weights below which quantizing or widening stays on the calling thread (waking the OpenMP workers costs more). */
 constexpr i64 kRowsParMin = i64(1) << 22;
 
 template <int M>
 void rows_kernel(float* c, const float* a, const int8_t* q, const float* scale, i64 N, i64 K, float beta) {
-#pragma omp parallel for num_threads(N * K >= kRowsParMin ? threads() : 1) schedule(static)
-  for (i64 n = 0; n < N; ++n) row<M>(c, a, q, scale, n, N, K, beta);
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) row<M>(c, a, q, scale, n, N, K, beta);
+  });
 }
 
 /** Weight rows widened per sgemm call in prefill: a block of at most ~4 MB of float32. */
@@ -119,8 +120,9 @@ void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale,
   if (M <= 0 || N <= 0) return;
   // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
   // weight rows, so no element's sum depends on M or on the thread count
-#pragma omp parallel for num_threads(M * N * K >= kRowsParMin ? threads() : 1) schedule(static)
-  for (i64 n = 0; n < N; ++n) all_rows(c, a, q, scale, n, M, N, K, beta);
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) all_rows(c, a, q, scale, n, M, N, K, beta);
+  });
 }
 
 void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {

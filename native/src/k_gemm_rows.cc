@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "row_pool.h"
 #include "vec8.h"
 
 namespace sh {
@@ -116,9 +117,6 @@ void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, floa
   }
 }
 
-/** Multiply-adds below which a call stays on the calling thread: waking the sleeping OpenMP workers costs more
- *  than it saves on a small projection (as for the bf16 decode rows, k_gemm_bf16_rows.cc). */
-constexpr i64 kRowsParMin = i64(1) << 21;
 
 }  // namespace
 
@@ -128,18 +126,19 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
     short_k(c, a, w, M, N, K, beta);
     return;
   }
-  const int nt = std::max<i64>(M, 8) * N * K >= kRowsParMin ? threads() : 1;
   if (M < 4) {  // one to three rows: kNarrow weight rows per tile, enough independent sums to hide the FMA latency
     const i64 groups = N / kNarrow;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 8)
-    for (i64 p = 0; p < groups; ++p) column<kNarrow>(c, a, w, kNarrow * p, M, N, K, beta);
+    split_rows(groups, M * N * K, [&](i64 lo, i64 hi) {
+      for (i64 p = lo; p < hi; ++p) column<kNarrow>(c, a, w, kNarrow * p, M, N, K, beta);
+    });
     for (i64 n = groups * kNarrow; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
     return;
   }
   // tiles of 4 rows x 3 weight rows: 12 sums in registers, 7 loads per 12 multiply-adds
   const i64 triples = N / 3;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 8)
-  for (i64 p = 0; p < triples; ++p) column<3>(c, a, w, 3 * p, M, N, K, beta);
+  split_rows(triples, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 p = lo; p < hi; ++p) column<3>(c, a, w, 3 * p, M, N, K, beta);
+  });
   for (i64 n = triples * 3; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
 }
 

@@ -2,6 +2,7 @@
 // plain formula, and the property batched decode rests on: a row's output is bit-identical whatever rows are
 // beside it (M), and whatever the thread count.
 import { spawnSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../../src/kernels/index.js';
@@ -179,5 +180,40 @@ describe.runIf(native !== null && hooks !== null)('native gemmRowsBf16 on each p
       expect(r.stable, r.path).toBe(true);
       expect(r.worst, r.path).toBeLessThan(1e-5);
     }
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native decode rows from several threads at once', () => {
+  // the row kernels share one pool of helper threads: calls from three Node workers at once (a call made while
+  // another runs keeps to its own thread) must each still get their own, exact products
+  it('give every caller its own result, the same as alone', async () => {
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      const a = require(workerData.addon);
+      const [M, N, K] = [3, 4096, 576];
+      const x = Float32Array.from({ length: M * K }, (_, i) => Math.sin(i + workerData.seed));
+      const w = Float32Array.from({ length: N * K }, (_, i) => Math.cos(i));
+      const w16 = new Uint16Array(N * K);
+      a.f32ToBf16(w16, w, N * K);
+      const ref = new Float32Array(M * N), ref16 = new Float32Array(M * N);
+      a.gemmRows(ref, x, w, M, N, K, false);
+      a.gemmRowsBf16(ref16, x, w16, M, N, K, false);
+      let bad = 0;
+      for (let r = 0; r < 200; r++) {
+        const c = new Float32Array(M * N), c16 = new Float32Array(M * N);
+        a.gemmRows(c, x, w, M, N, K, false);
+        a.gemmRowsBf16(c16, x, w16, M, N, K, false);
+        if (c.some((v, i) => v !== ref[i]) || c16.some((v, i) => v !== ref16[i])) bad++;
+      }
+      parentPort.postMessage({ bad, first: ref[0] });`;
+    const addon = path.resolve(__dirname, '../../build/Release/shitate_native.node');
+    const workers = [1, 2, 3].map((seed) => new Worker(code, { eval: true, workerData: { addon, seed } }));
+    const results = await Promise.all(workers.map((wk) => new Promise<{ bad: number; first: number }>((resolve, reject) => {
+      wk.once('message', resolve);
+      wk.once('error', reject);
+    })));
+    await Promise.all(workers.map((wk) => wk.terminate()));
+    for (const r of results) expect(r.bad).toBe(0);
+    expect(new Set(results.map((r) => r.first)).size).toBe(3); // three different inputs, three different products
   });
 });
