@@ -27,6 +27,9 @@ namespace {
  *  between steps and requests the helpers sleep). */
 constexpr int64_t kSpinMicros = 200;
 
+/** Pause instructions the caller spends waiting for the helpers' last chunks before it yields its core. */
+constexpr int kWaitSpins = 2000;
+
 /** A job's function and split, read by a helper only once it has claimed one of the job's chunks. */
 struct Job {
   void (*fn)(void*, int64_t, int64_t) = nullptr;
@@ -56,7 +59,12 @@ class Pool {
       cv_.notify_all();
     }
     work(gen, -1);
-    while (done_.load(std::memory_order_acquire) < chunks) SH_PAUSE();
+    // the chunks still running are a helper's; on a busy machine it may have lost its core, so after a short spin
+    // the caller gives its own up (on two cores under load this keeps a preempted helper from stalling a step)
+    for (int spins = 0; done_.load(std::memory_order_acquire) < chunks; ++spins) {
+      if (spins < kWaitSpins) SH_PAUSE();
+      else std::this_thread::yield();
+    }
     busy_.store(false, std::memory_order_release);
   }
 
