@@ -2,11 +2,13 @@
 // branch in the same GEMM, SwiGLU on bf16, norms writing bf16 GEMM operands, the residual add fused into the norm.
 // Rows run in parallel in static blocks, and every sum has a fixed order, so results repeat exactly.
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "fastmath.h"
 #include "gemm_backend.h"
 #include "lowp.h"
+#include "vec8.h"
 
 namespace sh {
 
@@ -31,40 +33,89 @@ std::vector<float> rounded_bt(const float* B, i64 O, i64 R) {
   return bt;
 }
 
+typedef uint32_t u32x8 __attribute__((vector_size(32)));
+typedef int32_t i32x8 __attribute__((vector_size(32)));
+typedef uint16_t u16x8 __attribute__((vector_size(16)));
+
+/** bf16_round on 8 floats, the result kept in the high halves (the bits of bf16_snap): nearest even, NaN quiet. */
+inline u32x8 round_hi8(const v8& f) {
+  u32x8 u;
+  std::memcpy(&u, &f, sizeof u);
+  const u32x8 r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  const u32x8 nan = (u | 0x00400000u) & 0xffff0000u;
+  const i32x8 is_nan = (u & 0x7fffffffu) > 0x7f800000u;
+  return is_nan ? nan : r;
+}
+
+/** bf16_snap on 8 floats */
+inline v8 snap8(const v8& f) {
+  const u32x8 h = round_hi8(f);
+  v8 out;
+  std::memcpy(&out, &h, sizeof out);
+  return out;
+}
+
+/** bf16_round on 8 floats, stored as 8 bf16 values at dst */
+inline void store_round8(uint16_t* dst, const v8& f) {
+  const u16x8 h = __builtin_convertvector(round_hi8(f) >> 16, u16x8);
+  std::memcpy(dst, &h, sizeof h);
+}
+
 }  // namespace
 
 void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const float* bias, const float* B, float s,
                      i64 N, i64 O, i64 R) {
   const i64 ld = O + R;
-  const std::vector<float> bt = R > 0 ? rounded_bt(B, O, R) : std::vector<float>();
+  if (R == 0) {
+    SH_PARALLEL_FOR(N * O)
+    for (i64 n = 0; n < N; ++n) {
+      const float* row = yext + n * ld;
+      uint16_t* y = y16 + n * O;
+      if (bias != nullptr)
+        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(row[o] + bias[o]);
+      else
+        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(row[o]);
+    }
+    return;
+  }
+  const std::vector<float> bt = rounded_bt(B, O, R);
+  const i64 O16 = O / 16 * 16;
 #pragma omp parallel num_threads(team_size(N * ld))
   {
-    std::vector<float> acc(static_cast<size_t>(R > 0 ? O : 0));
     std::vector<float> ur(static_cast<size_t>(R));
 #pragma omp for schedule(static)
     for (i64 n = 0; n < N; ++n) {
       const float* row = yext + n * ld;
       uint16_t* y = y16 + n * O;
-      if (R == 0) {
-        if (bias != nullptr)
-          for (i64 o = 0; o < O; ++o) y[o] = bf16_round(row[o] + bias[o]);
-        else
-          for (i64 o = 0; o < O; ++o) y[o] = bf16_round(row[o]);
-        continue;
-      }
       for (i64 r = 0; r < R; ++r) {
         const uint16_t h = bf16_round(row[O + r]);
         u16[n * R + r] = h;
         ur[static_cast<size_t>(r)] = bf16_widen(h);
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (i64 r = 0; r < R; ++r) axpy(acc.data(), bt.data() + r * O, ur[static_cast<size_t>(r)], O);
-      float* a = acc.data();
-      for (i64 o = 0; o < O; ++o) a[o] = bf16_snap(bf16_snap(a[o]) * s);  // the scaled LoRA term
-      if (bias != nullptr)
-        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(bf16_snap(row[o] + bias[o]) + a[o]);
-      else
-        for (i64 o = 0; o < O; ++o) y[o] = bf16_round(bf16_snap(row[o]) + a[o]);
+      // the LoRA term of 16 outputs at a time, summed over r in order in registers, then the epilogue on them
+      const v8 sv = {s, s, s, s, s, s, s, s};
+      for (i64 o0 = 0; o0 < O16; o0 += 16) {
+        v8 a[2] = {};
+        for (i64 r = 0; r < R; ++r) {
+          const float ui = ur[static_cast<size_t>(r)];
+          const v8 uv = {ui, ui, ui, ui, ui, ui, ui, ui};
+          a[0] += uv * load8(bt.data() + r * O + o0);
+          a[1] += uv * load8(bt.data() + r * O + o0 + 8);
+        }
+        for (int h = 0; h < 2; ++h) {
+          const i64 o = o0 + 8 * h;
+          const v8 lora = snap8(snap8(a[h]) * sv);  // the scaled LoRA term
+          v8 base = load8(row + o);
+          if (bias != nullptr) base += load8(bias + o);
+          store_round8(y + o, snap8(base) + lora);
+        }
+      }
+      for (i64 o = O16; o < O; ++o) {
+        float v = 0.0f;
+        for (i64 r = 0; r < R; ++r) v += ur[static_cast<size_t>(r)] * bt[static_cast<size_t>(r * O + o)];
+        const float lora = bf16_snap(bf16_snap(v) * s);
+        y[o] = bf16_round(bf16_snap(bias != nullptr ? row[o] + bias[o] : row[o]) + lora);
+      }
     }
   }
 }
@@ -78,35 +129,45 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
       for (i64 o = 0; o < O; ++o) g16[n * ld + o] = bf16_round(dy[n * O + o]);
     return;
   }
-  const std::vector<float> bt = rounded_bt(B, O, R);
-  const int nt = team_size(N * ld);
-  // per-thread partial dB, [R, O] each (o contiguous so the row update vectorises)
-  std::vector<float> part(dB != nullptr ? static_cast<size_t>(nt * R * O) : 0, 0.0f);
-#pragma omp parallel num_threads(nt)
-  {
-    std::vector<float> dv(static_cast<size_t>(O));
-    float* mine = dB != nullptr ? part.data() + static_cast<i64>(thread_id()) * R * O : nullptr;
-    // static blocks of rows, one per thread: which thread owns a row depends only on N and the team size
-#pragma omp for schedule(static)
-    for (i64 n = 0; n < N; ++n) {
-      uint16_t* g = g16 + n * ld;
-      const float* dr = dy + n * O;
-      float* d = dv.data();
-      for (i64 o = 0; o < O; ++o) g[o] = bf16_round(dr[o]);
-      for (i64 o = 0; o < O; ++o) d[o] = bf16_snap(bf16_snap(dr[o]) * s);
-      for (i64 r = 0; r < R; ++r) {
-        g[O + r] = bf16_round(dot(dv.data(), bt.data() + r * O, O));
-        if (mine != nullptr) axpy(mine + r * O, dv.data(), bf16_widen(u16[n * R + r]), O);
-      }
+  // one elementwise pass writes r(dy) into g16 and dv = r(r(dy) s) [N, O]; then the two rank-R products are
+  // GEMMs on the BLAS: du [N, R] = dv r(B) and dB^T [R, O] = u^T dv
+  static thread_local std::vector<float> dvbuf, ubuf, dub, dbt;
+  if (static_cast<i64>(dvbuf.size()) < N * O) dvbuf.resize(static_cast<size_t>(N * O));
+  if (static_cast<i64>(ubuf.size()) < N * R) ubuf.resize(static_cast<size_t>(N * R));
+  if (static_cast<i64>(dub.size()) < N * R) dub.resize(static_cast<size_t>(N * R));
+  float* dv = dvbuf.data();
+  float* uf = ubuf.data();
+  float* du = dub.data();
+  const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
+  SH_PARALLEL_FOR(N * O)
+  for (i64 n = 0; n < N; ++n) {
+    uint16_t* g = g16 + n * ld;
+    const float* dr = dy + n * O;
+    float* d = dv + n * O;
+    const v8 sv = {s, s, s, s, s, s, s, s};
+    i64 o = 0;
+    for (; o + 8 <= O; o += 8) {
+      const v8 r = snap8(load8(dr + o));
+      store_round8(g + o, r);  // r is already a bf16 value: rounding it again only narrows it
+      const v8 dd = snap8(r * sv);
+      std::memcpy(d + o, &dd, sizeof dd);
     }
+    for (; o < O; ++o) {
+      const uint16_t h = bf16_round(dr[o]);
+      g[o] = h;
+      d[o] = bf16_snap(bf16_widen(h) * s);
+    }
+    for (i64 r = 0; r < R; ++r) uf[n * R + r] = bf16_widen(u16[n * R + r]);
   }
+  sgemm_rm(false, true, N, R, O, 1.0f, dv, O, bt.data(), O, 0.0f, du, R);  // du = dv r(B)
+  SH_PARALLEL_FOR(N * R)
+  for (i64 n = 0; n < N; ++n)
+    for (i64 r = 0; r < R; ++r) g16[n * ld + O + r] = bf16_round(du[n * R + r]);
   if (dB == nullptr) return;
+  if (static_cast<i64>(dbt.size()) < R * O) dbt.resize(static_cast<size_t>(R * O));
+  sgemm_rm(true, false, R, O, N, 1.0f, uf, R, dv, O, 0.0f, dbt.data(), O);  // dB^T = u^T dv
   for (i64 r = 0; r < R; ++r)
-    for (i64 o = 0; o < O; ++o) {
-      float sum = 0.0f;
-      for (int t = 0; t < nt; ++t) sum += part[static_cast<size_t>((t * R + r) * O + o)];
-      dB[o * R + r] += bf16_snap(sum);
-    }
+    for (i64 o = 0; o < O; ++o) dB[o * R + r] += bf16_snap(dbt[static_cast<size_t>(r * O + o)]);
 }
 
 void bf16_accumulate(float* dst, const float* src, i64 n) {
