@@ -174,14 +174,26 @@ describe('shitate studio in Chromium', { timeout: 300_000 }, () => {
     await shot('7-playground');
   });
 
-  it('manages assistants', async () => {
+  it('manages assistants, grounded in a knowledge base and quoting it', async () => {
+    // a knowledge base for the assistant to draw on (added through the studio's API; the page lists it)
+    const kb = await s.req('POST', `/api/kb/faq/files?file=${encodeURIComponent('配送.md')}`, '# 配送\n送料は全国一律550円（税込）です。\n');
+    expect(kb.status).toBe(201);
     await go('assistants');
     await page.getByRole('button', { name: 'New assistant' }).click();
     await page.locator('#as-id').fill('support');
     await page.locator('#as-instructions').fill('You answer for Morinos support.');
+    expect(await page.locator('#as-quote').count()).toBe(0); // quoting needs a knowledge base
+    await page.locator('label.check', { hasText: 'faq' }).locator('input').check();
+    await page.locator('#as-quote').fill('10');
+    await page.locator('#as-kind').selectOption('openai');
+    await poll(() => page.locator('#as-quote').count()).toBe(0); // and a local model: a hosted one gives no logits
+    await page.locator('#as-kind').selectOption('local');
+    await page.locator('#as-quote').fill('10');
     await page.getByRole('button', { name: 'Save' }).click();
     await poll(() => page.locator('ul.plain').first().innerText()).toContain('support');
     await poll(() => page.locator('[data-testid=as-budgets]').innerText()).toMatch(/^Context \d+ tokens: system prompt \d+, reply \d+, each turn \d+/);
+    const saved = await s.req('GET', '/api/assistants/support');
+    expect((saved.json.profile as { knowledge: unknown }).knowledge).toMatchObject({ bases: ['faq'], quote: 10 });
     await shot('8-assistants');
   });
 
