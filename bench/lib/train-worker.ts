@@ -2,7 +2,7 @@
 // fixed random batch per `go` (see lockstep.ts), in a child process of its own so its peak RSS is the
 // training's alone. Writes the initial LoRA A factors so PyTorch starts from the same adapter.
 import fs from 'node:fs';
-import { loadModel } from '../../src/models/index.js';
+import { DecoderModel, loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
 import { adamwUpdate, backward, compactFrozenWeights, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
@@ -42,7 +42,10 @@ const { model } = loadModel(dir);
 const loadS = (performance.now() - tLoad) / 1000;
 const lora = attachLora(model, { r: rank, alpha, dropout: 0, targetModules: TARGETS, useRslora: false }, 1);
 lora.setTraining(true, 1);
-if (precision === 'bf16') compactFrozenWeights(model.linears()); // as `shitate train --precision bf16` does
+if (precision === 'bf16') { // as `shitate train --precision bf16` does
+  compactFrozenWeights(model.linears());
+  if (model instanceof DecoderModel) model.compactTables();
+}
 const params = lora.params();
 writeSafetensors(initFile, params.map((p) => ({
   name: p.name, shape: [...p.tensor.shape], dtype: 'F32' as const, data: p.tensor.data,

@@ -2,7 +2,7 @@
 // HF names (model.layers.N.self_attn.q_proj, ...), the attention block (optional per-head q/k RMSNorm, RoPE or
 // NoPE per layer, GQA, sliding window, score scale), the SwiGLU MLP and the scaled residual add.
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
-import { type Tensor, add, attention, rmsnorm, rope, scale, swiglu, view } from '../tensor/index.js';
+import { type Tensor, add, attention, computePrecision, rmsnorm, rope, scale, swiglu, view } from '../tensor/index.js';
 import { applyLinear } from './linear.js';
 import type { KVCache } from './kv-cache.js';
 import { linearSpec, tensorSpec, type LinearSpec, type LoadedRecord, type ParamTable, type TensorSpec } from './params.js';
@@ -86,8 +86,10 @@ export function attentionBlock(layer: DecoderLayer, li: number, h: Tensor, a: At
   if (layer.qNorm) q = rmsnorm(q, layer.qNorm, c.rmsNormEps);
   if (layer.kNorm) k = rmsnorm(k, layer.kNorm, c.rmsNormEps);
   if (c.ropeLayers[li]) {
-    q = rope(q, a.cos, a.sin, a.pos);
-    k = rope(k, a.cos, a.sin, a.pos);
+    // in bf16 training attention rounds q and k to bf16 first: RoPE hands them over rounded (same numbers, half the memory)
+    const bf16Out = computePrecision() === 'bf16' && !a.cache;
+    q = rope(q, a.cos, a.sin, a.pos, { bf16Out });
+    k = rope(k, a.cos, a.sin, a.pos, { bf16Out });
   }
   if (a.cache) [k, v] = a.cache.append(li, k, v, T);
   const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;

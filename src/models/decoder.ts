@@ -3,7 +3,7 @@
 // ModelConfig (biases, q/k norm, NoPE layers, sliding windows, Granite's multipliers), not code.
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
 // Reference: transformers' modeling_llama.py and the family files derived from it (eager attention, float32).
-import { Tensor, addRmsnorm, embedding, linear, rmsnorm, rmsnormForGemm, scale, view } from '../tensor/index.js';
+import { Tensor, addRmsnorm, compactFrozenWeights, embedding, linear, rmsnorm, rmsnormForGemm, scale, view } from '../tensor/index.js';
 import { headLoss } from './head-loss.js';
 import { ShitateError } from '../errors.js';
 import { KVCache } from './kv-cache.js';
@@ -47,6 +47,21 @@ export class DecoderModel implements CausalLM {
 
   linears(): Linear[] {
     return linearsOf(this.loaded);
+  }
+
+  /** bf16 training of a bf16 checkpoint: the frozen embedding (and an untied frozen LM head) held as bf16 only, as
+   *  compactFrozenWeights does for the projections. The embedding lookup gathers from the bf16 rows and the LM head
+   *  multiplies them as they are, so the float32 tables (and the head's bf16 copy) are freed. Returns the bytes freed. */
+  compactTables(): number {
+    const g = this.loaded.global;
+    const tied = this.weights.lmHead === this.weights.embed;
+    const embed = { weight: this.weights.embed };
+    const head = { weight: this.weights.lmHead };
+    const freed = compactFrozenWeights(tied ? [embed] : [embed, head]);
+    this.weights.embed = g.embed = embed.weight;
+    this.weights.lmHead = tied ? embed.weight : head.weight;
+    if (!tied) g.lmHead = head.weight;
+    return freed;
   }
 
   namedWeights(): NamedTensor[] {

@@ -7,7 +7,7 @@ import { Tensor } from './tensor.js';
 import type { Storage } from './storage.js';
 import { kernels } from '../kernels/index.js';
 import { int8WeightChanged } from './weights.js';
-import { onScopeEnd, takeBits, takeBuffer } from './pool.js';
+import { giveBack, onScopeEnd, takeBits, takeBuffer } from './pool.js';
 import { numel, type Shape } from './shape.js';
 
 export type ComputePrecision = 'fp32' | 'bf16';
@@ -116,6 +116,16 @@ export function weightChanged(w: Tensor): void {
 export function bf16Tensor(shape: Shape): { tensor: Tensor; bits: Uint16Array } {
   const bits = takeBits(numel(shape));
   return { tensor: new Tensor(new Bf16Storage(bits), shape), bits };
+}
+
+/** t's values as float32 for one kernel call: a bf16 tensor is widened into a pooled buffer that `release` hands
+ *  back at once (not its cached `data` view, which would live as long as the step); a float32 tensor is read as is. */
+export function widenedOnce(t: Tensor): { f32: Float32Array; release: () => void } {
+  const bits = bitsOf(t);
+  if (!bits) return { f32: t.data, release: () => undefined };
+  const f32 = takeBuffer(t.size);
+  kernels().bf16ToF32(f32, bits, t.size);
+  return { f32, release: () => giveBack(f32) };
 }
 
 /** The bf16 bits of t when its values are held as bf16, else null. */

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ShitateError } from '../errors.js';
-import { loadModel, type CausalLM } from '../models/index.js';
+import { DecoderModel, loadModel, type CausalLM } from '../models/index.js';
 import { checkTokenizerFits, loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
 import { attachLora, saveAdapter, type LoraSet } from '../lora/index.js';
@@ -132,8 +132,12 @@ async function trainIn(runDir: string, fromCheckpoint: boolean, o: RunOptions, e
   };
   for (const w of precisionWarnings(c)) emit({ type: 'warning', message: w });
   const previousPrecision = setComputePrecision(c.precision);
-  // bf16 LoRA: the frozen projections of a bf16 checkpoint are kept as bf16 only (their float32 copy is freed)
-  if (c.precision === 'bf16' && lora) compactFrozenWeights(model.linears());
+  // bf16 LoRA: the frozen projections of a bf16 checkpoint are kept as bf16 only (their float32 copy is freed), and
+  // so are the embedding and LM head of the shared decoder
+  if (c.precision === 'bf16' && lora) {
+    compactFrozenWeights(model.linears());
+    if (model instanceof DecoderModel) model.compactTables();
+  }
   const state = await trainLoop({ model, params, objective, config: c, batch, resume, opt }, {
     onEvent: (e) => {
       appendMetric(metricsFile, e);

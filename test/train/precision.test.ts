@@ -4,12 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadModel } from '../../src/models/index.js';
+import { DecoderModel, loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
 import { Rng } from '../../src/kernels/rng.js';
 import {
-  Bf16Storage, Tensor, backward, bf16Weight, compactFrozenWeights, computePrecision, noGrad, setComputePrecision, weightChanged,
+  Bf16Storage, Tensor, backward, bf16Weight, compactFrozenWeights, computePrecision, embedding, noGrad, rope, setComputePrecision, weightChanged,
 } from '../../src/tensor/index.js';
+import { ropeTables } from '../kernels/helpers.js';
 import { kernels } from '../../src/kernels/index.js';
 import { runTraining } from '../../src/train/session.js';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
@@ -92,23 +93,59 @@ describe('bf16 mixed precision', () => {
     expect(bf16Weight(exact.weight)![0]).toBe(0x4080);
   });
 
-  it('a bf16 checkpoint trains to the same loss whether or not its float32 copies were freed', () => {
-    const run = (compact: boolean): number => {
+  it('a bf16 checkpoint trains to the same loss and gradients whether or not its float32 copies were freed', () => {
+    const run = (compact: boolean): { loss: number; grads: number[][] } => {
       const { model } = loadModel(tinyModelDir());
-      for (const lin of model.linears()) { // make every weight an exact bf16 number, as a bf16 checkpoint has
-        const w = lin.weight.data;
+      if (!(model instanceof DecoderModel)) throw new Error('the tiny model is a shared decoder');
+      // make every weight an exact bf16 number, as a bf16 checkpoint has
+      for (const w of [...model.linears().map((l) => l.weight.data), model.weights.embed.data]) {
         const bits = new Uint16Array(w.length);
         kernels().f32ToBf16(bits, w, w.length);
         kernels().bf16ToF32(w, bits, w.length);
       }
-      attachLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', useRslora: false }, 3);
-      if (compact) expect(compactFrozenWeights(model.linears())).toBeGreaterThan(0);
+      const lora = attachLora(model, { r: 4, alpha: 8, dropout: 0, targetModules: 'all-linear', useRslora: false }, 3);
+      const rng = new Rng(7);
+      for (const p of lora.params()) if (p.name.includes('lora_B')) p.tensor.data.forEach((_, i, d) => { d[i] = 0.05 * rng.normal(); });
+      if (compact) {
+        expect(compactFrozenWeights(model.linears())).toBeGreaterThan(0);
+        const V = model.config.vocabSize;
+        const C = model.config.hiddenSize;
+        expect(model.compactTables()).toBe(2 * V * C); // the tied embedding: one table
+        expect(model.weights.embed.storage).toBeInstanceOf(Bf16Storage);
+        expect(model.weights.lmHead).toBe(model.weights.embed);
+        expect(model.namedWeights().find((w) => w.name === 'model.embed_tokens.weight')?.tensor).toBe(model.weights.embed);
+      }
       const V = model.config.vocabSize;
       const ids = Int32Array.from({ length: 16 }, (_, i) => (i * 37 + 11) % V);
-      return noGrad(() => model.forward({ ids, batch: 2, seqLen: 8, targets: ids.map((v) => (v * 7 + 1) % V) }).loss!.item());
+      const { loss } = model.forward({ ids, batch: 2, seqLen: 8, targets: ids.map((v) => (v * 7 + 1) % V) });
+      backward(loss!);
+      return { loss: loss!.item(), grads: lora.params().map((p) => Array.from(p.tensor.grad!.data)) };
     };
     setComputePrecision('bf16');
-    expect(run(true)).toBe(run(false));
+    const freed = run(true);
+    const kept = run(false);
+    expect(freed.loss).toBe(kept.loss);
+    expect(freed.grads).toEqual(kept.grads);
+  });
+
+  it('hands RoPE\'s output to bf16 attention rounded (the numbers attention would round it to) and gathers embeddings from bf16 rows', () => {
+    const rng = new Rng(9);
+    const [N, H, D] = [5, 2, 8];
+    const x = Tensor.from(Float32Array.from({ length: N * H * D }, () => rng.normal()), [N, H, D]);
+    const { cos, sin } = ropeTables(16, D);
+    const pos = Int32Array.from({ length: N }, (_, i) => 3 + i);
+    const plain = rope(x, cos, sin, pos).data;
+    const bits = rope(x, cos, sin, pos, { bf16Out: true }).storage;
+    expect(bits).toBeInstanceOf(Bf16Storage);
+    const want = new Uint16Array(plain.length);
+    kernels().f32ToBf16(want, plain, plain.length);
+    expect(Array.from((bits as Bf16Storage).bits)).toEqual(Array.from(want));
+    // a bf16 table gathers the same rows as its float32 widening
+    const tbits = Uint16Array.from({ length: 6 * D }, () => 0x3c00 + Math.floor(rng.next() * 0x800));
+    const table = new Tensor(new Bf16Storage(tbits), [6, D], false);
+    const wide = Tensor.from(Float32Array.from(table.data), [6, D]);
+    const ids = Int32Array.of(5, 0, 3, 3);
+    expect(Array.from(embedding(table, ids).data)).toEqual(Array.from(embedding(wide, ids).data));
   });
 
   it('adds the bf16 weight copies to the memory estimate for LoRA only', () => {

@@ -5,7 +5,8 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { rowsCols, sameShape, shapeError } from '../shape.js';
 import { finite, nonEmptyLast, scratch, uninit } from './util.js';
-import { bf16Tensor, bitsOf } from '../lowp.js';
+import { bf16Tensor, bitsOf, widenedOnce } from '../lowp.js';
+import { giveBack } from '../pool.js';
 import { ShitateError } from '../../errors.js';
 
 /** table [V, C], ids (N of them) -> [...idsShape, C]; ids are checked against V. */
@@ -20,6 +21,13 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
   }
   const out = uninit([...idsShape, C]);
   if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
+  const bits = bitsOf(table);
+  if (bits && !needsGrad([table])) {
+    // a frozen table held as bf16 (DecoderModel.compactTables): each row widened from its bits, exactly
+    const K = kernels();
+    for (let i = 0; i < ids.length; i++) K.bf16ToF32(out.data.subarray(i * C, (i + 1) * C), bits.subarray(ids[i] * C, (ids[i] + 1) * C), C);
+    return out;
+  }
   kernels().embedding(out.data, table.data, ids, ids.length, C);
   if (needsGrad([table])) record('embedding', out, [table], (dout) => kernels().embeddingBackward(gradOf(table), dout, ids, ids.length, C));
   return out;
@@ -68,7 +76,7 @@ export function layernorm(x: Tensor, w: Tensor, b: Tensor | null, eps: number): 
 
 /** Rotary embedding (rotate-half). x: [B, T, H, D] or [N, H, D]; pos: absolute position of each of the
  *  B*T rows (a KV-cache offset or packed-sequence restarts are just different positions); cos/sin: [P, D/2]. */
-export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32Array): Tensor {
+export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32Array, opts: { bf16Out?: boolean } = {}): Tensor {
   if (x.ndim < 3) throw shapeError('rope', { x: x.shape }, 'x of shape [B, T, H, D] or [N, H, D]');
   const D = x.shape[x.ndim - 1];
   const H = x.shape[x.ndim - 2];
@@ -82,8 +90,22 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32
         'shorten the input or raise max_position_embeddings');
     }
   }
-  const out = uninit(x.shape);
-  kernels().rope(out.data, x.data, cos, sin, pos, N, H, D);
+  let out: Tensor;
+  if (opts.bf16Out) {
+    // computed in float32 as below, then rounded once into a bf16 tensor: for a consumer that rounds its input to
+    // bf16 anyway (bf16 attention), the same numbers at half the memory
+    const xf = widenedOnce(x);
+    const of = scratch(x.size);
+    kernels().rope(of, xf.f32, cos, sin, pos, N, H, D);
+    xf.release();
+    const made = bf16Tensor(x.shape);
+    kernels().f32ToBf16(made.bits, of, x.size);
+    giveBack(of);
+    out = made.tensor;
+  } else {
+    out = uninit(x.shape);
+    kernels().rope(out.data, x.data, cos, sin, pos, N, H, D);
+  }
   if (needsGrad([x])) record('rope', out, [x], (dout) => kernels().ropeBackward(gradOf(x), dout, cos, sin, pos, N, H, D));
   return out;
 }
