@@ -8,7 +8,7 @@ import { DecoderModel, loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
 import { Rng } from '../../src/kernels/rng.js';
 import {
-  Bf16Storage, Tensor, backward, bf16Weight, compactFrozenWeights, computePrecision, embedding, noGrad, rope, setComputePrecision, weightChanged,
+  Bf16Storage, Tensor, backward, bf16Weight, compactFrozenWeights, computePrecision, embedding, rope, setComputePrecision, weightChanged,
 } from '../../src/tensor/index.js';
 import { ropeTables } from '../kernels/helpers.js';
 import { kernels } from '../../src/kernels/index.js';
