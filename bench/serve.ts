@@ -3,6 +3,8 @@
 // latency under load, and checks every reply against the same seeded generation run directly in this process.
 // Run: npm run bench:serve [-- --clients 32 --requests 2 --tokens 32]   (flags also read from BENCH_<FLAG> env)
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -36,6 +38,20 @@ if (process.argv[2] === '--child-server') {
 
 interface Planned { client: number; index: number; model: string; seed: number; content: string }
 interface Outcome { text: string; tokens: number; latencyMs: number; ttftMs: number; model: string }
+
+/** user + system CPU seconds of a process so far (Linux /proc), or null where that cannot be read. */
+function processCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // after "pid (comm) ": state is field 3
+    const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime (fields 14 and 15)
+    return ticks / 100; // USER_HZ, the unit of /proc's CPU times: 100 on every Linux architecture node runs on
+
+  } catch {
+    return null;
+  }
+}
 
 function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
@@ -175,6 +191,8 @@ async function main(): Promise<void> {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const health = probeHealth(url);
     const results = new Map<Planned, Outcome | Error>();
+    const serverCpu0 = processCpuSeconds(child.pid);
+    const clientCpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(Array.from({ length: clients }, async (_, c) => {
       for (const p of plan.filter((q) => q.client === c)) {
@@ -182,9 +200,20 @@ async function main(): Promise<void> {
       }
     }));
     const wallMs = performance.now() - t0;
+    const serverCpu1 = processCpuSeconds(child.pid);
+    const clientCpu = process.cpuUsage(clientCpu0);
     const healthMs = await health.stop();
     const stats = (await (await fetch(`${url}/health`)).json()) as { completed: number; aborted: number; failed: number; rejected: number };
     report(plan, results, ref, wallMs, healthMs);
+    if (serverCpu0 !== null && serverCpu1 !== null) {
+      // where the cores went during the load: the server's own time and this process's (the clients, the probe)
+      const wall = wallMs / 1000;
+      const server = serverCpu1 - serverCpu0;
+      const mine = (clientCpu.user + clientCpu.system) / 1e6;
+      const cores = os.availableParallelism();
+      console.log(`CPU during the load (${fmt(wall, 2)} s wall, ${cores} cores): server ${fmt(server, 2)} s (${fmt((100 * server) / wall, 0)}% of one core), ` +
+        `clients and health probe ${fmt(mine, 2)} s (${fmt((100 * mine) / wall, 0)}%)`);
+    }
     console.log(`server: ${stats.completed} completed, ${stats.aborted} aborted, ${stats.failed} failed, ${stats.rejected} refused (429)`);
     if (stats.completed !== plan.length) process.exitCode = 1;
   } finally {

@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -24,8 +25,16 @@ namespace sh {
 namespace {
 
 /** How long a helper keeps spinning for the next job before it sleeps (a decode step's GEMMs come a few us apart;
- *  between steps and requests the helpers sleep). */
-constexpr int64_t kSpinMicros = 200;
+ *  between steps and requests the helpers sleep). SHITATE_ROW_SPIN_US overrides it (0: sleep at once). */
+int64_t spin_micros() {
+  static const int64_t us = [] {
+    const char* env = std::getenv("SHITATE_ROW_SPIN_US");
+    if (env == nullptr || *env == '\0') return int64_t(200);
+    const long v = std::strtol(env, nullptr, 10);
+    return int64_t(v < 0 ? 0 : v);
+  }();
+  return us;
+}
 
 /** Pause instructions the caller spends waiting for the helpers' last chunks before it yields its core. */
 constexpr int kWaitSpins = 2000;
@@ -99,7 +108,7 @@ class Pool {
       int spins = 0;
       while ((ticket_.load(std::memory_order_acquire) >> 32) == seen) {
         SH_PAUSE();
-        if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > std::chrono::microseconds(kSpinMicros)) {
+        if (++spins % 256 == 0 && std::chrono::steady_clock::now() - start > std::chrono::microseconds(spin_micros())) {
           std::unique_lock<std::mutex> lk(mu_);
           sleepers_.fetch_add(1, std::memory_order_seq_cst);
           cv_.wait(lk, [&] { return (ticket_.load(std::memory_order_seq_cst) >> 32) != seen; });
