@@ -94,21 +94,25 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
       }
       // the LoRA term of 16 outputs at a time, summed over r in order in registers, then the epilogue on them
       const v8 sv = {s, s, s, s, s, s, s, s};
+      const float* btp = bt.data();
+      const float* urp = ur.data();
+      // two named accumulators (an indexed array would live in memory, each r step waiting on a store)
+      const auto finish = [&](const v8& acc, i64 o) {
+        const v8 lora = snap8(snap8(acc) * sv);  // the scaled LoRA term
+        v8 base = load8(row + o);
+        if (bias != nullptr) base += load8(bias + o);
+        store_round8(y + o, snap8(base) + lora);
+      };
       for (i64 o0 = 0; o0 < O16; o0 += 16) {
-        v8 a[2] = {};
+        v8 a0 = {}, a1 = {};
         for (i64 r = 0; r < R; ++r) {
-          const float ui = ur[static_cast<size_t>(r)];
+          const float ui = urp[r];
           const v8 uv = {ui, ui, ui, ui, ui, ui, ui, ui};
-          a[0] += uv * load8(bt.data() + r * O + o0);
-          a[1] += uv * load8(bt.data() + r * O + o0 + 8);
+          a0 += uv * load8(btp + r * O + o0);
+          a1 += uv * load8(btp + r * O + o0 + 8);
         }
-        for (int h = 0; h < 2; ++h) {
-          const i64 o = o0 + 8 * h;
-          const v8 lora = snap8(snap8(a[h]) * sv);  // the scaled LoRA term
-          v8 base = load8(row + o);
-          if (bias != nullptr) base += load8(bias + o);
-          store_round8(y + o, snap8(base) + lora);
-        }
+        finish(a0, o0);
+        finish(a1, o0 + 8);
       }
       for (i64 o = O16; o < O; ++o) {
         float v = 0.0f;
