@@ -2,6 +2,7 @@
 // branch in the same GEMM, SwiGLU on bf16, norms writing bf16 GEMM operands, the residual add fused into the norm.
 // Rows run in parallel in static blocks, and every sum has a fixed order, so results repeat exactly.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -43,7 +44,10 @@ inline u32x8 round_hi8(const v8& f) {
   std::memcpy(&u, &f, sizeof u);
   const u32x8 r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
   const u32x8 nan = (u | 0x00400000u) & 0xffff0000u;
-  const i32x8 is_nan = (u & 0x7fffffffu) > 0x7f800000u;
+  i32x8 mag;  // |f| as bits: a non-negative int32, so a signed compare (AVX2 has no unsigned one) tells NaNs
+  const u32x8 m = u & 0x7fffffffu;
+  std::memcpy(&mag, &m, sizeof mag);
+  const i32x8 is_nan = mag > 0x7f800000;
   return is_nan ? nan : r;
 }
 
@@ -80,6 +84,8 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
   }
   const std::vector<float> bt = rounded_bt(B, O, R);
   const i64 O16 = O / 16 * 16;
+  int exp2 = 0;
+  const bool exact_scale = s >= 1.0f && std::frexp(s, &exp2) == 0.5f;  // s = 2^k, k >= 0
 #pragma omp parallel num_threads(team_size(N * ld))
   {
     std::vector<float> ur(static_cast<size_t>(R));
@@ -98,7 +104,8 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
       const float* urp = ur.data();
       // two named accumulators (an indexed array would live in memory, each r step waiting on a store)
       const auto finish = [&](const v8& acc, i64 o) {
-        const v8 lora = snap8(snap8(acc) * sv);  // the scaled LoRA term
+        // the scaled LoRA term; a bf16 value times a power of two >= 1 (alpha / r = 2, say) is a bf16 value already
+        const v8 lora = exact_scale ? snap8(acc) * sv : snap8(snap8(acc) * sv);
         v8 base = load8(row + o);
         if (bias != nullptr) base += load8(bias + o);
         store_round8(y + o, snap8(base) + lora);

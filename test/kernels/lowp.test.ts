@@ -185,6 +185,23 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     got.forEach((g, i) => agree(`${label} output ${i}`, g, want[i], tol));
   });
 
+  it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
+    const rng = new Rng(12);
+    const [N, O, R] = [9, 53, 8]; // O: three blocks of 16 and a tail
+    const yext = randn(rng, N * (O + R));
+    const B = randn(rng, O * R, 0.3);
+    const bias = randn(rng, O);
+    for (const s of [0.5, 1, 1.5, 2, 4]) {
+      for (const b of [bias, null]) {
+        const [y1, u1, y2, u2] = [new Uint16Array(N * O), new Uint16Array(N * R), new Uint16Array(N * O), new Uint16Array(N * R)];
+        native!.bf16LinearOut(y1, u1, yext, b, B, s, N, O, R);
+        ref.bf16LinearOut(y2, u2, yext, b, B, s, N, O, R);
+        expect(Array.from(u1), `u, scale ${s}`).toEqual(Array.from(u2));
+        expect(Array.from(y1), `y, scale ${s}${b ? ', bias' : ''}`).toEqual(Array.from(y2));
+      }
+    }
+  });
+
   it('bf16 attention matches float32 attention to bf16 accuracy', () => {
     const rng = new Rng(9);
     const [B, T, H, Hkv, D] = [2, 48, 4, 2, 16];
