@@ -35,6 +35,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value rows;
   napi_create_string_utf8(env, bf16_rows_path(), NAPI_AUTO_LENGTH, &rows);
   napi_set_named_property(env, obj, "bf16Rows", rows);
+  napi_value i8rows;
+  napi_create_string_utf8(env, i8_rows_path(), NAPI_AUTO_LENGTH, &i8rows);
+  napi_set_named_property(env, obj, "i8Rows", i8rows);
   return obj;
 }
 

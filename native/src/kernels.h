@@ -30,6 +30,8 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
 /** Batched decode against int8 weights with one float32 scale per weight row: each element summed in one fixed order
  *  that does not depend on M nor on the thread count, then times its row's scale (k_gemm_i8.cc). */
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
+/** How the int8 decode rows run here: "avx512" (16 weights widened per instruction) or "avx2". */
+const char* i8_rows_path();
 /** Batched decode against bf16 weights: c[M, N] (+)= r(a)[M, K] @ b16[N, K]^T, each element summed in the bf16
  *  decode-row order for any M and thread count (k_gemm_bf16_rows.cc). */
 void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta);

@@ -51,7 +51,8 @@ function computePaths(loaded: boolean): ComputePaths {
           ? 'AVX512-BF16 dot pairs' : 'weights widened to float32 (AVX2)'}; batched in serve`,
       prefill: fast,
     },
-    weightsInt8: loaded ? 'decode: one pass over int8 weight rows (a quarter of the bytes of float32); prefill: blocks widened to float32 on the BLAS'
+    weightsInt8: loaded ? `decode: one pass over int8 weight rows (a quarter of the bytes of float32), widened ${nativeStatus().info?.i8Rows === 'avx512'
+      ? '16 per AVX-512 instruction' : '8 per AVX2 instruction'}; batched in serve; prefill: blocks widened to float32 on the BLAS`
       : 'TypeScript reference kernels',
   };
 }

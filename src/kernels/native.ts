@@ -17,6 +17,9 @@ export interface NativeInfo {
   /** how decode rows multiply bf16 weights: AVX512-BF16 dot-pair instructions, or the weights widened to float32
    *  (AVX2; also where SHITATE_BF16_ROWS=widen) */
   bf16Rows: 'avx512-bf16' | 'widen';
+  /** how decode rows widen int8 weights: 16 per AVX-512 instruction, or 8 per AVX2 one (also where
+   *  SHITATE_I8_ROWS=avx2) */
+  i8Rows: 'avx512' | 'avx2';
 }
 
 export interface NativeLoad {

@@ -25,8 +25,9 @@ export interface Kernels extends LowpKernels {
    *  matches single-row decode bit for bit). Each weight row is read once for all M rows. */
   gemmRows(c: F32, a: F32, w: F32, M: number, N: number, K: number, accumulate: boolean): void;
   /** Batched decode against int8 weights with one float32 scale per weight row (--weights int8): each element
-   *  summed in one fixed order that depends on neither M nor the thread count (the int8 decode-row order: two
-   *  8-lane accumulators, a fixed lane tree, then the tail), times its row's scale. */
+   *  summed in one fixed order that depends on neither M nor the thread count (the int8 decode-row order of the
+   *  path the CPU takes: on AVX2 two 8-lane accumulators, a fixed lane tree, then the tail; on AVX-512 two 16-lane
+   *  accumulators, the tail masked, the lanes reduced), times its row's scale. */
   gemmRowsI8(c: F32, a: F32, q: Int8Array, scale: F32, M: number, N: number, K: number, accumulate: boolean): void;
   /** Batched decode against bf16 weights (--weights bf16): c[M, N] = r(a)[M, K] @ w16[N, K]^T (c += that when
    *  accumulate), a rounded to bf16 (nearest even), each element summed in one fixed order that depends on neither M

@@ -161,22 +161,26 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
   });
 });
 
-describe.runIf(native !== null && hooks !== null)('native gemmRowsBf16 on each path', () => {
-  // the CPU decides the path (AVX512-BF16 dot pairs or AVX2 widening); SHITATE_BF16_ROWS=widen forces the second,
-  // so on a CPU with both each is checked in its own process
+describe.runIf(native !== null && hooks !== null)('native bf16 and int8 decode rows on each path', () => {
+  // the CPU decides the paths (AVX512-BF16 dot pairs or AVX2 widening for bf16; AVX-512 or AVX2 widening for int8);
+  // SHITATE_BF16_ROWS=widen and SHITATE_I8_ROWS=avx2 force the AVX2 ones, so on a CPU with both each is checked in
+  // its own process
+  type Result = { path: string; stable: boolean; worst: number };
   const run = (env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/bf16-rows-path.ts')],
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/rows-paths.ts')],
       { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { path: string; stable: boolean; worst: number };
+    return JSON.parse(r.stdout) as { bf16: Result; i8: Result };
   };
 
-  it('keeps rows independent and sums close to exact on the path this CPU takes and on the widening path', () => {
-    const auto = run({ SHITATE_BF16_ROWS: '' });
-    expect(auto.path).toBe(hooks?.info().bf16Rows);
-    const widen = run({ SHITATE_BF16_ROWS: 'widen' });
-    expect(widen.path).toBe('widen');
-    for (const r of [auto, widen]) {
+  it('keep rows independent and sums close to exact on the paths this CPU takes and on the AVX2 paths', () => {
+    const auto = run({ SHITATE_BF16_ROWS: '', SHITATE_I8_ROWS: '' });
+    expect(auto.bf16.path).toBe(hooks?.info().bf16Rows);
+    expect(auto.i8.path).toBe(hooks?.info().i8Rows);
+    const forced = run({ SHITATE_BF16_ROWS: 'widen', SHITATE_I8_ROWS: 'avx2' });
+    expect(forced.bf16.path).toBe('widen');
+    expect(forced.i8.path).toBe('avx2');
+    for (const r of [auto.bf16, auto.i8, forced.bf16, forced.i8]) {
       expect(r.stable, r.path).toBe(true);
       expect(r.worst, r.path).toBeLessThan(1e-5);
     }

@@ -53,9 +53,9 @@ export function gemmI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: numb
   }
 }
 
-/** Kernels.gemmRowsI8: each element summed in the native kernel's one order (two 8-lane float32 accumulators over
- *  alternate blocks of 8, added lane-wise, the lanes in a fixed tree, then the tail), then times its row's scale
- *  (without the native kernel's fused multiply-adds). A row's result never depends on the rows beside it. */
+/** Kernels.gemmRowsI8: each element summed in the native AVX2 kernel's one order (two 8-lane float32 accumulators
+ *  over alternate blocks of 8, added lane-wise, the lanes in a fixed tree, then the tail), then times its row's scale
+ *  (without the native kernel's fused multiply-adds; the native AVX-512 path sums in 16 lanes). A row's result never depends on the rows beside it. */
 export function gemmRowsI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: number, K: number, accumulate: boolean): void {
   const f = Math.fround;
   const K16 = K - (K % 16);
