@@ -23,7 +23,7 @@
 #endif
 
 #include "kernels.h"
-#include "row_pool.h"
+#include "row_blocks.h"
 #include "vec8.h"
 
 namespace sh {
@@ -84,13 +84,6 @@ inline void row(float* c, const float* ar, const uint16_t* b, i64 n, i64 N, i64 
   }
 }
 
-template <int M>
-void rows_kernel(float* c, const float* ar, const uint16_t* b, i64 N, i64 K, float beta) {
-  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
-    for (i64 n = lo; n < hi; ++n) row<M>(c, ar, b, n, N, K, beta);
-  });
-}
-
 /** r(a) [M, K] as floats in scratch, rounded once; in each full block of 16 the even-indexed values come first,
  *  then the odd ones, matching widen16's halves (the tail past the last full block keeps its order). */
 const float* arranged(const float* a, i64 M, i64 K) {
@@ -108,22 +101,10 @@ const float* arranged(const float* a, i64 M, i64 K) {
   return ar;
 }
 
-/** All M rows against weight row n, in blocks of up to 8 rows: each element summed by row<>, whatever the block. */
-inline void all_rows(float* c, const float* ar, const uint16_t* b, i64 n, i64 M, i64 N, i64 K, float beta) {
-  for (i64 m0 = 0; m0 < M; m0 += 8) {
-    float* cb = c + m0 * N;
-    const float* ab = ar + m0 * K;
-    switch (std::min<i64>(8, M - m0)) {
-      case 1: row<1>(cb, ab, b, n, N, K, beta); break;
-      case 2: row<2>(cb, ab, b, n, N, K, beta); break;
-      case 3: row<3>(cb, ab, b, n, N, K, beta); break;
-      case 4: row<4>(cb, ab, b, n, N, K, beta); break;
-      case 5: row<5>(cb, ab, b, n, N, K, beta); break;
-      case 6: row<6>(cb, ab, b, n, N, K, beta); break;
-      case 7: row<7>(cb, ab, b, n, N, K, beta); break;
-      default: row<8>(cb, ab, b, n, N, K, beta); break;
-    }
-  }
+/** Weight rows [lo, hi) against a block of Mb rows (r(a) arranged for widen16). */
+template <int Mb>
+void widen_range(float* c, const float* ar, const uint16_t* b, i64 lo, i64 hi, i64 N, i64 K, float beta) {
+  for (i64 n = lo; n < hi; ++n) row<Mb>(c, ar, b, n, N, K, beta);
 }
 
 #ifdef SH_DPBF16
@@ -167,22 +148,10 @@ SH_DP_TARGET inline void row_dp(float* c, const uint16_t* a16, const uint16_t* b
   }
 }
 
-/** All M rows against weight row n, in blocks of up to 8 rows (each element summed by row_dp<>, whatever the block). */
-SH_DP_TARGET void all_rows_dp(float* c, const uint16_t* a16, const uint16_t* b, i64 n, i64 M, i64 N, i64 K, float beta) {
-  for (i64 m0 = 0; m0 < M; m0 += 8) {
-    float* cb = c + m0 * N;
-    const uint16_t* ab = a16 + m0 * K;
-    switch (std::min<i64>(8, M - m0)) {
-      case 1: row_dp<1>(cb, ab, b, n, N, K, beta); break;
-      case 2: row_dp<2>(cb, ab, b, n, N, K, beta); break;
-      case 3: row_dp<3>(cb, ab, b, n, N, K, beta); break;
-      case 4: row_dp<4>(cb, ab, b, n, N, K, beta); break;
-      case 5: row_dp<5>(cb, ab, b, n, N, K, beta); break;
-      case 6: row_dp<6>(cb, ab, b, n, N, K, beta); break;
-      case 7: row_dp<7>(cb, ab, b, n, N, K, beta); break;
-      default: row_dp<8>(cb, ab, b, n, N, K, beta); break;
-    }
-  }
+/** Weight rows [lo, hi) against a block of Mb rows with dot-pair instructions (the rows inline: same target). */
+template <int Mb>
+SH_DP_TARGET void dp_range(float* c, const uint16_t* a16, const uint16_t* b, i64 lo, i64 hi, i64 N, i64 K, float beta) {
+  for (i64 n = lo; n < hi; ++n) row_dp<Mb>(c, a16, b, n, N, K, beta);
 }
 
 /** Whether the dot-pair path runs: the CPU has AVX512-BF16 and SHITATE_BF16_ROWS is not 'widen'. */
@@ -196,11 +165,11 @@ bool use_dp() {
   return yes;
 }
 
-/** The dot-pair path for any M (decode rows and batched decode alike): the threads split the weight rows. */
+/** The dot-pair path for any M (decode rows and batched decode alike). */
 void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
-  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
-    for (i64 n = lo; n < hi; ++n) all_rows_dp(c, a16, b, n, M, N, K, beta);
+  rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
+    dp_range<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, lo, hi, N, K, beta);
   });
 }
 #else
@@ -212,21 +181,7 @@ void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float) {}
 
 bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, bool ta, bool tb, float beta) {
   if (ta || !tb || M < 1 || M > 8 || N < 1 || K < 1) return false;
-  if (use_dp()) {
-    dp_rows(c, a, b, M, N, K, beta);
-    return true;
-  }
-  const float* ar = arranged(a, M, K);
-  switch (M) {
-    case 1: rows_kernel<1>(c, ar, b, N, K, beta); break;
-    case 2: rows_kernel<2>(c, ar, b, N, K, beta); break;
-    case 3: rows_kernel<3>(c, ar, b, N, K, beta); break;
-    case 4: rows_kernel<4>(c, ar, b, N, K, beta); break;
-    case 5: rows_kernel<5>(c, ar, b, N, K, beta); break;
-    case 6: rows_kernel<6>(c, ar, b, N, K, beta); break;
-    case 7: rows_kernel<7>(c, ar, b, N, K, beta); break;
-    default: rows_kernel<8>(c, ar, b, N, K, beta); break;
-  }
+  gemm_rows_bf16(c, a, b, M, N, K, beta);  // one block of rows: the same sums as batched decode
   return true;
 }
 
@@ -240,10 +195,8 @@ void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
   }
   if (use_dp()) return dp_rows(c, a, b, M, N, K, beta);
   const float* ar = arranged(a, M, K);
-  // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
-  // weight rows, so no element's sum depends on M or on the thread count
-  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
-    for (i64 n = lo; n < hi; ++n) all_rows(c, ar, b, n, M, N, K, beta);
+  rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
+    widen_range<decltype(rows)::value>(c + m0 * N, ar + m0 * K, b, lo, hi, N, K, beta);
   });
 }
 

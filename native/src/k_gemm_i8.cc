@@ -11,11 +11,9 @@
 // path is row-stable on its own; their sums differ in the last bits. SHITATE_I8_ROWS=avx2 keeps the AVX2 path.
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <vector>
-
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #if defined(__AVX2__) || (defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__))
 #include <immintrin.h>
@@ -27,7 +25,7 @@
 
 #include "gemm_backend.h"
 #include "kernels.h"
-#include "row_pool.h"
+#include "row_blocks.h"
 #include "vec8.h"
 
 namespace sh {
@@ -103,23 +101,11 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
   }
 }
 
-/** all_rows on AVX-512 (each element summed by row512<>, whatever the block of 8). */
-SH_512_TARGET void all_rows512(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 M, i64 N,
-                               i64 K, float beta) {
-  for (i64 m0 = 0; m0 < M; m0 += 8) {
-    float* cb = c + m0 * N;
-    const float* ab = a + m0 * K;
-    switch (std::min<i64>(8, M - m0)) {
-      case 1: row512<1>(cb, ab, q, scale, n, N, K, beta); break;
-      case 2: row512<2>(cb, ab, q, scale, n, N, K, beta); break;
-      case 3: row512<3>(cb, ab, q, scale, n, N, K, beta); break;
-      case 4: row512<4>(cb, ab, q, scale, n, N, K, beta); break;
-      case 5: row512<5>(cb, ab, q, scale, n, N, K, beta); break;
-      case 6: row512<6>(cb, ab, q, scale, n, N, K, beta); break;
-      case 7: row512<7>(cb, ab, q, scale, n, N, K, beta); break;
-      default: row512<8>(cb, ab, q, scale, n, N, K, beta); break;
-    }
-  }
+/** Weight rows [lo, hi) against a block of Mb rows on AVX-512 (the rows inline: same target). */
+template <int Mb>
+SH_512_TARGET void range512(float* c, const float* a, const int8_t* q, const float* scale, i64 lo, i64 hi, i64 N, i64 K,
+                            float beta) {
+  for (i64 n = lo; n < hi; ++n) row512<Mb>(c, a, q, scale, n, N, K, beta);
 }
 
 /** Whether the AVX-512 rows run: the CPU has AVX-512 F/BW/VL and SHITATE_I8_ROWS is not 'avx2'. */
@@ -134,40 +120,18 @@ bool use_512() {
 }
 #else
 bool use_512() { return false; }
-void all_rows512(float*, const float*, const int8_t*, const float*, i64, i64, i64, i64, float) {}
+template <int Mb>
+void range512(float*, const float*, const int8_t*, const float*, i64, i64, i64, i64, float) {}
 #endif
 
-/** All M rows against weight row n, in blocks of up to 8 rows: each element summed by row<>, whatever the block. */
-inline void all_rows(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 M, i64 N, i64 K, float beta) {
-  for (i64 m0 = 0; m0 < M; m0 += 8) {
-    float* cb = c + m0 * N;
-    const float* ab = a + m0 * K;
-    switch (std::min<i64>(8, M - m0)) {
-      case 1: row<1>(cb, ab, q, scale, n, N, K, beta); break;
-      case 2: row<2>(cb, ab, q, scale, n, N, K, beta); break;
-      case 3: row<3>(cb, ab, q, scale, n, N, K, beta); break;
-      case 4: row<4>(cb, ab, q, scale, n, N, K, beta); break;
-      case 5: row<5>(cb, ab, q, scale, n, N, K, beta); break;
-      case 6: row<6>(cb, ab, q, scale, n, N, K, beta); break;
-      case 7: row<7>(cb, ab, q, scale, n, N, K, beta); break;
-      default: row<8>(cb, ab, q, scale, n, N, K, beta); break;
-    }
-  }
+/** Weight rows [lo, hi) against a block of Mb rows (AVX2). */
+template <int Mb>
+void avx2_range(float* c, const float* a, const int8_t* q, const float* scale, i64 lo, i64 hi, i64 N, i64 K, float beta) {
+  for (i64 n = lo; n < hi; ++n) row<Mb>(c, a, q, scale, n, N, K, beta);
 }
 
 /** Weights below which quantizing or widening stays on the calling thread (waking the OpenMP workers costs more). */
 constexpr i64 kRowsParMin = i64(1) << 22;
-
-template <int M>
-void rows_kernel(float* c, const float* a, const int8_t* q, const float* scale, i64 N, i64 K, float beta) {
-  const bool wide = use_512();
-  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
-    if (wide)
-      for (i64 n = lo; n < hi; ++n) all_rows512(c, a, q, scale, n, M, N, K, beta);
-    else
-      for (i64 n = lo; n < hi; ++n) row<M>(c, a, q, scale, n, N, K, beta);
-  });
-}
 
 /** Weight rows widened per sgemm call in prefill: a block of at most ~4 MB of float32. */
 i64 block_rows(i64 K) { return std::max<i64>(16, (i64(1) << 20) / std::max<i64>(1, K)); }
@@ -200,14 +164,11 @@ const char* i8_rows_path() { return use_512() ? "avx512" : "avx2"; }
 
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {
   if (M <= 0 || N <= 0) return;
-  // each weight row streams once for all M rows (it stays in L1 across the blocks of 8); the threads split the
-  // weight rows, so no element's sum depends on M or on the thread count
   const bool wide = use_512();
-  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
-    if (wide)
-      for (i64 n = lo; n < hi; ++n) all_rows512(c, a, q, scale, n, M, N, K, beta);
-    else
-      for (i64 n = lo; n < hi; ++n) all_rows(c, a, q, scale, n, M, N, K, beta);
+  rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
+    constexpr int Mb = decltype(rows)::value;
+    if (wide) range512<Mb>(c + m0 * N, a + m0 * K, q, scale, lo, hi, N, K, beta);
+    else avx2_range<Mb>(c + m0 * N, a + m0 * K, q, scale, lo, hi, N, K, beta);
   });
 }
 
@@ -217,17 +178,7 @@ void gemm_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 
     if (beta == 0.0f) std::fill(c, c + M * N, 0.0f);
     return;
   }
-  switch (M) {
-    case 1: return rows_kernel<1>(c, a, q, scale, N, K, beta);
-    case 2: return rows_kernel<2>(c, a, q, scale, N, K, beta);
-    case 3: return rows_kernel<3>(c, a, q, scale, N, K, beta);
-    case 4: return rows_kernel<4>(c, a, q, scale, N, K, beta);
-    case 5: return rows_kernel<5>(c, a, q, scale, N, K, beta);
-    case 6: return rows_kernel<6>(c, a, q, scale, N, K, beta);
-    case 7: return rows_kernel<7>(c, a, q, scale, N, K, beta);
-    case 8: return rows_kernel<8>(c, a, q, scale, N, K, beta);
-    default: break;
-  }
+  if (M <= 8) return gemm_rows_i8(c, a, q, scale, M, N, K, beta);  // decode rows: one block, the batched sums
   static thread_local std::vector<float> wide;
   const i64 NB = std::min(N, block_rows(K));
   if (static_cast<i64>(wide.size()) < NB * K) wide.resize(static_cast<size_t>(NB * K));

@@ -148,8 +148,6 @@ Pool& pool() {
 
 }  // namespace
 
-int pool_threads() { return threads(); }
-
 void rows_parallel(int64_t n, int64_t chunk, void (*fn)(void*, int64_t, int64_t), void* ctx) {
   if (n <= 0) return;
   pool().run(n, chunk < 1 ? 1 : chunk, fn, ctx);

@@ -1,6 +1,6 @@
 // A small pool for the decode-row kernels (one decode step: ~200 short GEMMs back to back, 20-60 us each). An
 // OpenMP team sleeps between regions (passive wait policy, which training needs), and waking it costs about as
-// much as such a GEMM; these helpers instead spin for a short while after each job (kSpinMicros) before they
+// much as such a GEMM; these helpers instead spin for a short while after each job (SHITATE_ROW_SPIN_US) before they
 // sleep, so the next projection of the same step finds them awake. Work is handed out in chunks from one atomic
 // counter: a helper that wakes late finds the chunks taken and the caller has done them itself, so a sleeping
 // helper never holds a call up. Each chunk is computed by exactly one thread with the same code, so results do
@@ -8,15 +8,14 @@
 #pragma once
 #include <cstdint>
 
+#include "common.h"
+
 namespace sh {
 
 /** Calls fn(ctx, lo, hi) over [0, n) in chunks of `chunk` (the last one shorter), on the calling thread and up to
  *  threads() - 1 helpers; returns when every chunk is done. A call made while another thread's call runs (a second
  *  Node worker) runs all its chunks on its own thread. */
 void rows_parallel(int64_t n, int64_t chunk, void (*fn)(void* ctx, int64_t lo, int64_t hi), void* ctx);
-
-/** threads() (common.h), here without its header */
-int pool_threads();
 
 /** rows_parallel over a lambda or other callable. */
 template <typename F>
@@ -32,7 +31,7 @@ constexpr int64_t kRowPoolMin = int64_t(1) << 16;
 template <typename F>
 void split_rows(int64_t n, int64_t madds, F&& f) {
   if (madds < kRowPoolMin) return f(int64_t(0), n);
-  const int64_t parts = 8 * static_cast<int64_t>(pool_threads());
+  const int64_t parts = 8 * static_cast<int64_t>(threads());
   rows_parallel_for(n, (n + parts - 1) / parts, static_cast<F&&>(f));
 }
 

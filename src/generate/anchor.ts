@@ -80,6 +80,9 @@ export function anchoredSampler(inner: Sampler, promptLength: number, o: AnchorO
   });
   const quoted = o.sources.map((ids) => new Uint8Array(ids.length));
 
+  // a span: two tokens or more in common, or one where a quote opens (a common token met alone is no span yet)
+  const isSpan = (m: Match) => m.len >= 2 || opensAt[m.src][m.next - 1] === 1;
+
   let seen = promptLength;
   let live: Match[] = [];
   const advance = (id: number) => {
@@ -90,7 +93,7 @@ export function anchoredSampler(inner: Sampler, promptLength: number, o: AnchorO
     }
     live = grown.length > 0 ? grown : (where.get(id) ?? []).map((m) => ({ ...m }));
     // a position is used once it is part of a span, or where a quote began: a common token met alone is not
-    for (const m of live) if (m.len >= 2 || opensAt[m.src][m.next - 1]) quoted[m.src][m.next - 1] = 1;
+    for (const m of live) if (isSpan(m)) quoted[m.src][m.next - 1] = 1;
   };
 
   return (logits, history) => {
@@ -99,10 +102,8 @@ export function anchoredSampler(inner: Sampler, promptLength: number, o: AnchorO
     const give = (id: number, b: number) => {
       if (b > (bonus.get(id) ?? 0) && !breaks(id)) bonus.set(id, b);
     };
-    // a span: two tokens or more in common, or one where a quote opens; a common token met alone is no span yet,
-    // so its continuations get half, beside the openings
-    const span = (m: Match) => m.len >= 2 || opensAt[m.src][m.next - 1] === 1;
-    const spans = live.filter(span);
+    // without a span the continuations of a common token met alone get half, beside the openings
+    const spans = live.filter(isSpan);
     let best = 0;
     for (const m of spans) best = Math.max(best, m.len);
     const from = spans.length > 0 ? spans.filter((m) => m.len === best) : live;

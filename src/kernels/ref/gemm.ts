@@ -28,16 +28,24 @@ export function gemm(c: FA, a: FA, b: FA, batch: number, M: number, N: number, K
   }
 }
 
+/** The first n values of a rounded to bf16 (nearest even), as floats. */
+function roundedBf16(a: FA, n: number): Float32Array {
+  const a16 = new Uint16Array(n);
+  f32ToBf16(a16, a, n);
+  return widenedBf16(a16, n);
+}
+
+/** The first n bf16 values of b as floats. */
+function widenedBf16(b: Uint16Array, n: number): Float32Array {
+  const f = new Float32Array(n);
+  bf16ToF32(f, b, n);
+  return f;
+}
+
 /** Kernels.gemmBf16: a rounded to bf16, b widened from bf16, then the plain GEMM (sums in double here). */
 export function gemmBf16(c: FA, a: FA, b: Uint16Array, M: number, N: number, K: number,
   transA: boolean, transB: boolean, beta: number): void {
-  const a16 = new Uint16Array(M * K);
-  f32ToBf16(a16, a, M * K);
-  const af = new Float32Array(M * K);
-  bf16ToF32(af, a16, M * K);
-  const bf = new Float32Array(K * N);
-  bf16ToF32(bf, b, K * N);
-  gemm(c, af, bf, 1, M, N, K, transA, transB, beta, 0, 0);
+  gemm(c, roundedBf16(a, M * K), widenedBf16(b, K * N), 1, M, N, K, transA, transB, beta, 0, 0);
 }
 
 /** Kernels.gemmI8: c[M, N] (+)= a[M, K] @ (scale[n] * q[N, K])^T, the sum over k on the integers, scaled once
@@ -88,12 +96,8 @@ export function gemmRowsI8(c: FA, a: FA, q: Int8Array, scale: FA, M: number, N: 
 export function gemmRowsBf16(c: FA, a: FA, w: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void {
   const f = Math.fround;
   const K16 = K - (K % 16);
-  const a16 = new Uint16Array(M * K);
-  f32ToBf16(a16, a, M * K);
-  const ar = new Float32Array(M * K);
-  bf16ToF32(ar, a16, M * K);
-  const wf = new Float32Array(N * K);
-  bf16ToF32(wf, w, N * K);
+  const ar = roundedBf16(a, M * K);
+  const wf = widenedBf16(w, N * K);
   const lanes = new Float64Array(8);
   for (let m = 0; m < M; m++) {
     for (let n = 0; n < N; n++) {

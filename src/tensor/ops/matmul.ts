@@ -91,26 +91,26 @@ export function linear(x: Tensor, w: Tensor, bias?: Tensor | null): Tensor {
   return x.ndim === 2 ? y : view(y, [...x.shape.slice(0, -1), w.shape[0]]);
 }
 
-/** x [N, I] @ r(w)^T (+ bias) with w held as bf16 bits: float32 output, no gradient (inference only). */
-function linearHeldBf16(x: Tensor, w: Tensor, w16: Uint16Array, bias: Tensor | null): Tensor {
+/** x [N, I] @ w^T (+ bias) with w held for inference (bf16 bits or int8 rows): float32 output, no gradient. `mul`
+ *  writes y = x w^T with beta 0, or adds it to the bias rows with beta 1. */
+function linearHeld(x: Tensor, w: Tensor, bias: Tensor | null, mul: (y: Float32Array, N: number, O: number, I: number, beta: number) => void): Tensor {
   const [N, I] = x.shape;
   const O = w.shape[0];
-  const y = uninit([N, O]); // bias rows, or gemmBf16 with beta 0, write it all
+  const y = uninit([N, O]); // bias rows, or the GEMM with beta 0, write it all
   if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * O);
-  kernels().gemmBf16(y.data, x.data, w16, N, O, I, false, true, bias ? 1 : 0);
+  mul(y.data, N, O, I, bias ? 1 : 0);
   finite('linear', { x, y });
   return y;
 }
 
-/** x [N, I] @ (scale * q)^T (+ bias) with w held as int8 rows: float32 output, no gradient (inference only). */
+/** x [N, I] @ r(w)^T (+ bias) with w held as bf16 bits. */
+function linearHeldBf16(x: Tensor, w: Tensor, w16: Uint16Array, bias: Tensor | null): Tensor {
+  return linearHeld(x, w, bias, (y, N, O, I, beta) => kernels().gemmBf16(y, x.data, w16, N, O, I, false, true, beta));
+}
+
+/** x [N, I] @ (scale * q)^T (+ bias) with w held as int8 rows. */
 function linearHeldInt8(x: Tensor, w: Tensor, w8: Int8Storage, bias: Tensor | null): Tensor {
-  const [N, I] = x.shape;
-  const O = w.shape[0];
-  const y = uninit([N, O]); // bias rows, or gemmI8 with beta 0, write it all
-  if (bias) for (let n = 0; n < N; n++) y.data.set(bias.data, n * O);
-  kernels().gemmI8(y.data, x.data, w8.q, w8.scale, N, O, I, bias ? 1 : 0);
-  finite('linear', { x, y });
-  return y;
+  return linearHeld(x, w, bias, (y, N, O, I, beta) => kernels().gemmI8(y, x.data, w8.q, w8.scale, N, O, I, beta));
 }
 
 function reshapeRows(x: Tensor): Tensor {

@@ -1,0 +1,45 @@
+// The decode-row kernels keep one template instance per row count (1-8) so a tile's sums stay in registers; this
+// walks M rows in blocks of up to 8 and calls f(m0, rows) with rows a compile-time std::integral_constant, so every
+// element is summed by the same instance whatever the batch around it.
+#pragma once
+#include <algorithm>
+#include <type_traits>
+
+#include "common.h"
+#include "row_pool.h"
+
+namespace sh {
+
+template <typename F>
+inline void for_row_blocks(i64 M, F&& f) {
+  for (i64 m0 = 0; m0 < M; m0 += 8) {
+    switch (std::min<i64>(8, M - m0)) {
+      case 1: f(m0, std::integral_constant<int, 1>{}); break;
+      case 2: f(m0, std::integral_constant<int, 2>{}); break;
+      case 3: f(m0, std::integral_constant<int, 3>{}); break;
+      case 4: f(m0, std::integral_constant<int, 4>{}); break;
+      case 5: f(m0, std::integral_constant<int, 5>{}); break;
+      case 6: f(m0, std::integral_constant<int, 6>{}); break;
+      case 7: f(m0, std::integral_constant<int, 7>{}); break;
+      default: f(m0, std::integral_constant<int, 8>{}); break;
+    }
+  }
+}
+
+/** A decode-row kernel over weight rows [0, N) against M rows, split over the row pool. range(rows, m0, lo, hi)
+ *  computes weight rows [lo, hi) for the block of `rows` rows that starts at row m0. Up to 8 rows are one block whose
+ *  instance is picked once, outside the loop over weight rows; more go in blocks of 8 per weight row, so each weight
+ *  row is read once for all of them (it stays in L1 across its blocks). Either way an element is summed by the
+ *  instance of its block, so no result depends on M or on the thread count. */
+template <typename Range>
+void rows_over_pool(i64 M, i64 N, i64 K, Range&& range) {
+  if (M <= 8) {
+    for_row_blocks(M, [&](i64, auto rows) { split_rows(N, M * N * K, [&](i64 lo, i64 hi) { range(rows, i64(0), lo, hi); }); });
+    return;
+  }
+  split_rows(N, M * N * K, [&](i64 lo, i64 hi) {
+    for (i64 n = lo; n < hi; ++n) for_row_blocks(M, [&](i64 m0, auto rows) { range(rows, m0, n, n + 1); });
+  });
+}
+
+}  // namespace sh
