@@ -99,30 +99,59 @@ uint32_t Args::u32(size_t i, const char* name) {
 }
 
 void* Args::typed(size_t i, const char* name, napi_typedarray_type want, uint64_t need, bool nullable) {
+  return typed_value(argv_[i], name, want, need, nullable);
+}
+
+bool Args::f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out) {
+  if (!ok_) return false;
+  bool is_array = false;
+  napi_is_array(env_, argv_[i], &is_array);
+  uint32_t length = 0;
+  if (!is_array || napi_get_array_length(env_, argv_[i], &length) != napi_ok) {
+    fail(std::string("argument ") + name + " must be an array of Float32Array");
+    return false;
+  }
+  if (length < count) {
+    fail(std::string("argument ") + name + " holds " + std::to_string(length) + " arrays, needs " + std::to_string(count));
+    return false;
+  }
+  for (size_t e = 0; e < count; ++e) {
+    napi_value item;
+    if (napi_get_element(env_, argv_[i], static_cast<uint32_t>(e), &item) != napi_ok) {
+      fail(std::string("could not read argument ") + name + "[" + std::to_string(e) + "]");
+      return false;
+    }
+    out[e] = static_cast<float*>(typed_value(item, std::string(name) + "[" + std::to_string(e) + "]", napi_float32_array, need[e], false));
+    if (!ok_) return false;
+  }
+  return true;
+}
+
+void* Args::typed_value(napi_value value, const std::string& name, napi_typedarray_type want, uint64_t need, bool nullable) {
   last_len_ = 0;
   if (!ok_) return nullptr;
   napi_valuetype vt = napi_undefined;
-  napi_typeof(env_, argv_[i], &vt);
+  napi_typeof(env_, value, &vt);
   if (nullable && vt == napi_null) return nullptr;
   bool is_typed = false;
-  napi_is_typedarray(env_, argv_[i], &is_typed);
+  napi_is_typedarray(env_, value, &is_typed);
   if (!is_typed) {
-    fail(std::string("argument ") + name + " must be a " + type_name(want) + (nullable ? " or null" : ""));
+    fail("argument " + name + " must be a " + type_name(want) + (nullable ? " or null" : ""));
     return nullptr;
   }
   napi_typedarray_type type;
   size_t length = 0;
   void* data = nullptr;
-  if (napi_get_typedarray_info(env_, argv_[i], &type, &length, &data, nullptr, nullptr) != napi_ok) {
-    fail(std::string("could not read argument ") + name);
+  if (napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr) != napi_ok) {
+    fail("could not read argument " + name);
     return nullptr;
   }
   if (type != want) {
-    fail(std::string("argument ") + name + " must be a " + type_name(want) + ", got a " + type_name(type));
+    fail("argument " + name + " must be a " + type_name(want) + ", got a " + type_name(type));
     return nullptr;
   }
   if (length < need) {
-    fail(std::string("argument ") + name + " is too short: needs " +
+    fail("argument " + name + " is too short: needs " +
          (need == UINT64_MAX ? std::string("more than 2^64") : std::to_string(need)) + " elements, has " +
          std::to_string(length));
     return nullptr;

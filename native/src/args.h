@@ -32,6 +32,8 @@ class Args {
   int32_t* i32(size_t i, const char* name, uint64_t need, bool nullable = false);
   uint16_t* u16(size_t i, const char* name, uint64_t need, bool nullable = false);
   int8_t* i8(size_t i, const char* name, uint64_t need, bool nullable = false);
+  /** A JS array of `count` Float32Arrays, element e with at least need[e] elements: their data pointers in out. */
+  bool f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 
@@ -40,6 +42,7 @@ class Args {
 
  private:
   void* typed(size_t i, const char* name, napi_typedarray_type want, uint64_t need, bool nullable);
+  void* typed_value(napi_value value, const std::string& name, napi_typedarray_type want, uint64_t need, bool nullable);
 
   napi_env env_;
   const char* kernel_;

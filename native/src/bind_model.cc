@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
 #include "args.h"
 #include "bind.h"
 #include "kernels.h"
@@ -101,6 +103,43 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
   if (!a.ok()) return nullptr;
   attention(out, lse, q, k, v, alibi, seg, s);
+  return nullptr;
+}
+
+// attentionDecodeRows(out, q, ks, vs, lens, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array
+napi_value AttentionDecodeRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attentionDecodeRows", 12);
+  const i64 B = a.dim(5, "B");
+  AttnShape s{};
+  s.B = B, s.Tq = 1, s.causal = 1;
+  s.H = a.dim(6, "H");
+  s.Hkv = a.dim(7, "Hkv");
+  s.D = a.dim(8, "D");
+  s.scale = static_cast<float>(a.num(9, "scale"));
+  s.window = a.integer(10, "window");
+  s.softcap = static_cast<float>(a.num(11, "softcap"));
+  if (a.ok() && !(s.softcap >= 0.0f)) a.fail("softcap must be >= 0 (0 = no soft-cap)");
+  if (a.ok() && (s.Hkv == 0 || s.H % s.Hkv != 0)) a.fail("H must be a positive multiple of Hkv");
+  const uint64_t qn = mulz(B, s.H, s.D);
+  float* out = a.f32(0, "out", qn);
+  const float* q = a.f32(1, "q", qn);
+  const int32_t* lens = a.i32(4, "lens", B);
+  if (!a.ok()) return nullptr;
+  std::vector<i64> len(static_cast<size_t>(B));
+  std::vector<uint64_t> need(static_cast<size_t>(B));
+  for (i64 b = 0; b < B; ++b) {
+    if (lens[b] < 1) {
+      a.fail("lens[" + std::to_string(b) + "] must be >= 1 (the new position is part of the cache), got " + std::to_string(lens[b]));
+      return nullptr;
+    }
+    len[b] = lens[b];
+    need[b] = mulz(static_cast<uint64_t>(lens[b]), s.Hkv, s.D);
+  }
+  std::vector<float*> ks(static_cast<size_t>(B)), vs(static_cast<size_t>(B));
+  if (!a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
+      !a.f32_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
+    return nullptr;
+  attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), B, s);
   return nullptr;
 }
 
@@ -252,6 +291,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("rope", Rope),
       SH_METHOD("ropeBackward", RopeBackward),
       SH_METHOD("attention", Attention),
+      SH_METHOD("attentionDecodeRows", AttentionDecodeRows),
       SH_METHOD("attentionBackward", AttentionBackward),
       SH_METHOD("crossEntropy", CrossEntropy),
       SH_METHOD("dropout", Dropout),

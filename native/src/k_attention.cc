@@ -9,6 +9,7 @@
 #include "attention.h"
 #include "fastmath.h"
 #include "kernels.h"
+#include "row_pool.h"
 
 namespace sh {
 
@@ -18,6 +19,41 @@ using namespace attn;
  *  OpenMP workers costs more than a decode step's attention takes until the context is long (9 heads, D 64, 2 Zen 4
  *  cores: 20 us alone vs 58 us on two threads at 200 keys, 119 vs 112 at 1,000). */
 constexpr i64 kRowsParMin = i64(1) << 21;
+
+/** One query row against its keys: out (D values) and its lse, the shared body of the per-query path and of the
+ *  batched decode rows. k and v are the batch row's [Tk, Hkv, D] keys and values, kv head `kvh`; sc holds Tk
+ *  scores and acc D values (scratch). */
+static void one_query(float* o, float* lse, const float* qr, const float* k, const float* v, i64 kvh,
+                      const int32_t* segb, float slope, i64 pos, const AttnShape& s, float* sc, float* acc) {
+  const auto key = [&](const float* base, i64 j) { return base + (j * s.Hkv + kvh) * s.D; };
+  i64 lo, hi;
+  key_range(s, pos, &lo, &hi);
+  float m = kNegInf;
+  bool any = false;
+  for (i64 j = lo; j < hi; ++j) {
+    if (!visible(s, segb, pos, j)) {
+      sc[j] = kNegInf;
+      continue;
+    }
+    const float x = score(qr, key(k, j), s, slope, j, pos);
+    sc[j] = x;
+    m = x > m ? x : m;
+    any = true;
+  }
+  if (!any) {
+    std::memset(o, 0, static_cast<size_t>(s.D) * sizeof(float));
+    *lse = kNegInf;
+    return;
+  }
+  for (i64 j = lo; j < hi; ++j) sc[j] = exp_fast(sc[j] - m);
+  const double sum = sum_d(sc + lo, hi - lo);
+  const float inv = static_cast<float>(1.0 / sum);
+  std::fill(acc, acc + s.D, 0.0f);
+  for (i64 j = lo; j < hi; ++j)
+    if (sc[j] != 0.0f) axpy(acc, key(v, j), sc[j] * inv, s.D);
+  std::memcpy(o, acc, static_cast<size_t>(s.D) * sizeof(float));
+  *lse = static_cast<float>(m + std::log(sum));
+}
 
 // Per-query path (decode, tiny shapes): one query row at a time, dot products over D.
 static void attention_rows(float* out, float* lse, const float* q, const float* k, const float* v,
@@ -31,40 +67,32 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 #pragma omp for schedule(dynamic, 4)
     for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
       const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
-      const i64 pos = s.Tk - s.Tq + t;
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      const float slope = alibi != nullptr ? alibi[h] : 0.0f;
-      const float* qr = P.q(q, b, t, h);
-      float* o = P.q(out, b, t, h);
-      i64 lo, hi;
-      key_range(s, pos, &lo, &hi);
-      float m = kNegInf;
-      bool any = false;
-      for (i64 j = lo; j < hi; ++j) {
-        if (!visible(s, segb, pos, j)) {
-          sc[j] = kNegInf;
-          continue;
-        }
-        const float x = score(qr, P.kv(k, b, j, h), s, slope, j, pos);
-        sc[j] = x;
-        m = x > m ? x : m;
-        any = true;
-      }
-      if (!any) {
-        std::memset(o, 0, static_cast<size_t>(s.D) * sizeof(float));
-        lse[idx] = kNegInf;
-        continue;
-      }
-      for (i64 j = lo; j < hi; ++j) sc[j] = exp_fast(sc[j] - m);
-      const double sum = sum_d(sc.data() + lo, hi - lo);
-      const float inv = static_cast<float>(1.0 / sum);
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      for (i64 j = lo; j < hi; ++j)
-        if (sc[j] != 0.0f) axpy(acc.data(), P.kv(v, b, j, h), sc[j] * inv, s.D);
-      std::memcpy(o, acc.data(), static_cast<size_t>(s.D) * sizeof(float));
-      lse[idx] = static_cast<float>(m + std::log(sum));
+      one_query(P.q(out, b, t, h), lse + idx, P.q(q, b, t, h), k + b * s.Tk * s.Hkv * s.D, v + b * s.Tk * s.Hkv * s.D,
+                h / P.group, segb, alibi != nullptr ? alibi[h] : 0.0f, s.Tk - s.Tq + t, s, sc.data(), acc.data());
     }
   }
+}
+
+void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
+                           const i64* lens, i64 B, const AttnShape& shape) {
+  i64 work = 0, longest = 1;
+  for (i64 b = 0; b < B; ++b) work += lens[b], longest = std::max(longest, lens[b]);
+  const i64 items = B * shape.H;
+  // each (row, head) is one query computed whole by one thread, as attention_rows computes it for that row alone
+  split_rows(items, work * shape.H * shape.D, [&](i64 lo, i64 hi) {
+    static thread_local std::vector<float> sc, acc;
+    if (static_cast<i64>(sc.size()) < longest) sc.resize(static_cast<size_t>(longest));
+    if (static_cast<i64>(acc.size()) < shape.D) acc.resize(static_cast<size_t>(shape.D));
+    for (i64 idx = lo; idx < hi; ++idx) {
+      const i64 b = idx / shape.H, h = idx % shape.H;
+      AttnShape s = shape;
+      s.B = 1, s.Tq = 1, s.Tk = lens[b], s.causal = 1;
+      float lse;
+      one_query(out + idx * s.D, &lse, q + idx * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f, s.Tk - 1, s,
+                sc.data(), acc.data());
+    }
+  });
 }
 
 // Two race-free passes. A, over queries: Di = dout . out, dq += scale * sum_j ds_j k_j.

@@ -110,12 +110,24 @@ void widen_range(float* c, const float* ar, const uint16_t* b, i64 lo, i64 hi, i
 #ifdef SH_DPBF16
 #define SH_DP_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
-/** r(a) [M, K] as bf16 bits in scratch (nearest even), in k order: vdpbf16ps pairs adjacent values. */
-const uint16_t* rounded16(const float* a, i64 M, i64 K) {
+/** r(a) [M, K] as bf16 bits in scratch (nearest even, NaN kept quiet), in k order: vdpbf16ps pairs adjacent values.
+ *  Sixteen values per step with integer ops, the same bits as round_to_bf16. */
+SH_DP_TARGET const uint16_t* rounded16(const float* a, i64 M, i64 K) {
   static thread_local std::vector<uint16_t> scratch;
-  if (static_cast<i64>(scratch.size()) < M * K) scratch.resize(static_cast<size_t>(M * K));
+  const i64 n = M * K;
+  if (static_cast<i64>(scratch.size()) < n) scratch.resize(static_cast<size_t>(n));
   uint16_t* out = scratch.data();
-  for (i64 i = 0; i < M * K; ++i) {
+  const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff), quiet = _mm512_set1_epi32(0x00400000);
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+  i64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512i u = _mm512_loadu_si512(a + i);
+    const __mmask16 nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs_mask), inf);  // both sides < 2^31: signed ok
+    const __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
+    const __m512i v = _mm512_mask_or_epi32(r, nan, u, quiet);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm512_cvtepi32_epi16(_mm512_srli_epi32(v, 16)));
+  }
+  for (; i < n; ++i) {
     const float r = round_to_bf16(a[i]);
     uint32_t u;
     std::memcpy(&u, &r, 4);
@@ -148,6 +160,51 @@ SH_DP_TARGET inline void row_dp(float* c, const uint16_t* a16, const uint16_t* b
   }
 }
 
+/** row_dp for weight rows n and n + 1 at once: each weight block and each activation block is loaded once for
+ *  both, and every element is still summed as row_dp sums it (its own accumulator, blocks in k order, the same
+ *  reduction), so the result is the same bit for bit. */
+template <int M>
+SH_DP_TARGET inline void row_dp2(float* c, const uint16_t* a16, const uint16_t* b, i64 n, i64 N, i64 K, float beta) {
+  __m512 acc0[M], acc1[M];
+  for (int m = 0; m < M; ++m) acc0[m] = acc1[m] = _mm512_setzero_ps();
+  const uint16_t* w0 = b + n * K;
+  const uint16_t* w1 = w0 + K;
+  i64 k = 0;
+  for (; k + 32 <= K; k += 32) {
+    const __m512bh v0 = (__m512bh)_mm512_loadu_si512(w0 + k), v1 = (__m512bh)_mm512_loadu_si512(w1 + k);
+    for (int m = 0; m < M; ++m) {
+      const __m512bh x = (__m512bh)_mm512_loadu_si512(a16 + m * K + k);
+      acc0[m] = _mm512_dpbf16_ps(acc0[m], x, v0);
+      acc1[m] = _mm512_dpbf16_ps(acc1[m], x, v1);
+    }
+  }
+  if (k < K) {
+    const __mmask32 mask = _cvtu32_mask32((1u << (K - k)) - 1u);
+    const __m512bh v0 = (__m512bh)_mm512_maskz_loadu_epi16(mask, w0 + k), v1 = (__m512bh)_mm512_maskz_loadu_epi16(mask, w1 + k);
+    for (int m = 0; m < M; ++m) {
+      const __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(mask, a16 + m * K + k);
+      acc0[m] = _mm512_dpbf16_ps(acc0[m], x, v0);
+      acc1[m] = _mm512_dpbf16_ps(acc1[m], x, v1);
+    }
+  }
+  for (int m = 0; m < M; ++m) {
+    const float r0 = _mm512_reduce_add_ps(acc0[m]), r1 = _mm512_reduce_add_ps(acc1[m]);
+    float* out = c + m * N + n;
+    out[0] = beta == 0.0f ? r0 : r0 + beta * out[0];
+    out[1] = beta == 0.0f ? r1 : r1 + beta * out[1];
+  }
+}
+
+/** Weight rows [lo, hi) against all M > 8 rows: two weight rows at a time against each block of up to 8 rows, so a
+ *  pair of weight rows is read from memory once for every row of the batch (it stays in L1 across the blocks). */
+SH_DP_TARGET void dp_many(float* c, const uint16_t* a16, const uint16_t* b, i64 M, i64 lo, i64 hi, i64 N, i64 K, float beta) {
+  i64 n = lo;
+  for (; n + 2 <= hi; n += 2)
+    for_row_blocks(M, [&](i64 m0, auto rows) { row_dp2<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, n, N, K, beta); });
+  if (n < hi)
+    for_row_blocks(M, [&](i64 m0, auto rows) { row_dp<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, n, N, K, beta); });
+}
+
 /** Weight rows [lo, hi) against a block of Mb rows with dot-pair instructions (the rows inline: same target). */
 template <int Mb>
 SH_DP_TARGET void dp_range(float* c, const uint16_t* a16, const uint16_t* b, i64 lo, i64 hi, i64 N, i64 K, float beta) {
@@ -168,6 +225,7 @@ bool use_dp() {
 /** The dot-pair path for any M (decode rows and batched decode alike). */
 void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
+  if (M > 8) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many(c, a16, b, M, lo, hi, N, K, beta); });
   rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
     dp_range<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, lo, hi, N, K, beta);
   });

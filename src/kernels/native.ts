@@ -139,6 +139,7 @@ function wrap(a: NativeAddon): Kernels {
     deltaRuleChunkBackward: a.deltaRuleChunkBackward,
     deltaRuleRecurrent: a.deltaRuleRecurrent,
     attention: a.attention,
+    attentionDecodeRows: a.attentionDecodeRows,
     attentionBackward: a.attentionBackward,
     encoderAttention: a.encoderAttention,
     encoderAttentionBackward: a.encoderAttentionBackward,

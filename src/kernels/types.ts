@@ -124,6 +124,12 @@ export interface Kernels extends LowpKernels {
   attention(out: F32, lse: F32, q: F32, k: F32, v: F32, alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
     scale: number, causal: number, window: number, softcap: number): void;
+  /** One decode query per batch row against that row's own cache (the batched decode step): q, out [B, H, D];
+   *  ks[b], vs[b] hold at least lens[b] positions of [Hkv, D] and the query sits at position lens[b] - 1 (causal,
+   *  window and softcap as in attention(); no ALiBi or segments). Row b's result equals attention() over that row
+   *  alone with Tq = 1, Tk = lens[b], whatever rows are beside it. */
+  attentionDecodeRows(out: F32, q: F32, ks: readonly F32[], vs: readonly F32[], lens: Int32Array,
+    B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void;
   /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
   attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     alibi: F32 | null, seg: Int32Array | null,

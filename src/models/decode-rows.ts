@@ -70,6 +70,14 @@ class Scratch {
     }
     return buf.subarray(0, n);
   }
+
+  private lensBuf = new Int32Array(0);
+
+  /** The attention lengths of a step's rows (n entries). */
+  lens(n: number): Int32Array {
+    if (this.lensBuf.length < n) this.lensBuf = new Int32Array(n);
+    return this.lensBuf.subarray(0, n);
+  }
 }
 
 /** Rows that share one adapter set, consecutive in the step's order: [start, end). */
@@ -150,8 +158,9 @@ function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Arr
 }
 
 /** Layer li's attention for each row: RoPE at the row's position, the row's cache, attention over it. q [B, H*D],
- *  k and v [B, Hkv*D] -> [B, H*D]. RoPE rotates each row alone (in place) and attention runs one row at a time, so
- *  no row's result depends on the others. */
+ *  k and v [B, Hkv*D] -> [B, H*D]. RoPE rotates each row alone (in place) and each row's query attends to its own
+ *  cache in one call for all rows (attentionDecodeRows), computed as that row alone, so no row's result depends on
+ *  the others. */
 function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], pos: Int32Array, q: Float32Array,
   k: Float32Array, v: Float32Array, scratch: Scratch): Float32Array {
   const c = model.config;
@@ -165,14 +174,19 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
   const scale = c.attentionScale ?? 1 / Math.sqrt(D);
   const out = scratch.take('attention', B * H * D); // every row written by its attention
-  const lse = scratch.take('lse', H);
+  const ks = new Array<Float32Array>(B);
+  const vs = new Array<Float32Array>(B);
+  const lens = scratch.lens(B);
+  const R = Hkv * D;
   for (let b = 0; b < B; b++) {
-    const kb = Tensor.from(k.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
-    const vb = Tensor.from(v.subarray(b * Hkv * D, (b + 1) * Hkv * D), [1, 1, Hkv, D]);
-    const [kc, vc] = rows[b].cache.append(li, kb, vb, 1);
-    K.attention(out.subarray(b * H * D, (b + 1) * H * D), lse, q.subarray(b * H * D, (b + 1) * H * D), kc.data, vc.data, null, null,
-      1, 1, kc.shape[1], H, Hkv, D, scale, 1, window, 0);
+    const cache = rows[b].cache;
+    cache.appendRow(li, k.subarray(b * R, (b + 1) * R), v.subarray(b * R, (b + 1) * R));
+    const kv = cache.layerKV(li);
+    ks[b] = kv.k;
+    vs[b] = kv.v;
+    lens[b] = pos[b] + 1;
   }
+  K.attentionDecodeRows(out, q, ks, vs, lens, B, H, Hkv, D, scale, window, 0);
   return out;
 }
 

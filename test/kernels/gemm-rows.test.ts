@@ -123,6 +123,30 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16', ({ 
   });
 });
 
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16 rounding of the activations', ({ k }) => {
+  it('rounds ties to even and keeps NaN and infinity, alone and in blocks of many rows', () => {
+    // one-hot weights (w[n, n] = 1): each output is one rounded activation, exact whatever the summation order
+    const K = 40; // two blocks of 16 values and a tail of 8
+    const ties = [1 + 2 ** -8, 1 + 3 * 2 ** -8, -(1 + 2 ** -8), 3 * 2 ** -9 + 2 ** -17, 65535, 2 ** 100 * (1 + 2 ** -8), 1 - 2 ** -9];
+    const w = new Uint16Array(K * K);
+    for (let n = 0; n < K; n++) w[n * K + n] = 0x3f80;
+    for (const M of [1, 3, 10, 17]) {
+      const a = new Float32Array(M * K);
+      for (let i = 0; i < a.length; i++) a[i] = ties[i % ties.length] * (1 + ((i * 7) % 5) * 2 ** -7);
+      const finite = new Float32Array(M * K);
+      k.gemmRowsBf16(finite, a, w, M, K, K, false);
+      for (let i = 0; i < a.length; i++) expect(finite[i], `M ${M} value ${a[i]}`).toBe(decodeBf16(nearestBf16(a[i])));
+      // a NaN activation makes its row NaN (0 * NaN); +infinity stays infinite in its own column
+      a[K + 5] = NaN;
+      a[(M - 1) * K + 33] = Infinity;
+      const special = new Float32Array(M * K);
+      k.gemmRowsBf16(special, a, w, M, K, K, false);
+      if (M > 1) expect(special.subarray(K, 2 * K).every((x) => Number.isNaN(x)), `M ${M} NaN row`).toBe(true);
+      expect(special[(M - 1) * K + 33], `M ${M} infinity`).toBe(Infinity);
+    }
+  });
+});
+
 describe.runIf(native !== null && hooks !== null)('native gemmRows and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(5);
@@ -158,6 +182,18 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     });
     expect(bf16[1]).toEqual(bf16[0]);
     expect(bf16[2]).toEqual(bf16[0]);
+    // more than 8 rows: two weight rows at a time against blocks of 8 (an odd N leaves one weight row alone)
+    const [M2, N2] = [21, 1023];
+    const a2 = randn(rng, M2 * K);
+    const w2 = Uint16Array.from(randn(rng, N2 * K), (v) => nearestBf16(v));
+    const many = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const c = new Float32Array(M2 * N2);
+      native?.gemmRowsBf16(c, a2, w2, M2, N2, K, false);
+      return Array.from(c);
+    });
+    expect(many[1]).toEqual(many[0]);
+    expect(many[2]).toEqual(many[0]);
   });
 });
 

@@ -134,3 +134,17 @@ export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA
     dv[i] += dvAcc[i];
   }
 }
+
+/** The batched decode query of each row against its own cache: attention() over that row alone (Tq = 1). */
+export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: readonly FA[], lens: Int32Array,
+  B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void {
+  const lse = new Float32Array(H);
+  for (let b = 0; b < B; b++) {
+    const n = lens[b];
+    if (!(n >= 1) || ks[b].length < n * Hkv * D || vs[b].length < n * Hkv * D) {
+      throw new Error(`attentionDecodeRows: row ${b} needs lens >= 1 and ${n * Hkv * D} cached values, has ${ks[b].length} keys and ${vs[b].length} values`);
+    }
+    attention(out.subarray(b * H * D, (b + 1) * H * D), lse, q.subarray(b * H * D, (b + 1) * H * D),
+      ks[b].subarray(0, n * Hkv * D), vs[b].subarray(0, n * Hkv * D), null, null, 1, 1, n, H, Hkv, D, scale, 1, window, softcap);
+  }
+}

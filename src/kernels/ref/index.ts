@@ -7,7 +7,7 @@ import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from '
 import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
 import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
-import { attention, attentionBackward } from './attention.js';
+import { attention, attentionBackward, attentionDecodeRows } from './attention.js';
 import { encoderAttention, encoderAttentionBackward } from './encoder-attention.js';
 import { crossEntropy } from './loss.js';
 import { geglu, gegluBackward } from './geglu.js';
@@ -42,7 +42,7 @@ export const referenceKernelsFA = {
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
   embedding, embeddingBackward, rope, ropeBackward, ropePartial, ropePartialBackward,
-  attention, attentionBackward,
+  attention, attentionBackward, attentionDecodeRows,
   encoderAttention, encoderAttentionBackward,
   crossEntropy, softcapCrossEntropy,
   causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
