@@ -73,7 +73,7 @@ function measure(B: number): { usPerToken: number; gemmShare: number; gflops: nu
   const rows: DecodeRow[] = Array.from({ length: B }, (_, b) => {
     const cache = new KVCache(cfg.numLayers, 1, prompt.length + flags.num.steps + 16, cfg.numKvHeads, cfg.headDim);
     noGrad(() => m.model.forward({ ids: prompt, batch: 1, seqLen: prompt.length, cache, logits: 'last' }));
-    return { id: 20 + b, cache, adapters: sets[b % sets.length] };
+    return { ids: [20 + b], cache, adapters: sets[b % sets.length] };
   });
   for (let i = 0; i < 4; i++) noGrad(() => dec!.step(rows));
   gemmMs = 0;

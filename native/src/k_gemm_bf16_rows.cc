@@ -199,8 +199,15 @@ SH_DP_TARGET inline void row_dp2(float* c, const uint16_t* a16, const uint16_t* 
  *  pair of weight rows is read from memory once for every row of the batch (it stays in L1 across the blocks). */
 SH_DP_TARGET void dp_many(float* c, const uint16_t* a16, const uint16_t* b, i64 M, i64 lo, i64 hi, i64 N, i64 K, float beta) {
   i64 n = lo;
-  for (; n + 2 <= hi; n += 2)
+  for (; n + 2 <= hi; n += 2) {
+    // the next pair's weights are fetched while this pair runs through all the blocks (a pair takes thousands of
+    // cycles here, long enough for memory, which the hardware prefetcher does not reach ahead to by itself)
+    if (n + 4 <= hi) {
+      const char* next = reinterpret_cast<const char*>(b + (n + 2) * K);
+      for (i64 off = 0; off < 2 * K * 2; off += 64) _mm_prefetch(next + off, _MM_HINT_T0);
+    }
     for_row_blocks(M, [&](i64 m0, auto rows) { row_dp2<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, n, N, K, beta); });
+  }
   if (n < hi)
     for_row_blocks(M, [&](i64 m0, auto rows) { row_dp<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, n, N, K, beta); });
 }
@@ -225,7 +232,7 @@ bool use_dp() {
 /** The dot-pair path for any M (decode rows and batched decode alike). */
 void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
-  if (M > 8) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many(c, a16, b, M, lo, hi, N, K, beta); });
+  if (M > 1) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many(c, a16, b, M, lo, hi, N, K, beta); });
   rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
     dp_range<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, lo, hi, N, K, beta);
   });

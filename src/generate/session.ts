@@ -1,15 +1,15 @@
 // One generation as a stepped state machine: prefill the prompt chunk by chunk, then one token per decode step,
 // either alone (generate()) or as one row of a batched step beside other generations (the server's scheduler). Both
-// ways run the same arithmetic: the same prefill chunks through the model's forward, the same decode kernels (a
-// model with a row decoder decodes through it even alone), and the same sampler, so a seeded request gives the same
-// tokens alone or under load.
+// ways run the same arithmetic: a model with a row decoder prefills and decodes through it even alone (the same
+// prompt chunks, the same kernels, each row computed as it would be alone), other models through their own forward,
+// and the same sampler, so a seeded request gives the same tokens alone or under load.
 import { ShitateError } from '../errors.js';
 import { KVCache, rowDecoder, type DecodeRow, type LinearAdapter, type RowDecoder } from '../models/index.js';
 import { noGrad } from '../tensor/index.js';
 import { plan, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type Plan } from './request.js';
 
-/** Prompt tokens per prefill forward for models with a row decoder: a long prompt then holds up the other
- *  generations of a server for one chunk at a time, never for the whole prompt. */
+/** Prompt tokens per prefill step for models with a row decoder: a long prompt then rides along with the other
+ *  generations of a server one chunk per step, never holding them up for the whole prompt. */
 export const PREFILL_CHUNK = 64;
 
 export type Phase = 'prefill' | 'decode' | 'done';
@@ -62,6 +62,10 @@ export class Generation {
   prefill(): Float32Array | null {
     this.expect('prefill');
     const t0 = performance.now();
+    if (this.rows) {
+      const logits = this.rows.step([this.row(this.rows.attached())])[0];
+      return this.took(logits, performance.now() - t0);
+    }
     const end = Math.min(this.promptIds.length, this.prefilled + this.chunk);
     const last = end === this.promptIds.length;
     const logits = this.forward(this.promptIds.slice(this.prefilled, end), last);
@@ -70,10 +74,27 @@ export class Generation {
     return logits;
   }
 
-  /** This generation's row of a batched decode step, under the given adapter layers (null: the base model). */
+  /** This generation's row of a batched step, under the given adapter layers (null: the base model): the next
+   *  chunk of the prompt while prefilling, the last sampled token while decoding. Hand the step's logits for it to
+   *  took(). */
   row(adapters: readonly (LinearAdapter | null)[] | null): DecodeRow {
+    if (this.phase === 'prefill') return { ids: this.promptIds.slice(this.prefilled, this.prefilled + this.nextChunk), cache: this.cache, adapters };
     this.expect('decode');
-    return { id: this.pending, cache: this.cache, adapters };
+    return { ids: [this.pending], cache: this.cache, adapters };
+  }
+
+  /** Records a batched step that ran this generation's row() and took `ms`:
+   *  while prefilling, the chunk is now in the cache and the logits come back after the prompt's last chunk (null
+   *  before); while decoding, the step is counted and the logits come back. */
+  took(logits: Float32Array, ms: number): Float32Array | null {
+    if (this.phase === 'prefill') {
+      this.prefilled += this.nextChunk;
+      this.timing.prefillMs += ms;
+      return this.prefilled === this.promptIds.length ? logits : null;
+    }
+    this.expect('decode');
+    this.stepped(ms);
+    return logits;
   }
 
   /** A decode step of this generation alone, on the adapters attached to the model now. */

@@ -1,11 +1,14 @@
-// One decode step for several independent generations of the shared decoder at once (continuous batching). Each
-// row feeds one token at its own position into its own KV cache, under its own adapter (or none). The projections
-// and the LM head run once for all rows (gemmRows reads each weight row once per step; gemmRowsBf16 and gemmRowsI8
-// the bf16 and int8 rows of --weights bf16 and int8); RoPE, the cache and attention run per row. Every per-row result is computed by the same arithmetic whatever the batch holds:
-// gemmRows sums each output element in a fixed order independent of M, the norms reduce within a row, and the
-// elementwise and attention kernels are called on one row at a time. So a row's logits are bit-identical whether it
-// is decoded alone (generate() decodes through here too) or beside others.
-// Legend: B rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
+// One step for several independent generations of the shared decoder at once (continuous batching). Each row feeds
+// its tokens at their own positions into its own KV cache, under its own adapter (or none): one token for a
+// generation that is decoding, a chunk of the prompt for one that is prefilling, so prompts and decoding share the
+// weight reads of a step. The projections and the LM head run once for all tokens of all rows (gemmRows reads each
+// weight row once per step; gemmRowsBf16 and gemmRowsI8 the bf16 and int8 rows of --weights bf16 and int8); RoPE, the
+// cache and attention run per row. Every per-token result is computed by the same arithmetic whatever the step holds:
+// the row GEMMs sum each output element in a fixed order independent of M, the norms reduce within a token, the
+// elementwise kernels are called on one token at a time, and each row attends to its own cache alone (a one-token row
+// through attentionDecodeRows, a chunk through attention() over its cache as the forward does). So a row's logits are
+// bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
+// Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
 import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
@@ -14,18 +17,20 @@ import type { KVCache } from './kv-cache.js';
 import type { Linear, LinearAdapter } from './linear.js';
 import type { CausalLM } from './types.js';
 
-/** One generation's input to a decode step. */
+/** One generation's input to a step. */
 export interface DecodeRow {
-  /** the token fed at this step */
-  id: number;
-  /** the row's own cache (batch 1); its length is the token's position, and the step appends one position */
+  /** the tokens fed at this step, at positions cache.length, cache.length + 1, ...: the last sampled token while
+   *  decoding, or the next chunk of the prompt while prefilling */
+  ids: readonly number[];
+  /** the row's own cache (batch 1); the step appends one position per token */
   cache: KVCache;
   /** the adapter layer of each of the model's linears, in linears() order; null for the bare base model */
   adapters: readonly (LinearAdapter | null)[] | null;
 }
 
 export interface RowDecoder {
-  /** Feeds each row's token; returns each row's next-token logits [V] (views into one [B, V] buffer). */
+  /** Feeds each row's tokens; returns each row's next-token logits after its last token [V] (views into one [B, V]
+   *  buffer, valid until the next step). */
   step(rows: readonly DecodeRow[]): Float32Array[];
   /** the adapter layers attached to the model's linears now, in the order DecodeRow.adapters takes them */
   attached(): (LinearAdapter | null)[];
@@ -115,7 +120,7 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
   else kernels().gemmRows(y, x, w.data, B, O, I, false);
 }
 
-/** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added. */
+/** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added (B: tokens). */
 function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[], scratch: Scratch): Float32Array {
   const K = kernels();
   const [O, I] = lin.weight.shape;
@@ -141,103 +146,165 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
   return y;
 }
 
-/** Positions of the rows' tokens (their caches' lengths), checked against the context and each cache. */
+/** The first position of each row (its cache's length), checked against the context and each cache. */
 function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Array {
   const pos = Int32Array.from(rows, (r) => r.cache.length);
+  let last = 0;
   for (const [b, r] of rows.entries()) {
     if (r.cache.batch !== 1) {
       throw new ShitateError('E_INTERNAL', `decode step: row ${b} has a cache of batch ${r.cache.batch}, expected 1`, 'this is a bug in shitate; please report it');
     }
-    if (pos[b] >= model.config.maxPositions) {
-      throw new ShitateError('E_CONTEXT', `decode step: position ${pos[b]} exceeds the model's context of ${model.config.maxPositions} tokens`,
+    if (r.ids.length === 0) throw new ShitateError('E_INTERNAL', `decode step: row ${b} feeds no token`, 'this is a bug in shitate; please report it');
+    const end = pos[b] + r.ids.length;
+    if (end > model.config.maxPositions) {
+      throw new ShitateError('E_CONTEXT', `decode step: position ${end - 1} exceeds the model's context of ${model.config.maxPositions} tokens`,
         'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
     }
+    if (end > r.cache.capacity) {
+      throw new ShitateError('E_CONTEXT', `KV cache: ${end} positions needed, capacity is ${r.cache.capacity}`,
+        'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
+    }
+    last = Math.max(last, end);
   }
-  model.rotary.ensure(Math.max(...pos) + 1);
+  model.rotary.ensure(last);
   return pos;
 }
 
-/** Layer li's attention for each row: RoPE at the row's position, the row's cache, attention over it. q [B, H*D],
- *  k and v [B, Hkv*D] -> [B, H*D]. RoPE rotates each row alone (in place) and each row's query attends to its own
- *  cache in one call for all rows (attentionDecodeRows), computed as that row alone, so no row's result depends on
- *  the others. */
-function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], pos: Int32Array, q: Float32Array,
+/** Where each row's tokens sit among the step's M tokens: row b (in step order) holds [start[b], start[b] + T[b]). */
+interface Layout {
+  start: Int32Array;
+  M: number;
+  /** position of each of the M tokens */
+  tokenPos: Int32Array;
+  /** the rows with one token (decoding) and those with a chunk (prefilling), in step order */
+  single: number[];
+  chunks: number[];
+}
+
+function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
+  const start = new Int32Array(rows.length);
+  let M = 0;
+  rows.forEach((r, b) => {
+    start[b] = M;
+    M += r.ids.length;
+  });
+  const tokenPos = new Int32Array(M);
+  const single: number[] = [];
+  const chunks: number[] = [];
+  rows.forEach((r, b) => {
+    for (let t = 0; t < r.ids.length; t++) tokenPos[start[b] + t] = pos[b] + t;
+    (r.ids.length === 1 ? single : chunks).push(b);
+  });
+  return { start, M, tokenPos, single, chunks };
+}
+
+/** Layer li's attention for each row: RoPE at each token's position (in place), the tokens' keys and values into the
+ *  row's cache, then each row's queries against its own cache. q [M, H*D], k and v [M, Hkv*D] -> [M, H*D]. One-token
+ *  rows attend in one call for all of them (attentionDecodeRows); a chunk attends as the forward's attention() does
+ *  for it (Tq = T over its cache). No row's result depends on the others. */
+function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], lay: Layout, q: Float32Array,
   k: Float32Array, v: Float32Array, scratch: Scratch): Float32Array {
   const c = model.config;
-  const [H, Hkv, D, B] = [c.numHeads, c.numKvHeads, c.headDim, rows.length];
+  const [H, Hkv, D, M] = [c.numHeads, c.numKvHeads, c.headDim, lay.M];
   const K = kernels();
   if (c.ropeLayers[li]) {
     const { cos, sin } = model.rotary;
-    K.rope(q, q, cos, sin, pos, B, H, D);
-    K.rope(k, k, cos, sin, pos, B, Hkv, D);
+    K.rope(q, q, cos, sin, lay.tokenPos, M, H, D);
+    K.rope(k, k, cos, sin, lay.tokenPos, M, Hkv, D);
   }
   const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
   const scale = c.attentionScale ?? 1 / Math.sqrt(D);
-  const out = scratch.take('attention', B * H * D); // every row written by its attention
-  const ks = new Array<Float32Array>(B);
-  const vs = new Array<Float32Array>(B);
-  const lens = scratch.lens(B);
+  const out = scratch.take('attention', M * H * D); // every token written by its row's attention
   const R = Hkv * D;
-  for (let b = 0; b < B; b++) {
-    const cache = rows[b].cache;
-    cache.appendRow(li, k.subarray(b * R, (b + 1) * R), v.subarray(b * R, (b + 1) * R));
-    const kv = cache.layerKV(li);
-    ks[b] = kv.k;
-    vs[b] = kv.v;
-    lens[b] = pos[b] + 1;
+  const QD = H * D;
+  rows.forEach((r, b) => {
+    const s = lay.start[b];
+    r.cache.appendRows(li, k.subarray(s * R, (s + r.ids.length) * R), v.subarray(s * R, (s + r.ids.length) * R));
+  });
+  const B1 = lay.single.length;
+  if (B1 > 0) {
+    const ks = new Array<Float32Array>(B1);
+    const vs = new Array<Float32Array>(B1);
+    const lens = scratch.lens(B1);
+    const dense = B1 === rows.length; // every row decoding: q and out are [B, H*D] as they stand
+    const q1 = dense ? q : scratch.take('q1', B1 * QD);
+    const o1 = dense ? out : scratch.take('o1', B1 * QD);
+    lay.single.forEach((b, i) => {
+      const kv = rows[b].cache.layerKV(li);
+      ks[i] = kv.k;
+      vs[i] = kv.v;
+      lens[i] = lay.tokenPos[lay.start[b]] + 1;
+      if (!dense) q1.set(q.subarray(lay.start[b] * QD, (lay.start[b] + 1) * QD), i * QD);
+    });
+    K.attentionDecodeRows(o1, q1, ks, vs, lens, B1, H, Hkv, D, scale, window, 0);
+    if (!dense) lay.single.forEach((b, i) => out.set(o1.subarray(i * QD, (i + 1) * QD), lay.start[b] * QD));
   }
-  K.attentionDecodeRows(out, q, ks, vs, lens, B, H, Hkv, D, scale, window, 0);
+  for (const b of lay.chunks) {
+    const [s, T] = [lay.start[b], rows[b].ids.length];
+    const Tk = lay.tokenPos[s] + T;
+    const kv = rows[b].cache.layerKV(li);
+    K.attention(out.subarray(s * QD, (s + T) * QD), scratch.take('lse', H * T), q.subarray(s * QD, (s + T) * QD),
+      kv.k.subarray(0, Tk * R), kv.v.subarray(0, Tk * R), null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
+  }
   return out;
 }
 
-/** The flat forward of DecoderModel.forward for one new token per row (T = 1), rows batched through the GEMMs.
- *  Rows run grouped by adapter set; the logits come back in the callers' order. */
+/** The flat forward of DecoderModel.forward for each row's tokens, all rows' tokens batched through the GEMMs.
+ *  Rows run grouped by adapter set; the logits of each row's last token come back in the callers' order. */
 function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Scratch, input: readonly DecodeRow[]): Float32Array[] {
   const c = model.config;
   const B = input.length;
   if (B === 0) return [];
-  const { order, groups } = groupRows(input);
+  const { order, groups: rowGroups } = groupRows(input);
   const rows = order.map((i) => input[i]);
   const [C, H, Hkv, D, eps] = [c.hiddenSize, c.numHeads, c.numKvHeads, c.headDim, c.rmsNormEps];
   const K = kernels();
-  const pos = rowPositions(model, rows);
-  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, B, groups, scratch);
+  const lay = layout(rows, rowPositions(model, rows));
+  const M = lay.M;
+  // adapter groups in token units: a group's rows are consecutive, so are their tokens
+  const groups = rowGroups.map((g) => ({ ...g, start: lay.start[g.start], end: g.end < B ? lay.start[g.end] : M }));
+  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, M, groups, scratch);
   const norm = (x: Float32Array, w: Tensor, n: number, width: number, role: string): Float32Array => {
     const out = scratch.take(role, n * width);
     K.rmsnorm(out, scratch.take('rstd', n), x, w.data, n, width, eps); // one row at a time, each reduced alone
     return out;
   };
 
-  let x = embedding(model.weights.embed, Int32Array.from(rows, (r) => r.id), [B]); // [B, C]
-  if (c.embeddingMultiplier !== 1) K.scale(x.data, x.data, c.embeddingMultiplier, B * C);
+  const ids = new Int32Array(M);
+  rows.forEach((r, b) => ids.set(r.ids, lay.start[b]));
+  let x = embedding(model.weights.embed, ids, [M]); // [M, C]
+  if (c.embeddingMultiplier !== 1) K.scale(x.data, x.data, c.embeddingMultiplier, M * C);
   const layers = model.weights.layers;
-  let h = norm(x.data, layers.length ? layers[0].inputNorm : model.weights.norm, B, C, 'h');
+  let h = norm(x.data, layers.length ? layers[0].inputNorm : model.weights.norm, M, C, 'h');
   for (const [li, layer] of layers.entries()) {
-    let q = lin(layer.q, h); // [B, H*D]
-    let k = lin(layer.k, h); // [B, Hkv*D]
+    let q = lin(layer.q, h); // [M, H*D]
+    let k = lin(layer.k, h); // [M, Hkv*D]
     const v = lin(layer.v, h);
-    if (layer.qNorm) q = norm(q, layer.qNorm, B * H, D, 'qNorm');
-    if (layer.kNorm) k = norm(k, layer.kNorm, B * Hkv, D, 'kNorm');
-    const o = lin(layer.o, rowsAttention(model, li, rows, pos, q, k, v, scratch));
-    let r = addRmsnorm(x, Tensor.from(o, [B, C]), layer.postNorm, eps, { multiplier: c.residualMultiplier });
+    if (layer.qNorm) q = norm(q, layer.qNorm, M * H, D, 'qNorm');
+    if (layer.kNorm) k = norm(k, layer.kNorm, M * Hkv, D, 'kNorm');
+    const o = lin(layer.o, rowsAttention(model, li, rows, lay, q, k, v, scratch));
+    let r = addRmsnorm(x, Tensor.from(o, [M, C]), layer.postNorm, eps, { multiplier: c.residualMultiplier });
     x = r.sum;
     const gate = lin(layer.gate, r.out.data);
     const up = lin(layer.up, r.out.data);
-    const F = gate.length / B;
-    const act = scratch.take('act', B * F);
-    for (let b = 0; b < B; b++) K.swiglu(act.subarray(b * F, (b + 1) * F), gate.subarray(b * F, (b + 1) * F), up.subarray(b * F, (b + 1) * F), F);
+    const F = gate.length / M;
+    const act = scratch.take('act', M * F);
+    for (let t = 0; t < M; t++) K.swiglu(act.subarray(t * F, (t + 1) * F), gate.subarray(t * F, (t + 1) * F), up.subarray(t * F, (t + 1) * F), F);
     const next = layers[li + 1];
-    r = addRmsnorm(x, Tensor.from(lin(layer.down, act), [B, C]), next ? next.inputNorm : model.weights.norm, eps,
+    r = addRmsnorm(x, Tensor.from(lin(layer.down, act), [M, C]), next ? next.inputNorm : model.weights.norm, eps,
       { multiplier: c.residualMultiplier });
     x = r.sum;
     h = r.out.data;
   }
-  for (const r of rows) r.cache.advance(1);
-  if (c.logitsScaling !== 1) K.scale(h, h, 1 / c.logitsScaling, B * C);
+  for (const r of rows) r.cache.advance(r.ids.length);
+  // the LM head reads the last token of each row only
+  const last = B === M ? h : scratch.take('last', B * C);
+  if (B !== M) rows.forEach((r, b) => last.set(h.subarray((lay.start[b] + r.ids.length - 1) * C, (lay.start[b] + r.ids.length) * C), b * C));
+  if (c.logitsScaling !== 1) K.scale(last, last, 1 / c.logitsScaling, B * C);
   const head = model.weights.lmHead;
   const V = head.shape[0];
   const logits = new Float32Array(B * V);
-  weightRows(logits, h, head, B, V, C);
+  weightRows(logits, last, head, B, V, C);
   const out = new Array<Float32Array>(B);
   order.forEach((i, b) => {
     out[i] = logits.subarray(b * V, (b + 1) * V);

@@ -76,16 +76,17 @@ export class KVCache {
     return [out[0], out[1]];
   }
 
-  /** Writes one new position of layer l (k, v: [Hkv * D] of a batch-1 cache) after the current length, without
-   *  views: the batched decode step reads the whole layer through `layerKV`. */
-  appendRow(l: number, k: Float32Array, v: Float32Array): void {
+  /** Writes T new positions of layer l (k, v: [T, Hkv * D] of a batch-1 cache) after the current length, without
+   *  views: the batched step reads the whole layer through `layerKV`. */
+  appendRows(l: number, k: Float32Array, v: Float32Array): void {
     const R = this.rowSizes[l];
-    if (this.batch !== 1 || R === 0 || k.length !== R || v.length !== R) {
-      throw new ShitateError('E_INTERNAL', `KV cache: appendRow needs a batch-1 attention layer and rows of ${R} values, got batch ${this.batch} and ${k.length}/${v.length} values`,
+    const T = R > 0 ? k.length / R : 0;
+    if (this.batch !== 1 || R === 0 || !Number.isInteger(T) || v.length !== k.length) {
+      throw new ShitateError('E_INTERNAL', `KV cache: appendRows needs a batch-1 attention layer and whole rows of ${R} values, got batch ${this.batch} and ${k.length}/${v.length} values`,
         'this is a bug in shitate; please report it');
     }
-    if (this.length + 1 > this.capacity) {
-      throw new ShitateError('E_CONTEXT', `KV cache: ${this.length + 1} positions needed, capacity is ${this.capacity}`,
+    if (this.length + T > this.capacity) {
+      throw new ShitateError('E_CONTEXT', `KV cache: ${this.length + T} positions needed, capacity is ${this.capacity}`,
         'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
     }
     this.k[l].set(k, this.length * R);

@@ -2,14 +2,15 @@
 //
 // Policy: at most `maxConcurrent` generations are running; more requests wait in a FIFO queue of at most `maxQueue`;
 // beyond that the server answers 429 at once. Models with a row decoder (the shared Llama-shaped decoder in float32)
-// run continuously batched: each turn prefills one chunk of one prompt (the prompts still prefilling take turns),
-// then runs one decode step for every generation past its prefill together, whatever adapter each uses (the base
-// GEMMs are shared, each adapter's low-rank term is added to its own rows). Other models take turns round-robin,
+// run continuously batched: each turn is one step for every running generation together, whatever adapter each uses
+// (the base GEMMs are shared, each adapter's low-rank term is added to its own rows): one token for each generation
+// past its prefill and the next prompt chunk of those still prefilling, up to one chunk's worth of prompt tokens
+// per step (the prompts take turns). Other models take turns round-robin,
 // one forward step per generation, with the stepped generation's adapter activated just before its step.
 // Why this shape: the model runs on the main thread, so a step is the unit of work that blocks the event loop; a
 // macrotask turn after every step lets health checks, new requests and disconnects be handled between any two
 // steps; a long prompt holds the others up for one chunk at a time, never for its whole prefill; and only this loop
-// ever runs a forward, so the adapter attached during a prefill or round-robin step is always its request's. Each
+// ever runs a forward, so the adapter attached during a round-robin step is always its request's. Each
 // generation owns its KV cache and sampler, and a batched row is computed bit for bit as the same row alone
 // (models/decode-rows.ts), so a seeded request gives the same text alone or under load.
 import { Generation, PREFILL_CHUNK, generate, type GenEvent, type GenerateOptions, type GenerateTarget } from '../generate/index.js';
@@ -188,46 +189,39 @@ export class Scheduler {
     }
   }
 
-  /** The batched path's turn: stop the generations whose client left, prefill up to one chunk's worth of prompt
-   *  tokens (one chunk of a long prompt, or the chunks of several short ones), then one decode step of every
-   *  generation past its prefill. */
+  /** The batched path's turn: stop the generations whose client left, then one step for every running generation
+   *  together: each decoding one feeds its last token, and the prompts still prefilling feed their next chunks while
+   *  they fit one chunk's worth of prompt tokens (the first always runs; they take turns), so a burst of prompts
+   *  shares the steps' weight reads with the streams already running and never stalls them for a whole prompt. */
   private async batchedTurn(): Promise<void> {
     for (const a of this.running.filter((r) => r.gen && r.abort.signal.aborted)) this.emit(a, [(a.gen as Generation).abort()]);
+    const chosen: Active[] = [];
     let budget = PREFILL_CHUNK;
-    for (;;) {
-      const p = this.running.find((r) => r.gen?.phase === 'prefill');
-      const n = p ? (p.gen as Generation).nextChunk : 0;
-      // the first chunk always runs; more only while they fit, so a turn never reads more than one chunk's tokens
-      if (!p || (budget < PREFILL_CHUNK && n > budget)) break;
+    for (const p of this.running.filter((r) => r.gen?.phase === 'prefill')) {
+      const n = (p.gen as Generation).nextChunk;
+      if (budget < PREFILL_CHUNK && n > budget) break;
       budget -= n;
-      this.running.push(...this.running.splice(this.running.indexOf(p), 1)); // the prompts still prefilling take turns
-      this.bank.activate(p.job.adapter);
-      this.counts.steps++;
-      try {
-        const logits = (p.gen as Generation).prefill();
-        if (logits) this.emit(p, (p.gen as Generation).accept(logits));
-      } catch (e) {
-        this.drop(p, e);
-      }
+      chosen.push(p);
     }
-    if (budget < PREFILL_CHUNK) await tick();
-    const ready = this.running.filter((r) => r.gen?.phase === 'decode' && !r.abort.signal.aborted);
-    if (ready.length === 0) return;
+    // the prompts chosen now go to the back of the line, so the ones left out run first next turn
+    for (const p of chosen) this.running.push(...this.running.splice(this.running.indexOf(p), 1));
+    chosen.push(...this.running.filter((r) => r.gen?.phase === 'decode' && !r.abort.signal.aborted));
+    if (chosen.length === 0) return;
     this.counts.steps++;
-    const gens = ready.map((r) => r.gen as Generation);
+    const gens = chosen.map((r) => r.gen as Generation);
     let logits: Float32Array[];
     const t0 = performance.now();
     try {
-      logits = (gens[0].rows as NonNullable<Generation['rows']>).step(ready.map((r, i) => gens[i].row(r.job.adapter ? r.job.adapter.layers : null)));
+      logits = (gens[0].rows as NonNullable<Generation['rows']>).step(chosen.map((r, i) => gens[i].row(r.job.adapter ? r.job.adapter.layers : null)));
     } catch (e) {
-      for (const r of ready) this.drop(r, e);
+      for (const r of chosen) this.drop(r, e);
       return;
     }
     const ms = performance.now() - t0;
-    ready.forEach((r, i) => {
-      gens[i].stepped(ms);
+    chosen.forEach((r, i) => {
       try {
-        this.emit(r, gens[i].accept(logits[i]));
+        const next = gens[i].took(logits[i], ms);
+        if (next) this.emit(r, gens[i].accept(next));
       } catch (e) {
         this.drop(r, e); // its sampler or text decoder failed: the other rows go on
       }

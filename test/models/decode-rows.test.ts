@@ -55,10 +55,10 @@ function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'bf16' 
   for (let step = 0; step < 3; step++) {
     // a different subset each step: rows join and leave the batch
     const active = plan.map((_, i) => i).filter((i) => step === 0 || (i + step) % 3 !== 0);
-    const rows: DecodeRow[] = active.map((i) => ({ id: plan[i].next[step], cache: batched[i], adapters: plan[i].layers }));
+    const rows: DecodeRow[] = active.map((i) => ({ ids: [plan[i].next[step]], cache: batched[i], adapters: plan[i].layers }));
     const together = decoder!.step(rows);
     active.forEach((i, b) => {
-      const one = decoder!.step([{ id: plan[i].next[step], cache: alone[i], adapters: plan[i].layers }])[0];
+      const one = decoder!.step([{ ids: [plan[i].next[step]], cache: alone[i], adapters: plan[i].layers }])[0];
       expect(Buffer.compare(bytes(together[b]), bytes(one)), `step ${step} row ${i}: batched logits differ`).toBe(0);
       const ref = attached(model, plan[i].layers, () => noGrad(() => model.forward({
         ids: Int32Array.of(plan[i].next[step]), batch: 1, seqLen: 1, cache: viaForward[i], logits: 'last',
@@ -73,7 +73,61 @@ function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'bf16' 
   }
 }
 
+/** Prompt chunks riding in the step beside decode rows: each prefilling row's last logits, and the decode step after
+ *  it (which reads everything its cache holds), equal the same prompt stepped alone, and follow the forward's
+ *  whole-prompt prefill within float32 rounding. Chunks of 17 and more attend through attention()'s blocked path,
+ *  shorter ones through the per-query path. */
+function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
+  const { model } = openModel(dir, { weights });
+  const decoder = rowDecoder(model)!;
+  const sets: Layers[] = [null, adapterLayers(model, makeAdapter(dir, 1))];
+  const prompts = [Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 40), [6, 2, 9, 1, 13], Array.from({ length: 17 }, (_, i) => (i * 5 + 1) % 30)];
+  const chunking = [[17, 3], [5], [17]];
+  const decoding = PROMPTS.slice(0, 3).map((p, i) => ({ cache: prefilled(model, p, sets[i % 2]), id: 3 + i, layers: sets[i % 2] }));
+  const caches = prompts.map(() => model.createCache(1, 64) as KVCache);
+  const aloneCaches = prompts.map(() => model.createCache(1, 64) as KVCache);
+  const done = prompts.map(() => 0);
+  const lastLogits: Float32Array[] = [];
+  for (let step = 0; step < 2; step++) {
+    const pending = prompts.map((_, i) => i).filter((i) => step < chunking[i].length);
+    const rows: DecodeRow[] = [
+      ...decoding.map((d) => ({ ids: [d.id], cache: d.cache, adapters: d.layers })),
+      ...pending.map((i) => ({ ids: prompts[i].slice(done[i], done[i] + chunking[i][step]), cache: caches[i], adapters: sets[i % 2] })),
+    ];
+    const together = decoder.step(rows).map((l) => Float32Array.from(l));
+    pending.forEach((i, j) => {
+      const one = decoder.step([{ ids: prompts[i].slice(done[i], done[i] + chunking[i][step]), cache: aloneCaches[i], adapters: sets[i % 2] }])[0];
+      expect(Buffer.compare(bytes(together[decoding.length + j]), bytes(one)), `${weights} prompt ${i} chunk ${step}`).toBe(0);
+      done[i] += chunking[i][step];
+      if (done[i] === prompts[i].length) lastLogits[i] = Float32Array.from(one);
+      expect(caches[i].length).toBe(done[i]);
+    });
+  }
+  prompts.forEach((p, i) => {
+    const next = [{ ids: [7], cache: caches[i], adapters: sets[i % 2] }];
+    const a = Float32Array.from(decoder.step(next)[0]);
+    const b = decoder.step([{ ...next[0], cache: aloneCaches[i] }])[0];
+    expect(Buffer.compare(bytes(a), bytes(b)), `${weights} prompt ${i}: decode after the prompt`).toBe(0);
+    const ref = attached(model, sets[i % 2], () => noGrad(() => model.forward({ ids: Int32Array.from(p), batch: 1, seqLen: p.length, logits: 'last' }))).logits!.data;
+    let err = 0;
+    ref.forEach((x, j) => {
+      err = Math.max(err, Math.abs(x - lastLogits[i][j]));
+    });
+    expect(err, `${weights} prompt ${i} vs the forward`).toBeLessThan(1e-4);
+  });
+}
+
 describe('batched decode rows', () => {
+  it('carry prompt chunks beside decode rows, each row as it would be alone (float32, bf16 and int8 weights)', () => {
+    const dir = tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 });
+    try {
+      for (const w of ['f32', 'bf16', 'int8'] as const) checkPromptRows(dir, w);
+    } finally {
+      setWeightFormat('f32');
+    }
+  });
+
+
   it('match single-row decode bit for bit, with mixed adapters and positions (Llama, odd sizes)', () => {
     checkModel(tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 }), true);
   });

@@ -150,9 +150,9 @@ describe('continuous batching', () => {
     const runs = ids.map((x, i) => job(String(i), x, opts(20 + i), adapters[i], log));
     for (const j of runs) sched.submit(j);
     await Promise.all(runs.map((j) => j.finished));
-    // three prefills in one turn, then the second token of all three in one decode step (a prefill per turn
-    // would take three turns, each with its own decode step: 6)
-    expect(sched.stats()).toMatchObject({ completed: 3, steps: 4 });
+    // the three prompts in one step, then the second token of all three in the next (prompts stepped one at a
+    // time before the decode step would take 4 steps, a prompt per turn each with its own decode step 6)
+    expect(sched.stats()).toMatchObject({ completed: 3, steps: 2 });
     const names = [null, 'alpha', 'beta'] as const;
     for (const [i, j] of runs.entries()) expect(textOf(j)).toBe(await direct(names[i], ids[i], opts(20 + i)));
   });
