@@ -101,6 +101,71 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
   }
 }
 
+/** 16 int8 weights as float32 (exact). */
+SH_512_TARGET inline __m512 widen16(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+/** row512<M> for weight rows n and n + 1 at once (each activation block loaded once for both); every element summed
+ *  exactly as row512 sums it, so the results are the same bit for bit. */
+template <int M>
+SH_512_TARGET inline void row512x2(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 N, i64 K,
+                                   float beta) {
+  __m512 acc0[M], acc1[M], acc2[M], acc3[M];
+  for (int m = 0; m < M; ++m) acc0[m] = acc1[m] = acc2[m] = acc3[m] = _mm512_setzero_ps();
+  const int8_t* w = q + n * K;
+  const int8_t* x = w + K;
+  i64 k = 0;
+  for (; k + 32 <= K; k += 32) {
+    const __m512 w0 = widen16(w + k), w1 = widen16(w + k + 16), x0 = widen16(x + k), x1 = widen16(x + k + 16);
+    for (int m = 0; m < M; ++m) {
+      const __m512 lo = _mm512_loadu_ps(a + m * K + k), hi = _mm512_loadu_ps(a + m * K + k + 16);
+      acc0[m] = _mm512_fmadd_ps(lo, w0, acc0[m]);
+      acc1[m] = _mm512_fmadd_ps(hi, w1, acc1[m]);
+      acc2[m] = _mm512_fmadd_ps(lo, x0, acc2[m]);
+      acc3[m] = _mm512_fmadd_ps(hi, x1, acc3[m]);
+    }
+  }
+  for (; k < K; k += 16) {
+    const i64 rem = std::min<i64>(16, K - k);
+    const __mmask16 mask = static_cast<__mmask16>((1u << rem) - 1u);
+    const __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, w + k)));
+    const __m512 xv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, x + k)));
+    for (int m = 0; m < M; ++m) {
+      const __m512 av = _mm512_maskz_loadu_ps(mask, a + m * K + k);
+      acc0[m] = _mm512_fmadd_ps(av, wv, acc0[m]);
+      acc2[m] = _mm512_fmadd_ps(av, xv, acc2[m]);
+    }
+  }
+  for (int m = 0; m < M; ++m) {
+    float* out = c + m * N + n;
+    const float v0 = _mm_cvtss_f32(_mm_mul_ss(_mm_set_ss(_mm512_reduce_add_ps(_mm512_add_ps(acc0[m], acc1[m]))), _mm_set_ss(scale[n])));
+    const float v1 = _mm_cvtss_f32(_mm_mul_ss(_mm_set_ss(_mm512_reduce_add_ps(_mm512_add_ps(acc2[m], acc3[m]))), _mm_set_ss(scale[n + 1])));
+    out[0] = beta == 0.0f ? v0 : v0 + out[0];
+    out[1] = beta == 0.0f ? v1 : v1 + out[1];
+  }
+}
+
+/** Weight rows [lo, hi) against all M rows on AVX-512: two weight rows at a time against blocks of up to 4 rows (the
+ *  accumulators of 2 x 4 rows fill the registers), the next pair prefetched meanwhile; a last odd weight row alone. */
+SH_512_TARGET void many512(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 lo, i64 hi, i64 N,
+                           i64 K, float beta) {
+  i64 n = lo;
+  for (; n + 2 <= hi; n += 2) {
+    if (n + 4 <= hi)
+      for (i64 off = 0; off < 2 * K; off += 64) _mm_prefetch(reinterpret_cast<const char*>(q + (n + 2) * K) + off, _MM_HINT_T0);
+    for (i64 m0 = 0; m0 < M; m0 += 4) {
+      switch (std::min<i64>(4, M - m0)) {
+        case 1: row512x2<1>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
+        case 2: row512x2<2>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
+        case 3: row512x2<3>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
+        default: row512x2<4>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
+      }
+    }
+  }
+  if (n < hi) for_row_blocks(M, [&](i64 m0, auto rows) { row512<decltype(rows)::value>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); });
+}
+
 /** Weight rows [lo, hi) against a block of Mb rows on AVX-512 (the rows inline: same target). */
 template <int Mb>
 SH_512_TARGET void range512(float* c, const float* a, const int8_t* q, const float* scale, i64 lo, i64 hi, i64 N, i64 K,
@@ -122,6 +187,7 @@ bool use_512() {
 bool use_512() { return false; }
 template <int Mb>
 void range512(float*, const float*, const int8_t*, const float*, i64, i64, i64, i64, float) {}
+void many512(float*, const float*, const int8_t*, const float*, i64, i64, i64, i64, i64, float) {}
 #endif
 
 /** Weight rows [lo, hi) against a block of Mb rows (AVX2). */
@@ -165,6 +231,7 @@ const char* i8_rows_path() { return use_512() ? "avx512" : "avx2"; }
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {
   if (M <= 0 || N <= 0) return;
   const bool wide = use_512();
+  if (wide && M > 1) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { many512(c, a, q, scale, M, lo, hi, N, K, beta); });
   rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
     constexpr int Mb = decltype(rows)::value;
     if (wide) range512<Mb>(c + m0 * N, a + m0 * K, q, scale, lo, hi, N, K, beta);

@@ -18,8 +18,9 @@ const impls: Kernels[] = [referenceKernels, ...(native ? [native] : [])];
 
 afterAll(() => hooks?.setThreads(threadsBefore));
 
-/** [M, N, K]: tails in k (K % 8), an odd N (the single-column tail), M across the 4-row tiles and their remainders */
-const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520]];
+/** [M, N, K]: tails in k (K % 8; K % 32 above and below 16), an odd N (a weight row left after the pairs), M across
+ *  the row tiles and their remainders */
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520], [11, 37, 57]];
 
 function naive(a: Float32Array, w: Float32Array, M: number, N: number, K: number): number[] {
   const out: number[] = [];
