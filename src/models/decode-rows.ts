@@ -9,7 +9,7 @@
 // through attentionDecodeRows, a chunk through attention() over its cache as the forward does). So a row's logits are
 // bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
 // Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, addRmsnorm, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -272,10 +272,21 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
 
   const ids = new Int32Array(M);
   rows.forEach((r, b) => ids.set(r.ids, lay.start[b]));
-  let x = embedding(model.weights.embed, ids, [M]); // [M, C]
-  if (c.embeddingMultiplier !== 1) K.scale(x.data, x.data, c.embeddingMultiplier, M * C);
+  // the residual stream alternates between two step buffers: each add writes the other one
+  let inA = true;
+  let x = scratch.take('residualA', M * C);
+  x.set(embedding(model.weights.embed, ids, [M]).data); // [M, C]
+  if (c.embeddingMultiplier !== 1) K.scale(x, x, c.embeddingMultiplier, M * C);
+  /** x + mult * y into the other residual buffer, and its rmsnorm (each token reduced alone). */
+  const addNorm = (y: Float32Array, w: Tensor, role: string): Float32Array => {
+    const sum = scratch.take(inA ? 'residualB' : 'residualA', M * C);
+    const out = scratch.take(role, M * C);
+    K.addRmsnorm(sum, out, null, scratch.take('rstd', M), x, y, null, c.residualMultiplier, w.data, M, C, eps);
+    [x, inA] = [sum, !inA];
+    return out;
+  };
   const layers = model.weights.layers;
-  let h = norm(x.data, layers.length ? layers[0].inputNorm : model.weights.norm, M, C, 'h');
+  let h = norm(x, layers.length ? layers[0].inputNorm : model.weights.norm, M, C, 'h');
   for (const [li, layer] of layers.entries()) {
     let q = lin(layer.q, h); // [M, H*D]
     let k = lin(layer.k, h); // [M, Hkv*D]
@@ -283,18 +294,14 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
     if (layer.qNorm) q = norm(q, layer.qNorm, M * H, D, 'qNorm');
     if (layer.kNorm) k = norm(k, layer.kNorm, M * Hkv, D, 'kNorm');
     const o = lin(layer.o, rowsAttention(model, li, rows, lay, q, k, v, scratch));
-    let r = addRmsnorm(x, Tensor.from(o, [M, C]), layer.postNorm, eps, { multiplier: c.residualMultiplier });
-    x = r.sum;
-    const gate = lin(layer.gate, r.out.data);
-    const up = lin(layer.up, r.out.data);
+    const post = addNorm(o, layer.postNorm, 'post');
+    const gate = lin(layer.gate, post);
+    const up = lin(layer.up, post);
     const F = gate.length / M;
     const act = scratch.take('act', M * F);
     for (let t = 0; t < M; t++) K.swiglu(act.subarray(t * F, (t + 1) * F), gate.subarray(t * F, (t + 1) * F), up.subarray(t * F, (t + 1) * F), F);
     const next = layers[li + 1];
-    r = addRmsnorm(x, Tensor.from(lin(layer.down, act), [M, C]), next ? next.inputNorm : model.weights.norm, eps,
-      { multiplier: c.residualMultiplier });
-    x = r.sum;
-    h = r.out.data;
+    h = addNorm(lin(layer.down, act), next ? next.inputNorm : model.weights.norm, 'h');
   }
   for (const r of rows) r.cache.advance(r.ids.length);
   // the LM head reads the last token of each row only
@@ -303,7 +310,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   if (c.logitsScaling !== 1) K.scale(last, last, 1 / c.logitsScaling, B * C);
   const head = model.weights.lmHead;
   const V = head.shape[0];
-  const logits = new Float32Array(B * V);
+  const logits = scratch.take('logits', B * V); // written whole; the callers read it before the next step
   weightRows(logits, last, head, B, V, C);
   const out = new Array<Float32Array>(B);
   order.forEach((i, b) => {
