@@ -28,6 +28,7 @@
         "native/src/k_norm.cc",
         "native/src/k_embed_rope.cc",
         "native/src/k_attention.cc",
+        "native/src/k_decode_rows.cc",
         "native/src/k_attention_blocked.cc",
         "native/src/k_loss_optim.cc",
         "native/src/k_convert.cc",

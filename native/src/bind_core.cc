@@ -162,6 +162,19 @@ napi_value Swiglu(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// swigluRows(out, gate, up, M, F)
+napi_value SwigluRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "swigluRows", 5);
+  const int64_t M = a.dim(3, "M"), F = a.dim(4, "F");
+  const uint64_t n = mulz(M, F);
+  float* out = a.f32(0, "out", n);
+  const float* gate = a.f32(1, "gate", n);
+  const float* up = a.f32(2, "up", n);
+  if (!a.ok()) return nullptr;
+  swiglu_rows(out, gate, up, M, F);
+  return nullptr;
+}
+
 napi_value SwigluBackward(napi_env env, napi_callback_info info) {
   Args a(env, info, "swigluBackward", 6);
   const int64_t n = a.dim(5, "n");
@@ -304,6 +317,7 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("silu", Silu),
       SH_METHOD("siluBackward", SiluBackward),
       SH_METHOD("swiglu", Swiglu),
+      SH_METHOD("swigluRows", SwigluRows),
       SH_METHOD("swigluBackward", SwigluBackward),
       SH_METHOD("gelu", Gelu),
       SH_METHOD("geluBackward", GeluBackward),

@@ -139,6 +139,24 @@ napi_value AddRmsnorm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// addRmsnormRows(sum, out, rstd, x, y, mult, w, N, C, eps): addRmsnorm with float32 y and out, split by rows
+napi_value AddRmsnormRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "addRmsnormRows", 10);
+  const double mult = a.num(5, "mult");
+  const int64_t N = a.dim(7, "N"), C = a.dim(8, "C");
+  const double eps = a.num(9, "eps");
+  const uint64_t n = mulz(N, C);
+  float* sum = a.f32(0, "sum", n);
+  float* out = a.f32(1, "out", n);
+  float* rstd = a.f32(2, "rstd", N);
+  const float* x = a.f32(3, "x", n);
+  const float* y = a.f32(4, "y", n);
+  const float* w = a.f32(6, "w", C);
+  if (!a.ok()) return nullptr;
+  add_rmsnorm_rows(sum, out, rstd, x, y, static_cast<float>(mult), w, N, C, eps);
+  return nullptr;
+}
+
 // attentionBf16(out | null, out16, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal,
 //               window, softcap)
 napi_value AttentionBf16(napi_env env, napi_callback_info info) {
@@ -210,6 +228,7 @@ napi_status register_lowp(napi_env env, napi_value exports) {
       SH_METHOD("swigluBf16Backward", SwigluBf16Backward),
       SH_METHOD("rmsnormBf16", RmsnormBf16),
       SH_METHOD("addRmsnorm", AddRmsnorm),
+      SH_METHOD("addRmsnormRows", AddRmsnormRows),
       SH_METHOD("attentionBf16", AttentionBf16),
       SH_METHOD("attentionBf16Backward", AttentionBf16Backward),
       SH_METHOD("gemmInfo", GemmInfo),

@@ -43,9 +43,12 @@ napi_value EmbeddingImpl(napi_env env, napi_callback_info info, bool backward) {
 napi_value Embedding(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, false); }
 napi_value EmbeddingBackward(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, true); }
 
-// rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D)
-napi_value RopeImpl(napi_env env, napi_callback_info info, bool backward) {
-  Args a(env, info, backward ? "ropeBackward" : "rope", 8);
+enum class RopeKind { kForward, kBackward, kRows };
+
+// rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D); ropeRows: rope's arguments
+napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
+  const bool backward = kind == RopeKind::kBackward;
+  Args a(env, info, backward ? "ropeBackward" : kind == RopeKind::kRows ? "ropeRows" : "rope", 8);
   const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
   if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
   const int64_t half = D / 2;
@@ -59,11 +62,13 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, bool backward) {
   if (half > 0) check_indices(a, pos, N, static_cast<int64_t>((cosLen < sinLen ? cosLen : sinLen) / half), "pos", false);
   if (!a.ok()) return nullptr;
   if (backward) rope_backward(out, x, cos, sin, pos, N, H, D);
+  else if (kind == RopeKind::kRows) rope_rows(out, x, cos, sin, pos, N, H, D);
   else rope(out, x, cos, sin, pos, N, H, D);
   return nullptr;
 }
-napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, false); }
-napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, true); }
+napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kForward); }
+napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kBackward); }
+napi_value RopeRows(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kRows); }
 
 }  // namespace
 
@@ -292,6 +297,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("ropeBackward", RopeBackward),
       SH_METHOD("attention", Attention),
       SH_METHOD("attentionDecodeRows", AttentionDecodeRows),
+      SH_METHOD("ropeRows", RopeRows),
       SH_METHOD("attentionBackward", AttentionBackward),
       SH_METHOD("crossEntropy", CrossEntropy),
       SH_METHOD("dropout", Dropout),

@@ -2,6 +2,7 @@
 // glibc's expf is correctly rounded but cannot be vectorised without -ffast-math; exp_fast stays within
 // ~2 ulp, propagates NaN, saturates to +inf above 88.72 and returns 0 below -86.6 (where exp < 2.6e-38).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -38,6 +39,9 @@ inline float exp_fast(float x) {
 /** logistic sigmoid 1 / (1 + e^-x) */
 inline float sigmoid_fast(float x) { return 1.0f / (1.0f + exp_fast(-x)); }
 
+/** silu(g) * u, the SwiGLU product of one element (swiglu and the decode step's swiglu_rows). */
+inline float swiglu1(float g, float u) { return g * sigmoid_fast(g) * u; }
+
 /** max of x[0..C), 8 lanes so it vectorises; NaN entries are skipped */
 inline float row_max(const float* x, i64 C) {
   float lane[8];
@@ -67,6 +71,22 @@ inline double dot_d(const float* a, const float* b, i64 C) {
   double s = 0;
   for (; i < C; ++i) s += static_cast<double>(a[i]) * b[i];
   return s + lanes_total(lane);
+}
+
+/** One row of rmsnorm: rstd = 1 / sqrt(mean(x^2) + eps) (the mean in double), o = (x * rstd) * w. The body of every
+ *  float32 rmsnorm (rmsnorm, the residual-fused norms), so they agree bit for bit. */
+inline void rmsnorm_row(float* o, float* rstd, const float* xr, const float* w, i64 C, double eps) {
+  const float r = static_cast<float>(1.0 / std::sqrt(dot_d(xr, xr, C) / static_cast<double>(C) + eps));
+  *rstd = r;
+  for (i64 i = 0; i < C; ++i) o[i] = (xr[i] * r) * w[i];
+}
+
+/** s = x + mult * y over one row of C (mult 1: a plain add). */
+inline void add_scaled_row(float* s, const float* x, const float* y, float mult, i64 C) {
+  if (mult == 1.0f)
+    for (i64 i = 0; i < C; ++i) s[i] = x[i] + y[i];
+  else
+    for (i64 i = 0; i < C; ++i) s[i] = x[i] + y[i] * mult;
 }
 
 inline double sum_d(const float* a, i64 C) {

@@ -107,7 +107,7 @@ void silu_backward(float* dx, const float* dout, const float* x, i64 n) {
 
 void swiglu(float* out, const float* gate, const float* up, i64 n) {
   SH_PARALLEL_FOR(n)
-  for (i64 i = 0; i < n; ++i) out[i] = gate[i] * sigmoid_fast(gate[i]) * up[i];
+  for (i64 i = 0; i < n; ++i) out[i] = swiglu1(gate[i], up[i]);
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n) {

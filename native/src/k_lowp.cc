@@ -212,7 +212,7 @@ void rmsnorm_bf16(uint16_t* out16, float* rstd, const float* x, const float* w, 
     std::vector<float> row(static_cast<size_t>(C));
 #pragma omp for schedule(static)
     for (i64 n = 0; n < N; ++n) {
-      rmsnorm(row.data(), rstd + n, x + n * C, w, 1, C, eps);  // one row: the kernel stays on this thread
+      rmsnorm_row(row.data(), rstd + n, x + n * C, w, C, eps);
       for (i64 i = 0; i < C; ++i) out16[n * C + i] = bf16_round(row[static_cast<size_t>(i)]);
     }
   }
@@ -228,11 +228,7 @@ void add_rmsnorm(float* sum, float* out, uint16_t* out16, float* rstd, const flo
       float* sr = sum + n * C;
       const float* xr = x + n * C;
       if (y != nullptr) {
-        const float* yr = y + n * C;
-        if (mult == 1.0f)
-          for (i64 i = 0; i < C; ++i) sr[i] = xr[i] + yr[i];
-        else
-          for (i64 i = 0; i < C; ++i) sr[i] = xr[i] + yr[i] * mult;
+        add_scaled_row(sr, xr, y + n * C, mult, C);
       } else {
         const uint16_t* yr = y16 + n * C;
         if (mult == 1.0f)
@@ -241,9 +237,9 @@ void add_rmsnorm(float* sum, float* out, uint16_t* out16, float* rstd, const flo
           for (i64 i = 0; i < C; ++i) sr[i] = xr[i] + bf16_widen(yr[i]) * mult;
       }
       if (out != nullptr) {
-        rmsnorm(out + n * C, rstd + n, sr, w, 1, C, eps);
+        rmsnorm_row(out + n * C, rstd + n, sr, w, C, eps);
       } else {
-        rmsnorm(row.data(), rstd + n, sr, w, 1, C, eps);
+        rmsnorm_row(row.data(), rstd + n, sr, w, C, eps);
         for (i64 i = 0; i < C; ++i) out16[n * C + i] = bf16_round(row[static_cast<size_t>(i)]);
       }
     }

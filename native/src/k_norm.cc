@@ -51,13 +51,7 @@ static void add_partials(float* dst, const std::vector<double>& part, int nt, i6
 // out = x * rstd * w (HF LlamaRMSNorm order), rstd = 1 / sqrt(mean(x^2) + eps). x, out: [N, C]; rstd: [N]
 void rmsnorm(float* out, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps) {
   SH_PARALLEL_FOR(N * C)
-  for (i64 n = 0; n < N; ++n) {
-    const float* xr = x + n * C;
-    float* o = out + n * C;
-    const float r = static_cast<float>(1.0 / std::sqrt(dot_d(xr, xr, C) / static_cast<double>(C) + eps));
-    rstd[n] = r;
-    for (i64 i = 0; i < C; ++i) o[i] = (xr[i] * r) * w[i];
-  }
+  for (i64 n = 0; n < N; ++n) rmsnorm_row(out + n * C, rstd + n, x + n * C, w, C, eps);
 }
 
 // xhat = x * rstd, g = dout * w: dx += rstd * (g - xhat * mean(g * xhat)); dw += sum_n dout * xhat

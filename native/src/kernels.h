@@ -54,6 +54,12 @@ void silu(float* out, const float* x, i64 n);
 void silu_backward(float* dx, const float* dout, const float* x, i64 n);
 void swiglu(float* out, const float* gate, const float* up, i64 n);
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, i64 n);
+// The batched decode step's per-token ops, split by tokens over the row pool (k_decode_rows.cc): each token as the
+// single-token call computes it. out/x may alias in rope_rows (in place), as in rope.
+void swiglu_rows(float* out, const float* gate, const float* up, i64 M, i64 F);
+void add_rmsnorm_rows(float* sum, float* out, float* rstd, const float* x, const float* y, float mult, const float* w,
+                      i64 N, i64 C, double eps);
+void rope_rows(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D);
 void gelu(float* out, const float* x, i64 n, int approximate);
 void gelu_backward(float* dx, const float* dout, const float* x, i64 n, int approximate);
 /** out = gelu(gate) * up, Gemma's GeGLU (k_geglu.cc) */

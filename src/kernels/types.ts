@@ -124,6 +124,13 @@ export interface Kernels extends LowpKernels {
   attention(out: F32, lse: F32, q: F32, k: F32, v: F32, alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
     scale: number, causal: number, window: number, softcap: number): void;
+  /** The batched decode step's per-token ops over M tokens at once, split by tokens over the decode rows' threads;
+   *  each token computed as the single-token call computes it. swigluRows: out = silu(gate) * up over [M, F]. */
+  swigluRows(out: F32, gate: F32, up: F32, M: number, F: number): void;
+  /** addRmsnorm with float32 y and out over N rows of C. */
+  addRmsnormRows(sum: F32, out: F32, rstd: F32, x: F32, y: F32, mult: number, w: F32, N: number, C: number, eps: number): void;
+  /** rope over N tokens (out may be x). */
+  ropeRows(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
   /** One decode query per batch row against that row's own cache (the batched decode step): q, out [B, H, D];
    *  ks[b], vs[b] hold at least lens[b] positions of [Hkv, D] and the query sits at position lens[b] - 1 (causal,
    *  window and softcap as in attention(); no ALiBi or segments). Row b's result equals attention() over that row

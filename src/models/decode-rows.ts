@@ -5,7 +5,7 @@
 // weight row once per step; gemmRowsBf16 and gemmRowsI8 the bf16 and int8 rows of --weights bf16 and int8); RoPE, the
 // cache and attention run per row. Every per-token result is computed by the same arithmetic whatever the step holds:
 // the row GEMMs sum each output element in a fixed order independent of M, the norms reduce within a token, the
-// elementwise kernels are called on one token at a time, and each row attends to its own cache alone (a one-token row
+// per-token kernels (swigluRows, addRmsnormRows, ropeRows) compute each token as a call for it alone, and each row attends to its own cache alone (a one-token row
 // through attentionDecodeRows, a chunk through attention() over its cache as the forward does). So a row's logits are
 // bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
 // Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
@@ -209,8 +209,8 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   const K = kernels();
   if (c.ropeLayers[li]) {
     const { cos, sin } = model.rotary;
-    K.rope(q, q, cos, sin, lay.tokenPos, M, H, D);
-    K.rope(k, k, cos, sin, lay.tokenPos, M, Hkv, D);
+    K.ropeRows(q, q, cos, sin, lay.tokenPos, M, H, D);
+    K.ropeRows(k, k, cos, sin, lay.tokenPos, M, Hkv, D);
   }
   const window = c.layerTypes[li] === 'sliding' && c.slidingWindow ? c.slidingWindow : 0;
   const scale = c.attentionScale ?? 1 / Math.sqrt(D);
@@ -281,7 +281,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   const addNorm = (y: Float32Array, w: Tensor, role: string): Float32Array => {
     const sum = scratch.take(inA ? 'residualB' : 'residualA', M * C);
     const out = scratch.take(role, M * C);
-    K.addRmsnorm(sum, out, null, scratch.take('rstd', M), x, y, null, c.residualMultiplier, w.data, M, C, eps);
+    K.addRmsnormRows(sum, out, scratch.take('rstd', M), x, y, c.residualMultiplier, w.data, M, C, eps);
     [x, inA] = [sum, !inA];
     return out;
   };
@@ -299,7 +299,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
     const up = lin(layer.up, post);
     const F = gate.length / M;
     const act = scratch.take('act', M * F);
-    for (let t = 0; t < M; t++) K.swiglu(act.subarray(t * F, (t + 1) * F), gate.subarray(t * F, (t + 1) * F), up.subarray(t * F, (t + 1) * F), F);
+    K.swigluRows(act, gate, up, M, F);
     const next = layers[li + 1];
     h = addNorm(lin(layer.down, act), next ? next.inputNorm : model.weights.norm, 'h');
   }

@@ -7,6 +7,7 @@ import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from '
 import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
 import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
+import { addRmsnormRows, ropeRows, swigluRows } from './decode-rows.js';
 import { attention, attentionBackward, attentionDecodeRows } from './attention.js';
 import { encoderAttention, encoderAttentionBackward } from './encoder-attention.js';
 import { crossEntropy } from './loss.js';
@@ -42,7 +43,7 @@ export const referenceKernelsFA = {
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
   embedding, embeddingBackward, rope, ropeBackward, ropePartial, ropePartialBackward,
-  attention, attentionBackward, attentionDecodeRows,
+  attention, attentionBackward, attentionDecodeRows, swigluRows, addRmsnormRows, ropeRows,
   encoderAttention, encoderAttentionBackward,
   crossEntropy, softcapCrossEntropy,
   causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,

@@ -1,0 +1,153 @@
+// The batched decode step's kernels. attentionDecodeRows: each row's query against its own cache (its own length,
+// capacity and garbage past the length) must equal attention() over that row alone with Tq = 1, bit for bit, for
+// any rows beside it and any thread count; bad arguments are refused with the row named. swigluRows,
+// addRmsnormRows, ropeRows: each token the same bits as a call for it alone, close to the plain kernels, and
+// independent of the thread count.
+import { afterAll, describe, expect, it } from 'vitest';
+import { referenceKernels } from '../../src/kernels/index.js';
+import { loadNativeKernels, nativeBenchHooks } from '../../src/kernels/native.js';
+import type { Kernels } from '../../src/kernels/types.js';
+import { randn, Rng } from './helpers.js';
+
+const native = loadNativeKernels().kernels;
+const hooks = nativeBenchHooks();
+const threadsBefore = hooks?.info().threads ?? 1;
+const impls: Kernels[] = [referenceKernels, ...(native ? [native] : [])];
+
+afterAll(() => hooks?.setThreads(threadsBefore));
+
+interface Case { H: number; Hkv: number; D: number; lens: number[]; window: number; softcap: number }
+
+const CASES: Case[] = [
+  { H: 4, Hkv: 2, D: 8, lens: [1, 5, 9, 2], window: 0, softcap: 0 },
+  { H: 9, Hkv: 3, D: 64, lens: [40, 1, 73, 12, 200, 33, 7], window: 0, softcap: 0 },
+  { H: 6, Hkv: 6, D: 16, lens: [30, 3, 17], window: 8, softcap: 0 },
+  { H: 8, Hkv: 2, D: 32, lens: [11, 26], window: 0, softcap: 30 },
+];
+
+/** Each row's cache: capacity beyond its length filled with NaN (nothing past lens[b] may be read). */
+function caches(rng: Rng, c: Case): { ks: Float32Array[]; vs: Float32Array[] } {
+  const R = c.Hkv * c.D;
+  const make = (n: number) => {
+    const buf = new Float32Array((n + 5) * R).fill(NaN);
+    buf.set(randn(rng, n * R));
+    return buf;
+  };
+  return { ks: c.lens.map(make), vs: c.lens.map(make) };
+}
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRows', ({ k }) => {
+  it('gives each row what attention() gives it alone, reading no position past its length', () => {
+    const rng = new Rng(21);
+    for (const c of CASES) {
+      const { H, Hkv, D, lens, window, softcap } = c;
+      const B = lens.length;
+      const { ks, vs } = caches(rng, c);
+      const q = randn(rng, B * H * D);
+      const out = new Float32Array(B * H * D).fill(NaN);
+      const scale = 1 / Math.sqrt(D);
+      k.attentionDecodeRows(out, q, ks, vs, Int32Array.from(lens), B, H, Hkv, D, scale, window, softcap);
+      expect(out.every((x) => Number.isFinite(x)), `H ${H} D ${D}`).toBe(true);
+      for (let b = 0; b < B; b++) {
+        const n = lens[b];
+        const one = new Float32Array(H * D);
+        k.attention(one, new Float32Array(H), q.subarray(b * H * D, (b + 1) * H * D), ks[b].subarray(0, n * Hkv * D),
+          vs[b].subarray(0, n * Hkv * D), null, null, 1, 1, n, H, Hkv, D, scale, 1, window, softcap);
+        expect(Array.from(out.subarray(b * H * D, (b + 1) * H * D)), `H ${H} D ${D} row ${b} (${n} keys)`).toEqual(Array.from(one));
+      }
+    }
+  });
+
+  it('refuses a row without positions, or a cache shorter than its length', () => {
+    const [H, Hkv, D] = [2, 1, 4];
+    const ok = [new Float32Array(3 * D), new Float32Array(2 * D)];
+    const q = new Float32Array(2 * H * D);
+    const out = new Float32Array(2 * H * D);
+    expect(() => k.attentionDecodeRows(out, q, ok, ok, Int32Array.of(3, 0), 2, H, Hkv, D, 0.5, 0, 0)).toThrow(/1/);
+    expect(() => k.attentionDecodeRows(out, q, ok, ok, Int32Array.of(3, 4), 2, H, Hkv, D, 0.5, 0, 0)).toThrow(/row 1|\[1\]/);
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native attentionDecodeRows and threads', () => {
+  it('does not depend on the thread count', () => {
+    const rng = new Rng(22);
+    const c: Case = { H: 9, Hkv: 3, D: 64, lens: Array.from({ length: 24 }, (_, i) => 20 + 9 * i), window: 0, softcap: 0 };
+    const B = c.lens.length;
+    const { ks, vs } = caches(rng, c);
+    const q = randn(rng, B * c.H * c.D);
+    const results = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const out = new Float32Array(B * c.H * c.D);
+      native?.attentionDecodeRows(out, q, ks, vs, Int32Array.from(c.lens), B, c.H, c.Hkv, c.D, 0.125, 0, 0);
+      return Array.from(out);
+    });
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
+  });
+});
+
+/** The three per-token kernels over M tokens of width W (F, C or H*D), into fresh buffers. */
+function perToken(k: Kernels, M: number, inputs: { a: Float32Array; b: Float32Array; w: Float32Array; pos: Int32Array; cos: Float32Array; sin: Float32Array },
+  W: number, H: number): { swiglu: Float32Array; sum: Float32Array; norm: Float32Array; rstd: Float32Array; rope: Float32Array } {
+  const { a, b, w, pos, cos, sin } = inputs;
+  const swiglu = new Float32Array(M * W);
+  k.swigluRows(swiglu, a, b, M, W);
+  const [sum, norm, rstd] = [new Float32Array(M * W), new Float32Array(M * W), new Float32Array(M)];
+  k.addRmsnormRows(sum, norm, rstd, a, b, 0.75, w, M, W, 1e-5);
+  const rope = Float32Array.from(a.subarray(0, M * W));
+  k.ropeRows(rope, rope, cos, sin, pos, M, H, W / H); // in place, as the decode step calls it
+  return { swiglu, sum, norm, rstd, rope };
+}
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name swigluRows, addRmsnormRows, ropeRows', ({ k }) => {
+  it('give each token what a call for it alone gives, close to swiglu, addRmsnorm and rope over all tokens', () => {
+    const rng = new Rng(23);
+    for (const [M, W, H] of [[1, 52, 2], [7, 52, 2], [40, 576, 9], [130, 96, 3]]) {
+      const D = W / H;
+      const P = 300;
+      const inputs = {
+        a: randn(rng, M * W), b: randn(rng, M * W), w: randn(rng, W),
+        pos: Int32Array.from({ length: M }, (_, i) => (i * 37) % P),
+        cos: Float32Array.from({ length: P * D / 2 }, (_, i) => Math.cos(i * 0.01)),
+        sin: Float32Array.from({ length: P * D / 2 }, (_, i) => Math.sin(i * 0.01)),
+      };
+      const all = perToken(k, M, inputs, W, H);
+      for (const m of [0, M >> 1, M - 1]) {
+        const row = (x: Float32Array, width = W) => x.subarray(m * width, (m + 1) * width);
+        const one = perToken(k, 1, { ...inputs, a: row(inputs.a), b: row(inputs.b), pos: inputs.pos.subarray(m, m + 1) }, W, H);
+        for (const key of ['swiglu', 'sum', 'norm', 'rope'] as const) {
+          expect(Array.from(one[key]), `${M}x${W} token ${m} ${key}`).toEqual(Array.from(row(all[key])));
+        }
+        expect(one.rstd[0]).toBe(all.rstd[m]);
+      }
+      const swiglu = new Float32Array(M * W);
+      k.swiglu(swiglu, inputs.a, inputs.b, M * W);
+      const [sum, norm] = [new Float32Array(M * W), new Float32Array(M * W)];
+      k.addRmsnorm(sum, norm, null, new Float32Array(M), inputs.a, inputs.b, null, 0.75, inputs.w, M, W, 1e-5);
+      const rope = new Float32Array(M * W);
+      k.rope(rope, inputs.a, inputs.cos, inputs.sin, inputs.pos, M, H, D);
+      for (const [got, want, what] of [[all.swiglu, swiglu, 'swiglu'], [all.sum, sum, 'sum'], [all.norm, norm, 'norm'], [all.rope, rope, 'rope']] as const) {
+        const err = Math.max(...Array.from(got, (x, i) => Math.abs(x - want[i]) / (Math.abs(want[i]) + 1)));
+        expect(err, `${M}x${W} ${what}`).toBeLessThan(1e-6);
+      }
+    }
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native swigluRows, addRmsnormRows, ropeRows and threads', () => {
+  it('do not depend on the thread count', () => {
+    const rng = new Rng(24);
+    const [M, W, H, P] = [200, 576, 9, 256];
+    const inputs = {
+      a: randn(rng, M * W), b: randn(rng, M * W), w: randn(rng, W), pos: Int32Array.from({ length: M }, (_, i) => i % P),
+      cos: Float32Array.from({ length: P * 32 }, (_, i) => Math.cos(i)), sin: Float32Array.from({ length: P * 32 }, (_, i) => Math.sin(i)),
+    };
+    const runs = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const r = perToken(native as Kernels, M, inputs, W, H);
+      return [r.swiglu, r.sum, r.norm, r.rstd, r.rope].map((x) => Array.from(x));
+    });
+    expect(runs[1]).toEqual(runs[0]);
+    expect(runs[2]).toEqual(runs[0]);
+  });
+});
