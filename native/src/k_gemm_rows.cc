@@ -95,6 +95,30 @@ constexpr i64 kShortK = 16;
 /** Weight rows per tile when fewer than 4 rows are decoded. */
 constexpr int kNarrow = 6;
 
+/** Columns n..n+7 of a row of c (those below N) from the 8 sums in acc: written, or added when beta is 1. */
+inline void store_cols(float* cr, const v8& acc, i64 n, i64 N, float beta) {
+  if (n + 8 <= N) {
+    store8(cr + n, beta == 0.0f ? acc : load8(cr + n) + acc);
+    return;
+  }
+  for (i64 j = 0; n + j < N; ++j) cr[n + j] = beta == 0.0f ? acc[j] : cr[n + j] + acc[j];
+}
+
+/** Rows [lo, hi) of short_k: each element one chain over k in order (x0 w0 + x1 w1 + ...), eight columns at a time. */
+template <int K>
+void short_k_rows(float* c, const float* a, const float* wt, i64 lo, i64 hi, i64 N, i64 N8, float beta) {
+  for (i64 m = lo; m < hi; ++m) {
+    v8 x[K];
+    for (int k = 0; k < K; ++k) x[k] = v8{} + a[m * K + k];
+    float* cr = c + m * N;
+    for (i64 n = 0; n < N8; n += 8) {
+      v8 acc = {};
+      for (int k = 0; k < K; ++k) acc += x[k] * load8(wt + k * N8 + n);
+      store_cols(cr, acc, n, N, beta);
+    }
+  }
+}
+
 /** c[m, n] (+)= sum over k in order of a[m, k] * w[n, k], for K <= kShortK: w transposed into wt [K, N] so eight
  *  columns share each multiply-add. */
 void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
@@ -102,19 +126,21 @@ void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, floa
   const i64 N8 = (N + 7) / 8 * 8;
   if (static_cast<i64>(buf.size()) < K * N8) buf.resize(static_cast<size_t>(K * N8));
   float* wt = buf.data();
-  for (i64 k = 0; k < K; ++k) {
-    for (i64 n = 0; n < N; ++n) wt[k * N8 + n] = w[n * K + k];
+  for (i64 n = 0; n < N; ++n)  // w read in order, one write stream per k
+    for (i64 k = 0; k < K; ++k) wt[k * N8 + n] = w[n * K + k];
+  for (i64 k = 0; k < K; ++k)
     for (i64 n = N; n < N8; ++n) wt[k * N8 + n] = 0.0f;
-  }
-  for (i64 m = 0; m < M; ++m) {
-    const float* ar = a + m * K;
-    float* cr = c + m * N;
-    for (i64 n = 0; n < N8; n += 8) {
-      v8 acc = {};
-      for (i64 k = 0; k < K; ++k) acc += v8{ar[k], ar[k], ar[k], ar[k], ar[k], ar[k], ar[k], ar[k]} * load8(wt + k * N8 + n);
-      for (i64 j = 0; j < 8 && n + j < N; ++j) cr[n + j] = beta == 0.0f ? acc[j] : cr[n + j] + acc[j];
+  // rows split over the pool; a row's K activations broadcast once into registers (K a compile-time constant)
+  split_rows(M, M * N8 * K, [&](i64 lo, i64 hi) {
+    switch (K) {
+#define SH_SHORT_K(k) \
+  case k: short_k_rows<k>(c, a, wt, lo, hi, N, N8, beta); break;
+      SH_SHORT_K(1) SH_SHORT_K(2) SH_SHORT_K(3) SH_SHORT_K(4) SH_SHORT_K(5) SH_SHORT_K(6) SH_SHORT_K(7) SH_SHORT_K(8)
+      SH_SHORT_K(9) SH_SHORT_K(10) SH_SHORT_K(11) SH_SHORT_K(12) SH_SHORT_K(13) SH_SHORT_K(14) SH_SHORT_K(15) SH_SHORT_K(16)
+#undef SH_SHORT_K
+      default: break;
     }
-  }
+  });
 }
 
 

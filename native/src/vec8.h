@@ -1,5 +1,5 @@
 // 8-float vectors (GCC/Clang vector extension; AVX when the build enables it, else two SSE halves) and an
-// unaligned load, for the hand-tiled decode and skinny GEMM kernels. Plain loops left GCC free to keep tile
+// unaligned load and store, for the hand-tiled decode and skinny GEMM kernels. Plain loops left GCC free to keep tile
 // sums on the stack or to vectorise across k with permutes (2x slower, measured).
 #pragma once
 #include <cstring>
@@ -18,5 +18,7 @@ inline v8 load8(const float* p) {
   std::memcpy(&v, p, sizeof v);  // unaligned load
   return v;
 }
+
+inline void store8(float* p, const v8& v) { std::memcpy(p, &v, sizeof v); }  // unaligned store
 
 }  // namespace sh

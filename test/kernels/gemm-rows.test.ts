@@ -162,6 +162,19 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     });
     expect(results[1]).toEqual(results[0]);
     expect(results[2]).toEqual(results[0]);
+    // a LoRA rank as K (the short-K path, rows split over the pool), accumulating as the delta (s u) B^T does
+    const [Ms, Ns, Ks] = [40, 1001, 8];
+    const u = randn(rng, Ms * Ks);
+    const bf = randn(rng, Ns * Ks);
+    const c0 = randn(rng, Ms * Ns);
+    const short = [1, 2, 3].map((t) => {
+      hooks?.setThreads(t);
+      const c = Float32Array.from(c0);
+      native?.gemmRows(c, u, bf, Ms, Ns, Ks, true);
+      return Array.from(c);
+    });
+    expect(short[1]).toEqual(short[0]);
+    expect(short[2]).toEqual(short[0]);
     // and gemmRowsI8 (int8 weights), threaded from 4M multiply-adds
     const q = Int8Array.from(w, (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
     const scale = Float32Array.from({ length: N }, (_, i) => 0.01 + 1e-5 * i);
