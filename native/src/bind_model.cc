@@ -111,40 +111,45 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// attentionDecodeRows(out, q, ks, vs, lens, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array
+// attentionDecodeRows(out, q, ks, vs, lens, tq, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array
 napi_value AttentionDecodeRows(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionDecodeRows", 12);
-  const i64 B = a.dim(5, "B");
+  Args a(env, info, "attentionDecodeRows", 13);
+  const i64 B = a.dim(6, "B");
   AttnShape s{};
   s.B = B, s.Tq = 1, s.causal = 1;
-  s.H = a.dim(6, "H");
-  s.Hkv = a.dim(7, "Hkv");
-  s.D = a.dim(8, "D");
-  s.scale = static_cast<float>(a.num(9, "scale"));
-  s.window = a.integer(10, "window");
-  s.softcap = static_cast<float>(a.num(11, "softcap"));
+  s.H = a.dim(7, "H");
+  s.Hkv = a.dim(8, "Hkv");
+  s.D = a.dim(9, "D");
+  s.scale = static_cast<float>(a.num(10, "scale"));
+  s.window = a.integer(11, "window");
+  s.softcap = static_cast<float>(a.num(12, "softcap"));
   if (a.ok() && !(s.softcap >= 0.0f)) a.fail("softcap must be >= 0 (0 = no soft-cap)");
   if (a.ok() && (s.Hkv == 0 || s.H % s.Hkv != 0)) a.fail("H must be a positive multiple of Hkv");
-  const uint64_t qn = mulz(B, s.H, s.D);
-  float* out = a.f32(0, "out", qn);
-  const float* q = a.f32(1, "q", qn);
   const int32_t* lens = a.i32(4, "lens", B);
+  const int32_t* tq = a.i32(5, "tq", B);
   if (!a.ok()) return nullptr;
-  std::vector<i64> len(static_cast<size_t>(B));
+  std::vector<i64> len(static_cast<size_t>(B)), queries(static_cast<size_t>(B));
   std::vector<uint64_t> need(static_cast<size_t>(B));
+  uint64_t total = 0;
   for (i64 b = 0; b < B; ++b) {
-    if (lens[b] < 1) {
-      a.fail("lens[" + std::to_string(b) + "] must be >= 1 (the new position is part of the cache), got " + std::to_string(lens[b]));
+    if (tq[b] < 1 || lens[b] < tq[b]) {
+      a.fail("row " + std::to_string(b) + ": needs 1 <= tq <= lens (its queries are among its cached positions), got tq " +
+             std::to_string(tq[b]) + " and lens " + std::to_string(lens[b]));
       return nullptr;
     }
     len[b] = lens[b];
+    queries[b] = tq[b];
+    total += static_cast<uint64_t>(tq[b]);
     need[b] = mulz(static_cast<uint64_t>(lens[b]), s.Hkv, s.D);
   }
+  const uint64_t qn = mulz(total, s.H, s.D);
+  float* out = a.f32(0, "out", qn);
+  const float* q = a.f32(1, "q", qn);
   std::vector<float*> ks(static_cast<size_t>(B)), vs(static_cast<size_t>(B));
-  if (!a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
+  if (!a.ok() || !a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
       !a.f32_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
     return nullptr;
-  attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), B, s);
+  attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
   return nullptr;
 }
 

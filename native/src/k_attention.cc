@@ -75,22 +75,31 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 }
 
 void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
-                           const i64* lens, i64 B, const AttnShape& shape) {
+                           const i64* lens, const i64* tq, i64 B, const AttnShape& shape) {
+  // row b's queries are items [first[b], first[b + 1]) in (query, head) order, its queries at rows qrow[b]... of q
+  std::vector<i64> first(static_cast<size_t>(B + 1)), qrow(static_cast<size_t>(B));
   i64 work = 0, longest = 1;
-  for (i64 b = 0; b < B; ++b) work += lens[b], longest = std::max(longest, lens[b]);
-  const i64 items = B * shape.H;
-  // each (row, head) is one query computed whole by one thread, as attention_rows computes it for that row alone
-  split_rows(items, work * shape.H * shape.D, [&](i64 lo, i64 hi) {
+  for (i64 b = 0; b < B; ++b) {
+    first[b + 1] = first[b] + tq[b] * shape.H;
+    qrow[b] = b == 0 ? 0 : qrow[b - 1] + tq[b - 1];
+    work += tq[b] * lens[b];
+    longest = std::max(longest, lens[b]);
+  }
+  // each (query, head) is computed whole by one thread, as attention_rows computes it for that row alone
+  split_rows(first[B], work * shape.H * shape.D, [&](i64 lo, i64 hi) {
     static thread_local std::vector<float> sc, acc;
     if (static_cast<i64>(sc.size()) < longest) sc.resize(static_cast<size_t>(longest));
     if (static_cast<i64>(acc.size()) < shape.D) acc.resize(static_cast<size_t>(shape.D));
+    i64 b = std::upper_bound(first.begin(), first.end(), lo) - first.begin() - 1;
     for (i64 idx = lo; idx < hi; ++idx) {
-      const i64 b = idx / shape.H, h = idx % shape.H;
+      while (idx >= first[b + 1]) ++b;
+      const i64 t = (idx - first[b]) / shape.H, h = (idx - first[b]) % shape.H;
       AttnShape s = shape;
-      s.B = 1, s.Tq = 1, s.Tk = lens[b], s.causal = 1;
+      s.B = 1, s.Tq = tq[b], s.Tk = lens[b], s.causal = 1;
+      const i64 row = (qrow[b] + t) * s.H + h;
       float lse;
-      one_query(out + idx * s.D, &lse, q + idx * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f, s.Tk - 1, s,
-                sc.data(), acc.data());
+      one_query(out + row * s.D, &lse, q + row * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f,
+                s.Tk - s.Tq + t, s, sc.data(), acc.data());
     }
   });
 }

@@ -127,12 +127,13 @@ void attention(float* out, float* lse, const float* q, const float* k, const flo
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
                         const AttnShape& s);
-/** One decode query per batch row against that row's own cache: q, out [B, H, D]; ks[b], vs[b] hold at least
- *  lens[b] positions of [Hkv, D]; the query sits at position lens[b] - 1 (causal, shape.window, shape.softcap; no
- *  ALiBi or segments). Each (row, head) is computed as attention() computes that row alone with Tq = 1, so the
- *  result does not depend on the rows beside it or on the thread count. */
+/** The queries of each batch row against that row's own cache, per query: row b has tq[b] queries (packed in q and
+ *  out, [sum tq, H, D]) at positions lens[b] - tq[b] ... lens[b] - 1, and ks[b], vs[b] hold at least lens[b]
+ *  positions of [Hkv, D] (causal, shape.window, shape.softcap; no ALiBi or segments). Each (query, head) is computed
+ *  as attention()'s per-query path computes it for that row alone, so the result does not depend on the rows beside
+ *  it or on the thread count. */
 void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
-                           const i64* lens, i64 B, const AttnShape& shape);
+                           const i64* lens, const i64* tq, i64 B, const AttnShape& shape);
 
 // ---- loss, regularisation, optimiser
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,

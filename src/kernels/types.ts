@@ -131,11 +131,12 @@ export interface Kernels extends LowpKernels {
   addRmsnormRows(sum: F32, out: F32, rstd: F32, x: F32, y: F32, mult: number, w: F32, N: number, C: number, eps: number): void;
   /** rope over N tokens (out may be x). */
   ropeRows(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
-  /** One decode query per batch row against that row's own cache (the batched decode step): q, out [B, H, D];
-   *  ks[b], vs[b] hold at least lens[b] positions of [Hkv, D] and the query sits at position lens[b] - 1 (causal,
-   *  window and softcap as in attention(); no ALiBi or segments). Row b's result equals attention() over that row
-   *  alone with Tq = 1, Tk = lens[b], whatever rows are beside it. */
-  attentionDecodeRows(out: F32, q: F32, ks: readonly F32[], vs: readonly F32[], lens: Int32Array,
+  /** The queries of each batch row against that row's own cache (the batched decode step), one at a time: row b has
+   *  tq[b] queries, packed in q and out ([sum tq, H, D]), at positions lens[b] - tq[b] ... lens[b] - 1; ks[b], vs[b]
+   *  hold at least lens[b] positions of [Hkv, D] (causal, window and softcap as in attention(); no ALiBi or
+   *  segments). Each query equals attention()'s per-query result for that row alone (Tq < 16 there), whatever rows
+   *  are beside it. */
+  attentionDecodeRows(out: F32, q: F32, ks: readonly F32[], vs: readonly F32[], lens: Int32Array, tq: Int32Array,
     B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void;
   /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
   attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,

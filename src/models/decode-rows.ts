@@ -5,8 +5,9 @@
 // weight row once per step; gemmRowsBf16 and gemmRowsI8 the bf16 and int8 rows of --weights bf16 and int8); RoPE, the
 // cache and attention run per row. Every per-token result is computed by the same arithmetic whatever the step holds:
 // the row GEMMs sum each output element in a fixed order independent of M, the norms reduce within a token, the
-// per-token kernels (swigluRows, addRmsnormRows, ropeRows) compute each token as a call for it alone, and each row attends to its own cache alone (a one-token row
-// through attentionDecodeRows, a chunk through attention() over its cache as the forward does). So a row's logits are
+// per-token kernels (swigluRows, addRmsnormRows, ropeRows) compute each token as a call for it alone, and each row
+// attends to its own cache alone (decoding rows and short chunks one query at a time through attentionDecodeRows, a
+// longer chunk through attention() over its cache), the path chosen by the row's own sizes. So a row's logits are
 // bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
 // Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
 import { Bf16Storage, Tensor, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
@@ -76,12 +77,16 @@ class Scratch {
     return buf.subarray(0, n);
   }
 
-  private lensBuf = new Int32Array(0);
+  private readonly ints = new Map<string, Int32Array>();
 
-  /** The attention lengths of a step's rows (n entries). */
-  lens(n: number): Int32Array {
-    if (this.lensBuf.length < n) this.lensBuf = new Int32Array(n);
-    return this.lensBuf.subarray(0, n);
+  /** An integer step buffer of n entries (attention lengths and query counts). */
+  lens(key: string, n: number): Int32Array {
+    let buf = this.ints.get(key);
+    if (!buf || buf.length < n) {
+      buf = new Int32Array(n);
+      this.ints.set(key, buf);
+    }
+    return buf.subarray(0, n);
   }
 }
 
@@ -176,10 +181,16 @@ interface Layout {
   M: number;
   /** position of each of the M tokens */
   tokenPos: Int32Array;
-  /** the rows with one token (decoding) and those with a chunk (prefilling), in step order */
-  single: number[];
-  chunks: number[];
+  /** rows whose queries attend one at a time (decoding rows, and prompt chunks over short caches) and rows whose
+   *  chunk attends through attention()'s blocked path, in step order */
+  perQuery: number[];
+  blocked: number[];
 }
+
+/** A chunk of T queries over Tk cached positions attends one query at a time up to this many query-key pairs (a
+ *  prompt's first chunks, short prompts); beyond it the blocked path of attention() is faster. Decided by the row's
+ *  own T and Tk, so a row takes the same path alone or batched. */
+const PER_QUERY_MAX = 8192;
 
 function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
   const start = new Int32Array(rows.length);
@@ -189,19 +200,20 @@ function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
     M += r.ids.length;
   });
   const tokenPos = new Int32Array(M);
-  const single: number[] = [];
-  const chunks: number[] = [];
+  const perQuery: number[] = [];
+  const blocked: number[] = [];
   rows.forEach((r, b) => {
-    for (let t = 0; t < r.ids.length; t++) tokenPos[start[b] + t] = pos[b] + t;
-    (r.ids.length === 1 ? single : chunks).push(b);
+    const T = r.ids.length;
+    for (let t = 0; t < T; t++) tokenPos[start[b] + t] = pos[b] + t;
+    (T === 1 || T * (pos[b] + T) <= PER_QUERY_MAX ? perQuery : blocked).push(b);
   });
-  return { start, M, tokenPos, single, chunks };
+  return { start, M, tokenPos, perQuery, blocked };
 }
 
 /** Layer li's attention for each row: RoPE at each token's position (in place), the tokens' keys and values into the
- *  row's cache, then each row's queries against its own cache. q [M, H*D], k and v [M, Hkv*D] -> [M, H*D]. One-token
- *  rows attend in one call for all of them (attentionDecodeRows); a chunk attends as the forward's attention() does
- *  for it (Tq = T over its cache). No row's result depends on the others. */
+ *  row's cache, then each row's queries against its own cache. q [M, H*D], k and v [M, Hkv*D] -> [M, H*D]. Decoding
+ *  rows and short chunks attend one query at a time in one call for all of them (attentionDecodeRows); a longer
+ *  chunk attends through attention() over its cache, as the forward does. No row's result depends on the others. */
 function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], lay: Layout, q: Float32Array,
   k: Float32Array, v: Float32Array, scratch: Scratch): Float32Array {
   const c = model.config;
@@ -221,25 +233,44 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
     const s = lay.start[b];
     r.cache.appendRows(li, k.subarray(s * R, (s + r.ids.length) * R), v.subarray(s * R, (s + r.ids.length) * R));
   });
-  const B1 = lay.single.length;
+  const B1 = lay.perQuery.length;
   if (B1 > 0) {
     const ks = new Array<Float32Array>(B1);
     const vs = new Array<Float32Array>(B1);
-    const lens = scratch.lens(B1);
-    const dense = B1 === rows.length; // every row decoding: q and out are [B, H*D] as they stand
-    const q1 = dense ? q : scratch.take('q1', B1 * QD);
-    const o1 = dense ? out : scratch.take('o1', B1 * QD);
-    lay.single.forEach((b, i) => {
+    const lens = scratch.lens('lens', B1);
+    const tq = scratch.lens('tq', B1);
+    const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
+    let n = 0;
+    lay.perQuery.forEach((b, i) => {
       const kv = rows[b].cache.layerKV(li);
       ks[i] = kv.k;
       vs[i] = kv.v;
-      lens[i] = lay.tokenPos[lay.start[b]] + 1;
-      if (!dense) q1.set(q.subarray(lay.start[b] * QD, (lay.start[b] + 1) * QD), i * QD);
+      tq[i] = rows[b].ids.length;
+      lens[i] = lay.tokenPos[lay.start[b]] + tq[i];
+      n += tq[i];
     });
-    K.attentionDecodeRows(o1, q1, ks, vs, lens, B1, H, Hkv, D, scale, window, 0);
-    if (!dense) lay.single.forEach((b, i) => out.set(o1.subarray(i * QD, (i + 1) * QD), lay.start[b] * QD));
+    const q1 = dense ? q : scratch.take('q1', n * QD);
+    const o1 = dense ? out : scratch.take('o1', n * QD);
+    const span = (b: number) => [lay.start[b] * QD, (lay.start[b] + rows[b].ids.length) * QD] as const;
+    if (!dense) {
+      let at = 0;
+      for (const b of lay.perQuery) {
+        const [from, to] = span(b);
+        q1.set(q.subarray(from, to), at);
+        at += to - from;
+      }
+    }
+    K.attentionDecodeRows(o1, q1, ks, vs, lens, tq, B1, H, Hkv, D, scale, window, 0);
+    if (!dense) {
+      let at = 0;
+      for (const b of lay.perQuery) {
+        const [from, to] = span(b);
+        out.set(o1.subarray(at, at + to - from), from);
+        at += to - from;
+      }
+    }
   }
-  for (const b of lay.chunks) {
+  for (const b of lay.blocked) {
     const [s, T] = [lay.start[b], rows[b].ids.length];
     const Tk = lay.tokenPos[s] + T;
     const kv = rows[b].cache.layerKV(li);

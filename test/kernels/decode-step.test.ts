@@ -42,29 +42,39 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRow
     for (const c of CASES) {
       const { H, Hkv, D, lens, window, softcap } = c;
       const B = lens.length;
+      // queries per row: one (decoding), or a chunk of the last positions (below 16 the per-query path of attention(),
+      // from 16 on its blocked path, so those agree to float32 rounding only)
+      const tq = lens.map((n, b) => Math.max(1, Math.min(n, [1, 3, 1, 5, 18, 5, 2][b % 7])));
       const { ks, vs } = caches(rng, c);
-      const q = randn(rng, B * H * D);
-      const out = new Float32Array(B * H * D).fill(NaN);
+      const total = tq.reduce((s, t) => s + t, 0);
+      const q = randn(rng, total * H * D);
+      const out = new Float32Array(total * H * D).fill(NaN);
       const scale = 1 / Math.sqrt(D);
-      k.attentionDecodeRows(out, q, ks, vs, Int32Array.from(lens), B, H, Hkv, D, scale, window, softcap);
+      k.attentionDecodeRows(out, q, ks, vs, Int32Array.from(lens), Int32Array.from(tq), B, H, Hkv, D, scale, window, softcap);
       expect(out.every((x) => Number.isFinite(x)), `H ${H} D ${D}`).toBe(true);
+      let row = 0;
       for (let b = 0; b < B; b++) {
-        const n = lens[b];
-        const one = new Float32Array(H * D);
-        k.attention(one, new Float32Array(H), q.subarray(b * H * D, (b + 1) * H * D), ks[b].subarray(0, n * Hkv * D),
-          vs[b].subarray(0, n * Hkv * D), null, null, 1, 1, n, H, Hkv, D, scale, 1, window, softcap);
-        expect(Array.from(out.subarray(b * H * D, (b + 1) * H * D)), `H ${H} D ${D} row ${b} (${n} keys)`).toEqual(Array.from(one));
+        const [n, T] = [lens[b], tq[b]];
+        const one = new Float32Array(T * H * D);
+        k.attention(one, new Float32Array(H * T), q.subarray(row * H * D, (row + T) * H * D), ks[b].subarray(0, n * Hkv * D),
+          vs[b].subarray(0, n * Hkv * D), null, null, 1, T, n, H, Hkv, D, scale, 1, window, softcap);
+        const got = out.subarray(row * H * D, (row + T) * H * D);
+        if (T < 16) expect(Array.from(got), `H ${H} D ${D} row ${b} (${T} queries, ${n} keys)`).toEqual(Array.from(one));
+        else expect(Math.max(...Array.from(got, (x, i) => Math.abs(x - one[i]))), `row ${b}`).toBeLessThan(1e-5);
+        row += T;
       }
     }
   });
 
-  it('refuses a row without positions, or a cache shorter than its length', () => {
+  it('refuses a row without queries, more queries than positions, or a cache shorter than its length', () => {
     const [H, Hkv, D] = [2, 1, 4];
     const ok = [new Float32Array(3 * D), new Float32Array(2 * D)];
-    const q = new Float32Array(2 * H * D);
-    const out = new Float32Array(2 * H * D);
-    expect(() => k.attentionDecodeRows(out, q, ok, ok, Int32Array.of(3, 0), 2, H, Hkv, D, 0.5, 0, 0)).toThrow(/1/);
-    expect(() => k.attentionDecodeRows(out, q, ok, ok, Int32Array.of(3, 4), 2, H, Hkv, D, 0.5, 0, 0)).toThrow(/row 1|\[1\]/);
+    const q = new Float32Array(3 * H * D);
+    const out = new Float32Array(3 * H * D);
+    const call = (lens: number[], tq: number[]) => () => k.attentionDecodeRows(out, q, ok, ok, Int32Array.from(lens), Int32Array.from(tq), 2, H, Hkv, D, 0.5, 0, 0);
+    expect(call([3, 2], [1, 0])).toThrow(/row 1/);
+    expect(call([3, 1], [1, 2])).toThrow(/row 1/);
+    expect(call([3, 4], [1, 1])).toThrow(/row 1|\[1\]/);
   });
 });
 
@@ -73,12 +83,14 @@ describe.runIf(native !== null && hooks !== null)('native attentionDecodeRows an
     const rng = new Rng(22);
     const c: Case = { H: 9, Hkv: 3, D: 64, lens: Array.from({ length: 24 }, (_, i) => 20 + 9 * i), window: 0, softcap: 0 };
     const B = c.lens.length;
+    const tq = c.lens.map((_, i) => (i % 5 === 0 ? 7 : 1));
+    const total = tq.reduce((s, t) => s + t, 0);
     const { ks, vs } = caches(rng, c);
-    const q = randn(rng, B * c.H * c.D);
+    const q = randn(rng, total * c.H * c.D);
     const results = [1, 2, 3].map((t) => {
       hooks?.setThreads(t);
-      const out = new Float32Array(B * c.H * c.D);
-      native?.attentionDecodeRows(out, q, ks, vs, Int32Array.from(c.lens), B, c.H, c.Hkv, c.D, 0.125, 0, 0);
+      const out = new Float32Array(total * c.H * c.D);
+      native?.attentionDecodeRows(out, q, ks, vs, Int32Array.from(c.lens), Int32Array.from(tq), B, c.H, c.Hkv, c.D, 0.125, 0, 0);
       return Array.from(out);
     });
     expect(results[1]).toEqual(results[0]);

@@ -75,20 +75,21 @@ function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'bf16' 
 
 /** Prompt chunks riding in the step beside decode rows: each prefilling row's last logits, and the decode step after
  *  it (which reads everything its cache holds), equal the same prompt stepped alone, and follow the forward's
- *  whole-prompt prefill within float32 rounding. Chunks of 17 and more attend through attention()'s blocked path,
- *  shorter ones through the per-query path. */
+ *  whole-prompt prefill within float32 rounding. Short chunks attend one query at a time, the 70-token chunk over
+ *  134 positions through attention()'s blocked path. */
 function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
   const { model } = openModel(dir, { weights });
   const decoder = rowDecoder(model)!;
   const sets: Layers[] = [null, adapterLayers(model, makeAdapter(dir, 1))];
-  const prompts = [Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 40), [6, 2, 9, 1, 13], Array.from({ length: 17 }, (_, i) => (i * 5 + 1) % 30)];
-  const chunking = [[17, 3], [5], [17]];
+  const prompts = [Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 40), [6, 2, 9, 1, 13], Array.from({ length: 17 }, (_, i) => (i * 5 + 1) % 30),
+    Array.from({ length: 140 }, (_, i) => (i * 11 + 5) % 45)];
+  const chunking = [[17, 3], [5], [17], [64, 70, 6]];
   const decoding = PROMPTS.slice(0, 3).map((p, i) => ({ cache: prefilled(model, p, sets[i % 2]), id: 3 + i, layers: sets[i % 2] }));
-  const caches = prompts.map(() => model.createCache(1, 64) as KVCache);
-  const aloneCaches = prompts.map(() => model.createCache(1, 64) as KVCache);
+  const caches = prompts.map(() => model.createCache(1, 160) as KVCache);
+  const aloneCaches = prompts.map(() => model.createCache(1, 160) as KVCache);
   const done = prompts.map(() => 0);
   const lastLogits: Float32Array[] = [];
-  for (let step = 0; step < 2; step++) {
+  for (let step = 0; step < 3; step++) {
     const pending = prompts.map((_, i) => i).filter((i) => step < chunking[i].length);
     const rows: DecodeRow[] = [
       ...decoding.map((d) => ({ ids: [d.id], cache: d.cache, adapters: d.layers })),
@@ -110,10 +111,14 @@ function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
     expect(Buffer.compare(bytes(a), bytes(b)), `${weights} prompt ${i}: decode after the prompt`).toBe(0);
     const ref = attached(model, sets[i % 2], () => noGrad(() => model.forward({ ids: Int32Array.from(p), batch: 1, seqLen: p.length, logits: 'last' }))).logits!.data;
     let err = 0;
+    let scale = 0;
     ref.forEach((x, j) => {
       err = Math.max(err, Math.abs(x - lastLogits[i][j]));
+      scale = Math.max(scale, Math.abs(x));
     });
-    expect(err, `${weights} prompt ${i} vs the forward`).toBeLessThan(1e-4);
+    // bf16 weights round every activation to bf16 on the way into a GEMM: a last-bit difference of the summation
+    // order can move a rounding by one bf16 step (2^-8 relative), so the logits agree to bf16 precision only
+    expect(err, `${weights} prompt ${i} vs the forward`).toBeLessThan(weights === 'bf16' ? 4e-3 * Math.max(1, scale) : 1e-4);
   });
 }
 

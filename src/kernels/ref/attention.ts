@@ -135,16 +135,18 @@ export function attentionBackward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA
   }
 }
 
-/** The batched decode query of each row against its own cache: attention() over that row alone (Tq = 1). */
-export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: readonly FA[], lens: Int32Array,
+/** The queries of each row against its own cache, one at a time: attention() over that row alone. */
+export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: readonly FA[], lens: Int32Array, tq: Int32Array,
   B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void {
-  const lse = new Float32Array(H);
+  let row = 0;
   for (let b = 0; b < B; b++) {
-    const n = lens[b];
-    if (!(n >= 1) || ks[b].length < n * Hkv * D || vs[b].length < n * Hkv * D) {
-      throw new Error(`attentionDecodeRows: row ${b} needs lens >= 1 and ${n * Hkv * D} cached values, has ${ks[b].length} keys and ${vs[b].length} values`);
+    const [n, T] = [lens[b], tq[b]];
+    if (!(T >= 1 && n >= T) || ks[b].length < n * Hkv * D || vs[b].length < n * Hkv * D) {
+      throw new Error(`attentionDecodeRows: row ${b} needs 1 <= tq <= lens and ${n * Hkv * D} cached values, has tq ${T}, lens ${n}, ${ks[b].length} keys and ${vs[b].length} values`);
     }
-    attention(out.subarray(b * H * D, (b + 1) * H * D), lse, q.subarray(b * H * D, (b + 1) * H * D),
-      ks[b].subarray(0, n * Hkv * D), vs[b].subarray(0, n * Hkv * D), null, null, 1, 1, n, H, Hkv, D, scale, 1, window, softcap);
+    const span = (x: FA) => x.subarray(row * H * D, (row + T) * H * D);
+    attention(span(out), new Float32Array(H * T), span(q), ks[b].subarray(0, n * Hkv * D), vs[b].subarray(0, n * Hkv * D),
+      null, null, 1, T, n, H, Hkv, D, scale, 1, window, softcap);
+    row += T;
   }
 }
