@@ -10,7 +10,7 @@
 // longer chunk through attention() over its cache), the path chosen by the row's own sizes. So a row's logits are
 // bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
 // Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, computePrecision, embedding, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, computePrecision, embeddingRows, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -306,7 +306,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   // the residual stream alternates between two step buffers: each add writes the other one
   let inA = true;
   let x = scratch.take('residualA', M * C);
-  x.set(embedding(model.weights.embed, ids, [M]).data); // [M, C]
+  embeddingRows(x, model.weights.embed, ids); // [M, C]
   if (c.embeddingMultiplier !== 1) K.scale(x, x, c.embeddingMultiplier, M * C);
   /** x + mult * y into the other residual buffer, and its rmsnorm (each token reduced alone). */
   const addNorm = (y: Float32Array, w: Tensor, role: string): Float32Array => {

@@ -6,7 +6,7 @@ export { backward, noGrad, isGradEnabled, setGradEnabled, clearTape, tapeLength 
 export { add, mul, scale, sum, mean, view } from './ops/basic.js';
 export { matmul, linear, type MatmulOpts } from './ops/matmul.js';
 export { lowRankLinear, type LowRank } from './ops/lowrank.js';
-export { embedding, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropout } from './ops/nn.js';
+export { embedding, embeddingRows, rmsnorm, layernorm, rope, silu, swiglu, gelu, softmax, dropout } from './ops/nn.js';
 export { geglu } from './ops/nn.js';
 export { softcap } from './ops/softcap.js';
 export { narrow } from './ops/narrow.js';

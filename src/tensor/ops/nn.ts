@@ -11,6 +11,30 @@ import { ShitateError } from '../../errors.js';
 
 /** table [V, C], ids (N of them) -> [...idsShape, C]; ids are checked against V. */
 export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly number[] = [ids.length]): Tensor {
+  const C = checkIds(table, ids);
+  const out = uninit([...idsShape, C]);
+  if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
+  if (bitsOf(table) && !needsGrad([table])) {
+    embeddingRows(out.data, table, ids); // a frozen table held as bf16 (DecoderModel.compactTables)
+    return out;
+  }
+  kernels().embedding(out.data, table.data, ids, ids.length, C);
+  if (needsGrad([table])) record('embedding', out, [table], (dout) => kernels().embeddingBackward(gradOf(table), dout, ids, ids.length, C));
+  return out;
+}
+
+/** The rows of `table` for `ids` into out [ids.length, C], one row at a time on this thread (no gradient): a bf16
+ *  table's rows widened from their bits, exactly. For a few hundred ids at most (the batched decode step). */
+export function embeddingRows(out: Float32Array, table: Tensor, ids: Int32Array): void {
+  const C = checkIds(table, ids);
+  const bits = bitsOf(table);
+  const K = kernels();
+  if (bits) for (let i = 0; i < ids.length; i++) K.bf16ToF32(out.subarray(i * C, (i + 1) * C), bits.subarray(ids[i] * C, (ids[i] + 1) * C), C);
+  else for (let i = 0; i < ids.length; i++) out.set(table.data.subarray(ids[i] * C, (ids[i] + 1) * C), i * C);
+}
+
+/** The table's width C, after checking it is 2-D and every id is a row of it. */
+function checkIds(table: Tensor, ids: Int32Array): number {
   if (table.ndim !== 2) throw shapeError('embedding', { table: table.shape }, 'a 2-D table [vocab, hidden]');
   const [V, C] = table.shape;
   for (let i = 0; i < ids.length; i++) {
@@ -19,18 +43,7 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
         'the tokenizer and the model do not match: use the tokenizer that ships with the model');
     }
   }
-  const out = uninit([...idsShape, C]);
-  if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
-  const bits = bitsOf(table);
-  if (bits && !needsGrad([table])) {
-    // a frozen table held as bf16 (DecoderModel.compactTables): each row widened from its bits, exactly
-    const K = kernels();
-    for (let i = 0; i < ids.length; i++) K.bf16ToF32(out.data.subarray(i * C, (i + 1) * C), bits.subarray(ids[i] * C, (ids[i] + 1) * C), C);
-    return out;
-  }
-  kernels().embedding(out.data, table.data, ids, ids.length, C);
-  if (needsGrad([table])) record('embedding', out, [table], (dout) => kernels().embeddingBackward(gradOf(table), dout, ids, ids.length, C));
-  return out;
+  return C;
 }
 
 function checkNormWeight(op: string, x: Tensor, w: Tensor): [number, number] {
