@@ -13,6 +13,7 @@ import { chatPrompt, generateText, openModel } from '../src/generate/index.js';
 import { loadAdapter } from '../src/lora/index.js';
 import { WEIGHT_FORMATS, type WeightFormat } from '../src/tensor/index.js';
 import { fmt, parseBenchFlags, printTable } from './lib/harness.js';
+import { exportableCheckpoint } from './lib/llama-race.js';
 import { makeAdapter, serveModelDir } from '../test/serve/fixtures.js';
 
 const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate serve\` on 127.0.0.1
@@ -24,6 +25,9 @@ const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate se
   --max-queue N      server: requests that may wait (default 64; keep clients <= max-concurrent + max-queue)
   --timeout S        give up after S seconds (default 300)
   --model DIR        a local Hugging Face folder instead of the tiny test model (two random adapters are made for it)
+  --smollm2          a random checkpoint of SmolLM2-135M's shape (30 layers, C 576, V 49152) with shitate-mini's
+                     tokenizer, made once in bench/.cache (the size at which batching pays: decode reads 270 MB of
+                     bf16 weights per step)
   --weights F        server and direct generation: f32 (default), bf16 or int8 (serve --weights F)
 
   BENCH_SERVER_PROF=DIR   the server runs with node --cpu-prof into DIR, and its log is shown`;
@@ -156,6 +160,7 @@ async function main(): Promise<void> {
   const flags = parseBenchFlags(process.argv.slice(2), {
     nums: { clients: 32, requests: 2, tokens: 32, 'max-concurrent': 16, 'max-queue': 64, timeout: 300 },
     strs: ['model', 'weights'],
+    bools: ['smollm2'],
   }, USAGE);
   const weights = (flags.str.weights ?? 'f32') as WeightFormat;
   if (!WEIGHT_FORMATS.includes(weights)) {
@@ -173,7 +178,12 @@ async function main(): Promise<void> {
   }, timeout * 1000);
   timer.unref();
 
-  const dir = flags.str.model ?? serveModelDir();
+  if (flags.bool.smollm2 && flags.str.model) {
+    console.error(`give --model or --smollm2, not both\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const dir = flags.bool.smollm2 ? exportableCheckpoint(undefined) : flags.str.model ?? serveModelDir();
+  const label = flags.bool.smollm2 ? 'random SmolLM2-135M shape' : flags.str.model ? path.relative(process.cwd(), dir) || dir : 'tiny test model';
   const adapters: Record<string, string | null> = { base: null, alpha: makeAdapter(dir, 1), beta: makeAdapter(dir, 2) };
   const names = Object.keys(adapters);
   const plan: Planned[] = [];
@@ -182,7 +192,7 @@ async function main(): Promise<void> {
       plan.push({ client: c, index: r, model: names[(c + r) % names.length], seed: 1000 + c * requests + r, content: `Client ${c}, question ${r}: what is the return policy?` });
     }
   }
-  console.log(`bench:serve  ${flags.str.model ? path.relative(process.cwd(), dir) || dir : 'tiny test model'}: ${clients} clients x ${requests} streaming ` +
+  console.log(`bench:serve  ${label}: ${clients} clients x ${requests} streaming ` +
     `requests, max_tokens ${tokens}, temperature 1 with a seed per request, models ${names.join('/')}`);
 
   const ref = await expected(dir, adapters, plan, tokens, weights);
