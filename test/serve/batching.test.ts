@@ -138,7 +138,7 @@ describe('continuous batching', () => {
     expect(textOf(running[0])).toBe(await direct(null, short, opts(5)));
   });
 
-  it('prefills several short prompts in one turn (up to one chunk of tokens), each still as its direct generation', async () => {
+  it('reads several short prompts in one step (up to two chunks of tokens), each still as its direct generation', async () => {
     const { opened, bank, slots, direct } = setup();
     const sched = new Scheduler(opened, bank, { maxConcurrent: 8, maxQueue: 0 });
     const log: string[] = [];
