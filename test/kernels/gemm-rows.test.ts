@@ -148,66 +148,46 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16 round
   });
 });
 
+/** Runs fill(c) on 1, 2 and 3 threads, each into its own copy of c0, and checks the three results are the same bits. */
+function sameOnAnyThreads(c0: Float32Array, fill: (c: Float32Array) => void, what: string): void {
+  const results = [1, 2, 3].map((t) => {
+    hooks?.setThreads(t);
+    const c = Float32Array.from(c0);
+    fill(c);
+    return Array.from(c);
+  });
+  expect(results[1], what).toEqual(results[0]);
+  expect(results[2], what).toEqual(results[0]);
+}
+
 describe.runIf(native !== null && hooks !== null)('native gemmRows and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(5);
     const [M, N, K] = [8, 2048, 512]; // large enough to run threaded
     const a = randn(rng, M * K);
     const w = randn(rng, N * K);
-    const results = [1, 2, 3].map((t) => {
-      hooks?.setThreads(t);
-      const c = new Float32Array(M * N);
-      native?.gemmRows(c, a, w, M, N, K, false);
-      return Array.from(c);
-    });
-    expect(results[1]).toEqual(results[0]);
-    expect(results[2]).toEqual(results[0]);
+    const kern = native as Kernels;
+    sameOnAnyThreads(new Float32Array(M * N), (c) => kern.gemmRows(c, a, w, M, N, K, false), 'gemmRows');
     // a LoRA rank as K (the short-K path, rows split over the pool), accumulating as the delta (s u) B^T does
     const [Ms, Ns, Ks] = [40, 1001, 8];
     const u = randn(rng, Ms * Ks);
     const bf = randn(rng, Ns * Ks);
-    const c0 = randn(rng, Ms * Ns);
-    const short = [1, 2, 3].map((t) => {
-      hooks?.setThreads(t);
-      const c = Float32Array.from(c0);
-      native?.gemmRows(c, u, bf, Ms, Ns, Ks, true);
-      return Array.from(c);
-    });
-    expect(short[1]).toEqual(short[0]);
-    expect(short[2]).toEqual(short[0]);
+    sameOnAnyThreads(randn(rng, Ms * Ns), (c) => kern.gemmRows(c, u, bf, Ms, Ns, Ks, true), 'gemmRows, short K');
     // and gemmRowsI8 (int8 weights), threaded from 4M multiply-adds
     const q = Int8Array.from(w, (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
     const scale = Float32Array.from({ length: N }, (_, i) => 0.01 + 1e-5 * i);
-    const int8 = [1, 2, 3].map((t) => {
-      hooks?.setThreads(t);
-      const c = new Float32Array(M * N);
-      native?.gemmRowsI8(c, a, q, scale, M, N, K, false);
-      return Array.from(c);
-    });
-    expect(int8[1]).toEqual(int8[0]);
-    expect(int8[2]).toEqual(int8[0]);
+    sameOnAnyThreads(new Float32Array(M * N), (c) => kern.gemmRowsI8(c, a, q, scale, M, N, K, false), 'gemmRowsI8');
     // and gemmRowsBf16 (bf16 weights)
     const w16 = Uint16Array.from(w, (v) => nearestBf16(v));
-    const bf16 = [1, 2, 3].map((t) => {
-      hooks?.setThreads(t);
-      const c = new Float32Array(M * N);
-      native?.gemmRowsBf16(c, a, w16, M, N, K, false);
-      return Array.from(c);
-    });
-    expect(bf16[1]).toEqual(bf16[0]);
-    expect(bf16[2]).toEqual(bf16[0]);
-    // more than 8 rows: two weight rows at a time against blocks of 8 (an odd N leaves one weight row alone)
+    sameOnAnyThreads(new Float32Array(M * N), (c) => kern.gemmRowsBf16(c, a, w16, M, N, K, false), 'gemmRowsBf16');
+    // more than 8 rows: two weight rows at a time against blocks of rows (an odd N leaves one weight row alone)
     const [M2, N2] = [21, 1023];
     const a2 = randn(rng, M2 * K);
     const w2 = Uint16Array.from(randn(rng, N2 * K), (v) => nearestBf16(v));
-    const many = [1, 2, 3].map((t) => {
-      hooks?.setThreads(t);
-      const c = new Float32Array(M2 * N2);
-      native?.gemmRowsBf16(c, a2, w2, M2, N2, K, false);
-      return Array.from(c);
-    });
-    expect(many[1]).toEqual(many[0]);
-    expect(many[2]).toEqual(many[0]);
+    sameOnAnyThreads(new Float32Array(M2 * N2), (c) => kern.gemmRowsBf16(c, a2, w2, M2, N2, K, false), 'gemmRowsBf16, 21 rows');
+    const q2 = Int8Array.from(randn(rng, N2 * K), (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
+    const s2 = Float32Array.from({ length: N2 }, (_, i) => 0.01 + 1e-5 * i);
+    sameOnAnyThreads(new Float32Array(M2 * N2), (c) => kern.gemmRowsI8(c, a2, q2, s2, M2, N2, K, false), 'gemmRowsI8, 21 rows');
   });
 });
 
