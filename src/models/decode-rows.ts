@@ -66,15 +66,18 @@ const decoders = new WeakMap<DecoderModel, RowDecoder>();
 /** Buffers reused from step to step (a step's intermediates never outlive it): one per linear output and per layer
  *  role, grown to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
 class Scratch {
-  private readonly bufs = new Map<Linear | string, Float32Array>();
+  /** per key: the buffer, and the view of its first n values handed out last (steps repeat their sizes) */
+  private readonly bufs = new Map<Linear | string, { buf: Float32Array; view: Float32Array }>();
 
   take(key: Linear | string, n: number): Float32Array {
-    let buf = this.bufs.get(key);
-    if (!buf || buf.length < n) {
-      buf = new Float32Array(n);
-      this.bufs.set(key, buf);
+    let entry = this.bufs.get(key);
+    if (!entry || entry.buf.length < n) {
+      const buf = new Float32Array(n);
+      entry = { buf, view: buf };
+      this.bufs.set(key, entry);
     }
-    return buf.subarray(0, n);
+    if (entry.view.length !== n) entry.view = entry.buf.subarray(0, n);
+    return entry.view;
   }
 
   private readonly ints = new Map<string, Int32Array>();
