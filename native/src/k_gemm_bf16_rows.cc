@@ -195,8 +195,8 @@ SH_DP_TARGET inline void row_dp2(float* c, const uint16_t* a16, const uint16_t* 
   }
 }
 
-/** Weight rows [lo, hi) against all M > 8 rows: two weight rows at a time against each block of up to 8 rows, so a
- *  pair of weight rows is read from memory once for every row of the batch (it stays in L1 across the blocks). */
+/** Weight rows [lo, hi) against all M rows: two weight rows at a time against each block of up to 8 rows, so a pair
+ *  of weight rows is read from memory once for every row of the batch (it stays in L1 across the blocks). */
 SH_DP_TARGET void dp_many(float* c, const uint16_t* a16, const uint16_t* b, i64 M, i64 lo, i64 hi, i64 N, i64 K, float beta) {
   i64 n = lo;
   for (; n + 2 <= hi; n += 2) {
@@ -229,7 +229,8 @@ bool use_dp() {
   return yes;
 }
 
-/** The dot-pair path for any M (decode rows and batched decode alike). */
+/** The dot-pair path for any M (decode rows and batched decode alike); one row streams its weight rows one at a
+ *  time (a single stream is what the prefetcher follows fastest), more go two weight rows at a time. */
 void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
   if (M > 1) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many(c, a16, b, M, lo, hi, N, K, beta); });

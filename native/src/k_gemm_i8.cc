@@ -70,6 +70,16 @@ inline void row(float* c, const float* a, const int8_t* q, const float* scale, i
 }
 
 #ifdef SH_I8_512
+/** 16 int8 weights as float32 (exact). */
+SH_512_TARGET inline __m512 widen16(const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+}
+
+/** The int8 weights under `mask` (of 16) as float32, zero elsewhere. */
+SH_512_TARGET inline __m512 widen16_masked(__mmask16 mask, const int8_t* p) {
+  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, p)));
+}
+
 /** row<M> on AVX-512: 32 int8 weights per step widened into two 16-lane accumulators per row, the tail masked. */
 template <int M>
 SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 N, i64 K,
@@ -79,8 +89,7 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
   const int8_t* w = q + n * K;
   i64 k = 0;
   for (; k + 32 <= K; k += 32) {
-    const __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k))));
-    const __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + k + 16))));
+    const __m512 w0 = widen16(w + k), w1 = widen16(w + k + 16);
     for (int m = 0; m < M; ++m) {
       acc0[m] = _mm512_fmadd_ps(_mm512_loadu_ps(a + m * K + k), w0, acc0[m]);
       acc1[m] = _mm512_fmadd_ps(_mm512_loadu_ps(a + m * K + k + 16), w1, acc1[m]);
@@ -89,7 +98,7 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
   for (; k < K; k += 16) {  // the last one or two blocks of at most 16, zero-padded
     const i64 rem = std::min<i64>(16, K - k);
     const __mmask16 mask = static_cast<__mmask16>((1u << rem) - 1u);
-    const __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, w + k)));
+    const __m512 wv = widen16_masked(mask, w + k);
     for (int m = 0; m < M; ++m) acc0[m] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + m * K + k), wv, acc0[m]);
   }
   for (int m = 0; m < M; ++m) {
@@ -99,11 +108,6 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
     float& out = c[m * N + n];
     out = beta == 0.0f ? v : v + out;
   }
-}
-
-/** 16 int8 weights as float32 (exact). */
-SH_512_TARGET inline __m512 widen16(const int8_t* p) {
-  return _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
 }
 
 /** row512<M> for weight rows n and n + 1 at once (each activation block loaded once for both); every element summed
@@ -129,8 +133,7 @@ SH_512_TARGET inline void row512x2(float* c, const float* a, const int8_t* q, co
   for (; k < K; k += 16) {
     const i64 rem = std::min<i64>(16, K - k);
     const __mmask16 mask = static_cast<__mmask16>((1u << rem) - 1u);
-    const __m512 wv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, w + k)));
-    const __m512 xv = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(mask, x + k)));
+    const __m512 wv = widen16_masked(mask, w + k), xv = widen16_masked(mask, x + k);
     for (int m = 0; m < M; ++m) {
       const __m512 av = _mm512_maskz_loadu_ps(mask, a + m * K + k);
       acc0[m] = _mm512_fmadd_ps(av, wv, acc0[m]);
@@ -154,14 +157,7 @@ SH_512_TARGET void many512(float* c, const float* a, const int8_t* q, const floa
   for (; n + 2 <= hi; n += 2) {
     if (n + 4 <= hi)
       for (i64 off = 0; off < 2 * K; off += 64) _mm_prefetch(reinterpret_cast<const char*>(q + (n + 2) * K) + off, _MM_HINT_T0);
-    for (i64 m0 = 0; m0 < M; m0 += 4) {
-      switch (std::min<i64>(4, M - m0)) {
-        case 1: row512x2<1>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
-        case 2: row512x2<2>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
-        case 3: row512x2<3>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
-        default: row512x2<4>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); break;
-      }
-    }
+    for_row_blocks<4>(M, [&](i64 m0, auto rows) { row512x2<decltype(rows)::value>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); });
   }
   if (n < hi) for_row_blocks(M, [&](i64 m0, auto rows) { row512<decltype(rows)::value>(c + m0 * N, a + m0 * K, q, scale, n, N, K, beta); });
 }

@@ -10,18 +10,21 @@
 
 namespace sh {
 
-template <typename F>
+/** f(m0, rows) over M rows in blocks of up to Max (1-8) rows, rows a std::integral_constant; only instances up to
+ *  Max are made (a kernel whose accumulators fill the registers at 4 rows asks for blocks of 4). */
+template <int Max = 8, typename F>
 inline void for_row_blocks(i64 M, F&& f) {
-  for (i64 m0 = 0; m0 < M; m0 += 8) {
-    switch (std::min<i64>(8, M - m0)) {
-      case 1: f(m0, std::integral_constant<int, 1>{}); break;
-      case 2: f(m0, std::integral_constant<int, 2>{}); break;
-      case 3: f(m0, std::integral_constant<int, 3>{}); break;
-      case 4: f(m0, std::integral_constant<int, 4>{}); break;
-      case 5: f(m0, std::integral_constant<int, 5>{}); break;
-      case 6: f(m0, std::integral_constant<int, 6>{}); break;
-      case 7: f(m0, std::integral_constant<int, 7>{}); break;
-      default: f(m0, std::integral_constant<int, 8>{}); break;
+  static_assert(Max >= 1 && Max <= 8, "blocks of 1 to 8 rows");
+  for (i64 m0 = 0; m0 < M; m0 += Max) {
+    switch (std::min<i64>(Max, M - m0)) {
+#define SH_ROW_BLOCK(k) \
+  case k:               \
+    if constexpr (k <= Max) f(m0, std::integral_constant<int, k>{}); \
+    break;
+      SH_ROW_BLOCK(1) SH_ROW_BLOCK(2) SH_ROW_BLOCK(3) SH_ROW_BLOCK(4) SH_ROW_BLOCK(5) SH_ROW_BLOCK(6) SH_ROW_BLOCK(7)
+      SH_ROW_BLOCK(8)
+#undef SH_ROW_BLOCK
+      default: break;
     }
   }
 }

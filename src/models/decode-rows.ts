@@ -79,18 +79,6 @@ class Scratch {
     if (entry.view.length !== n) entry.view = entry.buf.subarray(0, n);
     return entry.view;
   }
-
-  private readonly ints = new Map<string, Int32Array>();
-
-  /** An integer step buffer of n entries (attention lengths and query counts). */
-  lens(key: string, n: number): Int32Array {
-    let buf = this.ints.get(key);
-    if (!buf || buf.length < n) {
-      buf = new Int32Array(n);
-      this.ints.set(key, buf);
-    }
-    return buf.subarray(0, n);
-  }
 }
 
 /** Rows that share one adapter set, consecutive in the step's order: [start, end). */
@@ -154,7 +142,7 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
   return y;
 }
 
-/** The first position of each row (its cache's length), checked against the context and each cache. */
+/** The first position of each row (its cache's length), checked against the model's context. */
 function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Array {
   const pos = Int32Array.from(rows, (r) => r.cache.length);
   let last = 0;
@@ -168,11 +156,7 @@ function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Arr
       throw new ShitateError('E_CONTEXT', `decode step: position ${end - 1} exceeds the model's context of ${model.config.maxPositions} tokens`,
         'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
     }
-    if (end > r.cache.capacity) {
-      throw new ShitateError('E_CONTEXT', `KV cache: ${end} positions needed, capacity is ${r.cache.capacity}`,
-        'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
-    }
-    last = Math.max(last, end);
+    last = Math.max(last, end); // each cache checks its own capacity as the tokens are appended (appendRows)
   }
   model.rotary.ensure(last);
   return pos;
@@ -184,9 +168,13 @@ interface Layout {
   M: number;
   /** position of each of the M tokens */
   tokenPos: Int32Array;
-  /** rows whose queries attend one at a time (decoding rows, and prompt chunks over short caches) and rows whose
-   *  chunk attends through attention()'s blocked path, in step order */
+  /** rows whose queries attend one at a time (decoding rows, and prompt chunks over short caches), in step order,
+   *  with each one's attention length (its last position + 1) and query count, and their queries in all */
   perQuery: number[];
+  lens: Int32Array;
+  tq: Int32Array;
+  perQueryTokens: number;
+  /** rows whose chunk attends through attention()'s blocked path */
   blocked: number[];
 }
 
@@ -210,7 +198,23 @@ function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
     for (let t = 0; t < T; t++) tokenPos[start[b] + t] = pos[b] + t;
     (T === 1 || T * (pos[b] + T) <= PER_QUERY_MAX ? perQuery : blocked).push(b);
   });
-  return { start, M, tokenPos, perQuery, blocked };
+  const tq = Int32Array.from(perQuery, (b) => rows[b].ids.length);
+  const lens = Int32Array.from(perQuery, (b, i) => pos[b] + tq[i]);
+  const perQueryTokens = tq.reduce((n, t) => n + t, 0);
+  return { start, M, tokenPos, perQuery, lens, tq, perQueryTokens, blocked };
+}
+
+/** Copies the query rows of the given rows between the step's [M, width] layout and a packed buffer holding only
+ *  theirs, in order: into `packed` (toPacked) or back out of it. */
+function movePacked(packed: Float32Array, full: Float32Array, lay: Layout, rows: readonly DecodeRow[], which: readonly number[],
+  width: number, toPacked: boolean): void {
+  let at = 0;
+  for (const b of which) {
+    const [from, n] = [lay.start[b] * width, rows[b].ids.length * width];
+    if (toPacked) packed.set(full.subarray(from, from + n), at);
+    else full.set(packed.subarray(at, at + n), from);
+    at += n;
+  }
 }
 
 /** Layer li's attention for each row: RoPE at each token's position (in place), the tokens' keys and values into the
@@ -240,38 +244,15 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   if (B1 > 0) {
     const ks = new Array<Float32Array>(B1);
     const vs = new Array<Float32Array>(B1);
-    const lens = scratch.lens('lens', B1);
-    const tq = scratch.lens('tq', B1);
-    const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
-    let n = 0;
     lay.perQuery.forEach((b, i) => {
-      const kv = rows[b].cache.layerKV(li);
-      ks[i] = kv.k;
-      vs[i] = kv.v;
-      tq[i] = rows[b].ids.length;
-      lens[i] = lay.tokenPos[lay.start[b]] + tq[i];
-      n += tq[i];
+      ({ k: ks[i], v: vs[i] } = rows[b].cache.layerKV(li));
     });
-    const q1 = dense ? q : scratch.take('q1', n * QD);
-    const o1 = dense ? out : scratch.take('o1', n * QD);
-    const span = (b: number) => [lay.start[b] * QD, (lay.start[b] + rows[b].ids.length) * QD] as const;
-    if (!dense) {
-      let at = 0;
-      for (const b of lay.perQuery) {
-        const [from, to] = span(b);
-        q1.set(q.subarray(from, to), at);
-        at += to - from;
-      }
-    }
-    K.attentionDecodeRows(o1, q1, ks, vs, lens, tq, B1, H, Hkv, D, scale, window, 0);
-    if (!dense) {
-      let at = 0;
-      for (const b of lay.perQuery) {
-        const [from, to] = span(b);
-        out.set(o1.subarray(at, at + to - from), from);
-        at += to - from;
-      }
-    }
+    const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
+    const q1 = dense ? q : scratch.take('q1', lay.perQueryTokens * QD);
+    const o1 = dense ? out : scratch.take('o1', lay.perQueryTokens * QD);
+    if (!dense) movePacked(q1, q, lay, rows, lay.perQuery, QD, true);
+    K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
+    if (!dense) movePacked(o1, out, lay, rows, lay.perQuery, QD, false);
   }
   for (const b of lay.blocked) {
     const [s, T] = [lay.start[b], rows[b].ids.length];

@@ -15,7 +15,7 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
   const out = uninit([...idsShape, C]);
   if (out.size !== ids.length * C) throw shapeError('embedding', { ids: [ids.length], idsShape }, 'idsShape with as many elements as ids');
   if (bitsOf(table) && !needsGrad([table])) {
-    embeddingRows(out.data, table, ids); // a frozen table held as bf16 (DecoderModel.compactTables)
+    gatherRows(out.data, table, ids, C); // a frozen table held as bf16 (DecoderModel.compactTables)
     return out;
   }
   kernels().embedding(out.data, table.data, ids, ids.length, C);
@@ -26,7 +26,11 @@ export function embedding(table: Tensor, ids: Int32Array, idsShape: readonly num
 /** The rows of `table` for `ids` into out [ids.length, C], one row at a time on this thread (no gradient): a bf16
  *  table's rows widened from their bits, exactly. For a few hundred ids at most (the batched decode step). */
 export function embeddingRows(out: Float32Array, table: Tensor, ids: Int32Array): void {
-  const C = checkIds(table, ids);
+  gatherRows(out, table, ids, checkIds(table, ids));
+}
+
+/** The rows of ids (checked already) into out, one at a time; a bf16 table's rows widened exactly. */
+function gatherRows(out: Float32Array, table: Tensor, ids: Int32Array, C: number): void {
   const bits = bitsOf(table);
   const K = kernels();
   if (bits) for (let i = 0; i < ids.length; i++) K.bf16ToF32(out.subarray(i * C, (i + 1) * C), bits.subarray(ids[i] * C, (ids[i] + 1) * C), C);
