@@ -18,7 +18,7 @@ const impls: Kernels[] = [referenceKernels, ...(native ? [native] : [])];
 
 afterAll(() => hooks?.setThreads(threadsBefore));
 
-/** [M, N, K]: tails in k (K % 8; K % 32 above and below 16), an odd N (a weight row left after the pairs), M across
+/** [M, N, K]: tails in k (K % 8; K % 32 above and below 16), an odd N (weight rows left after the tiles), M across
  *  the row tiles and their remainders */
 const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520], [11, 37, 57]];
 
@@ -95,8 +95,9 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsI8', ({ k 
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16', ({ k }) => {
   it('equals r(a) w^T, each row the same bits alone as among others, and adds to c when accumulating', () => {
     const rng = new Rng(8);
-    // K = 16 and 32: whole blocks of 16 only; 45: a tail; M = 17 spans three blocks of 8 rows
-    for (const [M, N, K] of [...SHAPES, [17, 40, 16], [10, 9, 32], [12, 7, 45]] as [number, number, number][]) {
+    // K = 16 and 32: whole blocks of 16 only; 45: a tail; M = 17 spans three blocks of 8 rows (and tiles of 6);
+    // 13 x 38: two tiles of 6 rows and one, two blocks of 16 weight rows, a block of 4 and two rows left
+    for (const [M, N, K] of [...SHAPES, [17, 40, 16], [10, 9, 32], [12, 7, 45], [13, 38, 96]] as [number, number, number][]) {
       const a = randn(rng, M * K);
       const w = Uint16Array.from(randn(rng, N * K), (x) => nearestBf16(x));
       const all = new Float32Array(M * N).fill(NaN);
