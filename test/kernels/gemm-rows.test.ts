@@ -21,6 +21,9 @@ afterAll(() => hooks?.setThreads(threadsBefore));
 /** [M, N, K]: tails in k (K % 8; K % 32 above and below 16), an odd N (weight rows left after the tiles), M across
  *  the row tiles and their remainders */
 const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520], [11, 37, 57]];
+/** LoRA-delta shapes (K <= 16, ranks 8 and 16: weights transposed in 8 x 8 blocks): more than one tile of 16 rows
+ *  and of 64 columns, a last block of columns cut short */
+const SHORT_K: [number, number, number][] = [[19, 70, 8], [17, 141, 16], [33, 9, 8]];
 
 function naive(a: Float32Array, w: Float32Array, M: number, N: number, K: number): number[] {
   const out: number[] = [];
@@ -35,7 +38,7 @@ function naive(a: Float32Array, w: Float32Array, M: number, N: number, K: number
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRows', ({ k }) => {
   it('equals a w^T, and adds it to c when accumulating', () => {
     const rng = new Rng(3);
-    for (const [M, N, K] of SHAPES) {
+    for (const [M, N, K] of [...SHAPES, ...SHORT_K]) {
       const a = randn(rng, M * K);
       const w = randn(rng, N * K);
       const c = new Float32Array(M * N).fill(NaN); // overwritten: nothing of c leaks
@@ -52,7 +55,7 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRows', ({ k })
 
   it('gives each row the same bits alone as among other rows', () => {
     const rng = new Rng(4);
-    for (const [M, N, K] of SHAPES) {
+    for (const [M, N, K] of [...SHAPES, ...SHORT_K]) {
       const a = randn(rng, M * K);
       const w = randn(rng, N * K);
       const all = new Float32Array(M * N);
@@ -169,7 +172,7 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     const w = randn(rng, N * K);
     const kern = native as Kernels;
     sameOnAnyThreads(new Float32Array(M * N), (c) => kern.gemmRows(c, a, w, M, N, K, false), 'gemmRows');
-    // a LoRA rank as K (the short-K path, rows split over the pool), accumulating as the delta (s u) B^T does
+    // a LoRA rank as K (the short-K path, tiles of rows x columns split over the pool), accumulating as the delta (s u) B^T does
     const [Ms, Ns, Ks] = [40, 1001, 8];
     const u = randn(rng, Ms * Ks);
     const bf = randn(rng, Ns * Ks);
