@@ -55,9 +55,14 @@ inline float capped_dot(const float* qr, const float* kr, const AttnShape& s) { 
 /** Adds the ALiBi bias of key j for the query at position P. */
 inline float with_alibi(float c, float slope, i64 j, i64 P) { return slope != 0.0f ? c + slope * static_cast<float>(j - P) : c; }
 
+/** The score of key j from its dot product with the query (scaled, capped, ALiBi). */
+inline float score_of_dot(float d, const AttnShape& s, float slope, i64 j, i64 P) {
+  return with_alibi(cap_score(d * s.scale, s), slope, j, P);
+}
+
 /** The same expression in forward and both backward passes, so recomputed scores match bit for bit. */
 inline float score(const float* qr, const float* kr, const AttnShape& s, float slope, i64 j, i64 P) {
-  return with_alibi(capped_dot(qr, kr, s), slope, j, P);
+  return score_of_dot(dot(qr, kr, s.D), s, slope, j, P);
 }
 
 struct Ptrs {

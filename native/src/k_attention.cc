@@ -10,6 +10,7 @@
 #include "fastmath.h"
 #include "kernels.h"
 #include "row_pool.h"
+#include "vec8.h"
 
 namespace sh {
 
@@ -20,17 +21,94 @@ using namespace attn;
  *  cores: 20 us alone vs 58 us on two threads at 200 keys, 119 vs 112 at 1,000). */
 constexpr i64 kRowsParMin = i64(1) << 21;
 
+/** dot(q, k_j) for the four rows k_j = k0 + j * stride, each bit for bit as dot() sums it (16 lanes over blocks of
+ *  16; lanes l, l + 4, l + 8, l + 12 as (l + (l + 4)) + ((l + 8) + (l + 12)); then (0 + 1) + (2 + 3); then the
+ *  tail), the four reductions done together by two-vector shuffles: 2.3x faster than four dot() calls at D 64. */
+static inline void dots4(const float* q, const float* k0, i64 stride, i64 n, float out[4]) {
+  typedef int32_t i32x8 __attribute__((vector_size(32)));
+  v8 A[4], B[4];
+  for (int j = 0; j < 4; ++j) A[j] = B[j] = v8{};
+  i64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v8 qa = load8(q + i), qb = load8(q + i + 8);
+    for (int j = 0; j < 4; ++j) {
+      A[j] += qa * load8(k0 + j * stride + i);
+      B[j] += qb * load8(k0 + j * stride + i + 8);
+    }
+  }
+  // T[p] = (lane l + lane l + 4) of A + the same of B, for l < 4: keys 2p in the low half, 2p + 1 in the high
+  const i32x8 lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
+  v8 T[2];
+  for (int p = 0; p < 2; ++p) {
+    const v8 x = __builtin_shuffle(A[2 * p], A[2 * p + 1], lo) + __builtin_shuffle(A[2 * p], A[2 * p + 1], hi);
+    const v8 y = __builtin_shuffle(B[2 * p], B[2 * p + 1], lo) + __builtin_shuffle(B[2 * p], B[2 * p + 1], hi);
+    T[p] = x + y;
+  }
+  const i32x8 ev = {0, 2, 8, 10, 4, 6, 12, 14}, od = {1, 3, 9, 11, 5, 7, 13, 15};
+  const v8 pairs = __builtin_shuffle(T[0], T[1], ev) + __builtin_shuffle(T[0], T[1], od);  // t0 + t1, t2 + t3
+  const v8 r = __builtin_shuffle(pairs, pairs, ev) + __builtin_shuffle(pairs, pairs, od);  // keys 0, 2 | 1, 3
+  const int lane[4] = {0, 4, 1, 5};
+  for (int j = 0; j < 4; ++j) {
+    float tail = 0;
+    for (i64 t = i; t < n; ++t) tail += q[t] * k0[j * stride + t];
+    out[j] = r[lane[j]] + tail;
+  }
+}
+
+/** o[d] = sum over keys j in [lo, hi) with sc[j] != 0, in j order, of (sc[j] * inv) * v[j, kvh, d]: each output
+ *  one multiply-add chain from zero (what axpy into a zeroed row computes, the same bits), with the chains of 32
+ *  outputs held in registers across the keys instead of a store and reload per key. */
+static void weighted_values(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s) {
+  const i64 D = s.D, stride = s.Hkv * D;
+  const float* base = v + kvh * D;
+  i64 d = 0;
+  for (; d + 32 <= D; d += 32) {
+    v8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (i64 j = lo; j < hi; ++j) {
+      if (sc[j] == 0.0f) continue;
+      const v8 p = v8{} + sc[j] * inv;
+      const float* x = base + j * stride + d;
+      a0 += p * load8(x);
+      a1 += p * load8(x + 8);
+      a2 += p * load8(x + 16);
+      a3 += p * load8(x + 24);
+    }
+    store8(o + d, a0), store8(o + d + 8, a1), store8(o + d + 16, a2), store8(o + d + 24, a3);
+  }
+  for (; d < D; ++d) {
+    float a = 0.0f;
+    for (i64 j = lo; j < hi; ++j)
+      if (sc[j] != 0.0f) a += (sc[j] * inv) * base[j * stride + d];
+    o[d] = a;
+  }
+}
+
 /** One query row against its keys: out (D values) and its lse, the shared body of the per-query path and of the
  *  batched decode rows. k and v are the batch row's [Tk, Hkv, D] keys and values, kv head `kvh`; sc holds Tk
- *  scores and acc D values (scratch). */
+ *  scores (scratch). */
 static void one_query(float* o, float* lse, const float* qr, const float* k, const float* v, i64 kvh,
-                      const int32_t* segb, float slope, i64 pos, const AttnShape& s, float* sc, float* acc) {
+                      const int32_t* segb, float slope, i64 pos, const AttnShape& s, float* sc) {
   const auto key = [&](const float* base, i64 j) { return base + (j * s.Hkv + kvh) * s.D; };
   i64 lo, hi;
   key_range(s, pos, &lo, &hi);
   float m = kNegInf;
   bool any = false;
-  for (i64 j = lo; j < hi; ++j) {
+  i64 j = lo;
+  for (; j + 4 <= hi; j += 4) {  // four keys' dot products at a time, each as dot() sums it
+    float d[4];
+    dots4(qr, key(k, j), s.Hkv * s.D, s.D, d);
+    for (int u = 0; u < 4; ++u) {
+      if (!visible(s, segb, pos, j + u)) {
+        sc[j + u] = kNegInf;
+        continue;
+      }
+      const float x = score_of_dot(d[u], s, slope, j + u, pos);
+      sc[j + u] = x;
+      m = x > m ? x : m;
+      any = true;
+    }
+  }
+  for (; j < hi; ++j) {
     if (!visible(s, segb, pos, j)) {
       sc[j] = kNegInf;
       continue;
@@ -48,10 +126,7 @@ static void one_query(float* o, float* lse, const float* qr, const float* k, con
   for (i64 j = lo; j < hi; ++j) sc[j] = exp_fast(sc[j] - m);
   const double sum = sum_d(sc + lo, hi - lo);
   const float inv = static_cast<float>(1.0 / sum);
-  std::fill(acc, acc + s.D, 0.0f);
-  for (i64 j = lo; j < hi; ++j)
-    if (sc[j] != 0.0f) axpy(acc, key(v, j), sc[j] * inv, s.D);
-  std::memcpy(o, acc, static_cast<size_t>(s.D) * sizeof(float));
+  weighted_values(o, sc, v, lo, hi, inv, kvh, s);
   *lse = static_cast<float>(m + std::log(sum));
 }
 
@@ -63,13 +138,12 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 #pragma omp parallel num_threads(total * s.Tk * s.D >= kRowsParMin ? threads() : 1)
   {
     std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1)));
-    std::vector<float> acc(static_cast<size_t>(s.D));
 #pragma omp for schedule(dynamic, 4)
     for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
       const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
       one_query(P.q(out, b, t, h), lse + idx, P.q(q, b, t, h), k + b * s.Tk * s.Hkv * s.D, v + b * s.Tk * s.Hkv * s.D,
-                h / P.group, segb, alibi != nullptr ? alibi[h] : 0.0f, s.Tk - s.Tq + t, s, sc.data(), acc.data());
+                h / P.group, segb, alibi != nullptr ? alibi[h] : 0.0f, s.Tk - s.Tq + t, s, sc.data());
     }
   }
 }
@@ -87,9 +161,8 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
   }
   // each (query, head) is computed whole by one thread, as attention_rows computes it for that row alone
   split_rows(first[B], work * shape.H * shape.D, [&](i64 lo, i64 hi) {
-    static thread_local std::vector<float> sc, acc;
+    static thread_local std::vector<float> sc;
     if (static_cast<i64>(sc.size()) < longest) sc.resize(static_cast<size_t>(longest));
-    if (static_cast<i64>(acc.size()) < shape.D) acc.resize(static_cast<size_t>(shape.D));
     i64 b = std::upper_bound(first.begin(), first.end(), lo) - first.begin() - 1;
     for (i64 idx = lo; idx < hi; ++idx) {
       while (idx >= first[b + 1]) ++b;
@@ -99,7 +172,7 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
       const i64 row = (qrow[b] + t) * s.H + h;
       float lse;
       one_query(out + row * s.D, &lse, q + row * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f,
-                s.Tk - s.Tq + t, s, sc.data(), acc.data());
+                s.Tk - s.Tq + t, s, sc.data());
     }
   });
 }
