@@ -1,6 +1,8 @@
 // Node-API bindings for GEMM, elementwise ops, activations and normalisation. Each binding reads its
 // dimensions, checks every buffer's type and length against them, then calls the kernel on the views.
 #include <climits>
+#include <string>
+#include <vector>
 
 #include "args.h"
 #include "bind.h"
@@ -41,6 +43,35 @@ napi_value GemmRows(napi_env env, napi_callback_info info) {
   const float* W = a.f32(2, "w", mulz(N, K));
   if (!a.ok()) return nullptr;
   gemm_rows(c, A, W, M, N, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
+// loraRows(y, x, as, bs, scales, starts, ends, ranks, G, M, I, O): as, bs arrays of G Float32Array
+napi_value LoraRows(napi_env env, napi_callback_info info) {
+  Args a(env, info, "loraRows", 12);
+  const int64_t G = a.dim(8, "G"), M = a.dim(9, "M"), I = a.dim(10, "I"), O = a.dim(11, "O");
+  const float* scales = a.f32(4, "scales", static_cast<uint64_t>(G));
+  const int32_t* starts = a.i32(5, "starts", static_cast<uint64_t>(G));
+  const int32_t* ends = a.i32(6, "ends", static_cast<uint64_t>(G));
+  const int32_t* ranks = a.i32(7, "ranks", static_cast<uint64_t>(G));
+  float* y = a.f32(0, "y", mulz(M, O));
+  const float* x = a.f32(1, "x", mulz(M, I));
+  if (!a.ok()) return nullptr;
+  std::vector<uint64_t> needA(static_cast<size_t>(G)), needB(static_cast<size_t>(G));
+  for (int64_t g = 0; g < G; ++g) {
+    if (!(starts[g] >= 0 && starts[g] <= ends[g] && ends[g] <= M && ranks[g] >= 1)) {
+      a.fail("group " + std::to_string(g) + ": needs 0 <= start <= end <= M (" + std::to_string(M) + ") and rank >= 1, got rows " +
+             std::to_string(starts[g]) + ".." + std::to_string(ends[g]) + " and rank " + std::to_string(ranks[g]));
+      return nullptr;
+    }
+    needA[g] = mulz(static_cast<uint64_t>(ranks[g]), I);
+    needB[g] = mulz(O, static_cast<uint64_t>(ranks[g]));
+  }
+  std::vector<float*> as(static_cast<size_t>(G)), bs(static_cast<size_t>(G));
+  if (!a.f32_list(2, "as", static_cast<size_t>(G), needA.data(), as.data()) ||
+      !a.f32_list(3, "bs", static_cast<size_t>(G), needB.data(), bs.data()))
+    return nullptr;
+  lora_rows(y, x, as.data(), bs.data(), scales, starts, ends, ranks, G, I, O);
   return nullptr;
 }
 
@@ -306,6 +337,7 @@ napi_status register_core(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("gemm", Gemm),
       SH_METHOD("gemmRows", GemmRows),
+      SH_METHOD("loraRows", LoraRows),
       SH_METHOD("gemmRowsI8", GemmRowsI8),
       SH_METHOD("gemmRowsBf16", GemmRowsBf16),
       SH_METHOD("add", Add),

@@ -205,4 +205,18 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
   for (i64 n = triples * 3; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
 }
 
+void lora_rows(float* y, const float* x, const float* const* as, const float* const* bs, const float* scales,
+               const int32_t* starts, const int32_t* ends, const int32_t* ranks, i64 G, i64 I, i64 O) {
+  static thread_local std::vector<float> scratch;
+  for (i64 g = 0; g < G; ++g) {
+    const i64 m0 = starts[g], rows = ends[g] - starts[g], R = ranks[g];
+    if (rows <= 0) continue;
+    if (static_cast<i64>(scratch.size()) < rows * R) scratch.resize(static_cast<size_t>(rows * R));
+    float* u = scratch.data();
+    gemm_rows(u, x + m0 * I, as[g], rows, R, I, 0.0f);  // u = x A^T [rows, R]
+    scale(u, u, scales[g], rows * R);
+    gemm_rows(y + m0 * O, u, bs[g], rows, O, R, 1.0f);  // y += (s u) B^T
+  }
+}
+
 }  // namespace sh

@@ -27,6 +27,11 @@ bool gemm_bf16_accelerated();
 /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M
  *  and the thread count, so a row's result does not depend on the rows beside it (batched decode; k_gemm_rows.cc). */
 void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta);
+/** The LoRA deltas of a batched step: for each group g, rows [starts[g], ends[g]) of y [., O] get
+ *  (scales[g] * (x A_g^T)) B_g^T added (A_g [ranks[g], I], B_g [O, ranks[g]]), as gemm_rows, scale and an
+ *  accumulating gemm_rows compute it. */
+void lora_rows(float* y, const float* x, const float* const* as, const float* const* bs, const float* scales,
+               const int32_t* starts, const int32_t* ends, const int32_t* ranks, i64 G, i64 I, i64 O);
 /** Batched decode against int8 weights with one float32 scale per weight row: each element summed in one fixed order
  *  that does not depend on M nor on the thread count, then times its row's scale (k_gemm_i8.cc). */
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);

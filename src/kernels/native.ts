@@ -100,6 +100,7 @@ function wrap(a: NativeAddon): Kernels {
     gemmRows: a.gemmRows,
     gemmRowsI8: a.gemmRowsI8,
     gemmRowsBf16: a.gemmRowsBf16,
+    loraRows: a.loraRows,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,
     quantizeRowsI8: a.quantizeRowsI8,

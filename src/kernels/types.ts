@@ -34,6 +34,12 @@ export interface Kernels extends LowpKernels {
    *  nor the thread count (the bf16 decode-row order: 8 lanes over blocks of 16, each lane adding its even- and
    *  odd-indexed products first, a fixed lane tree, then the tail). */
   gemmRowsBf16(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
+  /** The LoRA deltas of a batched decode step in one call: for each group g, rows [starts[g], ends[g]) of y [M, O]
+   *  get (scales[g] * (x A_g^T)) B_g^T added, A_g = as[g] [ranks[g], I], B_g = bs[g] [O, ranks[g]], x [M, I];
+   *  computed as gemmRows, scale and an accumulating gemmRows would for those rows (the same bits), so a row's
+   *  delta does not depend on the rows or groups beside it. */
+  loraRows(y: F32, x: F32, as: readonly F32[], bs: readonly F32[], scales: F32, starts: Int32Array, ends: Int32Array,
+    ranks: Int32Array, G: number, M: number, I: number, O: number): void;
 
   /** Mixed-precision GEMM against a frozen bf16 weight: c = op(a) @ op(b) + beta * c (batch 1), where b holds
    *  bfloat16 bit patterns and a is rounded to bfloat16 (nearest even) first; products are exact in float32 and

@@ -64,7 +64,7 @@ export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null 
 const decoders = new WeakMap<DecoderModel, RowDecoder>();
 
 /** Buffers reused from step to step (a step's intermediates never outlive it): one per linear output and per layer
- *  role, grown to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
+ *  role, grown (by half at least) to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
 class Scratch {
   /** per key: the buffer, and the view of its first n values handed out last (steps repeat their sizes) */
   private readonly bufs = new Map<Linear | string, { buf: Float32Array; view: Float32Array }>();
@@ -72,7 +72,9 @@ class Scratch {
   take(key: Linear | string, n: number): Float32Array {
     let entry = this.bufs.get(key);
     if (!entry || entry.buf.length < n) {
-      const buf = new Float32Array(n);
+      // grown by half at least: a burst of requests raises the step's size a little each step, and a fresh
+      // zero-filled buffer per linear per step cost more than the step's work (~100 MB a step at 150 tokens)
+      const buf = new Float32Array(Math.max(n, Math.ceil(1.5 * (entry?.buf.length ?? 0))));
       entry = { buf, view: buf };
       this.bufs.set(key, entry);
     }
@@ -116,13 +118,30 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
   else kernels().gemmRows(y, x, w.data, B, O, I, false);
 }
 
-/** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added (B: tokens). */
+/** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
+ *  groups; a call reads the first G entries). */
+const loraArgs = {
+  as: [] as Float32Array[], bs: [] as Float32Array[],
+  starts: new Int32Array(8), ends: new Int32Array(8), ranks: new Int32Array(8), scales: new Float32Array(8),
+};
+
+function loraSlot(g: number): typeof loraArgs {
+  if (g >= loraArgs.starts.length) {
+    const n = 2 * (g + 1);
+    Object.assign(loraArgs, { starts: new Int32Array(n), ends: new Int32Array(n), ranks: new Int32Array(n), scales: new Float32Array(n) });
+  }
+  return loraArgs;
+}
+
+/** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added (B: tokens), all
+ *  groups' deltas in one loraRows call. */
 function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[], scratch: Scratch): Float32Array {
   const K = kernels();
   const [O, I] = lin.weight.shape;
   const y = scratch.take(lin, B * O); // written whole by gemmRows
   weightRows(y, x, lin.weight, B, O, I);
   if (lin.bias) K.add(y, y, lin.bias.data, B * O, O);
+  let G = 0;
   for (const { start, end, adapters } of groups) {
     const adapter = adapters[slot] ?? null;
     if (!adapter) continue;
@@ -132,12 +151,20 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
       for (let b = start; b < end; b++) y.set(adapter.apply(Tensor.from(x.slice(b * I, (b + 1) * I), [1, I]), lin).data, b * O);
       continue;
     }
-    const R = f.A.shape[0];
-    const g = end - start;
-    const u = scratch.take('loraU', g * R); // written whole by gemmRows
-    K.gemmRows(u, x.subarray(start * I, end * I), f.A.data, g, R, I, false); // u = x A^T [g, R]
-    K.scale(u, u, f.scale, g * R);
-    K.gemmRows(y.subarray(start * O, end * O), u, f.B.data, g, O, R, true); // y += (s u) B^T [g, O]
+    const args = loraSlot(G);
+    args.starts[G] = start;
+    args.ends[G] = end;
+    args.ranks[G] = f.A.shape[0];
+    args.scales[G] = f.scale;
+    args.as[G] = f.A.data;
+    args.bs[G] = f.B.data;
+    G++;
+  }
+  if (G > 0) {
+    const { as, bs, starts, ends, ranks, scales } = loraArgs;
+    K.loraRows(y, x, as, bs, scales, starts, ends, ranks, G, B, I, O);
+    as.length = 0; // hold no adapter's factors past the call
+    bs.length = 0;
   }
   return y;
 }
@@ -236,16 +263,14 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   const out = scratch.take('attention', M * H * D); // every token written by its row's attention
   const R = Hkv * D;
   const QD = H * D;
-  rows.forEach((r, b) => {
-    const s = lay.start[b];
-    r.cache.appendRows(li, k.subarray(s * R, (s + r.ids.length) * R), v.subarray(s * R, (s + r.ids.length) * R));
-  });
+  rows.forEach((r, b) => r.cache.appendRows(li, k, v, lay.start[b], r.ids.length));
   const B1 = lay.perQuery.length;
   if (B1 > 0) {
     const ks = new Array<Float32Array>(B1);
     const vs = new Array<Float32Array>(B1);
     lay.perQuery.forEach((b, i) => {
-      ({ k: ks[i], v: vs[i] } = rows[b].cache.layerKV(li));
+      ks[i] = rows[b].cache.layerK(li);
+      vs[i] = rows[b].cache.layerV(li);
     });
     const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
     const q1 = dense ? q : scratch.take('q1', lay.perQueryTokens * QD);
@@ -257,9 +282,9 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   for (const b of lay.blocked) {
     const [s, T] = [lay.start[b], rows[b].ids.length];
     const Tk = lay.tokenPos[s] + T;
-    const kv = rows[b].cache.layerKV(li);
+    const cache = rows[b].cache;
     K.attention(out.subarray(s * QD, (s + T) * QD), scratch.take('lse', H * T), q.subarray(s * QD, (s + T) * QD),
-      kv.k.subarray(0, Tk * R), kv.v.subarray(0, Tk * R), null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
+      cache.layerK(li).subarray(0, Tk * R), cache.layerV(li).subarray(0, Tk * R), null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
   }
   return out;
 }

@@ -25,6 +25,9 @@ function isRecurrent(l: LayerLayout): l is RecurrentLayout {
   return 'conv' in l || 'delta' in l;
 }
 
+/** Values up to which appendRows copies by a loop: below this a view and a copy cost more than the loop. */
+const APPEND_LOOP_MAX = 4096;
+
 export class KVCache {
   readonly batch: number;
   readonly capacity: number;
@@ -76,21 +79,43 @@ export class KVCache {
     return [out[0], out[1]];
   }
 
-  /** Writes T new positions of layer l (k, v: [T, Hkv * D] of a batch-1 cache) after the current length, without
-   *  views: the batched step reads the whole layer through `layerKV`. */
-  appendRows(l: number, k: Float32Array, v: Float32Array): void {
+  /** Writes T new positions of layer l after the current length of a batch-1 cache, read from k and v ([.., Hkv * D]
+   *  rows) starting at row `from`. A decode step's few values are copied by a loop and a prompt chunk's by one
+   *  copy, without making views (the batched step appends every row of every layer). */
+  appendRows(l: number, k: Float32Array, v: Float32Array, from: number, T: number): void {
     const R = this.rowSizes[l];
-    const T = R > 0 ? k.length / R : 0;
-    if (this.batch !== 1 || R === 0 || !Number.isInteger(T) || v.length !== k.length) {
-      throw new ShitateError('E_INTERNAL', `KV cache: appendRows needs a batch-1 attention layer and whole rows of ${R} values, got batch ${this.batch} and ${k.length}/${v.length} values`,
+    const src = from * R;
+    const n = T * R;
+    if (this.batch !== 1 || R === 0 || !Number.isInteger(T) || T < 1 || !Number.isInteger(from) || from < 0 ||
+      src + n > k.length || src + n > v.length) {
+      throw new ShitateError('E_INTERNAL', `KV cache: appendRows needs a batch-1 attention layer and ${T} whole rows of ${R} values from row ${from}, got batch ${this.batch} and ${k.length}/${v.length} values`,
         'this is a bug in shitate; please report it');
     }
     if (this.length + T > this.capacity) {
       throw new ShitateError('E_CONTEXT', `KV cache: ${this.length + T} positions needed, capacity is ${this.capacity}`,
         'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
     }
-    this.k[l].set(k, this.length * R);
-    this.v[l].set(v, this.length * R);
+    const [dk, dv] = [this.k[l], this.v[l]];
+    const dst = this.length * R;
+    if (n <= APPEND_LOOP_MAX) {
+      for (let i = 0; i < n; i++) {
+        dk[dst + i] = k[src + i];
+        dv[dst + i] = v[src + i];
+      }
+    } else {
+      dk.set(k.subarray(src, src + n), dst);
+      dv.set(v.subarray(src, src + n), dst);
+    }
+  }
+
+  /** Layer l's whole key buffer ([batch, capacity, Hkv, D]; the first `length` positions are valid). */
+  layerK(l: number): Float32Array {
+    return this.k[l];
+  }
+
+  /** Layer l's whole value buffer, as layerK. */
+  layerV(l: number): Float32Array {
+    return this.v[l];
   }
 
   /** Layer l's whole key and value buffers ([batch, capacity, Hkv, D]; the first `length` positions are valid). */

@@ -152,6 +152,64 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsBf16 round
   });
 });
 
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name loraRows', ({ k }) => {
+  // groups of a step: ranks 8 (short K), 16 (two 8 x 8 blocks) and 20 (the general kernel), an empty group, and rows
+  // 11..12 in no group (their y stays as it was)
+  const [M, I, O] = [25, 72, 50];
+  const groups = [{ start: 0, end: 7, R: 8, s: 2 }, { start: 7, end: 7, R: 4, s: 1 }, { start: 7, end: 11, R: 20, s: 0.5 }, { start: 13, end: 25, R: 16, s: 1.25 }];
+  const rng = new Rng(21);
+  const x = randn(rng, M * I);
+  const y0 = randn(rng, M * O);
+  const as = groups.map((g) => randn(rng, g.R * I));
+  const bs = groups.map((g) => randn(rng, O * g.R));
+  const call = (kern: Kernels, y: Float32Array, gs: typeof groups, rows = M, xs = x, ai = as, bi = bs) => kern.loraRows(y, xs, ai, bi,
+    Float32Array.from(gs, (g) => g.s), Int32Array.from(gs, (g) => g.start), Int32Array.from(gs, (g) => g.end), Int32Array.from(gs, (g) => g.R), gs.length, rows, I, O);
+
+  it('adds each group its delta as gemmRows, scale and an accumulating gemmRows do, and leaves other rows alone', () => {
+    const y = Float32Array.from(y0);
+    call(k, y, groups);
+    const want = Float32Array.from(y0);
+    groups.forEach((g, i) => {
+      const n = g.end - g.start;
+      if (n === 0) return;
+      const u = new Float32Array(n * g.R);
+      k.gemmRows(u, x.subarray(g.start * I, g.end * I), as[i], n, g.R, I, false);
+      k.scale(u, u, g.s, n * g.R);
+      k.gemmRows(want.subarray(g.start * O, g.end * O), u, bs[i], n, O, g.R, true);
+    });
+    expect(Array.from(y)).toEqual(Array.from(want));
+    expect(Array.from(y.subarray(11 * O, 13 * O))).toEqual(Array.from(y0.subarray(11 * O, 13 * O)));
+    // against the plain formula
+    groups.forEach((g, i) => {
+      for (let m = g.start; m < g.end; m++) for (let o = 0; o < O; o += 7) {
+        let d = 0;
+        for (let r = 0; r < g.R; r++) {
+          let u = 0;
+          for (let j = 0; j < I; j++) u += x[m * I + j] * as[i][r * I + j];
+          d += g.s * u * bs[i][o * g.R + r];
+        }
+        expect(Math.abs(y[m * O + o] - (y0[m * O + o] + d)), `group ${i} row ${m}`).toBeLessThan(1e-3 * (1 + Math.abs(d)));
+      }
+    });
+  });
+
+  it('gives a row the same delta alone as in its group', () => {
+    const all = Float32Array.from(y0);
+    call(k, all, groups);
+    for (const m of [0, 6, 8, 20]) {
+      const i = groups.findIndex((g) => m >= g.start && m < g.end);
+      const one = Float32Array.from(y0.subarray(m * O, (m + 1) * O));
+      call(k, one, [{ ...groups[i], start: 0, end: 1 }], 1, x.subarray(m * I, (m + 1) * I), [as[i]], [bs[i]]);
+      expect(Array.from(one), `row ${m}`).toEqual(Array.from(all.subarray(m * O, (m + 1) * O)));
+    }
+  });
+
+  it('refuses a group outside the rows or a factor too short, naming the group', () => {
+    expect(() => call(k, Float32Array.from(y0), [groups[0], { ...groups[3], end: M + 1 }])).toThrow(/group 1/);
+    expect(() => call(k, Float32Array.from(y0), [groups[0]], M, x, [as[0].subarray(1)], [bs[0]])).toThrow(/as\[0\] is too short|group 0 needs/);
+  });
+});
+
 /** Runs fill(c) on 1, 2 and 3 threads, each into its own copy of c0, and checks the three results are the same bits. */
 function sameOnAnyThreads(c0: Float32Array, fill: (c: Float32Array) => void, what: string): void {
   const results = [1, 2, 3].map((t) => {
@@ -177,6 +235,13 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     const u = randn(rng, Ms * Ks);
     const bf = randn(rng, Ns * Ks);
     sameOnAnyThreads(randn(rng, Ms * Ns), (c) => kern.gemmRows(c, u, bf, Ms, Ns, Ks, true), 'gemmRows, short K');
+    // loraRows over groups of rows (one rank short, one long)
+    const [Ml, Il, Ol] = [48, 576, 1536];
+    const xl = randn(rng, Ml * Il);
+    const al = [randn(rng, 8 * Il), randn(rng, 24 * Il)];
+    const bl = [randn(rng, Ol * 8), randn(rng, Ol * 24)];
+    sameOnAnyThreads(randn(rng, Ml * Ol), (c) => kern.loraRows(c, xl, al, bl, Float32Array.of(2, 0.5), Int32Array.of(0, 30),
+      Int32Array.of(30, 48), Int32Array.of(8, 24), 2, Ml, Il, Ol), 'loraRows');
     // and gemmRowsI8 (int8 weights), threaded from 4M multiply-adds
     const q = Int8Array.from(w, (v) => Math.max(-127, Math.min(127, Math.round(v * 40))));
     const scale = Float32Array.from({ length: N }, (_, i) => 0.01 + 1e-5 * i);

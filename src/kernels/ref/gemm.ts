@@ -161,3 +161,20 @@ export function gemmRows(c: FA, a: FA, w: FA, M: number, N: number, K: number, a
     }
   }
 }
+
+/** Kernels.loraRows: for each group, gemmRows, scale and an accumulating gemmRows over its rows. */
+export function loraRows(y: FA, x: FA, as: readonly FA[], bs: readonly FA[], scales: FA, starts: Int32Array, ends: Int32Array,
+  ranks: Int32Array, G: number, M: number, I: number, O: number): void {
+  for (let g = 0; g < G; g++) {
+    const [m0, m1, R] = [starts[g], ends[g], ranks[g]];
+    if (!(m0 >= 0 && m0 <= m1 && m1 <= M && R >= 1) || as[g].length < R * I || bs[g].length < O * R) {
+      throw new Error(`loraRows: group ${g} needs 0 <= start <= end <= M (${M}), rank >= 1 and factors of ${R * I} and ${O * R} values, got rows ${m0}..${m1}, rank ${R}, ${as[g].length} and ${bs[g].length} values`);
+    }
+    const rows = m1 - m0;
+    if (rows === 0) continue;
+    const u = new Float32Array(rows * R);
+    gemmRows(u, x.subarray(m0 * I, m1 * I), as[g], rows, R, I, false);
+    for (let i = 0; i < u.length; i++) u[i] = u[i] * scales[g];
+    gemmRows(y.subarray(m0 * O, m1 * O), u, bs[g], rows, O, R, true);
+  }
+}
