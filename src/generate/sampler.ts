@@ -188,29 +188,51 @@ function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved,
   const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
   const x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
   const T = o.temperature;
-  const kth = kthLargestHeap(x, o.topK) / T;
-  const ids: number[] = [];
-  const e: number[] = [];
+  const kth = kthLargestHeap(x, o.topK, topKScratch.heap(o.topK)) / T;
+  let n = 0; // survivors (k, or more on a tie at the k-th value), in id order, in scratch buffers reused per call
   let max = -Infinity;
   for (let i = 0; i < x.length; i++) {
     const v = x[i] / T;
     if (v < kth) continue;
-    ids.push(i);
-    e.push(v);
+    const { ids, e } = topKScratch.room(n + 1);
+    ids[n] = i;
+    e[n++] = v;
     max = Math.max(max, v);
   }
+  const { ids, e } = topKScratch;
   let sum = 0;
-  for (let j = 0; j < e.length; j++) {
+  for (let j = 0; j < n; j++) {
     e[j] = Math.exp(e[j] - max);
     sum += e[j];
   }
   let total = 0;
-  for (let j = 0; j < e.length; j++) {
+  for (let j = 0; j < n; j++) {
     e[j] /= sum;
     total += e[j];
   }
-  return ids[inverseCdf(e, total, u)];
+  return ids[inverseCdf(e, total, u, n)];
 }
+
+/** drawTopK's buffers, grown as needed: sampling runs one token at a time, so every sampler can share them. */
+const topKScratch = {
+  ids: new Int32Array(64),
+  e: new Float64Array(64),
+  h: new Float64Array(64),
+  room(n: number): { ids: Int32Array; e: Float64Array } {
+    if (n > this.ids.length) {
+      const ids = new Int32Array(2 * n);
+      const e = new Float64Array(2 * n);
+      ids.set(this.ids);
+      e.set(this.e);
+      [this.ids, this.e] = [ids, e];
+    }
+    return this;
+  },
+  heap(k: number): Float64Array {
+    if (k > this.h.length) this.h = new Float64Array(k);
+    return this.h;
+  },
+};
 
 /** Inverse-CDF draw over unnormalised weights, in id order. */
 function draw(p: Float64Array, u: number): number {
@@ -221,11 +243,11 @@ function draw(p: Float64Array, u: number): number {
 
 /** The index where the running sum of `w` (in order, zeros skipped) first exceeds u * total; the last non-zero
  *  index when rounding leaves the sum short. */
-function inverseCdf(w: ArrayLike<number>, total: number, u: number): number {
+function inverseCdf(w: ArrayLike<number>, total: number, u: number, n = w.length): number {
   const target = u * total;
   let acc = 0;
   let last = 0;
-  for (let i = 0; i < w.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (w[i] <= 0) continue;
     acc += w[i];
     last = i;
@@ -239,8 +261,8 @@ const HEAP_MAX_K = 256;
 
 /** The k-th largest value of a, duplicates counted (what kthLargest returns), for k <= a.length: a min-heap of the
  *  k largest values seen so far; a is not changed. NaN never enters the heap (as with quickselect, no order). */
-export function kthLargestHeap(a: Float64Array | Float32Array, k: number): number {
-  const h = new Float64Array(k);
+export function kthLargestHeap(a: Float64Array | Float32Array, k: number, scratch?: Float64Array): number {
+  const h = scratch && scratch.length >= k ? scratch : new Float64Array(k);
   let n = 0;
   for (let i = 0; i < a.length; i++) {
     const v = a[i];
