@@ -67,11 +67,14 @@ export function seededUniform(seed: number): () => number {
 export function makeSampler(opts: SamplerOptions = {}): Sampler {
   const o = validateSampler(opts);
   const rand = seededUniform(o.seed);
+  let buf: Float64Array | null = null; // the float64 logits of the full path, reused token after token
   return (logits, history) => {
-    if (o.temperature === 0) return argmax(penalized(logits, history, o));
     const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
+    // greedy without a penalty reads the logits themselves (their float64 copy compares the same)
+    if (o.temperature === 0) return argmax(o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o));
     if (o.topK > 0 && o.topK < V && o.topK <= HEAP_MAX_K && o.topP === 1 && o.minP === 0) return drawTopK(logits, history, o, rand());
-    return draw(warp(logits, history, o), rand());
+    if (buf?.length !== V) buf = new Float64Array(V);
+    return draw(warp(logits, history, o, buf), rand());
   };
 }
 
@@ -86,10 +89,11 @@ export function samplingDistribution(logits: Float32Array, history: readonly num
   return p;
 }
 
-/** Logits as float64, cut to the vocabulary limit, with the repetition penalty applied once per seen id. */
-function penalized(logits: Float32Array, history: readonly number[], o: Resolved): Float64Array {
+/** Logits as float64, cut to the vocabulary limit, with the repetition penalty applied once per seen id (into
+ *  `into` when it has the right length). */
+function penalized(logits: Float32Array, history: readonly number[], o: Resolved, into?: Float64Array): Float64Array {
   const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
-  const x = new Float64Array(V);
+  const x = into?.length === V ? into : new Float64Array(V);
   x.set(logits.subarray(0, V));
   if (o.repetitionPenalty !== 1) {
     const seen = new Set(history);
@@ -101,9 +105,10 @@ function penalized(logits: Float32Array, history: readonly number[], o: Resolved
   return x;
 }
 
-/** Unnormalised probabilities after temperature, top-k, top-p and min-p (0 = removed). */
-function warp(logits: Float32Array, history: readonly number[], o: Resolved): Float64Array {
-  const x = penalized(logits, history, o);
+/** Unnormalised probabilities after temperature, top-k, top-p and min-p (0 = removed); written into `into` when
+ *  it has the right length. */
+function warp(logits: Float32Array, history: readonly number[], o: Resolved, into?: Float64Array): Float64Array {
+  const x = penalized(logits, history, o, into);
   for (let i = 0; i < x.length; i++) x[i] /= o.temperature;
   if (o.topK > 0 && o.topK < x.length) {
     const kth = o.topK <= HEAP_MAX_K ? kthLargestHeap(x, o.topK) : kthLargest(x.slice(), o.topK);
@@ -121,7 +126,7 @@ function warp(logits: Float32Array, history: readonly number[], o: Resolved): Fl
   return p;
 }
 
-function argmax(x: Float64Array): number {
+function argmax(x: Float64Array | Float32Array): number {
   let best = 0;
   for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
   return best;
