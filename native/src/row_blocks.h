@@ -34,10 +34,17 @@ inline void for_row_blocks(i64 M, F&& f) {
  *  instance is picked once, outside the loop over weight rows; more go in blocks of 8 per weight row, so each weight
  *  row is read once for all of them (it stays in L1 across its blocks). Either way an element is summed by the
  *  instance of its block, so no result depends on M or on the thread count. */
+/** Chunks per thread of a decode-row GEMM of at most 8 rows (split_rows). */
+constexpr i64 kDecodeChunksPerThread = 2;
+
 template <typename Range>
 void rows_over_pool(i64 M, i64 N, i64 K, Range&& range) {
   if (M <= 8) {
-    for_row_blocks(M, [&](i64, auto rows) { split_rows(N, M * N * K, [&](i64 lo, i64 hi) { range(rows, i64(0), lo, hi); }); });
+    // two chunks per thread: memory-bound, each thread streams long runs of weight rows (one decode stream, bf16,
+    // SmolLM2-135M shape, 2 cores: 6.6-7.8 -> 5.6-6.4 ms per step against eight chunks per thread)
+    for_row_blocks(M, [&](i64, auto rows) {
+      split_rows(N, M * N * K, [&](i64 lo, i64 hi) { range(rows, i64(0), lo, hi); }, kDecodeChunksPerThread);
+    });
     return;
   }
   split_rows(N, M * N * K, [&](i64 lo, i64 hi) {

@@ -26,12 +26,13 @@ void rows_parallel_for(int64_t n, int64_t chunk, F&& f) {
 /** Multiply-adds from which a decode-row GEMM splits its weight rows over the pool (below, one thread is faster). */
 constexpr int64_t kRowPoolMin = int64_t(1) << 16;
 
-/** f(lo, hi) over weight rows [0, n): split over the pool in about 8 chunks per thread when the call's
- *  multiply-adds reach kRowPoolMin, else on the calling thread. */
+/** f(lo, hi) over weight rows [0, n): split over the pool in about `per_thread` chunks per thread (8 by default:
+ *  a late helper holds up at most a small chunk) when the call's multiply-adds reach kRowPoolMin, else on the
+ *  calling thread. */
 template <typename F>
-void split_rows(int64_t n, int64_t madds, F&& f) {
+void split_rows(int64_t n, int64_t madds, F&& f, int64_t per_thread = 8) {
   if (madds < kRowPoolMin) return f(int64_t(0), n);
-  const int64_t parts = 8 * static_cast<int64_t>(threads());
+  const int64_t parts = per_thread * static_cast<int64_t>(threads());
   rows_parallel_for(n, (n + parts - 1) / parts, static_cast<F&&>(f));
 }
 
