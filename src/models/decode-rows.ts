@@ -64,7 +64,8 @@ export function rowDecoder(model: Pick<CausalLM, 'forward'>): RowDecoder | null 
 const decoders = new WeakMap<DecoderModel, RowDecoder>();
 
 /** Buffers reused from step to step (a step's intermediates never outlive it): one per linear output and per layer
- *  role, grown (by half at least) to the largest batch seen. Saves the allocations and garbage collections of ~50 buffers per step. */
+ *  role, grown (by half at least) to the largest batch seen. Saves the allocations and garbage collections of ~50
+ *  buffers per step. */
 class Scratch {
   /** per key: the buffer, and the view of its first n values handed out last (steps repeat their sizes) */
   private readonly bufs = new Map<Linear | string, { buf: Float32Array; view: Float32Array }>();
@@ -118,10 +119,11 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
   else kernels().gemmRows(y, x, w.data, B, O, I, false);
 }
 
-/** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
- *  groups; a call reads the first G entries). */
 /** An empty buffer that stands in reused argument lists for one released after a call. */
 const NO_FACTOR = new Float32Array(0);
+
+/** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
+ *  groups; a call reads the first G entries). */
 const loraArgs = {
   as: [] as Float32Array[], bs: [] as Float32Array[],
   starts: new Int32Array(8), ends: new Int32Array(8), ranks: new Int32Array(8), scales: new Float32Array(8),

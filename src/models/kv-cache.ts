@@ -95,7 +95,8 @@ export class KVCache {
       throw new ShitateError('E_CONTEXT', `KV cache: ${this.length + T} positions needed, capacity is ${this.capacity}`,
         'lower max_new_tokens or shorten the prompt so prompt + output fits the context');
     }
-    const [dk, dv] = [this.k[l], this.v[l]];
+    const dk = this.k[l];
+    const dv = this.v[l];
     const dst = this.length * R;
     if (n <= APPEND_LOOP_MAX) {
       for (let i = 0; i < n; i++) {

@@ -23,6 +23,9 @@ const CASES: Case[] = [
   { H: 9, Hkv: 3, D: 64, lens: [40, 1, 73, 12, 200, 33, 7], window: 0, softcap: 0 },
   { H: 6, Hkv: 6, D: 16, lens: [30, 3, 17], window: 8, softcap: 0 },
   { H: 8, Hkv: 2, D: 32, lens: [11, 26], window: 0, softcap: 30 },
+  // head sizes past whole blocks: dot products with a tail (D % 16), weighted values with a tail (D % 32)
+  { H: 4, Hkv: 1, D: 37, lens: [9, 14, 6], window: 0, softcap: 0 },
+  { H: 4, Hkv: 2, D: 80, lens: [23, 5], window: 6, softcap: 0 },
 ];
 
 /** Each row's cache: capacity beyond its length filled with NaN (nothing past lens[b] may be read). */
@@ -35,6 +38,25 @@ function caches(rng: Rng, c: Case): { ks: Float32Array[]; vs: Float32Array[] } {
   };
   return { ks: c.lens.map(make), vs: c.lens.map(make) };
 }
+
+describe.runIf(native !== null)('native attentionDecodeRows against the reference', () => {
+  it('agrees with the TypeScript kernel to float32 rounding, on every case', () => {
+    const rng = new Rng(23);
+    for (const c of CASES) {
+      const { H, Hkv, D, lens, window, softcap } = c;
+      const B = lens.length;
+      const tq = lens.map((n, b) => Math.min(n, 1 + (b % 3)));
+      const { ks, vs } = caches(rng, c);
+      const total = tq.reduce((s, t) => s + t, 0);
+      const q = randn(rng, total * H * D);
+      const [got, want] = [new Float32Array(total * H * D), new Float32Array(total * H * D)];
+      const args = [ks, vs, Int32Array.from(lens), Int32Array.from(tq), B, H, Hkv, D, 1 / Math.sqrt(D), window, softcap] as const;
+      (native as Kernels).attentionDecodeRows(got, q, ...args);
+      referenceKernels.attentionDecodeRows(want, q, ...args);
+      expect(Math.max(...Array.from(got, (x, i) => Math.abs(x - want[i]))), `H ${H} D ${D}`).toBeLessThan(2e-6);
+    }
+  });
+});
 
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRows', ({ k }) => {
   it('gives each row what attention() gives it alone, reading no position past its length', () => {
