@@ -38,6 +38,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value i8rows;
   napi_create_string_utf8(env, i8_rows_path(), NAPI_AUTO_LENGTH, &i8rows);
   napi_set_named_property(env, obj, "i8Rows", i8rows);
+  napi_value f32rows;
+  napi_create_string_utf8(env, f32_rows_path(), NAPI_AUTO_LENGTH, &f32rows);
+  napi_set_named_property(env, obj, "f32Rows", f32rows);
   return obj;
 }
 

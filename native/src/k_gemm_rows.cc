@@ -5,12 +5,17 @@
 // promise (sgemv for M = 1 and sgemm for M > 1 sum in different orders). Each weight row is read once per call for all M rows: a batched decode step
 // streams the weights once instead of once per row.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "kernels.h"
 #include "row_pool.h"
 #include "vec8.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 
 namespace sh {
 namespace {
@@ -42,6 +47,15 @@ inline v8 hsum8x8(const v8* v) {
   return add_pairs(q0, q1);
 }
 
+/** The sum of a[k] * w[k] over k in [from, K), in k order: the tail of a dot product past its last block of 8. One
+ *  out-of-line body, so the 8-lane and the 16-lane tiles add their tails with the same instructions (inlined into
+ *  kernels of different targets, the compiler did not always). */
+__attribute__((noinline)) float tail_dot(const float* a, const float* w, i64 from, i64 K) {
+  float tail = 0;
+  for (i64 k = from; k < K; ++k) tail += a[k] * w[k];
+  return tail;
+}
+
 /** c[m, n + j] (+)= dot(a[m, :], w[n + j, :]) for m < MR, j < NR: a register tile of MR x NR sums that share their
  *  loads. Every sum is the same function of its two rows whatever MR and NR are. */
 template <int MR, int NR>
@@ -67,9 +81,7 @@ inline void tile(float* c, i64 ldc, const float* a, const float* w, i64 K, float
   }
   for (int m = 0; m < MR; ++m)
     for (int j = 0; j < NR; ++j) {
-      float tail = 0;
-      for (i64 kk = k; kk < K; ++kk) tail += a[m * K + kk] * w[j * K + kk];
-      const float v = sums[m * NR + j] + tail;
+      const float v = sums[m * NR + j] + (k < K ? tail_dot(a + m * K, w + j * K, k, K) : 0.0f);
       float& out = c[m * ldc + j];
       out = beta == 0.0f ? v : out + v;
     }
@@ -87,6 +99,113 @@ inline void column(float* c, const float* a, const float* w, i64 n, i64 M, i64 N
     default: break;
   }
 }
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__FMA__)
+#define SH_F32_512 1
+#define SH_512F __attribute__((target("avx2,fma,avx512f")))
+
+/** The rows in pairs for the AVX-512 tiles: pair p, block of 8 values kb as 16 floats (row 2p's 8, then row
+ *  2p + 1's; zeros for the missing row of an odd M), so one load feeds both halves of a 16-lane vector. */
+SH_512F const float* paired(const float* a, i64 M, i64 K) {
+  static thread_local std::vector<float> scratch;
+  const i64 pairs = (M + 1) / 2, K8 = K / 8;
+  if (static_cast<i64>(scratch.size()) < pairs * K8 * 16) scratch.resize(static_cast<size_t>(pairs * K8 * 16));
+  float* out = scratch.data();
+  for (i64 p = 0; p < pairs; ++p)
+    for (i64 kb = 0; kb < K8; ++kb) {
+      float* dst = out + (p * K8 + kb) * 16;
+      std::memcpy(dst, a + 2 * p * K + kb * 8, 8 * sizeof(float));
+      if (2 * p + 1 < M) std::memcpy(dst + 8, a + (2 * p + 1) * K + kb * 8, 8 * sizeof(float));
+      else std::memset(dst + 8, 0, 8 * sizeof(float));
+    }
+  return out;
+}
+
+/** Rows 2p..2p+2PR (PR pairs, `rows` of them real) against weight rows n..n+NR: each 16-lane accumulator holds
+ *  two of tile()'s 8-lane sums (the pair's two rows against one weight row; the weight block broadcast to both
+ *  halves), so every lane adds the same products in the same order as tile() (fused multiply-adds over the blocks
+ *  of 8, then hsum8x8's tree, then the tail): the same bits as the 8-lane kernel, twice the products per
+ *  instruction. */
+template <int PR, int NR>
+SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const float* a, const float* w, i64 K, float beta) {
+  __m512 acc[PR][NR];
+  for (int p = 0; p < PR; ++p)
+    for (int j = 0; j < NR; ++j) acc[p][j] = _mm512_setzero_ps();
+  const i64 K8 = K / 8;
+  for (i64 kb = 0; kb < K8; ++kb) {
+    __m512 x[PR];
+    for (int p = 0; p < PR; ++p) x[p] = _mm512_loadu_ps(pa + (p * K8 + kb) * 16);
+    for (int j = 0; j < NR; ++j) {
+      const __m512 wv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(w + j * K + kb * 8))));
+      for (int p = 0; p < PR; ++p) acc[p][j] = _mm512_fmadd_ps(x[p], wv, acc[p][j]);
+    }
+  }
+  constexpr int kSums = 2 * PR * NR, kGroups = (kSums + 7) / 8;
+  v8 flat[kGroups * 8] = {};
+  for (int p = 0; p < PR; ++p)
+    for (int j = 0; j < NR; ++j) {
+      const __m256 lo = _mm512_castps512_ps256(acc[p][j]);
+      const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[p][j]), 1));
+      std::memcpy(&flat[(2 * p) * NR + j], &lo, sizeof lo);
+      std::memcpy(&flat[(2 * p + 1) * NR + j], &hi, sizeof hi);
+    }
+  float sums[kGroups * 8];
+  for (int g = 0; g < kGroups; ++g) {
+    const v8 r = hsum8x8(flat + 8 * g);
+    std::memcpy(sums + 8 * g, &r, sizeof r);
+  }
+  const i64 k = K8 * 8;
+  for (i64 m = 0; m < rows; ++m)
+    for (int j = 0; j < NR; ++j) {
+      const float v = sums[m * NR + j] + (k < K ? tail_dot(a + m * K, w + j * K, k, K) : 0.0f);
+      float& out = c[m * ldc + j];
+      out = beta == 0.0f ? v : out + v;
+    }
+}
+
+/** Weight rows [lo, hi) against all M rows (paired in pa): blocks of 12 weight rows, each run through the row
+ *  pairs four at a time (8 rows) in tiles of 6 weight rows; 24 accumulators, 10 loads per 24 fused multiply-adds of
+ *  16 lanes. */
+SH_512F void rows512(float* c, const float* pa, const float* a, const float* w, i64 M, i64 lo, i64 hi, i64 N, i64 K, float beta) {
+  constexpr i64 kBlock = 12, kNR = 6, kPR = 4;
+  const i64 pairs = (M + 1) / 2, K8 = K / 8;
+  for (i64 nb = lo; nb < hi; nb += kBlock) {
+    const i64 ne = std::min(hi, nb + kBlock);
+    for (i64 p0 = 0; p0 < pairs; p0 += kPR) {
+      const i64 np = std::min<i64>(kPR, pairs - p0), rows = std::min<i64>(2 * np, M - 2 * p0);
+      const float* pp = pa + p0 * K8 * 16;
+      float* cr = c + 2 * p0 * N;
+      const float* ar = a + 2 * p0 * K;
+      for (i64 n = nb; n < ne; n += kNR) {
+        const i64 nr = std::min<i64>(kNR, ne - n);
+        // pairs 1..4 x weight rows 1..6: each combination its own instance (a tile's sums stay in registers)
+        switch (np * 8 + nr) {
+#define SH_T512(P, R) \
+  case P * 8 + R: tile512<P, R>(cr + n, N, pp, rows, ar, w + n * K, K, beta); break;
+#define SH_T512_ROW(P) SH_T512(P, 1) SH_T512(P, 2) SH_T512(P, 3) SH_T512(P, 4) SH_T512(P, 5) SH_T512(P, 6)
+          SH_T512_ROW(1) SH_T512_ROW(2) SH_T512_ROW(3) SH_T512_ROW(4)
+#undef SH_T512_ROW
+#undef SH_T512
+          default: break;
+        }
+      }
+    }
+  }
+}
+
+/** Whether the 16-lane tiles run: the CPU has AVX-512F and SHITATE_F32_ROWS is not 'avx2'. */
+bool use_512() {
+  static const bool yes = [] {
+    const char* env = std::getenv("SHITATE_F32_ROWS");
+    if (env && std::strcmp(env, "avx2") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return yes;
+}
+#else
+bool use_512() { return false; }
+#endif
 
 /** Dot products at most this long (a LoRA rank: the delta (s u) B^T) are summed in k order, one chain per output
  *  element, eight output columns at a time; chosen by K alone, so the order still does not depend on M. */
@@ -183,6 +302,8 @@ void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, floa
 
 }  // namespace
 
+const char* f32_rows_path() { return use_512() ? "avx512" : "avx2"; }
+
 void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
   if (M <= 0 || N <= 0) return;
   if (K <= kShortK) {
@@ -197,6 +318,13 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
     for (i64 n = groups * kNarrow; n < N; ++n) column<1>(c, a, w, n, M, N, K, beta);
     return;
   }
+#ifdef SH_F32_512
+  if (use_512()) {
+    const float* pa = paired(a, M, K);
+    split_rows(N, M * N * K, [&](i64 lo, i64 hi) { rows512(c, pa, a, w, M, lo, hi, N, K, beta); });
+    return;
+  }
+#endif
   // tiles of 4 rows x 3 weight rows: 12 sums in registers, 7 loads per 12 multiply-adds
   const i64 triples = N / 3;
   split_rows(triples, M * N * K, [&](i64 lo, i64 hi) {

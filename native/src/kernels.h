@@ -37,6 +37,8 @@ void lora_rows(float* y, const float* x, const float* const* as, const float* co
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
 /** How the int8 decode rows run here: "avx512" (16 weights widened per instruction) or "avx2". */
 const char* i8_rows_path();
+/** How batched float32 rows run: "avx512" (two 8-lane sums per 16-lane instruction) or "avx2". */
+const char* f32_rows_path();
 /** Batched decode against bf16 weights: c[M, N] (+)= r(a)[M, K] @ b16[N, K]^T, each element summed in the bf16
  *  decode-row order for any M and thread count (k_gemm_bf16_rows.cc). */
 void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta);

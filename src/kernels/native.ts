@@ -20,6 +20,9 @@ export interface NativeInfo {
   /** how decode rows widen int8 weights: 16 per AVX-512 instruction, or 8 per AVX2 one (also where
    *  SHITATE_I8_ROWS=avx2) */
   i8Rows: 'avx512' | 'avx2';
+  /** how batched decode rows (more than 3) multiply float32 weights: two 8-lane sums per AVX-512 instruction, or one
+   *  per AVX2 instruction (also where SHITATE_F32_ROWS=avx2); the same bits either way */
+  f32Rows: 'avx512' | 'avx2';
 }
 
 export interface NativeLoad {

@@ -260,29 +260,34 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
   });
 });
 
-describe.runIf(native !== null && hooks !== null)('native bf16 and int8 decode rows on each path', () => {
-  // the CPU decides the paths (AVX512-BF16 dot pairs or AVX2 widening for bf16; AVX-512 or AVX2 widening for int8);
-  // SHITATE_BF16_ROWS=widen and SHITATE_I8_ROWS=avx2 force the AVX2 ones, so on a CPU with both each is checked in
-  // its own process
+describe.runIf(native !== null && hooks !== null)('native bf16, int8 and float32 decode rows on each path', () => {
+  // the CPU decides the paths (AVX512-BF16 dot pairs or AVX2 widening for bf16; AVX-512 or AVX2 widening for int8;
+  // 16- or 8-lane tiles for float32); SHITATE_BF16_ROWS=widen, SHITATE_I8_ROWS=avx2 and SHITATE_F32_ROWS=avx2 force
+  // the AVX2 ones, so on a CPU with both each is checked in its own process
   type Result = { path: string; stable: boolean; worst: number };
   const run = (env: Record<string, string>) => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/rows-paths.ts')],
       { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { bf16: Result; i8: Result };
+    return JSON.parse(r.stdout) as { bf16: Result; i8: Result; f32: Result & { outputs: number[] } };
   };
 
   it('keep rows independent and sums close to exact on the paths this CPU takes and on the AVX2 paths', () => {
-    const auto = run({ SHITATE_BF16_ROWS: '', SHITATE_I8_ROWS: '' });
+    const auto = run({ SHITATE_BF16_ROWS: '', SHITATE_I8_ROWS: '', SHITATE_F32_ROWS: '' });
     expect(auto.bf16.path).toBe(hooks?.info().bf16Rows);
     expect(auto.i8.path).toBe(hooks?.info().i8Rows);
-    const forced = run({ SHITATE_BF16_ROWS: 'widen', SHITATE_I8_ROWS: 'avx2' });
+    expect(auto.f32.path).toBe(hooks?.info().f32Rows);
+    const forced = run({ SHITATE_BF16_ROWS: 'widen', SHITATE_I8_ROWS: 'avx2', SHITATE_F32_ROWS: 'avx2' });
     expect(forced.bf16.path).toBe('widen');
     expect(forced.i8.path).toBe('avx2');
-    for (const r of [auto.bf16, auto.i8, forced.bf16, forced.i8]) {
+    expect(forced.f32.path).toBe('avx2');
+    for (const r of [auto.bf16, auto.i8, auto.f32, forced.bf16, forced.i8, forced.f32]) {
       expect(r.stable, r.path).toBe(true);
       expect(r.worst, r.path).toBeLessThan(1e-5);
     }
+    // the float32 paths sum every element the same way: the same bits (a batch of 19 rows, K 16, 45 and 576)
+    expect(auto.f32.outputs.length).toBe(3 * 19 * 37);
+    expect(auto.f32.outputs).toEqual(forced.f32.outputs);
   });
 });
 
