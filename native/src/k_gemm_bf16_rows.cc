@@ -18,7 +18,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -210,34 +209,6 @@ SH_DP_TARGET inline void tile_dp(float* c, const uint16_t* a16, const uint16_t* 
   }
 }
 
-/** f(m0, rows) over M rows in blocks of six (rows a std::integral_constant), the last seven or eight rows as two
- *  blocks of 3-4 instead of 6 and 1-2 (a tile of one or two rows loads four weight blocks for few products; at 32
- *  rows: 6+6+6+6+4+4 instead of 6+6+6+6+6+2). Which tile computes a row does not change its sums. */
-template <typename F>
-inline void tile_row_blocks(i64 M, F&& f) {
-  const i64 rem = M % 6;
-  const i64 sixes = M >= 6 && (rem == 1 || rem == 2) ? M / 6 - 1 : M / 6;
-  for (i64 b = 0; b < sixes; ++b) f(6 * b, std::integral_constant<int, 6>{});
-  const i64 m0 = 6 * sixes, left = M - m0;
-  const auto block = [&](i64 at, i64 n) {
-    switch (n) {
-      case 1: f(at, std::integral_constant<int, 1>{}); break;
-      case 2: f(at, std::integral_constant<int, 2>{}); break;
-      case 3: f(at, std::integral_constant<int, 3>{}); break;
-      case 4: f(at, std::integral_constant<int, 4>{}); break;
-      case 5: f(at, std::integral_constant<int, 5>{}); break;
-      case 6: f(at, std::integral_constant<int, 6>{}); break;
-      default: break;
-    }
-  };
-  if (left > 6) {
-    block(m0, left - left / 2);
-    block(m0 + left - left / 2, left / 2);
-  } else if (left > 0) {
-    block(m0, left);
-  }
-}
-
 /** Weight rows [lo, hi) against all M rows, in blocks of 16 weight rows (18 KB at K 576, kept in L1): each block
  *  runs through the M rows six at a time, four weight rows per tile, while the next block is prefetched during the
  *  first six rows (memory does not come by itself fast enough at small M). Weight rows past the last multiple of
@@ -249,7 +220,7 @@ SH_DP_TARGET void dp_many(float* c, const uint16_t* a16, const uint16_t* b, i64 
   const i64 n4 = lo + (hi - lo) / 4 * 4;
   for (i64 nb = lo; nb < n4; nb += kBlock) {
     const i64 ne = std::min(n4, nb + kBlock);
-    tile_row_blocks(M, [&](i64 m0, auto rows) {
+    for_balanced_row_blocks<6>(M, [&](i64 m0, auto rows) {
       for (i64 n = nb; n < ne; n += 4) {
         if (m0 == 0 && n + kBlock + 4 <= n4) {
           const char* next = reinterpret_cast<const char*>(b + (n + kBlock) * K);

@@ -23,12 +23,6 @@ namespace {
 
 // Sum of the 8 lanes in a fixed order: ((v0 + v4) + (v1 + v5)) + ((v2 + v6) + (v3 + v7)). hsum8x8 computes that tree
 // for eight vectors at once with lane shuffles (about a quarter of the instructions of eight separate sums).
-#if defined(__clang__)
-#define SH_SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
-#else
-typedef int32_t i32x8 __attribute__((vector_size(32)));
-#define SH_SHUFFLE(x, y, ...) __builtin_shuffle(x, y, i32x8{__VA_ARGS__})
-#endif
 
 /** [x0 + x4, x1 + x5, x2 + x6, x3 + x7, y0 + y4, y1 + y5, y2 + y6, y3 + y7] */
 inline v8 fold_halves(const v8& x, const v8& y) {
@@ -56,6 +50,25 @@ __attribute__((noinline)) float tail_dot(const float* a, const float* w, i64 fro
   return tail;
 }
 
+/** The end of an MR x NR tile: each of its 8-lane sums flat[m * NR + j] (zero past MR * NR, to a whole group of 8)
+ *  reduced by hsum8x8, plus the dot product's tail past the blocks of 8 ([k0, K)), written to c, or added when beta
+ *  is 1, for the first `rows` rows. */
+template <int MR, int NR>
+inline void store_tile(float* c, i64 ldc, const v8* flat, i64 rows, const float* a, const float* w, i64 k0, i64 K, float beta) {
+  constexpr int kGroups = (MR * NR + 7) / 8;
+  float sums[kGroups * 8];
+  for (int g = 0; g < kGroups; ++g) {
+    const v8 r = hsum8x8(flat + 8 * g);
+    std::memcpy(sums + 8 * g, &r, sizeof r);
+  }
+  for (i64 m = 0; m < rows; ++m)
+    for (int j = 0; j < NR; ++j) {
+      const float v = sums[m * NR + j] + (k0 < K ? tail_dot(a + m * K, w + j * K, k0, K) : 0.0f);
+      float& out = c[m * ldc + j];
+      out = beta == 0.0f ? v : out + v;
+    }
+}
+
 /** c[m, n + j] (+)= dot(a[m, :], w[n + j, :]) for m < MR, j < NR: a register tile of MR x NR sums that share their
  *  loads. Every sum is the same function of its two rows whatever MR and NR are. */
 template <int MR, int NR>
@@ -70,21 +83,10 @@ inline void tile(float* c, i64 ldc, const float* a, const float* w, i64 K, float
       for (int j = 0; j < NR; ++j) acc[m][j] += x * wv[j];
     }
   }
-  constexpr int kGroups = (MR * NR + 7) / 8;
-  v8 flat[kGroups * 8] = {};
+  v8 flat[(MR * NR + 7) / 8 * 8] = {};
   for (int m = 0; m < MR; ++m)
     for (int j = 0; j < NR; ++j) flat[m * NR + j] = acc[m][j];
-  float sums[kGroups * 8];
-  for (int g = 0; g < kGroups; ++g) {
-    const v8 r = hsum8x8(flat + 8 * g);
-    std::memcpy(sums + 8 * g, &r, sizeof r);
-  }
-  for (int m = 0; m < MR; ++m)
-    for (int j = 0; j < NR; ++j) {
-      const float v = sums[m * NR + j] + (k < K ? tail_dot(a + m * K, w + j * K, k, K) : 0.0f);
-      float& out = c[m * ldc + j];
-      out = beta == 0.0f ? v : out + v;
-    }
+  store_tile<MR, NR>(c, ldc, flat, MR, a, w, k, K, beta);
 }
 
 /** All M rows against weight rows n, n + 1 (NR of them): tiles of 4 rows, then the 1-3 left over. */
@@ -140,8 +142,7 @@ SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const 
       for (int p = 0; p < PR; ++p) acc[p][j] = _mm512_fmadd_ps(x[p], wv, acc[p][j]);
     }
   }
-  constexpr int kSums = 2 * PR * NR, kGroups = (kSums + 7) / 8;
-  v8 flat[kGroups * 8] = {};
+  v8 flat[(2 * PR * NR + 7) / 8 * 8] = {};
   for (int p = 0; p < PR; ++p)
     for (int j = 0; j < NR; ++j) {
       const __m256 lo = _mm512_castps512_ps256(acc[p][j]);
@@ -149,18 +150,7 @@ SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const 
       std::memcpy(&flat[(2 * p) * NR + j], &lo, sizeof lo);
       std::memcpy(&flat[(2 * p + 1) * NR + j], &hi, sizeof hi);
     }
-  float sums[kGroups * 8];
-  for (int g = 0; g < kGroups; ++g) {
-    const v8 r = hsum8x8(flat + 8 * g);
-    std::memcpy(sums + 8 * g, &r, sizeof r);
-  }
-  const i64 k = K8 * 8;
-  for (i64 m = 0; m < rows; ++m)
-    for (int j = 0; j < NR; ++j) {
-      const float v = sums[m * NR + j] + (k < K ? tail_dot(a + m * K, w + j * K, k, K) : 0.0f);
-      float& out = c[m * ldc + j];
-      out = beta == 0.0f ? v : out + v;
-    }
+  store_tile<2 * PR, NR>(c, ldc, flat, rows, a, w, K8 * 8, K, beta);
 }
 
 /** Weight rows [lo, hi) against all M rows (paired in pa): blocks of 12 weight rows, each run through the row
@@ -223,28 +213,23 @@ inline void store_cols(float* cr, const v8& acc, i64 n, i64 N, float beta) {
   for (i64 j = 0; n + j < N; ++j) cr[n + j] = beta == 0.0f ? acc[j] : cr[n + j] + acc[j];
 }
 
-typedef int32_t i32x8 __attribute__((vector_size(32)));
-
 /** out[k] = column k of the 8 x 8 block r (r[j] = row j): three rounds of two-vector shuffles (unpack, 64-bit
  *  shuffle, 128-bit halves), each one instruction on AVX. */
 inline void transpose8(const v8 r[8], v8 out[8]) {
-  const i32x8 lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-  const i32x8 p44 = {0, 1, 8, 9, 4, 5, 12, 13}, pee = {2, 3, 10, 11, 6, 7, 14, 15};
-  const i32x8 h20 = {0, 1, 2, 3, 8, 9, 10, 11}, h31 = {4, 5, 6, 7, 12, 13, 14, 15};
   v8 t[8], u[8];
   for (int i = 0; i < 4; ++i) {
-    t[2 * i] = __builtin_shuffle(r[2 * i], r[2 * i + 1], lo);
-    t[2 * i + 1] = __builtin_shuffle(r[2 * i], r[2 * i + 1], hi);
+    t[2 * i] = SH_SHUFFLE(r[2 * i], r[2 * i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[2 * i + 1] = SH_SHUFFLE(r[2 * i], r[2 * i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
   }
   for (int i = 0; i < 2; ++i) {  // rows 4i..4i+3: u[4i + c] holds column c of them (and column c + 4 above)
-    u[4 * i] = __builtin_shuffle(t[4 * i], t[4 * i + 2], p44);
-    u[4 * i + 1] = __builtin_shuffle(t[4 * i], t[4 * i + 2], pee);
-    u[4 * i + 2] = __builtin_shuffle(t[4 * i + 1], t[4 * i + 3], p44);
-    u[4 * i + 3] = __builtin_shuffle(t[4 * i + 1], t[4 * i + 3], pee);
+    u[4 * i] = SH_SHUFFLE(t[4 * i], t[4 * i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[4 * i + 1] = SH_SHUFFLE(t[4 * i], t[4 * i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    u[4 * i + 2] = SH_SHUFFLE(t[4 * i + 1], t[4 * i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+    u[4 * i + 3] = SH_SHUFFLE(t[4 * i + 1], t[4 * i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
   }
   for (int c = 0; c < 4; ++c) {
-    out[c] = __builtin_shuffle(u[c], u[4 + c], h20);
-    out[c + 4] = __builtin_shuffle(u[c], u[4 + c], h31);
+    out[c] = SH_SHUFFLE(u[c], u[4 + c], 0, 1, 2, 3, 8, 9, 10, 11);
+    out[c + 4] = SH_SHUFFLE(u[c], u[4 + c], 4, 5, 6, 7, 12, 13, 14, 15);
   }
 }
 

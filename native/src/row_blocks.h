@@ -10,33 +10,55 @@
 
 namespace sh {
 
-/** f(m0, rows) over M rows in blocks of up to Max (1-8) rows, rows a std::integral_constant; only instances up to
- *  Max are made (a kernel whose accumulators fill the registers at 4 rows asks for blocks of 4). */
+/** f(m0, rows) with rows = n (1 <= n <= Max <= 8) as a std::integral_constant: one instance per row count, so a
+ *  tile's sums stay in registers. */
 template <int Max = 8, typename F>
-inline void for_row_blocks(i64 M, F&& f) {
+inline void with_rows(i64 m0, i64 n, F&& f) {
   static_assert(Max >= 1 && Max <= 8, "blocks of 1 to 8 rows");
-  for (i64 m0 = 0; m0 < M; m0 += Max) {
-    switch (std::min<i64>(Max, M - m0)) {
+  switch (n) {
 #define SH_ROW_BLOCK(k) \
   case k:               \
     if constexpr (k <= Max) f(m0, std::integral_constant<int, k>{}); \
     break;
-      SH_ROW_BLOCK(1) SH_ROW_BLOCK(2) SH_ROW_BLOCK(3) SH_ROW_BLOCK(4) SH_ROW_BLOCK(5) SH_ROW_BLOCK(6) SH_ROW_BLOCK(7)
-      SH_ROW_BLOCK(8)
+    SH_ROW_BLOCK(1) SH_ROW_BLOCK(2) SH_ROW_BLOCK(3) SH_ROW_BLOCK(4) SH_ROW_BLOCK(5) SH_ROW_BLOCK(6) SH_ROW_BLOCK(7)
+    SH_ROW_BLOCK(8)
 #undef SH_ROW_BLOCK
-      default: break;
-    }
+    default: break;
   }
 }
+
+/** f(m0, rows) over M rows in blocks of up to Max (1-8) rows, rows a std::integral_constant; only instances up to
+ *  Max are made (a kernel whose accumulators fill the registers at 4 rows asks for blocks of 4). */
+template <int Max = 8, typename F>
+inline void for_row_blocks(i64 M, F&& f) {
+  for (i64 m0 = 0; m0 < M; m0 += Max) with_rows<Max>(m0, std::min<i64>(Max, M - m0), f);
+}
+
+/** for_row_blocks, except that a last block of one or two rows is evened out with the block before it (Max 6, 32
+ *  rows: 6+6+6+6+4+4 instead of 6+6+6+6+6+2): a tile of one or two rows loads all its weight blocks for few products.
+ *  Which block computes a row does not change its sums. */
+template <int Max, typename F>
+inline void for_balanced_row_blocks(i64 M, F&& f) {
+  const i64 rem = M % Max;
+  const i64 whole = M >= Max && (rem == 1 || rem == 2) ? M / Max - 1 : M / Max;
+  for (i64 b = 0; b < whole; ++b) with_rows<Max>(Max * b, Max, f);
+  const i64 m0 = Max * whole, left = M - m0;
+  if (left > Max) {
+    with_rows<Max>(m0, left - left / 2, f);
+    with_rows<Max>(m0 + left - left / 2, left / 2, f);
+  } else if (left > 0) {
+    with_rows<Max>(m0, left, f);
+  }
+}
+
+/** Chunks per thread of a decode-row GEMM of at most 8 rows (split_rows). */
+constexpr i64 kDecodeChunksPerThread = 2;
 
 /** A decode-row kernel over weight rows [0, N) against M rows, split over the row pool. range(rows, m0, lo, hi)
  *  computes weight rows [lo, hi) for the block of `rows` rows that starts at row m0. Up to 8 rows are one block whose
  *  instance is picked once, outside the loop over weight rows; more go in blocks of 8 per weight row, so each weight
  *  row is read once for all of them (it stays in L1 across its blocks). Either way an element is summed by the
  *  instance of its block, so no result depends on M or on the thread count. */
-/** Chunks per thread of a decode-row GEMM of at most 8 rows (split_rows). */
-constexpr i64 kDecodeChunksPerThread = 2;
-
 template <typename Range>
 void rows_over_pool(i64 M, i64 N, i64 K, Range&& range) {
   if (M <= 8) {

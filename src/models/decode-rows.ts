@@ -119,8 +119,8 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
   else kernels().gemmRows(y, x, w.data, B, O, I, false);
 }
 
-/** An empty buffer that stands in reused argument lists for one released after a call. */
-const NO_FACTOR = new Float32Array(0);
+/** An empty buffer that stands in a reused argument list (loraArgs, cacheLists) for one released after a call. */
+const NO_BUFFER = new Float32Array(0);
 
 /** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
  *  groups; a call reads the first G entries). */
@@ -167,8 +167,8 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
   if (G > 0) {
     const { as, bs, starts, ends, ranks, scales } = loraArgs;
     K.loraRows(y, x, as, bs, scales, starts, ends, ranks, G, B, I, O);
-    as.fill(NO_FACTOR, 0, G); // hold no adapter's factors past the call (same length: no reallocation)
-    bs.fill(NO_FACTOR, 0, G);
+    as.fill(NO_BUFFER, 0, G); // hold no adapter's factors past the call (same length: no reallocation)
+    bs.fill(NO_BUFFER, 0, G);
   }
   return y;
 }
@@ -248,13 +248,13 @@ function movePacked(packed: Float32Array, full: Float32Array, lay: Layout, rows:
   }
 }
 
+/** The per-row key and value buffers handed to attentionDecodeRows, reused from layer to layer (it reads the first B). */
+const cacheLists = { ks: [] as Float32Array[], vs: [] as Float32Array[] };
+
 /** Layer li's attention for each row: RoPE at each token's position (in place), the tokens' keys and values into the
  *  row's cache, then each row's queries against its own cache. q [M, H*D], k and v [M, Hkv*D] -> [M, H*D]. Decoding
  *  rows and short chunks attend one query at a time in one call for all of them (attentionDecodeRows); a longer
  *  chunk attends through attention() over its cache, as the forward does. No row's result depends on the others. */
-/** The per-row key and value buffers handed to attentionDecodeRows, reused from layer to layer (it reads the first B). */
-const cacheLists = { ks: [] as Float32Array[], vs: [] as Float32Array[] };
-
 function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow[], lay: Layout, q: Float32Array,
   k: Float32Array, v: Float32Array, scratch: Scratch): Float32Array {
   const c = model.config;
@@ -283,8 +283,8 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
     const o1 = dense ? out : scratch.take('o1', lay.perQueryTokens * QD);
     if (!dense) movePacked(q1, q, lay, rows, lay.perQuery, QD, true);
     K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
-    ks.fill(NO_FACTOR, 0, B1); // hold no cache past the call (the lists keep their length: no reallocation)
-    vs.fill(NO_FACTOR, 0, B1);
+    ks.fill(NO_BUFFER, 0, B1); // hold no cache past the call (the lists keep their length: no reallocation)
+    vs.fill(NO_BUFFER, 0, B1);
     if (!dense) movePacked(o1, out, lay, rows, lay.perQuery, QD, false);
   }
   for (const b of lay.blocked) {

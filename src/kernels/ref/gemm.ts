@@ -2,6 +2,7 @@
 // Sums run in double precision; the result is rounded once when stored.
 import type { FA } from './types.js';
 import { bf16ToF32, f32ToBf16 } from './convert.js';
+import { scale } from './elementwise.js';
 
 /** c[b] = op(a[b]) @ op(b[b]) + beta * c[b] for b < batch (see Kernels.gemm).
  *  op(a) [M, K] is stored [K, M] when transA; op(b) [K, N] is stored [N, K] when transB; c [M, N]. */
@@ -174,7 +175,7 @@ export function loraRows(y: FA, x: FA, as: readonly FA[], bs: readonly FA[], sca
     if (rows === 0) continue;
     const u = new Float32Array(rows * R);
     gemmRows(u, x.subarray(m0 * I, m1 * I), as[g], rows, R, I, false);
-    for (let i = 0; i < u.length; i++) u[i] = u[i] * scales[g];
+    scale(u, u, scales[g], u.length);
     gemmRows(y.subarray(m0 * O, m1 * O), u, bs[g], rows, O, R, true);
   }
 }
