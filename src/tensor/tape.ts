@@ -3,7 +3,7 @@
 import { Tensor } from './tensor.js';
 import { ShitateError } from '../errors.js';
 import { fmtShape } from './shape.js';
-import { giveBack, takeZeroed } from './pool.js';
+import { giveBack, takeBuffer, takeZeroed } from './pool.js';
 
 interface Entry {
   op: string;
@@ -57,6 +57,30 @@ export function gradOf(t: Tensor): Float32Array {
   return t.grad.data;
 }
 
+/** t's gradient buffer for a kernel that can either write or accumulate (a GEMM's beta): `fresh` is true when
+ *  the buffer was just taken and holds garbage, so the caller must write every element (beta 0) rather than
+ *  add; false when it holds a gradient already (or a leaf's zeros) to add to. Skips gradOf's zero-fill. */
+export function gradSlot(t: Tensor): { data: Float32Array; fresh: boolean } {
+  if (t.grad || !opOutputs.has(t)) return { data: gradOf(t), fresh: false };
+  t.grad = Tensor.from(takeBuffer(t.size), t.shape);
+  return { data: t.grad.data, fresh: true };
+}
+
+/** The gradient the entry now running passes back (backward() sets it), and the ones handed on to an input. */
+let passing: Float32Array | null = null;
+const handedOn = new Set<Float32Array>();
+
+/** For ops whose input gradient is the output's unchanged (a view, an add): hands the output's gradient buffer
+ *  `dout` to `t` when t has none yet and is itself an op output, instead of zero-filling one and adding into it.
+ *  Returns false (the caller then accumulates as usual) when t already has a gradient, is a leaf (a
+ *  parameter's gradient is its own array), or dout is not the running entry's gradient or was handed already. */
+export function handGrad(t: Tensor, dout: Float32Array): boolean {
+  if (t.grad || !opOutputs.has(t) || dout !== passing || handedOn.has(dout) || dout.length !== t.size) return false;
+  t.grad = Tensor.from(dout, t.shape);
+  handedOn.add(dout);
+  return true;
+}
+
 export function tapeLength(): number {
   return tape.length;
 }
@@ -83,14 +107,22 @@ export function backward(root: Tensor, seed?: Tensor): void {
   else g[0] += 1;
   const entries = tape;
   tape = [];
+  handedOn.clear();
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
     const og = e.output.grad;
     if (!og) continue; // not on a path to the root
-    e.backward(og.data);
+    const outer = passing;
+    passing = e.output === root ? null : og.data; // the root keeps its gradient
+    try {
+      e.backward(og.data);
+    } finally {
+      passing = outer;
+    }
     if (e.output !== root) {
       e.output.grad = null;
-      giveBack(og.data); // nothing reads an intermediate gradient once its op has passed it back
+      // nothing reads an intermediate gradient once its op has passed it back, unless it became an input's
+      if (!handedOn.delete(og.data)) giveBack(og.data);
     }
   }
 }

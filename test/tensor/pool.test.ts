@@ -89,15 +89,19 @@ describe('step pool', () => {
     }
   });
 
-  it('never reads a buffer after handing it back (returned buffers poisoned with NaN)', () => {
-    const step = stepper(9);
-    const plain = step(false);
-    setPoolPoison(true);
-    resetPool();
-    for (let i = 0; i < 3; i++) {
-      const r = step(true);
-      expect(r.loss).toBe(plain.loss);
-      r.grads.forEach((g, j) => expect(g).toEqual(plain.grads[j]));
+  it('never reads a buffer after handing it back (returned buffers poisoned with NaN), float32 and bf16', () => {
+    for (const precision of ['fp32', 'bf16'] as const) {
+      setComputePrecision(precision);
+      setPoolPoison(false);
+      const step = stepper(9);
+      const plain = step(false);
+      setPoolPoison(true);
+      resetPool();
+      for (let i = 0; i < 3; i++) {
+        const r = step(true);
+        expect(r.loss).toBe(plain.loss);
+        r.grads.forEach((g, j) => expect(g, `${precision} gradient ${j}`).toEqual(plain.grads[j]));
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 // Elementwise arithmetic with row broadcasting, reductions to a scalar, and zero-copy reshapes.
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, handGrad, needsGrad, record } from '../tape.js';
 import { numel, rowsCols, sameShape, shapeError, type Shape } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
 import { ShitateError } from '../../errors.js';
@@ -22,11 +22,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (needsGrad([a, b])) {
     record('add', out, [a, b], (dout) => {
       const K = kernels();
-      if (a.requiresGrad) K.axpy(gradOf(a), dout, 1, a.size);
-      if (b.requiresGrad) {
+      // b's share first, so that a may take dout itself as its gradient
+      if (b.requiresGrad && b !== a) {
         if (cols === a.size) K.axpy(gradOf(b), dout, 1, b.size);
         else K.sumRows(gradOf(b), dout, a.size / cols, cols);
       }
+      if (a.requiresGrad && !handGrad(a, dout)) K.axpy(gradOf(a), dout, 1, a.size);
+      if (b.requiresGrad && b === a) K.axpy(gradOf(b), dout, 1, b.size);
     });
   }
   return out;
@@ -88,6 +90,10 @@ export function mean(a: Tensor): Tensor {
 export function view(a: Tensor, shape: Shape): Tensor {
   if (numel(shape) !== a.size) throw shapeError('view', { a: a.shape, target: shape }, `a target shape with ${a.size} elements`);
   const out = new Tensor(a.storage, shape);
-  if (needsGrad([a])) record('view', out, [a], (dout) => kernels().axpy(gradOf(a), dout, 1, a.size));
+  if (needsGrad([a])) {
+    record('view', out, [a], (dout) => {
+      if (!handGrad(a, dout)) kernels().axpy(gradOf(a), dout, 1, a.size);
+    });
+  }
   return out;
 }

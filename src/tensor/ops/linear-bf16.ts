@@ -7,7 +7,7 @@
 // Legend: N rows, O out features, I in features, R rank. Saved for backward: the bf16 input and u, never x itself.
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, gradSlot, needsGrad, record } from '../tape.js';
 import { bf16Operand, bf16Tensor } from '../lowp.js';
 import { giveBack, giveBackBits, takeBits } from '../pool.js';
 import { finite, scratch } from './util.js';
@@ -33,7 +33,8 @@ export function linearBf16(x: Tensor, w: Tensor, w16: Uint16Array, bias: Tensor 
       if (!x.requiresGrad) return;
       const g16 = takeBits(N * O);
       G.bf16LinearGrad(g16, null, dy, null, null, 0, N, O, 0);
-      G.gemmBf16Ld(gradOf(x), g16, w16, N, I, O, false, false, 1, O, I, I); // dx += r(dY) W
+      const dx = gradSlot(x);
+      G.gemmBf16Ld(dx.data, g16, w16, N, I, O, false, false, dx.fresh ? 0 : 1, O, I, I); // dx (+)= r(dY) W
       giveBackBits(g16);
     });
   }
@@ -82,23 +83,26 @@ export function lowRankBf16(x: Tensor, w: Tensor, bias: Tensor | null, lr: LowRa
         G.bf16Accumulate(gradOf(lr.A), dA, R * I);
         giveBack(dA);
       }
-      if (x.requiresGrad) backToInput(gradOf(x), g16, ext, lr, N, O, I, R);
+      if (x.requiresGrad) backToInput(gradSlot(x), g16, ext, lr, N, O, I, R);
       giveBackBits(g16);
     });
   }
   return y;
 }
 
-/** dx += r(dY) W + du A (one GEMM over [W; A]), or with dropout: dx += r(dY) W + dropout'(du A). */
-function backToInput(dx: Float32Array, g16: Uint16Array, ext: Uint16Array, lr: LowRank, N: number, O: number, I: number, R: number): void {
+/** dx (+)= r(dY) W + du A (one GEMM over [W; A]), or with dropout: dx (+)= r(dY) W + dropout'(du A); a fresh dx
+ *  is written, not added to. */
+function backToInput(slot: { data: Float32Array; fresh: boolean }, g16: Uint16Array, ext: Uint16Array, lr: LowRank, N: number, O: number, I: number, R: number): void {
   const G = kernels();
   const tail = ext.subarray(O * I, (O + R) * I);
   G.f32ToBf16(tail, lr.A.data, R * I); // the rows the forward used (A is updated only after backward)
+  const { data: dx, fresh } = slot;
+  const beta = fresh ? 0 : 1;
   if (lr.dropout === 0) {
-    G.gemmBf16Ld(dx, g16, ext, N, I, O + R, false, false, 1, O + R, I, I);
+    G.gemmBf16Ld(dx, g16, ext, N, I, O + R, false, false, beta, O + R, I, I);
     return;
   }
-  G.gemmBf16Ld(dx, g16, ext, N, I, O, false, false, 1, O + R, I, I);
+  G.gemmBf16Ld(dx, g16, ext, N, I, O, false, false, beta, O + R, I, I);
   const t = scratch(N * I);
   G.gemmBf16Ld(t, g16.subarray(O), tail, N, I, R, false, false, 0, O + R, I, I);
   G.dropoutBackward(dx, t, N * I, lr.dropout, lr.seed);

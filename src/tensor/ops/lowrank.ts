@@ -4,7 +4,7 @@
 // Backward: dB = s dY^T u ; du = s dY B ; dA = du^T dropout(x) ; dx = dY W + dropout'(du A).
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, gradSlot, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
 import { bf16WeightWithRows } from '../lowp.js';
@@ -68,8 +68,8 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
         G.gemm(gradOf(lr.A), du, xdd, 1, R, inp, N, true, false, 1, 0, 0); // dA += du^T dropout(x)
       }
       if (x.requiresGrad) {
-        const dx = gradOf(x);
-        G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, 1, 0, 0); // dx += dY W
+        const { data: dx, fresh } = gradSlot(x);
+        G.gemm(dx, dy, w.data, 1, N, inp, out, false, false, fresh ? 0 : 1, 0, 0); // dx (+)= dY W
         if (p > 0) {
           const t = scratch(N * inp);
           G.gemm(t, du, lr.A.data, 1, N, inp, R, false, false, 0, 0, 0);

@@ -4,7 +4,7 @@
 // next GEMM's bf16 operand directly (autocast rounds it there anyway); y may be a bf16 tensor (a bf16 GEMM output).
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, handGrad, needsGrad, record } from '../tape.js';
 import { sameShape, shapeError } from '../shape.js';
 import { bf16Tensor, bitsOf, computePrecision } from '../lowp.js';
 import { finite, nonEmptyLast, scratch, uninit } from './util.js';
@@ -41,8 +41,10 @@ export function addRmsnorm(x: Tensor, y: Tensor, w: Tensor, eps: number, opts: R
   finite('addRmsnorm', { x, y, sum, out });
   if (needsGrad([x, y])) {
     record('add', sum, [x, y], (dsum) => {
-      if (x.requiresGrad) kernels().axpy(gradOf(x), dsum, 1, x.size);
-      if (y.requiresGrad) kernels().axpy(gradOf(y), dsum, mult, y.size);
+      // y's share first: x may take dsum itself as its gradient (the residual stream passes it on unchanged)
+      if (y.requiresGrad && y !== x) kernels().axpy(gradOf(y), dsum, mult, y.size);
+      if (x.requiresGrad && !handGrad(x, dsum)) kernels().axpy(gradOf(x), dsum, 1, x.size);
+      if (y.requiresGrad && y === x) kernels().axpy(gradOf(y), dsum, mult, y.size);
     });
   }
   if (needsGrad([sum, w])) recordNorm(out, sum, w, rstd, N, C);
