@@ -1,6 +1,9 @@
 // shitate's half of bench/generate: greedy KV-cache decoding of one prompt, timing prefill and decode
-// separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process.
-import { loadModel, type ForwardOutput, type CausalLM } from '../../src/models/index.js';
+// separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process. It runs
+// what `shitate generate` runs: a model with a row decoder prefills through it in PREFILL_CHUNK-token chunks and
+// decodes one row per step; other models (hybrids) through their own forward.
+import { loadModel, rowDecoder, type ForwardOutput, type CausalLM, type RowDecoder } from '../../src/models/index.js';
+import { PREFILL_CHUNK } from '../../src/generate/session.js';
 import { holdWeightsBf16, holdWeightsInt8, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
@@ -27,10 +30,28 @@ interface Run {
   decodeS: number;
 }
 
+function argmax(row: Float32Array): number {
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
+  return best;
+}
+
 /** Prefill the prompt (its last logits give the first new token), then n-1 single-token decode steps. */
-function generate(model: CausalLM, ids: Int32Array, n: number): Run {
+function generate(model: CausalLM, rows: RowDecoder | null, ids: Int32Array, n: number): Run {
   const cache = model.createCache(1, ids.length + n); // keys and values, or recurrent state (hybrids)
   const t0 = performance.now();
+  if (rows) {
+    const adapters = rows.attached();
+    let logits: Float32Array | undefined;
+    for (let at = 0; at < ids.length; at += PREFILL_CHUNK) {
+      logits = rows.step([{ ids: Array.from(ids.subarray(at, at + PREFILL_CHUNK)), cache, adapters }])[0];
+    }
+    const tokens = [argmax(logits!)];
+    const t1 = performance.now();
+    for (let i = 1; i < n; i++) tokens.push(argmax(rows.step([{ ids: [tokens[i - 1]], cache, adapters }])[0]));
+    const t2 = performance.now();
+    return { tokens, prefillS: (t1 - t0) / 1000, decodeS: (t2 - t1) / 1000 };
+  }
   const first = model.forward({ ids, batch: 1, seqLen: ids.length, cache, logits: 'last' });
   const tokens = [argmaxLast(first)];
   const t1 = performance.now();
@@ -50,10 +71,11 @@ setWeightFormat(weights);
 if (weights === 'bf16') holdWeightsBf16(model.linears()); // as openModel(dir, { weights: 'bf16' }) does
 if (weights === 'int8') holdWeightsInt8(model.linears()); // as openModel(dir, { weights: 'int8' }) does
 const loadS = (performance.now() - tLoad) / 1000;
+const rows = rowDecoder(model);
 process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels})\n`);
 send('READY', { ...used, load_s: loadS });
 for await (const arg of commands()) {
-  const run = noGrad(() => generate(model, prompt, Number(arg)));
+  const run = noGrad(() => generate(model, rows, prompt, Number(arg)));
   send('STEP', { prefill_s: run.prefillS, decode_s: run.decodeS, prompt_tokens: prompt.length, tokens: run.tokens });
 }
 send('RESULT', { max_rss_kib: process.resourceUsage().maxRSS });
