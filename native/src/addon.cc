@@ -12,6 +12,7 @@
 #include "args.h"
 #include "bind.h"
 #include "kernels.h"
+#include "lowp.h"
 #include "threads.h"
 
 namespace sh {
@@ -41,6 +42,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value f32rows;
   napi_create_string_utf8(env, f32_rows_path(), NAPI_AUTO_LENGTH, &f32rows);
   napi_set_named_property(env, obj, "f32Rows", f32rows);
+  napi_value lowp;
+  napi_create_string_utf8(env, lowp_elementwise_path(), NAPI_AUTO_LENGTH, &lowp);
+  napi_set_named_property(env, obj, "bf16Elementwise", lowp);
   return obj;
 }
 

@@ -3,6 +3,7 @@
 // Rows run in parallel in static blocks, and every sum has a fixed order, so results repeat exactly.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -65,7 +66,114 @@ inline void store_round8(uint16_t* dst, const v8& f) {
   std::memcpy(dst, &h, sizeof h);
 }
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SH_LOWP_512 1
+#define SH_512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl")))
+#define SH_512_INLINE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl"), always_inline)) inline
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef uint32_t u32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+typedef uint16_t u16x16 __attribute__((vector_size(32)));
+
+SH_512_INLINE v16 load16(const float* p) {
+  v16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/** round_hi8 on 16 floats (the same integer steps, so the same bits) */
+SH_512_INLINE u32x16 round_hi16(const v16& f) {
+  u32x16 u;
+  std::memcpy(&u, &f, sizeof u);
+  const u32x16 r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  const u32x16 nan = (u | 0x00400000u) & 0xffff0000u;
+  i32x16 mag;
+  const u32x16 m = u & 0x7fffffffu;
+  std::memcpy(&mag, &m, sizeof mag);
+  const i32x16 is_nan = mag > 0x7f800000;
+  return is_nan ? nan : r;
+}
+
+SH_512_INLINE v16 snap16(const v16& f) {
+  const u32x16 h = round_hi16(f);
+  v16 out;
+  std::memcpy(&out, &h, sizeof out);
+  return out;
+}
+
+SH_512_INLINE void store_round16(uint16_t* dst, const v16& f) {
+  const u16x16 h = __builtin_convertvector(round_hi16(f) >> 16, u16x16);
+  std::memcpy(dst, &h, sizeof h);
+}
+
+/** y[o..o+16) = r(r(row + bias) + r(r(acc) s)), as the 8-lane epilogue */
+SH_512_INLINE void out16(uint16_t* y, const float* row, const float* bias, const v16 acc, i64 o, const v16& sv,
+                         bool exact_scale) {
+  const v16 lora = exact_scale ? snap16(acc) * sv : snap16(snap16(acc) * sv);
+  v16 base = load16(row + o);
+  if (bias != nullptr) base += load16(bias + o);
+  store_round16(y + o, snap16(base) + lora);
+}
+
+/** bf16_linear_out's LoRA columns [0, O64) of one row in 16 lanes, four accumulators at a time: every output adds
+ *  the same products in the same order as the 8-lane loop and goes through the same roundings (the same bits). */
+SH_512 void linear_out_row512(uint16_t* y, const float* row, const float* bias, const float* bt, const float* ur, i64 O,
+                              i64 O64, i64 R, float s, bool exact_scale) {
+  const v16 sv = {s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
+  for (i64 o0 = 0; o0 < O64; o0 += 64) {
+    v16 a0 = {}, a1 = {}, a2 = {}, a3 = {};
+    for (i64 r = 0; r < R; ++r) {
+      const float ui = ur[r];
+      const v16 uv = {ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui, ui};
+      const float* b = bt + r * O + o0;
+      a0 += uv * load16(b);
+      a1 += uv * load16(b + 16);
+      a2 += uv * load16(b + 32);
+      a3 += uv * load16(b + 48);
+    }
+    out16(y, row, bias, a0, o0, sv, exact_scale);
+    out16(y, row, bias, a1, o0 + 16, sv, exact_scale);
+    out16(y, row, bias, a2, o0 + 32, sv, exact_scale);
+    out16(y, row, bias, a3, o0 + 48, sv, exact_scale);
+  }
+}
+
+/** bf16_linear_grad's elementwise pass over the first O / 16 * 16 columns of one row in 16 lanes: g = r(dy),
+ *  d = r(r(dy) s) (a power of two s >= 1 leaves r(dy) s a bf16 value: no second rounding, the same bits). Returns
+ *  the columns done. */
+SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, float s, bool exact_scale) {
+  const v16 sv = {s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
+  i64 o = 0;
+  for (; o + 16 <= O; o += 16) {
+    const u32x16 h = round_hi16(load16(dr + o));
+    const u16x16 h16 = __builtin_convertvector(h >> 16, u16x16);
+    std::memcpy(g + o, &h16, sizeof h16);
+    v16 rv;
+    std::memcpy(&rv, &h, sizeof rv);
+    const v16 dd = exact_scale ? rv * sv : snap16(rv * sv);
+    std::memcpy(d + o, &dd, sizeof dd);
+  }
+  return o;
+}
+
+/** The 16-lane epilogues run: the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0. */
+bool lowp_512() {
+  static const bool yes = [] {
+    const char* env = std::getenv("SHITATE_LOWP_512");
+    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+  }();
+  return yes;
+}
+#else
+bool lowp_512() { return false; }
+#endif
+
 }  // namespace
+
+const char* lowp_elementwise_path() { return lowp_512() ? "avx512" : "avx2"; }
 
 void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const float* bias, const float* B, float s,
                      i64 N, i64 O, i64 R) {
@@ -86,6 +194,7 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
   const i64 O16 = O / 16 * 16;
   int exp2 = 0;
   const bool exact_scale = s >= 1.0f && std::frexp(s, &exp2) == 0.5f;  // s = 2^k, k >= 0
+  const bool wide = lowp_512();
 #pragma omp parallel num_threads(team_size(N * ld))
   {
     std::vector<float> ur(static_cast<size_t>(R));
@@ -110,7 +219,14 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
         if (bias != nullptr) base += load8(bias + o);
         store_round8(y + o, snap8(base) + lora);
       };
-      for (i64 o0 = 0; o0 < O16; o0 += 16) {
+      i64 start = 0;
+#ifdef SH_LOWP_512
+      if (wide) {
+        start = O / 64 * 64;
+        linear_out_row512(y, row, bias, btp, urp, O, start, R, s, exact_scale);
+      }
+#endif
+      for (i64 o0 = start; o0 < O16; o0 += 16) {
         v8 a0 = {}, a1 = {};
         for (i64 r = 0; r < R; ++r) {
           const float ui = urp[r];
@@ -150,6 +266,9 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
   float* uf = ubuf.data();
   float* du = dub.data();
   const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
+  int exp2 = 0;
+  const bool exact_scale = s >= 1.0f && std::frexp(s, &exp2) == 0.5f;  // s = 2^k, k >= 0
+  const bool wide = lowp_512();
   SH_PARALLEL_FOR(N * O)
   for (i64 n = 0; n < N; ++n) {
     uint16_t* g = g16 + n * ld;
@@ -157,6 +276,9 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
     float* d = dv + n * O;
     const v8 sv = {s, s, s, s, s, s, s, s};
     i64 o = 0;
+#ifdef SH_LOWP_512
+    if (wide) o = linear_grad_row512(g, d, dr, O, s, exact_scale);
+#endif
     for (; o + 8 <= O; o += 8) {
       const v8 r = snap8(load8(dr + o));
       store_round8(g + o, r);  // r is already a bf16 value: rounding it again only narrows it
@@ -186,24 +308,77 @@ void bf16_accumulate(float* dst, const float* src, i64 n) {
   for (i64 i = 0; i < n; ++i) dst[i] += bf16_snap(src[i]);
 }
 
-void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n) {
-  SH_PARALLEL_FOR(n)
-  for (i64 i = 0; i < n; ++i) {
+namespace {
+
+// The SwiGLU loops, compiled twice: as they are (8 lanes under the build's AVX2) and inside 16-lane functions on
+// AVX-512 CPUs. Each lane runs the same operations either way (the same bits; lowp-paths fixture).
+__attribute__((always_inline)) inline void swiglu_span(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 lo,
+                                                       i64 hi) {
+  for (i64 i = lo; i < hi; ++i) {
     const float g = bf16_widen(g16[i]);
     const float act = bf16_snap(g * sigmoid_fast(g));
     m16[i] = bf16_round(act * bf16_widen(u16[i]));
   }
 }
 
-void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n) {
-  SH_PARALLEL_FOR(n)
-  for (i64 i = 0; i < n; ++i) {
+__attribute__((always_inline)) inline void swiglu_back_span(float* dg, float* du, const float* dm, const uint16_t* g16,
+                                                            const uint16_t* u16, i64 lo, i64 hi) {
+  for (i64 i = lo; i < hi; ++i) {
     const float g = bf16_widen(g16[i]);
     const float sg = sigmoid_fast(g);
     const float d = dm[i];
     dg[i] += d * bf16_widen(u16[i]) * (sg * (1.0f + g * (1.0f - sg)));
     du[i] += d * bf16_snap(g * sg);
   }
+}
+
+#ifdef SH_LOWP_512
+#define SH_512_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+SH_512_WIDE void swiglu_span512(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 lo, i64 hi) {
+  swiglu_span(m16, g16, u16, lo, hi);
+}
+SH_512_WIDE void swiglu_back_span512(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16,
+                                     i64 lo, i64 hi) {
+  swiglu_back_span(dg, du, dm, g16, u16, lo, hi);
+}
+#endif
+
+/** [0, n) in one static block per thread (blocks of whole 64-element runs), fn(lo, hi) on each */
+template <typename Fn>
+void split_span(i64 n, Fn fn) {
+  const int team = team_size(n);
+  if (team <= 1) {
+    fn(0, n);
+    return;
+  }
+#pragma omp parallel num_threads(team)
+  {
+    const i64 t = team_threads(), per = ((n + t - 1) / t + 63) / 64 * 64;  // covers n
+    const i64 lo = std::min<i64>(n, per * thread_id()), hi = std::min<i64>(n, lo + per);
+    if (lo < hi) fn(lo, hi);
+  }
+}
+
+}  // namespace
+
+void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n) {
+#ifdef SH_LOWP_512
+  if (lowp_512()) {
+    split_span(n, [&](i64 lo, i64 hi) { swiglu_span512(m16, g16, u16, lo, hi); });
+    return;
+  }
+#endif
+  split_span(n, [&](i64 lo, i64 hi) { swiglu_span(m16, g16, u16, lo, hi); });
+}
+
+void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n) {
+#ifdef SH_LOWP_512
+  if (lowp_512()) {
+    split_span(n, [&](i64 lo, i64 hi) { swiglu_back_span512(dg, du, dm, g16, u16, lo, hi); });
+    return;
+  }
+#endif
+  split_span(n, [&](i64 lo, i64 hi) { swiglu_back_span(dg, du, dm, g16, u16, lo, hi); });
 }
 
 void rmsnorm_bf16(uint16_t* out16, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps) {

@@ -30,6 +30,10 @@ inline float bf16_widen(uint16_t h) {
 /** The float nearest to f with a bf16 value (f rounded through bf16). */
 inline float bf16_snap(float f) { return bf16_widen(bf16_round(f)); }
 
+/** How the bf16 training epilogues and SwiGLU run: "avx512" (16 lanes) or "avx2" (8 lanes; also where
+ *  SHITATE_LOWP_512=0). The same bits either way. */
+const char* lowp_elementwise_path();
+
 /** c = alpha-free op(a16) @ op(b16) + beta * c with explicit leading dimensions, float32 sums (threaded). */
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
                   float beta, i64 lda, i64 ldb, i64 ldc);

@@ -21,7 +21,8 @@ interface Report {
   cpu: string;
   cores: number;
   memoryGiB: number;
-  native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null };
+  native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null;
+    bf16Elementwise: string | null };
   /** the compute path each setting takes here, in words */
   paths: ComputePaths;
   selfTest: { op: string; maxAbsDiff: number; tolerance: number; pass: boolean }[];
@@ -76,6 +77,7 @@ function collect(): Report {
       threads: load.info?.threads ?? null,
       openmp: load.info?.openmp ?? null,
       bf16Gemm: load.info?.bf16Gemm ?? null,
+      bf16Elementwise: load.info?.bf16Elementwise ?? null,
     },
     paths: computePaths(load.kernels !== null),
     selfTest: load.kernels ? kernelSelfTest(load.kernels, referenceKernels) : [],
@@ -98,7 +100,8 @@ function print(r: Report): void {
     out.push('', 'compute paths on this machine:');
     out.push(`  train --precision fp32, --weights f32   ${pb.fp32}`);
     out.push(`  train --precision bf16                  ${pb.trainBf16 === 'native' ? 'bf16 GEMMs native (AVX512-BF16 / AMX)'
-      : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}`);
+      : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}; epilogues and SwiGLU ${
+      r.native.bf16Elementwise === 'avx512' ? '16 lanes (AVX-512)' : '8 lanes (AVX2)'}`);
     out.push(`  generate/chat/serve --weights bf16      decode: ${pb.weightsBf16.decode}; prefill: bf16 GEMM ${pb.weightsBf16.prefill}`);
     out.push(`  generate/chat/serve --weights int8      ${pb.weightsInt8}`);
     out.push('', 'kernel self-test (native vs reference):');

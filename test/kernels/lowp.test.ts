@@ -3,6 +3,8 @@
 // none, GQA, windows, segments, ALiBi, soft-caps, queries that see no key). Outputs are bf16, so two correct
 // implementations may round a value that sits on a bf16 boundary differently: comparisons allow one bf16 step
 // (2^-8 relative) where a sum feeds a rounding.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
 import type { Kernels } from '../../src/kernels/types.js';
@@ -187,7 +189,11 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
 
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
-    const [N, O, R] = [9, 53, 8]; // O: three blocks of 16 and a tail
+    // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail
+    for (const [N, O, R] of [[9, 53, 8], [5, 133, 8]]) checkOut(rng, N, O, R);
+  });
+
+  function checkOut(rng: Rng, N: number, O: number, R: number): void {
     const yext = randn(rng, N * (O + R));
     const B = randn(rng, O * R, 0.3);
     const bias = randn(rng, O);
@@ -197,8 +203,26 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
         native!.bf16LinearOut(y1, u1, yext, b, B, s, N, O, R);
         ref.bf16LinearOut(y2, u2, yext, b, B, s, N, O, R);
         expect(Array.from(u1), `u, scale ${s}`).toEqual(Array.from(u2));
-        expect(Array.from(y1), `y, scale ${s}${b ? ', bias' : ''}`).toEqual(Array.from(y2));
+        expect(Array.from(y1), `y, O ${O}, scale ${s}${b ? ', bias' : ''}`).toEqual(Array.from(y2));
       }
+    }
+  }
+
+  it('the 16-lane epilogues and SwiGLU give the 8-lane ones\' bits (special values included)', () => {
+    const run = (env: Record<string, string>): { path: string; outputs: Record<string, number[]> } => {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/lowp-paths.ts')],
+        { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 << 20 });
+      expect(r.status, r.stderr || String(r.error)).toBe(0);
+      return JSON.parse(r.stdout) as { path: string; outputs: Record<string, number[]> };
+    };
+    const auto = run({ SHITATE_LOWP_512: '' });
+    const narrow = run({ SHITATE_LOWP_512: '0' });
+    expect(auto.path).toBe(nativeStatus().info?.bf16Elementwise);
+    expect(narrow.path).toBe('avx2');
+    expect(Object.keys(auto.outputs).length).toBe(35); // 5 shapes x 2 scales x (2 epilogues + 1 gradient) + 5 SwiGLU sizes
+    for (const [label, values] of Object.entries(narrow.outputs)) {
+      expect(values.length, label).toBeGreaterThan(0);
+      expect(auto.outputs[label], label).toEqual(values);
     }
   });
 
