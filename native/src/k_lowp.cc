@@ -139,10 +139,9 @@ SH_512 void linear_out_row512(uint16_t* y, const float* row, const float* bias, 
   }
 }
 
-/** bf16_linear_grad's elementwise pass over the first O / 16 * 16 columns of one row in 16 lanes: g = r(dy),
- *  d = r(r(dy) s) (a power of two s >= 1 leaves r(dy) s a bf16 value: no second rounding, the same bits). Returns
- *  the columns done. */
-SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, float s, bool exact_scale) {
+/** bf16_linear_grad's elementwise pass (a scale that is not a power of two) over the first O / 16 * 16 columns of
+ *  one row in 16 lanes: g = r(dy), d = r(r(dy) s), the same bits as 8 lanes. Returns the columns done. */
+SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, float s) {
   const v16 sv = {s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s};
   i64 o = 0;
   for (; o + 16 <= O; o += 16) {
@@ -151,7 +150,7 @@ SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, flo
     std::memcpy(g + o, &h16, sizeof h16);
     v16 rv;
     std::memcpy(&rv, &h, sizeof rv);
-    const v16 dd = exact_scale ? rv * sv : snap16(rv * sv);
+    const v16 dd = snap16(rv * sv);
     std::memcpy(d + o, &dd, sizeof dd);
   }
   return o;
@@ -247,6 +246,211 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
   }
 }
 
+namespace {
+
+// bf16_linear_grad when s is a power of two >= 1 (alpha / r = 2, say): then dv = r(r(dy) s) = r(dy) s exactly, so
+// du = s (r(dy) . r(B)) and dB^T = s (u^T r(dy)) need no dv buffer: one pass over dy writes g16 and the row's du from
+// the row in L1, and dB is summed by columns from g16. Both widths sum in one order, so they give the same bits:
+// du[n, r] as 16 lanes over blocks of 16 columns (lane l and l + 8 added first, then a fixed tree, then the tail
+// columns in order), dB per column over the rows in order.
+
+/** The lanes of a 16-lane sum held as two halves: (lo + hi), then a fixed tree. */
+inline float reduce_halves(const v8& lo, const v8& hi) {
+  const v8 m = lo + hi;
+  return ((m[0] + m[4]) + (m[1] + m[5])) + ((m[2] + m[6]) + (m[3] + m[7]));
+}
+
+/** g[0, O) = r(dr), d[0, O) = those values as floats, 8 lanes. */
+inline void round_row8(uint16_t* g, float* d, const float* dr, i64 O) {
+  i64 o = 0;
+  for (; o + 8 <= O; o += 8) {
+    const u32x8 h = round_hi8(load8(dr + o));
+    const u16x8 h16 = __builtin_convertvector(h >> 16, u16x8);
+    std::memcpy(g + o, &h16, sizeof h16);
+    std::memcpy(d + o, &h, sizeof h);
+  }
+  for (; o < O; ++o) {
+    g[o] = bf16_round(dr[o]);
+    d[o] = bf16_widen(g[o]);
+  }
+}
+
+/** du for one row from its rounded values d (8-lane halves, four r at a time). */
+void row_du8(uint16_t* gr, const float* d, const float* bt, i64 O, i64 R, float s) {
+  const i64 O16 = O / 16 * 16;
+  for (i64 r0 = 0; r0 < R; r0 += 4) {
+    const i64 rn = std::min<i64>(4, R - r0);
+    const float* b0 = bt + r0 * O;
+    const float* b1 = rn > 1 ? b0 + O : b0;
+    const float* b2 = rn > 2 ? b0 + 2 * O : b0;
+    const float* b3 = rn > 3 ? b0 + 3 * O : b0;
+    v8 l0 = {}, h0 = {}, l1 = {}, h1 = {}, l2 = {}, h2 = {}, l3 = {}, h3 = {};
+    for (i64 o = 0; o < O16; o += 16) {
+      const v8 xl = load8(d + o), xh = load8(d + o + 8);
+      l0 += xl * load8(b0 + o); h0 += xh * load8(b0 + o + 8);
+      l1 += xl * load8(b1 + o); h1 += xh * load8(b1 + o + 8);
+      l2 += xl * load8(b2 + o); h2 += xh * load8(b2 + o + 8);
+      l3 += xl * load8(b3 + o); h3 += xh * load8(b3 + o + 8);
+    }
+    const float t[4] = {reduce_halves(l0, h0), reduce_halves(l1, h1), reduce_halves(l2, h2), reduce_halves(l3, h3)};
+    for (i64 j = 0; j < rn; ++j) {
+      float v = t[j];
+      const float* b = bt + (r0 + j) * O;
+      for (i64 o = O16; o < O; ++o) v += d[o] * b[o];
+      gr[O + r0 + j] = bf16_round(s * v);
+    }
+  }
+}
+
+/** dB[o, r] += r(s sum_n u[n, r] g[n, o]) for columns [o0, o1), 8 lanes: 16 columns by four r at a time. */
+void db_cols8(float* dB, const uint16_t* g16, const float* uf, i64 N, i64 ld, i64 R, float s, i64 o0, i64 o1) {
+  i64 o = o0;
+  for (; o + 16 <= o1; o += 16)
+    for (i64 r0 = 0; r0 < R; r0 += 4) {
+      const i64 rn = std::min<i64>(4, R - r0);
+      v8 a[4][2] = {};
+      for (i64 n = 0; n < N; ++n) {
+        v8 x0, x1;
+        u32x8 w0, w1;
+        const uint16_t* gp = g16 + n * ld + o;
+        u16x8 h0, h1;
+        std::memcpy(&h0, gp, sizeof h0);
+        std::memcpy(&h1, gp + 8, sizeof h1);
+        w0 = __builtin_convertvector(h0, u32x8) << 16;
+        w1 = __builtin_convertvector(h1, u32x8) << 16;
+        std::memcpy(&x0, &w0, sizeof x0);
+        std::memcpy(&x1, &w1, sizeof x1);
+        const float* up = uf + n * R + r0;
+        for (int j = 0; j < 4; ++j) {
+          const float uj = up[j < rn ? j : 0];
+          const v8 uv = {uj, uj, uj, uj, uj, uj, uj, uj};
+          a[j][0] += uv * x0;
+          a[j][1] += uv * x1;
+        }
+      }
+      for (i64 j = 0; j < rn; ++j)
+        for (int l = 0; l < 16; ++l) dB[(o + l) * R + r0 + j] += bf16_snap(s * (l < 8 ? a[j][0][l] : a[j][1][l - 8]));
+    }
+  for (; o < o1; ++o)
+    for (i64 r = 0; r < R; ++r) {
+      float v = 0.0f;
+      for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(g16[n * ld + o]);
+      dB[o * R + r] += bf16_snap(s * v);
+    }
+}
+
+#ifdef SH_LOWP_512
+/** round_row8 and row_du8 in 16 lanes (eight r at a time): the same sums. */
+SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt, i64 O, i64 R, float s) {
+  i64 o = 0;
+  for (; o + 16 <= O; o += 16) {
+    const u32x16 h = round_hi16(load16(dr + o));
+    const u16x16 h16 = __builtin_convertvector(h >> 16, u16x16);
+    std::memcpy(gr + o, &h16, sizeof h16);
+    std::memcpy(d + o, &h, sizeof h);
+  }
+  for (; o < O; ++o) {
+    gr[o] = bf16_round(dr[o]);
+    d[o] = bf16_widen(gr[o]);
+  }
+  const i64 O16 = O / 16 * 16;
+  for (i64 r0 = 0; r0 < R; r0 += 8) {
+    const i64 rn = std::min<i64>(8, R - r0);
+    const float* b[8];
+    for (int j = 0; j < 8; ++j) b[j] = bt + (r0 + (j < rn ? j : 0)) * O;
+    v16 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
+    for (i64 q = 0; q < O16; q += 16) {
+      const v16 x = load16(d + q);
+      a0 += x * load16(b[0] + q); a1 += x * load16(b[1] + q);
+      a2 += x * load16(b[2] + q); a3 += x * load16(b[3] + q);
+      a4 += x * load16(b[4] + q); a5 += x * load16(b[5] + q);
+      a6 += x * load16(b[6] + q); a7 += x * load16(b[7] + q);
+    }
+    const v16 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+    for (i64 j = 0; j < rn; ++j) {
+      const v16& aj = acc[j];
+      float m[8];
+      for (int l = 0; l < 8; ++l) m[l] = aj[l] + aj[l + 8];
+      float v = ((m[0] + m[4]) + (m[1] + m[5])) + ((m[2] + m[6]) + (m[3] + m[7]));
+      for (i64 c = O16; c < O; ++c) v += d[c] * b[j][c];
+      gr[O + r0 + j] = bf16_round(s * v);
+    }
+  }
+}
+
+/** db_cols8 in 16 lanes: 32 columns by eight r at a time, the same per-column sums. */
+SH_512 void db_cols512(float* dB, const uint16_t* g16, const float* uf, i64 N, i64 ld, i64 R, float s, i64 o0, i64 o1) {
+  typedef uint16_t u16x16v __attribute__((vector_size(32)));
+  i64 o = o0;
+  for (; o + 32 <= o1; o += 32)
+    for (i64 r0 = 0; r0 < R; r0 += 8) {
+      const i64 rn = std::min<i64>(8, R - r0);
+      v16 a[8][2];
+      for (int j = 0; j < 8; ++j) a[j][0] = a[j][1] = v16{};
+      for (i64 n = 0; n < N; ++n) {
+        const uint16_t* gp = g16 + n * ld + o;
+        u16x16v h0, h1;
+        std::memcpy(&h0, gp, sizeof h0);
+        std::memcpy(&h1, gp + 16, sizeof h1);
+        const u32x16 w0 = __builtin_convertvector(h0, u32x16) << 16, w1 = __builtin_convertvector(h1, u32x16) << 16;
+        v16 x0, x1;
+        std::memcpy(&x0, &w0, sizeof x0);
+        std::memcpy(&x1, &w1, sizeof x1);
+        const float* up = uf + n * R + r0;
+        for (int j = 0; j < 8; ++j) {
+          const float uj = up[j < rn ? j : 0];
+          const v16 uv = {uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj};
+          a[j][0] += uv * x0;
+          a[j][1] += uv * x1;
+        }
+      }
+      for (i64 j = 0; j < rn; ++j)
+        for (int l = 0; l < 32; ++l) dB[(o + l) * R + r0 + j] += bf16_snap(s * (l < 16 ? a[j][0][l] : a[j][1][l - 16]));
+    }
+  db_cols8(dB, g16, uf, N, ld, R, s, o, o1);
+}
+#endif
+
+void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t* u16, const float* B, float s, i64 N,
+                       i64 O, i64 R) {
+  const i64 ld = O + R;
+  const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
+  const bool wide = lowp_512();
+#pragma omp parallel num_threads(team_size(N * ld * 2))
+  {
+    std::vector<float> d(static_cast<size_t>(O));
+#pragma omp for schedule(static)
+    for (i64 n = 0; n < N; ++n) {
+#ifdef SH_LOWP_512
+      if (wide) {
+        row_grad512(g16 + n * ld, d.data(), dy + n * O, bt.data(), O, R, s);
+        continue;
+      }
+#endif
+      round_row8(g16 + n * ld, d.data(), dy + n * O, O);
+      row_du8(g16 + n * ld, d.data(), bt.data(), O, R, s);
+    }
+  }
+  if (dB == nullptr) return;
+  std::vector<float> uf(static_cast<size_t>(N * R));
+  for (i64 i = 0; i < N * R; ++i) uf[static_cast<size_t>(i)] = bf16_widen(u16[i]);
+  // columns in blocks of 32 (whole vectors on either path), split statically over the threads
+  const i64 blocks = (O + 31) / 32;
+#pragma omp parallel for num_threads(team_size(N * O * R / 8)) schedule(static)
+  for (i64 cb = 0; cb < blocks; ++cb) {
+    const i64 o0 = cb * 32, o1 = std::min(O, o0 + 32);
+#ifdef SH_LOWP_512
+    if (wide) {
+      db_cols512(dB, g16, uf.data(), N, ld, R, s, o0, o1);
+      continue;
+    }
+#endif
+    db_cols8(dB, g16, uf.data(), N, ld, R, s, o0, o1);
+  }
+}
+
+}  // namespace
+
 void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t* u16, const float* B, float s, i64 N,
                       i64 O, i64 R) {
   const i64 ld = O + R;
@@ -254,6 +458,11 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
     SH_PARALLEL_FOR(N * O)
     for (i64 n = 0; n < N; ++n)
       for (i64 o = 0; o < O; ++o) g16[n * ld + o] = bf16_round(dy[n * O + o]);
+    return;
+  }
+  int exp2 = 0;
+  if (s >= 1.0f && std::frexp(s, &exp2) == 0.5f) {  // s = 2^k, k >= 0
+    linear_grad_exact(g16, dB, dy, u16, B, s, N, O, R);
     return;
   }
   // one elementwise pass writes r(dy) into g16 and dv = r(r(dy) s) [N, O]; then the two rank-R products are
@@ -266,8 +475,6 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
   float* uf = ubuf.data();
   float* du = dub.data();
   const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
-  int exp2 = 0;
-  const bool exact_scale = s >= 1.0f && std::frexp(s, &exp2) == 0.5f;  // s = 2^k, k >= 0
   const bool wide = lowp_512();
   SH_PARALLEL_FOR(N * O)
   for (i64 n = 0; n < N; ++n) {
@@ -277,7 +484,7 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
     const v8 sv = {s, s, s, s, s, s, s, s};
     i64 o = 0;
 #ifdef SH_LOWP_512
-    if (wide) o = linear_grad_row512(g, d, dr, O, s, exact_scale);
+    if (wide) o = linear_grad_row512(g, d, dr, O, s);
 #endif
     for (; o + 8 <= O; o += 8) {
       const v8 r = snap8(load8(dr + o));

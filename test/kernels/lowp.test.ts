@@ -92,8 +92,10 @@ describe('reference bf16 kernels follow their formulas', () => {
 
 /** Cases run on both implementations from the same seed; returns the outputs to compare. */
 const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayLike<number>[] }[] = [
-  ...[[5, 7, 9, 0], [33, 70, 130, 3], [64, 48, 96, 8]].map(([N, O, I, R]) => ({
-    label: `linear N=${N} O=${O} I=${I} R=${R}`, tol: 8e-3,
+  // scale 1.5, and 2 (a power of two: the backward sums without a dv buffer, by rows for du and by columns for dB)
+  ...[[5, 7, 9, 0, 1.5], [33, 70, 130, 3, 1.5], [64, 48, 96, 8, 1.5], [40, 150, 64, 8, 2], [17, 33, 20, 3, 2], [9, 70, 16, 12, 4]]
+    .map(([N, O, I, R, sc]) => ({
+    label: `linear N=${N} O=${O} I=${I} R=${R} s=${sc}`, tol: 8e-3,
     run: (k: Kernels, rng: Rng) => {
       const x16 = bits(randn(rng, N * I));
       const w16 = bits(randn(rng, (O + R) * I, 0.2));
@@ -103,11 +105,11 @@ const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayL
       const u16 = new Uint16Array(N * R);
       const B = randn(rng, O * R, 0.3);
       const bias = R === 3 ? randn(rng, O) : null;
-      k.bf16LinearOut(y16, R ? u16 : null, yext, bias, R ? B : null, 1.5, N, O, R);
+      k.bf16LinearOut(y16, R ? u16 : null, yext, bias, R ? B : null, sc, N, O, R);
       const dy = randn(rng, N * O);
       const g16 = new Uint16Array(N * (O + R));
       const dB = randn(rng, O * R);
-      k.bf16LinearGrad(g16, R ? dB : null, dy, R ? u16 : null, R ? B : null, 1.5, N, O, R);
+      k.bf16LinearGrad(g16, R ? dB : null, dy, R ? u16 : null, R ? B : null, sc, N, O, R);
       const dx = randn(rng, N * I);
       k.gemmBf16Ld(dx, g16, w16, N, I, O + R, false, false, 1, O + R, I, I);
       const dA = randn(rng, R * I);
