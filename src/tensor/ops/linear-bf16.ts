@@ -41,7 +41,7 @@ export function linearBf16(x: Tensor, w: Tensor, w16: Uint16Array, bias: Tensor 
   return y;
 }
 
-/** The low-rank linear of lowrank.ts in bf16: x [N, I] (leading dims folded), ext = [W; room for >= R rows] bf16.
+/** The low-rank linear of lowrank.ts in bf16: x [..., I] (leading dims folded by size), ext = [W; room for >= R rows] bf16.
  *  Returns the bf16 output [..., O]. */
 export function lowRankBf16(x: Tensor, w: Tensor, bias: Tensor | null, lr: LowRank, ext: Uint16Array, outShape: number[]): Tensor {
   const [O, I] = w.shape;

@@ -10,7 +10,6 @@ import { finite, scratch, uninit } from './util.js';
 import { bf16WeightWithRows } from '../lowp.js';
 import { lowRankBf16 } from './linear-bf16.js';
 import { inferenceBf16, inferenceInt8 } from '../weights.js';
-import { view } from './basic.js';
 
 export interface LowRank {
   A: Tensor; // [R, in]
@@ -32,7 +31,8 @@ export function lowRankLinear(x: Tensor, w: Tensor, bias: Tensor | null, lr: Low
   }
   const N = inp === 0 ? 0 : x.size / inp;
   const ext = bf16WeightWithRows(w, R); // frozen W in mixed precision: the bf16 path, A rows after W's
-  if (ext) return lowRankBf16(x.ndim === 2 ? x : view(x, [N, inp]), w, bias, lr, ext, [...x.shape.slice(0, -1), out]);
+  // x as it is, leading dims folded by size: no view, whose backward would add a separate gradient into x's
+  if (ext) return lowRankBf16(x, w, bias, lr, ext, [...x.shape.slice(0, -1), out]);
   const K = kernels();
   const { dropout: p, seed } = lr;
   const xd = p > 0 ? scratch(x.size) : x.data;

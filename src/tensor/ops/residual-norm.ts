@@ -4,7 +4,7 @@
 // next GEMM's bf16 operand directly (autocast rounds it there anyway); y may be a bf16 tensor (a bf16 GEMM output).
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, handGrad, needsGrad, record } from '../tape.js';
+import { gradOf, gradSlot, handGrad, needsGrad, record } from '../tape.js';
 import { sameShape, shapeError } from '../shape.js';
 import { bf16Tensor, bitsOf, computePrecision } from '../lowp.js';
 import { finite, nonEmptyLast, scratch, uninit } from './util.js';
@@ -42,7 +42,11 @@ export function addRmsnorm(x: Tensor, y: Tensor, w: Tensor, eps: number, opts: R
   if (needsGrad([x, y])) {
     record('add', sum, [x, y], (dsum) => {
       // y's share first: x may take dsum itself as its gradient (the residual stream passes it on unchanged)
-      if (y.requiresGrad && y !== x) kernels().axpy(gradOf(y), dsum, mult, y.size);
+      if (y.requiresGrad && y !== x) {
+        const dy = gradSlot(y); // the branch's first gradient is written (mult * dsum), not added to zeros
+        if (dy.fresh) kernels().scale(dy.data, dsum, mult, y.size);
+        else kernels().axpy(dy.data, dsum, mult, y.size);
+      }
       if (x.requiresGrad && !handGrad(x, dsum)) kernels().axpy(gradOf(x), dsum, 1, x.size);
       if (y.requiresGrad && y === x) kernels().axpy(gradOf(y), dsum, mult, y.size);
     });
