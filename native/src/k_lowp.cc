@@ -39,32 +39,42 @@ typedef uint32_t u32x8 __attribute__((vector_size(32)));
 typedef int32_t i32x8 __attribute__((vector_size(32)));
 typedef uint16_t u16x8 __attribute__((vector_size(16)));
 
-/** bf16_round on 8 floats, the result kept in the high halves (the bits of bf16_snap): nearest even, NaN quiet. */
-inline u32x8 round_hi8(const v8& f) {
-  u32x8 u;
+// The bf16 rounding steps on a vector of floats F (8 or 16 lanes) with unsigned U, signed I and uint16 H vectors of
+// the same lane count: one body for both widths (always inlined, so the 16-lane use compiles in its AVX-512 caller).
+
+/** bf16_round on each lane, the result kept in the high halves (the bits of bf16_snap): nearest even, NaN quiet. */
+template <typename U, typename I, typename F>
+__attribute__((always_inline)) inline U round_hi(const F& f) {
+  U u;
   std::memcpy(&u, &f, sizeof u);
-  const u32x8 r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  const u32x8 nan = (u | 0x00400000u) & 0xffff0000u;
-  i32x8 mag;  // |f| as bits: a non-negative int32, so a signed compare (AVX2 has no unsigned one) tells NaNs
-  const u32x8 m = u & 0x7fffffffu;
+  const U r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  const U nan = (u | 0x00400000u) & 0xffff0000u;
+  I mag;  // |f| as bits: a non-negative int32, so a signed compare (AVX2 has no unsigned one) tells NaNs
+  const U m = u & 0x7fffffffu;
   std::memcpy(&mag, &m, sizeof mag);
-  const i32x8 is_nan = mag > 0x7f800000;
+  const I is_nan = mag > 0x7f800000;
   return is_nan ? nan : r;
 }
 
-/** bf16_snap on 8 floats */
-inline v8 snap8(const v8& f) {
-  const u32x8 h = round_hi8(f);
-  v8 out;
+/** bf16_snap on each lane */
+template <typename U, typename I, typename F>
+__attribute__((always_inline)) inline F snap_lanes(const F& f) {
+  const U h = round_hi<U, I>(f);
+  F out;
   std::memcpy(&out, &h, sizeof out);
   return out;
 }
 
-/** bf16_round on 8 floats, stored as 8 bf16 values at dst */
-inline void store_round8(uint16_t* dst, const v8& f) {
-  const u16x8 h = __builtin_convertvector(round_hi8(f) >> 16, u16x8);
+/** bf16_round on each lane, stored as bf16 values at dst */
+template <typename U, typename I, typename H, typename F>
+__attribute__((always_inline)) inline void store_round_lanes(uint16_t* dst, const F& f) {
+  const H h = __builtin_convertvector(round_hi<U, I>(f) >> 16, H);
   std::memcpy(dst, &h, sizeof h);
 }
+
+inline u32x8 round_hi8(const v8& f) { return round_hi<u32x8, i32x8>(f); }
+inline v8 snap8(const v8& f) { return snap_lanes<u32x8, i32x8>(f); }
+inline void store_round8(uint16_t* dst, const v8& f) { store_round_lanes<u32x8, i32x8, u16x8>(dst, f); }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SH_LOWP_512 1
@@ -82,30 +92,9 @@ SH_512_INLINE v16 load16(const float* p) {
   return v;
 }
 
-/** round_hi8 on 16 floats (the same integer steps, so the same bits) */
-SH_512_INLINE u32x16 round_hi16(const v16& f) {
-  u32x16 u;
-  std::memcpy(&u, &f, sizeof u);
-  const u32x16 r = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
-  const u32x16 nan = (u | 0x00400000u) & 0xffff0000u;
-  i32x16 mag;
-  const u32x16 m = u & 0x7fffffffu;
-  std::memcpy(&mag, &m, sizeof mag);
-  const i32x16 is_nan = mag > 0x7f800000;
-  return is_nan ? nan : r;
-}
-
-SH_512_INLINE v16 snap16(const v16& f) {
-  const u32x16 h = round_hi16(f);
-  v16 out;
-  std::memcpy(&out, &h, sizeof out);
-  return out;
-}
-
-SH_512_INLINE void store_round16(uint16_t* dst, const v16& f) {
-  const u16x16 h = __builtin_convertvector(round_hi16(f) >> 16, u16x16);
-  std::memcpy(dst, &h, sizeof h);
-}
+SH_512_INLINE u32x16 round_hi16(const v16& f) { return round_hi<u32x16, i32x16>(f); }
+SH_512_INLINE v16 snap16(const v16& f) { return snap_lanes<u32x16, i32x16>(f); }
+SH_512_INLINE void store_round16(uint16_t* dst, const v16& f) { store_round_lanes<u32x16, i32x16, u16x16>(dst, f); }
 
 /** y[o..o+16) = r(r(row + bias) + r(r(acc) s)), as the 8-lane epilogue */
 SH_512_INLINE void out16(uint16_t* y, const float* row, const float* bias, const v16 acc, i64 o, const v16& sv,
@@ -260,12 +249,16 @@ inline float reduce_halves(const v8& lo, const v8& hi) {
   return ((m[0] + m[4]) + (m[1] + m[5])) + ((m[2] + m[6]) + (m[3] + m[7]));
 }
 
-/** g[0, O) = r(dr), d[0, O) = those values as floats, 8 lanes. */
-inline void round_row8(uint16_t* g, float* d, const float* dr, i64 O) {
+/** g[0, O) = r(dr), d[0, O) = those values as floats, in vectors F of L lanes (round_hi's types), then the tail. */
+template <typename U, typename I, typename H, typename F>
+__attribute__((always_inline)) inline void round_row(uint16_t* g, float* d, const float* dr, i64 O) {
+  constexpr i64 L = sizeof(F) / sizeof(float);
   i64 o = 0;
-  for (; o + 8 <= O; o += 8) {
-    const u32x8 h = round_hi8(load8(dr + o));
-    const u16x8 h16 = __builtin_convertvector(h >> 16, u16x8);
+  for (; o + L <= O; o += L) {
+    F x;
+    std::memcpy(&x, dr + o, sizeof x);
+    const U h = round_hi<U, I>(x);
+    const H h16 = __builtin_convertvector(h >> 16, H);
     std::memcpy(g + o, &h16, sizeof h16);
     std::memcpy(d + o, &h, sizeof h);
   }
@@ -274,6 +267,8 @@ inline void round_row8(uint16_t* g, float* d, const float* dr, i64 O) {
     d[o] = bf16_widen(g[o]);
   }
 }
+
+inline void round_row8(uint16_t* g, float* d, const float* dr, i64 O) { round_row<u32x8, i32x8, u16x8, v8>(g, d, dr, O); }
 
 /** du for one row from its rounded values d (8-lane halves, four r at a time). */
 void row_du8(uint16_t* gr, const float* d, const float* bt, i64 O, i64 R, float s) {
@@ -342,17 +337,7 @@ void db_cols8(float* dB, const uint16_t* g16, const float* uf, i64 N, i64 ld, i6
 #ifdef SH_LOWP_512
 /** round_row8 and row_du8 in 16 lanes (eight r at a time): the same sums. */
 SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt, i64 O, i64 R, float s) {
-  i64 o = 0;
-  for (; o + 16 <= O; o += 16) {
-    const u32x16 h = round_hi16(load16(dr + o));
-    const u16x16 h16 = __builtin_convertvector(h >> 16, u16x16);
-    std::memcpy(gr + o, &h16, sizeof h16);
-    std::memcpy(d + o, &h, sizeof h);
-  }
-  for (; o < O; ++o) {
-    gr[o] = bf16_round(dr[o]);
-    d[o] = bf16_widen(gr[o]);
-  }
+  round_row<u32x16, i32x16, u16x16, v16>(gr, d, dr, O);
   const i64 O16 = O / 16 * 16;
   for (i64 r0 = 0; r0 < R; r0 += 8) {
     const i64 rn = std::min<i64>(8, R - r0);
