@@ -297,41 +297,103 @@ void row_du8(uint16_t* gr, const float* d, const float* bt, i64 O, i64 R, float 
   }
 }
 
-/** dB[o, r] += r(s sum_n u[n, r] g[n, o]) for columns [o0, o1), 8 lanes: 16 columns by four r at a time. */
-void db_cols8(float* dB, const uint16_t* g16, const float* uf, i64 N, i64 ld, i64 R, float s, i64 o0, i64 o1) {
-  i64 o = o0;
-  for (; o + 16 <= o1; o += 16)
-    for (i64 r0 = 0; r0 < R; r0 += 4) {
-      const i64 rn = std::min<i64>(4, R - r0);
-      v8 a[4][2] = {};
-      for (i64 n = 0; n < N; ++n) {
-        v8 x0, x1;
-        u32x8 w0, w1;
-        const uint16_t* gp = g16 + n * ld + o;
-        u16x8 h0, h1;
-        std::memcpy(&h0, gp, sizeof h0);
-        std::memcpy(&h1, gp + 8, sizeof h1);
-        w0 = __builtin_convertvector(h0, u32x8) << 16;
-        w1 = __builtin_convertvector(h1, u32x8) << 16;
-        std::memcpy(&x0, &w0, sizeof x0);
-        std::memcpy(&x1, &w1, sizeof x1);
-        const float* up = uf + n * R + r0;
-        for (int j = 0; j < 4; ++j) {
-          const float uj = up[j < rn ? j : 0];
-          const v8 uv = {uj, uj, uj, uj, uj, uj, uj, uj};
-          a[j][0] += uv * x0;
-          a[j][1] += uv * x1;
+template <typename F>
+__attribute__((always_inline)) inline F vload(const float* p) {
+  F v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <typename F>
+__attribute__((always_inline)) inline void vstore(float* p, const F& v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+/** dst[l so] += r(s sum) for the 2L column sums of one r held in two vectors (passed by value: no addresses taken) */
+template <typename F>
+__attribute__((always_inline)) inline void put_cols(float* dst, i64 so, const F lo, const F hi, float s) {
+  constexpr int L = sizeof(F) / sizeof(float);
+  for (int l = 0; l < L; ++l) dst[l * so] += bf16_snap(s * lo[l]);
+  for (int l = 0; l < L; ++l) dst[(L + l) * so] += bf16_snap(s * hi[l]);
+}
+
+/** out[o so + r sr] += r(s sum_n u[n, r] x[n, o]) for the columns [o0, o1) of a bf16 matrix x [N, ldx] and u [N, R]
+ *  (dB: x = r(dy), out dB [O, R]; dA: x = the input, u = du, out dA [R, I]), in vectors F of L lanes (U, H its uint32
+ *  and uint16 twins): 2L columns by RG r at a time in named accumulators (an array of them stayed in memory and lost
+ *  the fused multiply-adds), each column summed over the rows in order, so any width gives the same bits. */
+template <typename F, typename U, typename H, int RG>
+__attribute__((always_inline)) inline void cols(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf,
+                                                i64 N, i64 R, float s, i64 o0, i64 o1) {
+  static_assert(RG == 4 || RG == 8, "four or eight r per pass");
+  constexpr int L = sizeof(F) / sizeof(float);
+  constexpr i64 kRows = 64;  // rows per block: the block's share of x stays in cache while every column runs over it
+  const i64 oe = o0 + (o1 - o0) / (2 * L) * (2 * L);
+  // the running sums of every (column, r), carried from one block of rows to the next: each column still adds its
+  // rows in order, so the blocking changes no bits
+  std::vector<float> part(static_cast<size_t>((oe - o0) / (2 * L) * ((R + RG - 1) / RG) * 2 * RG * L));
+  for (i64 nb = 0; nb < N; nb += kRows) {
+    const i64 ne = std::min(N, nb + kRows);
+    float* pp = part.data();
+    for (i64 o = o0; o < oe; o += 2 * L)
+      for (i64 r0 = 0; r0 < R; r0 += RG, pp += 2 * RG * L) {
+        const i64 rn = std::min<i64>(RG, R - r0);
+        i64 q[8];
+        for (int j = 0; j < 8; ++j) q[j] = j < rn ? j : 0;
+        F a0 = vload<F>(pp), b0 = vload<F>(pp + L), a1 = vload<F>(pp + 2 * L), b1 = vload<F>(pp + 3 * L);
+        F a2 = vload<F>(pp + 4 * L), b2 = vload<F>(pp + 5 * L), a3 = vload<F>(pp + 6 * L), b3 = vload<F>(pp + 7 * L);
+        F a4 = {}, b4 = {}, a5 = {}, b5 = {}, a6 = {}, b6 = {}, a7 = {}, b7 = {};
+        if (RG == 8) {
+          a4 = vload<F>(pp + 8 * L); b4 = vload<F>(pp + 9 * L); a5 = vload<F>(pp + 10 * L); b5 = vload<F>(pp + 11 * L);
+          a6 = vload<F>(pp + 12 * L); b6 = vload<F>(pp + 13 * L); a7 = vload<F>(pp + 14 * L); b7 = vload<F>(pp + 15 * L);
+        }
+        for (i64 n = nb; n < ne; ++n) {
+          H h0, h1;
+          std::memcpy(&h0, x + n * ldx + o, sizeof h0);
+          std::memcpy(&h1, x + n * ldx + o + L, sizeof h1);
+          const U w0 = __builtin_convertvector(h0, U) << 16, w1 = __builtin_convertvector(h1, U) << 16;
+          F x0, x1;
+          std::memcpy(&x0, &w0, sizeof x0);
+          std::memcpy(&x1, &w1, sizeof x1);
+          const float* up = uf + n * R + r0;
+          const F u0 = F{} + up[0], u1 = F{} + up[q[1]], u2 = F{} + up[q[2]], u3 = F{} + up[q[3]];
+          a0 += u0 * x0; b0 += u0 * x1;
+          a1 += u1 * x0; b1 += u1 * x1;
+          a2 += u2 * x0; b2 += u2 * x1;
+          a3 += u3 * x0; b3 += u3 * x1;
+          if (RG == 8) {
+            const F u4 = F{} + up[q[4]], u5 = F{} + up[q[5]], u6 = F{} + up[q[6]], u7 = F{} + up[q[7]];
+            a4 += u4 * x0; b4 += u4 * x1;
+            a5 += u5 * x0; b5 += u5 * x1;
+            a6 += u6 * x0; b6 += u6 * x1;
+            a7 += u7 * x0; b7 += u7 * x1;
+          }
+        }
+        vstore(pp, a0); vstore(pp + L, b0); vstore(pp + 2 * L, a1); vstore(pp + 3 * L, b1);
+        vstore(pp + 4 * L, a2); vstore(pp + 5 * L, b2); vstore(pp + 6 * L, a3); vstore(pp + 7 * L, b3);
+        if (RG == 8) {
+          vstore(pp + 8 * L, a4); vstore(pp + 9 * L, b4); vstore(pp + 10 * L, a5); vstore(pp + 11 * L, b5);
+          vstore(pp + 12 * L, a6); vstore(pp + 13 * L, b6); vstore(pp + 14 * L, a7); vstore(pp + 15 * L, b7);
         }
       }
+  }
+  const float* pp = part.data();
+  for (i64 o = o0; o < oe; o += 2 * L)
+    for (i64 r0 = 0; r0 < R; r0 += RG, pp += 2 * RG * L) {
+      const i64 rn = std::min<i64>(RG, R - r0);
       for (i64 j = 0; j < rn; ++j)
-        for (int l = 0; l < 16; ++l) dB[(o + l) * R + r0 + j] += bf16_snap(s * (l < 8 ? a[j][0][l] : a[j][1][l - 8]));
+        put_cols(out + o * so + (r0 + j) * sr, so, vload<F>(pp + 2 * j * L), vload<F>(pp + (2 * j + 1) * L), s);
     }
-  for (; o < o1; ++o)
+  for (i64 o = oe; o < o1; ++o)
     for (i64 r = 0; r < R; ++r) {
       float v = 0.0f;
-      for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(g16[n * ld + o]);
-      dB[o * R + r] += bf16_snap(s * v);
+      for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(x[n * ldx + o]);
+      out[o * so + r * sr] += bf16_snap(s * v);
     }
+}
+
+void cols8(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0,
+           i64 o1) {
+  cols<v8, u32x8, u16x8, 4>(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
 }
 
 #ifdef SH_LOWP_512
@@ -363,44 +425,36 @@ SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt
   }
 }
 
-/** db_cols8 in 16 lanes: 32 columns by eight r at a time, the same per-column sums. */
-SH_512 void db_cols512(float* dB, const uint16_t* g16, const float* uf, i64 N, i64 ld, i64 R, float s, i64 o0, i64 o1) {
-  typedef uint16_t u16x16v __attribute__((vector_size(32)));
-  i64 o = o0;
-  for (; o + 32 <= o1; o += 32)
-    for (i64 r0 = 0; r0 < R; r0 += 8) {
-      const i64 rn = std::min<i64>(8, R - r0);
-      v16 a[8][2];
-      for (int j = 0; j < 8; ++j) a[j][0] = a[j][1] = v16{};
-      for (i64 n = 0; n < N; ++n) {
-        const uint16_t* gp = g16 + n * ld + o;
-        u16x16v h0, h1;
-        std::memcpy(&h0, gp, sizeof h0);
-        std::memcpy(&h1, gp + 16, sizeof h1);
-        const u32x16 w0 = __builtin_convertvector(h0, u32x16) << 16, w1 = __builtin_convertvector(h1, u32x16) << 16;
-        v16 x0, x1;
-        std::memcpy(&x0, &w0, sizeof x0);
-        std::memcpy(&x1, &w1, sizeof x1);
-        const float* up = uf + n * R + r0;
-        for (int j = 0; j < 8; ++j) {
-          const float uj = up[j < rn ? j : 0];
-          const v16 uv = {uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj, uj};
-          a[j][0] += uv * x0;
-          a[j][1] += uv * x1;
-        }
-      }
-      for (i64 j = 0; j < rn; ++j)
-        for (int l = 0; l < 32; ++l) dB[(o + l) * R + r0 + j] += bf16_snap(s * (l < 16 ? a[j][0][l] : a[j][1][l - 16]));
-    }
-  db_cols8(dB, g16, uf, N, ld, R, s, o, o1);
+/** cols in 16 lanes: the same per-column sums. */
+SH_512 void cols512(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s,
+                    i64 o0, i64 o1) {
+  cols<v16, u32x16, u16x16, 8>(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
 }
 #endif
+
+/** cols8 / cols512 over all O columns: each thread one contiguous range of whole 32-column blocks. */
+void col_sums(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 O) {
+  [[maybe_unused]] const bool wide = lowp_512();
+  const i64 blocks = (O + 31) / 32;
+#pragma omp parallel num_threads(team_size(N * O * R / 8))
+  {
+    const i64 t = team_threads(), per = (blocks + t - 1) / t;
+    const i64 o0 = std::min(O, per * thread_id() * 32), o1 = std::min(O, o0 + per * 32);
+    if (o0 < o1) {
+#ifdef SH_LOWP_512
+      if (wide) cols512(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
+      else
+#endif
+        cols8(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
+    }
+  }
+}
 
 void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t* u16, const float* B, float s, i64 N,
                        i64 O, i64 R) {
   const i64 ld = O + R;
   const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
-  const bool wide = lowp_512();
+  [[maybe_unused]] const bool wide = lowp_512();
 #pragma omp parallel num_threads(team_size(N * ld * 2))
   {
     std::vector<float> d(static_cast<size_t>(O));
@@ -419,19 +473,7 @@ void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t
   if (dB == nullptr) return;
   std::vector<float> uf(static_cast<size_t>(N * R));
   for (i64 i = 0; i < N * R; ++i) uf[static_cast<size_t>(i)] = bf16_widen(u16[i]);
-  // columns in blocks of 32 (whole vectors on either path), split statically over the threads
-  const i64 blocks = (O + 31) / 32;
-#pragma omp parallel for num_threads(team_size(N * O * R / 8)) schedule(static)
-  for (i64 cb = 0; cb < blocks; ++cb) {
-    const i64 o0 = cb * 32, o1 = std::min(O, o0 + 32);
-#ifdef SH_LOWP_512
-    if (wide) {
-      db_cols512(dB, g16, uf.data(), N, ld, R, s, o0, o1);
-      continue;
-    }
-#endif
-    db_cols8(dB, g16, uf.data(), N, ld, R, s, o0, o1);
-  }
+  col_sums(dB, R, 1, g16, ld, uf.data(), N, R, s, O);
 }
 
 }  // namespace
