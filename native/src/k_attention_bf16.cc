@@ -51,61 +51,102 @@ std::vector<uint16_t> g_k16, g_v16;
 
 }  // namespace
 
+namespace {
+
+/** Per-thread buffers of the forward: a block's rounded queries, scores, probabilities, output and 1 / sums. */
+struct FwdBufs {
+  std::vector<uint16_t> Q, P;
+  std::vector<float> O, S, inv;
+  FwdBufs(i64 m, i64 D, i64 Tk)
+      : Q(static_cast<size_t>(m * D)), P(static_cast<size_t>(m * Tk)), O(Q.size()), S(P.size()), inv(static_cast<size_t>(m)) {}
+};
+
+/** One forward task (batch row b, kv head kvh, queries [t0, t1)), always inlined into the 8- and the 16-lane
+ *  builds below: each lane runs the same operations either way (the same bits). */
+__attribute__((always_inline)) inline void fwd_task(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q,
+                                                    const uint16_t* k16, const uint16_t* v16, const float* alibi,
+                                                    const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
+  const AttnShape& s = L.s;
+  const i64 G = L.group, D = s.D;
+  const i64 t1 = std::min(t0 + kQB, s.Tq), m = (t1 - t0) * G;
+  i64 lo, hi;
+  block_key_range(s, t0, t1, &lo, &hi);
+  const i64 nk = hi - lo;
+  for (i64 r = 0; r < m; ++r) round_into(F.Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), D);
+  if (nk > 0) mm16(false, true, m, nk, D, s.scale, F.Q.data(), D, L.kv(k16, b, lo, kvh), L.ldk, 0.0f, F.S.data(), nk);
+  if (s.softcap > 0.0f) cap_block(F.S.data(), nullptr, m * nk, s);
+  const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
+  for (i64 r = 0; r < m; ++r) {
+    const i64 t = t0 + r / G, h = kvh * G + r % G;
+    float* row = F.S.data() + r * nk;
+    i64 a, e;
+    mask_row(row, nk, lo, L.off + t, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
+    const float mx = row_max(row + a, e - a);
+    if (mx == kNegInf) {
+      std::fill(row, row + nk, 0.0f);
+      lse[(b * s.H + h) * s.Tq + t] = kNegInf;
+      F.inv[static_cast<size_t>(r)] = 0.0f;
+    } else {
+      exp_span(row, nk, a, e, mx);
+      const double sum = sum_d(row + a, e - a);
+      F.inv[static_cast<size_t>(r)] = static_cast<float>(1.0 / sum);
+      lse[(b * s.H + h) * s.Tq + t] = static_cast<float>(mx + std::log(sum));
+    }
+    round_into(F.P.data() + r * nk, row, nk);
+  }
+  // O [m, D] = r(exp(S - max)) @ V[lo:hi], normalised and rounded on the way out
+  if (nk > 0) mm16(false, false, m, D, nk, 1.0f, F.P.data(), nk, L.kv(v16, b, lo, kvh), L.ldk, 0.0f, F.O.data(), D);
+  else std::fill(F.O.begin(), F.O.end(), 0.0f);
+  for (i64 r = 0; r < m; ++r) {
+    const i64 t = t0 + r / G, h = kvh * G + r % G;
+    const float* src = F.O.data() + r * D;
+    uint16_t* d16 = L.q(out16, b, t, h);
+    const float iv = F.inv[static_cast<size_t>(r)];
+    for (i64 d = 0; d < D; ++d) d16[d] = bf16_round(src[d] * iv);
+    if (out != nullptr) {
+      float* dst = L.q(out, b, t, h);
+      for (i64 d = 0; d < D; ++d) dst[d] = bf16_widen(d16[d]);
+    }
+  }
+}
+
+using FwdTask = void (*)(FwdBufs&, float*, uint16_t*, float*, const float*, const uint16_t*, const uint16_t*,
+                         const float*, const int32_t*, const Layout&, i64, i64, i64);
+
+void fwd_task8(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q, const uint16_t* k16,
+               const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
+  fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SH_ATTN_512 1
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+void fwd_task16(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q, const uint16_t* k16,
+                const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
+  fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
+}
+#endif
+
+}  // namespace
+
 void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, const float* k, const float* v,
                     const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
-  const i64 qblocks = (s.Tq + kQB - 1) / kQB, G = L.group, D = s.D;
+  const i64 qblocks = (s.Tq + kQB - 1) / kQB;
   const i64 tasks = s.B * s.Hkv * qblocks;
-  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * D);
+  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
   const uint16_t* k16 = g_k16.data();
   const uint16_t* v16 = g_v16.data();
+  FwdTask task = fwd_task8;
+#ifdef SH_ATTN_512
+  if (lowp_512()) task = fwd_task16;
+#endif
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
   {
-    std::vector<uint16_t> Q(static_cast<size_t>(kQB * G * D)), P(static_cast<size_t>(kQB * G * s.Tk));
-    std::vector<float> O(Q.size()), S(P.size()), inv(static_cast<size_t>(kQB * G));
+    FwdBufs F(kQB * L.group, s.D, s.Tk);
 #pragma omp for schedule(dynamic, 1)
-    for (i64 task = 0; task < tasks; ++task) {
-      const i64 b = task / (s.Hkv * qblocks), kvh = (task / qblocks) % s.Hkv, t0 = (task % qblocks) * kQB;
-      const i64 t1 = std::min(t0 + kQB, s.Tq), m = (t1 - t0) * G;
-      i64 lo, hi;
-      block_key_range(s, t0, t1, &lo, &hi);
-      const i64 nk = hi - lo;
-      for (i64 r = 0; r < m; ++r) round_into(Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), D);
-      if (nk > 0) mm16(false, true, m, nk, D, s.scale, Q.data(), D, L.kv(k16, b, lo, kvh), L.ldk, 0.0f, S.data(), nk);
-      if (s.softcap > 0.0f) cap_block(S.data(), nullptr, m * nk, s);
-      const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      for (i64 r = 0; r < m; ++r) {
-        const i64 t = t0 + r / G, h = kvh * G + r % G;
-        float* row = S.data() + r * nk;
-        i64 a, e;
-        mask_row(row, nk, lo, L.off + t, s, segb, alibi != nullptr ? alibi[h] : 0.0f, &a, &e);
-        const float mx = row_max(row + a, e - a);
-        if (mx == kNegInf) {
-          std::fill(row, row + nk, 0.0f);
-          lse[(b * s.H + h) * s.Tq + t] = kNegInf;
-          inv[static_cast<size_t>(r)] = 0.0f;
-        } else {
-          exp_span(row, nk, a, e, mx);
-          const double sum = sum_d(row + a, e - a);
-          inv[static_cast<size_t>(r)] = static_cast<float>(1.0 / sum);
-          lse[(b * s.H + h) * s.Tq + t] = static_cast<float>(mx + std::log(sum));
-        }
-        round_into(P.data() + r * nk, row, nk);
-      }
-      // O [m, D] = r(exp(S - max)) @ V[lo:hi], normalised and rounded on the way out
-      if (nk > 0) mm16(false, false, m, D, nk, 1.0f, P.data(), nk, L.kv(v16, b, lo, kvh), L.ldk, 0.0f, O.data(), D);
-      else std::fill(O.begin(), O.end(), 0.0f);
-      for (i64 r = 0; r < m; ++r) {
-        const i64 t = t0 + r / G, h = kvh * G + r % G;
-        const float* src = O.data() + r * D;
-        uint16_t* d16 = L.q(out16, b, t, h);
-        for (i64 d = 0; d < D; ++d) d16[d] = bf16_round(src[d] * inv[static_cast<size_t>(r)]);
-        if (out != nullptr) {
-          float* dst = L.q(out, b, t, h);
-          for (i64 d = 0; d < D; ++d) dst[d] = bf16_widen(d16[d]);
-        }
-      }
-    }
+    for (i64 t = 0; t < tasks; ++t)
+      task(F, out, out16, lse, q, k16, v16, alibi, seg, L, t / (s.Hkv * qblocks), (t / qblocks) % s.Hkv, (t % qblocks) * kQB);
   }
 }
 
@@ -124,7 +165,8 @@ struct Chunk16 {
         p(static_cast<size_t>(kRB * kKB)), ds(p.size()), capg(p.size()), p16(p.size()), ds16(p.size()) {}
 };
 
-void pack16(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
+__attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, const float* dout, const float* q,
+                                                  const float* out, const float* lse, i64 b,
             i64 kvh, i64 r0, i64 r1) {
   const AttnShape& s = L.s;
   C.b = b;
@@ -150,7 +192,8 @@ void pack16(Chunk16& C, const Layout& L, const float* dout, const float* q, cons
 
 enum Grads { kGradQ = 1, kGradKV = 2 };
 
-void key_block16(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
+__attribute__((always_inline)) inline void key_block16(Chunk16& C, float* dk, float* dv, const uint16_t* k16,
+                                                       const uint16_t* v16, const float* alibi,
                  const int32_t* seg, const Layout& L, i64 kb, int grads) {
   const AttnShape& s = L.s;
   const i64 D = s.D, j0 = kb * kKB, nk = std::min(kKB, s.Tk - j0);
@@ -200,6 +243,41 @@ void unpack_dq16(float* dq, const Chunk16& C, const Layout& L) {
     axpy(L.q(dq, C.b, r / L.group, C.kvh * L.group + r % L.group), C.dq.data() + (r - C.r0) * L.s.D, 1.0f, L.s.D);
 }
 
+// pack16 and key_block16 built twice, as the forward's task: 8 lanes, and 16 where lowp_512() (the same bits)
+struct BackFns {
+  void (*pack)(Chunk16&, const Layout&, const float*, const float*, const float*, const float*, i64, i64, i64, i64);
+  void (*block)(Chunk16&, float*, float*, const uint16_t*, const uint16_t*, const float*, const int32_t*, const Layout&,
+                i64, int);
+};
+
+void pack8(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
+           i64 kvh, i64 r0, i64 r1) {
+  pack16(C, L, dout, q, out, lse, b, kvh, r0, r1);
+}
+void block8(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
+            const int32_t* seg, const Layout& L, i64 kb, int grads) {
+  key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
+}
+#ifdef SH_ATTN_512
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+void pack_wide(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
+               i64 kvh, i64 r0, i64 r1) {
+  pack16(C, L, dout, q, out, lse, b, kvh, r0, r1);
+}
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
+                const int32_t* seg, const Layout& L, i64 kb, int grads) {
+  key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
+}
+#endif
+
+BackFns back_fns() {
+#ifdef SH_ATTN_512
+  if (lowp_512()) return {pack_wide, block_wide};
+#endif
+  return {pack8, block8};
+}
+
 }  // namespace
 
 // Same task structure as attention_blocked_backward: one pass per (batch row, kv head) when there are enough of
@@ -215,6 +293,7 @@ void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout,
   round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
   const uint16_t* k16 = g_k16.data();
   const uint16_t* v16 = g_v16.data();
+  const BackFns fn = back_fns();
 #pragma omp parallel num_threads(team)
   {
     Chunk16 C(s.D);
@@ -223,9 +302,9 @@ void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout,
       const i64 u = one_pass ? task : task / chunks;
       const i64 c0 = one_pass ? 0 : task % chunks, c1 = one_pass ? chunks : c0 + 1;
       for (i64 c = c0; c < c1; ++c) {
-        pack16(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c * kRB, std::min(c * kRB + kRB, rows));
+        fn.pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c * kRB, std::min(c * kRB + kRB, rows));
         for (i64 kb = 0; kb < kblocks; ++kb)
-          key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, one_pass ? kGradQ | kGradKV : kGradQ);
+          fn.block(C, dk, dv, k16, v16, alibi, seg, L, kb, one_pass ? kGradQ | kGradKV : kGradQ);
         unpack_dq16(dq, C, L);
       }
     }
@@ -235,8 +314,8 @@ void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout,
       i64 r0, r1;
       block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
       for (i64 c = r0; c < r1; c += kRB) {
-        pack16(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
-        key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, kGradKV);
+        fn.pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
+        fn.block(C, dk, dv, k16, v16, alibi, seg, L, kb, kGradKV);
       }
     }
   }

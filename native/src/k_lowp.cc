@@ -144,8 +144,12 @@ SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, flo
   }
   return o;
 }
+#endif
 
-/** The 16-lane epilogues run: the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0. */
+}  // namespace
+
+#ifdef SH_LOWP_512
+/** The 16-lane paths run: the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0. */
 bool lowp_512() {
   static const bool yes = [] {
     const char* env = std::getenv("SHITATE_LOWP_512");
@@ -158,8 +162,6 @@ bool lowp_512() {
 #else
 bool lowp_512() { return false; }
 #endif
-
-}  // namespace
 
 const char* lowp_elementwise_path() { return lowp_512() ? "avx512" : "avx2"; }
 

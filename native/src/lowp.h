@@ -34,6 +34,9 @@ inline float bf16_snap(float f) { return bf16_widen(bf16_round(f)); }
  *  SHITATE_LOWP_512=0). The same bits either way. */
 const char* lowp_elementwise_path();
 
+/** Whether the 16-lane paths run (the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0). */
+bool lowp_512();
+
 /** c = alpha-free op(a16) @ op(b16) + beta * c with explicit leading dimensions, float32 sums (threaded). */
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
                   float beta, i64 lda, i64 ldb, i64 ldc);
