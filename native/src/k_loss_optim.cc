@@ -3,6 +3,7 @@
 
 #include "fastmath.h"
 #include "kernels.h"
+#include "lowp.h"
 #include "rng.h"
 
 namespace sh {
@@ -11,37 +12,59 @@ constexpr int32_t kIgnoreIndex = -100;
 
 // logits, dlogits: [N, V]. losses[n] = lse(logits[n]) - logits[n, t]; dlogits = (softmax - onehot) * gradScale.
 // dlogits may alias logits: the target logit is read and the row's lse finished before any write.
+namespace {
+
+/** One row of cross_entropy, always inlined into an 8-lane and a 16-lane build (each lane runs the same
+ *  operations and the sums keep their explicit lanes: the same bits). */
+__attribute__((always_inline)) inline void ce_row(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
+  if (t == kIgnoreIndex) {
+    *loss = 0.0f;
+    if (d != nullptr)
+      for (i64 i = 0; i < V; ++i) d[i] = 0.0f;
+    return;
+  }
+  const float m = row_max(x, V);
+  const float xt = x[t];
+  double sum;
+  if (d != nullptr) {  // keep exp(x - m) in d (in place when aliased), scale it once lse is known
+    for (i64 i = 0; i < V; ++i) d[i] = exp_fast(x[i] - m);
+    sum = sum_d(d, V);
+  } else {
+    sum = sum_exp_d(x, m, V);
+  }
+  const double lse = static_cast<double>(m) + std::log(sum);
+  *loss = static_cast<float>(lse - static_cast<double>(xt));
+  if (d != nullptr) {
+    const float inv = static_cast<float>(1.0 / sum);
+    const float et = d[t];
+    for (i64 j = 0; j < V; ++j) d[j] = (d[j] * inv) * gradScale;
+    d[t] = (et * inv - 1.0f) * gradScale;
+  }
+}
+
+void ce_row8(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
+  ce_row(loss, d, x, t, V, gradScale);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SH_CE_512 1
+__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+void ce_row16(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
+  ce_row(loss, d, x, t, V, gradScale);
+}
+#endif
+
+}  // namespace
+
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                    float gradScale) {
+  void (*row)(float*, float*, const float*, int32_t, i64, float) = ce_row8;
+#ifdef SH_CE_512
+  if (lowp_512()) row = ce_row16;
+#endif
   SH_PARALLEL_FOR(N * V)
-  for (i64 n = 0; n < N; ++n) {
-    const float* x = logits + n * V;
-    const int32_t t = targets[n];
-    float* d = dlogits != nullptr ? dlogits + n * V : nullptr;
-    if (t == kIgnoreIndex) {
-      losses[n] = 0.0f;
-      if (d != nullptr)
-        for (i64 i = 0; i < V; ++i) d[i] = 0.0f;
-      continue;
-    }
-    const float m = row_max(x, V);
-    const float xt = x[t];
-    double sum;
-    if (d != nullptr) {  // keep exp(x - m) in d (in place when aliased), scale it once lse is known
-      for (i64 i = 0; i < V; ++i) d[i] = exp_fast(x[i] - m);
-      sum = sum_d(d, V);
-    } else {
-      sum = sum_exp_d(x, m, V);
-    }
-    const double lse = static_cast<double>(m) + std::log(sum);
-    losses[n] = static_cast<float>(lse - static_cast<double>(xt));
-    if (d != nullptr) {
-      const float inv = static_cast<float>(1.0 / sum);
-      const float et = d[t];
-      for (i64 j = 0; j < V; ++j) d[j] = (d[j] * inv) * gradScale;
-      d[t] = (et * inv - 1.0f) * gradScale;
-    }
-  }
+  for (i64 n = 0; n < N; ++n)
+    row(losses + n, dlogits != nullptr ? dlogits + n * V : nullptr, logits + n * V, targets[n], V, gradScale);
 }
 
 // Element i is kept iff uniform(seed, i) >= p; kept values are scaled by 1 / (1 - p) (computed in double,

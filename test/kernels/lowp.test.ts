@@ -210,7 +210,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   }
 
-  it('the 16-lane epilogues, SwiGLU and attention give the 8-lane ones\' bits (special values included)', () => {
+  it('the 16-lane epilogues, SwiGLU, cross-entropy and attention give the 8-lane ones\' bits (special values included)', () => {
     const run = (env: Record<string, string>): { path: string; outputs: Record<string, number[]> } => {
       const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/lowp-paths.ts')],
         { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 << 20 });
@@ -221,7 +221,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     const narrow = run({ SHITATE_LOWP_512: '0' });
     expect(auto.path).toBe(nativeStatus().info?.bf16Elementwise);
     expect(narrow.path).toBe('avx2');
-    expect(Object.keys(auto.outputs).length).toBe(37); // 5 shapes x 2 scales x (2 epilogues + 1 gradient) + 5 SwiGLU sizes + 2 attentions
+    expect(Object.keys(auto.outputs).length).toBe(39); // 5 shapes x 2 scales x (2 epilogues + 1 gradient), 5 SwiGLU sizes, 2 cross-entropies, 2 attentions
     for (const [label, values] of Object.entries(narrow.outputs)) {
       expect(values.length, label).toBeGreaterThan(0);
       expect(auto.outputs[label], label).toEqual(values);
