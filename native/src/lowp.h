@@ -30,8 +30,8 @@ inline float bf16_widen(uint16_t h) {
 /** The float nearest to f with a bf16 value (f rounded through bf16). */
 inline float bf16_snap(float f) { return bf16_widen(bf16_round(f)); }
 
-/** How the bf16 training epilogues and SwiGLU run: "avx512" (16 lanes) or "avx2" (8 lanes; also where
- *  SHITATE_LOWP_512=0). The same bits either way. */
+/** How the bf16 training epilogues, SwiGLU, the bf16 attention's softmax and the cross-entropy run: "avx512" (16
+ *  lanes) or "avx2" (8 lanes; also where SHITATE_LOWP_512=0). The same bits either way. */
 const char* lowp_elementwise_path();
 
 /** Whether the 16-lane paths run (the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0). */

@@ -100,7 +100,7 @@ function print(r: Report): void {
     out.push('', 'compute paths on this machine:');
     out.push(`  train --precision fp32, --weights f32   ${pb.fp32}`);
     out.push(`  train --precision bf16                  ${pb.trainBf16 === 'native' ? 'bf16 GEMMs native (AVX512-BF16 / AMX)'
-      : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}; epilogues and SwiGLU ${
+      : 'bf16 GEMMs emulated on sgemm (no AVX512-BF16/AMX or no oneDNN): same numbers, no speed-up; keep fp32'}; epilogues, SwiGLU, attention softmax and loss ${
       r.native.bf16Elementwise === 'avx512' ? '16 lanes (AVX-512)' : '8 lanes (AVX2)'}`);
     out.push(`  generate/chat/serve --weights bf16      decode: ${pb.weightsBf16.decode}; prefill: bf16 GEMM ${pb.weightsBf16.prefill}`);
     out.push(`  generate/chat/serve --weights int8      ${pb.weightsInt8}`);
