@@ -200,6 +200,48 @@ napi_value AttentionBf16Backward(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// attentionBf16Bits(out16, lse, q16, k16, v16, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window,
+//                   softcap)
+napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attentionBf16Bits", 17);
+  const AttnShape s = read_attn_shape(a, 7);
+  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
+  uint16_t* out16 = a.u16(0, "out16", qn);
+  float* lse = a.f32(1, "lse", mulz(s.B, s.H, s.Tq));
+  const uint16_t* q = a.u16(2, "q16", qn);
+  const uint16_t* k = a.u16(3, "k16", kn);
+  const uint16_t* v = a.u16(4, "v16", kn);
+  const float* alibi = a.f32(5, "alibi", s.H, true);
+  const int32_t* seg = a.i32(6, "seg", mulz(s.B, s.Tk), true);
+  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  attention_bf16_bits(out16, lse, q, k, v, alibi, seg, s);
+  return nullptr;
+}
+
+// attentionBf16BitsBackward(dq, dk, dv, dout, q16, k16, v16, out16, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv,
+//                           D, scale, causal, window, softcap)
+napi_value AttentionBf16BitsBackward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "attentionBf16BitsBackward", 21);
+  const AttnShape s = read_attn_shape(a, 11);
+  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
+  float* dq = a.f32(0, "dq", qn);
+  float* dk = a.f32(1, "dk", kn);
+  float* dv = a.f32(2, "dv", kn);
+  const float* dout = a.f32(3, "dout", qn);
+  const uint16_t* q = a.u16(4, "q16", qn);
+  const uint16_t* k = a.u16(5, "k16", kn);
+  const uint16_t* v = a.u16(6, "v16", kn);
+  const uint16_t* out = a.u16(7, "out16", qn);
+  const float* lse = a.f32(8, "lse", mulz(s.B, s.H, s.Tq));
+  const float* alibi = a.f32(9, "alibi", s.H, true);
+  const int32_t* seg = a.i32(10, "seg", mulz(s.B, s.Tk), true);
+  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  attention_bf16_bits_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  return nullptr;
+}
+
 // gemmInfo(): { sgemm: 'onednn' | 'openblas' | 'accelerate', avx2, avx512, avx512bf16, amxbf16 }
 napi_value GemmInfo(napi_env env, napi_callback_info) {
   napi_value obj, v;
@@ -231,6 +273,8 @@ napi_status register_lowp(napi_env env, napi_value exports) {
       SH_METHOD("addRmsnormRows", AddRmsnormRows),
       SH_METHOD("attentionBf16", AttentionBf16),
       SH_METHOD("attentionBf16Backward", AttentionBf16Backward),
+      SH_METHOD("attentionBf16Bits", AttentionBf16Bits),
+      SH_METHOD("attentionBf16BitsBackward", AttentionBf16BitsBackward),
       SH_METHOD("gemmInfo", GemmInfo),
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -32,6 +32,11 @@ void round_into(uint16_t* dst, const float* src, i64 n) {
   for (i64 i = 0; i < n; ++i) dst[i] = bf16_round(src[i]);
 }
 
+// Inputs given as bf16 bits already (the bf16 entry points): copied, not rounded; read back as floats exactly.
+inline void round_into(uint16_t* dst, const uint16_t* src, i64 n) { std::memcpy(dst, src, static_cast<size_t>(n) * 2); }
+inline float value_of(float x) { return x; }
+inline float value_of(uint16_t h) { return bf16_widen(h); }
+
 /** k and v [B, Tk, Hkv, D] rounded to bf16, in scratch kept between calls (only the main thread calls). */
 void round_kv(std::vector<uint16_t>& k16, std::vector<uint16_t>& v16, const float* k, const float* v, i64 n) {
   if (static_cast<i64>(k16.size()) < n) {
@@ -63,7 +68,8 @@ struct FwdBufs {
 
 /** One forward task (batch row b, kv head kvh, queries [t0, t1)), always inlined into the 8- and the 16-lane
  *  builds below: each lane runs the same operations either way (the same bits). */
-__attribute__((always_inline)) inline void fwd_task(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q,
+template <typename QT>
+__attribute__((always_inline)) inline void fwd_task(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q,
                                                     const uint16_t* k16, const uint16_t* v16, const float* alibi,
                                                     const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
   const AttnShape& s = L.s;
@@ -110,36 +116,37 @@ __attribute__((always_inline)) inline void fwd_task(FwdBufs& F, float* out, uint
   }
 }
 
-using FwdTask = void (*)(FwdBufs&, float*, uint16_t*, float*, const float*, const uint16_t*, const uint16_t*,
-                         const float*, const int32_t*, const Layout&, i64, i64, i64);
+template <typename QT>
+using FwdTask = void (*)(FwdBufs&, float*, uint16_t*, float*, const QT*, const uint16_t*, const uint16_t*, const float*,
+                         const int32_t*, const Layout&, i64, i64, i64);
 
-void fwd_task8(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q, const uint16_t* k16,
+template <typename QT>
+void fwd_task8(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q, const uint16_t* k16,
                const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
   fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define SH_ATTN_512 1
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
-void fwd_task16(FwdBufs& F, float* out, uint16_t* out16, float* lse, const float* q, const uint16_t* k16,
-                const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh, i64 t0) {
+#define SH_ATTN_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+template <typename QT>
+SH_ATTN_WIDE void fwd_task16(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q, const uint16_t* k16,
+                             const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh,
+                             i64 t0) {
   fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
 }
 #endif
 
-}  // namespace
-
-void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, const float* k, const float* v,
-                    const float* alibi, const int32_t* seg, const AttnShape& s) {
+/** The forward over all tasks, q as floats (rounded per block) or bf16 bits; k16, v16 bf16. */
+template <typename QT>
+void forward(float* out, uint16_t* out16, float* lse, const QT* q, const uint16_t* k16, const uint16_t* v16,
+             const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
   const i64 qblocks = (s.Tq + kQB - 1) / kQB;
   const i64 tasks = s.B * s.Hkv * qblocks;
-  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
-  const uint16_t* k16 = g_k16.data();
-  const uint16_t* v16 = g_v16.data();
-  FwdTask task = fwd_task8;
+  FwdTask<QT> task = fwd_task8<QT>;
 #ifdef SH_ATTN_512
-  if (lowp_512()) task = fwd_task16;
+  if (lowp_512()) task = fwd_task16<QT>;
 #endif
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
   {
@@ -148,6 +155,19 @@ void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, con
     for (i64 t = 0; t < tasks; ++t)
       task(F, out, out16, lse, q, k16, v16, alibi, seg, L, t / (s.Hkv * qblocks), (t / qblocks) % s.Hkv, (t % qblocks) * kQB);
   }
+}
+
+}  // namespace
+
+void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, const float* k, const float* v,
+                    const float* alibi, const int32_t* seg, const AttnShape& s) {
+  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
+  forward(out, out16, lse, q, g_k16.data(), g_v16.data(), alibi, seg, s);
+}
+
+void attention_bf16_bits(uint16_t* out16, float* lse, const uint16_t* q16, const uint16_t* k16, const uint16_t* v16,
+                         const float* alibi, const int32_t* seg, const AttnShape& s) {
+  forward<uint16_t>(nullptr, out16, lse, q16, k16, v16, alibi, seg, s);
 }
 
 namespace {
@@ -165,9 +185,9 @@ struct Chunk16 {
         p(static_cast<size_t>(kRB * kKB)), ds(p.size()), capg(p.size()), p16(p.size()), ds16(p.size()) {}
 };
 
-__attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, const float* dout, const float* q,
-                                                  const float* out, const float* lse, i64 b,
-            i64 kvh, i64 r0, i64 r1) {
+template <typename QT>
+__attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, const float* dout, const QT* q,
+                                                  const QT* out, const float* lse, i64 b, i64 kvh, i64 r0, i64 r1) {
   const AttnShape& s = L.s;
   C.b = b;
   C.kvh = kvh;
@@ -183,8 +203,8 @@ __attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, c
     float di = 0.0f;
     if (l != kNegInf) {
       const uint16_t* g = C.dout.data() + i * s.D;
-      const float* o = L.q(out, b, t, h);
-      for (i64 d = 0; d < s.D; ++d) di += bf16_widen(g[d]) * o[d];
+      const QT* o = L.q(out, b, t, h);
+      for (i64 d = 0; d < s.D; ++d) di += bf16_widen(g[d]) * value_of(o[d]);
     }
     C.di[i] = di;
   }
@@ -244,14 +264,16 @@ void unpack_dq16(float* dq, const Chunk16& C, const Layout& L) {
 }
 
 // pack16 and key_block16 built twice, as the forward's task: 8 lanes, and 16 where lowp_512() (the same bits)
+template <typename QT>
 struct BackFns {
-  void (*pack)(Chunk16&, const Layout&, const float*, const float*, const float*, const float*, i64, i64, i64, i64);
+  void (*pack)(Chunk16&, const Layout&, const float*, const QT*, const QT*, const float*, i64, i64, i64, i64);
   void (*block)(Chunk16&, float*, float*, const uint16_t*, const uint16_t*, const float*, const int32_t*, const Layout&,
                 i64, int);
 };
 
-void pack8(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
-           i64 kvh, i64 r0, i64 r1) {
+template <typename QT>
+void pack8(Chunk16& C, const Layout& L, const float* dout, const QT* q, const QT* out, const float* lse, i64 b, i64 kvh,
+           i64 r0, i64 r1) {
   pack16(C, L, dout, q, out, lse, b, kvh, r0, r1);
 }
 void block8(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
@@ -259,41 +281,39 @@ void block8(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_
   key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
 }
 #ifdef SH_ATTN_512
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
-void pack_wide(Chunk16& C, const Layout& L, const float* dout, const float* q, const float* out, const float* lse, i64 b,
-               i64 kvh, i64 r0, i64 r1) {
+template <typename QT>
+SH_ATTN_WIDE void pack_wide(Chunk16& C, const Layout& L, const float* dout, const QT* q, const QT* out, const float* lse,
+                            i64 b, i64 kvh, i64 r0, i64 r1) {
   pack16(C, L, dout, q, out, lse, b, kvh, r0, r1);
 }
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
-void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16, const float* alibi,
-                const int32_t* seg, const Layout& L, i64 kb, int grads) {
+SH_ATTN_WIDE void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16,
+                             const float* alibi, const int32_t* seg, const Layout& L, i64 kb, int grads) {
   key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
 }
 #endif
 
-BackFns back_fns() {
+template <typename QT>
+BackFns<QT> back_fns() {
 #ifdef SH_ATTN_512
-  if (lowp_512()) return {pack_wide, block_wide};
+  if (lowp_512()) return {pack_wide<QT>, block_wide};
 #endif
-  return {pack8, block8};
+  return {pack8<QT>, block8};
 }
-
 }  // namespace
+
+namespace {
 
 // Same task structure as attention_blocked_backward: one pass per (batch row, kv head) when there are enough of
 // them for the threads, else dq by (unit, chunk) and then dk/dv by (unit, key block).
-void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
-                             const float* v, const float* out, const float* lse, const float* alibi,
-                             const int32_t* seg, const AttnShape& s) {
+template <typename QT>
+void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, const uint16_t* k16, const uint16_t* v16,
+              const QT* out, const float* lse, const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
   const i64 units = s.B * s.Hkv, rows = s.Tq * L.group;
   const i64 kblocks = (s.Tk + kKB - 1) / kKB, chunks = (rows + kRB - 1) / kRB;
   const int team = team_size(s.B * s.H * s.Tq * s.Tk * s.D);
   const bool one_pass = 2 * units >= team;
-  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
-  const uint16_t* k16 = g_k16.data();
-  const uint16_t* v16 = g_v16.data();
-  const BackFns fn = back_fns();
+  const BackFns<QT> fn = back_fns<QT>();
 #pragma omp parallel num_threads(team)
   {
     Chunk16 C(s.D);
@@ -319,6 +339,21 @@ void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout,
       }
     }
   }
+}
+
+}  // namespace
+
+void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                             const float* v, const float* out, const float* lse, const float* alibi,
+                             const int32_t* seg, const AttnShape& s) {
+  round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
+  backward(dq, dk, dv, dout, q, g_k16.data(), g_v16.data(), out, lse, alibi, seg, s);
+}
+
+void attention_bf16_bits_backward(float* dq, float* dk, float* dv, const float* dout, const uint16_t* q16,
+                                  const uint16_t* k16, const uint16_t* v16, const uint16_t* out16, const float* lse,
+                                  const float* alibi, const int32_t* seg, const AttnShape& s) {
+  backward<uint16_t>(dq, dk, dv, dout, q16, k16, v16, out16, lse, alibi, seg, s);
 }
 
 }  // namespace sh

@@ -79,4 +79,12 @@ void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout,
                              const float* v, const float* out, const float* lse, const float* alibi,
                              const int32_t* seg, const AttnShape& s);
 
+/** attention_bf16 and its backward with q, k, v (and out) given as bf16 bits: the same results as the float entry
+ *  points on their widened values, without the widening and rounding passes. */
+void attention_bf16_bits(uint16_t* out16, float* lse, const uint16_t* q16, const uint16_t* k16, const uint16_t* v16,
+                         const float* alibi, const int32_t* seg, const AttnShape& s);
+void attention_bf16_bits_backward(float* dq, float* dk, float* dv, const float* dout, const uint16_t* q16,
+                                  const uint16_t* k16, const uint16_t* v16, const uint16_t* out16, const float* lse,
+                                  const float* alibi, const int32_t* seg, const AttnShape& s);
+
 }  // namespace sh

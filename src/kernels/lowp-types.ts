@@ -41,10 +41,19 @@ export interface LowpKernels {
   attentionBf16Backward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
     scale: number, causal: number, window: number, softcap: number): void;
+  /** attentionBf16 with q, k, v given as bf16 bits (a bf16 linear's or RoPE's output): the same results as on
+   *  their widened values, without the widening and rounding passes. */
+  attentionBf16Bits(out16: Uint16Array, lse: F32, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
+    alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+    scale: number, causal: number, window: number, softcap: number): void;
+  /** attentionBf16Backward with q, k, v and the forward's output given as bf16 bits (the same results). */
+  attentionBf16BitsBackward(dq: F32, dk: F32, dv: F32, dout: F32, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
+    out16: Uint16Array, lse: F32, alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number,
+    Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void;
 }
 
 /** Every LowpKernels name, for the native loader. */
 export const LOWP_KERNEL_NAMES = [
   'gemmBf16Ld', 'bf16LinearOut', 'bf16LinearGrad', 'bf16Accumulate', 'swigluBf16', 'swigluBf16Backward', 'rmsnormBf16',
-  'addRmsnorm', 'attentionBf16', 'attentionBf16Backward',
+  'addRmsnorm', 'attentionBf16', 'attentionBf16Backward', 'attentionBf16Bits', 'attentionBf16BitsBackward',
 ] as const satisfies readonly (keyof LowpKernels)[];

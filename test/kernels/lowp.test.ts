@@ -177,7 +177,23 @@ const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayL
       const dv = new Float32Array(v.length);
       const dout = randn(rng, out.length);
       k.attentionBf16Backward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
-      return [out, widen(out16), lse, dq, dk, dv];
+      // the bf16-bits entry points on the rounded inputs: the float ones' results on their widened values, exactly
+      const [q16, k16, v16] = [bits(q), bits(kk), bits(v)];
+      const b16 = new Uint16Array(out.length);
+      const lse2 = new Float32Array(lse.length);
+      k.attentionBf16Bits(b16, lse2, q16, k16, v16, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      const o2 = new Uint16Array(out.length);
+      const lse3 = new Float32Array(lse.length);
+      k.attentionBf16(null, o2, lse3, widen(q16), widen(k16), widen(v16), alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      expect(Array.from(b16), 'bits forward').toEqual(Array.from(o2));
+      expect(Array.from(lse2), 'bits lse').toEqual(Array.from(lse3));
+      const g1 = [new Float32Array(q.length), new Float32Array(kk.length), new Float32Array(v.length)];
+      const g2 = [new Float32Array(q.length), new Float32Array(kk.length), new Float32Array(v.length)];
+      k.attentionBf16BitsBackward(g1[0], g1[1], g1[2], dout, q16, k16, v16, b16, lse2, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      k.attentionBf16Backward(g2[0], g2[1], g2[2], dout, widen(q16), widen(k16), widen(v16), widen(o2), lse3, alibi, seg,
+        B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      g1.forEach((g, i) => expect(Array.from(g), `bits backward ${i}`).toEqual(Array.from(g2[i])));
+      return [out, widen(out16), lse, dq, dk, dv, widen(b16), ...g1];
     },
   })),
 ];

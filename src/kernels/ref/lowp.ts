@@ -205,3 +205,20 @@ export function attentionBf16Backward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k
     }
   }
 }
+
+const widen = (h: Uint16Array): Float32Array => Float32Array.from(h, bf16Value);
+
+/** attentionBf16 on the widened bf16 inputs (what the native entry point computes without widening) */
+export function attentionBf16Bits(out16: Uint16Array, lse: FA, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
+  alibi: FA | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+  scale: number, causal: number, window: number, softcap: number): void {
+  attentionBf16(null, out16, lse, widen(q16), widen(k16), widen(v16), alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+}
+
+/** attentionBf16Backward on the widened bf16 inputs */
+export function attentionBf16BitsBackward(dq: FA, dk: FA, dv: FA, dout: FA, q16: Uint16Array, k16: Uint16Array,
+  v16: Uint16Array, out16: Uint16Array, lse: FA, alibi: FA | null, seg: Int32Array | null, B: number, Tq: number,
+  Tk: number, H: number, Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void {
+  attentionBf16Backward(dq, dk, dv, dout, widen(q16), widen(k16), widen(v16), widen(out16), lse, alibi, seg,
+    B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+}

@@ -5,7 +5,7 @@ import { kernels } from '../../kernels/index.js';
 import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
-import { bf16Tensor, computePrecision, widenedOnce } from '../lowp.js';
+import { bf16Tensor, bitsOf, computePrecision, widenedOnce } from '../lowp.js';
 
 export interface AttentionOpts {
   /** default 1/sqrt(D) */
@@ -77,18 +77,31 @@ function attentionBf16(q: Tensor, k: Tensor, v: Tensor, m: Masks): Tensor {
   const { tensor: out, bits } = bf16Tensor(q.shape);
   const lse = scratch(B * H * Tq);
   const K = kernels();
-  // bf16 inputs (linear outputs, RoPE's rounded output) are widened for the call only: the kernel rounds them to
-  // bf16 again (exactly the same bits), and a widened view kept for the step would double their memory
+  // bf16 inputs (linear outputs, RoPE's rounded output) go in as bits when all three are; otherwise they are widened
+  // for the call only (the kernel rounds them to bf16 again: the same bits), as a widened copy kept for the step
+  // would double their memory
+  const held = [q, k, v].map(bitsOf);
+  const [q16, k16, v16] = held;
+  const allBits = q16 !== null && k16 !== null && v16 !== null;
   const read = () => [q, k, v].map(widenedOnce);
-  const fwd = read();
-  K.attentionBf16(null, bits, lse, fwd[0].f32, fwd[1].f32, fwd[2].f32, m.alibi, m.seg, B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
-  for (const r of fwd) r.release();
+  if (allBits) {
+    K.attentionBf16Bits(bits, lse, q16, k16, v16, m.alibi, m.seg, B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+  } else {
+    const fwd = read();
+    K.attentionBf16(null, bits, lse, fwd[0].f32, fwd[1].f32, fwd[2].f32, m.alibi, m.seg, B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+    for (const r of fwd) r.release();
+  }
   finite('attention', { q, k, v, out });
   if (needsGrad([q, k, v])) {
     record('attentionBf16', out, [q, k, v], (dout) => {
       const dq = q.requiresGrad ? gradOf(q) : scratch(q.size);
       const dk = k.requiresGrad ? gradOf(k) : scratch(k.size);
       const dv = v.requiresGrad ? gradOf(v) : scratch(v.size);
+      if (allBits) {
+        kernels().attentionBf16BitsBackward(dq, dk, dv, dout, q16, k16, v16, bits, lse, m.alibi, m.seg,
+          B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+        return;
+      }
       const [qf, kf, vf, of] = [...read(), widenedOnce(out)];
       kernels().attentionBf16Backward(dq, dk, dv, dout, qf.f32, kf.f32, vf.f32, of.f32, lse, m.alibi, m.seg,
         B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
