@@ -1,6 +1,7 @@
 // Node-API bindings of the bf16 mixed-precision kernels (lowp.h) and of the run-time GEMM facts (gemmInfo).
 // Each checks every buffer against the dimensions it was given before calling the kernel.
 #include <climits>
+#include <type_traits>
 
 #include "args.h"
 #include "bind.h"
@@ -178,26 +179,44 @@ napi_value AttentionBf16(napi_env env, napi_callback_info info) {
 }
 
 // attentionBf16Backward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale,
-//                       causal, window, softcap)
-napi_value AttentionBf16Backward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBf16Backward", 21);
+//                       causal, window, softcap), and attentionBf16BitsBackward with q, k, v, out as bf16 bits: one
+// reader for both, T the element type of those four
+inline const float* typed_in(Args& a, size_t i, const char* name, uint64_t n, const float*) { return a.f32(i, name, n); }
+inline const uint16_t* typed_in(Args& a, size_t i, const char* name, uint64_t n, const uint16_t*) {
+  return a.u16(i, name, n);
+}
+
+template <typename T>
+napi_value attention_backward_binding(napi_env env, napi_callback_info info, const char* kernel, const char* const names[4]) {
+  Args a(env, info, kernel, 21);
   const AttnShape s = read_attn_shape(a, 11);
   const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
   float* dq = a.f32(0, "dq", qn);
   float* dk = a.f32(1, "dk", kn);
   float* dv = a.f32(2, "dv", kn);
   const float* dout = a.f32(3, "dout", qn);
-  const float* q = a.f32(4, "q", qn);
-  const float* k = a.f32(5, "k", kn);
-  const float* v = a.f32(6, "v", kn);
-  const float* out = a.f32(7, "out", qn);
+  const T* q = typed_in(a, 4, names[0], qn, static_cast<const T*>(nullptr));
+  const T* k = typed_in(a, 5, names[1], kn, static_cast<const T*>(nullptr));
+  const T* v = typed_in(a, 6, names[2], kn, static_cast<const T*>(nullptr));
+  const T* out = typed_in(a, 7, names[3], qn, static_cast<const T*>(nullptr));
   const float* lse = a.f32(8, "lse", mulz(s.B, s.H, s.Tq));
   const float* alibi = a.f32(9, "alibi", s.H, true);
   const int32_t* seg = a.i32(10, "seg", mulz(s.B, s.Tk), true);
   if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
   if (!a.ok()) return nullptr;
-  attention_bf16_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  if constexpr (std::is_same_v<T, float>) attention_bf16_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  else attention_bf16_bits_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
   return nullptr;
+}
+
+napi_value AttentionBf16Backward(napi_env env, napi_callback_info info) {
+  static const char* const names[4] = {"q", "k", "v", "out"};
+  return attention_backward_binding<float>(env, info, "attentionBf16Backward", names);
+}
+
+napi_value AttentionBf16BitsBackward(napi_env env, napi_callback_info info) {
+  static const char* const names[4] = {"q16", "k16", "v16", "out16"};
+  return attention_backward_binding<uint16_t>(env, info, "attentionBf16BitsBackward", names);
 }
 
 // attentionBf16Bits(out16, lse, q16, k16, v16, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window,
@@ -219,28 +238,6 @@ napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// attentionBf16BitsBackward(dq, dk, dv, dout, q16, k16, v16, out16, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv,
-//                           D, scale, causal, window, softcap)
-napi_value AttentionBf16BitsBackward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBf16BitsBackward", 21);
-  const AttnShape s = read_attn_shape(a, 11);
-  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
-  float* dq = a.f32(0, "dq", qn);
-  float* dk = a.f32(1, "dk", kn);
-  float* dv = a.f32(2, "dv", kn);
-  const float* dout = a.f32(3, "dout", qn);
-  const uint16_t* q = a.u16(4, "q16", qn);
-  const uint16_t* k = a.u16(5, "k16", kn);
-  const uint16_t* v = a.u16(6, "v16", kn);
-  const uint16_t* out = a.u16(7, "out16", qn);
-  const float* lse = a.f32(8, "lse", mulz(s.B, s.H, s.Tq));
-  const float* alibi = a.f32(9, "alibi", s.H, true);
-  const int32_t* seg = a.i32(10, "seg", mulz(s.B, s.Tk), true);
-  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
-  if (!a.ok()) return nullptr;
-  attention_bf16_bits_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
-  return nullptr;
-}
 
 // gemmInfo(): { sgemm: 'onednn' | 'openblas' | 'accelerate', avx2, avx512, avx512bf16, amxbf16 }
 napi_value GemmInfo(napi_env env, napi_callback_info) {

@@ -264,5 +264,13 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
       new Float32Array(2), 2, 2, 1e-5)).toThrow(/exactly one of out and out16/);
     expect(() => k.gemmBf16Ld(new Float32Array(4), new Uint16Array(4), new Uint16Array(4), 2, 2, 2, false, false, 0, 1, 2, 2))
       .toThrow(/leading dimensions/);
+    // the bits entry points: bf16 inputs of the right length, named when not (B 1, T 4, H 2/1, D 8)
+    const [q16, kv16, f] = [new Uint16Array(64), new Uint16Array(32), (n: number) => new Float32Array(n)];
+    expect(() => k.attentionBf16Bits(new Uint16Array(64), f(8), q16, new Uint16Array(31), kv16, null, null, 1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0))
+      .toThrow(/attentionBf16Bits.*k16/);
+    expect(() => k.attentionBf16BitsBackward(f(64), f(32), f(32), f(64), q16, kv16, kv16, new Uint16Array(63), f(8), null, null,
+      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0)).toThrow(/attentionBf16BitsBackward.*out16/);
+    expect(() => k.attentionBf16Backward(f(64), f(32), f(32), f(64), f(64), f(32), f(31), f(64), f(8), null, null,
+      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0)).toThrow(/attentionBf16Backward.*\bv\b/);
   });
 });
