@@ -15,25 +15,23 @@ const promptText = flags.str.prompt;
 if (!dir || !promptText) throw new Error('generate-worker needs --model and --prompt');
 const prompt = Int32Array.from(promptText.split(',').map(Number));
 
-/** The id with the largest logit in the [1, 1, V] last-position logits. */
-function argmaxLast(out: ForwardOutput): number {
-  if (!out.logits) throw new Error("forward with logits: 'last' returned no logits");
-  const row = out.logits.data;
+/** The id with the largest logit in a row of logits. */
+function argmax(row: Float32Array): number {
   let best = 0;
   for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
   return best;
+}
+
+/** The id with the largest logit in the [1, 1, V] last-position logits. */
+function argmaxLast(out: ForwardOutput): number {
+  if (!out.logits) throw new Error("forward with logits: 'last' returned no logits");
+  return argmax(out.logits.data);
 }
 
 interface Run {
   tokens: number[];
   prefillS: number;
   decodeS: number;
-}
-
-function argmax(row: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < row.length; i++) if (row[i] > row[best]) best = i;
-  return best;
 }
 
 /** Prefill the prompt (its last logits give the first new token), then n-1 single-token decode steps. */

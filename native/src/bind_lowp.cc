@@ -238,7 +238,6 @@ napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-
 // gemmInfo(): { sgemm: 'onednn' | 'openblas' | 'accelerate', avx2, avx512, avx512bf16, amxbf16 }
 napi_value GemmInfo(napi_env env, napi_callback_info) {
   napi_value obj, v;

@@ -126,11 +126,9 @@ void fwd_task8(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q,
   fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SH_ATTN_512 1
-#define SH_ATTN_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+#ifdef SH_LOWP_512
 template <typename QT>
-SH_ATTN_WIDE void fwd_task16(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q, const uint16_t* k16,
+SH_512_WIDE void fwd_task16(FwdBufs& F, float* out, uint16_t* out16, float* lse, const QT* q, const uint16_t* k16,
                              const uint16_t* v16, const float* alibi, const int32_t* seg, const Layout& L, i64 b, i64 kvh,
                              i64 t0) {
   fwd_task(F, out, out16, lse, q, k16, v16, alibi, seg, L, b, kvh, t0);
@@ -145,7 +143,7 @@ void forward(float* out, uint16_t* out16, float* lse, const QT* q, const uint16_
   const i64 qblocks = (s.Tq + kQB - 1) / kQB;
   const i64 tasks = s.B * s.Hkv * qblocks;
   FwdTask<QT> task = fwd_task8<QT>;
-#ifdef SH_ATTN_512
+#ifdef SH_LOWP_512
   if (lowp_512()) task = fwd_task16<QT>;
 #endif
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
@@ -280,13 +278,13 @@ void block8(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_
             const int32_t* seg, const Layout& L, i64 kb, int grads) {
   key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
 }
-#ifdef SH_ATTN_512
+#ifdef SH_LOWP_512
 template <typename QT>
-SH_ATTN_WIDE void pack_wide(Chunk16& C, const Layout& L, const float* dout, const QT* q, const QT* out, const float* lse,
+SH_512_WIDE void pack_wide(Chunk16& C, const Layout& L, const float* dout, const QT* q, const QT* out, const float* lse,
                             i64 b, i64 kvh, i64 r0, i64 r1) {
   pack16(C, L, dout, q, out, lse, b, kvh, r0, r1);
 }
-SH_ATTN_WIDE void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16,
+SH_512_WIDE void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k16, const uint16_t* v16,
                              const float* alibi, const int32_t* seg, const Layout& L, i64 kb, int grads) {
   key_block16(C, dk, dv, k16, v16, alibi, seg, L, kb, grads);
 }
@@ -294,7 +292,7 @@ SH_ATTN_WIDE void block_wide(Chunk16& C, float* dk, float* dv, const uint16_t* k
 
 template <typename QT>
 BackFns<QT> back_fns() {
-#ifdef SH_ATTN_512
+#ifdef SH_LOWP_512
   if (lowp_512()) return {pack_wide<QT>, block_wide};
 #endif
   return {pack8<QT>, block8};

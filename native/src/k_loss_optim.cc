@@ -46,10 +46,8 @@ void ce_row8(float* loss, float* d, const float* x, int32_t t, i64 V, float grad
   ce_row(loss, d, x, t, V, gradScale);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SH_CE_512 1
-__attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
-void ce_row16(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
+#ifdef SH_LOWP_512
+SH_512_WIDE void ce_row16(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
   ce_row(loss, d, x, t, V, gradScale);
 }
 #endif
@@ -59,7 +57,7 @@ void ce_row16(float* loss, float* d, const float* x, int32_t t, i64 V, float gra
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                    float gradScale) {
   void (*row)(float*, float*, const float*, int32_t, i64, float) = ce_row8;
-#ifdef SH_CE_512
+#ifdef SH_LOWP_512
   if (lowp_512()) row = ce_row16;
 #endif
   SH_PARALLEL_FOR(N * V)

@@ -76,9 +76,13 @@ inline u32x8 round_hi8(const v8& f) { return round_hi<u32x8, i32x8>(f); }
 inline v8 snap8(const v8& f) { return snap_lanes<u32x8, i32x8>(f); }
 inline void store_round8(uint16_t* dst, const v8& f) { store_round_lanes<u32x8, i32x8, u16x8>(dst, f); }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SH_LOWP_512 1
-#define SH_512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl")))
+/** A LoRA scale that is a power of two >= 1 (alpha / r = 2, say): a bf16 value times it is a bf16 value. */
+inline bool exact_scale_of(float s) {
+  int exp2 = 0;
+  return s >= 1.0f && std::frexp(s, &exp2) == 0.5f;
+}
+
+#ifdef SH_LOWP_512
 #define SH_512_INLINE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl"), always_inline)) inline
 
 typedef float v16 __attribute__((vector_size(64)));
@@ -182,8 +186,7 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
   }
   const std::vector<float> bt = rounded_bt(B, O, R);
   const i64 O16 = O / 16 * 16;
-  int exp2 = 0;
-  const bool exact_scale = s >= 1.0f && std::frexp(s, &exp2) == 0.5f;  // s = 2^k, k >= 0
+  const bool exact_scale = exact_scale_of(s);
   const bool wide = lowp_512();
 #pragma omp parallel num_threads(team_size(N * ld))
   {
@@ -311,21 +314,21 @@ __attribute__((always_inline)) inline void vstore(float* p, const F& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-/** dst[l so] += r(s sum) for the 2L column sums of one r held in two vectors (passed by value: no addresses taken) */
+/** dB[l R] += r(s sum) for the 2L column sums of one r held in two vectors (passed by value: no addresses taken) */
 template <typename F>
-__attribute__((always_inline)) inline void put_cols(float* dst, i64 so, const F lo, const F hi, float s) {
+__attribute__((always_inline)) inline void put_cols(float* dB, i64 R, const F lo, const F hi, float s) {
   constexpr int L = sizeof(F) / sizeof(float);
-  for (int l = 0; l < L; ++l) dst[l * so] += bf16_snap(s * lo[l]);
-  for (int l = 0; l < L; ++l) dst[(L + l) * so] += bf16_snap(s * hi[l]);
+  for (int l = 0; l < L; ++l) dB[l * R] += bf16_snap(s * lo[l]);
+  for (int l = 0; l < L; ++l) dB[(L + l) * R] += bf16_snap(s * hi[l]);
 }
 
-/** out[o so + r sr] += r(s sum_n u[n, r] x[n, o]) for the columns [o0, o1) of a bf16 matrix x [N, ldx] and u [N, R]
- *  (dB: x = r(dy), out dB [O, R]; dA: x = the input, u = du, out dA [R, I]), in vectors F of L lanes (U, H its uint32
- *  and uint16 twins): 2L columns by RG r at a time in named accumulators (an array of them stayed in memory and lost
- *  the fused multiply-adds), each column summed over the rows in order, so any width gives the same bits. */
+/** dB[o, r] += r(s sum_n u[n, r] x[n, o]) for the columns [o0, o1) of the bf16 operand x = r(dy) [N, ldx] and u [N, R],
+ *  in vectors F of L lanes (U, H its uint32 and uint16 twins): 2L columns by RG r at a time in named accumulators (an
+ *  array of them stayed in memory and lost the fused multiply-adds), each column summed over the rows in order, so
+ *  any width gives the same bits. */
 template <typename F, typename U, typename H, int RG>
-__attribute__((always_inline)) inline void cols(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf,
-                                                i64 N, i64 R, float s, i64 o0, i64 o1) {
+__attribute__((always_inline)) inline void cols(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R,
+                                                float s, i64 o0, i64 o1) {
   static_assert(RG == 4 || RG == 8, "four or eight r per pass");
   constexpr int L = sizeof(F) / sizeof(float);
   constexpr i64 kRows = 64;  // rows per block: the block's share of x stays in cache while every column runs over it
@@ -383,19 +386,18 @@ __attribute__((always_inline)) inline void cols(float* out, i64 so, i64 sr, cons
     for (i64 r0 = 0; r0 < R; r0 += RG, pp += 2 * RG * L) {
       const i64 rn = std::min<i64>(RG, R - r0);
       for (i64 j = 0; j < rn; ++j)
-        put_cols(out + o * so + (r0 + j) * sr, so, vload<F>(pp + 2 * j * L), vload<F>(pp + (2 * j + 1) * L), s);
+        put_cols(dB + o * R + r0 + j, R, vload<F>(pp + 2 * j * L), vload<F>(pp + (2 * j + 1) * L), s);
     }
   for (i64 o = oe; o < o1; ++o)
     for (i64 r = 0; r < R; ++r) {
       float v = 0.0f;
       for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(x[n * ldx + o]);
-      out[o * so + r * sr] += bf16_snap(s * v);
+      dB[o * R + r] += bf16_snap(s * v);
     }
 }
 
-void cols8(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0,
-           i64 o1) {
-  cols<v8, u32x8, u16x8, 4>(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
+void cols8(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0, i64 o1) {
+  cols<v8, u32x8, u16x8, 4>(dB, x, ldx, uf, N, R, s, o0, o1);
 }
 
 #ifdef SH_LOWP_512
@@ -417,10 +419,10 @@ SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt
     }
     const v16 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
     for (i64 j = 0; j < rn; ++j) {
-      const v16& aj = acc[j];
-      float m[8];
-      for (int l = 0; l < 8; ++l) m[l] = aj[l] + aj[l + 8];
-      float v = ((m[0] + m[4]) + (m[1] + m[5])) + ((m[2] + m[6]) + (m[3] + m[7]));
+      v8 lo, hi;  // the 16 lanes as row_du8's two halves, reduced the same way
+      std::memcpy(&lo, &acc[j], sizeof lo);
+      std::memcpy(&hi, reinterpret_cast<const char*>(&acc[j]) + sizeof lo, sizeof hi);
+      float v = reduce_halves(lo, hi);
       for (i64 c = O16; c < O; ++c) v += d[c] * b[j][c];
       gr[O + r0 + j] = bf16_round(s * v);
     }
@@ -428,28 +430,40 @@ SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt
 }
 
 /** cols in 16 lanes: the same per-column sums. */
-SH_512 void cols512(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s,
-                    i64 o0, i64 o1) {
-  cols<v16, u32x16, u16x16, 8>(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
+SH_512 void cols512(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0, i64 o1) {
+  cols<v16, u32x16, u16x16, 8>(dB, x, ldx, uf, N, R, s, o0, o1);
 }
 #endif
 
-/** cols8 / cols512 over all O columns: each thread one contiguous range of whole 32-column blocks. */
-void col_sums(float* out, i64 so, i64 sr, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 O) {
-  [[maybe_unused]] const bool wide = lowp_512();
-  const i64 blocks = (O + 31) / 32;
-#pragma omp parallel num_threads(team_size(N * O * R / 8))
-  {
-    const i64 t = team_threads(), per = (blocks + t - 1) / t;
-    const i64 o0 = std::min(O, per * thread_id() * 32), o1 = std::min(O, o0 + per * 32);
-    if (o0 < o1) {
-#ifdef SH_LOWP_512
-      if (wide) cols512(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
-      else
-#endif
-        cols8(out, so, sr, x, ldx, uf, N, R, s, o0, o1);
-    }
+/** [0, n) in one contiguous range per thread, each a whole number of `grain` elements: fn(lo, hi) on each. Threaded
+ *  when `work` (elements touched) is large. */
+template <typename Fn>
+void split_span(i64 n, i64 grain, i64 work, Fn fn) {
+  const int team = team_size(work);
+  if (team <= 1) {
+    fn(0, n);
+    return;
   }
+#pragma omp parallel num_threads(team)
+  {
+    const i64 t = team_threads(), per = ((n + t - 1) / t + grain - 1) / grain * grain;  // covers n
+    const i64 lo = std::min<i64>(n, per * thread_id()), hi = std::min<i64>(n, lo + per);
+    if (lo < hi) fn(lo, hi);
+  }
+}
+
+/** dB's column sums over all O columns: each thread one range of whole 32-column blocks. */
+void db_col_sums(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 O) {
+  [[maybe_unused]] const bool wide = lowp_512();
+  split_span(O, 32, N * O * R / 8, [&](i64 o0, i64 o1) {
+#ifdef SH_LOWP_512
+    if (wide) {
+      cols512(dB, x, ldx, uf, N, R, s, o0, o1);
+      return;
+    }
+#endif
+    cols8(dB, x, ldx, uf, N, R, s, o0, o1);
+  });
 }
 
 void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t* u16, const float* B, float s, i64 N,
@@ -475,7 +489,7 @@ void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t
   if (dB == nullptr) return;
   std::vector<float> uf(static_cast<size_t>(N * R));
   for (i64 i = 0; i < N * R; ++i) uf[static_cast<size_t>(i)] = bf16_widen(u16[i]);
-  col_sums(dB, R, 1, g16, ld, uf.data(), N, R, s, O);
+  db_col_sums(dB, g16, ld, uf.data(), N, R, s, O);
 }
 
 }  // namespace
@@ -489,8 +503,7 @@ void bf16_linear_grad(uint16_t* g16, float* dB, const float* dy, const uint16_t*
       for (i64 o = 0; o < O; ++o) g16[n * ld + o] = bf16_round(dy[n * O + o]);
     return;
   }
-  int exp2 = 0;
-  if (s >= 1.0f && std::frexp(s, &exp2) == 0.5f) {  // s = 2^k, k >= 0
+  if (exact_scale_of(s)) {
     linear_grad_exact(g16, dB, dy, u16, B, s, N, O, R);
     return;
   }
@@ -569,7 +582,6 @@ __attribute__((always_inline)) inline void swiglu_back_span(float* dg, float* du
 }
 
 #ifdef SH_LOWP_512
-#define SH_512_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
 SH_512_WIDE void swiglu_span512(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 lo, i64 hi) {
   swiglu_span(m16, g16, u16, lo, hi);
 }
@@ -579,42 +591,26 @@ SH_512_WIDE void swiglu_back_span512(float* dg, float* du, const float* dm, cons
 }
 #endif
 
-/** [0, n) in one static block per thread (blocks of whole 64-element runs), fn(lo, hi) on each */
-template <typename Fn>
-void split_span(i64 n, Fn fn) {
-  const int team = team_size(n);
-  if (team <= 1) {
-    fn(0, n);
-    return;
-  }
-#pragma omp parallel num_threads(team)
-  {
-    const i64 t = team_threads(), per = ((n + t - 1) / t + 63) / 64 * 64;  // covers n
-    const i64 lo = std::min<i64>(n, per * thread_id()), hi = std::min<i64>(n, lo + per);
-    if (lo < hi) fn(lo, hi);
-  }
-}
-
 }  // namespace
 
 void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n) {
 #ifdef SH_LOWP_512
   if (lowp_512()) {
-    split_span(n, [&](i64 lo, i64 hi) { swiglu_span512(m16, g16, u16, lo, hi); });
+    split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_span512(m16, g16, u16, lo, hi); });
     return;
   }
 #endif
-  split_span(n, [&](i64 lo, i64 hi) { swiglu_span(m16, g16, u16, lo, hi); });
+  split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_span(m16, g16, u16, lo, hi); });
 }
 
 void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n) {
 #ifdef SH_LOWP_512
   if (lowp_512()) {
-    split_span(n, [&](i64 lo, i64 hi) { swiglu_back_span512(dg, du, dm, g16, u16, lo, hi); });
+    split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_back_span512(dg, du, dm, g16, u16, lo, hi); });
     return;
   }
 #endif
-  split_span(n, [&](i64 lo, i64 hi) { swiglu_back_span(dg, du, dm, g16, u16, lo, hi); });
+  split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_back_span(dg, du, dm, g16, u16, lo, hi); });
 }
 
 void rmsnorm_bf16(uint16_t* out16, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps) {

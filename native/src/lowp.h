@@ -37,6 +37,14 @@ const char* lowp_elementwise_path();
 /** Whether the 16-lane paths run (the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0). */
 bool lowp_512();
 
+// The 16-lane builds (GCC on x86-64): a function under SH_512 may use AVX-512 vectors; under SH_512_WIDE the
+// compiler also vectorises plain loops 16 lanes wide. Either runs only where lowp_512().
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SH_LOWP_512 1
+#define SH_512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl")))
+#define SH_512_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+#endif
+
 /** c = alpha-free op(a16) @ op(b16) + beta * c with explicit leading dimensions, float32 sums (threaded). */
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
                   float beta, i64 lda, i64 ldb, i64 ldc);

@@ -80,8 +80,7 @@ function attentionBf16(q: Tensor, k: Tensor, v: Tensor, m: Masks): Tensor {
   // bf16 inputs (linear outputs, RoPE's rounded output) go in as bits when all three are; otherwise they are widened
   // for the call only (the kernel rounds them to bf16 again: the same bits), as a widened copy kept for the step
   // would double their memory
-  const held = [q, k, v].map(bitsOf);
-  const [q16, k16, v16] = held;
+  const [q16, k16, v16] = [q, k, v].map(bitsOf);
   const allBits = q16 !== null && k16 !== null && v16 !== null;
   const read = () => [q, k, v].map(widenedOnce);
   if (allBits) {

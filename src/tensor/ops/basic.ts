@@ -22,13 +22,12 @@ export function add(a: Tensor, b: Tensor): Tensor {
   if (needsGrad([a, b])) {
     record('add', out, [a, b], (dout) => {
       const K = kernels();
-      // b's share first, so that a may take dout itself as its gradient
-      if (b.requiresGrad && b !== a) {
+      // a may take dout itself as its gradient (dout is unchanged until b's share has been read from it)
+      if (a.requiresGrad && !handGrad(a, dout)) K.axpy(gradOf(a), dout, 1, a.size);
+      if (b.requiresGrad) {
         if (cols === a.size) K.axpy(gradOf(b), dout, 1, b.size);
         else K.sumRows(gradOf(b), dout, a.size / cols, cols);
       }
-      if (a.requiresGrad && !handGrad(a, dout)) K.axpy(gradOf(a), dout, 1, a.size);
-      if (b.requiresGrad && b === a) K.axpy(gradOf(b), dout, 1, b.size);
     });
   }
   return out;

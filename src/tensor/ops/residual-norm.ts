@@ -41,14 +41,14 @@ export function addRmsnorm(x: Tensor, y: Tensor, w: Tensor, eps: number, opts: R
   finite('addRmsnorm', { x, y, sum, out });
   if (needsGrad([x, y])) {
     record('add', sum, [x, y], (dsum) => {
-      // y's share first: x may take dsum itself as its gradient (the residual stream passes it on unchanged)
-      if (y.requiresGrad && y !== x) {
-        const dy = gradSlot(y); // the branch's first gradient is written (mult * dsum), not added to zeros
+      // x may take dsum itself as its gradient (the residual stream passes it on unchanged; y's share still reads
+      // it before anything adds to it), and the branch's first gradient is written (mult * dsum), not added to zeros
+      if (x.requiresGrad && !handGrad(x, dsum)) kernels().axpy(gradOf(x), dsum, 1, x.size);
+      if (y.requiresGrad) {
+        const dy = gradSlot(y);
         if (dy.fresh) kernels().scale(dy.data, dsum, mult, y.size);
         else kernels().axpy(dy.data, dsum, mult, y.size);
       }
-      if (x.requiresGrad && !handGrad(x, dsum)) kernels().axpy(gradOf(x), dsum, 1, x.size);
-      if (y.requiresGrad && y === x) kernels().axpy(gradOf(y), dsum, mult, y.size);
     });
   }
   if (needsGrad([sum, w])) recordNorm(out, sum, w, rstd, N, C);
