@@ -158,34 +158,49 @@ napi_value AddRmsnormRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// attentionBf16(out | null, out16, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal,
-//               window, softcap)
-napi_value AttentionBf16(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBf16", 18);
-  const AttnShape s = read_attn_shape(a, 8);
-  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
-  float* out = a.f32(0, "out", qn, true);
-  uint16_t* out16 = a.u16(1, "out16", qn);
-  float* lse = a.f32(2, "lse", mulz(s.B, s.H, s.Tq));
-  const float* q = a.f32(3, "q", qn);
-  const float* k = a.f32(4, "k", kn);
-  const float* v = a.f32(5, "v", kn);
-  const float* alibi = a.f32(6, "alibi", s.H, true);
-  const int32_t* seg = a.i32(7, "seg", mulz(s.B, s.Tk), true);
-  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
-  if (!a.ok()) return nullptr;
-  attention_bf16(out, out16, lse, q, k, v, alibi, seg, s);
-  return nullptr;
-}
-
-// attentionBf16Backward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale,
-//                       causal, window, softcap), and attentionBf16BitsBackward with q, k, v, out as bf16 bits: one
-// reader for both, T the element type of those four
+// q, k, v (and out) read as float32 or as bf16 bits, by the pointer type asked for
 inline const float* typed_in(Args& a, size_t i, const char* name, uint64_t n, const float*) { return a.f32(i, name, n); }
 inline const uint16_t* typed_in(Args& a, size_t i, const char* name, uint64_t n, const uint16_t*) {
   return a.u16(i, name, n);
 }
 
+// attentionBf16(out | null, out16, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal,
+//               window, softcap), and attentionBf16Bits(out16, lse, q16, k16, v16, ...) with q, k, v as bf16 bits and
+// no float output: one reader for both
+template <typename T>
+napi_value attention_forward_binding(napi_env env, napi_callback_info info, const char* kernel, const char* const names[3]) {
+  constexpr size_t o = std::is_same_v<T, float> ? 1 : 0;  // the float entry point leads with its optional float out
+  Args a(env, info, kernel, 17 + o);
+  const AttnShape s = read_attn_shape(a, 7 + o);
+  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
+  float* out = o ? a.f32(0, "out", qn, true) : nullptr;
+  uint16_t* out16 = a.u16(o, "out16", qn);
+  float* lse = a.f32(o + 1, "lse", mulz(s.B, s.H, s.Tq));
+  const T* q = typed_in(a, o + 2, names[0], qn, static_cast<const T*>(nullptr));
+  const T* k = typed_in(a, o + 3, names[1], kn, static_cast<const T*>(nullptr));
+  const T* v = typed_in(a, o + 4, names[2], kn, static_cast<const T*>(nullptr));
+  const float* alibi = a.f32(o + 5, "alibi", s.H, true);
+  const int32_t* seg = a.i32(o + 6, "seg", mulz(s.B, s.Tk), true);
+  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  if constexpr (std::is_same_v<T, float>) attention_bf16(out, out16, lse, q, k, v, alibi, seg, s);
+  else attention_bf16_bits(out16, lse, q, k, v, alibi, seg, s);
+  return nullptr;
+}
+
+napi_value AttentionBf16(napi_env env, napi_callback_info info) {
+  static const char* const names[3] = {"q", "k", "v"};
+  return attention_forward_binding<float>(env, info, "attentionBf16", names);
+}
+
+napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
+  static const char* const names[3] = {"q16", "k16", "v16"};
+  return attention_forward_binding<uint16_t>(env, info, "attentionBf16Bits", names);
+}
+
+// attentionBf16Backward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale,
+//                       causal, window, softcap), and attentionBf16BitsBackward with q, k, v, out as bf16 bits: one
+// reader for both, T the element type of those four
 template <typename T>
 napi_value attention_backward_binding(napi_env env, napi_callback_info info, const char* kernel, const char* const names[4]) {
   Args a(env, info, kernel, 21);
@@ -219,24 +234,6 @@ napi_value AttentionBf16BitsBackward(napi_env env, napi_callback_info info) {
   return attention_backward_binding<uint16_t>(env, info, "attentionBf16BitsBackward", names);
 }
 
-// attentionBf16Bits(out16, lse, q16, k16, v16, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window,
-//                   softcap)
-napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionBf16Bits", 17);
-  const AttnShape s = read_attn_shape(a, 7);
-  const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
-  uint16_t* out16 = a.u16(0, "out16", qn);
-  float* lse = a.f32(1, "lse", mulz(s.B, s.H, s.Tq));
-  const uint16_t* q = a.u16(2, "q16", qn);
-  const uint16_t* k = a.u16(3, "k16", kn);
-  const uint16_t* v = a.u16(4, "v16", kn);
-  const float* alibi = a.f32(5, "alibi", s.H, true);
-  const int32_t* seg = a.i32(6, "seg", mulz(s.B, s.Tk), true);
-  if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
-  if (!a.ok()) return nullptr;
-  attention_bf16_bits(out16, lse, q, k, v, alibi, seg, s);
-  return nullptr;
-}
 
 // gemmInfo(): { sgemm: 'onednn' | 'openblas' | 'accelerate', avx2, avx512, avx512bf16, amxbf16 }
 napi_value GemmInfo(napi_env env, napi_callback_info) {
