@@ -38,7 +38,7 @@ void add_rmsnorm_rows(float* sum, float* out, float* rstd, const float* x, const
 
 void rope_rows(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D) {
   split_rows(N, N * H * D * kOpsPerElement, [&](i64 lo, i64 hi) {
-    for (i64 n = lo; n < hi; ++n) rope(out + n * H * D, x + n * H * D, cos, sin, pos + n, 1, H, D);
+    for (i64 n = lo; n < hi; ++n) rope_token(out + n * H * D, x + n * H * D, cos, sin, pos[n], H, D);
   });
 }
 

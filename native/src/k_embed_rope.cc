@@ -29,22 +29,24 @@ void embedding_backward(float* dtable, const float* dout, const int32_t* ids, i6
 
 // x, out: [N, H, D]; cos, sin: [P, D/2]. out[i] = x[i] cos - x[i+D/2] sin; out[i+D/2] = x[i+D/2] cos + x[i] sin.
 // Each pair is read before it is written, so out may alias x.
-void rope(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D) {
+void rope_token(float* out, const float* x, const float* cos, const float* sin, i64 p, i64 H, i64 D) {
   const i64 half = D / 2;
-  SH_PARALLEL_FOR(N * H * D)
-  for (i64 n = 0; n < N; ++n) {
-    const float* c = cos + static_cast<i64>(pos[n]) * half;
-    const float* s = sin + static_cast<i64>(pos[n]) * half;
-    for (i64 h = 0; h < H; ++h) {
-      const float* xr = x + (n * H + h) * D;
-      float* o = out + (n * H + h) * D;
-      for (i64 i = 0; i < half; ++i) {
-        const float x1 = xr[i], x2 = xr[i + half];
-        o[i] = x1 * c[i] - x2 * s[i];
-        o[i + half] = x2 * c[i] + x1 * s[i];
-      }
+  const float* c = cos + p * half;
+  const float* s = sin + p * half;
+  for (i64 h = 0; h < H; ++h) {
+    const float* xr = x + h * D;
+    float* o = out + h * D;
+    for (i64 i = 0; i < half; ++i) {
+      const float x1 = xr[i], x2 = xr[i + half];
+      o[i] = x1 * c[i] - x2 * s[i];
+      o[i + half] = x2 * c[i] + x1 * s[i];
     }
   }
+}
+
+void rope(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H, i64 D) {
+  SH_PARALLEL_FOR(N * H * D)
+  for (i64 n = 0; n < N; ++n) rope_token(out + n * H * D, x + n * H * D, cos, sin, pos[n], H, D);
 }
 
 // Transpose of the rotation: dx[i] += g[i] cos + g[i+D/2] sin; dx[i+D/2] += g[i+D/2] cos - g[i] sin.

@@ -156,12 +156,16 @@ SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const 
   store_tile<2 * PR, NR>(c, ldc, flat, rows, a, w, K8 * 8, K, beta);
 }
 
-/** Weight rows [lo, hi) against all M rows (paired in pa): blocks of 12 weight rows, each run through the row
+/** Weight rows [lo, hi) against all M rows (paired in pa): blocks of kBlock weight rows, each run through the row
  *  pairs four at a time (8 rows) in tiles of 6 weight rows; 24 accumulators, 10 loads per 24 fused multiply-adds of
  *  16 lanes. The passes over a block prefetch the next block, each a share of it (weights streamed from memory:
- *  M 64 x 1536 x 576 311 -> 329 GFLOP/s; a batched step of 32 rows 7% faster). */
+ *  M 64 x 1536 x 576 311 -> 329 GFLOP/s; a batched step of 32 rows 7% faster). Each block re-reads all the rows'
+ *  pairs from L2, so more than one group of rows takes blocks of 48 (one core, weights from memory: M 64 195 -> 212
+ *  GFLOP/s, M 32 160 -> 192, M 16 121 -> 145) and a single group 12 (M 8: 92 against 82 with 48). The block size
+ *  changes which tile a sum falls in, never how it is summed. */
+template <i64 kBlock>
 SH_512F void rows512(float* c, const float* pa, const float* a, const float* w, i64 M, i64 lo, i64 hi, i64 N, i64 K, float beta) {
-  constexpr i64 kBlock = 12, kNR = 6, kPR = 4;
+  constexpr i64 kNR = 6, kPR = 4;
   const i64 pairs = (M + 1) / 2, K8 = K / 8, groups = (pairs + kPR - 1) / kPR;
   for (i64 nb = lo; nb < hi; nb += kBlock) {
     const i64 ne = std::min(hi, nb + kBlock);
@@ -314,7 +318,10 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
 #ifdef SH_F32_512
   if (use_512()) {
     const float* pa = paired(a, M, K);
-    split_rows(N, M * N * K, [&](i64 lo, i64 hi) { rows512(c, pa, a, w, M, lo, hi, N, K, beta); });
+    // more than one group of 8 rows (prefill chunks, big batches): long blocks, and two chunks per thread, whose
+    // first block is read without a prefetch (M 64 x 192 x 576 on 2 threads 173 -> 292 GFLOP/s, 1536 rows 306 -> 340)
+    if (M > 8) split_rows(N, M * N * K, [&](i64 lo, i64 hi) { rows512<48>(c, pa, a, w, M, lo, hi, N, K, beta); }, 2);
+    else split_rows(N, M * N * K, [&](i64 lo, i64 hi) { rows512<12>(c, pa, a, w, M, lo, hi, N, K, beta); });
     return;
   }
 #endif

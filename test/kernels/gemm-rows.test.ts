@@ -19,8 +19,9 @@ const impls: Kernels[] = [referenceKernels, ...(native ? [native] : [])];
 afterAll(() => hooks?.setThreads(threadsBefore));
 
 /** [M, N, K]: tails in k (K % 8; K % 32 above and below 16), an odd N (weight rows left after the tiles), M across
- *  the row tiles and their remainders */
-const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520], [11, 37, 57]];
+ *  the row tiles and their remainders; 20 x 410: more than 8 rows take blocks of 48 weight rows (on 2 threads two
+ *  whole blocks in a chunk and a cut one), three groups of row pairs, the last of two */
+const SHAPES: [number, number, number][] = [[1, 1, 1], [3, 5, 7], [9, 33, 64], [7, 129, 77], [16, 64, 300], [5, 1024, 520], [11, 37, 57], [20, 410, 72]];
 /** LoRA-delta shapes (K <= 16, ranks 8 and 16: weights transposed in 8 x 8 blocks): more than one tile of 16 rows
  *  and of 64 columns, a last block of columns cut short */
 const SHORT_K: [number, number, number][] = [[19, 70, 8], [17, 141, 16], [33, 9, 8]];
@@ -230,6 +231,8 @@ describe.runIf(native !== null && hooks !== null)('native gemmRows and threads',
     const w = randn(rng, N * K);
     const kern = native as Kernels;
     sameOnAnyThreads(new Float32Array(M * N), (c) => kern.gemmRows(c, a, w, M, N, K, false), 'gemmRows');
+    const a24 = randn(rng, 24 * K); // more than 8 rows: blocks of 48 weight rows, two chunks per thread
+    sameOnAnyThreads(new Float32Array(24 * N), (c) => kern.gemmRows(c, a24, w, 24, N, K, false), 'gemmRows 24 rows');
     // a LoRA rank as K (the short-K path, tiles of rows x columns split over the pool), accumulating as the delta (s u) B^T does
     const [Ms, Ns, Ks] = [40, 1001, 8];
     const u = randn(rng, Ms * Ks);
