@@ -54,6 +54,22 @@ void rmsnorm(float* out, float* rstd, const float* x, const float* w, i64 N, i64
   for (i64 n = 0; n < N; ++n) rmsnorm_row(out + n * C, rstd + n, x + n * C, w, C, eps);
 }
 
+namespace {
+
+/** sum over i of (g[i] w[i]) (x[i] r) in double, 16 lanes in a fixed order (vectorises; the 4 lanes indexed by
+ *  i & 3 it replaces did not: a [1024, 576] backward 0.33 -> 0.17 ms on 2 cores) */
+double gw_xhat_d(const float* g, const float* w, const float* x, float r, i64 C) {
+  double lane[16] = {};
+  i64 i = 0;
+  for (; i + 16 <= C; i += 16)
+    for (int l = 0; l < 16; ++l) lane[l] += static_cast<double>(g[i + l] * w[i + l]) * (x[i + l] * r);
+  double s = 0;
+  for (; i < C; ++i) s += static_cast<double>(g[i] * w[i]) * (x[i] * r);
+  return s + lanes_total(lane);
+}
+
+}  // namespace
+
 // xhat = x * rstd, g = dout * w: dx += rstd * (g - xhat * mean(g * xhat)); dw += sum_n dout * xhat
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
                       i64 N, i64 C) {
@@ -65,9 +81,7 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
     const float* g = dout + n * C;
     float* d = dx + n * C;
     const float r = rstd[n];
-    double lane[4] = {0, 0, 0, 0};
-    for (i64 i = 0; i < C; ++i) lane[i & 3] += static_cast<double>(g[i] * w[i]) * (xr[i] * r);
-    const float mean_gx = static_cast<float>(((lane[0] + lane[1]) + (lane[2] + lane[3])) / static_cast<double>(C));
+    const float mean_gx = static_cast<float>(gw_xhat_d(g, w, xr, r, C) / static_cast<double>(C));
     for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
     if (dw != nullptr) {
       double* pw = part.data() + static_cast<size_t>(thread_id()) * C;

@@ -6,6 +6,7 @@ import {
   matmul, mean, mul, narrow, noGrad, rmsnorm, rope, ropePartial, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
   causalConv1d, l2norm, gatedDeltaRule, sigmoid, decayGate,
 } from '../../src/tensor/index.js';
+import { chunkRows } from '../../src/tensor/ops/loss.js';
 import { numGrad, randT, relErr } from './helpers.js';
 
 /** Checks d(loss)/d(x) from the tape against central differences for each x in xs. */
@@ -131,6 +132,37 @@ describe('fused LM-head cross-entropy', () => {
     const l2 = crossEntropy(linear(h, w), t, { normalizer: 7 });
     backward(l2);
     expect(Math.abs(l1.item() - l2.item())).toBeLessThan(1e-6);
+    expect(relErr(gh, h.grad!.data)).toBeLessThan(1e-5);
+    expect(relErr(gw, w.grad!.data)).toBeLessThan(1e-5);
+  });
+});
+
+describe('fused LM-head cross-entropy in chunks of rows', () => {
+  it('shares the rows out evenly, no chunk more than 1/8 over the ~64 MB size', () => {
+    expect(chunkRows(49152, 1024)).toBe(342); // 342 + 341 + 341, not 3 x 341 + 1
+    expect(chunkRows(49152, 1023)).toBe(341);
+    expect(chunkRows(49152, 380)).toBe(380); // one chunk of 380 (341 + 11%)
+    expect(chunkRows(49152, 400)).toBe(200);
+    expect(chunkRows(152064, 1000)).toBe(250); // 256-row floor: 4 chunks
+    expect(chunkRows(100, 5)).toBe(5);
+    expect(chunkRows(100, 0)).toBe(0);
+  });
+
+  it('gives the loss and gradients of the unfused head over two chunks', () => {
+    const [N, C, V] = [300, 3, 70000]; // 16M / V < 256 rows: chunks of 256, shared out as 150 + 150
+    expect(chunkRows(V, N)).toBe(150);
+    const h = randT([N, C], 24, true);
+    const w = randT([V, C], 25, true);
+    const t = Int32Array.from({ length: N }, (_, i) => (i * 7919) % V);
+    t[17] = -100;
+    const l1 = linearCrossEntropy(h, w, t);
+    backward(l1);
+    const [gh, gw] = [h.grad!.data.slice(), w.grad!.data.slice()];
+    h.grad = null;
+    w.grad = null;
+    const l2 = crossEntropy(linear(h, w), t);
+    backward(l2);
+    expect(Math.abs(l1.item() - l2.item())).toBeLessThan(1e-5);
     expect(relErr(gh, h.grad!.data)).toBeLessThan(1e-5);
     expect(relErr(gw, w.grad!.data)).toBeLessThan(1e-5);
   });
