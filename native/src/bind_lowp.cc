@@ -90,17 +90,18 @@ napi_value SwigluBf16(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// swigluBf16Backward(dg, du, dm, g16, u16, n)
+// swigluBf16Backward(dg, du, dm, g16, u16, n, accumulate)
 napi_value SwigluBf16Backward(napi_env env, napi_callback_info info) {
-  Args a(env, info, "swigluBf16Backward", 6);
+  Args a(env, info, "swigluBf16Backward", 7);
   const int64_t n = a.dim(5, "n");
   float* dg = a.f32(0, "dg", n);
   float* du = a.f32(1, "du", n);
   const float* dm = a.f32(2, "dm", n);
   const uint16_t* g16 = a.u16(3, "g16", n);
   const uint16_t* u16 = a.u16(4, "u16", n);
+  const bool accumulate = a.flag(6, "accumulate");
   if (!a.ok()) return nullptr;
-  swiglu_bf16_backward(dg, du, dm, g16, u16, n);
+  swiglu_bf16_backward(dg, du, dm, g16, u16, n, accumulate);
   return nullptr;
 }
 
@@ -199,11 +200,11 @@ napi_value AttentionBf16Bits(napi_env env, napi_callback_info info) {
 }
 
 // attentionBf16Backward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale,
-//                       causal, window, softcap), and attentionBf16BitsBackward with q, k, v, out as bf16 bits: one
-// reader for both, T the element type of those four
+//                       causal, window, softcap, accumulate), and attentionBf16BitsBackward with q, k, v, out as bf16
+// bits: one reader for both, T the element type of those four
 template <typename T>
 napi_value attention_backward_binding(napi_env env, napi_callback_info info, const char* kernel, const char* const names[4]) {
-  Args a(env, info, kernel, 21);
+  Args a(env, info, kernel, 22);
   const AttnShape s = read_attn_shape(a, 11);
   const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
   float* dq = a.f32(0, "dq", qn);
@@ -217,10 +218,11 @@ napi_value attention_backward_binding(napi_env env, napi_callback_info info, con
   const float* lse = a.f32(8, "lse", mulz(s.B, s.H, s.Tq));
   const float* alibi = a.f32(9, "alibi", s.H, true);
   const int32_t* seg = a.i32(10, "seg", mulz(s.B, s.Tk), true);
+  const bool accumulate = a.flag(21, "accumulate");
   if (a.ok() && s.Tq > s.Tk) a.fail("expected Tq <= Tk");
   if (!a.ok()) return nullptr;
-  if constexpr (std::is_same_v<T, float>) attention_bf16_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
-  else attention_bf16_bits_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s);
+  if constexpr (std::is_same_v<T, float>) attention_bf16_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s, accumulate);
+  else attention_bf16_bits_backward(dq, dk, dv, dout, q, k, v, out, lse, alibi, seg, s, accumulate);
   return nullptr;
 }
 

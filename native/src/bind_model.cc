@@ -45,10 +45,11 @@ napi_value EmbeddingBackward(napi_env env, napi_callback_info info) { return Emb
 
 enum class RopeKind { kForward, kBackward, kRows };
 
-// rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D); ropeRows: rope's arguments
+// rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D, accumulate); ropeRows: rope's
+// arguments
 napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
   const bool backward = kind == RopeKind::kBackward;
-  Args a(env, info, backward ? "ropeBackward" : kind == RopeKind::kRows ? "ropeRows" : "rope", 8);
+  Args a(env, info, backward ? "ropeBackward" : kind == RopeKind::kRows ? "ropeRows" : "rope", backward ? 9 : 8);
   const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
   if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
   const int64_t half = D / 2;
@@ -60,8 +61,9 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
   const uint64_t sinLen = a.last_length();
   const int32_t* pos = a.i32(4, "pos", N);
   if (half > 0) check_indices(a, pos, N, static_cast<int64_t>((cosLen < sinLen ? cosLen : sinLen) / half), "pos", false);
+  const bool accumulate = backward && a.flag(8, "accumulate");
   if (!a.ok()) return nullptr;
-  if (backward) rope_backward(out, x, cos, sin, pos, N, H, D);
+  if (backward) rope_backward(out, x, cos, sin, pos, N, H, D, accumulate);
   else if (kind == RopeKind::kRows) rope_rows(out, x, cos, sin, pos, N, H, D);
   else rope(out, x, cos, sin, pos, N, H, D);
   return nullptr;

@@ -256,9 +256,22 @@ __attribute__((always_inline)) inline void key_block16(Chunk16& C, float* dk, fl
   if (grads & kGradKV) mm16(true, false, nk, D, m, 1.0f, C.ds16.data(), nk, Q, D, 1.0f, L.kv(dk, C.b, j0, C.kvh), L.ldk);
 }
 
-void unpack_dq16(float* dq, const Chunk16& C, const Layout& L) {
-  for (i64 r = C.r0; r < C.r1; ++r)
-    axpy(L.q(dq, C.b, r / L.group, C.kvh * L.group + r % L.group), C.dq.data() + (r - C.r0) * L.s.D, 1.0f, L.s.D);
+/** The chunk's dq rows into dq: added when acc, else copied (each row of dq belongs to one chunk). */
+void unpack_dq16(float* dq, const Chunk16& C, const Layout& L, bool acc) {
+  for (i64 r = C.r0; r < C.r1; ++r) {
+    float* d = L.q(dq, C.b, r / L.group, C.kvh * L.group + r % L.group);
+    const float* src = C.dq.data() + (r - C.r0) * L.s.D;
+    if (acc) axpy(d, src, 1.0f, L.s.D);
+    else std::memcpy(d, src, static_cast<size_t>(L.s.D) * sizeof(float));
+  }
+}
+
+/** Zeroes rows [j0, j1) of kv head kvh of batch row b in dk and dv, before a task adds into them (write mode). */
+void zero_kv_rows(float* dk, float* dv, const Layout& L, i64 b, i64 kvh, i64 j0, i64 j1) {
+  for (i64 j = j0; j < j1; ++j) {
+    std::memset(L.kv(dk, b, j, kvh), 0, static_cast<size_t>(L.s.D) * sizeof(float));
+    std::memset(L.kv(dv, b, j, kvh), 0, static_cast<size_t>(L.s.D) * sizeof(float));
+  }
 }
 
 // pack16 and key_block16 built twice, as the forward's task: 8 lanes, and 16 where lowp_512() (the same bits)
@@ -302,10 +315,12 @@ BackFns<QT> back_fns() {
 namespace {
 
 // Same task structure as attention_blocked_backward: one pass per (batch row, kv head) when there are enough of
-// them for the threads, else dq by (unit, chunk) and then dk/dv by (unit, key block).
+// them for the threads, else dq by (unit, chunk) and then dk/dv by (unit, key block). acc: add into dq, dk, dv;
+// else write them (each task zeroes the dk and dv rows it adds into, and copies its dq rows): a fresh gradient
+// buffer needs no zero-fill before the call.
 template <typename QT>
 void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, const uint16_t* k16, const uint16_t* v16,
-              const QT* out, const float* lse, const float* alibi, const int32_t* seg, const AttnShape& s) {
+              const QT* out, const float* lse, const float* alibi, const int32_t* seg, const AttnShape& s, bool acc) {
   const Layout L(s);
   const i64 units = s.B * s.Hkv, rows = s.Tq * L.group;
   const i64 kblocks = (s.Tk + kKB - 1) / kKB, chunks = (rows + kRB - 1) / kRB;
@@ -319,16 +334,18 @@ void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, c
     for (i64 task = 0; task < (one_pass ? units : units * chunks); ++task) {
       const i64 u = one_pass ? task : task / chunks;
       const i64 c0 = one_pass ? 0 : task % chunks, c1 = one_pass ? chunks : c0 + 1;
+      if (one_pass && !acc) zero_kv_rows(dk, dv, L, u / s.Hkv, u % s.Hkv, 0, s.Tk);
       for (i64 c = c0; c < c1; ++c) {
         fn.pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c * kRB, std::min(c * kRB + kRB, rows));
         for (i64 kb = 0; kb < kblocks; ++kb)
           fn.block(C, dk, dv, k16, v16, alibi, seg, L, kb, one_pass ? kGradQ | kGradKV : kGradQ);
-        unpack_dq16(dq, C, L);
+        unpack_dq16(dq, C, L, acc);
       }
     }
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < (one_pass ? 0 : units * kblocks); ++task) {
       const i64 u = task / kblocks, kb = task % kblocks;
+      if (!acc) zero_kv_rows(dk, dv, L, u / s.Hkv, u % s.Hkv, kb * kKB, std::min(kb * kKB + kKB, s.Tk));
       i64 r0, r1;
       block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
       for (i64 c = r0; c < r1; c += kRB) {
@@ -343,15 +360,15 @@ void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, c
 
 void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* alibi,
-                             const int32_t* seg, const AttnShape& s) {
+                             const int32_t* seg, const AttnShape& s, bool accumulate) {
   round_kv(g_k16, g_v16, k, v, s.B * s.Tk * s.Hkv * s.D);
-  backward(dq, dk, dv, dout, q, g_k16.data(), g_v16.data(), out, lse, alibi, seg, s);
+  backward(dq, dk, dv, dout, q, g_k16.data(), g_v16.data(), out, lse, alibi, seg, s, accumulate);
 }
 
 void attention_bf16_bits_backward(float* dq, float* dk, float* dv, const float* dout, const uint16_t* q16,
                                   const uint16_t* k16, const uint16_t* v16, const uint16_t* out16, const float* lse,
-                                  const float* alibi, const int32_t* seg, const AttnShape& s) {
-  backward<uint16_t>(dq, dk, dv, dout, q16, k16, v16, out16, lse, alibi, seg, s);
+                                  const float* alibi, const int32_t* seg, const AttnShape& s, bool accumulate) {
+  backward<uint16_t>(dq, dk, dv, dout, q16, k16, v16, out16, lse, alibi, seg, s, accumulate);
 }
 
 }  // namespace sh

@@ -49,9 +49,13 @@ void rope(float* out, const float* x, const float* cos, const float* sin, const 
   for (i64 n = 0; n < N; ++n) rope_token(out + n * H * D, x + n * H * D, cos, sin, pos[n], H, D);
 }
 
-// Transpose of the rotation: dx[i] += g[i] cos + g[i+D/2] sin; dx[i+D/2] += g[i+D/2] cos - g[i] sin.
-void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
-                   i64 H, i64 D) {
+namespace {
+
+// Transpose of the rotation: dx[i] (+)= g[i] cos + g[i+D/2] sin; dx[i+D/2] (+)= g[i+D/2] cos - g[i] sin; added
+// when Acc, else written (a fresh gradient buffer needs no zero-fill first).
+template <bool Acc>
+void rope_backward_as(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
+                      i64 H, i64 D) {
   const i64 half = D / 2;
   SH_PARALLEL_FOR(N * H * D)
   for (i64 n = 0; n < N; ++n) {
@@ -62,11 +66,20 @@ void rope_backward(float* dx, const float* dout, const float* cos, const float* 
       float* d = dx + (n * H + h) * D;
       for (i64 i = 0; i < half; ++i) {
         const float g1 = g[i], g2 = g[i + half];
-        d[i] += g1 * c[i] + g2 * s[i];
-        d[i + half] += g2 * c[i] - g1 * s[i];
+        const float a = g1 * c[i] + g2 * s[i], b = g2 * c[i] - g1 * s[i];
+        d[i] = Acc ? d[i] + a : a;
+        d[i + half] = Acc ? d[i + half] + b : b;
       }
     }
   }
+}
+
+}  // namespace
+
+void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
+                   i64 H, i64 D, bool accumulate) {
+  if (accumulate) rope_backward_as<true>(dx, dout, cos, sin, pos, N, H, D);
+  else rope_backward_as<false>(dx, dout, cos, sin, pos, N, H, D);
 }
 
 }  // namespace sh

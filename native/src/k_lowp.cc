@@ -570,14 +570,24 @@ __attribute__((always_inline)) inline void swiglu_span(uint16_t* m16, const uint
   }
 }
 
+// Acc: add into dg and du (gradients already there); else write them (fresh buffers: no zero-fill first). The
+// adds are explicit fused multiply-adds: left to contraction, the 16-lane build's remainder loop and the 8-lane
+// body contracted differently (one ulp apart).
+template <bool Acc>
 __attribute__((always_inline)) inline void swiglu_back_span(float* dg, float* du, const float* dm, const uint16_t* g16,
                                                             const uint16_t* u16, i64 lo, i64 hi) {
   for (i64 i = lo; i < hi; ++i) {
     const float g = bf16_widen(g16[i]);
     const float sg = sigmoid_fast(g);
     const float d = dm[i];
-    dg[i] += d * bf16_widen(u16[i]) * (sg * (1.0f + g * (1.0f - sg)));
-    du[i] += d * bf16_snap(g * sg);
+    const float du_dg = d * bf16_widen(u16[i]), dsilu = sg * (1.0f + g * (1.0f - sg)), act = bf16_snap(g * sg);
+    if (Acc) {
+      dg[i] = std::fma(du_dg, dsilu, dg[i]);
+      du[i] = std::fma(d, act, du[i]);
+    } else {
+      dg[i] = du_dg * dsilu;
+      du[i] = d * act;
+    }
   }
 }
 
@@ -585,9 +595,10 @@ __attribute__((always_inline)) inline void swiglu_back_span(float* dg, float* du
 SH_512_WIDE void swiglu_span512(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 lo, i64 hi) {
   swiglu_span(m16, g16, u16, lo, hi);
 }
+template <bool Acc>
 SH_512_WIDE void swiglu_back_span512(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16,
                                      i64 lo, i64 hi) {
-  swiglu_back_span(dg, du, dm, g16, u16, lo, hi);
+  swiglu_back_span<Acc>(dg, du, dm, g16, u16, lo, hi);
 }
 #endif
 
@@ -603,14 +614,21 @@ void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n)
   split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_span(m16, g16, u16, lo, hi); });
 }
 
-void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n) {
+void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n,
+                          bool accumulate) {
 #ifdef SH_LOWP_512
   if (lowp_512()) {
-    split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_back_span512(dg, du, dm, g16, u16, lo, hi); });
+    split_span(n, 64, n, [&](i64 lo, i64 hi) {
+      if (accumulate) swiglu_back_span512<true>(dg, du, dm, g16, u16, lo, hi);
+      else swiglu_back_span512<false>(dg, du, dm, g16, u16, lo, hi);
+    });
     return;
   }
 #endif
-  split_span(n, 64, n, [&](i64 lo, i64 hi) { swiglu_back_span(dg, du, dm, g16, u16, lo, hi); });
+  split_span(n, 64, n, [&](i64 lo, i64 hi) {
+    if (accumulate) swiglu_back_span<true>(dg, du, dm, g16, u16, lo, hi);
+    else swiglu_back_span<false>(dg, du, dm, g16, u16, lo, hi);
+  });
 }
 
 void rmsnorm_bf16(uint16_t* out16, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps) {

@@ -95,8 +95,9 @@ void rope(float* out, const float* x, const float* cos, const float* sin, const 
 /** rope of one token at position p (x, out [H, D]) on the calling thread: rope's body, which rope_rows runs per token
  *  without entering an OpenMP region for each (64 tokens: 30 -> ~5 us) */
 void rope_token(float* out, const float* x, const float* cos, const float* sin, i64 p, i64 H, i64 D);
+/** dx (+)= the rotation's transpose of dout: added when accumulate, else written */
 void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
-                   i64 H, i64 D);
+                   i64 H, i64 D, bool accumulate);
 /** rope over the first R of D dims (cos/sin [P, R/2]), the rest copied / passed back (k_rope_partial.cc) */
 void rope_partial(float* out, const float* x, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H,
                   i64 D, i64 R);

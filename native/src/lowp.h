@@ -67,7 +67,8 @@ void bf16_accumulate(float* dst, const float* src, i64 n);
 /** m16 = r(r(silu(g)) * u) over n elements */
 void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n);
 /** dg += dm * u * silu'(g); du += dm * r(silu(g)) */
-void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n);
+void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n,
+                          bool accumulate);
 
 /** rmsnorm with its output written as bf16 (the next GEMM's operand): out16 = r(rmsnorm(x)) */
 void rmsnorm_bf16(uint16_t* out16, float* rstd, const float* x, const float* w, i64 N, i64 C, double eps);
@@ -85,7 +86,7 @@ void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, con
 /** Accumulates dq, dk, dv (float32) from dout (rounded to bf16 as autocast's gradient of a bf16 output). */
 void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* alibi,
-                             const int32_t* seg, const AttnShape& s);
+                             const int32_t* seg, const AttnShape& s, bool accumulate);
 
 /** attention_bf16 and its backward with q, k, v (and out) given as bf16 bits: the same results as the float entry
  *  points on their widened values, without the widening and rounding passes. */
@@ -93,6 +94,6 @@ void attention_bf16_bits(uint16_t* out16, float* lse, const uint16_t* q16, const
                          const float* alibi, const int32_t* seg, const AttnShape& s);
 void attention_bf16_bits_backward(float* dq, float* dk, float* dv, const float* dout, const uint16_t* q16,
                                   const uint16_t* k16, const uint16_t* v16, const uint16_t* out16, const float* lse,
-                                  const float* alibi, const int32_t* seg, const AttnShape& s);
+                                  const float* alibi, const int32_t* seg, const AttnShape& s, bool accumulate);
 
 }  // namespace sh

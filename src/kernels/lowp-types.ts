@@ -23,7 +23,8 @@ export interface LowpKernels {
   /** m16 = r(r(silu(g)) * u) */
   swigluBf16(m16: Uint16Array, g16: Uint16Array, u16: Uint16Array, n: number): void;
   /** dg += dm * u * silu'(g); du += dm * r(silu(g)) */
-  swigluBf16Backward(dg: F32, du: F32, dm: F32, g16: Uint16Array, u16: Uint16Array, n: number): void;
+  /** dg (+)= dm * u * silu'(g), du (+)= dm * r(silu(g)): added when accumulate, else written */
+  swigluBf16Backward(dg: F32, du: F32, dm: F32, g16: Uint16Array, u16: Uint16Array, n: number, accumulate: boolean): void;
   /** out16 = r(rmsnorm(x)), rstd [N] saved as rmsnorm does */
   rmsnormBf16(out16: Uint16Array, rstd: F32, x: F32, w: F32, N: number, C: number, eps: number): void;
   /** sum = x + mult * y (exactly one of y, y16 given), then rmsnorm(sum) into out or r(...) into out16 (exactly
@@ -40,7 +41,7 @@ export interface LowpKernels {
    *  r(dout) . out) cap'; dq += r(ds) k16; dk += r(ds) q16. */
   attentionBf16Backward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-    scale: number, causal: number, window: number, softcap: number): void;
+    scale: number, causal: number, window: number, softcap: number, accumulate: boolean): void;
   /** attentionBf16 with q, k, v given as bf16 bits (a bf16 linear's or RoPE's output): the same results as on
    *  their widened values, without the widening and rounding passes. */
   attentionBf16Bits(out16: Uint16Array, lse: F32, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
@@ -49,7 +50,7 @@ export interface LowpKernels {
   /** attentionBf16Backward with q, k, v and the forward's output given as bf16 bits (the same results). */
   attentionBf16BitsBackward(dq: F32, dk: F32, dv: F32, dout: F32, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
     out16: Uint16Array, lse: F32, alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number,
-    Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void;
+    Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number, accumulate: boolean): void;
 }
 
 /** Every LowpKernels name, for the native loader. */

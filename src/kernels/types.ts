@@ -109,8 +109,8 @@ export interface Kernels extends LowpKernels {
    *  position pos[n]; cos/sin are [P, D/2] tables indexed by position. For i < D/2:
    *  out[i] = x[i]*cos - x[i+D/2]*sin; out[i+D/2] = x[i+D/2]*cos + x[i]*sin. out may alias x. */
   rope(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
-  /** dx += rotation of dout by -theta (the transpose of rope). */
-  ropeBackward(dx: F32, dout: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
+  /** dx (+)= rotation of dout by -theta (the transpose of rope): added when accumulate, else written. */
+  ropeBackward(dx: F32, dout: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number, accumulate: boolean): void;
   /** Partial rotary embedding (Phi-3 partial_rotary_factor): rope's rotate-half over the first R (even, <= D) dims
    *  of each head with cos/sin [P, R/2]; dims R..D-1 are copied unchanged. out may alias x. */
   ropePartial(out: F32, x: F32, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number, R: number): void;

@@ -66,6 +66,23 @@ export function gradSlot(t: Tensor): { data: Float32Array; fresh: boolean } {
   return { data: t.grad.data, fresh: true };
 }
 
+/** Gradient buffers of ts for a backward kernel that either writes its results or adds them (its `accumulate`
+ *  argument): when every input that needs a gradient is an op output without one yet and no two are the same
+ *  tensor, fresh unzeroed buffers with accumulate false (the kernel writes every element: no zero-fill, no read
+ *  of zeros); otherwise their gradients (zeroed on first use) with accumulate true. An input that needs no
+ *  gradient gets scratch space (`scratch(n)`), written or added to and never read. */
+export function gradSlots(ts: readonly Tensor[], scratch: (n: number) => Float32Array): { data: Float32Array[]; accumulate: boolean } {
+  const needs = ts.filter((t) => t.requiresGrad);
+  const write = needs.every((t) => !t.grad && opOutputs.has(t)) && new Set(needs).size === needs.length;
+  const data = ts.map((t) => {
+    if (!t.requiresGrad) return scratch(t.size);
+    if (!write) return gradOf(t);
+    t.grad = Tensor.from(takeBuffer(t.size), t.shape);
+    return t.grad.data;
+  });
+  return { data, accumulate: !write };
+}
+
 /** The gradient the entry now running passes back (backward() sets it), and the ones handed on to an input. */
 let passing: Float32Array | null = null;
 const handedOn = new Set<Float32Array>();

@@ -128,9 +128,11 @@ function ropeConfigs(): CrossConfig[] {
       const out = i === 2 ? x : new Float32Array(N * H * D);
       const dout = randn(rng, N * H * D);
       const dx = randn(rng, N * H * D);
+      const written = new Float32Array(N * H * D).fill(NaN); // accumulate false: every element written
       k.rope(out, x, cos, sin, pos, N, H, D);
-      k.ropeBackward(dx, dout, cos, sin, pos, N, H, D);
-      return [out, dx];
+      k.ropeBackward(dx, dout, cos, sin, pos, N, H, D, true);
+      k.ropeBackward(written, dout, cos, sin, pos, N, H, D, false);
+      return [out, dx, written];
     },
   }));
 }

@@ -155,7 +155,7 @@ describe('gradient checks (float64, reference kernels)', () => {
     const x = param('x', randn64(rng, N * H * D));
     const out = new Float64Array(N * H * D);
     gradcheck(rng, [x], () => (R.rope(out, x.x, cos, sin, pos, N, H, D), out),
-      (d) => R.ropeBackward(x.grad, d, cos, sin, pos, N, H, D));
+      (d) => R.ropeBackward(x.grad, d, cos, sin, pos, N, H, D, true));
   });
 
   it('ropePartial: 6 of 10 dims rotate, the rest pass the gradient through', () => {

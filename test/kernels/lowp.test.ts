@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
+import { nativeBenchHooks } from '../../src/kernels/native.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { bf16Bits, bf16Value, snap } from '../../src/kernels/ref/lowp.js';
 import { maxRelErr, randInts, randn, Rng } from './helpers.js';
@@ -128,8 +129,11 @@ const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayL
       k.swigluBf16(m, g, u, n);
       const dg = randn(rng, n);
       const du = randn(rng, n);
-      k.swigluBf16Backward(dg, du, randn(rng, n), g, u, n);
-      return [widen(m), dg, du];
+      const dm = randn(rng, n);
+      k.swigluBf16Backward(dg, du, dm, g, u, n, true);
+      const [wg, wu] = [new Float32Array(n).fill(NaN), new Float32Array(n).fill(NaN)]; // written whole
+      k.swigluBf16Backward(wg, wu, dm, g, u, n, false);
+      return [widen(m), dg, du, wg, wu];
     },
   })),
   ...[[3, 5, 1], [7, 576, 0.5]].map(([N, C, mult]) => ({
@@ -176,7 +180,7 @@ const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayL
       const dk = new Float32Array(kk.length);
       const dv = new Float32Array(v.length);
       const dout = randn(rng, out.length);
-      k.attentionBf16Backward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      k.attentionBf16Backward(dq, dk, dv, dout, q, kk, v, out, lse, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap, true);
       // the bf16-bits entry points on the rounded inputs: the float ones' results on their widened values, exactly
       const [q16, k16, v16] = [bits(q), bits(kk), bits(v)];
       const b16 = new Uint16Array(out.length);
@@ -189,10 +193,19 @@ const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayL
       expect(Array.from(lse2), 'bits lse').toEqual(Array.from(lse3));
       const g1 = [new Float32Array(q.length), new Float32Array(kk.length), new Float32Array(v.length)];
       const g2 = [new Float32Array(q.length), new Float32Array(kk.length), new Float32Array(v.length)];
-      k.attentionBf16BitsBackward(g1[0], g1[1], g1[2], dout, q16, k16, v16, b16, lse2, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+      k.attentionBf16BitsBackward(g1[0], g1[1], g1[2], dout, q16, k16, v16, b16, lse2, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap, true);
       k.attentionBf16Backward(g2[0], g2[1], g2[2], dout, widen(q16), widen(k16), widen(v16), widen(o2), lse3, alibi, seg,
-        B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap);
+        B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap, true);
       g1.forEach((g, i) => expect(Array.from(g), `bits backward ${i}`).toEqual(Array.from(g2[i])));
+      // accumulate false writes every element (NaN-filled buffers): the sums added to zeros above, exactly; true adds
+      // to what is there
+      const w = g1.map((g) => new Float32Array(g.length).fill(NaN));
+      k.attentionBf16BitsBackward(w[0], w[1], w[2], dout, q16, k16, v16, b16, lse2, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap, false);
+      w.forEach((g, i) => expect(Array.from(g), `written backward ${i}`).toEqual(Array.from(g1[i])));
+      const base = g1.map((g) => randn(rng, g.length));
+      const acc = base.map((b) => Float32Array.from(b));
+      k.attentionBf16BitsBackward(acc[0], acc[1], acc[2], dout, q16, k16, v16, b16, lse2, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, c.causal, c.window, c.cap, true);
+      acc.forEach((g, i) => g.forEach((x, j) => expect(Math.abs(x - (base[i][j] + g1[i][j])), `added backward ${i}`).toBeLessThanOrEqual(1e-6 * (Math.abs(base[i][j]) + Math.abs(g1[i][j])) + 1e-7)));
       return [out, widen(out16), lse, dq, dk, dv, widen(b16), ...g1];
     },
   })),
@@ -203,6 +216,23 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     const got = run(native!, new Rng(label.length * 7919));
     const want = run(ref, new Rng(label.length * 7919));
     got.forEach((g, i) => agree(`${label} output ${i}`, g, want[i], tol));
+  });
+
+  it('bf16 attention on 1 and 8 threads: one pass per (batch row, kv head) or two (dq, then dk and dv by key block)', () => {
+    const hooks = nativeBenchHooks();
+    const before = hooks!.info().threads;
+    try {
+      for (const threads of [1, 8]) { // 8 threads: the cases with one or two (batch row, kv head) pairs take two passes
+        hooks!.setThreads(threads);
+        for (const { label, tol, run } of CASES.filter((c) => c.label.startsWith('attention'))) {
+          const got = run(native!, new Rng(label.length * 7919)); // asserts written = added to zeros, exactly
+          const want = run(ref, new Rng(label.length * 7919));
+          got.forEach((g, i) => agree(`${threads} threads ${label} output ${i}`, g, want[i], tol));
+        }
+      }
+    } finally {
+      hooks!.setThreads(before);
+    }
   });
 
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
@@ -269,8 +299,8 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     expect(() => k.attentionBf16Bits(new Uint16Array(64), f(8), q16, new Uint16Array(31), kv16, null, null, 1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0))
       .toThrow(/attentionBf16Bits.*k16/);
     expect(() => k.attentionBf16BitsBackward(f(64), f(32), f(32), f(64), q16, kv16, kv16, new Uint16Array(63), f(8), null, null,
-      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0)).toThrow(/attentionBf16BitsBackward.*out16/);
+      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0, true)).toThrow(/attentionBf16BitsBackward.*out16/);
     expect(() => k.attentionBf16Backward(f(64), f(32), f(32), f(64), f(64), f(32), f(31), f(64), f(8), null, null,
-      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0)).toThrow(/attentionBf16Backward.*\bv\b/);
+      1, 4, 4, 2, 1, 8, 0.35, 1, 0, 0, true)).toThrow(/attentionBf16Backward.*\bv\b/);
   });
 });

@@ -4,9 +4,10 @@
 // handed one consumed again, a leaf (whose gradient is its own array and accumulates across backward calls),
 // x + x, and inside the step pool with returned buffers poisoned.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tensor, add, backward, linear, lowRankLinear, mul, scale, sum, view } from '../../src/tensor/index.js';
+import { Tensor, add, backward, linear, lowRankLinear, mul, rope, scale, sum, view } from '../../src/tensor/index.js';
 import { addRmsnorm } from '../../src/tensor/ops/residual-norm.js';
-import { handGrad } from '../../src/tensor/tape.js';
+import { clearTape, gradSlots, handGrad } from '../../src/tensor/tape.js';
+import { referenceKernels } from '../../src/kernels/index.js';
 import { resetPool, setPoolPoison, withStepPool } from '../../src/tensor/pool.js';
 import { randT } from './helpers.js';
 
@@ -123,6 +124,57 @@ describe('gradient hand-over', () => {
     const one = grads([x, A, B], () => proj(lowRankLinear(scale(x, 1), w, null, lr), 25), false);
     const two = grads([x, A, B], () => proj(lowRankLinear(scale(x, 1), w, null, lr), 26), false);
     expectClose(plain, one.map((g, i) => g.map((v, j) => v + two[i][j])), 1e-5);
+  });
+
+  it('backward kernels write a fresh input gradient (no zero-fill) and add to one that exists', () => {
+    const [N, H, D, P] = [6, 2, 4, 8];
+    const cos = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.cos(0.3 * i));
+    const sin = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.sin(0.3 * i));
+    const pos = Int32Array.from([0, 1, 2, 5, 7, 3]);
+    const p = randT([N, H, D], 41, true);
+    const c = randT([N, H, D], 42); // proj(., 42)'s weights
+    const back = (g: Float32Array): Float32Array => {
+      const d = new Float32Array(g.length);
+      referenceKernels.ropeBackward(d, g, cos, sin, pos, N, H, D, true);
+      return d;
+    };
+    // x = 2p, an op output whose only gradient is rope's: written into a fresh (poisoned when pooled) buffer
+    const once = (): Tensor => proj(rope(scale(p, 2), cos, sin, pos), 42);
+    const want = back(c.data).map((v) => 2 * v);
+    for (const pooled of [false, true]) expectClose(grads([p], once, pooled), [want], 1e-6);
+    // x also feeds an add whose backward runs first: rope's backward then adds to x's gradient
+    const twice = (): Tensor => {
+      const x = scale(p, 2);
+      return proj(add(rope(x, cos, sin, pos), x), 42);
+    };
+    const wantTwice = back(c.data).map((v, i) => 2 * (v + c.data[i]));
+    for (const pooled of [false, true]) expectClose(grads([p], twice, pooled), [wantTwice], 1e-6);
+  });
+
+  it('gradSlots writes only fresh, distinct op outputs and adds otherwise', () => {
+    const leaf = randT([4], 51, true);
+    const frozen = randT([3], 52);
+    const scratch = (n: number) => new Float32Array(n).fill(NaN);
+    const a = scale(leaf, 1);
+    const b = scale(leaf, 2);
+    const fresh = gradSlots([a, frozen, b], scratch);
+    expect(fresh.accumulate).toBe(false);
+    expect(fresh.data[0]).toBe(a.grad!.data);
+    expect(fresh.data[2]).toBe(b.grad!.data);
+    expect(fresh.data[1].length).toBe(3); // scratch for the input that needs no gradient
+    const again = gradSlots([a], scratch); // a has a gradient now: added to
+    expect(again.accumulate).toBe(true);
+    expect(again.data[0]).toBe(a.grad!.data);
+    const c = scale(leaf, 3);
+    const same = gradSlots([c, c], scratch); // one tensor twice (swiglu(x, x)): both results add into one zeroed buffer
+    expect(same.accumulate).toBe(true);
+    expect(same.data[0]).toBe(same.data[1]);
+    expect(Array.from(same.data[0])).toEqual([0, 0, 0, 0]);
+    const onLeaf = gradSlots([leaf], scratch); // a parameter's gradient is its own array, accumulated
+    expect(onLeaf.accumulate).toBe(true);
+    expect(onLeaf.data[0]).toBe(leaf.grad!.data);
+    leaf.grad = null;
+    clearTape(); // the scale ops above were recorded and never run backward
   });
 
   it('refuses a buffer that is not the running gradient, and a leaf', () => {

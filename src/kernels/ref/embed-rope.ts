@@ -37,9 +37,9 @@ export function rope(out: FA, x: FA, cos: FA, sin: FA, pos: Int32Array, N: numbe
   }
 }
 
-/** dx += R(-theta) dout, the transpose of the rotation above */
+/** dx (+)= R(-theta) dout, the transpose of the rotation above: added when accumulate, else written */
 export function ropeBackward(dx: FA, dout: FA, cos: FA, sin: FA, pos: Int32Array, N: number, H: number,
-  D: number): void {
+  D: number, accumulate: boolean): void {
   const half = D >> 1;
   for (let n = 0; n < N; n++) {
     const t = pos[n] * half;
@@ -50,8 +50,10 @@ export function ropeBackward(dx: FA, dout: FA, cos: FA, sin: FA, pos: Int32Array
         const s = sin[t + i];
         const g1 = dout[o + i];
         const g2 = dout[o + i + half];
-        dx[o + i] += g1 * c + g2 * s;
-        dx[o + i + half] += g2 * c - g1 * s;
+        const a = g1 * c + g2 * s;
+        const b = g2 * c - g1 * s;
+        dx[o + i] = accumulate ? dx[o + i] + a : a;
+        dx[o + i + half] = accumulate ? dx[o + i + half] + b : b;
       }
     }
   }

@@ -98,13 +98,15 @@ export function swigluBf16(m16: Uint16Array, g16: Uint16Array, u16: Uint16Array,
   for (let i = 0; i < n; i++) m16[i] = bf16Bits(snap(silu(bf16Value(g16[i]))) * bf16Value(u16[i]));
 }
 
-/** dg += dm * u * silu'(g); du += dm * r(silu(g)) */
-export function swigluBf16Backward(dg: FA, du: FA, dm: FA, g16: Uint16Array, u16: Uint16Array, n: number): void {
+/** dg (+)= dm * u * silu'(g); du (+)= dm * r(silu(g)): added when accumulate, else written */
+export function swigluBf16Backward(dg: FA, du: FA, dm: FA, g16: Uint16Array, u16: Uint16Array, n: number, accumulate: boolean): void {
   for (let i = 0; i < n; i++) {
     const g = bf16Value(g16[i]);
     const sg = 1 / (1 + Math.exp(-g));
-    dg[i] += dm[i] * bf16Value(u16[i]) * (sg * (1 + g * (1 - sg)));
-    du[i] += dm[i] * snap(g * sg);
+    const a = dm[i] * bf16Value(u16[i]) * (sg * (1 + g * (1 - sg)));
+    const b = dm[i] * snap(g * sg);
+    dg[i] = accumulate ? dg[i] + a : a;
+    du[i] = accumulate ? du[i] + b : b;
   }
 }
 
@@ -169,10 +171,12 @@ export function attentionBf16(out: FA | null, out16: Uint16Array, lse: FA, q: FA
   }
 }
 
-/** p = exp(s - lse); dv += r(p) r(dout); ds = scale p (r(dout).v16 - delta) cap'; dq += r(ds) k16; dk += r(ds) q16. */
+/** p = exp(s - lse); dv += r(p) r(dout); ds = scale p (r(dout).v16 - delta) cap'; dq += r(ds) k16; dk += r(ds) q16.
+ *  Added into dq, dk, dv when accumulate, else written (as from zeros). */
 export function attentionBf16Backward(dq: FA, dk: FA, dv: FA, dout: FA, q: FA, k: FA, v: FA, out: FA, lse: FA,
   alibi: FA | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
-  scale: number, causal: number, window: number, softcap: number): void {
+  scale: number, causal: number, window: number, softcap: number, accumulate: boolean): void {
+  if (!accumulate) for (const d of [dq, dk, dv]) d.fill(0);
   const g: Geometry = { B, Tq, Tk, H, Hkv, D, scale, causal, window, alibi, seg, softcap };
   const [q16, k16, v16, do16] = [rounded(q), rounded(k), rounded(v), rounded(dout)];
   const s = new Float64Array(Tk);
@@ -218,7 +222,8 @@ export function attentionBf16Bits(out16: Uint16Array, lse: FA, q16: Uint16Array,
 /** attentionBf16Backward on the widened bf16 inputs */
 export function attentionBf16BitsBackward(dq: FA, dk: FA, dv: FA, dout: FA, q16: Uint16Array, k16: Uint16Array,
   v16: Uint16Array, out16: Uint16Array, lse: FA, alibi: FA | null, seg: Int32Array | null, B: number, Tq: number,
-  Tk: number, H: number, Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void {
+  Tk: number, H: number, Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number,
+  accumulate: boolean): void {
   attentionBf16Backward(dq, dk, dv, dout, widen(q16), widen(k16), widen(v16), widen(out16), lse, alibi, seg,
-    B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+    B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap, accumulate);
 }

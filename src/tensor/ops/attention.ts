@@ -2,7 +2,7 @@
 // grouped-query heads, sliding window, packed-segment isolation, ALiBi slopes and tanh score soft-capping.
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, gradSlots, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { finite, scratch, uninit } from './util.js';
 import { bf16Tensor, bitsOf, computePrecision, widenedOnce } from '../lowp.js';
@@ -93,17 +93,15 @@ function attentionBf16(q: Tensor, k: Tensor, v: Tensor, m: Masks): Tensor {
   finite('attention', { q, k, v, out });
   if (needsGrad([q, k, v])) {
     record('attentionBf16', out, [q, k, v], (dout) => {
-      const dq = q.requiresGrad ? gradOf(q) : scratch(q.size);
-      const dk = k.requiresGrad ? gradOf(k) : scratch(k.size);
-      const dv = v.requiresGrad ? gradOf(v) : scratch(v.size);
+      const { data: [dq, dk, dv], accumulate } = gradSlots([q, k, v], scratch);
       if (allBits) {
         kernels().attentionBf16BitsBackward(dq, dk, dv, dout, q16, k16, v16, bits, lse, m.alibi, m.seg,
-          B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+          B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap, accumulate);
         return;
       }
       const [qf, kf, vf, of] = [...read(), widenedOnce(out)];
       kernels().attentionBf16Backward(dq, dk, dv, dout, qf.f32, kf.f32, vf.f32, of.f32, lse, m.alibi, m.seg,
-        B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap);
+        B, Tq, Tk, H, Hkv, D, m.scale, m.causal, m.window, m.softcap, accumulate);
       for (const r of [qf, kf, vf, of]) r.release();
     });
   }

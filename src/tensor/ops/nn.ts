@@ -2,7 +2,7 @@
 // softmax, dropout. Each forward calls one fused kernel; each backward calls its twin.
 import { Tensor } from '../tensor.js';
 import { kernels } from '../../kernels/index.js';
-import { gradOf, needsGrad, record } from '../tape.js';
+import { gradOf, gradSlots, needsGrad, record } from '../tape.js';
 import { rowsCols, sameShape, shapeError } from '../shape.js';
 import { finite, nonEmptyLast, scratch, uninit } from './util.js';
 import { bf16Tensor, bitsOf, widenedOnce } from '../lowp.js';
@@ -123,7 +123,12 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32
     out = uninit(x.shape);
     kernels().rope(out.data, x.data, cos, sin, pos, N, H, D);
   }
-  if (needsGrad([x])) record('rope', out, [x], (dout) => kernels().ropeBackward(gradOf(x), dout, cos, sin, pos, N, H, D));
+  if (needsGrad([x])) {
+    record('rope', out, [x], (dout) => {
+      const { data: [dx], accumulate } = gradSlots([x], scratch);
+      kernels().ropeBackward(dx, dout, cos, sin, pos, N, H, D, accumulate);
+    });
+  }
   return out;
 }
 
@@ -162,8 +167,8 @@ function swigluBf16(gate: Tensor, up: Tensor, g16: Uint16Array, u16: Uint16Array
   finite('swiglu', { gate, up, out });
   if (needsGrad([gate, up])) {
     record('swigluBf16', out, [gate, up], (dout) => {
-      kernels().swigluBf16Backward(gate.requiresGrad ? gradOf(gate) : scratch(n), up.requiresGrad ? gradOf(up) : scratch(n),
-        dout, g16, u16, n);
+      const { data: [dg, du], accumulate } = gradSlots([gate, up], scratch);
+      kernels().swigluBf16Backward(dg, du, dout, g16, u16, n, accumulate);
     });
   }
   return out;
