@@ -193,6 +193,21 @@ napi_value CrossEntropy(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// crossEntropyBf16(losses, g16, logits (overwritten), targets, N, V, gradScale)
+napi_value CrossEntropyBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info, "crossEntropyBf16", 7);
+  const int64_t N = a.dim(4, "N"), V = a.dim(5, "V", INT32_MAX);
+  const double gradScale = a.num(6, "gradScale");
+  float* losses = a.f32(0, "losses", N);
+  uint16_t* g16 = a.u16(1, "g16", mulz(N, V));
+  float* logits = a.f32(2, "logits", mulz(N, V));
+  const int32_t* targets = a.i32(3, "targets", N);
+  check_indices(a, targets, N, V, "targets", true);
+  if (!a.ok()) return nullptr;
+  cross_entropy_bf16(losses, g16, logits, targets, N, V, static_cast<float>(gradScale));
+  return nullptr;
+}
+
 // dropout(out, x, n, p, seed); dropoutBackward(dx, dout, n, p, seed)
 napi_value DropoutImpl(napi_env env, napi_callback_info info, bool backward) {
   Args a(env, info, backward ? "dropoutBackward" : "dropout", 5);
@@ -307,6 +322,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("ropeRows", RopeRows),
       SH_METHOD("attentionBackward", AttentionBackward),
       SH_METHOD("crossEntropy", CrossEntropy),
+      SH_METHOD("crossEntropyBf16", CrossEntropyBf16),
       SH_METHOD("dropout", Dropout),
       SH_METHOD("dropoutBackward", DropoutBackward),
       SH_METHOD("adamw", Adamw),

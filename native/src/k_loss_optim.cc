@@ -15,11 +15,15 @@ constexpr int32_t kIgnoreIndex = -100;
 namespace {
 
 /** One row of cross_entropy, always inlined into an 8-lane and a 16-lane build (each lane runs the same
- *  operations and the sums keep their explicit lanes: the same bits). */
-__attribute__((always_inline)) inline void ce_row(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
+ *  operations and the sums keep their explicit lanes: the same bits). With g16, the gradient goes there rounded
+ *  to bf16 (d, required then, holds exp(x - max) as scratch) instead of into d. */
+__attribute__((always_inline)) inline void ce_row(float* loss, float* d, uint16_t* g16, const float* x, int32_t t, i64 V,
+                                                  float gradScale) {
   if (t == kIgnoreIndex) {
     *loss = 0.0f;
-    if (d != nullptr)
+    if (g16 != nullptr)
+      for (i64 i = 0; i < V; ++i) g16[i] = 0;
+    else if (d != nullptr)
       for (i64 i = 0; i < V; ++i) d[i] = 0.0f;
     return;
   }
@@ -37,32 +41,48 @@ __attribute__((always_inline)) inline void ce_row(float* loss, float* d, const f
   if (d != nullptr) {
     const float inv = static_cast<float>(1.0 / sum);
     const float et = d[t];
+    if (g16 != nullptr) {
+      for (i64 j = 0; j < V; ++j) g16[j] = bf16_round((d[j] * inv) * gradScale);
+      g16[t] = bf16_round((et * inv - 1.0f) * gradScale);
+      return;
+    }
     for (i64 j = 0; j < V; ++j) d[j] = (d[j] * inv) * gradScale;
     d[t] = (et * inv - 1.0f) * gradScale;
   }
 }
 
-void ce_row8(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
-  ce_row(loss, d, x, t, V, gradScale);
+void ce_row8(float* loss, float* d, uint16_t* g16, const float* x, int32_t t, i64 V, float gradScale) {
+  ce_row(loss, d, g16, x, t, V, gradScale);
 }
 
 #ifdef SH_LOWP_512
-SH_512_WIDE void ce_row16(float* loss, float* d, const float* x, int32_t t, i64 V, float gradScale) {
-  ce_row(loss, d, x, t, V, gradScale);
+SH_512_WIDE void ce_row16(float* loss, float* d, uint16_t* g16, const float* x, int32_t t, i64 V, float gradScale) {
+  ce_row(loss, d, g16, x, t, V, gradScale);
 }
 #endif
 
-}  // namespace
-
-void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
-                   float gradScale) {
-  void (*row)(float*, float*, const float*, int32_t, i64, float) = ce_row8;
+void ce_rows(float* losses, float* dlogits, uint16_t* g16, const float* logits, const int32_t* targets, i64 N, i64 V,
+             float gradScale) {
+  void (*row)(float*, float*, uint16_t*, const float*, int32_t, i64, float) = ce_row8;
 #ifdef SH_LOWP_512
   if (lowp_512()) row = ce_row16;
 #endif
   SH_PARALLEL_FOR(N * V)
   for (i64 n = 0; n < N; ++n)
-    row(losses + n, dlogits != nullptr ? dlogits + n * V : nullptr, logits + n * V, targets[n], V, gradScale);
+    row(losses + n, dlogits != nullptr ? dlogits + n * V : nullptr, g16 != nullptr ? g16 + n * V : nullptr,
+        logits + n * V, targets[n], V, gradScale);
+}
+
+}  // namespace
+
+void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
+                   float gradScale) {
+  ce_rows(losses, dlogits, nullptr, logits, targets, N, V, gradScale);
+}
+
+void cross_entropy_bf16(float* losses, uint16_t* g16, float* logits, const int32_t* targets, i64 N, i64 V,
+                        float gradScale) {
+  ce_rows(losses, logits, g16, logits, targets, N, V, gradScale);
 }
 
 // Element i is kept iff uniform(seed, i) >= p; kept values are scaled by 1 / (1 - p) (computed in double,

@@ -149,6 +149,11 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
 // ---- loss, regularisation, optimiser
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                    float gradScale);
+/** cross_entropy with the gradient rounded to bf16 into g16 (the LM head's backward GEMM operand, as autocast's bf16
+ *  logits get a bf16 gradient), in the same pass: no float gradient to convert afterwards. logits is overwritten
+ *  (it holds exp(x - max) while a row is summed). */
+void cross_entropy_bf16(float* losses, uint16_t* g16, float* logits, const int32_t* targets, i64 N, i64 V,
+                        float gradScale);
 /** cross_entropy of cap * tanh(logits / cap), dlogits with respect to the raw logits (k_softcap.cc) */
 void softcap_cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                            float gradScale, float cap);

@@ -218,6 +218,30 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     got.forEach((g, i) => agree(`${label} output ${i}`, g, want[i], tol));
   });
 
+  it('crossEntropyBf16 writes the losses of crossEntropy and its gradient rounded to bf16, in one pass', () => {
+    const rng = new Rng(31);
+    for (const [N, V] of [[4, 1003], [3, 40000]]) { // widths past the 8- and 16-wide blocks
+      const logits = randn(rng, N * V, 8);
+      const targets = Int32Array.from({ length: N }, (_, i) => (i === 2 ? -100 : (i * 7919 + 5) % V)); // row 2 ignored
+      const [lf, df] = [new Float32Array(N), new Float32Array(N * V)];
+      native!.crossEntropy(lf, df, logits, targets, N, V, 0.125);
+      for (const k of [native!, ref]) {
+        const [l16, g16] = [new Float32Array(N), new Uint16Array(N * V).fill(0x7fc0)];
+        k.crossEntropyBf16(l16, g16, Float32Array.from(logits), targets, N, V, 0.125);
+        if (k === native) {
+          expect(Array.from(l16), `${k.name} losses`).toEqual(Array.from(lf));
+          expect(Array.from(g16), `${k.name} gradient`).toEqual(Array.from(df, bf16Bits)); // the same row code, rounded
+        } else {
+          agree(`reference crossEntropyBf16 ${N} x ${V} losses`, l16, lf, 1e-5);
+          agree(`reference crossEntropyBf16 ${N} x ${V} gradient`, widen(g16), Float32Array.from(df, (x) => bf16Value(bf16Bits(x))), 4e-3);
+        }
+        expect(g16.subarray(2 * V, 3 * V).every((b) => b === 0), `${k.name} ignored row`).toBe(true);
+      }
+    }
+    expect(() => native!.crossEntropyBf16(new Float32Array(2), new Uint16Array(5), new Float32Array(6), Int32Array.of(0, 1), 2, 3, 1))
+      .toThrow(/crossEntropyBf16.*g16/);
+  });
+
   it('bf16 attention on 1 and 8 threads: one pass per (batch row, kv head) or two (dq, then dk and dv by key block)', () => {
     const hooks = nativeBenchHooks();
     const before = hooks!.info().threads;

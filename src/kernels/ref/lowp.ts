@@ -3,6 +3,7 @@
 // attention as attention.ts.
 import type { FA } from './types.js';
 import { rmsnorm } from './norm.js';
+import { crossEntropy } from './loss.js';
 import { scores, type Geometry } from './attention.js';
 
 const f32 = new Float32Array(1);
@@ -226,4 +227,11 @@ export function attentionBf16BitsBackward(dq: FA, dk: FA, dv: FA, dout: FA, q16:
   accumulate: boolean): void {
   attentionBf16Backward(dq, dk, dv, dout, widen(q16), widen(k16), widen(v16), widen(out16), lse, alibi, seg,
     B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap, accumulate);
+}
+
+/** crossEntropy with the gradient rounded to bf16 into g16; logits is overwritten (here with the float gradient). */
+export function crossEntropyBf16(losses: FA, g16: Uint16Array, logits: FA, targets: Int32Array, N: number, V: number,
+  gradScale: number): void {
+  crossEntropy(losses, logits, logits, targets, N, V, gradScale);
+  for (let i = 0; i < N * V; i++) g16[i] = bf16Bits(logits[i]);
 }

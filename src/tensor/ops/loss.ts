@@ -6,6 +6,7 @@ import { gradOf, needsGrad, record } from '../tape.js';
 import { shapeError } from '../shape.js';
 import { ShitateError } from '../../errors.js';
 import { bf16Weight } from '../lowp.js';
+import { giveBack, giveBackBits, takeBits } from '../pool.js';
 import { scratch, zeroed } from './util.js';
 
 export const IGNORE_INDEX = -100;
@@ -94,19 +95,28 @@ export function linearCrossEntropy(h: Tensor, w: Tensor, targets: Int32Array, op
   const logits = scratch(R * V);
   const losses = scratch(N);
   const w16 = bf16Weight(w); // a frozen head multiplies as bf16 in mixed precision
+  // bf16 with only dh wanted: the loss writes the logits' gradient as bf16, the backward GEMM's operand
+  const g16 = w16 && dh && !dw && cap === 0 ? takeBits(R * V) : null;
   for (let r0 = 0; r0 < N; r0 += R) {
     const r = Math.min(R, N - r0);
     const hc = h.data.subarray(r0 * C, (r0 + r) * C);
     const lc = logits.subarray(0, r * V);
     if (w16) K.gemmBf16(lc, hc, w16, r, V, C, false, true, 0);
     else K.gemm(lc, hc, w.data, 1, r, V, C, false, true, 0, 0, 0); // [r, V] = h_c @ w^T
+    const dhc = dh?.subarray(r0 * C, (r0 + r) * C);
+    if (g16 && dhc && w16) {
+      K.crossEntropyBf16(losses.subarray(r0, r0 + r), g16, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm);
+      K.gemmBf16Ld(dhc, g16, w16, r, C, V, false, false, 0, V, C, C); // r(dlogits) @ w
+      continue;
+    }
     if (cap > 0) K.softcapCrossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm, cap);
     else K.crossEntropy(losses.subarray(r0, r0 + r), grad ? lc : null, lc, targets.subarray(r0, r0 + r), r, V, 1 / norm);
-    const dhc = dh?.subarray(r0 * C, (r0 + r) * C);
     if (dhc && w16) K.gemmBf16(dhc, lc, w16, r, C, V, false, false, 0);
     else if (dhc) K.gemm(dhc, lc, w.data, 1, r, C, V, false, false, 0, 0, 0); // dlogits @ w
     if (dw) K.gemm(dw, lc, hc, 1, V, C, r, true, false, 1, 0, 0); // dw += dlogits^T @ h_c
   }
+  giveBack(logits); // the chunk buffers are free for the backward pass
+  if (g16) giveBackBits(g16);
   const out = Tensor.scalar(sumF64(losses) / norm);
   if (grad) {
     record('linearCrossEntropy', out, [h, w], (dout) => {
