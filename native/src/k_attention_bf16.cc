@@ -183,6 +183,22 @@ struct Chunk16 {
         p(static_cast<size_t>(kRB * kKB)), ds(p.size()), capg(p.size()), p16(p.size()), ds16(p.size()) {}
 };
 
+/** dout . out over one row of D, in 16 lanes (element d in lane d % 16, fused multiply-adds in d order), the lanes
+ *  added in a fixed tree, then the tail: the same bits in the 8- and the 16-lane builds. One serial chain of D
+ *  multiply-adds had taken a twelfth of the backward. */
+template <typename QT>
+__attribute__((always_inline)) inline float dot_di(const uint16_t* g, const QT* o, i64 D) {
+  float lane[16] = {};
+  i64 d = 0;
+  for (; d + 16 <= D; d += 16)
+    for (int l = 0; l < 16; ++l) lane[l] = std::fma(bf16_widen(g[d + l]), value_of(o[d + l]), lane[l]);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) lane[l] += lane[l + w];
+  float tail = 0.0f;
+  for (; d < D; ++d) tail = std::fma(bf16_widen(g[d]), value_of(o[d]), tail);
+  return lane[0] + tail;
+}
+
 template <typename QT>
 __attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, const float* dout, const QT* q,
                                                   const QT* out, const float* lse, i64 b, i64 kvh, i64 r0, i64 r1) {
@@ -198,13 +214,7 @@ __attribute__((always_inline)) inline void pack16(Chunk16& C, const Layout& L, c
     round_into(C.dout.data() + i * s.D, L.q(dout, b, t, h), s.D);
     std::fill(C.dq.data() + i * s.D, C.dq.data() + (i + 1) * s.D, 0.0f);
     C.lse[i] = l;
-    float di = 0.0f;
-    if (l != kNegInf) {
-      const uint16_t* g = C.dout.data() + i * s.D;
-      const QT* o = L.q(out, b, t, h);
-      for (i64 d = 0; d < s.D; ++d) di += bf16_widen(g[d]) * value_of(o[d]);
-    }
-    C.di[i] = di;
+    C.di[i] = l != kNegInf ? dot_di(C.dout.data() + i * s.D, L.q(out, b, t, h), s.D) : 0.0f;
   }
 }
 
