@@ -66,7 +66,7 @@ void bf16_accumulate(float* dst, const float* src, i64 n);
 
 /** m16 = r(r(silu(g)) * u) over n elements */
 void swiglu_bf16(uint16_t* m16, const uint16_t* g16, const uint16_t* u16, i64 n);
-/** dg += dm * u * silu'(g); du += dm * r(silu(g)) */
+/** dg (+)= dm * u * silu'(g); du (+)= dm * r(silu(g)): added when accumulate, else written */
 void swiglu_bf16_backward(float* dg, float* du, const float* dm, const uint16_t* g16, const uint16_t* u16, i64 n,
                           bool accumulate);
 
@@ -83,7 +83,8 @@ void add_rmsnorm(float* sum, float* out, uint16_t* out16, float* rstd, const flo
  *  to bf16 (out16, and also widened into out when out is not null). lse as attention(). */
 void attention_bf16(float* out, uint16_t* out16, float* lse, const float* q, const float* k, const float* v,
                     const float* alibi, const int32_t* seg, const AttnShape& s);
-/** Accumulates dq, dk, dv (float32) from dout (rounded to bf16 as autocast's gradient of a bf16 output). */
+/** dq, dk, dv (float32) from dout (rounded to bf16 as autocast's gradient of a bf16 output): added to them when
+ *  accumulate, else written (no zero-fill needed before the call). */
 void attention_bf16_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, const float* alibi,
                              const int32_t* seg, const AttnShape& s, bool accumulate);

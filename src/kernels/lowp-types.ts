@@ -22,7 +22,6 @@ export interface LowpKernels {
   bf16Accumulate(dst: F32, src: F32, n: number): void;
   /** m16 = r(r(silu(g)) * u) */
   swigluBf16(m16: Uint16Array, g16: Uint16Array, u16: Uint16Array, n: number): void;
-  /** dg += dm * u * silu'(g); du += dm * r(silu(g)) */
   /** dg (+)= dm * u * silu'(g), du (+)= dm * r(silu(g)): added when accumulate, else written */
   swigluBf16Backward(dg: F32, du: F32, dm: F32, g16: Uint16Array, u16: Uint16Array, n: number, accumulate: boolean): void;
   /** out16 = r(rmsnorm(x)), rstd [N] saved as rmsnorm does */

@@ -9,7 +9,7 @@ interface Entry {
   op: string;
   output: Tensor;
   inputs: readonly Tensor[];
-  /** reads the output's gradient, accumulates (+=) into the inputs' gradients */
+  /** reads the output's gradient, adds into the inputs' gradients (or writes a first one: handGrad, gradSlot(s)) */
   backward: (dout: Float32Array) => void;
 }
 

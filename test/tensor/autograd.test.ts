@@ -139,7 +139,7 @@ describe('fused LM-head cross-entropy', () => {
 
 describe('fused LM-head cross-entropy in chunks of rows', () => {
   it('shares the rows out evenly, no chunk more than 1/8 over the ~64 MB size', () => {
-    expect(chunkRows(49152, 1024)).toBe(342); // 342 + 341 + 341, not 3 x 341 + 1
+    expect(chunkRows(49152, 1024)).toBe(342); // 342 + 342 + 340, not 3 x 341 + 1
     expect(chunkRows(49152, 1023)).toBe(341);
     expect(chunkRows(49152, 380)).toBe(380); // one chunk of 380 (341 + 11%)
     expect(chunkRows(49152, 400)).toBe(200);

@@ -67,7 +67,7 @@ export function crossEntropy(logits: Tensor, targets: Int32Array, opts: LossOpts
 /** Rows per chunk: one chunk of logits stays near 64 MB, and at least 256 rows so the three GEMMs per
  *  chunk are tall enough for BLAS to run near its peak (85-row chunks ran at ~70% of it). The rows are then
  *  shared out evenly, a chunk up to 1/8 over the size, so no short last chunk pays a whole pass over the head's
- *  weights for a few rows (1,024 rows at V 49152: 342 + 341 + 341, not 3 x 341 + 1). */
+ *  weights for a few rows (1,024 rows at V 49152: 342 + 342 + 340, not 3 x 341 + 1). */
 export function chunkRows(V: number, N: number): number {
   const R = Math.max(1, Math.min(N, Math.max(256, Math.floor((16 << 20) / V))));
   const chunks = Math.max(1, Math.ceil(N / (R * 1.125)));
