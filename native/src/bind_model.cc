@@ -68,6 +68,24 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
   else rope(out, x, cos, sin, pos, N, H, D);
   return nullptr;
 }
+// ropeBf16(out16, x16, cos, sin, pos, N, H, D)
+napi_value RopeBf16(napi_env env, napi_callback_info info) {
+  Args a(env, info, "ropeBf16", 8);
+  const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
+  if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
+  const int64_t half = D / 2;
+  uint16_t* out16 = a.u16(0, "out16", mulz(N, H, D));
+  const uint16_t* x16 = a.u16(1, "x16", mulz(N, H, D));
+  const float* cos = a.f32(2, "cos", half);
+  const uint64_t cosLen = a.last_length();
+  const float* sin = a.f32(3, "sin", half);
+  const uint64_t sinLen = a.last_length();
+  const int32_t* pos = a.i32(4, "pos", N);
+  if (half > 0) check_indices(a, pos, N, static_cast<int64_t>((cosLen < sinLen ? cosLen : sinLen) / half), "pos", false);
+  if (!a.ok()) return nullptr;
+  rope_bf16(out16, x16, cos, sin, pos, N, H, D);
+  return nullptr;
+}
 napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kForward); }
 napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kBackward); }
 napi_value RopeRows(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kRows); }
@@ -317,6 +335,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("embeddingBackward", EmbeddingBackward),
       SH_METHOD("rope", Rope),
       SH_METHOD("ropeBackward", RopeBackward),
+      SH_METHOD("ropeBf16", RopeBf16),
       SH_METHOD("attention", Attention),
       SH_METHOD("attentionDecodeRows", AttentionDecodeRows),
       SH_METHOD("ropeRows", RopeRows),

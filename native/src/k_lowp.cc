@@ -671,4 +671,19 @@ void add_rmsnorm(float* sum, float* out, uint16_t* out16, float* rstd, const flo
   }
 }
 
+void rope_bf16(uint16_t* out16, const uint16_t* x16, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H,
+               i64 D) {
+  const i64 row = H * D;
+#pragma omp parallel num_threads(team_size(N * row * 4))
+  {
+    std::vector<float> buf(static_cast<size_t>(row));
+#pragma omp for schedule(static)
+    for (i64 n = 0; n < N; ++n) {
+      for (i64 i = 0; i < row; ++i) buf[static_cast<size_t>(i)] = bf16_widen(x16[n * row + i]);
+      rope_token(buf.data(), buf.data(), cos, sin, pos[n], H, D);  // rope's own body: the same float32 numbers
+      for (i64 i = 0; i < row; ++i) out16[n * row + i] = bf16_round(buf[static_cast<size_t>(i)]);
+    }
+  }
+}
+
 }  // namespace sh

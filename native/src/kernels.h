@@ -95,6 +95,10 @@ void rope(float* out, const float* x, const float* cos, const float* sin, const 
 /** rope of one token at position p (x, out [H, D]) on the calling thread: rope's body, which rope_rows runs per token
  *  without entering an OpenMP region for each (64 tokens: 30 -> ~5 us) */
 void rope_token(float* out, const float* x, const float* cos, const float* sin, i64 p, i64 H, i64 D);
+/** RoPE of bf16 rows into bf16: each token widened, rotated by rope's body in float32 and rounded once (what rope on
+ *  the widened input then f32ToBf16 give, without their two full-size float32 passes). out16 may alias x16. */
+void rope_bf16(uint16_t* out16, const uint16_t* x16, const float* cos, const float* sin, const int32_t* pos, i64 N, i64 H,
+               i64 D);
 /** dx (+)= the rotation's transpose of dout: added when accumulate, else written */
 void rope_backward(float* dx, const float* dout, const float* cos, const float* sin, const int32_t* pos, i64 N,
                    i64 H, i64 D, bool accumulate);

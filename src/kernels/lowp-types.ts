@@ -50,6 +50,9 @@ export interface LowpKernels {
   attentionBf16BitsBackward(dq: F32, dk: F32, dv: F32, dout: F32, q16: Uint16Array, k16: Uint16Array, v16: Uint16Array,
     out16: Uint16Array, lse: F32, alibi: F32 | null, seg: Int32Array | null, B: number, Tq: number, Tk: number, H: number,
     Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number, accumulate: boolean): void;
+  /** rope of bf16 rows into bf16 (out16 may alias x16): each value widened, rotated in float32 as rope does, rounded
+   *  once; the same bits as rope on the widened input followed by f32ToBf16 */
+  ropeBf16(out16: Uint16Array, x16: Uint16Array, cos: F32, sin: F32, pos: Int32Array, N: number, H: number, D: number): void;
   /** crossEntropy (per-row losses, -100 ignored) with its gradient (softmax - onehot) * gradScale rounded to bf16
    *  into g16, the LM head's backward GEMM operand (autocast's bf16 logits get a bf16 gradient); logits is
    *  overwritten (scratch for the row's exponentials). */
@@ -60,5 +63,5 @@ export interface LowpKernels {
 export const LOWP_KERNEL_NAMES = [
   'gemmBf16Ld', 'bf16LinearOut', 'bf16LinearGrad', 'bf16Accumulate', 'swigluBf16', 'swigluBf16Backward', 'rmsnormBf16',
   'addRmsnorm', 'attentionBf16', 'attentionBf16Backward', 'attentionBf16Bits', 'attentionBf16BitsBackward',
-  'crossEntropyBf16',
+  'crossEntropyBf16', 'ropeBf16',
 ] as const satisfies readonly (keyof LowpKernels)[];

@@ -218,6 +218,29 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     got.forEach((g, i) => agree(`${label} output ${i}`, g, want[i], tol));
   });
 
+  it('ropeBf16 gives rope on the widened rows rounded once, in place or not', () => {
+    const rng = new Rng(41);
+    const [N, H, D, P] = [37, 3, 18, 64]; // D 18: a half of 9 (past the 8-wide blocks)
+    const cos = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.cos(0.37 * i));
+    const sin = Float32Array.from({ length: P * D / 2 }, (_, i) => Math.sin(0.37 * i));
+    const pos = randInts(rng, N, 0, P);
+    const x16 = bits(randn(rng, N * H * D, 3));
+    for (const k of [native!, ref]) {
+      const f = widen(x16);
+      k.rope(f, f, cos, sin, pos, N, H, D);
+      const want = new Uint16Array(f.length);
+      k.f32ToBf16(want, f, f.length);
+      const got = new Uint16Array(x16.length);
+      k.ropeBf16(got, x16, cos, sin, pos, N, H, D);
+      expect(Array.from(got), `${k.name}`).toEqual(Array.from(want));
+      const inPlace = Uint16Array.from(x16);
+      k.ropeBf16(inPlace, inPlace, cos, sin, pos, N, H, D);
+      expect(Array.from(inPlace), `${k.name} in place`).toEqual(Array.from(want));
+    }
+    expect(() => native!.ropeBf16(new Uint16Array(6), new Uint16Array(6), cos, sin, Int32Array.of(P * 9), 1, 1, 6)) // past the table
+      .toThrow(/ropeBf16.*pos/);
+  });
+
   it('crossEntropyBf16 writes the losses of crossEntropy and its gradient rounded to bf16, in one pass', () => {
     const rng = new Rng(31);
     for (const [N, V] of [[4, 1003], [3, 40000]]) { // widths past the 8- and 16-wide blocks

@@ -22,7 +22,7 @@ import { adamw } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
 import {
   addRmsnorm, attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, bf16Accumulate, bf16LinearGrad, bf16LinearOut, crossEntropyBf16,
-  gemmBf16Ld, rmsnormBf16, swigluBf16, swigluBf16Backward,
+  gemmBf16Ld, rmsnormBf16, ropeBf16, swigluBf16, swigluBf16Backward,
 } from './lowp.js';
 
 export type { FA } from './types.js';
@@ -52,7 +52,7 @@ export const referenceKernelsFA = {
   adamw,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
   gemmBf16Ld, bf16LinearOut, bf16LinearGrad, bf16Accumulate, swigluBf16, swigluBf16Backward, rmsnormBf16, addRmsnorm,
-  attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, crossEntropyBf16,
+  attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, crossEntropyBf16, ropeBf16,
 } satisfies Kernels;
 
 export const referenceKernels: Kernels = referenceKernelsFA;

@@ -4,6 +4,7 @@
 import type { FA } from './types.js';
 import { rmsnorm } from './norm.js';
 import { crossEntropy } from './loss.js';
+import { rope } from './embed-rope.js';
 import { scores, type Geometry } from './attention.js';
 
 const f32 = new Float32Array(1);
@@ -234,4 +235,12 @@ export function crossEntropyBf16(losses: FA, g16: Uint16Array, logits: FA, targe
   gradScale: number): void {
   crossEntropy(losses, logits, logits, targets, N, V, gradScale);
   for (let i = 0; i < N * V; i++) g16[i] = bf16Bits(logits[i]);
+}
+
+/** rope on the widened bf16 rows, rounded to bf16 (out16 may alias x16) */
+export function ropeBf16(out16: Uint16Array, x16: Uint16Array, cos: FA, sin: FA, pos: Int32Array, N: number, H: number,
+  D: number): void {
+  const x = widen(x16);
+  rope(x, x, cos, sin, pos, N, H, D);
+  for (let i = 0; i < x.length; i++) out16[i] = bf16Bits(x[i]);
 }

@@ -108,7 +108,12 @@ export function rope(x: Tensor, cos: Float32Array, sin: Float32Array, pos: Int32
     }
   }
   let out: Tensor;
-  if (opts.bf16Out) {
+  const x16 = opts.bf16Out ? bitsOf(x) : null;
+  if (x16) { // bf16 in and out: one kernel widens, rotates and rounds each token (no float32 copies)
+    const made = bf16Tensor(x.shape);
+    kernels().ropeBf16(made.bits, x16, cos, sin, pos, N, H, D);
+    out = made.tensor;
+  } else if (opts.bf16Out) {
     // computed in float32 as below, then rounded once into a bf16 tensor: for a consumer that rounds its input to
     // bf16 anyway (bf16 attention), the same numbers at half the memory
     const xf = widenedOnce(x);
