@@ -7,7 +7,7 @@ import { attachLora } from '../../src/lora/index.js';
 import { adamwUpdate, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
-import { preferSleepingBlasThreads } from '../../src/kernels/index.js';
+import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
 import { commands, send } from './lockstep.js';
 import { ReferencePolicy } from '../../src/train/reference.js';
 import { dpoObjective } from '../../src/train/preference-objective.js';
@@ -33,6 +33,7 @@ const precision = flags.str.precision ?? 'fp32';
 if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`--precision takes fp32 or bf16, not ${precision}`);
 setComputePrecision(precision);
 preferSleepingBlasThreads();
+spinOmpThreadsBriefly(); // as `shitate train` does
 const used = kernelsInUse();
 const tLoad = performance.now();
 const { model } = loadModel(dir);

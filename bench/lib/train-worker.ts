@@ -7,7 +7,7 @@ import { attachLora } from '../../src/lora/index.js';
 import { adamwUpdate, backward, compactFrozenWeights, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
-import { preferSleepingBlasThreads } from '../../src/kernels/index.js';
+import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
 import { commands, send } from './lockstep.js';
 
 const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
@@ -36,6 +36,7 @@ const precision = flags.str.precision ?? 'fp32';
 if (precision !== 'fp32' && precision !== 'bf16') throw new Error(`--precision takes fp32 or bf16, not ${precision}`);
 setComputePrecision(precision);
 preferSleepingBlasThreads(); // as `shitate train` does, before anything loads the kernels
+spinOmpThreadsBriefly();
 const used = kernelsInUse();
 const tLoad = performance.now();
 const { model } = loadModel(dir);

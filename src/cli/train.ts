@@ -14,7 +14,7 @@ import { dryRun } from './train-dry-run.js';
 import { classifyDryRun } from './train-classify-dry-run.js';
 import { preferenceDryRun } from './train-dry-run-preference.js';
 import { ShitateError } from '../errors.js';
-import { fastBf16, preferSleepingBlasThreads } from '../kernels/index.js';
+import { fastBf16, preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../kernels/index.js';
 import { LICENCE_DEFAULTS, LICENCE_SCHEMA, gateLicence, writeLicenceRecord, type Purpose } from '../catalog/gate.js';
 import { vllmTrainNotes } from '../export/vllm-check.js';
 
@@ -87,6 +87,7 @@ export const train: Command = {
     }
     if (config.threads) process.env.SHITATE_THREADS = String(config.threads);
     preferSleepingBlasThreads(); // before the model loads the kernels
+    spinOmpThreadsBriefly();
     printConfig(config, sources);
     if (flagBool(p, 'dry-run')) {
       const dry = { color: process.stdout.isTTY === true, out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };

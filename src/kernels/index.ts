@@ -6,7 +6,7 @@ import { loadNativeKernels, type NativeLoad } from './native.js';
 
 export type { Kernels } from './types.js';
 export { referenceKernels } from './ref/index.js';
-export { preferSleepingBlasThreads } from './native.js';
+export { preferSleepingBlasThreads, spinOmpThreadsBriefly } from './native.js';
 export type { NativeInfo, NativeLoad } from './native.js';
 
 let active: Kernels | null = null;
