@@ -43,18 +43,21 @@ napi_value EmbeddingImpl(napi_env env, napi_callback_info info, bool backward) {
 napi_value Embedding(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, false); }
 napi_value EmbeddingBackward(napi_env env, napi_callback_info info) { return EmbeddingImpl(env, info, true); }
 
-enum class RopeKind { kForward, kBackward, kRows };
+enum class RopeKind { kForward, kBackward, kRows, kBf16 };
 
 // rope(out, x, cos, sin, pos, N, H, D); ropeBackward(dx, dout, cos, sin, pos, N, H, D, accumulate); ropeRows: rope's
-// arguments
+// arguments; ropeBf16(out16, x16, cos, sin, pos, N, H, D)
 napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
-  const bool backward = kind == RopeKind::kBackward;
-  Args a(env, info, backward ? "ropeBackward" : kind == RopeKind::kRows ? "ropeRows" : "rope", backward ? 9 : 8);
+  const bool backward = kind == RopeKind::kBackward, bits = kind == RopeKind::kBf16;
+  Args a(env, info, backward ? "ropeBackward" : kind == RopeKind::kRows ? "ropeRows" : bits ? "ropeBf16" : "rope",
+         backward ? 9 : 8);
   const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
   if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
   const int64_t half = D / 2;
-  float* out = a.f32(0, backward ? "dx" : "out", mulz(N, H, D));
-  const float* x = a.f32(1, backward ? "dout" : "x", mulz(N, H, D));
+  float* out = bits ? nullptr : a.f32(0, backward ? "dx" : "out", mulz(N, H, D));
+  uint16_t* out16 = bits ? a.u16(0, "out16", mulz(N, H, D)) : nullptr;
+  const float* x = bits ? nullptr : a.f32(1, backward ? "dout" : "x", mulz(N, H, D));
+  const uint16_t* x16 = bits ? a.u16(1, "x16", mulz(N, H, D)) : nullptr;
   const float* cos = a.f32(2, "cos", half);
   const uint64_t cosLen = a.last_length();
   const float* sin = a.f32(3, "sin", half);
@@ -65,30 +68,14 @@ napi_value RopeImpl(napi_env env, napi_callback_info info, RopeKind kind) {
   if (!a.ok()) return nullptr;
   if (backward) rope_backward(out, x, cos, sin, pos, N, H, D, accumulate);
   else if (kind == RopeKind::kRows) rope_rows(out, x, cos, sin, pos, N, H, D);
+  else if (bits) rope_bf16(out16, x16, cos, sin, pos, N, H, D);
   else rope(out, x, cos, sin, pos, N, H, D);
-  return nullptr;
-}
-// ropeBf16(out16, x16, cos, sin, pos, N, H, D)
-napi_value RopeBf16(napi_env env, napi_callback_info info) {
-  Args a(env, info, "ropeBf16", 8);
-  const int64_t N = a.dim(5, "N"), H = a.dim(6, "H"), D = a.dim(7, "D");
-  if (a.ok() && D % 2 != 0) a.fail("head dim D must be even");
-  const int64_t half = D / 2;
-  uint16_t* out16 = a.u16(0, "out16", mulz(N, H, D));
-  const uint16_t* x16 = a.u16(1, "x16", mulz(N, H, D));
-  const float* cos = a.f32(2, "cos", half);
-  const uint64_t cosLen = a.last_length();
-  const float* sin = a.f32(3, "sin", half);
-  const uint64_t sinLen = a.last_length();
-  const int32_t* pos = a.i32(4, "pos", N);
-  if (half > 0) check_indices(a, pos, N, static_cast<int64_t>((cosLen < sinLen ? cosLen : sinLen) / half), "pos", false);
-  if (!a.ok()) return nullptr;
-  rope_bf16(out16, x16, cos, sin, pos, N, H, D);
   return nullptr;
 }
 napi_value Rope(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kForward); }
 napi_value RopeBackward(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kBackward); }
 napi_value RopeRows(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kRows); }
+napi_value RopeBf16(napi_env env, napi_callback_info info) { return RopeImpl(env, info, RopeKind::kBf16); }
 
 }  // namespace
 
