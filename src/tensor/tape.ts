@@ -61,9 +61,8 @@ export function gradOf(t: Tensor): Float32Array {
  *  the buffer was just taken and holds garbage, so the caller must write every element (beta 0) rather than
  *  add; false when it holds a gradient already (or a leaf's zeros) to add to. Skips gradOf's zero-fill. */
 export function gradSlot(t: Tensor): { data: Float32Array; fresh: boolean } {
-  if (t.grad || !opOutputs.has(t)) return { data: gradOf(t), fresh: false };
-  t.grad = Tensor.from(takeBuffer(t.size), t.shape);
-  return { data: t.grad.data, fresh: true };
+  const { data: [data], accumulate } = gradSlots([t], takeBuffer);
+  return { data, fresh: !accumulate };
 }
 
 /** Gradient buffers of ts for a backward kernel that either writes its results or adds them (its `accumulate`
