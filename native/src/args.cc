@@ -102,13 +102,14 @@ void* Args::typed(size_t i, const char* name, napi_typedarray_type want, uint64_
   return typed_value(argv_[i], name, want, need, nullable);
 }
 
-bool Args::f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out) {
+bool Args::list(size_t i, const char* name, size_t count, const uint64_t* need, napi_typedarray_type want, const char* type,
+                void** out) {
   if (!ok_) return false;
   bool is_array = false;
   napi_is_array(env_, argv_[i], &is_array);
   uint32_t length = 0;
   if (!is_array || napi_get_array_length(env_, argv_[i], &length) != napi_ok) {
-    fail(std::string("argument ") + name + " must be an array of Float32Array");
+    fail(std::string("argument ") + name + " must be an array of " + type);
     return false;
   }
   if (length < count) {
@@ -121,10 +122,18 @@ bool Args::f32_list(size_t i, const char* name, size_t count, const uint64_t* ne
       fail(std::string("could not read argument ") + name + "[" + std::to_string(e) + "]");
       return false;
     }
-    out[e] = static_cast<float*>(typed_value(item, std::string(name) + "[" + std::to_string(e) + "]", napi_float32_array, need[e], false));
+    out[e] = typed_value(item, std::string(name) + "[" + std::to_string(e) + "]", want, need[e], false);
     if (!ok_) return false;
   }
   return true;
+}
+
+bool Args::f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out) {
+  return list(i, name, count, need, napi_float32_array, "Float32Array", reinterpret_cast<void**>(out));
+}
+
+bool Args::u16_list(size_t i, const char* name, size_t count, const uint64_t* need, uint16_t** out) {
+  return list(i, name, count, need, napi_uint16_array, "Uint16Array", reinterpret_cast<void**>(out));
 }
 
 void* Args::typed_value(napi_value value, const std::string& name, napi_typedarray_type want, uint64_t need, bool nullable) {

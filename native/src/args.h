@@ -34,6 +34,8 @@ class Args {
   int8_t* i8(size_t i, const char* name, uint64_t need, bool nullable = false);
   /** A JS array of `count` Float32Arrays, element e with at least need[e] elements: their data pointers in out. */
   bool f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out);
+  /** The same for Uint16Arrays (bf16 weights). */
+  bool u16_list(size_t i, const char* name, size_t count, const uint64_t* need, uint16_t** out);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 
@@ -42,6 +44,8 @@ class Args {
 
  private:
   void* typed(size_t i, const char* name, napi_typedarray_type want, uint64_t need, bool nullable);
+  bool list(size_t i, const char* name, size_t count, const uint64_t* need, napi_typedarray_type want, const char* type,
+            void** out);
   void* typed_value(napi_value value, const std::string& name, napi_typedarray_type want, uint64_t need, bool nullable);
 
   napi_env env_;

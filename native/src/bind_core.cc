@@ -46,6 +46,60 @@ napi_value GemmRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+/** The outputs' sizes of a gemmRows*Many call: Ns[s] >= 0 each; need_c[s] = M * Ns[s], need_w[s] = Ns[s] * K. */
+bool many_sizes(Args& a, const int32_t* Ns, int64_t S, int64_t M, int64_t K, std::vector<uint64_t>& need_c, std::vector<uint64_t>& need_w) {
+  need_c.resize(static_cast<size_t>(S));
+  need_w.resize(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) {
+    if (Ns[s] < 0) {
+      a.fail("Ns[" + std::to_string(s) + "] must be >= 0, got " + std::to_string(Ns[s]));
+      return false;
+    }
+    need_c[s] = mulz(M, static_cast<uint64_t>(Ns[s]));
+    need_w[s] = mulz(static_cast<uint64_t>(Ns[s]), K);
+  }
+  return true;
+}
+
+// gemmRowsMany(cs, a, ws, Ns, S, M, K, accumulate): cs, ws arrays of S Float32Array
+napi_value GemmRowsMany(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRowsMany", 8);
+  const int64_t S = a.dim(4, "S", 1 << 16), M = a.dim(5, "M"), K = a.dim(6, "K");
+  const bool acc = a.flag(7, "accumulate");
+  const int32_t* Ns = a.i32(3, "Ns", static_cast<uint64_t>(S));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  std::vector<uint64_t> need_c, need_w;
+  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
+  std::vector<float*> cs(static_cast<size_t>(S)), ws(static_cast<size_t>(S));
+  if (!a.f32_list(0, "cs", static_cast<size_t>(S), need_c.data(), cs.data()) ||
+      !a.f32_list(2, "ws", static_cast<size_t>(S), need_w.data(), ws.data()))
+    return nullptr;
+  std::vector<RowsOut> outs(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) outs[s] = RowsOut{cs[s], ws[s], Ns[s]};
+  gemm_rows_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
+// gemmRowsBf16Many(cs, a, ws, Ns, S, M, K, accumulate): cs S Float32Array, ws S Uint16Array
+napi_value GemmRowsBf16Many(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRowsBf16Many", 8);
+  const int64_t S = a.dim(4, "S", 1 << 16), M = a.dim(5, "M"), K = a.dim(6, "K");
+  const bool acc = a.flag(7, "accumulate");
+  const int32_t* Ns = a.i32(3, "Ns", static_cast<uint64_t>(S));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  std::vector<uint64_t> need_c, need_w;
+  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
+  std::vector<float*> cs(static_cast<size_t>(S));
+  std::vector<uint16_t*> ws(static_cast<size_t>(S));
+  if (!a.f32_list(0, "cs", static_cast<size_t>(S), need_c.data(), cs.data()) ||
+      !a.u16_list(2, "ws", static_cast<size_t>(S), need_w.data(), ws.data()))
+    return nullptr;
+  std::vector<RowsOut16> outs(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) outs[s] = RowsOut16{cs[s], ws[s], Ns[s]};
+  gemm_rows_bf16_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
 // loraRows(y, x, as, bs, scales, starts, ends, ranks, G, M, I, O): as, bs arrays of G Float32Array
 napi_value LoraRows(napi_env env, napi_callback_info info) {
   Args a(env, info, "loraRows", 12);
@@ -337,6 +391,8 @@ napi_status register_core(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("gemm", Gemm),
       SH_METHOD("gemmRows", GemmRows),
+      SH_METHOD("gemmRowsMany", GemmRowsMany),
+      SH_METHOD("gemmRowsBf16Many", GemmRowsBf16Many),
       SH_METHOD("loraRows", LoraRows),
       SH_METHOD("gemmRowsI8", GemmRowsI8),
       SH_METHOD("gemmRowsBf16", GemmRowsBf16),

@@ -258,21 +258,43 @@ bool use_dp() {
   return yes;
 }
 
+/** f(out, lo, hi) for the part of the weight rows [lo, hi) (numbered across the outputs in order) that falls in each
+ *  output, in that output's own numbering: one split of the pool covers all outputs. */
+template <typename F>
+inline void over_outputs16(const RowsOut16* outs, i64 S, i64 lo, i64 hi, F&& f) {
+  i64 base = 0;
+  for (i64 s = 0; s < S && base < hi; ++s) {
+    const i64 from = std::max(lo, base), to = std::min(hi, base + outs[s].N);
+    if (from < to) f(outs[s], from - base, to - base);
+    base += outs[s].N;
+  }
+}
+
 /** The dot-pair path for any M (decode rows and batched decode alike); one row streams its weight rows one at a
  *  time (a single stream, prefetched ahead, in two long runs per thread), more go in tiles (dp_many). */
-void dp_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
+void dp_rows(const RowsOut16* outs, i64 S, i64 total, const float* a, i64 M, i64 K, float beta) {
   const uint16_t* a16 = rounded16(a, M, K);
+  const i64 madds = M * total * K;
   // more than one group of six rows (batched decode, prefill chunks): blocks of 32 weight rows and two chunks per
   // thread, as the float32 rows (alternating runs, 2 threads, M 32 at N 192-1536: about 8% more GFLOP/s)
-  if (M > 6) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many<32>(c, a16, b, M, lo, hi, N, K, beta); }, 2);
-  if (M > 1) return split_rows(N, M * N * K, [&](i64 lo, i64 hi) { dp_many<16>(c, a16, b, M, lo, hi, N, K, beta); });
-  rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
-    dp_range<decltype(rows)::value>(c + m0 * N, a16 + m0 * K, b, lo, hi, N, K, beta);
-  });
+  if (M > 6) {
+    return split_rows(total, madds, [&](i64 lo, i64 hi) {
+      over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_many<32>(o.c, a16, o.w, M, nlo, nhi, o.N, K, beta); });
+    }, 2);
+  }
+  if (M > 1) {
+    return split_rows(total, madds, [&](i64 lo, i64 hi) {
+      over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_many<16>(o.c, a16, o.w, M, nlo, nhi, o.N, K, beta); });
+    });
+  }
+  // one row: long runs of weight rows per thread (memory-bound), as rows_over_pool runs a single block
+  split_rows(total, madds, [&](i64 lo, i64 hi) {
+    over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_range<1>(o.c, a16, o.w, nlo, nhi, o.N, K, beta); });
+  }, kDecodeChunksPerThread);
 }
 #else
 bool use_dp() { return false; }
-void dp_rows(float*, const float*, const uint16_t*, i64, i64, i64, float) {}
+void dp_rows(const RowsOut16*, i64, i64, const float*, i64, i64, float) {}
 #endif
 
 }  // namespace
@@ -285,17 +307,27 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
 
 const char* bf16_rows_path() { return use_dp() ? "avx512-bf16" : "widen"; }
 
-void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
-  if (M <= 0 || N <= 0) return;
+void gemm_rows_bf16_many(const RowsOut16* outs, i64 S, const float* a, i64 M, i64 K, float beta) {
+  i64 total = 0;
+  for (i64 s = 0; s < S; ++s) total += outs[s].N;
+  if (M <= 0 || total <= 0) return;
   if (K <= 0) {
-    if (beta == 0.0f) std::fill(c, c + M * N, 0.0f);
+    if (beta == 0.0f) for (i64 s = 0; s < S; ++s) std::fill(outs[s].c, outs[s].c + M * outs[s].N, 0.0f);
     return;
   }
-  if (use_dp()) return dp_rows(c, a, b, M, N, K, beta);
+  if (use_dp()) return dp_rows(outs, S, total, a, M, K, beta);
   const float* ar = arranged(a, M, K);
-  rows_over_pool(M, N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
-    widen_range<decltype(rows)::value>(c + m0 * N, ar + m0 * K, b, lo, hi, N, K, beta);
-  });
+  for (i64 s = 0; s < S; ++s) {
+    const RowsOut16& o = outs[s];
+    rows_over_pool(M, o.N, K, [&](auto rows, i64 m0, i64 lo, i64 hi) {
+      widen_range<decltype(rows)::value>(o.c + m0 * o.N, ar + m0 * K, o.w, lo, hi, o.N, K, beta);
+    });
+  }
+}
+
+void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta) {
+  const RowsOut16 one{c, b, N};
+  gemm_rows_bf16_many(&one, 1, a, M, K, beta);
 }
 
 }  // namespace sh

@@ -27,6 +27,16 @@ bool gemm_bf16_accelerated();
 /** c[M, N] = a[M, K] @ w[N, K]^T, or c += that when accumulate: each element summed in one fixed order whatever M
  *  and the thread count, so a row's result does not depend on the rows beside it (batched decode; k_gemm_rows.cc). */
 void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta);
+/** One output of gemm_rows_many: c[M, N] against the weight rows w[N, K]. */
+struct RowsOut {
+  float* c;
+  const float* w;
+  i64 N;
+};
+/** gemm_rows for several weight matrices that read the same rows a[M, K] (the q, k and v projections; gate and up):
+ *  each outs[s].c gets what gemm_rows(outs[s].c, a, outs[s].w, M, outs[s].N, K) would write, bit for bit, in one
+ *  call (the rows prepared once, all weight rows split over the threads together). */
+void gemm_rows_many(const RowsOut* outs, i64 S, const float* a, i64 M, i64 K, float beta);
 /** The LoRA deltas of a batched step: for each group g, rows [starts[g], ends[g]) of y [., O] get
  *  (scales[g] * (x A_g^T)) B_g^T added (A_g [ranks[g], I], B_g [O, ranks[g]]), as gemm_rows, scale and an
  *  accumulating gemm_rows compute it. */
@@ -42,6 +52,14 @@ const char* f32_rows_path();
 /** Batched decode against bf16 weights: c[M, N] (+)= r(a)[M, K] @ b16[N, K]^T, each element summed in the bf16
  *  decode-row order for any M and thread count (k_gemm_bf16_rows.cc). */
 void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta);
+/** One output of gemm_rows_bf16_many: c[M, N] against the bf16 weight rows w[N, K]. */
+struct RowsOut16 {
+  float* c;
+  const uint16_t* w;
+  i64 N;
+};
+/** gemm_rows_bf16 for several weight matrices that read the same rows (a rounded once), bit for bit as separate calls. */
+void gemm_rows_bf16_many(const RowsOut16* outs, i64 S, const float* a, i64 M, i64 K, float beta);
 /** How the bf16 decode rows run here: "avx512-bf16" (dot-pair instructions) or "widen" (AVX2, weights widened). */
 const char* bf16_rows_path();
 /** One plain cblas_sgemm (beta 0), for benchmarks. */

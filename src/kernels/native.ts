@@ -121,6 +121,8 @@ function wrap(a: NativeAddon): Kernels {
     gemmRows: a.gemmRows,
     gemmRowsI8: a.gemmRowsI8,
     gemmRowsBf16: a.gemmRowsBf16,
+    gemmRowsMany: a.gemmRowsMany,
+    gemmRowsBf16Many: a.gemmRowsBf16Many,
     loraRows: a.loraRows,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,

@@ -34,6 +34,13 @@ export interface Kernels extends LowpKernels {
    *  nor the thread count (the bf16 decode-row order: 8 lanes over blocks of 16, each lane adding its even- and
    *  odd-indexed products first, a fixed lane tree, then the tail). */
   gemmRowsBf16(c: F32, a: F32, w: Uint16Array, M: number, N: number, K: number, accumulate: boolean): void;
+  /** gemmRows for S weight matrices that read the same rows a[M, K] (a layer's q, k and v projections; gate and
+   *  up): cs[s] [M, Ns[s]] gets what gemmRows(cs[s], a, ws[s], M, Ns[s], K, accumulate) gives, bit for bit, in one
+   *  call (the rows prepared once, all weight rows shared out over the threads together). */
+  gemmRowsMany(cs: readonly F32[], a: F32, ws: readonly F32[], Ns: Int32Array, S: number, M: number, K: number, accumulate: boolean): void;
+  /** gemmRowsBf16 for S bf16 weight matrices that read the same rows, as gemmRowsMany: bit for bit separate calls. */
+  gemmRowsBf16Many(cs: readonly F32[], a: F32, ws: readonly Uint16Array[], Ns: Int32Array, S: number, M: number, K: number,
+    accumulate: boolean): void;
   /** The LoRA deltas of a batched decode step in one call: for each group g, rows [starts[g], ends[g]) of y [M, O]
    *  get (scales[g] * (x A_g^T)) B_g^T added, A_g = as[g] [ranks[g], I], B_g = bs[g] [O, ranks[g]], x [M, I];
    *  computed as gemmRows, scale and an accumulating gemmRows would for those rows (the same bits), so a row's

@@ -121,6 +121,7 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
 
 /** An empty buffer that stands in a reused argument list (loraArgs, cacheLists) for one released after a call. */
 const NO_BUFFER = new Float32Array(0);
+const NO_BUFFER16 = new Uint16Array(0);
 
 /** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
  *  groups; a call reads the first G entries). */
@@ -137,13 +138,54 @@ function loraSlot(g: number): typeof loraArgs {
   return loraArgs;
 }
 
+/** The per-call lists of weightRowsMany, reused from call to call (a call reads the first S entries). */
+const manyArgs = { cs: [] as Float32Array[], ws32: [] as Float32Array[], ws16: [] as Uint16Array[], Ns: new Int32Array(4) };
+
+/** weightRows for several linears that read the same x [B, I] (q, k and v; gate and up), into ys: one call when
+ *  all hold float32 weights or all bf16 ones (the same bits as separate calls, the rows prepared once and all
+ *  weight rows shared out over the threads together), else one call each. */
+function weightRowsMany(ys: readonly Float32Array[], x: Float32Array, lins: readonly Linear[], B: number, I: number): void {
+  const K = kernels();
+  const S = lins.length;
+  const w16 = lins.map((l) => inferenceBf16(l.weight));
+  const allBf16 = w16.every((w) => w !== null);
+  const allF32 = !allBf16 && lins.every((l, i) => w16[i] === null && inferenceInt8(l.weight) === null);
+  if (S === 1 || (!allBf16 && !allF32)) {
+    lins.forEach((l, i) => weightRows(ys[i], x, l.weight, B, l.weight.shape[0], I));
+    return;
+  }
+  const { cs, ws32, ws16 } = manyArgs;
+  if (manyArgs.Ns.length < S) manyArgs.Ns = new Int32Array(2 * S);
+  lins.forEach((l, i) => {
+    cs[i] = ys[i];
+    manyArgs.Ns[i] = l.weight.shape[0];
+    if (allBf16) ws16[i] = w16[i]!;
+    else ws32[i] = l.weight.data;
+  });
+  if (allBf16) K.gemmRowsBf16Many(cs, x, ws16, manyArgs.Ns, S, B, I, false);
+  else K.gemmRowsMany(cs, x, ws32, manyArgs.Ns, S, B, I, false);
+  // hold no weights or outputs past the call (the lists keep their length: no reallocation)
+  cs.fill(NO_BUFFER, 0, S);
+  ws32.fill(NO_BUFFER, 0, ws32.length);
+  ws16.fill(NO_BUFFER16, 0, ws16.length);
+}
+
 /** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added (B: tokens), all
- *  groups' deltas in one loraRows call. */
-function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, groups: readonly Group[], scratch: Scratch): Float32Array {
+ *  groups' deltas in one loraRows call; for several linears on the same x (q, k, v), their base products in one
+ *  weightRowsMany call. */
+function rowsLinears(lins: readonly Linear[], slots: readonly number[], x: Float32Array, B: number, groups: readonly Group[],
+  scratch: Scratch): Float32Array[] {
+  const I = lins[0].weight.shape[1];
+  const ys = lins.map((l) => scratch.take(l, B * l.weight.shape[0])); // written whole by the row GEMMs
+  weightRowsMany(ys, x, lins, B, I);
+  lins.forEach((l, i) => adapterRows(l, slots[i], ys[i], x, B, groups));
+  return ys;
+}
+
+/** A linear's bias and its adapter groups' deltas added to its base product y [B, O] of x [B, I]. */
+function adapterRows(lin: Linear, slot: number, y: Float32Array, x: Float32Array, B: number, groups: readonly Group[]): void {
   const K = kernels();
   const [O, I] = lin.weight.shape;
-  const y = scratch.take(lin, B * O); // written whole by gemmRows
-  weightRows(y, x, lin.weight, B, O, I);
   if (lin.bias) K.add(y, y, lin.bias.data, B * O, O);
   let G = 0;
   for (const { start, end, adapters } of groups) {
@@ -170,7 +212,6 @@ function rowsLinear(lin: Linear, slot: number, x: Float32Array, B: number, group
     as.fill(NO_BUFFER, 0, G); // hold no adapter's factors past the call (same length: no reallocation)
     bs.fill(NO_BUFFER, 0, G);
   }
-  return y;
 }
 
 /** The first position of each row (its cache's length), checked against the model's context. */
@@ -311,7 +352,10 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   const M = lay.M;
   // adapter groups in token units: a group's rows are consecutive, so are their tokens
   const groups = rowGroups.map((g) => ({ ...g, start: lay.start[g.start], end: g.end < B ? lay.start[g.end] : M }));
-  const lin = (l: Linear, x: Float32Array): Float32Array => rowsLinear(l, index.get(l) ?? -1, x, M, groups, scratch);
+  /** the linears' outputs for the same input x, their base products in one call */
+  const lins = (ls: readonly Linear[], x: Float32Array): Float32Array[] =>
+    rowsLinears(ls, ls.map((l) => index.get(l) ?? -1), x, M, groups, scratch);
+  const lin = (l: Linear, x: Float32Array): Float32Array => lins([l], x)[0];
   const norm = (x: Float32Array, w: Tensor, n: number, width: number, role: string): Float32Array => {
     const out = scratch.take(role, n * width);
     K.rmsnorm(out, scratch.take('rstd', n), x, w.data, n, width, eps); // one row at a time, each reduced alone
@@ -336,15 +380,15 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
   const layers = model.weights.layers;
   let h = norm(x, layers.length ? layers[0].inputNorm : model.weights.norm, M, C, 'h');
   for (const [li, layer] of layers.entries()) {
-    let q = lin(layer.q, h); // [M, H*D]
-    let k = lin(layer.k, h); // [M, Hkv*D]
-    const v = lin(layer.v, h);
+    const qkv = lins([layer.q, layer.k, layer.v], h);
+    let q = qkv[0]; // [M, H*D]
+    let k = qkv[1]; // [M, Hkv*D]
+    const v = qkv[2];
     if (layer.qNorm) q = norm(q, layer.qNorm, M * H, D, 'qNorm');
     if (layer.kNorm) k = norm(k, layer.kNorm, M * Hkv, D, 'kNorm');
     const o = lin(layer.o, rowsAttention(model, li, rows, lay, q, k, v, scratch));
     const post = addNorm(o, layer.postNorm, 'post');
-    const gate = lin(layer.gate, post);
-    const up = lin(layer.up, post);
+    const [gate, up] = lins([layer.gate, layer.up], post);
     const F = gate.length / M;
     const act = scratch.take('act', M * F);
     K.swigluRows(act, gate, up, M, F);

@@ -211,6 +211,71 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name loraRows', ({ k })
   });
 });
 
+/** Outputs of the *Many calls: an empty one, counts past the 6-row tiles, the 3-row and 48-row blocks, and one row */
+const MANY_NS = [13, 0, 50, 1, 129];
+/** [M, K]: one to three rows (narrow tiles), a group of 8 and more (blocks of 48; pairs, an odd row), a tail in k,
+ *  a LoRA rank (K <= 16), whole blocks of 16 and 32 for bf16 */
+const MANY_SHAPES: [number, number][] = [[1, 72], [2, 77], [3, 40], [5, 300], [9, 64], [20, 57], [7, 8], [13, 96]];
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany and gemmRowsBf16Many', ({ k }) => {
+  it('give each output the bits of its own gemmRows call, written or added', () => {
+    const rng = new Rng(31);
+    const Ns = Int32Array.from(MANY_NS);
+    for (const [M, K] of MANY_SHAPES) {
+      const a = randn(rng, M * K);
+      const ws = MANY_NS.map((n) => randn(rng, n * K));
+      const w16 = MANY_NS.map((n) => Uint16Array.from(randn(rng, n * K), (x) => nearestBf16(x)));
+      for (const accumulate of [false, true]) {
+        const c0 = MANY_NS.map((n) => (accumulate ? randn(rng, M * n) : new Float32Array(M * n).fill(NaN)));
+        const cs = c0.map((c) => Float32Array.from(c));
+        k.gemmRowsMany(cs, a, ws, Ns, Ns.length, M, K, accumulate);
+        const c16 = c0.map((c) => Float32Array.from(c));
+        k.gemmRowsBf16Many(c16, a, w16, Ns, Ns.length, M, K, accumulate);
+        MANY_NS.forEach((n, s) => {
+          const one = Float32Array.from(c0[s]);
+          k.gemmRows(one, a, ws[s], M, n, K, accumulate);
+          expect(Array.from(cs[s]), `${M}x${n}x${K} output ${s}`).toEqual(Array.from(one));
+          const one16 = Float32Array.from(c0[s]);
+          k.gemmRowsBf16(one16, a, w16[s], M, n, K, accumulate);
+          expect(Array.from(c16[s]), `bf16 ${M}x${n}x${K} output ${s}`).toEqual(Array.from(one16));
+        });
+      }
+    }
+  });
+
+  it('refuse a negative count, short outputs, weights or lists, naming the argument', () => {
+    const [M, K] = [3, 16];
+    const a = new Float32Array(M * K);
+    const Ns = Int32Array.of(4, 5);
+    const cs = [new Float32Array(M * 4), new Float32Array(M * 5)];
+    const ws = [new Float32Array(4 * K), new Float32Array(5 * K)];
+    const w16 = [new Uint16Array(4 * K), new Uint16Array(5 * K)];
+    expect(() => k.gemmRowsMany(cs, a, ws, Int32Array.of(4, -1), 2, M, K, false)).toThrow(/Ns\[1\] must be >= 0/);
+    expect(() => k.gemmRowsMany([cs[0], cs[1].subarray(1)], a, ws, Ns, 2, M, K, false)).toThrow(/cs\[1\] is too short/);
+    expect(() => k.gemmRowsMany(cs, a, [ws[0], ws[1].subarray(K)], Ns, 2, M, K, false)).toThrow(/ws\[1\] is too short/);
+    expect(() => k.gemmRowsBf16Many(cs, a, [w16[0], w16[1].subarray(K)], Ns, 2, M, K, false)).toThrow(/ws\[1\] is too short/);
+    expect(() => k.gemmRowsMany(cs, a, [ws[0]], Ns, 2, M, K, false)).toThrow(/ws|2 entries/);
+  });
+});
+
+describe.runIf(native !== null && hooks !== null)('native gemmRowsMany and threads', () => {
+  it('does not depend on the thread count', () => {
+    const rng = new Rng(32);
+    const kern = native as Kernels;
+    for (const M of [1, 4, 24]) { // a decode row, a small batch, blocks of 48 weight rows over the outputs
+      const K = 256;
+      const Ns = Int32Array.of(200, 64, 64);
+      const a = randn(rng, M * K);
+      const ws = Array.from(Ns, (n) => randn(rng, n * K));
+      const w16 = Array.from(Ns, (n) => Uint16Array.from(randn(rng, n * K), (x) => nearestBf16(x)));
+      const total = Ns.reduce((x, n) => x + n, 0);
+      const split = (c: Float32Array) => Array.from(Ns, (n, s) => c.subarray(M * Ns.slice(0, s).reduce((x, y) => x + y, 0), M * (Ns.slice(0, s).reduce((x, y) => x + y, 0) + n)));
+      sameOnAnyThreads(new Float32Array(M * total), (c) => kern.gemmRowsMany(split(c), a, ws, Ns, 3, M, K, false), `gemmRowsMany ${M} rows`);
+      sameOnAnyThreads(new Float32Array(M * total), (c) => kern.gemmRowsBf16Many(split(c), a, w16, Ns, 3, M, K, false), `gemmRowsBf16Many ${M} rows`);
+    }
+  });
+});
+
 /** Runs fill(c) on 1, 2 and 3 threads, each into its own copy of c0, and checks the three results are the same bits. */
 function sameOnAnyThreads(c0: Float32Array, fill: (c: Float32Array) => void, what: string): void {
   const results = [1, 2, 3].map((t) => {
@@ -272,7 +337,7 @@ describe.runIf(native !== null && hooks !== null)('native bf16, int8 and float32
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/rows-paths.ts')],
       { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { bf16: Result; i8: Result; f32: Result & { outputs: number[] } };
+    return JSON.parse(r.stdout) as { bf16: Result; i8: Result; f32: Result & { outputs: number[] }; many: { f32: boolean; bf16: boolean } };
   };
 
   it('keep rows independent and sums close to exact on the paths this CPU takes and on the AVX2 paths', () => {
@@ -284,6 +349,7 @@ describe.runIf(native !== null && hooks !== null)('native bf16, int8 and float32
     expect(forced.bf16.path).toBe('widen');
     expect(forced.i8.path).toBe('avx2');
     expect(forced.f32.path).toBe('avx2');
+    for (const r of [auto, forced]) expect(r.many, `${r.f32.path} / ${r.bf16.path}: several outputs at once`).toEqual({ f32: true, bf16: true });
     for (const r of [auto.bf16, auto.i8, auto.f32, forced.bf16, forced.i8, forced.f32]) {
       expect(r.stable, r.path).toBe(true);
       expect(r.worst, r.path).toBeLessThan(1e-5);

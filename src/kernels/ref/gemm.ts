@@ -163,6 +163,32 @@ export function gemmRows(c: FA, a: FA, w: FA, M: number, N: number, K: number, a
   }
 }
 
+/** The outputs of a gemmRows*Many call, checked as the native binding checks them: S entries each, every output
+ *  [M, Ns[s]] and weight [Ns[s], K] long enough. */
+function checkMany(name: string, cs: readonly FA[], ws: readonly { length: number }[], Ns: Int32Array, S: number, M: number, K: number): void {
+  if (Ns.length < S || cs.length < S || ws.length < S) {
+    throw new Error(`${name}: Ns, cs and ws need ${S} entries each, got ${Ns.length}, ${cs.length} and ${ws.length}`);
+  }
+  for (let s = 0; s < S; s++) {
+    if (!(Ns[s] >= 0)) throw new Error(`${name}: Ns[${s}] must be >= 0, got ${Ns[s]}`);
+    if (cs[s].length < M * Ns[s]) throw new Error(`${name}: argument cs[${s}] is too short: needs ${M * Ns[s]} values (M x Ns[${s}]), got ${cs[s].length}`);
+    if (ws[s].length < Ns[s] * K) throw new Error(`${name}: argument ws[${s}] is too short: needs ${Ns[s] * K} values (Ns[${s}] x K), got ${ws[s].length}`);
+  }
+}
+
+/** Kernels.gemmRowsMany: gemmRows for each output. */
+export function gemmRowsMany(cs: readonly FA[], a: FA, ws: readonly FA[], Ns: Int32Array, S: number, M: number, K: number, accumulate: boolean): void {
+  checkMany('gemmRowsMany', cs, ws, Ns, S, M, K);
+  for (let s = 0; s < S; s++) gemmRows(cs[s], a, ws[s], M, Ns[s], K, accumulate);
+}
+
+/** Kernels.gemmRowsBf16Many: gemmRowsBf16 for each output. */
+export function gemmRowsBf16Many(cs: readonly FA[], a: FA, ws: readonly Uint16Array[], Ns: Int32Array, S: number, M: number, K: number,
+  accumulate: boolean): void {
+  checkMany('gemmRowsBf16Many', cs, ws, Ns, S, M, K);
+  for (let s = 0; s < S; s++) gemmRowsBf16(cs[s], a, ws[s], M, Ns[s], K, accumulate);
+}
+
 /** Kernels.loraRows: for each group, gemmRows, scale and an accumulating gemmRows over its rows. */
 export function loraRows(y: FA, x: FA, as: readonly FA[], bs: readonly FA[], scales: FA, starts: Int32Array, ends: Int32Array,
   ranks: Int32Array, G: number, M: number, I: number, O: number): void {
