@@ -26,6 +26,7 @@
 #endif
 
 #include "kernels.h"
+#include "reduce512.h"
 #include "row_blocks.h"
 #include "vec8.h"
 
@@ -144,35 +145,27 @@ SH_DP_TARGET const uint16_t* rounded16(const float* a, i64 M, i64 K) {
 template <int M>
 SH_DP_TARGET inline void row_dp(float* c, const uint16_t* a16, const uint16_t* b, i64 n, i64 N, i64 K, float beta) {
   __m512 acc[M];
+  #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) acc[m] = _mm512_setzero_ps();
   const uint16_t* w = b + n * K;
   i64 k = 0;
   for (; k + 32 <= K; k += 32) {
     const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + k);
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_loadu_si512(a16 + m * K + k), wv);
   }
   if (k < K) {
     const __mmask32 mask = _cvtu32_mask32((1u << (K - k)) - 1u);
     const __m512bh wv = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + k);
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) acc[m] = _mm512_dpbf16_ps(acc[m], (__m512bh)_mm512_maskz_loadu_epi16(mask, a16 + m * K + k), wv);
   }
+  #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) {
     const float v = _mm512_reduce_add_ps(acc[m]);
     float& out = c[m * N + n];
     out = beta == 0.0f ? v : std::fma(beta, out, v);  // as tile_dp's vector fused multiply-add
   }
-}
-
-/** The sums of four accumulators, each reduced in _mm512_reduce_add_ps's order (the 256-bit halves added, then the
- *  128-bit quarters, then lanes 2 apart, then the last two), so bit for bit four reduce_add calls: lanes 0, 4, 8
- *  and 12 of the tree, gathered into the four lanes of the result. Four sums for 13 instructions instead of ~32. */
-SH_DP_TARGET inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m512 ab = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xee));
-  const __m512 cd = _mm512_add_ps(_mm512_shuffle_f32x4(c, d, 0x44), _mm512_shuffle_f32x4(c, d, 0xee));
-  __m512 u = _mm512_add_ps(_mm512_shuffle_f32x4(ab, cd, 0x88), _mm512_shuffle_f32x4(ab, cd, 0xdd));
-  u = _mm512_add_ps(u, _mm512_permute_ps(u, 0x4e));
-  u = _mm512_add_ps(u, _mm512_permute_ps(u, 0xb1));
-  return _mm512_castps512_ps128(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), u));
 }
 
 /** Weight rows n..n+3 against rows 0..R-1 of a16 (R <= 6: 24 accumulators, 4 weight blocks and one activation
@@ -182,26 +175,35 @@ SH_DP_TARGET inline __m128 reduce4(__m512 a, __m512 b, __m512 c, __m512 d) {
 template <int R>
 SH_DP_TARGET inline void tile_dp(float* c, const uint16_t* a16, const uint16_t* w, i64 N, i64 K, float beta) {
   __m512 acc[R][4];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_setzero_ps();
   i64 k = 0;
   for (; k + 32 <= K; k += 32) {
     __m512bh v[4];
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; ++j) v[j] = (__m512bh)_mm512_loadu_si512(w + j * K + k);
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512bh x = (__m512bh)_mm512_loadu_si512(a16 + r * K + k);
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], x, v[j]);
     }
   }
   if (k < K) {
     const __mmask32 mask = _cvtu32_mask32((1u << (K - k)) - 1u);
     __m512bh v[4];
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; ++j) v[j] = (__m512bh)_mm512_maskz_loadu_epi16(mask, w + j * K + k);
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const __m512bh x = (__m512bh)_mm512_maskz_loadu_epi16(mask, a16 + r * K + k);
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; ++j) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], x, v[j]);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     const __m128 v = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
     float* out = c + r * N;

@@ -132,21 +132,29 @@ template <int PR, int NR>
 SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const float* a, const float* w, i64 K, float beta,
                             const float* next, i64 pf_lo, i64 pf_hi) {
   __m512 acc[PR][NR];
+  #pragma GCC unroll 8
   for (int p = 0; p < PR; ++p)
+    #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) acc[p][j] = _mm512_setzero_ps();
   const i64 K8 = K / 8;
   for (i64 kb = 0; kb < K8; ++kb) {
     if (kb >= pf_lo && kb < pf_hi && (kb & 1) == 0)  // this pass's share of the next block's rows, a line per 16 values
+      #pragma GCC unroll 8
       for (int j = 0; j < NR; ++j) _mm_prefetch(reinterpret_cast<const char*>(next + j * K + kb * 8), _MM_HINT_T0);
     __m512 x[PR];
+    #pragma GCC unroll 8
     for (int p = 0; p < PR; ++p) x[p] = _mm512_loadu_ps(pa + (p * K8 + kb) * 16);
+    #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) {
       const __m512 wv = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(w + j * K + kb * 8))));
+      #pragma GCC unroll 8
       for (int p = 0; p < PR; ++p) acc[p][j] = _mm512_fmadd_ps(x[p], wv, acc[p][j]);
     }
   }
   v8 flat[(2 * PR * NR + 7) / 8 * 8] = {};
+  #pragma GCC unroll 8
   for (int p = 0; p < PR; ++p)
+    #pragma GCC unroll 8
     for (int j = 0; j < NR; ++j) {
       const __m256 lo = _mm512_castps512_ps256(acc[p][j]);
       const __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[p][j]), 1));
