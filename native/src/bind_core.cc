@@ -2,6 +2,7 @@
 // dimensions, checks every buffer's type and length against them, then calls the kernel on the views.
 #include <climits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "args.h"
@@ -61,43 +62,34 @@ bool many_sizes(Args& a, const int32_t* Ns, int64_t S, int64_t M, int64_t K, std
   return true;
 }
 
-// gemmRowsMany(cs, a, ws, Ns, S, M, K, accumulate): cs, ws arrays of S Float32Array
-napi_value GemmRowsMany(napi_env env, napi_callback_info info) {
-  Args a(env, info, "gemmRowsMany", 8);
+// gemmRowsMany / gemmRowsBf16Many(cs, a, ws, Ns, S, M, K, accumulate): cs S Float32Array, ws S Float32Array (W
+// float) or Uint16Array (W uint16_t, bf16 bits); Out is the kernel's output record (RowsOut or RowsOut16)
+template <typename W, typename Out, void (*Kernel)(const Out*, i64, const float*, i64, i64, float)>
+napi_value RowsMany(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 8);
   const int64_t S = a.dim(4, "S", 1 << 16), M = a.dim(5, "M"), K = a.dim(6, "K");
   const bool acc = a.flag(7, "accumulate");
   const int32_t* Ns = a.i32(3, "Ns", static_cast<uint64_t>(S));
   const float* A = a.f32(1, "a", mulz(M, K));
   std::vector<uint64_t> need_c, need_w;
   if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
-  std::vector<float*> cs(static_cast<size_t>(S)), ws(static_cast<size_t>(S));
-  if (!a.f32_list(0, "cs", static_cast<size_t>(S), need_c.data(), cs.data()) ||
-      !a.f32_list(2, "ws", static_cast<size_t>(S), need_w.data(), ws.data()))
-    return nullptr;
-  std::vector<RowsOut> outs(static_cast<size_t>(S));
-  for (int64_t s = 0; s < S; ++s) outs[s] = RowsOut{cs[s], ws[s], Ns[s]};
-  gemm_rows_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  const size_t n = static_cast<size_t>(S);
+  std::vector<float*> cs(n);
+  std::vector<W*> ws(n);
+  bool listed = a.f32_list(0, "cs", n, need_c.data(), cs.data());
+  if constexpr (std::is_same_v<W, float>) listed = listed && a.f32_list(2, "ws", n, need_w.data(), ws.data());
+  else listed = listed && a.u16_list(2, "ws", n, need_w.data(), ws.data());
+  if (!listed) return nullptr;
+  std::vector<Out> outs(n);
+  for (size_t s = 0; s < n; ++s) outs[s] = Out{cs[s], ws[s], Ns[s]};
+  Kernel(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
   return nullptr;
 }
-
-// gemmRowsBf16Many(cs, a, ws, Ns, S, M, K, accumulate): cs S Float32Array, ws S Uint16Array
+napi_value GemmRowsMany(napi_env env, napi_callback_info info) {
+  return RowsMany<float, RowsOut, gemm_rows_many>(env, info, "gemmRowsMany");
+}
 napi_value GemmRowsBf16Many(napi_env env, napi_callback_info info) {
-  Args a(env, info, "gemmRowsBf16Many", 8);
-  const int64_t S = a.dim(4, "S", 1 << 16), M = a.dim(5, "M"), K = a.dim(6, "K");
-  const bool acc = a.flag(7, "accumulate");
-  const int32_t* Ns = a.i32(3, "Ns", static_cast<uint64_t>(S));
-  const float* A = a.f32(1, "a", mulz(M, K));
-  std::vector<uint64_t> need_c, need_w;
-  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
-  std::vector<float*> cs(static_cast<size_t>(S));
-  std::vector<uint16_t*> ws(static_cast<size_t>(S));
-  if (!a.f32_list(0, "cs", static_cast<size_t>(S), need_c.data(), cs.data()) ||
-      !a.u16_list(2, "ws", static_cast<size_t>(S), need_w.data(), ws.data()))
-    return nullptr;
-  std::vector<RowsOut16> outs(static_cast<size_t>(S));
-  for (int64_t s = 0; s < S; ++s) outs[s] = RowsOut16{cs[s], ws[s], Ns[s]};
-  gemm_rows_bf16_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
-  return nullptr;
+  return RowsMany<uint16_t, RowsOut16, gemm_rows_bf16_many>(env, info, "gemmRowsBf16Many");
 }
 
 // loraRows(y, x, as, bs, scales, starts, ends, ranks, G, M, I, O): as, bs arrays of G Float32Array
