@@ -175,6 +175,8 @@ SH_DP_TARGET inline void row_dp(float* c, const uint16_t* a16, const uint16_t* b
 template <int R>
 SH_DP_TARGET inline void tile_dp(float* c, const uint16_t* a16, const uint16_t* w, i64 N, i64 K, float beta) {
   __m512 acc[R][4];
+  // every loop over rows and weight rows unrolled: left as loops, GCC kept the 24 accumulators on the stack around
+  // the main loop (zeroed, stored and reloaded per tile: 12-18% of a batch)
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
     #pragma GCC unroll 8

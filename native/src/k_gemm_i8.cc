@@ -88,13 +88,13 @@ template <int M>
 SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 N, i64 K,
                                  float beta) {
   __m512 acc0[M], acc1[M];
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) acc0[m] = acc1[m] = _mm512_setzero_ps();
   const int8_t* w = q + n * K;
   i64 k = 0;
   for (; k + 32 <= K; k += 32) {
     const __m512 w0 = widen16(w + k), w1 = widen16(w + k + 16);
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) {
       acc0[m] = _mm512_fmadd_ps(_mm512_loadu_ps(a + m * K + k), w0, acc0[m]);
       acc1[m] = _mm512_fmadd_ps(_mm512_loadu_ps(a + m * K + k + 16), w1, acc1[m]);
@@ -104,10 +104,10 @@ SH_512_TARGET inline void row512(float* c, const float* a, const int8_t* q, cons
     const i64 rem = std::min<i64>(16, K - k);
     const __mmask16 mask = static_cast<__mmask16>((1u << rem) - 1u);
     const __m512 wv = widen16_masked(mask, w + k);
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) acc0[m] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + m * K + k), wv, acc0[m]);
   }
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) {
     // the scaling as an intrinsic: a plain product could be fused into the accumulating add (one rounding less than
     // the overwrite, so accumulating would not equal adding the overwritten result)
@@ -123,14 +123,16 @@ template <int M>
 SH_512_TARGET inline void row512x2(float* c, const float* a, const int8_t* q, const float* scale, i64 n, i64 N, i64 K,
                                    float beta) {
   __m512 acc0[M], acc1[M], acc2[M], acc3[M];
-#pragma GCC unroll 8
+  // every loop over rows unrolled: left as loops, GCC zeroed the accumulators on the stack (rep stos) and kept them there
+  // around the main loop
+  #pragma GCC unroll 8
   for (int m = 0; m < M; ++m) acc0[m] = acc1[m] = acc2[m] = acc3[m] = _mm512_setzero_ps();
   const int8_t* w = q + n * K;
   const int8_t* x = w + K;
   i64 k = 0;
   for (; k + 32 <= K; k += 32) {
     const __m512 w0 = widen16(w + k), w1 = widen16(w + k + 16), x0 = widen16(x + k), x1 = widen16(x + k + 16);
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) {
       const __m512 lo = _mm512_loadu_ps(a + m * K + k), hi = _mm512_loadu_ps(a + m * K + k + 16);
       acc0[m] = _mm512_fmadd_ps(lo, w0, acc0[m]);
@@ -143,7 +145,7 @@ SH_512_TARGET inline void row512x2(float* c, const float* a, const int8_t* q, co
     const i64 rem = std::min<i64>(16, K - k);
     const __mmask16 mask = static_cast<__mmask16>((1u << rem) - 1u);
     const __m512 wv = widen16_masked(mask, w + k), xv = widen16_masked(mask, x + k);
-#pragma GCC unroll 8
+    #pragma GCC unroll 8
     for (int m = 0; m < M; ++m) {
       const __m512 av = _mm512_maskz_loadu_ps(mask, a + m * K + k);
       acc0[m] = _mm512_fmadd_ps(av, wv, acc0[m]);
@@ -152,7 +154,7 @@ SH_512_TARGET inline void row512x2(float* c, const float* a, const int8_t* q, co
   }
   // two rows' four sums per reduce4 (each reduced as _mm512_reduce_add_ps would), times [scale n, scale n + 1] twice
   const __m128 sc = _mm_setr_ps(scale[n], scale[n + 1], scale[n], scale[n + 1]);
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
   for (int m = 0; m < M; m += 2) {
     const bool two = m + 1 < M;
     const __m512 z = _mm512_setzero_ps();

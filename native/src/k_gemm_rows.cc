@@ -132,6 +132,7 @@ template <int PR, int NR>
 SH_512F inline void tile512(float* c, i64 ldc, const float* pa, i64 rows, const float* a, const float* w, i64 K, float beta,
                             const float* next, i64 pf_lo, i64 pf_hi) {
   __m512 acc[PR][NR];
+  // every loop over pairs and weight rows unrolled: left as loops, GCC kept the accumulators on the stack
   #pragma GCC unroll 8
   for (int p = 0; p < PR; ++p)
     #pragma GCC unroll 8

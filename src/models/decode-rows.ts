@@ -119,7 +119,8 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
   else kernels().gemmRows(y, x, w.data, B, O, I, false);
 }
 
-/** An empty buffer that stands in a reused argument list (loraArgs, cacheLists) for one released after a call. */
+/** An empty buffer that stands in a reused argument list (loraArgs, cacheLists, manyArgs) for one released after a
+ *  call; NO_BUFFER16 in the bf16 weights' list. */
 const NO_BUFFER = new Float32Array(0);
 const NO_BUFFER16 = new Uint16Array(0);
 
