@@ -136,6 +136,10 @@ bool Args::u16_list(size_t i, const char* name, size_t count, const uint64_t* ne
   return list(i, name, count, need, napi_uint16_array, "Uint16Array", reinterpret_cast<void**>(out));
 }
 
+bool Args::i8_list(size_t i, const char* name, size_t count, const uint64_t* need, int8_t** out) {
+  return list(i, name, count, need, napi_int8_array, "Int8Array", reinterpret_cast<void**>(out));
+}
+
 void* Args::typed_value(napi_value value, const std::string& name, napi_typedarray_type want, uint64_t need, bool nullable) {
   last_len_ = 0;
   if (!ok_) return nullptr;

@@ -36,6 +36,8 @@ class Args {
   bool f32_list(size_t i, const char* name, size_t count, const uint64_t* need, float** out);
   /** The same for Uint16Arrays (bf16 weights). */
   bool u16_list(size_t i, const char* name, size_t count, const uint64_t* need, uint16_t** out);
+  /** The same for Int8Arrays (int8 weights). */
+  bool i8_list(size_t i, const char* name, size_t count, const uint64_t* need, int8_t** out);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 

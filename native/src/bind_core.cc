@@ -92,6 +92,29 @@ napi_value GemmRowsBf16Many(napi_env env, napi_callback_info info) {
   return RowsMany<uint16_t, RowsOut16, gemm_rows_bf16_many>(env, info, "gemmRowsBf16Many");
 }
 
+// gemmRowsI8Many(cs, a, qs, scales, Ns, S, M, K, accumulate): cs S Float32Array, qs S Int8Array, scales S Float32Array
+napi_value GemmRowsI8Many(napi_env env, napi_callback_info info) {
+  Args a(env, info, "gemmRowsI8Many", 9);
+  const int64_t S = a.dim(5, "S", 1 << 16), M = a.dim(6, "M"), K = a.dim(7, "K");
+  const bool acc = a.flag(8, "accumulate");
+  const int32_t* Ns = a.i32(4, "Ns", static_cast<uint64_t>(S));
+  const float* A = a.f32(1, "a", mulz(M, K));
+  std::vector<uint64_t> need_c, need_w;
+  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
+  const size_t n = static_cast<size_t>(S);
+  std::vector<uint64_t> need_s(n);
+  for (size_t s = 0; s < n; ++s) need_s[s] = static_cast<uint64_t>(Ns[s]);
+  std::vector<float*> cs(n), scales(n);
+  std::vector<int8_t*> qs(n);
+  if (!a.f32_list(0, "cs", n, need_c.data(), cs.data()) || !a.i8_list(2, "qs", n, need_w.data(), qs.data()) ||
+      !a.f32_list(3, "scales", n, need_s.data(), scales.data()))
+    return nullptr;
+  std::vector<RowsOutI8> outs(n);
+  for (size_t s = 0; s < n; ++s) outs[s] = RowsOutI8{cs[s], qs[s], scales[s], Ns[s]};
+  gemm_rows_i8_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  return nullptr;
+}
+
 // loraRows(y, x, as, bs, scales, starts, ends, ranks, G, M, I, O): as, bs arrays of G Float32Array
 napi_value LoraRows(napi_env env, napi_callback_info info) {
   Args a(env, info, "loraRows", 12);
@@ -385,6 +408,7 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("gemmRows", GemmRows),
       SH_METHOD("gemmRowsMany", GemmRowsMany),
       SH_METHOD("gemmRowsBf16Many", GemmRowsBf16Many),
+      SH_METHOD("gemmRowsI8Many", GemmRowsI8Many),
       SH_METHOD("loraRows", LoraRows),
       SH_METHOD("gemmRowsI8", GemmRowsI8),
       SH_METHOD("gemmRowsBf16", GemmRowsBf16),

@@ -45,6 +45,15 @@ void lora_rows(float* y, const float* x, const float* const* as, const float* co
 /** Batched decode against int8 weights with one float32 scale per weight row: each element summed in one fixed order
  *  that does not depend on M nor on the thread count, then times its row's scale (k_gemm_i8.cc). */
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta);
+/** One output of gemm_rows_i8_many: c[M, N] against the int8 weight rows q[N, K] and their scales. */
+struct RowsOutI8 {
+  float* c;
+  const int8_t* q;
+  const float* scale;
+  i64 N;
+};
+/** gemm_rows_i8 for several weight matrices that read the same rows, bit for bit as separate calls. */
+void gemm_rows_i8_many(const RowsOutI8* outs, i64 S, const float* a, i64 M, i64 K, float beta);
 /** How the int8 decode rows run here: "avx512" (16 weights widened per instruction) or "avx2". */
 const char* i8_rows_path();
 /** How batched float32 rows run: "avx512" (two 8-lane sums per 16-lane instruction) or "avx2". */

@@ -123,6 +123,7 @@ function wrap(a: NativeAddon): Kernels {
     gemmRowsBf16: a.gemmRowsBf16,
     gemmRowsMany: a.gemmRowsMany,
     gemmRowsBf16Many: a.gemmRowsBf16Many,
+    gemmRowsI8Many: a.gemmRowsI8Many,
     loraRows: a.loraRows,
     gemmBf16: a.gemmBf16,
     gemmI8: a.gemmI8,

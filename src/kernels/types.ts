@@ -41,6 +41,10 @@ export interface Kernels extends LowpKernels {
   /** gemmRowsBf16 for S bf16 weight matrices that read the same rows, as gemmRowsMany: bit for bit separate calls. */
   gemmRowsBf16Many(cs: readonly F32[], a: F32, ws: readonly Uint16Array[], Ns: Int32Array, S: number, M: number, K: number,
     accumulate: boolean): void;
+  /** gemmRowsI8 for S int8 weight matrices (qs[s] [Ns[s], K], scales[s] [Ns[s]]) that read the same rows, as
+   *  gemmRowsMany: bit for bit separate calls. */
+  gemmRowsI8Many(cs: readonly F32[], a: F32, qs: readonly Int8Array[], scales: readonly F32[], Ns: Int32Array, S: number, M: number,
+    K: number, accumulate: boolean): void;
   /** The LoRA deltas of a batched decode step in one call: for each group g, rows [starts[g], ends[g]) of y [M, O]
    *  get (scales[g] * (x A_g^T)) B_g^T added, A_g = as[g] [ranks[g], I], B_g = bs[g] [O, ranks[g]], x [M, I];
    *  computed as gemmRows, scale and an accumulating gemmRows would for those rows (the same bits), so a row's

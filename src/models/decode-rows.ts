@@ -120,9 +120,10 @@ function weightRows(y: Float32Array, x: Float32Array, w: Tensor, B: number, O: n
 }
 
 /** An empty buffer that stands in a reused argument list (loraArgs, cacheLists, manyArgs) for one released after a
- *  call; NO_BUFFER16 in the bf16 weights' list. */
+ *  call; NO_BUFFER16 and NO_BUFFER8 in the bf16 and int8 weights' lists. */
 const NO_BUFFER = new Float32Array(0);
 const NO_BUFFER16 = new Uint16Array(0);
+const NO_BUFFER8 = new Int8Array(0);
 
 /** Per-group arguments of loraRows, reused from call to call and grown as needed (a step has a handful of adapter
  *  groups; a call reads the first G entries). */
@@ -140,35 +141,43 @@ function loraSlot(g: number): typeof loraArgs {
 }
 
 /** The per-call lists of weightRowsMany, reused from call to call (a call reads the first S entries). */
-const manyArgs = { cs: [] as Float32Array[], ws32: [] as Float32Array[], ws16: [] as Uint16Array[], Ns: new Int32Array(4) };
+const manyArgs = {
+  cs: [] as Float32Array[], ws32: [] as Float32Array[], ws16: [] as Uint16Array[], qs: [] as Int8Array[], scales: [] as Float32Array[],
+  Ns: new Int32Array(4),
+};
 
 /** weightRows for several linears that read the same x [B, I] (q, k and v; gate and up), into ys: one call when
- *  all hold float32 weights or all bf16 ones (the same bits as separate calls, the rows prepared once and all
- *  weight rows shared out over the threads together), else one call each. */
+ *  all hold their weights in one format (float32, bf16 or int8; the same bits as separate calls, the rows prepared
+ *  once and all weight rows shared out over the threads together), else one call each. */
 function weightRowsMany(ys: readonly Float32Array[], x: Float32Array, lins: readonly Linear[], B: number, I: number): void {
   const K = kernels();
   const S = lins.length;
   const w16 = lins.map((l) => inferenceBf16(l.weight));
-  const allBf16 = w16.every((w) => w !== null);
-  const allF32 = !allBf16 && lins.every((l, i) => w16[i] === null && inferenceInt8(l.weight) === null);
-  if (S === 1 || (!allBf16 && !allF32)) {
+  const q8 = lins.map((l, i) => (w16[i] ? null : inferenceInt8(l.weight)));
+  const format = w16.every((w) => w !== null) ? 'bf16' : q8.every((q) => q !== null) ? 'int8'
+    : w16.every((w) => w === null) && q8.every((q) => q === null) ? 'f32' : 'mixed';
+  if (S === 1 || format === 'mixed') {
     lins.forEach((l, i) => weightRows(ys[i], x, l.weight, B, l.weight.shape[0], I));
     return;
   }
-  const { cs, ws32, ws16 } = manyArgs;
+  const { cs, ws32, ws16, qs, scales } = manyArgs;
   if (manyArgs.Ns.length < S) manyArgs.Ns = new Int32Array(2 * S);
   lins.forEach((l, i) => {
     cs[i] = ys[i];
     manyArgs.Ns[i] = l.weight.shape[0];
-    if (allBf16) ws16[i] = w16[i]!;
+    if (format === 'bf16') ws16[i] = w16[i]!;
+    else if (format === 'int8') [qs[i], scales[i]] = [q8[i]!.q, q8[i]!.scale];
     else ws32[i] = l.weight.data;
   });
-  if (allBf16) K.gemmRowsBf16Many(cs, x, ws16, manyArgs.Ns, S, B, I, false);
+  if (format === 'bf16') K.gemmRowsBf16Many(cs, x, ws16, manyArgs.Ns, S, B, I, false);
+  else if (format === 'int8') K.gemmRowsI8Many(cs, x, qs, scales, manyArgs.Ns, S, B, I, false);
   else K.gemmRowsMany(cs, x, ws32, manyArgs.Ns, S, B, I, false);
   // hold no weights or outputs past the call (the lists keep their length: no reallocation)
   cs.fill(NO_BUFFER, 0, S);
   ws32.fill(NO_BUFFER, 0, ws32.length);
+  scales.fill(NO_BUFFER, 0, scales.length);
   ws16.fill(NO_BUFFER16, 0, ws16.length);
+  qs.fill(NO_BUFFER8, 0, qs.length);
 }
 
 /** y [B, O] = x [B, I] W^T (+ bias), then each adapter group's rows get (x A^T * s) B^T added (B: tokens), all

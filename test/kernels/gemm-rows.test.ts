@@ -217,7 +217,7 @@ const MANY_NS = [13, 0, 50, 1, 129];
  *  a LoRA rank (K <= 16), whole blocks of 16 and 32 for bf16 */
 const MANY_SHAPES: [number, number][] = [[1, 72], [2, 77], [3, 40], [5, 300], [9, 64], [20, 57], [7, 8], [13, 96]];
 
-describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany and gemmRowsBf16Many', ({ k }) => {
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany, gemmRowsBf16Many and gemmRowsI8Many', ({ k }) => {
   it('give each output the bits of its own gemmRows call, written or added', () => {
     const rng = new Rng(31);
     const Ns = Int32Array.from(MANY_NS);
@@ -225,12 +225,16 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany and g
       const a = randn(rng, M * K);
       const ws = MANY_NS.map((n) => randn(rng, n * K));
       const w16 = MANY_NS.map((n) => Uint16Array.from(randn(rng, n * K), (x) => nearestBf16(x)));
+      const q8 = MANY_NS.map((n) => Int8Array.from({ length: n * K }, () => Math.round((rng.next() * 2 - 1) * 127)));
+      const s8 = MANY_NS.map((n) => Float32Array.from({ length: n }, () => 0.001 + rng.next() * 0.02));
       for (const accumulate of [false, true]) {
         const c0 = MANY_NS.map((n) => (accumulate ? randn(rng, M * n) : new Float32Array(M * n).fill(NaN)));
         const cs = c0.map((c) => Float32Array.from(c));
         k.gemmRowsMany(cs, a, ws, Ns, Ns.length, M, K, accumulate);
         const c16 = c0.map((c) => Float32Array.from(c));
         k.gemmRowsBf16Many(c16, a, w16, Ns, Ns.length, M, K, accumulate);
+        const c8 = c0.map((c) => Float32Array.from(c));
+        k.gemmRowsI8Many(c8, a, q8, s8, Ns, Ns.length, M, K, accumulate);
         MANY_NS.forEach((n, s) => {
           const one = Float32Array.from(c0[s]);
           k.gemmRows(one, a, ws[s], M, n, K, accumulate);
@@ -238,6 +242,9 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany and g
           const one16 = Float32Array.from(c0[s]);
           k.gemmRowsBf16(one16, a, w16[s], M, n, K, accumulate);
           expect(Array.from(c16[s]), `bf16 ${M}x${n}x${K} output ${s}`).toEqual(Array.from(one16));
+          const one8 = Float32Array.from(c0[s]);
+          k.gemmRowsI8(one8, a, q8[s], s8[s], M, n, K, accumulate);
+          expect(Array.from(c8[s]), `int8 ${M}x${n}x${K} output ${s}`).toEqual(Array.from(one8));
         });
       }
     }
@@ -255,10 +262,14 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany and g
     expect(() => k.gemmRowsMany(cs, a, [ws[0], ws[1].subarray(K)], Ns, 2, M, K, false)).toThrow(/ws\[1\] is too short/);
     expect(() => k.gemmRowsBf16Many(cs, a, [w16[0], w16[1].subarray(K)], Ns, 2, M, K, false)).toThrow(/ws\[1\] is too short/);
     expect(() => k.gemmRowsMany(cs, a, [ws[0]], Ns, 2, M, K, false)).toThrow(/ws|2 entries/);
+    const q8 = [new Int8Array(4 * K), new Int8Array(5 * K)];
+    const s8 = [new Float32Array(4), new Float32Array(5)];
+    expect(() => k.gemmRowsI8Many(cs, a, [q8[0], q8[1].subarray(K)], s8, Ns, 2, M, K, false)).toThrow(/qs\[1\] is too short/);
+    expect(() => k.gemmRowsI8Many(cs, a, q8, [s8[0], s8[1].subarray(1)], Ns, 2, M, K, false)).toThrow(/scales\[1\] is too short/);
   });
 });
 
-describe.runIf(native !== null && hooks !== null)('native gemmRowsMany and threads', () => {
+describe.runIf(native !== null && hooks !== null)('native gemmRows*Many and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(32);
     const kern = native as Kernels;
@@ -272,6 +283,9 @@ describe.runIf(native !== null && hooks !== null)('native gemmRowsMany and threa
       const split = (c: Float32Array) => Array.from(Ns, (n, s) => c.subarray(M * Ns.slice(0, s).reduce((x, y) => x + y, 0), M * (Ns.slice(0, s).reduce((x, y) => x + y, 0) + n)));
       sameOnAnyThreads(new Float32Array(M * total), (c) => kern.gemmRowsMany(split(c), a, ws, Ns, 3, M, K, false), `gemmRowsMany ${M} rows`);
       sameOnAnyThreads(new Float32Array(M * total), (c) => kern.gemmRowsBf16Many(split(c), a, w16, Ns, 3, M, K, false), `gemmRowsBf16Many ${M} rows`);
+      const q8 = Array.from(Ns, (n) => Int8Array.from({ length: n * K }, () => Math.round((rng.next() * 2 - 1) * 127)));
+      const s8 = Array.from(Ns, (n) => Float32Array.from({ length: n }, () => 0.001 + rng.next() * 0.02));
+      sameOnAnyThreads(new Float32Array(M * total), (c) => kern.gemmRowsI8Many(split(c), a, q8, s8, Ns, 3, M, K, false), `gemmRowsI8Many ${M} rows`);
     }
   });
 });
@@ -337,7 +351,7 @@ describe.runIf(native !== null && hooks !== null)('native bf16, int8 and float32
     const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/rows-paths.ts')],
       { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
     expect(r.status, r.stderr).toBe(0);
-    return JSON.parse(r.stdout) as { bf16: Result; i8: Result; f32: Result & { outputs: number[] }; many: { f32: boolean; bf16: boolean } };
+    return JSON.parse(r.stdout) as { bf16: Result; i8: Result; f32: Result & { outputs: number[] }; many: { f32: boolean; bf16: boolean; i8: boolean } };
   };
 
   it('keep rows independent and sums close to exact on the paths this CPU takes and on the AVX2 paths', () => {
@@ -349,7 +363,7 @@ describe.runIf(native !== null && hooks !== null)('native bf16, int8 and float32
     expect(forced.bf16.path).toBe('widen');
     expect(forced.i8.path).toBe('avx2');
     expect(forced.f32.path).toBe('avx2');
-    for (const r of [auto, forced]) expect(r.many, `${r.f32.path} / ${r.bf16.path}: several outputs at once`).toEqual({ f32: true, bf16: true });
+    for (const r of [auto, forced]) expect(r.many, `${r.f32.path} / ${r.bf16.path} / ${r.i8.path}: several outputs at once`).toEqual({ f32: true, bf16: true, i8: true });
     for (const r of [auto.bf16, auto.i8, auto.f32, forced.bf16, forced.i8, forced.f32]) {
       expect(r.stable, r.path).toBe(true);
       expect(r.worst, r.path).toBeLessThan(1e-5);

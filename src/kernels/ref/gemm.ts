@@ -165,14 +165,15 @@ export function gemmRows(c: FA, a: FA, w: FA, M: number, N: number, K: number, a
 
 /** The outputs of a gemmRows*Many call, checked as the native binding checks them: S entries each, every output
  *  [M, Ns[s]] and weight [Ns[s], K] long enough. */
-function checkMany(name: string, cs: readonly FA[], ws: readonly { length: number }[], Ns: Int32Array, S: number, M: number, K: number): void {
+function checkMany(name: string, cs: readonly FA[], ws: readonly { length: number }[], Ns: Int32Array, S: number, M: number, K: number,
+  wName = 'ws'): void {
   if (Ns.length < S || cs.length < S || ws.length < S) {
-    throw new Error(`${name}: Ns, cs and ws need ${S} entries each, got ${Ns.length}, ${cs.length} and ${ws.length}`);
+    throw new Error(`${name}: Ns, cs and ${wName} need ${S} entries each, got ${Ns.length}, ${cs.length} and ${ws.length}`);
   }
   for (let s = 0; s < S; s++) {
     if (!(Ns[s] >= 0)) throw new Error(`${name}: Ns[${s}] must be >= 0, got ${Ns[s]}`);
     if (cs[s].length < M * Ns[s]) throw new Error(`${name}: argument cs[${s}] is too short: needs ${M * Ns[s]} values (M x Ns[${s}]), got ${cs[s].length}`);
-    if (ws[s].length < Ns[s] * K) throw new Error(`${name}: argument ws[${s}] is too short: needs ${Ns[s] * K} values (Ns[${s}] x K), got ${ws[s].length}`);
+    if (ws[s].length < Ns[s] * K) throw new Error(`${name}: argument ${wName}[${s}] is too short: needs ${Ns[s] * K} values (Ns[${s}] x K), got ${ws[s].length}`);
   }
 }
 
@@ -187,6 +188,18 @@ export function gemmRowsBf16Many(cs: readonly FA[], a: FA, ws: readonly Uint16Ar
   accumulate: boolean): void {
   checkMany('gemmRowsBf16Many', cs, ws, Ns, S, M, K);
   for (let s = 0; s < S; s++) gemmRowsBf16(cs[s], a, ws[s], M, Ns[s], K, accumulate);
+}
+
+/** Kernels.gemmRowsI8Many: gemmRowsI8 for each output. */
+export function gemmRowsI8Many(cs: readonly FA[], a: FA, qs: readonly Int8Array[], scales: readonly FA[], Ns: Int32Array, S: number,
+  M: number, K: number, accumulate: boolean): void {
+  checkMany('gemmRowsI8Many', cs, qs, Ns, S, M, K, 'qs');
+  for (let s = 0; s < S; s++) {
+    if (scales.length <= s || scales[s].length < Ns[s]) {
+      throw new Error(`gemmRowsI8Many: argument scales[${s}] is too short: needs ${Ns[s]} values (Ns[${s}]), got ${scales[s]?.length ?? 'none'}`);
+    }
+    gemmRowsI8(cs[s], a, qs[s], scales[s], M, Ns[s], K, accumulate);
+  }
 }
 
 /** Kernels.loraRows: for each group, gemmRows, scale and an accumulating gemmRows over its rows. */

@@ -1,7 +1,7 @@
 // The TypeScript reference kernels: plain loops, obviously correct, the twin of every native kernel and the
 // fallback when the addon is missing. They also accept Float64Array, so gradient checks run in double.
 import type { Kernels } from '../types.js';
-import { gemm, gemmBf16, gemmI8, gemmRows, gemmRowsBf16, gemmRowsBf16Many, gemmRowsI8, gemmRowsMany, loraRows, quantizeRowsI8 } from './gemm.js';
+import { gemm, gemmBf16, gemmI8, gemmRows, gemmRowsBf16, gemmRowsBf16Many, gemmRowsI8, gemmRowsI8Many, gemmRowsMany, loraRows, quantizeRowsI8 } from './gemm.js';
 import { add, axpy, mul, scale, sumRows, sumSquares } from './elementwise.js';
 import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from './activations.js';
 import { softmax, softmaxBackward } from './softmax.js';
@@ -40,6 +40,7 @@ export const referenceKernelsFA = {
   gemmRowsBf16,
   gemmRowsMany,
   gemmRowsBf16Many,
+  gemmRowsI8Many,
   loraRows,
   add, mul, scale, axpy, sumRows, sumSquares,
   silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
