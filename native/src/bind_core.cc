@@ -47,42 +47,56 @@ napi_value GemmRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-/** The outputs' sizes of a gemmRows*Many call: Ns[s] >= 0 each; need_c[s] = M * Ns[s], need_w[s] = Ns[s] * K. */
-bool many_sizes(Args& a, const int32_t* Ns, int64_t S, int64_t M, int64_t K, std::vector<uint64_t>& need_c, std::vector<uint64_t>& need_w) {
-  need_c.resize(static_cast<size_t>(S));
-  need_w.resize(static_cast<size_t>(S));
-  for (int64_t s = 0; s < S; ++s) {
-    if (Ns[s] < 0) {
-      a.fail("Ns[" + std::to_string(s) + "] must be >= 0, got " + std::to_string(Ns[s]));
+/** What every gemmRows*Many call reads: cs (argument 0, S Float32Array of M x Ns[s]), a (argument 1, [M, K]), and
+ *  from argument `at` on Ns, S, M, K, accumulate; need_w[s] = Ns[s] x K, the weights' length for each output. */
+struct ManyArgs {
+  int64_t S = 0, M = 0, K = 0;
+  bool acc = false;
+  const int32_t* Ns = nullptr;
+  const float* A = nullptr;
+  std::vector<float*> cs;
+  std::vector<uint64_t> need_w;
+};
+
+bool read_many(Args& a, size_t at, ManyArgs& m) {
+  m.S = a.dim(at + 1, "S", 1 << 16);
+  m.M = a.dim(at + 2, "M");
+  m.K = a.dim(at + 3, "K");
+  m.acc = a.flag(at + 4, "accumulate");
+  m.Ns = a.i32(at, "Ns", static_cast<uint64_t>(m.S));
+  m.A = a.f32(1, "a", mulz(m.M, m.K));
+  if (!a.ok()) return false;
+  const size_t n = static_cast<size_t>(m.S);
+  std::vector<uint64_t> need_c(n);
+  m.need_w.resize(n);
+  for (size_t s = 0; s < n; ++s) {
+    if (m.Ns[s] < 0) {
+      a.fail("Ns[" + std::to_string(s) + "] must be >= 0, got " + std::to_string(m.Ns[s]));
       return false;
     }
-    need_c[s] = mulz(M, static_cast<uint64_t>(Ns[s]));
-    need_w[s] = mulz(static_cast<uint64_t>(Ns[s]), K);
+    need_c[s] = mulz(m.M, static_cast<uint64_t>(m.Ns[s]));
+    m.need_w[s] = mulz(static_cast<uint64_t>(m.Ns[s]), m.K);
   }
-  return true;
+  m.cs.resize(n);
+  return a.f32_list(0, "cs", n, need_c.data(), m.cs.data());
 }
 
-// gemmRowsMany / gemmRowsBf16Many(cs, a, ws, Ns, S, M, K, accumulate): cs S Float32Array, ws S Float32Array (W
-// float) or Uint16Array (W uint16_t, bf16 bits); Out is the kernel's output record (RowsOut or RowsOut16)
+// gemmRowsMany / gemmRowsBf16Many(cs, a, ws, Ns, S, M, K, accumulate): ws S Float32Array (W float) or Uint16Array
+// (W uint16_t, bf16 bits); Out is the kernel's output record (RowsOut or RowsOut16)
 template <typename W, typename Out, void (*Kernel)(const Out*, i64, const float*, i64, i64, float)>
 napi_value RowsMany(napi_env env, napi_callback_info info, const char* name) {
   Args a(env, info, name, 8);
-  const int64_t S = a.dim(4, "S", 1 << 16), M = a.dim(5, "M"), K = a.dim(6, "K");
-  const bool acc = a.flag(7, "accumulate");
-  const int32_t* Ns = a.i32(3, "Ns", static_cast<uint64_t>(S));
-  const float* A = a.f32(1, "a", mulz(M, K));
-  std::vector<uint64_t> need_c, need_w;
-  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
-  const size_t n = static_cast<size_t>(S);
-  std::vector<float*> cs(n);
+  ManyArgs m;
+  if (!read_many(a, 3, m)) return nullptr;
+  const size_t n = static_cast<size_t>(m.S);
   std::vector<W*> ws(n);
-  bool listed = a.f32_list(0, "cs", n, need_c.data(), cs.data());
-  if constexpr (std::is_same_v<W, float>) listed = listed && a.f32_list(2, "ws", n, need_w.data(), ws.data());
-  else listed = listed && a.u16_list(2, "ws", n, need_w.data(), ws.data());
+  bool listed;
+  if constexpr (std::is_same_v<W, float>) listed = a.f32_list(2, "ws", n, m.need_w.data(), ws.data());
+  else listed = a.u16_list(2, "ws", n, m.need_w.data(), ws.data());
   if (!listed) return nullptr;
   std::vector<Out> outs(n);
-  for (size_t s = 0; s < n; ++s) outs[s] = Out{cs[s], ws[s], Ns[s]};
-  Kernel(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  for (size_t s = 0; s < n; ++s) outs[s] = Out{m.cs[s], ws[s], m.Ns[s]};
+  Kernel(outs.data(), m.S, m.A, m.M, m.K, m.acc ? 1.0f : 0.0f);
   return nullptr;
 }
 napi_value GemmRowsMany(napi_env env, napi_callback_info info) {
@@ -92,26 +106,21 @@ napi_value GemmRowsBf16Many(napi_env env, napi_callback_info info) {
   return RowsMany<uint16_t, RowsOut16, gemm_rows_bf16_many>(env, info, "gemmRowsBf16Many");
 }
 
-// gemmRowsI8Many(cs, a, qs, scales, Ns, S, M, K, accumulate): cs S Float32Array, qs S Int8Array, scales S Float32Array
+// gemmRowsI8Many(cs, a, qs, scales, Ns, S, M, K, accumulate): qs S Int8Array, scales S Float32Array of Ns[s]
 napi_value GemmRowsI8Many(napi_env env, napi_callback_info info) {
   Args a(env, info, "gemmRowsI8Many", 9);
-  const int64_t S = a.dim(5, "S", 1 << 16), M = a.dim(6, "M"), K = a.dim(7, "K");
-  const bool acc = a.flag(8, "accumulate");
-  const int32_t* Ns = a.i32(4, "Ns", static_cast<uint64_t>(S));
-  const float* A = a.f32(1, "a", mulz(M, K));
-  std::vector<uint64_t> need_c, need_w;
-  if (!a.ok() || !many_sizes(a, Ns, S, M, K, need_c, need_w)) return nullptr;
-  const size_t n = static_cast<size_t>(S);
+  ManyArgs m;
+  if (!read_many(a, 4, m)) return nullptr;
+  const size_t n = static_cast<size_t>(m.S);
   std::vector<uint64_t> need_s(n);
-  for (size_t s = 0; s < n; ++s) need_s[s] = static_cast<uint64_t>(Ns[s]);
-  std::vector<float*> cs(n), scales(n);
+  for (size_t s = 0; s < n; ++s) need_s[s] = static_cast<uint64_t>(m.Ns[s]);
+  std::vector<float*> scales(n);
   std::vector<int8_t*> qs(n);
-  if (!a.f32_list(0, "cs", n, need_c.data(), cs.data()) || !a.i8_list(2, "qs", n, need_w.data(), qs.data()) ||
-      !a.f32_list(3, "scales", n, need_s.data(), scales.data()))
+  if (!a.i8_list(2, "qs", n, m.need_w.data(), qs.data()) || !a.f32_list(3, "scales", n, need_s.data(), scales.data()))
     return nullptr;
   std::vector<RowsOutI8> outs(n);
-  for (size_t s = 0; s < n; ++s) outs[s] = RowsOutI8{cs[s], qs[s], scales[s], Ns[s]};
-  gemm_rows_i8_many(outs.data(), S, A, M, K, acc ? 1.0f : 0.0f);
+  for (size_t s = 0; s < n; ++s) outs[s] = RowsOutI8{m.cs[s], qs[s], scales[s], m.Ns[s]};
+  gemm_rows_i8_many(outs.data(), m.S, m.A, m.M, m.K, m.acc ? 1.0f : 0.0f);
   return nullptr;
 }
 

@@ -262,18 +262,6 @@ bool use_dp() {
   return yes;
 }
 
-/** f(out, lo, hi) for the part of the weight rows [lo, hi) (numbered across the outputs in order) that falls in each
- *  output, in that output's own numbering: one split of the pool covers all outputs. */
-template <typename F>
-inline void over_outputs16(const RowsOut16* outs, i64 S, i64 lo, i64 hi, F&& f) {
-  i64 base = 0;
-  for (i64 s = 0; s < S && base < hi; ++s) {
-    const i64 from = std::max(lo, base), to = std::min(hi, base + outs[s].N);
-    if (from < to) f(outs[s], from - base, to - base);
-    base += outs[s].N;
-  }
-}
-
 /** The dot-pair path for any M (decode rows and batched decode alike); one row streams its weight rows one at a
  *  time (a single stream, prefetched ahead, in two long runs per thread), more go in tiles (dp_many). */
 void dp_rows(const RowsOut16* outs, i64 S, i64 total, const float* a, i64 M, i64 K, float beta) {
@@ -282,19 +270,14 @@ void dp_rows(const RowsOut16* outs, i64 S, i64 total, const float* a, i64 M, i64
   // more than one group of six rows (batched decode, prefill chunks): blocks of 32 weight rows and two chunks per
   // thread, as the float32 rows (alternating runs, 2 threads, M 32 at N 192-1536: about 8% more GFLOP/s)
   if (M > 6) {
-    return split_rows(total, madds, [&](i64 lo, i64 hi) {
-      over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_many<32>(o.c, a16, o.w, M, nlo, nhi, o.N, K, beta); });
-    }, 2);
+    return split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_many<32>(o.c, a16, o.w, M, lo, hi, o.N, K, beta); }, 2);
   }
   if (M > 1) {
-    return split_rows(total, madds, [&](i64 lo, i64 hi) {
-      over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_many<16>(o.c, a16, o.w, M, nlo, nhi, o.N, K, beta); });
-    });
+    return split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_many<16>(o.c, a16, o.w, M, lo, hi, o.N, K, beta); });
   }
   // one row: long runs of weight rows per thread (memory-bound), as rows_over_pool runs a single block
-  split_rows(total, madds, [&](i64 lo, i64 hi) {
-    over_outputs16(outs, S, lo, hi, [&](const RowsOut16& o, i64 nlo, i64 nhi) { dp_range<1>(o.c, a16, o.w, nlo, nhi, o.N, K, beta); });
-  }, kDecodeChunksPerThread);
+  split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_range<1>(o.c, a16, o.w, lo, hi, o.N, K, beta); },
+                kDecodeChunksPerThread);
 }
 #else
 bool use_dp() { return false; }
@@ -312,8 +295,7 @@ bool gemm_bf16_rows(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i
 const char* bf16_rows_path() { return use_dp() ? "avx512-bf16" : "widen"; }
 
 void gemm_rows_bf16_many(const RowsOut16* outs, i64 S, const float* a, i64 M, i64 K, float beta) {
-  i64 total = 0;
-  for (i64 s = 0; s < S; ++s) total += outs[s].N;
+  const i64 total = units_of(outs, S);
   if (M <= 0 || total <= 0) return;
   if (K <= 0) {
     if (beta == 0.0f) for (i64 s = 0; s < S; ++s) std::fill(outs[s].c, outs[s].c + M * outs[s].N, 0.0f);

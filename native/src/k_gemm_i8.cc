@@ -256,8 +256,7 @@ void quantize_rows_i8(int8_t* q, float* scale, const float* w, i64 rows, i64 col
 const char* i8_rows_path() { return use_512() ? "avx512" : "avx2"; }
 
 void gemm_rows_i8_many(const RowsOutI8* outs, i64 S, const float* a, i64 M, i64 K, float beta) {
-  i64 total = 0;
-  for (i64 s = 0; s < S; ++s) total += outs[s].N;
+  const i64 total = units_of(outs, S);
   if (M <= 0 || total <= 0) return;
   const bool wide = use_512();
   if (!wide) {  // AVX2: one output at a time
@@ -269,30 +268,16 @@ void gemm_rows_i8_many(const RowsOutI8* outs, i64 S, const float* a, i64 M, i64 
     }
     return;
   }
-  // the weight rows of all outputs numbered in order and split over the pool together
-  const auto over = [&](i64 lo, i64 hi, auto&& f) {
-    i64 base = 0;
-    for (i64 s = 0; s < S && base < hi; ++s) {
-      const i64 from = std::max(lo, base), to = std::min(hi, base + outs[s].N);
-      if (from < to) f(outs[s], from - base, to - base);
-      base += outs[s].N;
-    }
-  };
   const i64 madds = M * total * K;
   if (M > 4) {
-    return split_rows(total, madds, [&](i64 lo, i64 hi) {
-      over(lo, hi, [&](const RowsOutI8& o, i64 nlo, i64 nhi) { many512<16>(o.c, a, o.q, o.scale, M, nlo, nhi, o.N, K, beta); });
-    });
+    return split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { many512<16>(o.c, a, o.q, o.scale, M, lo, hi, o.N, K, beta); });
   }
   if (M > 1) {
-    return split_rows(total, madds, [&](i64 lo, i64 hi) {
-      over(lo, hi, [&](const RowsOutI8& o, i64 nlo, i64 nhi) { many512<2>(o.c, a, o.q, o.scale, M, nlo, nhi, o.N, K, beta); });
-    });
+    return split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { many512<2>(o.c, a, o.q, o.scale, M, lo, hi, o.N, K, beta); });
   }
   // one row: long runs of weight rows per thread, as rows_over_pool runs a single block
-  split_rows(total, madds, [&](i64 lo, i64 hi) {
-    over(lo, hi, [&](const RowsOutI8& o, i64 nlo, i64 nhi) { range512<1>(o.c, a, o.q, o.scale, nlo, nhi, o.N, K, beta); });
-  }, kDecodeChunksPerThread);
+  split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { range512<1>(o.c, a, o.q, o.scale, lo, hi, o.N, K, beta); },
+                kDecodeChunksPerThread);
 }
 
 void gemm_rows_i8(float* c, const float* a, const int8_t* q, const float* scale, i64 M, i64 N, i64 K, float beta) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "row_blocks.h"
 #include "row_pool.h"
 #include "vec8.h"
 
@@ -306,32 +307,12 @@ void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, floa
   });
 }
 
-/** Whole groups of `unit` weight rows in all outputs (each output's rows past its last whole group are left out). */
-inline i64 units_of(const RowsOut* outs, i64 S, i64 unit) {
-  i64 n = 0;
-  for (i64 s = 0; s < S; ++s) n += outs[s].N / unit;
-  return n;
-}
-
-/** f(out, lo, hi) for the part of the groups [lo, hi) (numbered across the outputs in order, `unit` weight rows
- *  each) that falls in each output, in that output's own numbering: one split of the pool covers all outputs. */
-template <typename F>
-inline void over_outputs(const RowsOut* outs, i64 S, i64 unit, i64 lo, i64 hi, F&& f) {
-  i64 base = 0;
-  for (i64 s = 0; s < S && base < hi; ++s) {
-    const i64 n = outs[s].N / unit, from = std::max(lo, base), to = std::min(hi, base + n);
-    if (from < to) f(outs[s], from - base, to - base);
-    base += n;
-  }
-}
-
 }  // namespace
 
 const char* f32_rows_path() { return use_512() ? "avx512" : "avx2"; }
 
 void gemm_rows_many(const RowsOut* outs, i64 S, const float* a, i64 M, i64 K, float beta) {
-  i64 total = 0;
-  for (i64 s = 0; s < S; ++s) total += outs[s].N;
+  const i64 total = units_of(outs, S);
   if (M <= 0 || total <= 0) return;
   if (K <= kShortK) {
     for (i64 s = 0; s < S; ++s) if (outs[s].N > 0) short_k(outs[s].c, a, outs[s].w, M, outs[s].N, K, beta);
@@ -339,10 +320,8 @@ void gemm_rows_many(const RowsOut* outs, i64 S, const float* a, i64 M, i64 K, fl
   }
   const i64 madds = M * total * K;
   if (M < 4) {  // one to three rows: kNarrow weight rows per tile, enough independent sums to hide the FMA latency
-    split_rows(units_of(outs, S, kNarrow), madds, [&](i64 lo, i64 hi) {
-      over_outputs(outs, S, kNarrow, lo, hi, [&](const RowsOut& o, i64 glo, i64 ghi) {
-        for (i64 p = glo; p < ghi; ++p) column<kNarrow>(o.c, a, o.w, kNarrow * p, M, o.N, K, beta);
-      });
+    split_outputs(outs, S, kNarrow, madds, [&](const RowsOut& o, i64 glo, i64 ghi) {
+      for (i64 p = glo; p < ghi; ++p) column<kNarrow>(o.c, a, o.w, kNarrow * p, M, o.N, K, beta);
     });
     for (i64 s = 0; s < S; ++s)
       for (i64 n = outs[s].N / kNarrow * kNarrow; n < outs[s].N; ++n) column<1>(outs[s].c, a, outs[s].w, n, M, outs[s].N, K, beta);
@@ -354,22 +333,16 @@ void gemm_rows_many(const RowsOut* outs, i64 S, const float* a, i64 M, i64 K, fl
     // more than one group of 8 rows (prefill chunks, big batches): long blocks, and two chunks per thread, whose
     // first block is read without a prefetch (M 64 x 192 x 576 on 2 threads 173 -> 292 GFLOP/s, 1536 rows 306 -> 340)
     if (M > 8) {
-      split_rows(total, madds, [&](i64 lo, i64 hi) {
-        over_outputs(outs, S, 1, lo, hi, [&](const RowsOut& o, i64 nlo, i64 nhi) { rows512<48>(o.c, pa, a, o.w, M, nlo, nhi, o.N, K, beta); });
-      }, 2);
+      split_outputs(outs, S, 1, madds, [&](const RowsOut& o, i64 lo, i64 hi) { rows512<48>(o.c, pa, a, o.w, M, lo, hi, o.N, K, beta); }, 2);
     } else {
-      split_rows(total, madds, [&](i64 lo, i64 hi) {
-        over_outputs(outs, S, 1, lo, hi, [&](const RowsOut& o, i64 nlo, i64 nhi) { rows512<12>(o.c, pa, a, o.w, M, nlo, nhi, o.N, K, beta); });
-      });
+      split_outputs(outs, S, 1, madds, [&](const RowsOut& o, i64 lo, i64 hi) { rows512<12>(o.c, pa, a, o.w, M, lo, hi, o.N, K, beta); });
     }
     return;
   }
 #endif
   // tiles of 4 rows x 3 weight rows: 12 sums in registers, 7 loads per 12 multiply-adds
-  split_rows(units_of(outs, S, 3), madds, [&](i64 lo, i64 hi) {
-    over_outputs(outs, S, 3, lo, hi, [&](const RowsOut& o, i64 tlo, i64 thi) {
-      for (i64 p = tlo; p < thi; ++p) column<3>(o.c, a, o.w, 3 * p, M, o.N, K, beta);
-    });
+  split_outputs(outs, S, 3, madds, [&](const RowsOut& o, i64 tlo, i64 thi) {
+    for (i64 p = tlo; p < thi; ++p) column<3>(o.c, a, o.w, 3 * p, M, o.N, K, beta);
   });
   for (i64 s = 0; s < S; ++s)
     for (i64 n = outs[s].N / 3 * 3; n < outs[s].N; ++n) column<1>(outs[s].c, a, outs[s].w, n, M, outs[s].N, K, beta);

@@ -115,7 +115,6 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
   if (dw != nullptr) add_partials(dw, part, nt, C);
 }
 
-
 // out = (x - mean) * rstd * w + b (biased variance, like torch.nn.LayerNorm). mean, rstd: [N]
 void layernorm(float* out, float* mean, float* rstd, const float* x, const float* w, const float* b, i64 N, i64 C,
                double eps) {

@@ -51,6 +51,30 @@ inline void for_balanced_row_blocks(i64 M, F&& f) {
   }
 }
 
+/** Whole groups of `unit` weight rows in the S outputs of a row kernel called for several weight matrices (Out: an
+ *  output record with N, its weight rows); an output's rows past its last whole group are left out. */
+template <typename Out>
+inline i64 units_of(const Out* outs, i64 S, i64 unit = 1) {
+  i64 n = 0;
+  for (i64 s = 0; s < S; ++s) n += outs[s].N / unit;
+  return n;
+}
+
+/** split_rows over the groups of `unit` weight rows of all S outputs, numbered across the outputs in order: one split
+ *  of the pool covers them all, and f(out, lo, hi) runs for the part of each chunk that falls in each output, in
+ *  that output's own numbering. Which thread computes a group changes no sum. */
+template <typename Out, typename F>
+void split_outputs(const Out* outs, i64 S, i64 unit, i64 madds, F&& f, i64 per_thread = 8) {
+  split_rows(units_of(outs, S, unit), madds, [&](i64 lo, i64 hi) {
+    i64 base = 0;
+    for (i64 s = 0; s < S && base < hi; ++s) {
+      const i64 n = outs[s].N / unit, from = std::max(lo, base), to = std::min(hi, base + n);
+      if (from < to) f(outs[s], from - base, to - base);
+      base += n;
+    }
+  }, per_thread);
+}
+
 /** Chunks per thread of a decode-row GEMM of at most 8 rows (split_rows). */
 constexpr i64 kDecodeChunksPerThread = 2;
 

@@ -152,14 +152,13 @@ const manyArgs = {
 function weightRowsMany(ys: readonly Float32Array[], x: Float32Array, lins: readonly Linear[], B: number, I: number): void {
   const K = kernels();
   const S = lins.length;
+  const separately = (): void => lins.forEach((l, i) => weightRows(ys[i], x, l.weight, B, l.weight.shape[0], I));
+  if (S === 1) return separately();
   const w16 = lins.map((l) => inferenceBf16(l.weight));
   const q8 = lins.map((l, i) => (w16[i] ? null : inferenceInt8(l.weight)));
   const format = w16.every((w) => w !== null) ? 'bf16' : q8.every((q) => q !== null) ? 'int8'
     : w16.every((w) => w === null) && q8.every((q) => q === null) ? 'f32' : 'mixed';
-  if (S === 1 || format === 'mixed') {
-    lins.forEach((l, i) => weightRows(ys[i], x, l.weight, B, l.weight.shape[0], I));
-    return;
-  }
+  if (format === 'mixed') return separately();
   const { cs, ws32, ws16, qs, scales } = manyArgs;
   if (manyArgs.Ns.length < S) manyArgs.Ns = new Int32Array(2 * S);
   lins.forEach((l, i) => {
