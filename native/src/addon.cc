@@ -2,6 +2,7 @@
 // entry points used only by the benchmarks (rawSgemm, memcpyBench).
 #include <node_api.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -57,6 +58,24 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// lineOffset(view): how many bytes past a 64-byte boundary the view's first element lies (0-63), so a caller can
+// start a large weight copy on a cache line (the row kernels' 64-byte weight loads then never straddle two lines)
+napi_value LineOffset(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  bool typed = false;
+  if (argc < 1 || napi_is_typedarray(env, argv[0], &typed) != napi_ok || !typed) {
+    napi_throw_type_error(env, nullptr, "lineOffset: expected a typed array as argument 0 (view)");
+    return nullptr;
+  }
+  void* data = nullptr;
+  napi_get_typedarray_info(env, argv[0], nullptr, nullptr, &data, nullptr, nullptr);
+  napi_value out;
+  napi_create_int32(env, static_cast<int32_t>(reinterpret_cast<std::uintptr_t>(data) % 64), &out);
+  return out;
+}
+
 // rawSgemm(c, a, b, M, N, K, transA, transB): one cblas_sgemm, nothing else (benchmark baseline)
 napi_value RawSgemm(napi_env env, napi_callback_info info) {
   size_t argc = 8;
@@ -104,6 +123,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("info", Info),
       SH_METHOD("setThreads", SetThreads),
+      SH_METHOD("lineOffset", LineOffset),
       SH_METHOD("rawSgemm", RawSgemm),
       SH_METHOD("memcpyBench", MemcpyBench),
   };

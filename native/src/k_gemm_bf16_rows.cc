@@ -25,6 +25,7 @@
 #define SH_DPBF16 1
 #endif
 
+#include "aligned.h"
 #include "kernels.h"
 #include "reduce512.h"
 #include "row_blocks.h"
@@ -91,9 +92,8 @@ inline void row(float* c, const float* ar, const uint16_t* b, i64 n, i64 N, i64 
 /** r(a) [M, K] as floats in scratch, rounded once; in each full block of 16 the even-indexed values come first,
  *  then the odd ones, matching widen16's halves (the tail past the last full block keeps its order). */
 const float* arranged(const float* a, i64 M, i64 K) {
-  static thread_local std::vector<float> scratch;
-  if (static_cast<i64>(scratch.size()) < M * K) scratch.resize(static_cast<size_t>(M * K));
-  float* ar = scratch.data();
+  static thread_local AlignedScratch<float> scratch;
+  float* ar = scratch.get(M * K);
   const i64 K16 = K / 16 * 16;
   for (i64 m = 0; m < M; ++m) {
     const float* src = a + m * K;
@@ -117,10 +117,9 @@ void widen_range(float* c, const float* ar, const uint16_t* b, i64 lo, i64 hi, i
 /** r(a) [M, K] as bf16 bits in scratch (nearest even, NaN kept quiet), in k order: vdpbf16ps pairs adjacent values.
  *  Sixteen values per step with integer ops, the same bits as round_to_bf16. */
 SH_DP_TARGET const uint16_t* rounded16(const float* a, i64 M, i64 K) {
-  static thread_local std::vector<uint16_t> scratch;
+  static thread_local AlignedScratch<uint16_t> scratch;
   const i64 n = M * K;
-  if (static_cast<i64>(scratch.size()) < n) scratch.resize(static_cast<size_t>(n));
-  uint16_t* out = scratch.data();
+  uint16_t* out = scratch.get(n);
   const __m512i one = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7fff), quiet = _mm512_set1_epi32(0x00400000);
   const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
   i64 i = 0;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "aligned.h"
 #include "kernels.h"
 #include "row_blocks.h"
 #include "row_pool.h"
@@ -110,10 +111,9 @@ inline void column(float* c, const float* a, const float* w, i64 n, i64 M, i64 N
 /** The rows in pairs for the AVX-512 tiles: pair p, block of 8 values kb as 16 floats (row 2p's 8, then row
  *  2p + 1's; zeros for the missing row of an odd M), so one load feeds both halves of a 16-lane vector. */
 SH_512F const float* paired(const float* a, i64 M, i64 K) {
-  static thread_local std::vector<float> scratch;
+  static thread_local AlignedScratch<float> scratch;
   const i64 pairs = (M + 1) / 2, K8 = K / 8;
-  if (static_cast<i64>(scratch.size()) < pairs * K8 * 16) scratch.resize(static_cast<size_t>(pairs * K8 * 16));
-  float* out = scratch.data();
+  float* out = scratch.get(pairs * K8 * 16);
   for (i64 p = 0; p < pairs; ++p)
     for (i64 kb = 0; kb < K8; ++kb) {
       float* dst = out + (p * K8 + kb) * 16;

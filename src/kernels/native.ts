@@ -180,6 +180,7 @@ function wrap(a: NativeAddon): Kernels {
     f16ToF32: a.f16ToF32,
     f32ToBf16: a.f32ToBf16,
     f32ToF16: a.f32ToF16,
+    lineOffset: a.lineOffset,
     ...lowpKernels(a),
   };
 }

@@ -232,4 +232,10 @@ export interface Kernels extends LowpKernels {
   /** round to nearest even; NaN stays NaN */
   f32ToBf16(out: Uint16Array, src: F32, n: number): void;
   f32ToF16(out: Uint16Array, src: F32, n: number): void;
+
+  // ---- memory ------------------------------------------------------------------------------------
+  /** How many bytes past a 64-byte (cache-line) boundary the first element of x lies in memory: 0-63 natively,
+   *  always 0 in the reference (its loops do not care). lineAligned* in src/tensor/aligned.ts uses it to start
+   *  large weight copies on a cache line. */
+  lineOffset(x: ArrayBufferView): number;
 }

@@ -9,6 +9,7 @@ import { Tensor } from './tensor.js';
 import { Bf16Storage } from './lowp.js';
 import type { Storage } from './storage.js';
 import { kernels } from '../kernels/index.js';
+import { lineAlignedUint16 } from './aligned.js';
 
 export type WeightFormat = 'f32' | 'bf16' | 'int8';
 
@@ -91,7 +92,7 @@ export function inferenceBf16(w: Tensor): Uint16Array | null {
   if (w.storage instanceof Bf16Storage) return w.storage.bits;
   let bits = copies.get(w);
   if (!bits) {
-    bits = new Uint16Array(w.size);
+    bits = lineAlignedUint16(w.size);
     kernels().f32ToBf16(bits, w.data, w.size);
     copies.set(w, bits);
   }
@@ -136,7 +137,7 @@ export function holdWeightsBf16(layers: { weight: Tensor }[]): number {
   for (const layer of layers) {
     const w = layer.weight;
     if (w.requiresGrad || (w.storage instanceof Bf16Storage && held.has(w.storage))) continue;
-    const bits = new Uint16Array(w.size);
+    const bits = lineAlignedUint16(w.size);
     kernels().f32ToBf16(bits, w.data, w.size);
     const storage = new Bf16Storage(bits);
     held.add(storage);

@@ -269,6 +269,46 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name gemmRowsMany, gemm
   });
 });
 
+/** x copied into a longer array so that its first element lies `bytes` past a cache line (as far as the kernels can
+ *  tell: the reference's lineOffset is 0). */
+function placed<T extends Float32Array | Uint16Array | Int8Array>(k: Kernels, x: T, bytes: number): T {
+  const raw = new (x.constructor as new (n: number) => T)(x.length + 128);
+  const size = raw.BYTES_PER_ELEMENT;
+  const at = ((bytes - k.lineOffset(raw) + 128) % 64) / size;
+  const out = raw.subarray(at, at + x.length) as T;
+  out.set(x);
+  return out;
+}
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name row GEMMs and cache lines', ({ k }) => {
+  it('give the same bits whatever distance from a cache line the rows and weights start at', () => {
+    // the native int8 rows copy misplaced activations (or rows of K not a multiple of 16) onto cache lines first;
+    // each batch is also checked row by row against the row alone, so a copy with the wrong row stride shows
+    const rng = new Rng(33);
+    for (const [M, N, K] of [[1, 40, 64], [5, 33, 96], [9, 20, 77], [20, 50, 48]]) {
+      const a = randn(rng, M * K);
+      const w = randn(rng, N * K);
+      const w16 = Uint16Array.from(randn(rng, N * K), (x) => nearestBf16(x));
+      const q = Int8Array.from({ length: N * K }, () => Math.round((rng.next() * 2 - 1) * 127));
+      const scale = Float32Array.from({ length: N }, () => 0.001 + rng.next() * 0.02);
+      const run = (bytes: number, rows: Float32Array, m: number) => {
+        const [c, c16, c8] = [new Float32Array(m * N), new Float32Array(m * N), new Float32Array(m * N)];
+        const ap = placed(k, rows, bytes);
+        k.gemmRows(c, ap, placed(k, w, bytes), m, N, K, false);
+        k.gemmRowsBf16(c16, ap, placed(k, w16, bytes), m, N, K, false);
+        k.gemmRowsI8(c8, ap, placed(k, q, bytes), scale, m, N, K, false);
+        return [Array.from(c), Array.from(c16), Array.from(c8)];
+      };
+      const lined = run(0, a, M);
+      for (const bytes of [4, 16, 28, 32, 48]) expect(run(bytes, a, M), `${M}x${N}x${K} ${bytes} bytes past a line`).toEqual(lined);
+      for (let m = 0; m < M; m++) {
+        const alone = run(16, a.subarray(m * K, (m + 1) * K), 1);
+        alone.forEach((c, i) => expect(c, `${M}x${N}x${K} row ${m} alone`).toEqual(lined[i].slice(m * N, (m + 1) * N)));
+      }
+    }
+  });
+});
+
 describe.runIf(native !== null && hooks !== null)('native gemmRows*Many and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(32);

@@ -54,6 +54,7 @@ export const referenceKernelsFA = {
   dropout, dropoutBackward,
   adamw,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
+  lineOffset: () => 0,
   gemmBf16Ld, bf16LinearOut, bf16LinearGrad, bf16Accumulate, swigluBf16, swigluBf16Backward, rmsnormBf16, addRmsnorm,
   attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, crossEntropyBf16, ropeBf16,
 } satisfies Kernels;

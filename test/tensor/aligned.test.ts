@@ -1,0 +1,39 @@
+// lineOffset (where a typed array's first element lies relative to a 64-byte cache line) and lineAlignedUint16, which
+// places the bf16 weight copies of --weights bf16 on a cache line.
+import { describe, expect, it } from 'vitest';
+import { referenceKernels } from '../../src/kernels/index.js';
+import { loadNativeKernels } from '../../src/kernels/native.js';
+import { lineAlignedUint16 } from '../../src/tensor/aligned.js';
+import { kernels } from '../../src/kernels/index.js';
+
+const native = loadNativeKernels().kernels;
+
+describe.runIf(native !== null)('native lineOffset', () => {
+  it('reports the byte offset of a view past its cache line, moving with the view', () => {
+    const k = native!;
+    const base = new Float32Array(1000);
+    const off = k.lineOffset(base);
+    expect(off).toBeGreaterThanOrEqual(0);
+    expect(off).toBeLessThan(64);
+    for (const at of [1, 3, 16, 17, 250]) expect(k.lineOffset(base.subarray(at))).toBe((off + 4 * at) % 64);
+    expect(k.lineOffset(new Int8Array(base.buffer, 5))).toBe((off + 5) % 64);
+    expect(() => k.lineOffset({} as unknown as ArrayBufferView)).toThrow(/typed array/);
+  });
+});
+
+describe('lineAlignedUint16', () => {
+  it('gives n zeros starting on a cache line, for small and large n', () => {
+    for (const n of [1, 31, 100, 40_000, 3_000_000]) {
+      const x = lineAlignedUint16(n);
+      expect(x.length).toBe(n);
+      expect(kernels().lineOffset(x)).toBe(0);
+      expect(x.every((v) => v === 0)).toBe(true);
+      x[n - 1] = 7; // the whole view is writable inside its array
+      expect(x.byteOffset + 2 * n).toBeLessThanOrEqual(x.buffer.byteLength);
+    }
+  });
+
+  it('reference lineOffset is 0: plain loops need no placement', () => {
+    expect(referenceKernels.lineOffset(new Float32Array(9).subarray(3))).toBe(0);
+  });
+});
