@@ -10,7 +10,7 @@
 // longer chunk through attention() over its cache), the path chosen by the row's own sizes. So a row's logits are
 // bit-identical whether it is stepped alone (generate() prefills and decodes through here too) or beside others.
 // Legend: B rows, M tokens over all rows, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, R LoRA rank.
-import { Bf16Storage, Tensor, computePrecision, embeddingRows, inferenceBf16, inferenceInt8, weightFormat } from '../tensor/index.js';
+import { Bf16Storage, Tensor, computePrecision, embeddingRows, inferenceBf16, inferenceInt8, lineAlignedFloat32, weightFormat } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
@@ -75,7 +75,7 @@ class Scratch {
     if (!entry || entry.buf.length < n) {
       // grown by half at least: a burst of requests raises the step's size a little each step, and a fresh
       // zero-filled buffer per linear per step cost more than the step's work (~100 MB a step at 150 tokens)
-      const buf = new Float32Array(Math.max(n, Math.ceil(1.5 * (entry?.buf.length ?? 0))));
+      const buf = lineAlignedFloat32(Math.max(n, Math.ceil(1.5 * (entry?.buf.length ?? 0)))); // kernels' loads on cache lines
       entry = { buf, view: buf };
       this.bufs.set(key, entry);
     }

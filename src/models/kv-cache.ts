@@ -2,7 +2,7 @@
 // keys and values [B, capacity, Hkv, D] (Hkv and D may differ between layers) and attend over the first `length`;
 // recurrent layers of hybrid models (Qwen3.5's Gated DeltaNet, LFM2's short convolutions) keep a fixed-size state
 // instead, so a decode step costs the same at any length.
-import { Tensor } from '../tensor/index.js';
+import { Tensor, lineAlignedFloat32 } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
 
 /** One layer's cached key/value row: Hkv heads of D values. */
@@ -48,8 +48,9 @@ export class KVCache {
     this.batch = batch;
     this.capacity = capacity;
     this.rowSizes = layouts.map((l) => (isRecurrent(l) ? 0 : l.kvHeads * l.headDim));
-    this.k = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
-    this.v = this.rowSizes.map((R) => new Float32Array(batch * capacity * R));
+    // on cache lines: attention reads every cached row once per query and head, 64 bytes at a time
+    this.k = this.rowSizes.map((R) => lineAlignedFloat32(batch * capacity * R));
+    this.v = this.rowSizes.map((R) => lineAlignedFloat32(batch * capacity * R));
     this.conv = layouts.map((l) => (isRecurrent(l) && l.conv ? new Float32Array(batch * (l.conv.kernel - 1) * l.conv.channels) : null));
     this.delta = layouts.map((l) => (isRecurrent(l) && l.delta ? new Float32Array(batch * l.delta.heads * l.delta.keyDim * l.delta.valueDim) : null));
   }

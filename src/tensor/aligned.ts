@@ -6,6 +6,13 @@ import { kernels } from '../kernels/index.js';
 
 const LINE = 64;
 
+/** A zero-filled Float32Array of n values whose first value lies on a cache line (where the kernels can tell). */
+export function lineAlignedFloat32(n: number): Float32Array {
+  const raw = new Float32Array(n + LINE / 4);
+  const skip = ((LINE - kernels().lineOffset(raw)) % LINE) / 4; // malloc aligns to 16 bytes
+  return raw.subarray(skip, skip + n);
+}
+
 /** A zero-filled Uint16Array of n values whose first value lies on a cache line (where the kernels can tell). */
 export function lineAlignedUint16(n: number): Uint16Array {
   const raw = new Uint16Array(n + LINE / 2);

@@ -27,3 +27,4 @@ export {
   computePrecision, setComputePrecision, bf16Weight, weightChanged, compactFrozenWeights, Bf16Storage, type ComputePrecision,
 } from './lowp.js';
 export { weightFormat, setWeightFormat, holdWeightsBf16, holdWeightsInt8, inferenceBf16, inferenceInt8, Int8Storage, quantizeRowsInt8, WEIGHT_FORMATS, type WeightFormat } from './weights.js';
+export { lineAlignedFloat32, lineAlignedUint16 } from './aligned.js';

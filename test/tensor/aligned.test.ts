@@ -5,6 +5,8 @@ import { referenceKernels } from '../../src/kernels/index.js';
 import { loadNativeKernels } from '../../src/kernels/native.js';
 import { lineAlignedUint16 } from '../../src/tensor/aligned.js';
 import { kernels } from '../../src/kernels/index.js';
+import { KVCache } from '../../src/models/kv-cache.js';
+import { Tensor } from '../../src/tensor/index.js';
 
 const native = loadNativeKernels().kernels;
 
@@ -35,5 +37,17 @@ describe('lineAlignedUint16', () => {
 
   it('reference lineOffset is 0: plain loops need no placement', () => {
     expect(referenceKernels.lineOffset(new Float32Array(9).subarray(3))).toBe(0);
+  });
+});
+
+describe.runIf(native !== null)('the KV cache on cache lines', () => {
+  it('keeps each layer\'s keys and values on a cache line (attention reads every cached row per query)', () => {
+    const cache = new KVCache(3, 1, 40, 3, 64);
+    const kv = Tensor.from(new Float32Array(5 * 3 * 64).fill(1), [1, 5, 3, 64]);
+    for (let l = 0; l < 3; l++) {
+      const [k, v] = cache.append(l, kv, kv, 5);
+      expect(kernels().lineOffset(k.data), `layer ${l} keys`).toBe(0);
+      expect(kernels().lineOffset(v.data), `layer ${l} values`).toBe(0);
+    }
   });
 });
