@@ -1,6 +1,7 @@
 // The batched decode step of continuous batching without the server around it: B generations of one model, each
 // with its own KV cache (and, with --adapters, a third on each of two LoRA adapters), decoded together; prints
-// the time per token against B = 1 measured in the same run, and the decode GEMM's share and GFLOP/s.
+// the time per token against B = 1 measured in the same run, the decode GEMM's share and GFLOP/s, and where the
+// largest batch's step goes, kernel by kernel.
 // Run: npm run bench:batch-decode [-- --model models/shitate-mini --rows 1,4,16,32 --steps 40]
 import { openModel } from '../src/generate/index.js';
 import { kernels } from '../src/kernels/index.js';
@@ -41,35 +42,44 @@ if (flags.bool.adapters) {
   }
 }
 
-// time inside gemmRows (and gemmRowsBf16, gemmRowsI8), wrapped for this run only
-const K = kernels();
-const gemmRows = K.gemmRows.bind(K);
+// time inside every kernel call, wrapped for this run only; the row GEMMs (gemmRows*, single and *Many, the LM head
+// included) also count their multiply-adds
+const K = kernels() as unknown as Record<string, unknown>;
+const kernelMs = new Map<string, number>();
 let gemmMs = 0;
 let gemmFlop = 0;
-K.gemmRows = (c, a, w, M, N, Kd, acc) => {
-  const t = performance.now();
-  gemmRows(c, a, w, M, N, Kd, acc);
-  gemmMs += performance.now() - t;
-  gemmFlop += 2 * M * N * Kd;
+const flopsOf: Record<string, (args: unknown[]) => number> = {
+  gemmRows: (a) => 2 * (a[3] as number) * (a[4] as number) * (a[5] as number),
+  gemmRowsBf16: (a) => 2 * (a[3] as number) * (a[4] as number) * (a[5] as number),
+  gemmRowsI8: (a) => 2 * (a[4] as number) * (a[5] as number) * (a[6] as number),
+  gemmRowsMany: (a) => manyFlops(a[3] as Int32Array, a[4] as number, a[5] as number, a[6] as number),
+  gemmRowsBf16Many: (a) => manyFlops(a[3] as Int32Array, a[4] as number, a[5] as number, a[6] as number),
+  gemmRowsI8Many: (a) => manyFlops(a[4] as Int32Array, a[5] as number, a[6] as number, a[7] as number),
 };
-const gemmRowsI8 = K.gemmRowsI8.bind(K);
-K.gemmRowsI8 = (c, a, q, sc, M, N, Kd, acc) => {
-  const t = performance.now();
-  gemmRowsI8(c, a, q, sc, M, N, Kd, acc);
-  gemmMs += performance.now() - t;
-  gemmFlop += 2 * M * N * Kd;
-};
-
-const gemmRowsBf16 = K.gemmRowsBf16.bind(K);
-K.gemmRowsBf16 = (c, a, w, M, N, Kd, acc) => {
-  const t = performance.now();
-  gemmRowsBf16(c, a, w, M, N, Kd, acc);
-  gemmMs += performance.now() - t;
-  gemmFlop += 2 * M * N * Kd;
-};
+function manyFlops(Ns: Int32Array, S: number, M: number, Kd: number): number {
+  let n = 0;
+  for (let s = 0; s < S; s++) n += Ns[s];
+  return 2 * M * n * Kd;
+}
+for (const [name, f] of Object.entries(K)) {
+  if (typeof f !== 'function' || name === 'lineOffset') continue;
+  const fn = (f as (...args: unknown[]) => unknown).bind(K);
+  const flops = flopsOf[name];
+  K[name] = (...args: unknown[]) => {
+    const t = performance.now();
+    const out = fn(...args);
+    const dt = performance.now() - t;
+    kernelMs.set(name, (kernelMs.get(name) ?? 0) + dt);
+    if (flops) {
+      gemmMs += dt;
+      gemmFlop += flops(args);
+    }
+    return out;
+  };
+}
 
 const prompt = Int32Array.from({ length: flags.num.context }, (_, i) => 10 + i);
-function measure(B: number): { usPerToken: number; gemmShare: number; gflops: number } {
+function measure(B: number): { usPerToken: number; gemmShare: number; gflops: number; ms: number; perStep: (readonly [string, number])[] } {
   const rows: DecodeRow[] = Array.from({ length: B }, (_, b) => {
     const cache = new KVCache(cfg.numLayers, 1, prompt.length + flags.num.steps + 16, cfg.numKvHeads, cfg.headDim);
     noGrad(() => m.model.forward({ ids: prompt, batch: 1, seqLen: prompt.length, cache, logits: 'last' }));
@@ -78,10 +88,12 @@ function measure(B: number): { usPerToken: number; gemmShare: number; gflops: nu
   for (let i = 0; i < 4; i++) noGrad(() => dec!.step(rows));
   gemmMs = 0;
   gemmFlop = 0;
+  kernelMs.clear();
   const t0 = performance.now();
   for (let i = 0; i < flags.num.steps; i++) noGrad(() => dec!.step(rows));
   const ms = (performance.now() - t0) / flags.num.steps;
-  return { usPerToken: (ms * 1000) / B, gemmShare: gemmMs / flags.num.steps / ms, gflops: gemmFlop / (gemmMs * 1e6) };
+  const perStep = [...kernelMs].map(([name, t]) => [name, t / flags.num.steps] as const).sort((x, y) => y[1] - x[1]);
+  return { usPerToken: (ms * 1000) / B, gemmShare: gemmMs / flags.num.steps / ms, gflops: gemmFlop / (gemmMs * 1e6), ms, perStep };
 }
 
 const sizes = [...new Set([1, ...(flags.str.rows ?? '1,4,16,32').split(',').map(Number).filter((n) => n >= 1)])];
@@ -90,3 +102,9 @@ const one = results[0].usPerToken;
 console.log(`bench:batch-decode  ${flags.str.model ?? 'bundled shitate-mini'}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, V ${cfg.vocabSize}; ${flags.num.context} tokens in each cache${flags.bool.adapters ? '; rows on base / two adapters' : ''}\n`);
 printTable(['rows', 'µs/token', 'tokens/s vs 1 row', 'gemmRows share', 'gemmRows GFLOP/s'],
   results.map((r) => [String(r.B), fmt(r.usPerToken, 0), `${fmt(one / r.usPerToken, 2)}x`, `${fmt(100 * r.gemmShare, 0)}%`, fmt(r.gflops, 1)]));
+const last = results[results.length - 1];
+const inKernels = last.perStep.reduce((x, [, t]) => x + t, 0);
+console.log(`\nwhere a step of ${last.B} rows goes (${fmt(last.ms, 2)} ms; kernels ${fmt(inKernels, 2)} ms, the rest JavaScript):\n`);
+printTable(['kernel', 'ms per step', 'share'],
+  [...last.perStep.filter(([, t]) => t >= 0.01 * last.ms).map(([name, t]) => [name, fmt(t, 2), `${fmt(100 * t / last.ms, 0)}%`]),
+    ['JavaScript (outside the kernels)', fmt(last.ms - inKernels, 2), `${fmt(100 * (last.ms - inKernels) / last.ms, 0)}%`]]);
