@@ -43,6 +43,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_value f32rows;
   napi_create_string_utf8(env, f32_rows_path(), NAPI_AUTO_LENGTH, &f32rows);
   napi_set_named_property(env, obj, "f32Rows", f32rows);
+  napi_value attnrows;
+  napi_create_string_utf8(env, attn_rows_path(), NAPI_AUTO_LENGTH, &attnrows);
+  napi_set_named_property(env, obj, "attnRows", attnrows);
   napi_value lowp;
   napi_create_string_utf8(env, lowp_elementwise_path(), NAPI_AUTO_LENGTH, &lowp);
   napi_set_named_property(env, obj, "bf16Elementwise", lowp);

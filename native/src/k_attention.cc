@@ -3,8 +3,13 @@
 // per-query path (decode) and the dispatch; the blocked sgemm path is k_attention_blocked.cc. Rules: attention.h.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 
 #include "attention.h"
 #include "fastmath.h"
@@ -20,6 +25,25 @@ using namespace attn;
  *  OpenMP workers costs more than a decode step's attention takes until the context is long (9 heads, D 64, 2 Zen 4
  *  cores: 20 us alone vs 58 us on two threads at 200 keys, 119 vs 112 at 1,000). */
 constexpr i64 kRowsParMin = i64(1) << 21;
+
+/** The tail of a dot product past its blocks of 16, in k order. One out-of-line body, so the 8- and 16-lane paths add
+ *  their tails with the same instructions (compiled into functions of different targets, they need not be). */
+__attribute__((noinline)) static float dot_tail(const float* q, const float* k, i64 from, i64 n) {
+  float tail = 0;
+  for (i64 t = from; t < n; ++t) tail += q[t] * k[t];
+  return tail;
+}
+
+/** The outputs [d0, D) of weighted_values one at a time (past its blocks of 32): one body for both paths. */
+__attribute__((noinline)) static void weighted_tail(float* o, const float* sc, const float* base, i64 lo, i64 hi, float inv,
+                                                    i64 stride, i64 d0, i64 D) {
+  for (i64 d = d0; d < D; ++d) {
+    float a = 0.0f;
+    for (i64 j = lo; j < hi; ++j)
+      if (sc[j] != 0.0f) a += (sc[j] * inv) * base[j * stride + d];
+    o[d] = a;
+  }
+}
 
 /** dot(q, k_j) for the four rows k_j = k0 + j * stride, each bit for bit as dot() sums it (16 lanes over blocks of
  *  16; lanes l, l + 4, l + 8, l + 12 as (l + (l + 4)) + ((l + 8) + (l + 12)); then (0 + 1) + (2 + 3); then the
@@ -45,11 +69,12 @@ static inline void dots4(const float* q, const float* k0, i64 stride, i64 n, flo
 #undef SH_EVEN_ODD
 #undef SH_HALVES
   const int lane[4] = {0, 4, 1, 5};
-  for (int j = 0; j < 4; ++j) {
-    float tail = 0;
-    for (i64 t = i; t < n; ++t) tail += q[t] * k0[j * stride + t];
-    out[j] = r[lane[j]] + tail;
-  }
+  for (int j = 0; j < 4; ++j) out[j] = r[lane[j]] + dot_tail(q, k0 + j * stride, i, n);
+}
+
+/** dots4 over `groups` groups of four keys from k0 (key i at k0 + i * stride): out[i] = dot(q, key i). */
+static void dots_8(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out) {
+  for (i64 g = 0; g < groups; ++g) dots4(q, k0 + 4 * g * stride, stride, n, out + 4 * g);
 }
 
 /** o[d] = sum over keys j in [lo, hi) with sc[j] != 0, in j order, of (sc[j] * inv) * v[j, kvh, d]: each output
@@ -72,40 +97,131 @@ static void weighted_values(float* o, const float* sc, const float* v, i64 lo, i
     }
     store8(o + d, a0), store8(o + d + 8, a1), store8(o + d + 16, a2), store8(o + d + 24, a3);
   }
-  for (; d < D; ++d) {
-    float a = 0.0f;
-    for (i64 j = lo; j < hi; ++j)
-      if (sc[j] != 0.0f) a += (sc[j] * inv) * base[j * stride + d];
-    o[d] = a;
+  weighted_tail(o, sc, base, lo, hi, inv, stride, d, D);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SH_ATTN_512 1
+#define SH_A512 __attribute__((target("avx2,fma,avx512f")))
+
+/** dots4 on 16-lane registers: a 16-lane accumulator over blocks of 16 holds dots4's A and B side by side, and the
+ *  four keys' sums are reduced in dots4's tree (the 128-bit quarters 0 + 1 and 2 + 3 are its l + (l + 4) of A and of
+ *  B, then A + B, then (0 + 1) + (2 + 3)), so the results are the same bits with half the multiply-adds. */
+SH_A512 static inline void dots4_512(const float* q, const float* k0, i64 stride, i64 n, float out[4]) {
+  __m512 acc[4];
+  #pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
+  i64 i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 qv = _mm512_loadu_ps(q + i);
+    #pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + j * stride + i), acc[j]);
   }
+  // per key [A quarter 0 + 1, B quarter 2 + 3]: keys 0, 1 in s01, keys 2, 3 in s23
+  const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[0], acc[1], 0x88), _mm512_shuffle_f32x4(acc[0], acc[1], 0xdd));
+  const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2], acc[3], 0x88), _mm512_shuffle_f32x4(acc[2], acc[3], 0xdd));
+  // quarter j: key j's t_l = A-fold + B-fold, then (t0 + t1) + (t2 + t3) in its lane 0
+  __m512 t = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xdd));
+  t = _mm512_add_ps(t, _mm512_permute_ps(t, 0xb1));
+  t = _mm512_add_ps(t, _mm512_permute_ps(t, 0x4e));
+  alignas(64) float r[16];
+  _mm512_store_ps(r, t);
+  for (int j = 0; j < 4; ++j) out[j] = r[4 * j] + dot_tail(q, k0 + j * stride, i, n);
+}
+
+/** dots_8 on 16-lane registers (dots4_512 per group of four keys): the same bits. */
+SH_A512 static void dots_16(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out) {
+  for (i64 g = 0; g < groups; ++g) dots4_512(q, k0 + 4 * g * stride, stride, n, out + 4 * g);
+}
+
+/** weighted_values on 16-lane registers: the same chain per output (a fused multiply-add per visible key, in key
+ *  order), 64 outputs per pass over the keys instead of 32; the outputs past the last block of 32 as there. */
+SH_A512 static void weighted_values_512(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh,
+                                        const AttnShape& s) {
+  const i64 D = s.D, stride = s.Hkv * D, D32 = D / 32 * 32;
+  const float* base = v + kvh * D;
+  i64 d = 0;
+  for (; d + 64 <= D32; d += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (i64 j = lo; j < hi; ++j) {
+      if (sc[j] == 0.0f) continue;
+      const __m512 p = _mm512_set1_ps(sc[j] * inv);
+      const float* x = base + j * stride + d;
+      a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x), a0);
+      a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16), a1);
+      a2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 32), a2);
+      a3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 48), a3);
+    }
+    _mm512_storeu_ps(o + d, a0), _mm512_storeu_ps(o + d + 16, a1), _mm512_storeu_ps(o + d + 32, a2), _mm512_storeu_ps(o + d + 48, a3);
+  }
+  for (; d < D32; d += 32) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    for (i64 j = lo; j < hi; ++j) {
+      if (sc[j] == 0.0f) continue;
+      const __m512 p = _mm512_set1_ps(sc[j] * inv);
+      const float* x = base + j * stride + d;
+      a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x), a0);
+      a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16), a1);
+    }
+    _mm512_storeu_ps(o + d, a0), _mm512_storeu_ps(o + d + 16, a1);
+  }
+  weighted_tail(o, sc, base, lo, hi, inv, stride, d, D);
+}
+
+/** Whether the per-query path runs on 16-lane registers: the CPU has AVX-512F and SHITATE_ATTN_ROWS is not 'avx2'.
+ *  Both paths give the same bits. */
+static bool attn_512() {
+  static const bool yes = [] {
+    const char* env = std::getenv("SHITATE_ATTN_ROWS");
+    if (env && std::strcmp(env, "avx2") == 0) return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return yes;
+}
+#else
+static bool attn_512() { return false; }
+#endif
+
+/** The SIMD parts of the per-query path: four keys' dot products at a time, and the weighted sum of the values. */
+struct QueryPath {
+  void (*dots)(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out);
+  void (*values)(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s);
+};
+
+/** The per-query path for this CPU: 16 lanes on AVX-512 (half the multiply-adds, 64 outputs per pass over the
+ *  values), else 8; the same bits either way (SHITATE_ATTN_ROWS=avx2 keeps the 8-lane one). */
+static QueryPath query_path() {
+#ifdef SH_ATTN_512
+  if (attn_512()) return {dots_16, weighted_values_512};
+#endif
+  return {dots_8, weighted_values};
 }
 
 /** One query row against its keys: out (D values) and its lse, the shared body of the per-query path and of the
  *  batched decode rows. k and v are the batch row's [Tk, Hkv, D] keys and values, kv head `kvh`; sc holds Tk
  *  scores (scratch). */
-static void one_query(float* o, float* lse, const float* qr, const float* k, const float* v, i64 kvh,
+static void one_query(const QueryPath& path, float* o, float* lse, const float* qr, const float* k, const float* v, i64 kvh,
                       const int32_t* segb, float slope, i64 pos, const AttnShape& s, float* sc) {
   const auto key = [&](const float* base, i64 j) { return base + (j * s.Hkv + kvh) * s.D; };
   i64 lo, hi;
   key_range(s, pos, &lo, &hi);
   float m = kNegInf;
   bool any = false;
-  i64 j = lo;
-  for (; j + 4 <= hi; j += 4) {  // four keys' dot products at a time, each as dot() sums it
-    float d[4];
-    dots4(qr, key(k, j), s.Hkv * s.D, s.D, d);
-    for (int u = 0; u < 4; ++u) {
-      if (!visible(s, segb, pos, j + u)) {
-        sc[j + u] = kNegInf;
-        continue;
-      }
-      const float x = score_of_dot(d[u], s, slope, j + u, pos);
-      sc[j + u] = x;
-      m = x > m ? x : m;
-      any = true;
+  // the keys in groups of four: their dot products first (each as dot() sums it), then their scores
+  const i64 j4 = lo + (hi - lo) / 4 * 4;
+  path.dots(qr, key(k, lo), s.Hkv * s.D, s.D, (j4 - lo) / 4, sc + lo);
+  for (i64 j = lo; j < j4; ++j) {
+    if (!visible(s, segb, pos, j)) {
+      sc[j] = kNegInf;
+      continue;
     }
+    const float x = score_of_dot(sc[j], s, slope, j, pos);
+    sc[j] = x;
+    m = x > m ? x : m;
+    any = true;
   }
-  for (; j < hi; ++j) {
+  for (i64 j = j4; j < hi; ++j) {
     if (!visible(s, segb, pos, j)) {
       sc[j] = kNegInf;
       continue;
@@ -123,7 +239,7 @@ static void one_query(float* o, float* lse, const float* qr, const float* k, con
   for (i64 j = lo; j < hi; ++j) sc[j] = exp_fast(sc[j] - m);
   const double sum = sum_d(sc + lo, hi - lo);
   const float inv = static_cast<float>(1.0 / sum);
-  weighted_values(o, sc, v, lo, hi, inv, kvh, s);
+  path.values(o, sc, v, lo, hi, inv, kvh, s);
   *lse = static_cast<float>(m + std::log(sum));
 }
 
@@ -135,15 +251,18 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 #pragma omp parallel num_threads(total * s.Tk * s.D >= kRowsParMin ? threads() : 1)
   {
     std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1)));
+    const QueryPath path = query_path();
 #pragma omp for schedule(dynamic, 4)
     for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
       const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
-      one_query(P.q(out, b, t, h), lse + idx, P.q(q, b, t, h), k + b * s.Tk * s.Hkv * s.D, v + b * s.Tk * s.Hkv * s.D,
+      one_query(path, P.q(out, b, t, h), lse + idx, P.q(q, b, t, h), k + b * s.Tk * s.Hkv * s.D, v + b * s.Tk * s.Hkv * s.D,
                 h / P.group, segb, alibi != nullptr ? alibi[h] : 0.0f, s.Tk - s.Tq + t, s, sc.data());
     }
   }
 }
+
+const char* attn_rows_path() { return attn_512() ? "avx512" : "avx2"; }
 
 void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
                            const i64* lens, const i64* tq, i64 B, const AttnShape& shape) {
@@ -157,6 +276,7 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
     longest = std::max(longest, lens[b]);
   }
   // each (query, head) is computed whole by one thread, as attention_rows computes it for that row alone
+  const QueryPath path = query_path();
   split_rows(first[B], work * shape.H * shape.D, [&](i64 lo, i64 hi) {
     static thread_local std::vector<float> sc;
     if (static_cast<i64>(sc.size()) < longest) sc.resize(static_cast<size_t>(longest));
@@ -168,7 +288,7 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
       s.B = 1, s.Tq = tq[b], s.Tk = lens[b], s.causal = 1;
       const i64 row = (qrow[b] + t) * s.H + h;
       float lse;
-      one_query(out + row * s.D, &lse, q + row * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f,
+      one_query(path, out + row * s.D, &lse, q + row * s.D, ks[b], vs[b], h / (s.H / s.Hkv), nullptr, 0.0f,
                 s.Tk - s.Tq + t, s, sc.data());
     }
   });

@@ -58,6 +58,8 @@ void gemm_rows_i8_many(const RowsOutI8* outs, i64 S, const float* a, i64 M, i64 
 const char* i8_rows_path();
 /** How batched float32 rows run: "avx512" (two 8-lane sums per 16-lane instruction) or "avx2". */
 const char* f32_rows_path();
+/** "avx512" when the per-query attention (decode) runs on 16-lane registers, else "avx2" (the same bits). */
+const char* attn_rows_path();
 /** Batched decode against bf16 weights: c[M, N] (+)= r(a)[M, K] @ b16[N, K]^T, each element summed in the bf16
  *  decode-row order for any M and thread count (k_gemm_bf16_rows.cc). */
 void gemm_rows_bf16(float* c, const float* a, const uint16_t* b, i64 M, i64 N, i64 K, float beta);

@@ -45,7 +45,8 @@ function computePaths(loaded: boolean): ComputePaths {
   const fast = fastBf16() ? 'native' : 'emulated';
   return {
     fp32: loaded ? `float32 GEMMs on the BLAS; decode: one pass over the weight rows, split over the row pool (batched in serve, ${nativeStatus().info?.f32Rows === 'avx512'
-      ? 'two 8-lane sums per AVX-512 instruction' : '8 lanes per AVX2 instruction'})` : 'TypeScript reference kernels',
+      ? 'two 8-lane sums per AVX-512 instruction' : '8 lanes per AVX2 instruction'}; attention over the cached keys ${nativeStatus().info?.attnRows === 'avx512'
+      ? '16 lanes per AVX-512 instruction' : '8 lanes per AVX2 instruction'})` : 'TypeScript reference kernels',
     trainBf16: fast,
     weightsBf16: {
       decode: !loaded ? 'TypeScript reference kernels'

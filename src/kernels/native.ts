@@ -23,6 +23,9 @@ export interface NativeInfo {
   /** how batched decode rows (more than 3) multiply float32 weights: two 8-lane sums per AVX-512 instruction, or one
    *  per AVX2 instruction (also where SHITATE_F32_ROWS=avx2); the same bits either way */
   f32Rows: 'avx512' | 'avx2';
+  /** how decode attention (one query against its keys) runs: 16 lanes per AVX-512 instruction, or 8 per AVX2 one
+   *  (also where SHITATE_ATTN_ROWS=avx2); the same bits either way */
+  attnRows: 'avx512' | 'avx2';
   /** how bf16 training's linear epilogues, SwiGLU and attention softmax, and the cross-entropy, run: 16 lanes per
    *  AVX-512 instruction, or 8 per AVX2 one (also where SHITATE_LOWP_512=0); the same bits either way */
   bf16Elementwise: 'avx512' | 'avx2';

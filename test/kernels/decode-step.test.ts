@@ -3,6 +3,8 @@
 // any rows beside it and any thread count; bad arguments are refused with the row named. swigluRows,
 // addRmsnormRows, ropeRows: each token the same bits as a call for it alone, close to the plain kernels, and
 // independent of the thread count.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { referenceKernels } from '../../src/kernels/index.js';
 import { loadNativeKernels, nativeBenchHooks } from '../../src/kernels/native.js';
@@ -132,6 +134,28 @@ function perToken(k: Kernels, M: number, inputs: { a: Float32Array; b: Float32Ar
   k.ropeRows(rope, rope, cos, sin, pos, M, H, W / H); // in place, as the decode step calls it
   return { swiglu, sum, norm, rstd, rope };
 }
+
+describe.runIf(native !== null && hooks !== null)('native per-query attention on each path', () => {
+  // the CPU decides (16 lanes on AVX-512, else 8); SHITATE_ATTN_ROWS=avx2 forces the 8-lane path, so on an AVX-512
+  // CPU both run, each in its own process, and must give the same bits (decode rows and attention() with few queries)
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/attn-paths.ts')],
+      { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 << 20 });
+    expect(r.status, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as { path: string; outputs: (number | 'NaN')[] };
+  };
+
+  it('gives the same bits on the path this CPU takes and on the 8-lane path', () => {
+    const auto = run({ SHITATE_ATTN_ROWS: '' });
+    expect(auto.path).toBe(hooks?.info().attnRows);
+    const forced = run({ SHITATE_ATTN_ROWS: 'avx2' });
+    expect(forced.path).toBe('avx2');
+    expect(auto.outputs.length).toBeGreaterThan(50_000);
+    expect(auto.outputs.some((x) => x === 'NaN')).toBe(false);
+    const differ = auto.outputs.filter((x, i) => !Object.is(x, forced.outputs[i])).length;
+    expect(differ, `${auto.path} against avx2`).toBe(0);
+  });
+});
 
 describe.each(impls.map((k) => ({ name: k.name, k })))('$name swigluRows, addRmsnormRows, ropeRows', ({ k }) => {
   it('give each token what a call for it alone gives, close to swiglu, addRmsnorm and rope over all tokens', () => {
