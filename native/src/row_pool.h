@@ -26,12 +26,25 @@ void rows_parallel_for(int64_t n, int64_t chunk, F&& f) {
 /** Multiply-adds from which a decode-row GEMM splits its weight rows over the pool (below, one thread is faster). */
 constexpr int64_t kRowPoolMin = int64_t(1) << 16;
 
+/** Open OnThisThread scopes on this thread (see below). */
+inline thread_local int on_this_thread = 0;
+
+/** While one lives, split_rows on this thread runs its work here instead of over the pool: for a caller that makes
+ *  several calls each too small to share (the LoRA deltas of a step: rank-8 products whose few weight rows the
+ *  threads would split between them, writing the same cache lines of the output). */
+struct OnThisThread {
+  OnThisThread() { ++on_this_thread; }
+  ~OnThisThread() { --on_this_thread; }
+  OnThisThread(const OnThisThread&) = delete;
+  OnThisThread& operator=(const OnThisThread&) = delete;
+};
+
 /** f(lo, hi) over weight rows [0, n): split over the pool in about `per_thread` chunks per thread (8 by default:
- *  a late helper holds up at most a small chunk) when the call's multiply-adds reach kRowPoolMin, else on the
- *  calling thread. */
+ *  a late helper holds up at most a small chunk) when the call's multiply-adds reach kRowPoolMin, else (or inside an
+ *  OnThisThread scope) on the calling thread. */
 template <typename F>
 void split_rows(int64_t n, int64_t madds, F&& f, int64_t per_thread = 8) {
-  if (madds < kRowPoolMin) return f(int64_t(0), n);
+  if (madds < kRowPoolMin || on_this_thread > 0) return f(int64_t(0), n);
   const int64_t parts = per_thread * static_cast<int64_t>(threads());
   rows_parallel_for(n, (n + parts - 1) / parts, static_cast<F&&>(f));
 }
