@@ -134,6 +134,24 @@ SH_A512 static void dots_16(const float* q, const float* k0, i64 stride, i64 n, 
   for (i64 g = 0; g < groups; ++g) dots4_512(q, k0 + 4 * g * stride, stride, n, out + 4 * g);
 }
 
+/** Outputs [d, d + 16 NV) of weighted_values_512: NV 16-lane chains over the visible keys, in key order. */
+template <int NV>
+SH_A512 static inline void value_block(float* o, const float* sc, const float* base, i64 lo, i64 hi, float inv, i64 stride,
+                                       i64 d) {
+  __m512 a[NV];
+  #pragma GCC unroll 4
+  for (int u = 0; u < NV; ++u) a[u] = _mm512_setzero_ps();
+  for (i64 j = lo; j < hi; ++j) {
+    if (sc[j] == 0.0f) continue;
+    const __m512 p = _mm512_set1_ps(sc[j] * inv);
+    const float* x = base + j * stride + d;
+    #pragma GCC unroll 4
+    for (int u = 0; u < NV; ++u) a[u] = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16 * u), a[u]);
+  }
+  #pragma GCC unroll 4
+  for (int u = 0; u < NV; ++u) _mm512_storeu_ps(o + d + 16 * u, a[u]);
+}
+
 /** weighted_values on 16-lane registers: the same chain per output (a fused multiply-add per visible key, in key
  *  order), 64 outputs per pass over the keys instead of 32; the outputs past the last block of 32 as there. */
 SH_A512 static void weighted_values_512(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh,
@@ -141,30 +159,8 @@ SH_A512 static void weighted_values_512(float* o, const float* sc, const float* 
   const i64 D = s.D, stride = s.Hkv * D, D32 = D / 32 * 32;
   const float* base = v + kvh * D;
   i64 d = 0;
-  for (; d + 64 <= D32; d += 64) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    for (i64 j = lo; j < hi; ++j) {
-      if (sc[j] == 0.0f) continue;
-      const __m512 p = _mm512_set1_ps(sc[j] * inv);
-      const float* x = base + j * stride + d;
-      a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x), a0);
-      a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16), a1);
-      a2 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 32), a2);
-      a3 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 48), a3);
-    }
-    _mm512_storeu_ps(o + d, a0), _mm512_storeu_ps(o + d + 16, a1), _mm512_storeu_ps(o + d + 32, a2), _mm512_storeu_ps(o + d + 48, a3);
-  }
-  for (; d < D32; d += 32) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
-    for (i64 j = lo; j < hi; ++j) {
-      if (sc[j] == 0.0f) continue;
-      const __m512 p = _mm512_set1_ps(sc[j] * inv);
-      const float* x = base + j * stride + d;
-      a0 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x), a0);
-      a1 = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16), a1);
-    }
-    _mm512_storeu_ps(o + d, a0), _mm512_storeu_ps(o + d + 16, a1);
-  }
+  for (; d + 64 <= D32; d += 64) value_block<4>(o, sc, base, lo, hi, inv, stride, d);
+  for (; d < D32; d += 32) value_block<2>(o, sc, base, lo, hi, inv, stride, d);
   weighted_tail(o, sc, base, lo, hi, inv, stride, d, D);
 }
 
