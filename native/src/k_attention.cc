@@ -69,7 +69,7 @@ static inline void dots4(const float* q, const float* k0, i64 stride, i64 n, flo
 #undef SH_EVEN_ODD
 #undef SH_HALVES
   const int lane[4] = {0, 4, 1, 5};
-  for (int j = 0; j < 4; ++j) out[j] = r[lane[j]] + dot_tail(q, k0 + j * stride, i, n);
+  for (int j = 0; j < 4; ++j) out[j] = r[lane[j]] + (i < n ? dot_tail(q, k0 + j * stride, i, n) : 0.0f);
 }
 
 /** dots4 over `groups` groups of four keys from k0 (key i at k0 + i * stride): out[i] = dot(q, key i). */
@@ -126,7 +126,7 @@ SH_A512 static inline void dots4_512(const float* q, const float* k0, i64 stride
   t = _mm512_add_ps(t, _mm512_permute_ps(t, 0x4e));
   alignas(64) float r[16];
   _mm512_store_ps(r, t);
-  for (int j = 0; j < 4; ++j) out[j] = r[4 * j] + dot_tail(q, k0 + j * stride, i, n);
+  for (int j = 0; j < 4; ++j) out[j] = r[4 * j] + (i < n ? dot_tail(q, k0 + j * stride, i, n) : 0.0f);
 }
 
 /** dots_8 on 16-lane registers (dots4_512 per group of four keys): the same bits. */
