@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { referenceKernels } from '../../src/kernels/index.js';
 import { loadNativeKernels } from '../../src/kernels/native.js';
-import { lineAlignedUint16 } from '../../src/tensor/aligned.js';
+import { lineAlignedFloat32, lineAlignedUint16 } from '../../src/tensor/aligned.js';
 import { kernels } from '../../src/kernels/index.js';
 import { KVCache } from '../../src/models/kv-cache.js';
 import { Tensor } from '../../src/tensor/index.js';
@@ -23,15 +23,14 @@ describe.runIf(native !== null)('native lineOffset', () => {
   });
 });
 
-describe('lineAlignedUint16', () => {
-  it('gives n zeros starting on a cache line, for small and large n', () => {
-    for (const n of [1, 31, 100, 40_000, 3_000_000]) {
-      const x = lineAlignedUint16(n);
+describe('lineAlignedUint16 and lineAlignedFloat32', () => {
+  it('give n zeros starting on a cache line, for small and large n', () => {
+    for (const n of [1, 31, 100, 40_000, 3_000_000]) for (const x of [lineAlignedUint16(n), lineAlignedFloat32(n)]) {
       expect(x.length).toBe(n);
       expect(kernels().lineOffset(x)).toBe(0);
       expect(x.every((v) => v === 0)).toBe(true);
       x[n - 1] = 7; // the whole view is writable inside its array
-      expect(x.byteOffset + 2 * n).toBeLessThanOrEqual(x.buffer.byteLength);
+      expect(x.byteOffset + x.BYTES_PER_ELEMENT * n).toBeLessThanOrEqual(x.buffer.byteLength);
     }
   });
 
