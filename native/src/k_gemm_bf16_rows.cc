@@ -268,11 +268,11 @@ void dp_rows(const RowsOut16* outs, i64 S, i64 total, const float* a, i64 M, i64
   const i64 madds = M * total * K;
   // more than one group of six rows (batched decode, prefill chunks): blocks of 32 weight rows and two chunks per
   // thread, as the float32 rows (alternating runs, 2 threads, M 32 at N 192-1536: about 8% more GFLOP/s)
-  if (M > 6) {
-    return split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_many<32>(o.c, a16, o.w, M, lo, hi, o.N, K, beta); }, 2);
-  }
   if (M > 1) {
-    return split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_many<16>(o.c, a16, o.w, M, lo, hi, o.N, K, beta); });
+    const bool batch = M > 6;
+    const auto many = batch ? dp_many<32> : dp_many<16>;
+    return split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { many(o.c, a16, o.w, M, lo, hi, o.N, K, beta); },
+                         batch ? 2 : 8);
   }
   // one row: long runs of weight rows per thread (memory-bound), as rows_over_pool runs a single block
   split_outputs(outs, S, 1, madds, [&](const RowsOut16& o, i64 lo, i64 hi) { dp_range<1>(o.c, a16, o.w, lo, hi, o.N, K, beta); },

@@ -274,11 +274,9 @@ void gemm_rows_i8_many(const RowsOutI8* outs, i64 S, const float* a, i64 M, i64 
   // lines made the tiles ~1.7x slower (one thread, M 32 x 1536 x 576: 81 -> 139 GFLOP/s; one row 64 -> 85)
   i64 lda = K;
   const float* al = line_rows(a, M, K, &lda);
-  if (M > 4) {
-    return split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { many512<16>(o.c, al, lda, o.q, o.scale, M, lo, hi, o.N, K, beta); });
-  }
-  if (M > 1) {
-    return split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { many512<2>(o.c, al, lda, o.q, o.scale, M, lo, hi, o.N, K, beta); });
+  if (M > 1) {  // more than four rows in blocks of 16 weight rows, up to four pair by pair
+    const auto many = M > 4 ? many512<16> : many512<2>;
+    return split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { many(o.c, al, lda, o.q, o.scale, M, lo, hi, o.N, K, beta); });
   }
   // one row: long runs of weight rows per thread, as rows_over_pool runs a single block
   split_outputs(outs, S, 1, madds, [&](const RowsOutI8& o, i64 lo, i64 hi) { range512<1>(o.c, al, lda, o.q, o.scale, lo, hi, o.N, K, beta); },

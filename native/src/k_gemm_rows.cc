@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 #include <vector>
 
 #include "aligned.h"
@@ -333,11 +332,10 @@ void gemm_rows_many(const RowsOut* outs, i64 S, const float* a, i64 M, i64 K, fl
     const float* pa = paired(a, M, K);
     // more than one group of 8 rows (prefill chunks, big batches): long blocks, and two chunks per thread, whose
     // first block is read without a prefetch (M 64 x 192 x 576 on 2 threads 173 -> 292 GFLOP/s, 1536 rows 306 -> 340)
-    if (M > 8) {
-      split_outputs(outs, S, 1, madds, [&](const RowsOut& o, i64 lo, i64 hi) { rows512<48>(o.c, pa, a, o.w, M, lo, hi, o.N, K, beta); }, 2);
-    } else {
-      split_outputs(outs, S, 1, madds, [&](const RowsOut& o, i64 lo, i64 hi) { rows512<12>(o.c, pa, a, o.w, M, lo, hi, o.N, K, beta); });
-    }
+    const bool batch = M > 8;
+    const auto rows = batch ? rows512<48> : rows512<12>;
+    split_outputs(outs, S, 1, madds, [&](const RowsOut& o, i64 lo, i64 hi) { rows(o.c, pa, a, o.w, M, lo, hi, o.N, K, beta); },
+                  batch ? 2 : 8);
     return;
   }
 #endif
@@ -365,8 +363,7 @@ void lora_rows(float* y, const float* x, const float* const* as, const float* co
   // call); a prefill chunk's go over the pool as before
   i64 madds = 0;
   for (i64 g = 0; g < G; ++g) madds += std::max<i64>(0, ends[g] - starts[g]) * ranks[g] * (I + O);
-  std::optional<OnThisThread> here;
-  if (madds < kLoraPoolMin) here.emplace();
+  const OnThisThread here(madds < kLoraPoolMin);
   for (i64 g = 0; g < G; ++g) {
     const i64 m0 = starts[g], rows = ends[g] - starts[g], R = ranks[g];
     if (rows <= 0) continue;

@@ -33,10 +33,14 @@ inline thread_local int on_this_thread = 0;
  *  several calls each too small to share (the LoRA deltas of a step: rank-8 products whose few weight rows the
  *  threads would split between them, writing the same cache lines of the output). */
 struct OnThisThread {
-  OnThisThread() { ++on_this_thread; }
-  ~OnThisThread() { --on_this_thread; }
+  /** Takes effect only when `on` (a caller that decides by the size of its work). */
+  explicit OnThisThread(bool on = true) : on_(on) { on_this_thread += on_ ? 1 : 0; }
+  ~OnThisThread() { on_this_thread -= on_ ? 1 : 0; }
   OnThisThread(const OnThisThread&) = delete;
   OnThisThread& operator=(const OnThisThread&) = delete;
+
+ private:
+  bool on_;
 };
 
 /** f(lo, hi) over weight rows [0, n): split over the pool in about `per_thread` chunks per thread (8 by default:
