@@ -3,7 +3,6 @@
 // per-query path (decode) and the dispatch; the blocked sgemm path is k_attention_blocked.cc. Rules: attention.h.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -13,6 +12,7 @@
 
 #include "attention.h"
 #include "fastmath.h"
+#include "cpu_path.h"
 #include "kernels.h"
 #include "row_pool.h"
 #include "vec8.h"
@@ -167,12 +167,7 @@ SH_A512 static void weighted_values_512(float* o, const float* sc, const float* 
 /** Whether the per-query path runs on 16-lane registers: the CPU has AVX-512F and SHITATE_ATTN_ROWS is not 'avx2'.
  *  Both paths give the same bits. */
 static bool attn_512() {
-  static const bool yes = [] {
-    const char* env = std::getenv("SHITATE_ATTN_ROWS");
-    if (env && std::strcmp(env, "avx2") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
+  static const bool yes = fast_path("SHITATE_ATTN_ROWS", "avx2", [] { return __builtin_cpu_supports("avx512f") != 0; });
   return yes;
 }
 #else

@@ -26,6 +26,7 @@
 #endif
 
 #include "aligned.h"
+#include "cpu_path.h"
 #include "kernels.h"
 #include "reduce512.h"
 #include "row_blocks.h"
@@ -252,12 +253,9 @@ SH_DP_TARGET void dp_range(float* c, const uint16_t* a16, const uint16_t* b, i64
 
 /** Whether the dot-pair path runs: the CPU has AVX512-BF16 and SHITATE_BF16_ROWS is not 'widen'. */
 bool use_dp() {
-  static const bool yes = [] {
-    const char* env = std::getenv("SHITATE_BF16_ROWS");
-    if (env && std::strcmp(env, "widen") == 0) return false;
-    __builtin_cpu_init();
+  static const bool yes = fast_path("SHITATE_BF16_ROWS", "widen", [] {
     return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
-  }();
+  });
   return yes;
 }
 

@@ -25,6 +25,7 @@
 
 #include "aligned.h"
 #include "gemm_backend.h"
+#include "cpu_path.h"
 #include "kernels.h"
 #include "reduce512.h"
 #include "row_blocks.h"
@@ -202,12 +203,9 @@ SH_512_TARGET void range512(float* c, const float* a, i64 lda, const int8_t* q, 
 
 /** Whether the AVX-512 rows run: the CPU has AVX-512 F/BW/VL and SHITATE_I8_ROWS is not 'avx2'. */
 bool use_512() {
-  static const bool yes = [] {
-    const char* env = std::getenv("SHITATE_I8_ROWS");
-    if (env && std::strcmp(env, "avx2") == 0) return false;
-    __builtin_cpu_init();
+  static const bool yes = fast_path("SHITATE_I8_ROWS", "avx2", [] {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  }();
+  });
   return yes;
 }
 #else

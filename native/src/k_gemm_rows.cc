@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aligned.h"
+#include "cpu_path.h"
 #include "kernels.h"
 #include "row_blocks.h"
 #include "row_pool.h"
@@ -207,12 +208,7 @@ SH_512F void rows512(float* c, const float* pa, const float* a, const float* w, 
 
 /** Whether the 16-lane tiles run: the CPU has AVX-512F and SHITATE_F32_ROWS is not 'avx2'. */
 bool use_512() {
-  static const bool yes = [] {
-    const char* env = std::getenv("SHITATE_F32_ROWS");
-    if (env && std::strcmp(env, "avx2") == 0) return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
-  }();
+  static const bool yes = fast_path("SHITATE_F32_ROWS", "avx2", [] { return __builtin_cpu_supports("avx512f") != 0; });
   return yes;
 }
 #else

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu_path.h"
 #include "fastmath.h"
 #include "gemm_backend.h"
 #include "lowp.h"
@@ -155,12 +156,9 @@ SH_512 i64 linear_grad_row512(uint16_t* g, float* d, const float* dr, i64 O, flo
 #ifdef SH_LOWP_512
 /** The 16-lane paths run: the CPU has AVX-512F/BW/VL and SHITATE_LOWP_512 is not 0. */
 bool lowp_512() {
-  static const bool yes = [] {
-    const char* env = std::getenv("SHITATE_LOWP_512");
-    if (env != nullptr && std::strcmp(env, "0") == 0) return false;
-    __builtin_cpu_init();
+  static const bool yes = fast_path("SHITATE_LOWP_512", "0", [] {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-  }();
+  });
   return yes;
 }
 #else
