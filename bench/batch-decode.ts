@@ -6,7 +6,7 @@
 import { openModel } from '../src/generate/index.js';
 import { kernels } from '../src/kernels/index.js';
 import { attachLora, DEFAULT_LORA } from '../src/lora/index.js';
-import { KVCache } from '../src/models/kv-cache.js';
+import { KVCache, kvCacheFormat } from '../src/models/kv-cache.js';
 import { rowDecoder, type DecodeRow } from '../src/models/decode-rows.js';
 import { noGrad } from '../src/tensor/index.js';
 import { fmt, parseBenchFlags, printTable } from './lib/harness.js';
@@ -19,15 +19,22 @@ const USAGE = `bench/batch-decode.ts: one decode step for B generations at once 
   --steps N      timed steps per batch size (default 40)
   --context N    prompt tokens already in each cache (default 32)
   --adapters     two random LoRA adapters (r 8, every linear): rows go base / first / second in turn
-  --weights F    f32 (default), bf16 or int8 (serve --weights bf16|int8: gemmRowsBf16 / gemmRowsI8 over those rows)`;
+  --weights F    f32 (default), bf16 or int8 (serve --weights bf16|int8: gemmRowsBf16 / gemmRowsI8 over those rows)
+  --kv-cache F   f32, bf16 or auto (default auto: bf16 with bf16 or int8 weights, else f32, as serve)`;
 
-const flags = parseBenchFlags(process.argv.slice(2), { nums: { steps: 40, context: 32 }, strs: ['model', 'rows', 'weights'], bools: ['adapters'] }, USAGE);
+const flags = parseBenchFlags(process.argv.slice(2), { nums: { steps: 40, context: 32 }, strs: ['model', 'rows', 'weights', 'kv-cache'], bools: ['adapters'] }, USAGE);
 const weights = flags.str.weights ?? 'f32';
 if (weights !== 'f32' && weights !== 'bf16' && weights !== 'int8') {
   console.error(`--weights takes f32, bf16 or int8 (got ${weights})\n\n${USAGE}`);
   process.exit(2);
 }
-const m = openModel(flags.str.model ?? bundledModelDir(), { weights });
+const kvFlag = flags.str['kv-cache'] ?? 'auto';
+if (kvFlag !== 'f32' && kvFlag !== 'bf16' && kvFlag !== 'auto') {
+  console.error(`--kv-cache takes f32, bf16 or auto (got ${kvFlag})\n\n${USAGE}`);
+  process.exit(2);
+}
+const m = openModel(flags.str.model ?? bundledModelDir(), { weights, kvCache: kvFlag });
+const kvCache = kvCacheFormat();
 const cfg = m.model.config;
 const dec = rowDecoder(m.model);
 if (!dec) throw new Error(`${flags.str.model}: no batched decode for this model (a family other than the shared decoder)`);
@@ -99,7 +106,7 @@ function measure(B: number): { usPerToken: number; gemmShare: number; gflops: nu
 const sizes = [...new Set([1, ...(flags.str.rows ?? '1,4,16,32').split(',').map(Number).filter((n) => n >= 1)])];
 const results = sizes.map((B) => ({ B, ...measure(B) }));
 const one = results[0].usPerToken;
-console.log(`bench:batch-decode  ${flags.str.model ?? 'bundled shitate-mini'}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, V ${cfg.vocabSize}; ${flags.num.context} tokens in each cache${flags.bool.adapters ? '; rows on base / two adapters' : ''}\n`);
+console.log(`bench:batch-decode  ${flags.str.model ?? 'bundled shitate-mini'}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, V ${cfg.vocabSize}; ${flags.num.context} tokens in each cache (${kvCache})${flags.bool.adapters ? '; rows on base / two adapters' : ''}\n`);
 printTable(['rows', 'µs/token', 'tokens/s vs 1 row', 'gemmRows share', 'gemmRows GFLOP/s'],
   results.map((r) => [String(r.B), fmt(r.usPerToken, 0), `${fmt(one / r.usPerToken, 2)}x`, `${fmt(100 * r.gemmShare, 0)}%`, fmt(r.gflops, 1)]));
 const last = results[results.length - 1];

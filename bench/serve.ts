@@ -12,6 +12,7 @@ import OpenAI from 'openai';
 import { chatPrompt, generateText, openModel } from '../src/generate/index.js';
 import { loadAdapter } from '../src/lora/index.js';
 import { WEIGHT_FORMATS, type WeightFormat } from '../src/tensor/index.js';
+import { KV_CACHE_FORMATS, kvCacheFormat, type KvCacheFormat } from '../src/models/index.js';
 import { fmt, parseBenchFlags, printTable } from './lib/harness.js';
 import { exportableCheckpoint } from './lib/llama-race.js';
 import { makeAdapter, serveModelDir } from '../test/serve/fixtures.js';
@@ -29,6 +30,7 @@ const USAGE = `bench/serve.ts: concurrent streaming clients against \`shitate se
                      tokenizer, made once in bench/.cache (the size at which batching pays: decode reads 270 MB of
                      bf16 weights per step)
   --weights F        server and direct generation: f32 (default), bf16 or int8 (serve --weights F)
+  --kv-cache F       server and direct generation: auto (default: bf16 with bf16 or int8 weights), f32 or bf16
 
   BENCH_SERVER_PROF=DIR   the server runs with node --cpu-prof into DIR, and its log is shown`;
 
@@ -64,8 +66,9 @@ function percentile(xs: number[], p: number): number {
 }
 
 /** The replies the server must give: the same seeded generations, run directly (adapters attached unfused). */
-async function expected(dir: string, adapters: Record<string, string | null>, plan: Planned[], tokens: number, weights: WeightFormat) {
-  const m = openModel(dir, { weights });
+async function expected(dir: string, adapters: Record<string, string | null>, plan: Planned[], tokens: number, weights: WeightFormat,
+  kvCache: KvCacheFormat | 'auto') {
+  const m = openModel(dir, { weights, kvCache });
   const out = new Map<Planned, { text: string; tokens: number }>();
   let generated = 0;
   const t0 = performance.now();
@@ -82,9 +85,10 @@ async function expected(dir: string, adapters: Record<string, string | null>, pl
   return { out, tokensPerSec: (generated * 1000) / (performance.now() - t0) };
 }
 
-function startServer(dir: string, adapters: Record<string, string | null>, flags: Record<string, number>, weights: WeightFormat): Promise<{ child: ChildProcess; url: string }> {
+function startServer(dir: string, adapters: Record<string, string | null>, flags: Record<string, number>, weights: WeightFormat,
+  kvCache: KvCacheFormat | 'auto'): Promise<{ child: ChildProcess; url: string }> {
   const args = [SELF, '--child-server', '--model', dir, '--base-name', 'base', '--host', '127.0.0.1', '--port', '0',
-    '--max-concurrent', String(flags['max-concurrent']), '--max-queue', String(flags['max-queue']), '--weights', weights];
+    '--max-concurrent', String(flags['max-concurrent']), '--max-queue', String(flags['max-queue']), '--weights', weights, '--kv-cache', kvCache];
   for (const [name, a] of Object.entries(adapters)) if (a) args.push('--adapter', `${name}=${a}`);
   const prof = process.env.BENCH_SERVER_PROF;
   const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []), '--import', 'tsx', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHITATE_API_KEYS: '', SHITATE_ADMIN_KEY: '' } });
@@ -159,9 +163,14 @@ function probeHealth(url: string): { stop: () => Promise<number[]> } {
 async function main(): Promise<void> {
   const flags = parseBenchFlags(process.argv.slice(2), {
     nums: { clients: 32, requests: 2, tokens: 32, 'max-concurrent': 16, 'max-queue': 64, timeout: 300 },
-    strs: ['model', 'weights'],
+    strs: ['model', 'weights', 'kv-cache'],
     bools: ['smollm2'],
   }, USAGE);
+  const kvCache = (flags.str['kv-cache'] ?? 'auto') as KvCacheFormat | 'auto';
+  if (![...KV_CACHE_FORMATS, 'auto'].includes(kvCache)) {
+    console.error(`--kv-cache takes ${KV_CACHE_FORMATS.join(', ')} or auto (got ${kvCache})\n\n${USAGE}`);
+    process.exit(2);
+  }
   const weights = (flags.str.weights ?? 'f32') as WeightFormat;
   if (!WEIGHT_FORMATS.includes(weights)) {
     console.error(`--weights takes ${WEIGHT_FORMATS.join(', ')} (got ${weights})\n\n${USAGE}`);
@@ -195,8 +204,9 @@ async function main(): Promise<void> {
   console.log(`bench:serve  ${label}: ${clients} clients x ${requests} streaming ` +
     `requests, max_tokens ${tokens}, temperature 1 with a seed per request, models ${names.join('/')}`);
 
-  const ref = await expected(dir, adapters, plan, tokens, weights);
-  const { child, url } = await startServer(dir, adapters, flags.num, weights);
+  const ref = await expected(dir, adapters, plan, tokens, weights, kvCache);
+  console.log(`weights ${weights}, KV cache ${kvCacheFormat()}`);
+  const { child, url } = await startServer(dir, adapters, flags.num, weights, kvCache);
   try {
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const health = probeHealth(url);

@@ -3,6 +3,7 @@
 // outside its table.
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include <vector>
 
@@ -118,9 +119,11 @@ napi_value Attention(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// attentionDecodeRows(out, q, ks, vs, lens, tq, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array
-napi_value AttentionDecodeRows(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attentionDecodeRows", 13);
+// attentionDecodeRows(out, q, ks, vs, lens, tq, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array;
+// attentionDecodeRowsBf16 the same with B Uint16Array each (caches held in bf16).
+template <typename E>
+static napi_value decode_rows_binding(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 13);
   const i64 B = a.dim(6, "B");
   AttnShape s{};
   s.B = B, s.Tq = 1, s.causal = 1;
@@ -152,12 +155,27 @@ napi_value AttentionDecodeRows(napi_env env, napi_callback_info info) {
   const uint64_t qn = mulz(total, s.H, s.D);
   float* out = a.f32(0, "out", qn);
   const float* q = a.f32(1, "q", qn);
-  std::vector<float*> ks(static_cast<size_t>(B)), vs(static_cast<size_t>(B));
-  if (!a.ok() || !a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
-      !a.f32_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
-    return nullptr;
-  attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
+  std::vector<E*> ks(static_cast<size_t>(B)), vs(static_cast<size_t>(B));
+  if constexpr (std::is_same_v<E, float>) {
+    if (!a.ok() || !a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
+        !a.f32_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
+      return nullptr;
+    attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
+  } else {
+    if (!a.ok() || !a.u16_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
+        !a.u16_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
+      return nullptr;
+    attention_decode_rows_bf16(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
+  }
   return nullptr;
+}
+
+napi_value AttentionDecodeRows(napi_env env, napi_callback_info info) {
+  return decode_rows_binding<float>(env, info, "attentionDecodeRows");
+}
+
+napi_value AttentionDecodeRowsBf16(napi_env env, napi_callback_info info) {
+  return decode_rows_binding<uint16_t>(env, info, "attentionDecodeRowsBf16");
 }
 
 // attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D,
@@ -325,6 +343,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("ropeBf16", RopeBf16),
       SH_METHOD("attention", Attention),
       SH_METHOD("attentionDecodeRows", AttentionDecodeRows),
+      SH_METHOD("attentionDecodeRowsBf16", AttentionDecodeRowsBf16),
       SH_METHOD("ropeRows", RopeRows),
       SH_METHOD("attentionBackward", AttentionBackward),
       SH_METHOD("crossEntropy", CrossEntropy),

@@ -26,6 +26,32 @@ using namespace attn;
  *  cores: 20 us alone vs 58 us on two threads at 200 keys, 119 vs 112 at 1,000). */
 constexpr i64 kRowsParMin = i64(1) << 21;
 
+// The per-query path reads cached keys and values as float32 or as bf16 (a KV cache held in bf16: half the bytes a
+// decode step streams). A bf16 value widens exactly to float32, so both element types run the same arithmetic: the
+// bf16 path gives the bits of the float32 path over the widened cache.
+
+/** One cached value as float32. */
+inline float wide1(float x) { return x; }
+inline float wide1(uint16_t h) {
+  const uint32_t u = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/** Eight cached values as float32. */
+inline v8 ld8(const float* p) { return load8(p); }
+inline v8 ld8(const uint16_t* p) {
+  typedef uint16_t u16x8 __attribute__((vector_size(16)));
+  typedef uint32_t u32x8 __attribute__((vector_size(32)));
+  u16x8 h;
+  std::memcpy(&h, p, sizeof h);
+  const u32x8 w = __builtin_convertvector(h, u32x8) << 16;
+  v8 f;
+  std::memcpy(&f, &w, sizeof f);
+  return f;
+}
+
 /** The tail of a dot product past its blocks of 16, in k order. One out-of-line body, so the 8- and 16-lane paths add
  *  their tails with the same instructions (compiled into functions of different targets, they need not be). */
 __attribute__((noinline)) static float dot_tail(const float* q, const float* k, i64 from, i64 n) {
@@ -34,13 +60,22 @@ __attribute__((noinline)) static float dot_tail(const float* q, const float* k, 
   return tail;
 }
 
+/** dot_tail of bf16 keys: widened, then the float32 body (whose products the compiler may or may not fuse into the
+ *  sums depending on the loop it builds: calling the same body keeps the same bits). A tail is shorter than 16. */
+static float dot_tail(const float* q, const uint16_t* k, i64 from, i64 n) {
+  float w[16];
+  for (i64 t = from; t < n; ++t) w[t - from] = wide1(k[t]);
+  return dot_tail(q + from, w, 0, n - from);
+}
+
 /** The outputs [d0, D) of weighted_values one at a time (past its blocks of 32): one body for both paths. */
-__attribute__((noinline)) static void weighted_tail(float* o, const float* sc, const float* base, i64 lo, i64 hi, float inv,
+template <typename E>
+__attribute__((noinline)) static void weighted_tail(float* o, const float* sc, const E* base, i64 lo, i64 hi, float inv,
                                                     i64 stride, i64 d0, i64 D) {
   for (i64 d = d0; d < D; ++d) {
     float a = 0.0f;
     for (i64 j = lo; j < hi; ++j)
-      if (sc[j] != 0.0f) a += (sc[j] * inv) * base[j * stride + d];
+      if (sc[j] != 0.0f) a += (sc[j] * inv) * wide1(base[j * stride + d]);
     o[d] = a;
   }
 }
@@ -48,15 +83,16 @@ __attribute__((noinline)) static void weighted_tail(float* o, const float* sc, c
 /** dot(q, k_j) for the four rows k_j = k0 + j * stride, each bit for bit as dot() sums it (16 lanes over blocks of
  *  16; lanes l, l + 4, l + 8, l + 12 as (l + (l + 4)) + ((l + 8) + (l + 12)); then (0 + 1) + (2 + 3); then the
  *  tail), the four reductions done together by two-vector shuffles: 2.3x faster than four dot() calls at D 64. */
-static inline void dots4(const float* q, const float* k0, i64 stride, i64 n, float out[4]) {
+template <typename E>
+static inline void dots4(const float* q, const E* k0, i64 stride, i64 n, float out[4]) {
   v8 A[4], B[4];
   for (int j = 0; j < 4; ++j) A[j] = B[j] = v8{};
   i64 i = 0;
   for (; i + 16 <= n; i += 16) {
     const v8 qa = load8(q + i), qb = load8(q + i + 8);
     for (int j = 0; j < 4; ++j) {
-      A[j] += qa * load8(k0 + j * stride + i);
-      B[j] += qb * load8(k0 + j * stride + i + 8);
+      A[j] += qa * ld8(k0 + j * stride + i);
+      B[j] += qb * ld8(k0 + j * stride + i + 8);
     }
   }
   // T[p] = (lane l + lane l + 4) of A + the same of B, for l < 4: keys 2p in the low half, 2p + 1 in the high
@@ -73,27 +109,29 @@ static inline void dots4(const float* q, const float* k0, i64 stride, i64 n, flo
 }
 
 /** dots4 over `groups` groups of four keys from k0 (key i at k0 + i * stride): out[i] = dot(q, key i). */
-static void dots_8(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out) {
+template <typename E>
+static void dots_8(const float* q, const E* k0, i64 stride, i64 n, i64 groups, float* out) {
   for (i64 g = 0; g < groups; ++g) dots4(q, k0 + 4 * g * stride, stride, n, out + 4 * g);
 }
 
 /** o[d] = sum over keys j in [lo, hi) with sc[j] != 0, in j order, of (sc[j] * inv) * v[j, kvh, d]: each output
  *  one multiply-add chain from zero (what axpy into a zeroed row computes, the same bits), with the chains of 32
  *  outputs held in registers across the keys instead of a store and reload per key. */
-static void weighted_values(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s) {
+template <typename E>
+static void weighted_values(float* o, const float* sc, const E* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s) {
   const i64 D = s.D, stride = s.Hkv * D;
-  const float* base = v + kvh * D;
+  const E* base = v + kvh * D;
   i64 d = 0;
   for (; d + 32 <= D; d += 32) {
     v8 a0 = {}, a1 = {}, a2 = {}, a3 = {};
     for (i64 j = lo; j < hi; ++j) {
       if (sc[j] == 0.0f) continue;
       const v8 p = v8{} + sc[j] * inv;
-      const float* x = base + j * stride + d;
-      a0 += p * load8(x);
-      a1 += p * load8(x + 8);
-      a2 += p * load8(x + 16);
-      a3 += p * load8(x + 24);
+      const E* x = base + j * stride + d;
+      a0 += p * ld8(x);
+      a1 += p * ld8(x + 8);
+      a2 += p * ld8(x + 16);
+      a3 += p * ld8(x + 24);
     }
     store8(o + d, a0), store8(o + d + 8, a1), store8(o + d + 16, a2), store8(o + d + 24, a3);
   }
@@ -104,10 +142,18 @@ static void weighted_values(float* o, const float* sc, const float* v, i64 lo, i
 #define SH_ATTN_512 1
 #define SH_A512 __attribute__((target("avx2,fma,avx512f")))
 
+/** Sixteen cached values as float32. */
+SH_A512 inline __m512 ld16(const float* p) { return _mm512_loadu_ps(p); }
+SH_A512 inline __m512 ld16(const uint16_t* p) {
+  const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
 /** dots4 on 16-lane registers: a 16-lane accumulator over blocks of 16 holds dots4's A and B side by side, and the
  *  four keys' sums are reduced in dots4's tree (the 128-bit quarters 0 + 1 and 2 + 3 are its l + (l + 4) of A and of
  *  B, then A + B, then (0 + 1) + (2 + 3)), so the results are the same bits with half the multiply-adds. */
-SH_A512 static inline void dots4_512(const float* q, const float* k0, i64 stride, i64 n, float out[4]) {
+template <typename E>
+SH_A512 static inline void dots4_512(const float* q, const E* k0, i64 stride, i64 n, float out[4]) {
   __m512 acc[4];
   #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) acc[j] = _mm512_setzero_ps();
@@ -115,7 +161,7 @@ SH_A512 static inline void dots4_512(const float* q, const float* k0, i64 stride
   for (; i + 16 <= n; i += 16) {
     const __m512 qv = _mm512_loadu_ps(q + i);
     #pragma GCC unroll 4
-    for (int j = 0; j < 4; ++j) acc[j] = _mm512_fmadd_ps(qv, _mm512_loadu_ps(k0 + j * stride + i), acc[j]);
+    for (int j = 0; j < 4; ++j) acc[j] = _mm512_fmadd_ps(qv, ld16(k0 + j * stride + i), acc[j]);
   }
   // per key [A quarter 0 + 1, B quarter 2 + 3]: keys 0, 1 in s01, keys 2, 3 in s23
   const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(acc[0], acc[1], 0x88), _mm512_shuffle_f32x4(acc[0], acc[1], 0xdd));
@@ -130,13 +176,14 @@ SH_A512 static inline void dots4_512(const float* q, const float* k0, i64 stride
 }
 
 /** dots_8 on 16-lane registers (dots4_512 per group of four keys): the same bits. */
-SH_A512 static void dots_16(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out) {
+template <typename E>
+SH_A512 static void dots_16(const float* q, const E* k0, i64 stride, i64 n, i64 groups, float* out) {
   for (i64 g = 0; g < groups; ++g) dots4_512(q, k0 + 4 * g * stride, stride, n, out + 4 * g);
 }
 
 /** Outputs [d, d + 16 NV) of weighted_values_512: NV 16-lane chains over the visible keys, in key order. */
-template <int NV>
-SH_A512 static inline void value_block(float* o, const float* sc, const float* base, i64 lo, i64 hi, float inv, i64 stride,
+template <int NV, typename E>
+SH_A512 static inline void value_block(float* o, const float* sc, const E* base, i64 lo, i64 hi, float inv, i64 stride,
                                        i64 d) {
   __m512 a[NV];
   #pragma GCC unroll 4
@@ -144,9 +191,9 @@ SH_A512 static inline void value_block(float* o, const float* sc, const float* b
   for (i64 j = lo; j < hi; ++j) {
     if (sc[j] == 0.0f) continue;
     const __m512 p = _mm512_set1_ps(sc[j] * inv);
-    const float* x = base + j * stride + d;
+    const E* x = base + j * stride + d;
     #pragma GCC unroll 4
-    for (int u = 0; u < NV; ++u) a[u] = _mm512_fmadd_ps(p, _mm512_loadu_ps(x + 16 * u), a[u]);
+    for (int u = 0; u < NV; ++u) a[u] = _mm512_fmadd_ps(p, ld16(x + 16 * u), a[u]);
   }
   #pragma GCC unroll 4
   for (int u = 0; u < NV; ++u) _mm512_storeu_ps(o + d + 16 * u, a[u]);
@@ -154,10 +201,11 @@ SH_A512 static inline void value_block(float* o, const float* sc, const float* b
 
 /** weighted_values on 16-lane registers: the same chain per output (a fused multiply-add per visible key, in key
  *  order), 64 outputs per pass over the keys instead of 32; the outputs past the last block of 32 as there. */
-SH_A512 static void weighted_values_512(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh,
+template <typename E>
+SH_A512 static void weighted_values_512(float* o, const float* sc, const E* v, i64 lo, i64 hi, float inv, i64 kvh,
                                         const AttnShape& s) {
   const i64 D = s.D, stride = s.Hkv * D, D32 = D / 32 * 32;
-  const float* base = v + kvh * D;
+  const E* base = v + kvh * D;
   i64 d = 0;
   for (; d + 64 <= D32; d += 64) value_block<4>(o, sc, base, lo, hi, inv, stride, d);
   for (; d < D32; d += 32) value_block<2>(o, sc, base, lo, hi, inv, stride, d);
@@ -175,26 +223,39 @@ static bool attn_512() { return false; }
 #endif
 
 /** The SIMD parts of the per-query path: four keys' dot products at a time, and the weighted sum of the values. */
+template <typename E>
 struct QueryPath {
-  void (*dots)(const float* q, const float* k0, i64 stride, i64 n, i64 groups, float* out);
-  void (*values)(float* o, const float* sc, const float* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s);
+  void (*dots)(const float* q, const E* k0, i64 stride, i64 n, i64 groups, float* out);
+  void (*values)(float* o, const float* sc, const E* v, i64 lo, i64 hi, float inv, i64 kvh, const AttnShape& s);
 };
 
 /** The per-query path for this CPU: 16 lanes on AVX-512 (half the multiply-adds, 64 outputs per pass over the
  *  values), else 8; the same bits either way (SHITATE_ATTN_ROWS=avx2 keeps the 8-lane one). */
-static QueryPath query_path() {
+template <typename E>
+static QueryPath<E> query_path() {
 #ifdef SH_ATTN_512
-  if (attn_512()) return {dots_16, weighted_values_512};
+  if (attn_512()) return {dots_16<E>, weighted_values_512<E>};
 #endif
-  return {dots_8, weighted_values};
+  return {dots_8<E>, weighted_values<E>};
+}
+
+/** The score of a key past the last group of four (as score() computes it); a bf16 key is widened into `wide` (D
+ *  floats) first. */
+inline float tail_score(const float* qr, const float* kr, const AttnShape& s, float slope, i64 j, i64 pos, float*) {
+  return score(qr, kr, s, slope, j, pos);
+}
+inline float tail_score(const float* qr, const uint16_t* kr, const AttnShape& s, float slope, i64 j, i64 pos, float* wide) {
+  for (i64 d = 0; d < s.D; ++d) wide[d] = wide1(kr[d]);
+  return score(qr, wide, s, slope, j, pos);
 }
 
 /** One query row against its keys: out (D values) and its lse, the shared body of the per-query path and of the
  *  batched decode rows. k and v are the batch row's [Tk, Hkv, D] keys and values, kv head `kvh`; sc holds Tk
- *  scores (scratch). */
-static void one_query(const QueryPath& path, float* o, float* lse, const float* qr, const float* k, const float* v, i64 kvh,
+ *  scores and then D floats (scratch). */
+template <typename E>
+static void one_query(const QueryPath<E>& path, float* o, float* lse, const float* qr, const E* k, const E* v, i64 kvh,
                       const int32_t* segb, float slope, i64 pos, const AttnShape& s, float* sc) {
-  const auto key = [&](const float* base, i64 j) { return base + (j * s.Hkv + kvh) * s.D; };
+  const auto key = [&](const E* base, i64 j) { return base + (j * s.Hkv + kvh) * s.D; };
   i64 lo, hi;
   key_range(s, pos, &lo, &hi);
   float m = kNegInf;
@@ -217,7 +278,7 @@ static void one_query(const QueryPath& path, float* o, float* lse, const float* 
       sc[j] = kNegInf;
       continue;
     }
-    const float x = score(qr, key(k, j), s, slope, j, pos);
+    const float x = tail_score(qr, key(k, j), s, slope, j, pos, sc + s.Tk);
     sc[j] = x;
     m = x > m ? x : m;
     any = true;
@@ -242,7 +303,7 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 #pragma omp parallel num_threads(total * s.Tk * s.D >= kRowsParMin ? threads() : 1)
   {
     std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1)));
-    const QueryPath path = query_path();
+    const QueryPath<float> path = query_path<float>();
 #pragma omp for schedule(dynamic, 4)
     for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
       const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
@@ -255,8 +316,9 @@ static void attention_rows(float* out, float* lse, const float* q, const float* 
 
 const char* attn_rows_path() { return attn_512() ? "avx512" : "avx2"; }
 
-void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
-                           const i64* lens, const i64* tq, i64 B, const AttnShape& shape) {
+template <typename E>
+static void decode_rows(float* out, const float* q, const E* const* ks, const E* const* vs, const i64* lens, const i64* tq,
+                        i64 B, const AttnShape& shape) {
   // row b's queries are items [first[b], first[b + 1]) in (query, head) order, its queries at rows qrow[b]... of q
   std::vector<i64> first(static_cast<size_t>(B + 1)), qrow(static_cast<size_t>(B));
   i64 work = 0, longest = 1;
@@ -267,10 +329,10 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
     longest = std::max(longest, lens[b]);
   }
   // each (query, head) is computed whole by one thread, as attention_rows computes it for that row alone
-  const QueryPath path = query_path();
+  const QueryPath<E> path = query_path<E>();
   split_rows(first[B], work * shape.H * shape.D, [&](i64 lo, i64 hi) {
-    static thread_local std::vector<float> sc;
-    if (static_cast<i64>(sc.size()) < longest) sc.resize(static_cast<size_t>(longest));
+    static thread_local std::vector<float> sc;  // scores, then a widened key
+    if (static_cast<i64>(sc.size()) < longest + shape.D) sc.resize(static_cast<size_t>(longest + shape.D));
     i64 b = std::upper_bound(first.begin(), first.end(), lo) - first.begin() - 1;
     for (i64 idx = lo; idx < hi; ++idx) {
       while (idx >= first[b + 1]) ++b;
@@ -283,6 +345,16 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
                 s.Tk - s.Tq + t, s, sc.data());
     }
   });
+}
+
+void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
+                           const i64* lens, const i64* tq, i64 B, const AttnShape& shape) {
+  decode_rows(out, q, ks, vs, lens, tq, B, shape);
+}
+
+void attention_decode_rows_bf16(float* out, const float* q, const uint16_t* const* ks, const uint16_t* const* vs,
+                                const i64* lens, const i64* tq, i64 B, const AttnShape& shape) {
+  decode_rows(out, q, ks, vs, lens, tq, B, shape);
 }
 
 // Two race-free passes. A, over queries: Di = dout . out, dq += scale * sum_j ds_j k_j.

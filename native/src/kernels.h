@@ -178,6 +178,9 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
  *  it or on the thread count. */
 void attention_decode_rows(float* out, const float* q, const float* const* ks, const float* const* vs,
                            const i64* lens, const i64* tq, i64 B, const AttnShape& shape);
+/** attention_decode_rows over caches held in bf16: the bits it gives over the caches widened to float32. */
+void attention_decode_rows_bf16(float* out, const float* q, const uint16_t* const* ks, const uint16_t* const* vs,
+                                const i64* lens, const i64* tq, i64 B, const AttnShape& shape);
 
 // ---- loss, regularisation, optimiser
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,

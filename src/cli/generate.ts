@@ -8,6 +8,7 @@ import { foldSystem, parseTemplateVars, systemSupport, type ChatMessage } from '
 import { ReplyPrinter } from './reply-printer.js';
 import { preferSleepingBlasThreads } from '../kernels/index.js';
 import type { WeightFormat } from '../tensor/index.js';
+import type { KvCacheFormat } from '../models/index.js';
 
 export const MODEL_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
@@ -24,6 +25,7 @@ export const MODEL_FLAGS: FlagSpec = {
   'chat-template-kwargs': { type: 'string' },
   'show-thinking': { type: 'boolean' },
   weights: { type: 'string' },
+  'kv-cache': { type: 'string' },
 };
 
 export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model folder (config.json, *.safetensors, tokenizer.json)
@@ -41,7 +43,9 @@ export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model fol
   --stop STR                stop when STR appears (repeatable); STR itself is not printed
   --weights f32|bf16|int8   multiply with float32 weights (default), bf16 ones (half the memory read per
                             token, faster decode; logits within bf16 rounding) or int8 ones with a scale per
-                            output channel (a quarter; logits move by a few percent) (shitate doctor shows the path)`;
+                            output channel (a quarter; logits move by a few percent) (shitate doctor shows the path)
+  --kv-cache f32|bf16|auto  how the cache holds keys and values: bf16 halves its memory and what attention reads
+                            per token (default auto: bf16 with --weights bf16 or int8, else f32)`;
 
 function num(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = flagStr(p, name);
@@ -81,7 +85,15 @@ export function openFromFlags(command: string, p: Parsed): OpenedModel {
   }
   const templateVars = parseTemplateVars(flagStr(p, 'chat-template-kwargs'), '--chat-template-kwargs');
   const weights = weightsFlag(flagStr(p, 'weights'), '--weights');
-  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars, weights });
+  const kvCache = kvCacheFlag(flagStr(p, 'kv-cache'), '--kv-cache');
+  return openModel(dir, { adapter: flagStr(p, 'adapter') ?? null, templateVars, weights, kvCache });
+}
+
+/** f32, bf16 or auto (unset: auto, the format that goes with the weights). */
+export function kvCacheFlag(v: string | undefined, what: string): KvCacheFormat | 'auto' {
+  if (v === undefined) return 'auto';
+  if (v !== 'auto' && v !== 'f32' && v !== 'bf16') throw new ShitateError('E_USAGE', `${what}: expected f32, bf16 or auto, found "${v}"`, `e.g. ${what} bf16`);
+  return v;
 }
 
 /** f32, bf16 or int8 (default f32). For bf16 and int8, OpenBLAS's idle threads sleep at once (set before the

@@ -10,7 +10,7 @@ import { openModel } from '../generate/index.js';
 import { parseTemplateVars } from '../tokenizer/index.js';
 import { createHandler, Engine, EmbeddingService, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { serveEmbeddingsOnly } from './serve-embeddings.js';
-import { weightsFlag } from './generate.js';
+import { kvCacheFlag, weightsFlag } from './generate.js';
 import { SECRET_KEYS } from '../serve/config.js';
 import { parseKeyUsers } from '../serve/auth.js';
 
@@ -129,7 +129,8 @@ export const serveCommand: Command = {
     if (flagBool(p, 'no-reasoning')) flags.reasoning = false;
     const cfg = resolveServeConfig(flagStr(p, 'config') ?? null, process.env, flags).values;
     const weights = weightsFlag(cfg.weights, 'weights');
-    const engine = new Engine(openModel(dir, { templateVars: parseTemplateVars(cfg.chatTemplateKwargs, 'chat_template_kwargs'), weights }), {
+    const kvCache = kvCacheFlag(cfg.kvCache, 'kv_cache');
+    const engine = new Engine(openModel(dir, { templateVars: parseTemplateVars(cfg.chatTemplateKwargs, 'chat_template_kwargs'), weights, kvCache }), {
       ...(cfg.baseName ? { baseId: cfg.baseName } : {}),
       adapters: adapterSpecs(flagList(p, 'adapter')),
       limits: { maxConcurrent: cfg.maxConcurrent, maxQueue: cfg.maxQueue },

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { GenerationConfig } from '../io/generation-config.js';
 import type { ModelConfig } from '../models/index.js';
 import { loadAdapter, type LoraSet } from '../lora/index.js';
-import { loadModel, type CausalLM } from '../models/index.js';
+import { loadModel, setKvCacheFormat, type CausalLM, type KvCacheFormat } from '../models/index.js';
 import { holdWeightsBf16, holdWeightsInt8, setWeightFormat, type WeightFormat } from '../tensor/index.js';
 import { checkTokenizerFits, loadTokenizer, type TemplateVars, type Tokenizer } from '../tokenizer/index.js';
 import { endOfTurnIds } from '../tokenizer/loss-mask.js';
@@ -23,6 +23,10 @@ export interface OpenModelOptions {
    *  halves the bytes a decode step reads, 'int8' quantizes them per output channel (a quarter of the bytes);
    *  unset keeps the process's current format (f32 unless set) */
   weights?: WeightFormat;
+  /** how generation caches hold keys and values (models/kv-cache.ts; process-wide): 'bf16' halves the cache's
+   *  memory and the bytes each decode step's attention reads; 'auto' (the process's default until set) bf16 beside
+   *  bf16 or int8 weights, float32 beside float32 ones. Unset keeps the process's current setting. */
+  kvCache?: KvCacheFormat | 'auto';
 }
 
 export interface OpenedModel {
@@ -64,6 +68,7 @@ export function openModel(dir: string, opts: OpenModelOptions = {}): OpenedModel
     if (opts.fuse ?? true) adapter.fuse();
   }
   if (opts.weights) setWeightFormat(opts.weights);
+  if (opts.kvCache) setKvCacheFormat(opts.kvCache);
   if (opts.weights === 'bf16') holdWeightsBf16(loaded.model.linears()); // after fusing: the merged weights rounded once
   if (opts.weights === 'int8') holdWeightsInt8(loaded.model.linears()); // after fusing: the merged weights quantized once
   const templateVars = { ...(opts.adapter ? adapterTemplateVars(opts.adapter) : null), ...opts.templateVars };

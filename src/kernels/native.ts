@@ -168,6 +168,7 @@ function wrap(a: NativeAddon): Kernels {
     deltaRuleRecurrent: a.deltaRuleRecurrent,
     attention: a.attention,
     attentionDecodeRows: a.attentionDecodeRows,
+    attentionDecodeRowsBf16: a.attentionDecodeRowsBf16,
     swigluRows: a.swigluRows,
     addRmsnormRows: a.addRmsnormRows,
     ropeRows: a.ropeRows,

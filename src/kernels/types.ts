@@ -155,6 +155,10 @@ export interface Kernels extends LowpKernels {
    *  are beside it. */
   attentionDecodeRows(out: F32, q: F32, ks: readonly F32[], vs: readonly F32[], lens: Int32Array, tq: Int32Array,
     B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void;
+  /** attentionDecodeRows over caches held in bf16 (ks[b], vs[b] bf16 bits): exactly its result over the caches
+   *  widened to float32 (a bf16 value widens exactly), with half the bytes read. */
+  attentionDecodeRowsBf16(out: F32, q: F32, ks: readonly Uint16Array[], vs: readonly Uint16Array[], lens: Int32Array, tq: Int32Array,
+    B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void;
   /** Accumulates into dq, dk, dv; recomputes probabilities from q, k and the saved lse. */
   attentionBackward(dq: F32, dk: F32, dv: F32, dout: F32, q: F32, k: F32, v: F32, out: F32, lse: F32,
     alibi: F32 | null, seg: Int32Array | null,

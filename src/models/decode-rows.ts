@@ -14,7 +14,7 @@ import { Bf16Storage, Tensor, computePrecision, embeddingRows, inferenceBf16, in
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 import { DecoderModel } from './decoder.js';
-import type { KVCache } from './kv-cache.js';
+import type { KVCache, KvCacheFormat } from './kv-cache.js';
 import type { Linear, LinearAdapter } from './linear.js';
 import type { CausalLM } from './types.js';
 
@@ -298,8 +298,19 @@ function movePacked(packed: Float32Array, full: Float32Array, lay: Layout, rows:
   }
 }
 
-/** The per-row key and value buffers handed to attentionDecodeRows, reused from layer to layer (it reads the first B). */
-const cacheLists = { ks: [] as Float32Array[], vs: [] as Float32Array[] };
+/** The per-row key and value buffers handed to attentionDecodeRows (float32 caches) or attentionDecodeRowsBf16 (bf16
+ *  caches), reused from layer to layer (it reads the first B). */
+const cacheLists = { ks: [] as Float32Array[], vs: [] as Float32Array[], ks16: [] as Uint16Array[], vs16: [] as Uint16Array[] };
+
+/** The format every row's cache holds its keys and values in (a step's rows share one kernel call). */
+function cacheFormat(rows: readonly DecodeRow[]): KvCacheFormat {
+  const f = rows[0].cache.format;
+  if (rows.some((r) => r.cache.format !== f)) {
+    throw new ShitateError('E_INTERNAL', `decode step: expected every row's cache in one format, found ${[...new Set(rows.map((r) => r.cache.format))].join(' and ')}`,
+      'this is a bug in shitate; please report it');
+  }
+  return f;
+}
 
 /** Layer li's attention for each row: RoPE at each token's position (in place), the tokens' keys and values into the
  *  row's cache, then each row's queries against its own cache. q [M, H*D], k and v [M, Hkv*D] -> [M, H*D]. Decoding
@@ -322,27 +333,47 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   const QD = H * D;
   rows.forEach((r, b) => r.cache.appendRows(li, k, v, lay.start[b], r.ids.length));
   const B1 = lay.perQuery.length;
+  const bf16 = cacheFormat(rows) === 'bf16';
   if (B1 > 0) {
-    const { ks, vs } = cacheLists;
-    lay.perQuery.forEach((b, i) => {
-      ks[i] = rows[b].cache.layerK(li);
-      vs[i] = rows[b].cache.layerV(li);
-    });
     const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
     const q1 = dense ? q : scratch.take('q1', lay.perQueryTokens * QD);
     const o1 = dense ? out : scratch.take('o1', lay.perQueryTokens * QD);
     if (!dense) movePacked(q1, q, lay, rows, lay.perQuery, QD, true);
-    K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
-    ks.fill(NO_BUFFER, 0, B1); // hold no cache past the call (the lists keep their length: no reallocation)
-    vs.fill(NO_BUFFER, 0, B1);
+    if (bf16) {
+      const { ks16, vs16 } = cacheLists;
+      lay.perQuery.forEach((b, i) => {
+        ks16[i] = rows[b].cache.layerKBits(li);
+        vs16[i] = rows[b].cache.layerVBits(li);
+      });
+      K.attentionDecodeRowsBf16(o1, q1, ks16, vs16, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
+      ks16.fill(NO_BUFFER16, 0, B1); // hold no cache past the call (the lists keep their length: no reallocation)
+      vs16.fill(NO_BUFFER16, 0, B1);
+    } else {
+      const { ks, vs } = cacheLists;
+      lay.perQuery.forEach((b, i) => {
+        ks[i] = rows[b].cache.layerK(li);
+        vs[i] = rows[b].cache.layerV(li);
+      });
+      K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
+      ks.fill(NO_BUFFER, 0, B1);
+      vs.fill(NO_BUFFER, 0, B1);
+    }
     if (!dense) movePacked(o1, out, lay, rows, lay.perQuery, QD, false);
   }
   for (const b of lay.blocked) {
     const [s, T] = [lay.start[b], rows[b].ids.length];
     const Tk = lay.tokenPos[s] + T;
     const cache = rows[b].cache;
+    let keys: Float32Array, values: Float32Array;
+    if (bf16) { // a long chunk: its cache widened once, then the blocked path as over a float32 cache
+      [keys, values] = [scratch.take('keysWide', Tk * R), scratch.take('valuesWide', Tk * R)];
+      K.bf16ToF32(keys, cache.layerKBits(li), Tk * R);
+      K.bf16ToF32(values, cache.layerVBits(li), Tk * R);
+    } else {
+      [keys, values] = [cache.layerK(li).subarray(0, Tk * R), cache.layerV(li).subarray(0, Tk * R)];
+    }
     K.attention(out.subarray(s * QD, (s + T) * QD), scratch.take('lse', H * T), q.subarray(s * QD, (s + T) * QD),
-      cache.layerK(li).subarray(0, Tk * R), cache.layerV(li).subarray(0, Tk * R), null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
+      keys, values, null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
   }
   return out;
 }

@@ -4,7 +4,7 @@ export type { CausalLM, ForwardInput, ForwardOutput, ModelConfig, NamedTensor, R
 export { DecoderModel, shiftLabels, decoderFamily, type DecoderWeights } from './decoder.js';
 export { decoderTable, type DecoderLayer, type DecoderTable } from './blocks.js';
 export { rowDecoder, type DecodeRow, type RowDecoder } from './decode-rows.js';
-export { KVCache, type KVLayout, type LayerLayout, type RecurrentLayout } from './kv-cache.js';
+export { KVCache, KV_CACHE_FORMATS, kvCacheFormat, setKvCacheFormat, type KvCacheFormat, type KVLayout, type LayerLayout, type RecurrentLayout } from './kv-cache.js';
 export { applyLinear, type Linear, type LinearAdapter, type LowRankFactors } from './linear.js';
 export { RotaryTables, ropeInvFreq, parseRope, SUPPORTED_ROPE_TYPES } from './rope.js';
 export { loadModel, type LoadedModel, type LoadModelOptions } from './load.js';

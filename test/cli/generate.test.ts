@@ -5,6 +5,7 @@ import { chatPrompt, generateText, openModel, type OpenedModel } from '../../src
 import { modelDir } from '../generate/model-dir.js';
 import { runCli } from './run-cli.js';
 import { setWeightFormat } from '../../src/tensor/index.js';
+import { kvCacheFormat, setKvCacheFormat } from '../../src/models/index.js';
 
 let dir: string;
 let m: OpenedModel;
@@ -45,6 +46,24 @@ describe('shitate generate', () => {
     const r = await runCli(['generate', '--model', dir, '--prompt', 'Hello world', '--max-tokens', '6', '--weights', format, '--quiet']);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(want.text + '\n');
+  });
+
+  it('--kv-cache f32 keeps a float32 cache beside bf16 weights, as the library does with that setting', async () => {
+    const opened = openModel(modelDir('llama-tiny'), { weights: 'bf16', kvCache: 'f32' });
+    let want;
+    try {
+      expect(kvCacheFormat()).toBe('f32');
+      want = await generateText(opened, opened.tokenizer.encode('Hello world'), { maxNewTokens: 6 });
+    } finally {
+      setWeightFormat('f32');
+      setKvCacheFormat('auto');
+    }
+    const r = await runCli(['generate', '--model', dir, '--prompt', 'Hello world', '--max-tokens', '6', '--weights', 'bf16', '--kv-cache', 'f32', '--quiet']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(want.text + '\n');
+    const bad = await runCli(['generate', '--model', dir, '--prompt', 'x', '--kv-cache', 'fp8']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--kv-cache: expected f32, bf16 or auto, found "fp8"/);
   });
 
   it('refuses another weight format, naming the ones there are', async () => {

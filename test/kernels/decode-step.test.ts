@@ -102,6 +102,49 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRow
   });
 });
 
+/** A cache held in bf16: each value rounded (nearest even), and the float32 cache of exactly those values. */
+function bf16Cache(k: Kernels, f32: Float32Array): { bits: Uint16Array; wide: Float32Array } {
+  const bits = new Uint16Array(f32.length);
+  k.f32ToBf16(bits, f32, f32.length);
+  const wide = new Float32Array(f32.length);
+  k.bf16ToF32(wide, bits, bits.length);
+  return { bits, wide };
+}
+
+describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRowsBf16', ({ k }) => {
+  it('gives the bits of attentionDecodeRows over the caches widened to float32, reading no position past a length', () => {
+    const rng = new Rng(24);
+    for (const c of [...CASES, { H: 2, Hkv: 1, D: 256, lens: [19, 4], window: 0, softcap: 0 }, { H: 3, Hkv: 3, D: 7, lens: [2, 13], window: 0, softcap: 0 }]) {
+      const { H, Hkv, D, lens, window, softcap } = c;
+      const B = lens.length;
+      const tq = lens.map((n, b) => Math.max(1, Math.min(n, [1, 3, 1, 5, 2][b % 5])));
+      const { ks, vs } = caches(rng, c); // NaN past each length: rounded to a bf16 NaN
+      const [k16, v16] = [ks.map((x) => bf16Cache(k, x)), vs.map((x) => bf16Cache(k, x))];
+      const total = tq.reduce((s, t) => s + t, 0);
+      const q = randn(rng, total * H * D);
+      const [got, want] = [new Float32Array(total * H * D).fill(NaN), new Float32Array(total * H * D)];
+      const rest = [Int32Array.from(lens), Int32Array.from(tq), B, H, Hkv, D, 1 / Math.sqrt(D), window, softcap] as const;
+      k.attentionDecodeRowsBf16(got, q, k16.map((x) => x.bits), v16.map((x) => x.bits), ...rest);
+      k.attentionDecodeRows(want, q, k16.map((x) => x.wide), v16.map((x) => x.wide), ...rest);
+      expect(got.every((x) => Number.isFinite(x)), `H ${H} D ${D}`).toBe(true);
+      expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(want.buffer)), `H ${H} D ${D}`).toBe(0);
+    }
+  });
+
+  it('refuses a cache shorter than its length, with the list named', () => {
+    const [H, Hkv, D] = [2, 1, 4];
+    const q = new Float32Array(2 * H * D);
+    const out = new Float32Array(2 * H * D);
+    const ok = [new Uint16Array(3 * D), new Uint16Array(2 * D)];
+    const short = [new Uint16Array(3 * D), new Uint16Array(D)];
+    const call = (ks: Uint16Array[], vs: Uint16Array[]) => () =>
+      k.attentionDecodeRowsBf16(out, q, ks, vs, Int32Array.of(3, 2), Int32Array.of(1, 1), 2, H, Hkv, D, 0.5, 0, 0);
+    expect(call(ok, ok)).not.toThrow();
+    expect(call(short, ok)).toThrow(/ks|keys|row 1|\[1\]/);
+    expect(call(ok, short)).toThrow(/vs|values|row 1|\[1\]/);
+  });
+});
+
 describe.runIf(native !== null && hooks !== null)('native attentionDecodeRows and threads', () => {
   it('does not depend on the thread count', () => {
     const rng = new Rng(22);

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Generation, openModel, PREFILL_CHUNK } from '../../src/generate/index.js';
 import { loadAdapter } from '../../src/lora/index.js';
-import { rowDecoder, type CausalLM, type DecodeRow, type KVCache, type LinearAdapter } from '../../src/models/index.js';
+import { kvCacheFormat, rowDecoder, setKvCacheFormat, type CausalLM, type DecodeRow, type KVCache, type KvCacheFormat, type LinearAdapter } from '../../src/models/index.js';
 import { noGrad, setComputePrecision, setWeightFormat } from '../../src/tensor/index.js';
 import { makeAdapter } from '../serve/fixtures.js';
 import { tinyModelDir } from '../helpers/tiny-model.js';
@@ -77,8 +77,9 @@ function checkModel(dir: string, withAdapters: boolean, weights: 'f32' | 'bf16' 
  *  it (which reads everything its cache holds), equal the same prompt stepped alone, and follow the forward's
  *  whole-prompt prefill within float32 rounding. Short chunks attend one query at a time, the 70-token chunk over
  *  134 positions through attention()'s blocked path. */
-function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
-  const { model } = openModel(dir, { weights });
+function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8', kvCache: KvCacheFormat | 'auto' = 'auto'): void {
+  const { model } = openModel(dir, { weights, kvCache });
+  const label = `${weights} weights, ${kvCacheFormat()} cache`;
   const decoder = rowDecoder(model)!;
   const sets: Layers[] = [null, adapterLayers(model, makeAdapter(dir, 1))];
   const prompts = [Array.from({ length: 20 }, (_, i) => (i * 7 + 3) % 40), [6, 2, 9, 1, 13], Array.from({ length: 17 }, (_, i) => (i * 5 + 1) % 30),
@@ -98,7 +99,7 @@ function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
     const together = decoder.step(rows).map((l) => Float32Array.from(l));
     pending.forEach((i, j) => {
       const one = decoder.step([{ ids: prompts[i].slice(done[i], done[i] + chunking[i][step]), cache: aloneCaches[i], adapters: sets[i % 2] }])[0];
-      expect(Buffer.compare(bytes(together[decoding.length + j]), bytes(one)), `${weights} prompt ${i} chunk ${step}`).toBe(0);
+      expect(Buffer.compare(bytes(together[decoding.length + j]), bytes(one)), `${label}: prompt ${i} chunk ${step}`).toBe(0);
       done[i] += chunking[i][step];
       if (done[i] === prompts[i].length) lastLogits[i] = Float32Array.from(one);
       expect(caches[i].length).toBe(done[i]);
@@ -108,8 +109,12 @@ function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
     const next = [{ ids: [7], cache: caches[i], adapters: sets[i % 2] }];
     const a = Float32Array.from(decoder.step(next)[0]);
     const b = decoder.step([{ ...next[0], cache: aloneCaches[i] }])[0];
-    expect(Buffer.compare(bytes(a), bytes(b)), `${weights} prompt ${i}: decode after the prompt`).toBe(0);
-    const ref = attached(model, sets[i % 2], () => noGrad(() => model.forward({ ids: Int32Array.from(p), batch: 1, seqLen: p.length, logits: 'last' }))).logits!.data;
+    expect(Buffer.compare(bytes(a), bytes(b)), `${label}: prompt ${i}: decode after the prompt`).toBe(0);
+    // the forward over a cache of the same format: its attention reads the keys and values as stored (a bf16 cache
+    // rounds them), as the rows' does
+    const cache = model.createCache(1, p.length) as KVCache;
+    expect(cache.format).toBe(caches[i].format);
+    const ref = attached(model, sets[i % 2], () => noGrad(() => model.forward({ ids: Int32Array.from(p), batch: 1, seqLen: p.length, cache, logits: 'last' }))).logits!.data;
     let err = 0;
     let scale = 0;
     ref.forEach((x, j) => {
@@ -118,7 +123,7 @@ function checkPromptRows(dir: string, weights: 'f32' | 'bf16' | 'int8'): void {
     });
     // bf16 weights round every activation to bf16 on the way into a GEMM: a last-bit difference of the summation
     // order can move a rounding by one bf16 step (2^-8 relative), so the logits agree to bf16 precision only
-    expect(err, `${weights} prompt ${i} vs the forward`).toBeLessThan(weights === 'bf16' ? 4e-3 * Math.max(1, scale) : 1e-4);
+    expect(err, `${label}: prompt ${i} vs the forward`).toBeLessThan(weights === 'bf16' ? 4e-3 * Math.max(1, scale) : 1e-4);
   });
 }
 
@@ -127,8 +132,11 @@ describe('batched decode rows', () => {
     const dir = tinyModelDir({ hidden: 40, heads: 4, kvHeads: 2, intermediate: 52, layers: 2, embedStd: 0.05 });
     try {
       for (const w of ['f32', 'bf16', 'int8'] as const) checkPromptRows(dir, w);
+      checkPromptRows(dir, 'bf16', 'f32'); // bf16 weights over a float32 cache
+      checkPromptRows(dir, 'f32', 'bf16'); // float32 weights over a bf16 cache
     } finally {
       setWeightFormat('f32');
+      setKvCacheFormat('auto');
     }
   });
 

@@ -2,6 +2,7 @@
 // segments, ALiBi, tanh soft-capping of the scores) with a flash-style contract: forward saves lse, backward
 // recomputes the probabilities.
 // q, out, dout, dq [B, Tq, H, D]; k, v, dk, dv [B, Tk, Hkv, D]; lse [B, H, Tq]; alibi [H]; seg [B, Tk].
+import { bf16ToF32 } from './convert.js';
 import type { FA } from './types.js';
 
 /** The shape and masking parameters shared by forward and backward (and by the bf16 twin in lowp.ts). */
@@ -149,4 +150,15 @@ export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: reado
       null, null, 1, T, n, H, Hkv, D, scale, 1, window, softcap);
     row += T;
   }
+}
+
+/** Kernels.attentionDecodeRowsBf16: the caches widened to float32, then attentionDecodeRows. */
+export function attentionDecodeRowsBf16(out: FA, q: FA, ks: readonly Uint16Array[], vs: readonly Uint16Array[], lens: Int32Array,
+  tq: Int32Array, B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void {
+  const widen = (x: Uint16Array): Float32Array => {
+    const f = new Float32Array(x.length);
+    bf16ToF32(f, x, x.length);
+    return f;
+  };
+  attentionDecodeRows(out, q, ks.slice(0, B).map(widen), vs.slice(0, B).map(widen), lens, tq, B, H, Hkv, D, scale, window, softcap);
 }
