@@ -249,6 +249,28 @@ inline float tail_score(const float* qr, const uint16_t* kr, const AttnShape& s,
   return score(qr, wide, s, slope, j, pos);
 }
 
+/** x[i] *= scale over n scores, returning their largest (-inf for none; a NaN is never the largest): the scores and
+ *  maximum of the score loop when no key is masked, ALiBi-biased or capped, eight lanes at a time instead of one
+ *  compare-and-select chain through every key. The same bits: each score is the same product, and the largest of a
+ *  set does not depend on the order it is found in (but for the sign of a zero, which exp(x - m) does not see). */
+static float scale_max(float* x, i64 n, float scale) {
+  const v8 sv = v8{} + scale;
+  v8 mv = v8{} + kNegInf;
+  i64 i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v8 y = load8(x + i) * sv;
+    store8(x + i, y);
+    mv = y > mv ? y : mv;
+  }
+  float m = kNegInf;
+  for (int l = 0; l < 8; ++l) m = mv[l] > m ? mv[l] : m;
+  for (; i < n; ++i) {
+    x[i] *= scale;
+    m = x[i] > m ? x[i] : m;
+  }
+  return m;
+}
+
 /** One query row against its keys: out (D values) and its lse, the shared body of the per-query path and of the
  *  batched decode rows. k and v are the batch row's [Tk, Hkv, D] keys and values, kv head `kvh`; sc holds Tk
  *  scores and then D floats (scratch). */
@@ -263,15 +285,21 @@ static void one_query(const QueryPath<E>& path, float* o, float* lse, const floa
   // the keys in groups of four: their dot products first (each as dot() sums it), then their scores
   const i64 j4 = lo + (hi - lo) / 4 * 4;
   path.dots(qr, key(k, lo), s.Hkv * s.D, s.D, (j4 - lo) / 4, sc + lo);
-  for (i64 j = lo; j < j4; ++j) {
-    if (!visible(s, segb, pos, j)) {
-      sc[j] = kNegInf;
-      continue;
+  if (segb == nullptr && slope == 0.0f && s.softcap <= 0.0f) {
+    // every key of [lo, hi) is visible (key_range applied the causal and window rules) and a score is d * scale
+    m = scale_max(sc + lo, j4 - lo, s.scale);
+    any = j4 > lo;
+  } else {
+    for (i64 j = lo; j < j4; ++j) {
+      if (!visible(s, segb, pos, j)) {
+        sc[j] = kNegInf;
+        continue;
+      }
+      const float x = score_of_dot(sc[j], s, slope, j, pos);
+      sc[j] = x;
+      m = x > m ? x : m;
+      any = true;
     }
-    const float x = score_of_dot(sc[j], s, slope, j, pos);
-    sc[j] = x;
-    m = x > m ? x : m;
-    any = true;
   }
   for (i64 j = j4; j < hi; ++j) {
     if (!visible(s, segb, pos, j)) {
