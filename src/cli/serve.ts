@@ -7,6 +7,7 @@ import { flagBool, flagList, flagStr, parseFlags } from './args.js';
 import { flagsToKeys, schemaFlags } from '../config/resolve.js';
 import { ShitateError } from '../errors.js';
 import { openModel } from '../generate/index.js';
+import { kvCacheFormat } from '../models/index.js';
 import { parseTemplateVars } from '../tokenizer/index.js';
 import { createHandler, Engine, EmbeddingService, isLoopback, listen, resolveServeConfig, serveAssistants, SERVE_SCHEMA, type ServeConfig } from '../serve/index.js';
 import { serveEmbeddingsOnly } from './serve-embeddings.js';
@@ -153,6 +154,7 @@ export const serveCommand: Command = {
     const stopped = untilSignal();
     const server = await listen(handler, { host: cfg.host, port: cfg.port });
     note(`models: ${[...engine.registry.list().map((m) => (m.kind === 'adapter' ? m.id : `${m.id} (${m.kind})`)), ...(embeddings ? [`${embeddings.id} (embedding)`] : [])].join(', ')}` +
+      `${weights !== 'f32' || kvCacheFormat() !== 'f32' ? ` · ${weights} weights, ${kvCacheFormat()} KV cache` : ''}` +
       `${keyed ? ' · API keys required' : ''}${cfg.logPrompts ? ' · logging prompts' : ''}`);
     process.stdout.write(`listening on ${server.url}\n`);
     const sig = await stopped;

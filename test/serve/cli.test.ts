@@ -1,5 +1,6 @@
 // `shitate serve` as a real process: prints its URL, serves the base and a --adapter under their ids with
-// keys from SHITATE_API_KEYS, logs requests to stderr without the prompts, and exits 0 on SIGTERM.
+// keys from SHITATE_API_KEYS, logs requests to stderr without the prompts, says which weight and cache formats it
+// holds (int8 weights here), and exits 0 on SIGTERM.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import OpenAI from 'openai';
@@ -12,7 +13,7 @@ const ENTRY = path.join(ROOT, 'test', 'cli', 'entry.ts');
 describe('shitate serve', () => {
   it('serves over HTTP until SIGTERM', async () => {
     const modelDir = serveModelDir();
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', '--model', modelDir, '--adapter', `support=${makeAdapter(modelDir, 1)}`, '--port', '0'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', '--model', modelDir, '--adapter', `support=${makeAdapter(modelDir, 1)}`, '--port', '0', '--weights', 'int8'], {
       cwd: ROOT, env: { ...process.env, SHITATE_API_KEYS: 'k1,k2', SHITATE_QUIET_FALLBACK: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -47,5 +48,6 @@ describe('shitate serve', () => {
     expect(await exited).toBe(0);
     expect(stderr).toContain('POST /v1/chat/completions 200');
     expect(stderr).toContain('model=support prompt_tokens=');
+    expect(stderr).toContain('int8 weights, bf16 KV cache'); // the cache follows reduced weights by default
   });
 });
