@@ -25,6 +25,7 @@ const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorc
   --repeat N      timed generations per side, taken in turns; the best counts (default 3)
   --check N       greedy steps compared between the two sides (default 16)
   --weights F     shitate's weight format: f32 (default), bf16 or int8 (generate --weights F; PyTorch stays float32)
+  --kv-cache F    shitate's KV cache: auto (default: bf16 beside bf16 or int8 weights), f32 or bf16
   --model DIR     use this Hugging Face folder instead of the random checkpoint
   --python PATH   interpreter with torch (default /usr/bin/python3)
   --no-torch      skip the PyTorch side
@@ -35,7 +36,7 @@ const USAGE = `bench/generate.ts: prefill and decode tokens/s, shitate vs PyTorc
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { threads: 2, layers: 0, prompt: 64, new: 128, repeat: 3, check: 16 },
-  strs: ['model', 'python', 'arch', 'weights'],
+  strs: ['model', 'python', 'arch', 'weights', 'kv-cache'],
   bools: ['no-torch', 'sequential', 'profile', 'llama'],
 }, USAGE);
 const { threads, layers, repeat, check } = flags.num;
@@ -62,11 +63,11 @@ const prompt = randomIds(nPrompt, cfg.vocabSize, 7).join(',');
 const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undefined;
 const startedAt = Date.now();
 console.log(`bench:generate  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
-  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32${weights !== 'f32' ? ` (shitate: ${weights} weights)` : ''}, ${threads} threads`);
+  `V ${cfg.vocabSize}; batch 1, prompt ${nPrompt}, ${nNew} new tokens greedy, KV cache, float32${weights !== 'f32' || flags.str['kv-cache'] ? ` (shitate: ${weights} weights, KV cache ${flags.str['kv-cache'] ?? 'auto'})` : ''}, ${threads} threads`);
 
 const specs: SideSpec[] = [{
   label: 'shitate', cmd: process.execPath,
-  args: [...nodeWorker('generate-worker.ts', profileDir), '--model', dir, '--prompt', prompt, '--weights', weights],
+  args: [...nodeWorker('generate-worker.ts', profileDir), '--model', dir, '--prompt', prompt, '--weights', weights, '--kv-cache', flags.str['kv-cache'] ?? 'auto'],
 }];
 const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
 if (torch.python) {

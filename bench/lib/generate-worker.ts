@@ -2,14 +2,14 @@
 // separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process. It runs
 // what `shitate generate` runs: a model with a row decoder prefills through it in PREFILL_CHUNK-token chunks and
 // decodes one row per step; other models (hybrids) through their own forward.
-import { loadModel, rowDecoder, type ForwardOutput, type CausalLM, type RowDecoder } from '../../src/models/index.js';
+import { loadModel, rowDecoder, setKvCacheFormat, type ForwardOutput, type CausalLM, type KvCacheFormat, type RowDecoder } from '../../src/models/index.js';
 import { PREFILL_CHUNK } from '../../src/generate/session.js';
 import { holdWeightsBf16, holdWeightsInt8, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { commands, send } from './lockstep.js';
 
-const flags = parseBenchFlags(process.argv.slice(2), { nums: {}, strs: ['model', 'prompt', 'weights'] },
-  'generate-worker --model DIR --prompt 1,2,3 [--weights f32|bf16]   (then reads "go N" per generation of N tokens, "done")');
+const flags = parseBenchFlags(process.argv.slice(2), { nums: {}, strs: ['model', 'prompt', 'weights', 'kv-cache'] },
+  'generate-worker --model DIR --prompt 1,2,3 [--weights f32|bf16|int8] [--kv-cache auto|f32|bf16]   (then reads "go N" per generation of N tokens, "done")');
 const dir = flags.str.model;
 const promptText = flags.str.prompt;
 if (!dir || !promptText) throw new Error('generate-worker needs --model and --prompt');
@@ -68,6 +68,7 @@ const weights = (flags.str.weights ?? 'f32') as WeightFormat;
 setWeightFormat(weights);
 if (weights === 'bf16') holdWeightsBf16(model.linears()); // as openModel(dir, { weights: 'bf16' }) does
 if (weights === 'int8') holdWeightsInt8(model.linears()); // as openModel(dir, { weights: 'int8' }) does
+setKvCacheFormat((flags.str['kv-cache'] ?? 'auto') as KvCacheFormat | 'auto');
 const loadS = (performance.now() - tLoad) / 1000;
 const rows = rowDecoder(model);
 process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels})\n`);

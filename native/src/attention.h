@@ -83,6 +83,9 @@ constexpr i64 kMinBlockedQueries = 16;
 
 void attention_blocked(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
                        const int32_t* seg, const AttnShape& s);
+/** attention_blocked over k and v held as bf16 (a KV cache held in bf16), each key block widened as it is read. */
+void attention_blocked_bf16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v,
+                               const float* alibi, const int32_t* seg, const AttnShape& s);
 void attention_blocked_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                                 const float* v, const float* out, const float* lse, const float* alibi,
                                 const int32_t* seg, const AttnShape& s);

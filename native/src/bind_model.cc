@@ -101,22 +101,38 @@ AttnShape read_attn_shape(Args& a, size_t first) {
 
 namespace {
 
-// attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap)
-napi_value Attention(napi_env env, napi_callback_info info) {
-  Args a(env, info, "attention", 17);
+// attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+// attentionKvBf16 the same with k and v as Uint16Array of bf16 bits.
+template <typename E>
+static napi_value attention_binding(napi_env env, napi_callback_info info, const char* name) {
+  Args a(env, info, name, 17);
   const AttnShape s = read_attn_shape(a, 7);
   const uint64_t qn = mulz(s.B, s.Tq, s.H, s.D), kn = mulz(s.B, s.Tk, s.Hkv, s.D);
   float* out = a.f32(0, "out", qn);
   float* lse = a.f32(1, "lse", mulz(s.B, s.H, s.Tq));
   const float* q = a.f32(2, "q", qn);
-  const float* k = a.f32(3, "k", kn);
-  const float* v = a.f32(4, "v", kn);
   const float* alibi = a.f32(5, "alibi", s.H, true);
   const int32_t* seg = a.i32(6, "seg", mulz(s.B, s.Tk), true);
-  if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
-  if (!a.ok()) return nullptr;
-  attention(out, lse, q, k, v, alibi, seg, s);
+  if constexpr (std::is_same_v<E, float>) {
+    const float* k = a.f32(3, "k", kn);
+    const float* v = a.f32(4, "v", kn);
+    if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
+    if (!a.ok()) return nullptr;
+    attention(out, lse, q, k, v, alibi, seg, s);
+  } else {
+    const uint16_t* k = a.u16(3, "k", kn);
+    const uint16_t* v = a.u16(4, "v", kn);
+    if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
+    if (!a.ok()) return nullptr;
+    attention_bf16_kv(out, lse, q, k, v, alibi, seg, s);
+  }
   return nullptr;
+}
+
+napi_value Attention(napi_env env, napi_callback_info info) { return attention_binding<float>(env, info, "attention"); }
+
+napi_value AttentionKvBf16(napi_env env, napi_callback_info info) {
+  return attention_binding<uint16_t>(env, info, "attentionKvBf16");
 }
 
 // attentionDecodeRows(out, q, ks, vs, lens, tq, B, H, Hkv, D, scale, window, softcap): ks, vs arrays of B Float32Array;
@@ -344,6 +360,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("attention", Attention),
       SH_METHOD("attentionDecodeRows", AttentionDecodeRows),
       SH_METHOD("attentionDecodeRowsBf16", AttentionDecodeRowsBf16),
+      SH_METHOD("attentionKvBf16", AttentionKvBf16),
       SH_METHOD("ropeRows", RopeRows),
       SH_METHOD("attentionBackward", AttentionBackward),
       SH_METHOD("crossEntropy", CrossEntropy),

@@ -324,14 +324,15 @@ static void one_query(const QueryPath<E>& path, float* o, float* lse, const floa
 }
 
 // Per-query path (decode, tiny shapes): one query row at a time, dot products over D.
-static void attention_rows(float* out, float* lse, const float* q, const float* k, const float* v,
+template <typename E>
+static void attention_rows(float* out, float* lse, const float* q, const E* k, const E* v,
                            const float* alibi, const int32_t* seg, const AttnShape& s) {
   const Ptrs P{s, s.H / s.Hkv};
   const i64 total = s.B * s.H * s.Tq;
 #pragma omp parallel num_threads(total * s.Tk * s.D >= kRowsParMin ? threads() : 1)
   {
-    std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1)));
-    const QueryPath<float> path = query_path<float>();
+    std::vector<float> sc(static_cast<size_t>(std::max<i64>(s.Tk, 1) + s.D));  // scores, then a widened key
+    const QueryPath<E> path = query_path<E>();
 #pragma omp for schedule(dynamic, 4)
     for (i64 idx = 0; idx < total; ++idx) {  // idx = (b * H + h) * Tq + t, the lse index
       const i64 b = idx / (s.H * s.Tq), h = (idx / s.Tq) % s.H, t = idx % s.Tq;
@@ -465,6 +466,12 @@ static bool use_blocked(const AttnShape& s) { return s.Tq >= attn::kMinBlockedQu
 void attention(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
                const int32_t* seg, const AttnShape& s) {
   if (use_blocked(s)) attention_blocked(out, lse, q, k, v, alibi, seg, s);
+  else attention_rows(out, lse, q, k, v, alibi, seg, s);
+}
+
+void attention_bf16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v, const float* alibi,
+                       const int32_t* seg, const AttnShape& s) {
+  if (use_blocked(s)) attention_blocked_bf16_kv(out, lse, q, k, v, alibi, seg, s);
   else attention_rows(out, lse, q, k, v, alibi, seg, s);
 }
 

@@ -30,10 +30,34 @@ inline void mm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* 
   sgemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
+/** Keys or values [lo, hi) of batch row b, kv head kvh as sgemm reads them: float32 in place (row stride ldk), or
+ *  bf16 (a KV cache held in bf16) widened into buf (row stride D; a widening is exact). */
+struct KvRows {
+  const float* p;
+  i64 ld;
+};
+inline KvRows kv_rows(const float* base, const Layout& L, i64 b, i64 lo, i64, i64 kvh, std::vector<float>&) {
+  return {L.kv(base, b, lo, kvh), L.ldk};
+}
+inline KvRows kv_rows(const uint16_t* base, const Layout& L, i64 b, i64 lo, i64 hi, i64 kvh, std::vector<float>& buf) {
+  const i64 D = L.s.D;
+  if (static_cast<i64>(buf.size()) < (hi - lo) * D) buf.resize(static_cast<size_t>((hi - lo) * D));
+  for (i64 j = lo; j < hi; ++j) {
+    const uint16_t* src = L.kv(base, b, j, kvh);
+    float* dst = buf.data() + (j - lo) * D;
+    for (i64 d = 0; d < D; ++d) {
+      const uint32_t u = static_cast<uint32_t>(src[d]) << 16;
+      std::memcpy(dst + d, &u, sizeof u);
+    }
+  }
+  return {buf.data(), D};
+}
+
 }  // namespace
 
-void attention_blocked(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
-                       const int32_t* seg, const AttnShape& s) {
+template <typename E>
+static void blocked_forward(float* out, float* lse, const float* q, const E* k, const E* v, const float* alibi,
+                            const int32_t* seg, const AttnShape& s) {
   const Layout L(s);
   const i64 qblocks = (s.Tq + kQB - 1) / kQB, G = L.group, D = s.D;
   const i64 tasks = s.B * s.Hkv * qblocks;
@@ -43,6 +67,7 @@ void attention_blocked(float* out, float* lse, const float* q, const float* k, c
     // a block of queries for every head of one kv group, as rows r = (t - t0) * G + g
     std::vector<float> Q(static_cast<size_t>(kQB * G * D)), O(Q.size()), S(static_cast<size_t>(kQB * G * s.Tk));
     std::vector<float> inv(static_cast<size_t>(kQB * G));
+    std::vector<float> wide;  // a bf16 cache's keys, then values, of one task
 #pragma omp for schedule(dynamic, 1)
     for (i64 task = 0; task < tasks; ++task) {
       const i64 b = task / (s.Hkv * qblocks), kvh = (task / qblocks) % s.Hkv, t0 = (task % qblocks) * kQB;
@@ -53,7 +78,10 @@ void attention_blocked(float* out, float* lse, const float* q, const float* k, c
       for (i64 r = 0; r < m; ++r)
         std::memcpy(Q.data() + r * D, L.q(q, b, t0 + r / G, kvh * G + r % G), static_cast<size_t>(D) * sizeof(float));
       // S [m, nk] = scale * Q [m, D] @ K[lo:hi]^T, soft-capped when asked
-      if (nk > 0) mm(false, true, m, nk, D, s.scale, Q.data(), D, L.kv(k, b, lo, kvh), L.ldk, 0.0f, S.data(), nk);
+      if (nk > 0) {
+        const KvRows K = kv_rows(k, L, b, lo, hi, kvh, wide);
+        mm(false, true, m, nk, D, s.scale, Q.data(), D, K.p, K.ld, 0.0f, S.data(), nk);
+      }
       if (s.softcap > 0.0f) cap_block(S.data(), nullptr, m * nk, s);
       const int32_t* segb = seg != nullptr ? seg + b * s.Tk : nullptr;
       for (i64 r = 0; r < m; ++r) {
@@ -74,8 +102,12 @@ void attention_blocked(float* out, float* lse, const float* q, const float* k, c
         lse[(b * s.H + h) * s.Tq + t] = static_cast<float>(mx + std::log(sum));
       }
       // O [m, D] = exp(S - max) @ V[lo:hi], normalised row by row on the way out
-      if (nk > 0) mm(false, false, m, D, nk, 1.0f, S.data(), nk, L.kv(v, b, lo, kvh), L.ldk, 0.0f, O.data(), D);
-      else std::fill(O.begin(), O.end(), 0.0f);
+      if (nk > 0) {
+        const KvRows V = kv_rows(v, L, b, lo, hi, kvh, wide);
+        mm(false, false, m, D, nk, 1.0f, S.data(), nk, V.p, V.ld, 0.0f, O.data(), D);
+      } else {
+        std::fill(O.begin(), O.end(), 0.0f);
+      }
       for (i64 r = 0; r < m; ++r) {
         float* dst = L.q(out, b, t0 + r / G, kvh * G + r % G);
         const float* src = O.data() + r * D;
@@ -83,6 +115,16 @@ void attention_blocked(float* out, float* lse, const float* q, const float* k, c
       }
     }
   }
+}
+
+void attention_blocked(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
+                       const int32_t* seg, const AttnShape& s) {
+  blocked_forward(out, lse, q, k, v, alibi, seg, s);
+}
+
+void attention_blocked_bf16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v,
+                               const float* alibi, const int32_t* seg, const AttnShape& s) {
+  blocked_forward(out, lse, q, k, v, alibi, seg, s);
 }
 
 namespace {

@@ -168,6 +168,10 @@ struct AttnShape {
 };
 void attention(float* out, float* lse, const float* q, const float* k, const float* v, const float* alibi,
                const int32_t* seg, const AttnShape& s);
+/** attention() (forward only) over k and v held as bf16 bits (a KV cache held in bf16): the bits attention() gives over
+ *  k and v widened to float32. */
+void attention_bf16_kv(float* out, float* lse, const float* q, const uint16_t* k, const uint16_t* v, const float* alibi,
+                       const int32_t* seg, const AttnShape& s);
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, const float* alibi, const int32_t* seg,
                         const AttnShape& s);

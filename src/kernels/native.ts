@@ -167,6 +167,7 @@ function wrap(a: NativeAddon): Kernels {
     deltaRuleChunkBackward: a.deltaRuleChunkBackward,
     deltaRuleRecurrent: a.deltaRuleRecurrent,
     attention: a.attention,
+    attentionKvBf16: a.attentionKvBf16,
     attentionDecodeRows: a.attentionDecodeRows,
     attentionDecodeRowsBf16: a.attentionDecodeRowsBf16,
     swigluRows: a.swigluRows,

@@ -141,6 +141,11 @@ export interface Kernels extends LowpKernels {
   attention(out: F32, lse: F32, q: F32, k: F32, v: F32, alibi: F32 | null, seg: Int32Array | null,
     B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
     scale: number, causal: number, window: number, softcap: number): void;
+  /** attention() (forward) over k and v held as bf16 bits (a KV cache held in bf16): the bits attention() gives over
+   *  them widened to float32 (exact), each block of keys widened as it is read. */
+  attentionKvBf16(out: F32, lse: F32, q: F32, k: Uint16Array, v: Uint16Array, alibi: F32 | null, seg: Int32Array | null,
+    B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number,
+    scale: number, causal: number, window: number, softcap: number): void;
   /** The batched decode step's per-token ops over M tokens at once, split by tokens over the decode rows' threads;
    *  each token computed as the single-token call computes it. swigluRows: out = silu(gate) * up over [M, F]. */
   swigluRows(out: F32, gate: F32, up: F32, M: number, F: number): void;

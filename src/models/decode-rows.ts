@@ -364,16 +364,14 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
     const [s, T] = [lay.start[b], rows[b].ids.length];
     const Tk = lay.tokenPos[s] + T;
     const cache = rows[b].cache;
-    let keys: Float32Array, values: Float32Array;
-    if (bf16) { // a long chunk: its cache widened once, then the blocked path as over a float32 cache
-      [keys, values] = [scratch.take('keysWide', Tk * R), scratch.take('valuesWide', Tk * R)];
-      K.bf16ToF32(keys, cache.layerKBits(li), Tk * R);
-      K.bf16ToF32(values, cache.layerVBits(li), Tk * R);
+    const [o, lse, qs] = [out.subarray(s * QD, (s + T) * QD), scratch.take('lse', H * T), q.subarray(s * QD, (s + T) * QD)];
+    if (bf16) { // each block of keys and values widened as it is read
+      K.attentionKvBf16(o, lse, qs, cache.layerKBits(li).subarray(0, Tk * R), cache.layerVBits(li).subarray(0, Tk * R),
+        null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
     } else {
-      [keys, values] = [cache.layerK(li).subarray(0, Tk * R), cache.layerV(li).subarray(0, Tk * R)];
+      K.attention(o, lse, qs, cache.layerK(li).subarray(0, Tk * R), cache.layerV(li).subarray(0, Tk * R),
+        null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
     }
-    K.attention(out.subarray(s * QD, (s + T) * QD), scratch.take('lse', H * T), q.subarray(s * QD, (s + T) * QD),
-      keys, values, null, null, 1, T, Tk, H, Hkv, D, scale, 1, window, 0);
   }
   return out;
 }

@@ -2,7 +2,8 @@
 // capacity and garbage past the length) must equal attention() over that row alone with Tq = 1, bit for bit, for
 // any rows beside it and any thread count; bad arguments are refused with the row named. swigluRows,
 // addRmsnormRows, ropeRows: each token the same bits as a call for it alone, close to the plain kernels, and
-// independent of the thread count.
+// independent of the thread count. Over a KV cache held in bf16 (attentionDecodeRowsBf16, attentionKvBf16): the bits
+// of the float32 kernels over the widened values.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +130,32 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name attentionDecodeRow
       expect(got.every((x) => Number.isFinite(x)), `H ${H} D ${D}`).toBe(true);
       expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(want.buffer)), `H ${H} D ${D}`).toBe(0);
     }
+  });
+
+  it('attentionKvBf16 gives the bits of attention() over k and v widened, on the blocked and the per-query path', () => {
+    const rng = new Rng(25);
+    // [B, Tq, Tk, H, Hkv, D, causal, window, softcap, ALiBi, segments]
+    const shapes: [number, number, number, number, number, number, number, number, number, boolean, boolean][] = [
+      [1, 40, 70, 9, 3, 64, 1, 0, 0, false, false], [2, 17, 17, 4, 2, 37, 1, 6, 0, true, true], [1, 3, 50, 4, 4, 16, 1, 0, 20, false, false],
+      [2, 20, 33, 6, 1, 80, 0, 0, 0, false, true], [1, 64, 200, 2, 1, 128, 1, 0, 0, true, false], [1, 1, 9, 2, 2, 7, 1, 3, 0, false, false],
+    ];
+    for (const [B, Tq, Tk, H, Hkv, D, causal, window, softcap, alibi, seg] of shapes) {
+      const n = B * Tk * Hkv * D;
+      const [k16, v16] = [bf16Cache(k, randn(rng, n)), bf16Cache(k, randn(rng, n))];
+      const q = randn(rng, B * Tq * H * D);
+      const slopes = alibi ? Float32Array.from({ length: H }, (_, h) => 0.3 / (h + 1)) : null;
+      const segs = seg ? Int32Array.from({ length: B * Tk }, (_, j) => ((j % Tk) < Tk / 3 ? 1 : 2)) : null;
+      const rest = [slopes, segs, B, Tq, Tk, H, Hkv, D, 1 / Math.sqrt(D), causal, window, softcap] as const;
+      const [got, want] = [new Float32Array(B * Tq * H * D).fill(NaN), new Float32Array(B * Tq * H * D)];
+      const [lg, lw] = [new Float32Array(B * H * Tq), new Float32Array(B * H * Tq)];
+      k.attentionKvBf16(got, lg, q, k16.bits, v16.bits, ...rest);
+      k.attention(want, lw, q, k16.wide, v16.wide, ...rest);
+      const label = `B ${B} Tq ${Tq} Tk ${Tk} H ${H}/${Hkv} D ${D}`;
+      expect(Buffer.compare(Buffer.from(got.buffer), Buffer.from(want.buffer)), label).toBe(0);
+      expect(Buffer.compare(Buffer.from(lg.buffer), Buffer.from(lw.buffer)), `${label} lse`).toBe(0);
+    }
+    expect(() => k.attentionKvBf16(new Float32Array(8), new Float32Array(2), new Float32Array(8), new Uint16Array(3), new Uint16Array(4),
+      null, null, 1, 1, 1, 2, 1, 4, 0.5, 1, 0, 0)).toThrow(/k|4 values/);
   });
 
   it('refuses a cache shorter than its length, with the list named', () => {

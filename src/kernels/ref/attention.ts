@@ -152,6 +152,17 @@ export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: reado
   }
 }
 
+/** Kernels.attentionKvBf16: k and v widened to float32, then attention(). */
+export function attentionKvBf16(out: FA, lse: FA, q: FA, k: Uint16Array, v: Uint16Array, alibi: FA | null, seg: Int32Array | null,
+  B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void {
+  const n = B * Tk * Hkv * D;
+  if (k.length < n || v.length < n) throw new Error(`attentionKvBf16: k and v need ${n} values, have ${k.length} and ${v.length}`);
+  const [kw, vw] = [new Float32Array(n), new Float32Array(n)];
+  bf16ToF32(kw, k, n);
+  bf16ToF32(vw, v, n);
+  attention(out, lse, q, kw, vw, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+}
+
 /** Kernels.attentionDecodeRowsBf16: the caches widened to float32, then attentionDecodeRows. */
 export function attentionDecodeRowsBf16(out: FA, q: FA, ks: readonly Uint16Array[], vs: readonly Uint16Array[], lens: Int32Array,
   tq: Int32Array, B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void {

@@ -8,7 +8,7 @@ import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
 import { embedding, embeddingBackward, rope, ropeBackward } from './embed-rope.js';
 import { addRmsnormRows, ropeRows, swigluRows } from './decode-rows.js';
-import { attention, attentionBackward, attentionDecodeRows, attentionDecodeRowsBf16 } from './attention.js';
+import { attention, attentionBackward, attentionDecodeRows, attentionDecodeRowsBf16, attentionKvBf16 } from './attention.js';
 import { encoderAttention, encoderAttentionBackward } from './encoder-attention.js';
 import { crossEntropy } from './loss.js';
 import { geglu, gegluBackward } from './geglu.js';
@@ -47,7 +47,7 @@ export const referenceKernelsFA = {
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
   embedding, embeddingBackward, rope, ropeBackward, ropePartial, ropePartialBackward,
-  attention, attentionBackward, attentionDecodeRows, attentionDecodeRowsBf16, swigluRows, addRmsnormRows, ropeRows,
+  attention, attentionBackward, attentionKvBf16, attentionDecodeRows, attentionDecodeRowsBf16, swigluRows, addRmsnormRows, ropeRows,
   encoderAttention, encoderAttentionBackward,
   crossEntropy, softcapCrossEntropy,
   causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
