@@ -32,6 +32,7 @@
         "native/src/k_attention_blocked.cc",
         "native/src/k_loss_optim.cc",
         "native/src/k_convert.cc",
+        "native/src/k_select.cc",
         "native/src/k_geglu.cc",
         "native/src/k_softcap.cc",
         "native/src/bind_softcap_geglu.cc",

@@ -228,6 +228,33 @@ napi_value SumRows(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// topKIds(ids, kth, x, n, k) -> count: the top-k survivors of one row of logits (k_select.cc)
+napi_value TopKIds(napi_env env, napi_callback_info info) {
+  Args a(env, info, "topKIds", 5);
+  const int64_t n = a.dim(3, "n"), k = a.dim(4, "k");
+  if (a.ok() && !(k >= 1 && k <= n)) a.fail("k must be in 1..n, got k " + std::to_string(k) + " and n " + std::to_string(n));
+  int32_t* ids = a.i32(0, "ids", 0);
+  const size_t cap = a.last_length();
+  float* kth = a.f32(1, "kth", 1);
+  const float* x = a.f32(2, "x", static_cast<uint64_t>(n));
+  if (!a.ok()) return nullptr;
+  napi_value result;
+  napi_create_int64(env, top_k_ids(ids, static_cast<i64>(cap), kth, x, n, k), &result);
+  return result;
+}
+
+// argmaxF32(x, n) -> index (k_select.cc)
+napi_value ArgmaxF32(napi_env env, napi_callback_info info) {
+  Args a(env, info, "argmaxF32", 2);
+  const int64_t n = a.dim(1, "n");
+  if (a.ok() && n < 1) a.fail("n must be >= 1");
+  const float* x = a.f32(0, "x", static_cast<uint64_t>(n));
+  if (!a.ok()) return nullptr;
+  napi_value result;
+  napi_create_int64(env, argmax_f32(x, n), &result);
+  return result;
+}
+
 napi_value SumSquares(napi_env env, napi_callback_info info) {
   Args a(env, info, "sumSquares", 2);
   const int64_t n = a.dim(1, "n");
@@ -424,6 +451,8 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("add", Add),
       SH_METHOD("mul", Mul),
       SH_METHOD("scale", Scale),
+      SH_METHOD("topKIds", TopKIds),
+      SH_METHOD("argmaxF32", ArgmaxF32),
       SH_METHOD("axpy", Axpy),
       SH_METHOD("sumRows", SumRows),
       SH_METHOD("sumSquares", SumSquares),

@@ -186,6 +186,13 @@ void attention_decode_rows(float* out, const float* q, const float* const* ks, c
 void attention_decode_rows_bf16(float* out, const float* q, const uint16_t* const* ks, const uint16_t* const* vs,
                                 const i64* lens, const i64* tq, i64 B, const AttnShape& shape);
 
+// ---- sampling (k_select.cc)
+/** The k-th largest of x[0, n) (duplicates counted; the sampler's heap) into *kth, and the ids i with !(x[i] < kth)
+ *  in id order into ids (at most cap of them); returns how many there are. 1 <= k <= n. */
+i64 top_k_ids(int32_t* ids, i64 cap, float* kth, const float* x, i64 n, i64 k);
+/** The first index of x's largest value, as `if (x[i] > x[best]) best = i` finds it (0 when x[0] is NaN). */
+i64 argmax_f32(const float* x, i64 n);
+
 // ---- loss, regularisation, optimiser
 void cross_entropy(float* losses, float* dlogits, const float* logits, const int32_t* targets, i64 N, i64 V,
                    float gradScale);

@@ -3,6 +3,10 @@
 // top-k, top-p, min-p; temperature 0 is greedy (argmax after the penalty).
 import { ShitateError } from '../errors.js';
 import { hash32 } from '../kernels/rng.js';
+import { kernels } from '../kernels/index.js';
+import { kthLargestHeap } from '../kernels/ref/select.js';
+
+export { kthLargestHeap };
 
 export interface SamplerOptions {
   /** 0 = greedy (default); otherwise logits are divided by it before sampling */
@@ -71,7 +75,7 @@ export function makeSampler(opts: SamplerOptions = {}): Sampler {
   return (logits, history) => {
     const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
     // greedy without a penalty reads the logits themselves (their float64 copy compares the same)
-    if (o.temperature === 0) return argmax(o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o));
+    if (o.temperature === 0) return o.repetitionPenalty === 1 ? kernels().argmaxF32(logits, V) : argmax(penalized(logits, history, o));
     if (o.topK > 0 && o.topK < V && o.topK <= HEAP_MAX_K && o.topP === 1 && o.minP === 0) return drawTopK(logits, history, o, rand());
     if (buf?.length !== V) buf = new Float64Array(V);
     return draw(warp(logits, history, o, buf), rand());
@@ -191,18 +195,41 @@ function nucleus(p: Float64Array, topP: number): void {
 function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved, u: number): number {
   // without a penalty the float64 copy would hold the same values: read the logits themselves
   const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
-  const x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
   const T = o.temperature;
-  const kth = kthLargestHeap(x, o.topK, topKScratch.heap(o.topK)) / T;
   let n = 0; // survivors (k, or more on a tie at the k-th value), in id order, in scratch buffers reused per call
   let max = -Infinity;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i] / T;
-    if (v < kth) continue;
-    const { ids, e } = topKScratch.room(n + 1);
-    ids[n] = i;
-    e[n++] = v;
-    max = Math.max(max, v);
+  if (o.repetitionPenalty === 1 && T >= SAFE_T[0] && T <= SAFE_T[1]) {
+    // the candidates from the kernels (one pass over the row): those with x >= the k-th largest x, which within
+    // these temperatures are exactly those with x / T >= (k-th largest) / T (dividing keeps distinct float32 values
+    // distinct and in order), so the same survivors as the loop below
+    const K = kernels();
+    let count = K.topKIds(topKScratch.cand, topKScratch.kth, logits, V, o.topK);
+    if (count > topKScratch.cand.length) {
+      topKScratch.cand = new Int32Array(2 * count);
+      count = K.topKIds(topKScratch.cand, topKScratch.kth, logits, V, o.topK);
+    }
+    const kth = topKScratch.kth[0] / T;
+    const cand = topKScratch.cand;
+    for (let c = 0; c < count; c++) {
+      const i = cand[c];
+      const v = logits[i] / T;
+      if (v < kth) continue;
+      const { ids, e } = topKScratch.room(n + 1);
+      ids[n] = i;
+      e[n++] = v;
+      max = Math.max(max, v);
+    }
+  } else {
+    const x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
+    const kth = kthLargestHeap(x, o.topK, topKScratch.heap(o.topK)) / T;
+    for (let i = 0; i < x.length; i++) {
+      const v = x[i] / T;
+      if (v < kth) continue;
+      const { ids, e } = topKScratch.room(n + 1);
+      ids[n] = i;
+      e[n++] = v;
+      max = Math.max(max, v);
+    }
   }
   const { ids, e } = topKScratch;
   let sum = 0;
@@ -218,8 +245,14 @@ function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved,
   return ids[inverseCdf(e, total, u, n)];
 }
 
+/** Temperatures within which dividing float32 logits by T in float64 neither overflows nor leaves the normal
+ *  range, so it keeps every distinct value distinct and in order (drawTopK's kernel path relies on it). */
+const SAFE_T = [1e-30, 1e30] as const;
+
 /** drawTopK's buffers, grown as needed: sampling runs one token at a time, so every sampler can share them. */
 const topKScratch = {
+  cand: new Int32Array(256),
+  kth: new Float32Array(1),
   ids: new Int32Array(64),
   e: new Float64Array(64),
   h: new Float64Array(64),
@@ -263,36 +296,6 @@ function inverseCdf(w: ArrayLike<number>, total: number, u: number, n = w.length
 
 /** Top-k sizes selected with a heap (one pass over the logits) rather than quickselect (a copy and several passes). */
 const HEAP_MAX_K = 256;
-
-/** The k-th largest value of a, duplicates counted (what kthLargest returns), for k <= a.length: a min-heap of the
- *  k largest values seen so far; a is not changed. NaN never enters the heap (as with quickselect, no order). */
-export function kthLargestHeap(a: Float64Array | Float32Array, k: number, scratch?: Float64Array): number {
-  const h = scratch && scratch.length >= k ? scratch : new Float64Array(k);
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i];
-    if (n < k) {
-      let j = n++; // sift up
-      while (j > 0 && h[(j - 1) >> 1] > v) {
-        h[j] = h[(j - 1) >> 1];
-        j = (j - 1) >> 1;
-      }
-      h[j] = v;
-    } else if (v > h[0]) {
-      let j = 0; // replace the smallest and sift down
-      for (;;) {
-        const l = 2 * j + 1;
-        if (l >= k) break;
-        const c = l + 1 < k && h[l + 1] < h[l] ? l + 1 : l;
-        if (h[c] >= v) break;
-        h[j] = h[c];
-        j = c;
-      }
-      h[j] = v;
-    }
-  }
-  return h[0];
-}
 
 /** The k-th largest value of a (a is reordered): quickselect with a three-way partition, so long runs of
  *  equal values (a flat distribution, masked entries) stay linear. */

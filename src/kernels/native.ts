@@ -186,6 +186,8 @@ function wrap(a: NativeAddon): Kernels {
     f32ToBf16: a.f32ToBf16,
     f32ToF16: a.f32ToF16,
     lineOffset: a.lineOffset,
+    topKIds: a.topKIds,
+    argmaxF32: a.argmaxF32,
     ...lowpKernels(a),
   };
 }

@@ -247,4 +247,10 @@ export interface Kernels extends LowpKernels {
    *  always 0 in the reference (its loops do not care). lineAligned* in src/tensor/aligned.ts uses it to start
    *  large weight copies on a cache line. */
   lineOffset(x: ArrayBufferView): number;
+  /** The sampler's top-k over one row of logits x[0, n): kth[0] = the k-th largest value (duplicates counted; NaN
+   *  enters only among the first k), ids = every i with !(x[i] < kth) in id order, at most ids.length of them;
+   *  returns how many there are (call again with room for them when more). 1 <= k <= n. */
+  topKIds(ids: Int32Array, kth: F32, x: F32, n: number, k: number): number;
+  /** The first index of x[0, n)'s largest value, as `if (x[i] > x[best]) best = i` finds it (0 when x[0] is NaN). */
+  argmaxF32(x: F32, n: number): number;
 }

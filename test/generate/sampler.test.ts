@@ -130,6 +130,10 @@ describe('top-k sampling on the survivors only', () => {
         const opts = { temperature, topK: k, seed, repetitionPenalty: 1.3, vocabLimit: Math.max(1, xs.length - 3) };
         const [fastP, fullP] = [makeSampler(opts), makeSampler({ ...opts, minP: 1e-300 })];
         for (let i = 0; i < 20; i++) expect(fastP(logits, history)).toBe(fullP(logits, history));
+        // a vocabulary limit without a penalty: the kernels' candidates from the first ids only
+        const cut = { temperature, topK: Math.min(k, xs.length - 1), seed, vocabLimit: xs.length - 1 };
+        const [fastV, fullV] = [makeSampler(cut), makeSampler({ ...cut, minP: 1e-300 })];
+        for (let i = 0; i < 20; i++) expect(fastV(logits, history)).toBe(fullV(logits, history));
       }));
   });
 });

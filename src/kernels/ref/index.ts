@@ -20,6 +20,7 @@ import { deltaRuleChunk, deltaRuleRecurrent } from './delta-rule.js';
 import { deltaRuleChunkBackward } from './delta-rule-backward.js';
 import { adamw } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
+import { argmaxF32, topKIds } from './select.js';
 import {
   addRmsnorm, attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, bf16Accumulate, bf16LinearGrad, bf16LinearOut, crossEntropyBf16,
   gemmBf16Ld, rmsnormBf16, ropeBf16, swigluBf16, swigluBf16Backward,
@@ -55,6 +56,7 @@ export const referenceKernelsFA = {
   adamw,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
   lineOffset: () => 0,
+  topKIds, argmaxF32,
   gemmBf16Ld, bf16LinearOut, bf16LinearGrad, bf16Accumulate, swigluBf16, swigluBf16Backward, rmsnormBf16, addRmsnorm,
   attentionBf16, attentionBf16Backward, attentionBf16Bits, attentionBf16BitsBackward, crossEntropyBf16, ropeBf16,
 } satisfies Kernels;
