@@ -223,9 +223,28 @@ function adapterRows(lin: Linear, slot: number, y: Float32Array, x: Float32Array
   }
 }
 
+/** Int32 buffers reused from step to step, one per role (a step's ids, positions and layout never outlive it). A
+ *  fresh Int32Array of more than 16 values lives outside V8's heap, and the handful a step made had V8 collect
+ *  garbage every step or two under "external memory pressure" (3-7 ms each, with the model's weights outside the
+ *  heap too). */
+const intBufs = new Map<string, Int32Array>();
+
+/** n int32 values for `role`, to be written whole before they are read. */
+function ints(role: string, n: number): Int32Array {
+  let buf = intBufs.get(role);
+  if (!buf || buf.length < n) {
+    buf = new Int32Array(Math.max(n, 2 * (buf?.length ?? 16)));
+    intBufs.set(role, buf);
+  }
+  return buf.subarray(0, n);
+}
+
 /** The first position of each row (its cache's length), checked against the model's context. */
 function rowPositions(model: DecoderModel, rows: readonly DecodeRow[]): Int32Array {
-  const pos = Int32Array.from(rows, (r) => r.cache.length);
+  const pos = ints('pos', rows.length);
+  rows.forEach((r, b) => {
+    pos[b] = r.cache.length;
+  });
   let last = 0;
   for (const [b, r] of rows.entries()) {
     if (r.cache.batch !== 1) {
@@ -265,13 +284,13 @@ interface Layout {
 const PER_QUERY_MAX = 8192;
 
 function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
-  const start = new Int32Array(rows.length);
+  const start = ints('start', rows.length);
   let M = 0;
   rows.forEach((r, b) => {
     start[b] = M;
     M += r.ids.length;
   });
-  const tokenPos = new Int32Array(M);
+  const tokenPos = ints('tokenPos', M);
   const perQuery: number[] = [];
   const blocked: number[] = [];
   rows.forEach((r, b) => {
@@ -279,8 +298,12 @@ function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
     for (let t = 0; t < T; t++) tokenPos[start[b] + t] = pos[b] + t;
     (T === 1 || T * (pos[b] + T) <= PER_QUERY_MAX ? perQuery : blocked).push(b);
   });
-  const tq = Int32Array.from(perQuery, (b) => rows[b].ids.length);
-  const lens = Int32Array.from(perQuery, (b, i) => pos[b] + tq[i]);
+  const tq = ints('tq', perQuery.length);
+  const lens = ints('lens', perQuery.length);
+  perQuery.forEach((b, i) => {
+    tq[i] = rows[b].ids.length;
+    lens[i] = pos[b] + tq[i];
+  });
   const perQueryTokens = tq.reduce((n, t) => n + t, 0);
   return { start, M, tokenPos, perQuery, lens, tq, perQueryTokens, blocked };
 }
@@ -400,7 +423,7 @@ function decodeStep(model: DecoderModel, index: Map<Linear, number>, scratch: Sc
     return out;
   };
 
-  const ids = new Int32Array(M);
+  const ids = ints('ids', M);
   rows.forEach((r, b) => ids.set(r.ids, lay.start[b]));
   // the residual stream alternates between two step buffers: each add writes the other one
   let inA = true;
