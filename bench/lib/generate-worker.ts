@@ -2,7 +2,7 @@
 // separately, one generation per `go N` (see lockstep.ts). Run by bench/generate.ts as a child process. It runs
 // what `shitate generate` runs: a model with a row decoder prefills through it in PREFILL_CHUNK-token chunks and
 // decodes one row per step; other models (hybrids) through their own forward.
-import { loadModel, rowDecoder, setKvCacheFormat, type ForwardOutput, type CausalLM, type KvCacheFormat, type RowDecoder } from '../../src/models/index.js';
+import { kvCacheFormat, loadModel, rowDecoder, setKvCacheFormat, type ForwardOutput, type CausalLM, type KvCacheFormat, type RowDecoder } from '../../src/models/index.js';
 import { PREFILL_CHUNK } from '../../src/generate/session.js';
 import { holdWeightsBf16, holdWeightsInt8, noGrad, setWeightFormat, type WeightFormat } from '../../src/tensor/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
@@ -36,7 +36,7 @@ interface Run {
 
 /** Prefill the prompt (its last logits give the first new token), then n-1 single-token decode steps. */
 function generate(model: CausalLM, rows: RowDecoder | null, ids: Int32Array, n: number): Run {
-  const cache = model.createCache(1, ids.length + n); // keys and values, or recurrent state (hybrids)
+  const cache = model.createCache(1, ids.length + n, kvCacheFormat(rows !== null)); // keys and values, or recurrent state (hybrids)
   const t0 = performance.now();
   if (rows) {
     const adapters = rows.attached();

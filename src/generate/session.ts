@@ -4,7 +4,7 @@
 // prompt chunks, the same kernels, each row computed as it would be alone), other models through their own forward,
 // and the same sampler, so a seeded request gives the same tokens alone or under load.
 import { ShitateError } from '../errors.js';
-import { KVCache, rowDecoder, type DecodeRow, type LinearAdapter, type RowDecoder } from '../models/index.js';
+import { KVCache, kvCacheFormat, rowDecoder, type DecodeRow, type KvCacheFormat, type LinearAdapter, type RowDecoder } from '../models/index.js';
 import { noGrad } from '../tensor/index.js';
 import { plan, type FinishReason, type GenDone, type GenEvent, type GenerateOptions, type GenerateTarget, type Plan } from './request.js';
 
@@ -40,11 +40,17 @@ export class Generation {
     const { model } = target;
     const cfg = model.config;
     const capacity = promptIds.length + this.plan.maxNew;
-    this.cache = model.createCache ? model.createCache(1, capacity) : new KVCache(cfg.numLayers, 1, capacity, cfg.numKvHeads, cfg.headDim);
-    this.history = [...promptIds];
     this.rows = rowDecoder(model);
+    const format = kvCacheFormat(this.rows !== null);
+    this.cache = model.createCache ? model.createCache(1, capacity, format) : new KVCache(cfg.numLayers, 1, capacity, cfg.numKvHeads, cfg.headDim, format);
+    this.history = [...promptIds];
     // models without a row decoder prefill in one forward, as they always have
     this.chunk = this.rows ? PREFILL_CHUNK : Math.max(1, promptIds.length);
+  }
+
+  /** How this generation's cache holds keys and values. */
+  get kvFormat(): KvCacheFormat {
+    return this.cache.format;
   }
 
   get phase(): Phase {

@@ -6,7 +6,7 @@
 import { Tensor, addRmsnorm, compactFrozenWeights, embedding, linear, rmsnorm, rmsnormForGemm, scale, view } from '../tensor/index.js';
 import { headLoss } from './head-loss.js';
 import { ShitateError } from '../errors.js';
-import { KVCache } from './kv-cache.js';
+import { KVCache, type KvCacheFormat } from './kv-cache.js';
 import type { Linear } from './linear.js';
 import { RotaryTables } from './rope.js';
 import { linearsOf, namedWeightsOf, type LoadedTable } from './params.js';
@@ -68,9 +68,9 @@ export class DecoderModel implements CausalLM {
     return namedWeightsOf(this.table, this.loaded);
   }
 
-  createCache(batch: number, capacity: number): KVCache {
+  createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache {
     const c = this.config;
-    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim);
+    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim, format);
   }
 
   /** Absolute positions (default: cache length + t), checked against the context; grows the rotary tables. */

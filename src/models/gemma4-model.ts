@@ -6,7 +6,7 @@
 // Reference: transformers' modeling_gemma4.py (Gemma4TextModel / Gemma4ForCausalLM, eager attention, float32).
 import { type Tensor, add, attention, geglu, narrow, rope, scale, view } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
-import { KVCache } from './kv-cache.js';
+import { KVCache, type KvCacheFormat } from './kv-cache.js';
 import { applyLinear } from './linear.js';
 import { TableModel } from './table-model.js';
 import { highestPosition, inputPositions } from './decoder.js';
@@ -160,13 +160,13 @@ export class Gemma4Model extends TableModel<Gemma4Table> {
   }
 
   /** KV-sharing layers keep no cache of their own (zero-width rows). */
-  override createCache(batch: number, capacity: number): KVCache {
+  override createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache {
     const c = this.config;
     const layouts = c.layerTypes.map((_, li) => {
       const { D, Hkv } = layerDims(c, li);
       return { kvHeads: c.gemma4.kvSource[li] === null ? Hkv : 0, headDim: D };
     });
-    return new KVCache(layouts, batch, capacity);
+    return new KVCache(layouts, batch, capacity, 0, 0, format);
   }
 
   /** Per-layer inputs [B, T, L, P]: (norm(proj(x) * C^-1/2) + embed_per_layer(ids) * sqrt(P)) * 2^-1/2. */

@@ -19,10 +19,12 @@ let chosen: KvCacheFormat | 'auto' = 'auto';
 
 /** The format later caches are created in when none is given (process-wide, like the weight format): the one set by
  *  setKvCacheFormat, else ('auto') bf16 beside bf16 or int8 weights (what transformers keeps for a bf16 model, and
- *  llama.cpp's f16 default) and float32 beside float32 weights. */
-export function kvCacheFormat(): KvCacheFormat {
+ *  llama.cpp's f16 default) and float32 beside float32 weights. `decodesInRows` false: for a model whose own forward
+ *  decodes (no batched row decoder), where 'auto' keeps float32, since the forward is handed the whole cache widened
+ *  at every step (a bf16 cache then costs a copy per layer and token; asked for by name, it is still bf16). */
+export function kvCacheFormat(decodesInRows = true): KvCacheFormat {
   if (chosen !== 'auto') return chosen;
-  return weightFormat() === 'f32' ? 'f32' : 'bf16';
+  return decodesInRows && weightFormat() !== 'f32' ? 'bf16' : 'f32';
 }
 
 /** Sets the format of caches created from now on ('auto': follow the weight format); returns the previous setting. */

@@ -7,7 +7,7 @@
 import { type Tensor, add, attention, causalConv1d, embedding, mul, rmsnorm, rope, swiglu, view } from '../tensor/index.js';
 import { mixContext, need as needOf, type MixContext } from './hybrid-parts.js';
 import { splitLast } from './fused.js';
-import { KVCache, type LayerLayout } from './kv-cache.js';
+import { KVCache, type KvCacheFormat, type LayerLayout } from './kv-cache.js';
 import { applyLinear } from './linear.js';
 import type { Lfm2Config, Lfm2LayerSpec, Lfm2Table } from './lfm2.js';
 import type { LoadedRecord, LoadedTable } from './params.js';
@@ -30,12 +30,12 @@ export class Lfm2Model extends TableModel<Lfm2Table> {
   }
 
   /** Keys and values on attention layers; the short convolution's history on conv layers. */
-  override createCache(batch: number, capacity: number): KVCache {
+  override createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache {
     const c = this.config;
     const layouts = c.lfm2.kinds.map((kind): LayerLayout => (kind === 'full'
       ? { kvHeads: c.numKvHeads, headDim: c.headDim }
       : { conv: { channels: c.hiddenSize, kernel: c.lfm2.convKernel }, delta: null }));
-    return new KVCache(layouts, batch, capacity);
+    return new KVCache(layouts, batch, capacity, 0, 0, format);
   }
 
   forward(input: ForwardInput): ForwardOutput {

@@ -12,7 +12,7 @@ import {
 import { mixContext, need as needOf, type MixContext } from './hybrid-parts.js';
 import { splitLast } from './fused.js';
 import { gemmaNorm } from './gemma-blocks.js';
-import { KVCache, type LayerLayout } from './kv-cache.js';
+import { KVCache, type KvCacheFormat, type LayerLayout } from './kv-cache.js';
 import { applyLinear, type Linear } from './linear.js';
 import type { LoadedRecord, LoadedTable } from './params.js';
 import type { Qwen35Config, Qwen35LayerSpec, Qwen35Table } from './qwen3_5.js';
@@ -38,7 +38,7 @@ export class Qwen35Model extends TableModel<Qwen35Table> {
   }
 
   /** Keys and values on attention layers; conv history and delta-rule state on linear-attention layers. */
-  override createCache(batch: number, capacity: number): KVCache {
+  override createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache {
     const c = this.config;
     const s = c.qwen35;
     const layouts = s.kinds.map((kind): LayerLayout => (kind === 'full'
@@ -47,7 +47,7 @@ export class Qwen35Model extends TableModel<Qwen35Table> {
         conv: { channels: 2 * s.kHeads * s.kDim + s.vHeads * s.vDim, kernel: s.convKernel },
         delta: { heads: s.vHeads, keyDim: s.kDim, valueDim: s.vDim },
       }));
-    return new KVCache(layouts, batch, capacity);
+    return new KVCache(layouts, batch, capacity, 0, 0, format);
   }
 
   forward(input: ForwardInput): ForwardOutput {

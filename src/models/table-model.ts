@@ -3,7 +3,7 @@
 // Legend: B batch, T tokens, C hidden, V vocab.
 import { type Tensor, linear, view } from '../tensor/index.js';
 import { headLoss } from './head-loss.js';
-import { KVCache } from './kv-cache.js';
+import { KVCache, type KvCacheFormat } from './kv-cache.js';
 import type { Linear } from './linear.js';
 import { lastRows } from './decoder.js';
 import { linearsOf, namedWeightsOf, type LoadedTable, type ParamTable } from './params.js';
@@ -22,9 +22,9 @@ export abstract class TableModel<T extends ParamTable> implements CausalLM {
     return namedWeightsOf(this.table, this.loaded);
   }
 
-  createCache(batch: number, capacity: number): KVCache {
+  createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache {
     const c = this.config;
-    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim);
+    return new KVCache(c.numLayers, batch, capacity, c.numKvHeads, c.headDim, format);
   }
 }
 

@@ -3,7 +3,7 @@
 // Legend: B batch, T tokens, C hidden, H heads, Hkv kv heads, D head dim, F ffn, V vocab, L layers.
 import type { Tensor } from '../tensor/index.js';
 import type { Linear } from './linear.js';
-import type { KVCache } from './kv-cache.js';
+import type { KVCache, KvCacheFormat } from './kv-cache.js';
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
@@ -105,6 +105,7 @@ export interface CausalLM {
   /** Every weight under its HF name, each tensor once (a tied LM head appears as the embedding only), in
    *  parameter-table order: what a saved or merged folder holds and what full fine-tuning trains. */
   namedWeights(): NamedTensor[];
-  /** A cache for `batch` rows of up to `capacity` positions, laid out as this model's layers need. */
-  createCache(batch: number, capacity: number): KVCache;
+  /** A cache for `batch` rows of up to `capacity` positions, laid out as this model's layers need; keys and values
+   *  in `format` (default: the process's, kvCacheFormat()). */
+  createCache(batch: number, capacity: number, format?: KvCacheFormat): KVCache;
 }
