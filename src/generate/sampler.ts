@@ -196,40 +196,38 @@ function drawTopK(logits: Float32Array, history: readonly number[], o: Resolved,
   // without a penalty the float64 copy would hold the same values: read the logits themselves
   const V = o.vocabLimit === null ? logits.length : Math.min(logits.length, o.vocabLimit);
   const T = o.temperature;
-  let n = 0; // survivors (k, or more on a tie at the k-th value), in id order, in scratch buffers reused per call
-  let max = -Infinity;
+  // the ids to look at: the kernels' candidates (one pass over the row), those with x >= the k-th largest x, which
+  // within these temperatures are exactly those with x / T >= (k-th largest) / T (dividing keeps distinct float32
+  // values distinct and in order), so the same survivors as every id; else every id
+  let x: Float32Array | Float64Array;
+  let cand: Int32Array | null = null;
+  let count: number;
+  let kth: number;
   if (o.repetitionPenalty === 1 && T >= SAFE_T[0] && T <= SAFE_T[1]) {
-    // the candidates from the kernels (one pass over the row): those with x >= the k-th largest x, which within
-    // these temperatures are exactly those with x / T >= (k-th largest) / T (dividing keeps distinct float32 values
-    // distinct and in order), so the same survivors as the loop below
     const K = kernels();
-    let count = K.topKIds(topKScratch.cand, topKScratch.kth, logits, V, o.topK);
+    x = logits;
+    count = K.topKIds(topKScratch.cand, topKScratch.kth, logits, V, o.topK);
     if (count > topKScratch.cand.length) {
       topKScratch.cand = new Int32Array(2 * count);
       count = K.topKIds(topKScratch.cand, topKScratch.kth, logits, V, o.topK);
     }
-    const kth = topKScratch.kth[0] / T;
-    const cand = topKScratch.cand;
-    for (let c = 0; c < count; c++) {
-      const i = cand[c];
-      const v = logits[i] / T;
-      if (v < kth) continue;
-      const { ids, e } = topKScratch.room(n + 1);
-      ids[n] = i;
-      e[n++] = v;
-      max = Math.max(max, v);
-    }
+    cand = topKScratch.cand;
+    kth = topKScratch.kth[0] / T;
   } else {
-    const x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
-    const kth = kthLargestHeap(x, o.topK, topKScratch.heap(o.topK)) / T;
-    for (let i = 0; i < x.length; i++) {
-      const v = x[i] / T;
-      if (v < kth) continue;
-      const { ids, e } = topKScratch.room(n + 1);
-      ids[n] = i;
-      e[n++] = v;
-      max = Math.max(max, v);
-    }
+    x = o.repetitionPenalty === 1 ? logits.subarray(0, V) : penalized(logits, history, o);
+    kth = kthLargestHeap(x, o.topK, topKScratch.heap(o.topK)) / T;
+    count = x.length;
+  }
+  let n = 0; // survivors (k, or more on a tie at the k-th value), in id order, in scratch buffers reused per call
+  let max = -Infinity;
+  for (let c = 0; c < count; c++) {
+    const i = cand ? cand[c] : c;
+    const v = x[i] / T;
+    if (v < kth) continue;
+    const { ids, e } = topKScratch.room(n + 1);
+    ids[n] = i;
+    e[n++] = v;
+    max = Math.max(max, v);
   }
   const { ids, e } = topKScratch;
   let sum = 0;
