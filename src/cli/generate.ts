@@ -45,7 +45,8 @@ export const SAMPLING_HELP = `  --model, -m DIR           Hugging Face model fol
                             token, faster decode; logits within bf16 rounding) or int8 ones with a scale per
                             output channel (a quarter; logits move by a few percent) (shitate doctor shows the path)
   --kv-cache f32|bf16|auto  how the cache holds keys and values: bf16 halves its memory and what attention reads
-                            per token (default auto: bf16 with --weights bf16 or int8, else f32)`;
+                            per token (default auto: bf16 with --weights bf16 or int8 for the Llama-shaped
+                            families, else f32)`;
 
 function num(p: Parsed, name: string, integer: boolean): number | undefined {
   const s = flagStr(p, name);

@@ -23,7 +23,7 @@ export const SERVE_SCHEMA: Schema = {
   chatTemplateKwargs: { type: 'json', nullable: true, help: 'default chat template variables as JSON, e.g. {"enable_thinking": false}; a request\'s chat_template_kwargs win' },
   reasoning: { type: 'boolean', help: 'return <think> blocks as reasoning_content, as vLLM\'s reasoning parser does (models whose template writes them)' },
   weights: { type: 'string', choices: ['f32', 'bf16', 'int8'], help: 'format the base weights are multiplied in: bf16 reads half the bytes per token (faster decode, logits within bf16 rounding), int8 (a scale per output channel) a quarter' },
-  kvCache: { type: 'string', choices: ['auto', 'f32', 'bf16'], help: 'how each generation\'s cache holds keys and values: bf16 halves its memory and what attention reads per token; auto: bf16 with bf16 or int8 weights, else f32' },
+  kvCache: { type: 'string', choices: ['auto', 'f32', 'bf16'], help: 'how each generation\'s cache holds keys and values: bf16 halves its memory and what attention reads per token; auto: bf16 with bf16 or int8 weights for the Llama-shaped families, else f32' },
 };
 
 export interface ServeConfig {
