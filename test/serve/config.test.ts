@@ -37,5 +37,11 @@ describe('serve settings', () => {
     })();
     expect(err).toBeInstanceOf(ShitateError);
     expect((err as ShitateError).message).toContain('max_concurrent');
+    // the KV cache's format: one of the choices, from the file, the environment or a flag
+    const file = path.join(tempDir('shitate-serve-cfg-'), 'serve.yaml');
+    fs.writeFileSync(file, 'kv_cache: fp8\n');
+    expect(() => resolveServeConfig(file, {}, {})).toThrow(/kv_cache/);
+    expect(resolveServeConfig(null, { SHITATE_KV_CACHE: 'bf16' }, {}).values.kvCache).toBe('bf16');
+    expect(resolveServeConfig(null, {}, { kvCache: 'f32' }).values.kvCache).toBe('f32');
   });
 });
