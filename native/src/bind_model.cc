@@ -101,6 +101,20 @@ AttnShape read_attn_shape(Args& a, size_t first) {
 
 namespace {
 
+/** Keys or values as the cache holds them: a Float32Array, or a Uint16Array of bf16 bits. */
+template <typename E>
+static E* kv_arg(Args& a, size_t i, const char* name, uint64_t n) {
+  if constexpr (std::is_same_v<E, float>) return a.f32(i, name, n);
+  else return a.u16(i, name, n);
+}
+
+/** A list of B such arrays (one per batch row), element b with at least need[b] values. */
+template <typename E>
+static bool kv_list(Args& a, size_t i, const char* name, size_t B, const uint64_t* need, E** out) {
+  if constexpr (std::is_same_v<E, float>) return a.f32_list(i, name, B, need, out);
+  else return a.u16_list(i, name, B, need, out);
+}
+
 // attention(out, lse, q, k, v, alibi | null, seg | null, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
 // attentionKvBf16 the same with k and v as Uint16Array of bf16 bits.
 template <typename E>
@@ -111,21 +125,14 @@ static napi_value attention_binding(napi_env env, napi_callback_info info, const
   float* out = a.f32(0, "out", qn);
   float* lse = a.f32(1, "lse", mulz(s.B, s.H, s.Tq));
   const float* q = a.f32(2, "q", qn);
+  const E* k = kv_arg<E>(a, 3, "k", kn);
+  const E* v = kv_arg<E>(a, 4, "v", kn);
   const float* alibi = a.f32(5, "alibi", s.H, true);
   const int32_t* seg = a.i32(6, "seg", mulz(s.B, s.Tk), true);
-  if constexpr (std::is_same_v<E, float>) {
-    const float* k = a.f32(3, "k", kn);
-    const float* v = a.f32(4, "v", kn);
-    if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
-    if (!a.ok()) return nullptr;
-    attention(out, lse, q, k, v, alibi, seg, s);
-  } else {
-    const uint16_t* k = a.u16(3, "k", kn);
-    const uint16_t* v = a.u16(4, "v", kn);
-    if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
-    if (!a.ok()) return nullptr;
-    attention_bf16_kv(out, lse, q, k, v, alibi, seg, s);
-  }
+  if (a.ok() && seg != nullptr && s.Tq > s.Tk) a.fail("segment ids need Tq <= Tk");
+  if (!a.ok()) return nullptr;
+  if constexpr (std::is_same_v<E, float>) attention(out, lse, q, k, v, alibi, seg, s);
+  else attention_bf16_kv(out, lse, q, k, v, alibi, seg, s);
   return nullptr;
 }
 
@@ -172,17 +179,11 @@ static napi_value decode_rows_binding(napi_env env, napi_callback_info info, con
   float* out = a.f32(0, "out", qn);
   const float* q = a.f32(1, "q", qn);
   std::vector<E*> ks(static_cast<size_t>(B)), vs(static_cast<size_t>(B));
-  if constexpr (std::is_same_v<E, float>) {
-    if (!a.ok() || !a.f32_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
-        !a.f32_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
-      return nullptr;
-    attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
-  } else {
-    if (!a.ok() || !a.u16_list(2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
-        !a.u16_list(3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
-      return nullptr;
-    attention_decode_rows_bf16(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
-  }
+  if (!a.ok() || !kv_list<E>(a, 2, "ks", static_cast<size_t>(B), need.data(), ks.data()) ||
+      !kv_list<E>(a, 3, "vs", static_cast<size_t>(B), need.data(), vs.data()))
+    return nullptr;
+  if constexpr (std::is_same_v<E, float>) attention_decode_rows(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
+  else attention_decode_rows_bf16(out, q, ks.data(), vs.data(), len.data(), queries.data(), B, s);
   return nullptr;
 }
 

@@ -14,6 +14,7 @@
 #include "fastmath.h"
 #include "cpu_path.h"
 #include "kernels.h"
+#include "lowp.h"
 #include "row_pool.h"
 #include "vec8.h"
 
@@ -32,12 +33,7 @@ constexpr i64 kRowsParMin = i64(1) << 21;
 
 /** One cached value as float32. */
 inline float wide1(float x) { return x; }
-inline float wide1(uint16_t h) {
-  const uint32_t u = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
+inline float wide1(uint16_t h) { return bf16_widen(h); }
 
 /** Eight cached values as float32. */
 inline v8 ld8(const float* p) { return load8(p); }

@@ -11,6 +11,7 @@
 #include "attention_blocks.h"
 #include "gemm_backend.h"
 #include "fastmath.h"
+#include "lowp.h"
 
 namespace sh {
 
@@ -45,10 +46,7 @@ inline KvRows kv_rows(const uint16_t* base, const Layout& L, i64 b, i64 lo, i64 
   for (i64 j = lo; j < hi; ++j) {
     const uint16_t* src = L.kv(base, b, j, kvh);
     float* dst = buf.data() + (j - lo) * D;
-    for (i64 d = 0; d < D; ++d) {
-      const uint32_t u = static_cast<uint32_t>(src[d]) << 16;
-      std::memcpy(dst + d, &u, sizeof u);
-    }
+    for (i64 d = 0; d < D; ++d) dst[d] = bf16_widen(src[d]);
   }
   return {buf.data(), D};
 }

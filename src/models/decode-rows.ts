@@ -276,6 +276,8 @@ interface Layout {
   perQueryTokens: number;
   /** rows whose chunk attends through attention()'s blocked path */
   blocked: number[];
+  /** whether the rows' caches hold bf16 (else float32) keys and values */
+  bf16: boolean;
 }
 
 /** A chunk of T queries over Tk cached positions attends one query at a time up to this many query-key pairs (a
@@ -305,7 +307,7 @@ function layout(rows: readonly DecodeRow[], pos: Int32Array): Layout {
     lens[i] = pos[b] + tq[i];
   });
   const perQueryTokens = tq.reduce((n, t) => n + t, 0);
-  return { start, M, tokenPos, perQuery, lens, tq, perQueryTokens, blocked };
+  return { start, M, tokenPos, perQuery, lens, tq, perQueryTokens, blocked, bf16: cacheFormat(rows) === 'bf16' };
 }
 
 /** Copies the query rows of the given rows between the step's [M, width] layout and a packed buffer holding only
@@ -324,6 +326,19 @@ function movePacked(packed: Float32Array, full: Float32Array, lay: Layout, rows:
 /** The per-row key and value buffers handed to attentionDecodeRows (float32 caches) or attentionDecodeRowsBf16 (bf16
  *  caches), reused from layer to layer (it reads the first B). */
 const cacheLists = { ks: [] as Float32Array[], vs: [] as Float32Array[], ks16: [] as Uint16Array[], vs16: [] as Uint16Array[] };
+
+/** Fills ks and vs with the first B1 rows' layer buffers (read by `key` and `value`), runs `call` and empties them
+ *  again (the lists hold no cache past the call and keep their length: no reallocation). */
+function withCacheLists<T>(ks: T[], vs: T[], none: T, rows: readonly DecodeRow[], which: readonly number[],
+  key: (c: KVCache) => T, value: (c: KVCache) => T, call: () => void): void {
+  which.forEach((b, i) => {
+    ks[i] = key(rows[b].cache);
+    vs[i] = value(rows[b].cache);
+  });
+  call();
+  ks.fill(none, 0, which.length);
+  vs.fill(none, 0, which.length);
+}
 
 /** The format every row's cache holds its keys and values in (a step's rows share one kernel call). */
 function cacheFormat(rows: readonly DecodeRow[]): KvCacheFormat {
@@ -356,30 +371,19 @@ function rowsAttention(model: DecoderModel, li: number, rows: readonly DecodeRow
   const QD = H * D;
   rows.forEach((r, b) => r.cache.appendRows(li, k, v, lay.start[b], r.ids.length));
   const B1 = lay.perQuery.length;
-  const bf16 = cacheFormat(rows) === 'bf16';
+  const { bf16 } = lay;
   if (B1 > 0) {
     const dense = B1 === rows.length; // every row attends per query: q and out are packed as the kernel takes them
     const q1 = dense ? q : scratch.take('q1', lay.perQueryTokens * QD);
     const o1 = dense ? out : scratch.take('o1', lay.perQueryTokens * QD);
     if (!dense) movePacked(q1, q, lay, rows, lay.perQuery, QD, true);
+    const { ks, vs, ks16, vs16 } = cacheLists;
     if (bf16) {
-      const { ks16, vs16 } = cacheLists;
-      lay.perQuery.forEach((b, i) => {
-        ks16[i] = rows[b].cache.layerKBits(li);
-        vs16[i] = rows[b].cache.layerVBits(li);
-      });
-      K.attentionDecodeRowsBf16(o1, q1, ks16, vs16, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
-      ks16.fill(NO_BUFFER16, 0, B1); // hold no cache past the call (the lists keep their length: no reallocation)
-      vs16.fill(NO_BUFFER16, 0, B1);
+      withCacheLists(ks16, vs16, NO_BUFFER16, rows, lay.perQuery, (c) => c.layerKBits(li), (c) => c.layerVBits(li),
+        () => K.attentionDecodeRowsBf16(o1, q1, ks16, vs16, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0));
     } else {
-      const { ks, vs } = cacheLists;
-      lay.perQuery.forEach((b, i) => {
-        ks[i] = rows[b].cache.layerK(li);
-        vs[i] = rows[b].cache.layerV(li);
-      });
-      K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0);
-      ks.fill(NO_BUFFER, 0, B1);
-      vs.fill(NO_BUFFER, 0, B1);
+      withCacheLists(ks, vs, NO_BUFFER, rows, lay.perQuery, (c) => c.layerK(li), (c) => c.layerV(li),
+        () => K.attentionDecodeRows(o1, q1, ks, vs, lay.lens, lay.tq, B1, H, Hkv, D, scale, window, 0));
     }
     if (!dense) movePacked(o1, out, lay, rows, lay.perQuery, QD, false);
   }

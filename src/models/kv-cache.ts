@@ -9,6 +9,7 @@
 import { Tensor, lineAlignedFloat32, lineAlignedUint16, weightFormat } from '../tensor/index.js';
 import { ShitateError } from '../errors.js';
 import { kernels } from '../kernels/index.js';
+import { bf16Bits } from '../kernels/ref/lowp.js';
 
 export type KvCacheFormat = 'f32' | 'bf16';
 
@@ -34,22 +35,6 @@ export function setKvCacheFormat(f: KvCacheFormat | 'auto'): KvCacheFormat | 'au
   return prev;
 }
 
-/** A float32 buffer's bits, for rounding them to bf16 in a loop; one view per buffer (the step's buffers are reused). */
-const bitViews = new WeakMap<Float32Array, Uint32Array>();
-function bitsOf(x: Float32Array): Uint32Array {
-  let u = bitViews.get(x);
-  if (!u) {
-    u = new Uint32Array(x.buffer, x.byteOffset, x.length);
-    bitViews.set(x, u);
-  }
-  return u;
-}
-
-/** bf16 bits of float32 bits u, nearest even, NaN kept quiet (the rounding of Kernels.f32ToBf16). */
-function roundBits(u: number): number {
-  if ((u & 0x7fffffff) > 0x7f800000) return (u >>> 16) | 0x40;
-  return (u + 0x7fff + ((u >>> 16) & 1)) >>> 16;
-}
 
 /** One layer's cached key/value row: Hkv heads of D values. */
 export interface KVLayout {
@@ -197,10 +182,9 @@ export class KVCache {
     const dk = this.k16[l];
     const dv = this.v16[l];
     if (n <= APPEND_LOOP_MAX) {
-      const [ku, vu] = [bitsOf(k), bitsOf(v)];
-      for (let i = 0; i < n; i++) {
-        dk[dst + i] = roundBits(ku[src + i]);
-        dv[dst + i] = roundBits(vu[src + i]);
+      for (let i = 0; i < n; i++) { // the rounding of Kernels.f32ToBf16
+        dk[dst + i] = bf16Bits(k[src + i]);
+        dv[dst + i] = bf16Bits(v[src + i]);
       }
     } else {
       const K = kernels();

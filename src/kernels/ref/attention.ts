@@ -152,24 +152,24 @@ export function attentionDecodeRows(out: FA, q: FA, ks: readonly FA[], vs: reado
   }
 }
 
+/** The first n bf16 values of x as float32 (exact). */
+function widened(x: Uint16Array, n: number): Float32Array {
+  const f = new Float32Array(n);
+  bf16ToF32(f, x, n);
+  return f;
+}
+
 /** Kernels.attentionKvBf16: k and v widened to float32, then attention(). */
 export function attentionKvBf16(out: FA, lse: FA, q: FA, k: Uint16Array, v: Uint16Array, alibi: FA | null, seg: Int32Array | null,
   B: number, Tq: number, Tk: number, H: number, Hkv: number, D: number, scale: number, causal: number, window: number, softcap: number): void {
   const n = B * Tk * Hkv * D;
   if (k.length < n || v.length < n) throw new Error(`attentionKvBf16: k and v need ${n} values, have ${k.length} and ${v.length}`);
-  const [kw, vw] = [new Float32Array(n), new Float32Array(n)];
-  bf16ToF32(kw, k, n);
-  bf16ToF32(vw, v, n);
-  attention(out, lse, q, kw, vw, alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
+  attention(out, lse, q, widened(k, n), widened(v, n), alibi, seg, B, Tq, Tk, H, Hkv, D, scale, causal, window, softcap);
 }
 
 /** Kernels.attentionDecodeRowsBf16: the caches widened to float32, then attentionDecodeRows. */
 export function attentionDecodeRowsBf16(out: FA, q: FA, ks: readonly Uint16Array[], vs: readonly Uint16Array[], lens: Int32Array,
   tq: Int32Array, B: number, H: number, Hkv: number, D: number, scale: number, window: number, softcap: number): void {
-  const widen = (x: Uint16Array): Float32Array => {
-    const f = new Float32Array(x.length);
-    bf16ToF32(f, x, x.length);
-    return f;
-  };
+  const widen = (x: Uint16Array): Float32Array => widened(x, x.length);
   attentionDecodeRows(out, q, ks.slice(0, B).map(widen), vs.slice(0, B).map(widen), lens, tq, B, H, Hkv, D, scale, window, softcap);
 }
