@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ARCHS, ensureRandomCheckpoint, randomIds } from './lib/checkpoint.js';
 import { printProfileSummary } from './lib/profile.js';
+import { SCALING_BAR, medianStep, parseScale, printKernelTimes, printScaling } from './lib/scaling.js';
 import { loraTrainFlops } from './lib/cost.js';
 import { drive, type SideRun, type SideSpec } from './lib/lockstep.js';
 import {
@@ -34,12 +35,17 @@ const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs P
   --python PATH   interpreter with torch (default /usr/bin/python3)
   --no-torch      skip the PyTorch side
   --sequential    run one side after the other instead of in turns (only one model in memory at a time)
-  --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots`;
+  --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots
+  --scale LIST    shitate alone at each thread count of LIST (e.g. 2,16), one worker per count, stepping in turns:
+                  tokens/s, speed-up and parallel efficiency against the first count (the many-core bar:
+                  efficiency >= ${SCALING_BAR}, i.e. 16 threads >= ${SCALING_BAR} x 8 x the 2-thread tokens/s); --threads is ignored
+  --kernel-times  each shitate worker reports its wall time per kernel (GEMMs per shape) and outside them; printed
+                  per thread count with --scale (which kernels do not speed up), else for the one shitate side`;
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { threads: 2, layers: 0, batch: 4, seq: 256, rank: 8, lr: 1e-4, warmup: 2, steps: 5 },
-  strs: ['model', 'python', 'precision', 'torch-precision', 'arch', 'method'],
-  bools: ['no-torch', 'sequential', 'profile'],
+  strs: ['model', 'python', 'precision', 'torch-precision', 'arch', 'method', 'scale'],
+  bools: ['no-torch', 'sequential', 'profile', 'kernel-times'],
 }, USAGE);
 const { threads, layers, batch, seq, rank, lr, warmup, steps } = flags.num;
 if (threads < 1 || batch < 1 || seq < 2 || rank < 1 || steps < 1) {
@@ -53,7 +59,16 @@ if (![precision, torchPrecision].every((p) => p === 'fp32' || p === 'bf16')) {
   console.error(`--precision and --torch-precision take fp32 or bf16 (got ${precision}, ${torchPrecision})\n\n${USAGE}`);
   process.exit(2);
 }
+const scale = flags.str.scale === undefined ? null : parseScale(flags.str.scale);
+if (typeof scale === 'string') {
+  console.error(`${scale}\n\n${USAGE}`);
+  process.exit(2);
+}
 const method = flags.str.method ?? 'sft';
+if (flags.bool['kernel-times'] && method === 'dpo') {
+  console.error(`--kernel-times times the sft step (the DPO worker does not report kernels)\n\n${USAGE}`);
+  process.exit(2);
+}
 if ((method !== 'sft' && method !== 'dpo') || (method === 'dpo' && torchPrecision !== 'fp32')) {
   console.error(`--method takes sft or dpo (dpo: PyTorch in fp32 only; got ${method}, ${torchPrecision})\n\n${USAGE}`);
   process.exit(2);
@@ -69,7 +84,8 @@ const profileDir = flags.bool.profile ? path.join(CACHE_DIR, 'profiles') : undef
 const startedAt = Date.now();
 console.log(`bench:train${method === 'dpo' ? ' --method dpo' : ''}  ${path.relative(REPO_ROOT, dir) || dir}: ${cfg.numLayers} layers, C ${cfg.hiddenSize}, ` +
   `V ${cfg.vocabSize}; LoRA r ${rank} alpha ${2 * rank} on q,k,v,o,gate,up,down; batch ${batch}x${seq}; ` +
-  `AdamW lr ${lr}; ${warmup} warm-up + ${steps} timed steps; compute ${precision} (PyTorch ${torchPrecision}), ${threads} threads`);
+  `AdamW lr ${lr}; ${warmup} warm-up + ${steps} timed steps; compute ${precision}` +
+  (scale ? `; shitate at ${scale.join(', ')} threads (a scaling run)` : ` (PyTorch ${torchPrecision}), ${threads} threads`));
 
 fs.mkdirSync(CACHE_DIR, { recursive: true });
 const work = fs.mkdtempSync(path.join(CACHE_DIR, 'train-'));
@@ -82,9 +98,13 @@ if (method === 'dpo') {
 } else fs.writeFileSync(batchFile, JSON.stringify({ batch, seq, ids: randomIds(batch * (seq + 1), cfg.vocabSize, 11) }));
 const common = ['--model', dir, '--batch-file', batchFile, '--lora-init', initFile, '--rank', String(rank),
   '--alpha', String(2 * rank), '--lr', String(lr)];
-const specs: SideSpec[] = [{ label: 'shitate', cmd: process.execPath,
-  args: [...nodeWorker(method === 'dpo' ? 'dpo-worker.ts' : 'train-worker.ts', profileDir), ...common, '--precision', precision] }];
-const torch = flags.bool['no-torch'] ? { python: null, why: '--no-torch' } : findTorchPython(flags.str.python);
+const workerArgs = [...nodeWorker(method === 'dpo' ? 'dpo-worker.ts' : 'train-worker.ts', profileDir), ...common, '--precision', precision,
+  ...(flags.bool['kernel-times'] ? ['--kernel-times'] : [])];
+const specs: SideSpec[] = scale
+  ? scale.map((n) => ({ label: `shitate ${n}t`, cmd: process.execPath, args: workerArgs, env: threadEnv(n) }))
+  : [{ label: 'shitate', cmd: process.execPath, args: workerArgs }];
+const torch = flags.bool['no-torch'] || scale ? { python: null, why: scale ? '--scale compares shitate with itself' : '--no-torch' }
+  : findTorchPython(flags.str.python);
 if (torch.python) {
   const script = path.join(REPO_ROOT, 'scripts', 'reference', method === 'dpo' ? 'bench_dpo.py' : 'bench_train.py');
   specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, ...common, '--threads', String(threads), '--precision', torchPrecision] });
@@ -96,13 +116,18 @@ try {
 } finally {
   fs.rmSync(work, { recursive: true, force: true });
 }
+if (scale) {
+  reportShitateKernels(runs[0].ready);
+  printScaling(scale, runs, warmup, getNum(runs[0].ready, 'tokens_per_step'));
+  if (flags.bool['kernel-times']) printKernelTimes(scale.map((n) => `${n} threads`), runs, warmup);
+  if (profileDir) printProfileSummary(profileDir, startedAt);
+  process.exit(0);
+}
 const [ours, ref] = runs;
 
 /** The median timed step (warm-up excluded; the median shrugs off background spikes) and tokens/s. */
 function speed(r: SideRun): { tps: number; stepS: number } {
-  const times = r.steps.slice(warmup).map((s) => getNum(s, 'step_s')).sort((a, b) => a - b);
-  const mid = times.length >> 1;
-  const median = times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2;
+  const median = medianStep(r, warmup);
   return { tps: getNum(r.ready, 'tokens_per_step') / median, stepS: median };
 }
 
@@ -138,4 +163,5 @@ if (ref) {
     `               pytorch ${b.map((x) => x.toFixed(5)).join(' ')}\n` +
     `               max |diff| ${diff.toExponential(2)}${diff > 1e-3 && precision === 'fp32' && torchPrecision === 'fp32' ? '  <- the two sides do not compute the same thing' : ''}`);
 }
+if (flags.bool['kernel-times']) printKernelTimes(['ms'], [ours], warmup);
 if (profileDir) printProfileSummary(profileDir, startedAt);

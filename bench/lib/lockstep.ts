@@ -94,6 +94,8 @@ export interface SideSpec {
   label: string;
   cmd: string;
   args: string[];
+  /** this side's environment instead of the one `drive` is given (a scaling run: one thread count per side) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface SideRun {
@@ -112,7 +114,7 @@ export async function drive(specs: SideSpec[], units: (string | number | undefin
     if (sequential) {
       const out: SideRun[] = [];
       for (const s of specs) {
-        const w = await Worker.start(s.label, s.cmd, s.args, env);
+        const w = await Worker.start(s.label, s.cmd, s.args, s.env ?? env);
         live.push(w);
         const steps: Json[] = [];
         for (const u of units) steps.push(await w.next(u));
@@ -120,7 +122,7 @@ export async function drive(specs: SideSpec[], units: (string | number | undefin
       }
       return out;
     }
-    for (const s of specs) live.push(await Worker.start(s.label, s.cmd, s.args, env));
+    for (const s of specs) live.push(await Worker.start(s.label, s.cmd, s.args, s.env ?? env));
     const steps: Json[][] = specs.map(() => []);
     for (const u of units) {
       for (const [i, w] of live.entries()) {

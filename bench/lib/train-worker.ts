@@ -9,13 +9,15 @@ import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
 import { commands, send } from './lockstep.js';
+import { timeKernels } from './kernel-times.js';
 
 const TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'];
 
 const flags = parseBenchFlags(process.argv.slice(2), {
   nums: { rank: 8, alpha: 16, lr: 1e-4 },
   strs: ['model', 'batch-file', 'lora-init', 'precision'],
-}, 'train-worker --model DIR --batch-file F --lora-init F [--rank --alpha --lr --precision fp32|bf16]   (then "go" per step, "done")');
+  bools: ['kernel-times'],
+}, 'train-worker --model DIR --batch-file F --lora-init F [--rank --alpha --lr --precision fp32|bf16 --kernel-times]   (then "go" per step, "done")');
 const { model: dir, 'batch-file': batchFile, 'lora-init': initFile } = flags.str;
 if (!dir || !batchFile || !initFile) throw new Error('train-worker needs --model, --batch-file and --lora-init');
 const { rank, alpha, lr } = flags.num;
@@ -58,6 +60,7 @@ send('READY', { ...used, load_s: loadS, rss_after_load_kib: rssAfterLoad, tokens
 // torch.optim.AdamW's defaults except weight decay, which transformers' Trainer leaves at 0
 const hyper: AdamWHyper = { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 const moments = params.map((p) => ({ m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
+const clock = flags.bool['kernel-times'] ? timeKernels() : null; // each STEP then carries its ms per kernel
 let step = 0;
 for await (const _ of commands()) {
   step++;
@@ -73,6 +76,6 @@ for await (const _ of commands()) {
   params.forEach((p, i) => adamwUpdate(p.tensor, moments[i].m, moments[i].v, hyper, step));
   const stepS = (performance.now() - t0) / 1000;
   process.stderr.write(`shitate: step ${step} loss ${lossValue.toFixed(5)} ${stepS.toFixed(2)} s\n`);
-  send('STEP', { step_s: stepS, loss: lossValue });
+  send('STEP', { step_s: stepS, loss: lossValue, ...(clock ? { kernels: clock.take() } : {}) });
 }
 send('RESULT', { max_rss_kib: process.resourceUsage().maxRSS });
