@@ -244,7 +244,8 @@ namespace {
 // du = s (r(dy) . r(B)) and dB^T = s (u^T r(dy)) need no dv buffer: one pass over dy writes g16 and the row's du from
 // the row in L1, and dB is summed by columns from g16. Both widths sum in one order, so they give the same bits:
 // du[n, r] as 16 lanes over blocks of 16 columns (lane l and l + 8 added first, then a fixed tree, then the tail
-// columns in order), dB per column over the rows in order.
+// columns in order), dB per column over each block of 64 rows in order, then the blocks' sums in order (a fixed
+// blocking: the thread count changes no bits).
 
 /** The lanes of a 16-lane sum held as two halves: (lo + hi), then a fixed tree. */
 inline float reduce_halves(const v8& lo, const v8& hi) {
@@ -312,90 +313,72 @@ __attribute__((always_inline)) inline void vstore(float* p, const F& v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-/** dB[l R] += r(s sum) for the 2L column sums of one r held in two vectors (passed by value: no addresses taken) */
-template <typename F>
-__attribute__((always_inline)) inline void put_cols(float* dB, i64 R, const F lo, const F hi, float s) {
-  constexpr int L = sizeof(F) / sizeof(float);
-  for (int l = 0; l < L; ++l) dB[l * R] += bf16_snap(s * lo[l]);
-  for (int l = 0; l < L; ++l) dB[(L + l) * R] += bf16_snap(s * hi[l]);
-}
+/** Where the sum of (column o, rank r) sits in a block's partial sums: columns in groups of 16, each group's 16
+ *  columns of one r side by side, so a vector of 8 or 16 column sums is one store. */
+inline i64 part_at(i64 o, i64 r, i64 R) { return ((o >> 4) * R + r) * 16 + (o & 15); }
 
-/** dB[o, r] += r(s sum_n u[n, r] x[n, o]) for the columns [o0, o1) of the bf16 operand x = r(dy) [N, ldx] and u [N, R],
- *  in vectors F of L lanes (U, H its uint32 and uint16 twins): 2L columns by RG r at a time in named accumulators (an
- *  array of them stayed in memory and lost the fused multiply-adds), each column summed over the rows in order, so
- *  any width gives the same bits. */
+/** sums[part_at(o, r)] = sum_n u[n, r] x[n, o] over the N rows of one block of the bf16 operand x = r(dy) [N, ldx] (u [N, R]
+ *  as floats), every column o < O, in vectors F of L lanes (U, H its uint32 and uint16 twins): 2L columns by RG r at a
+ *  time in named accumulators (an array of them stayed in memory and lost the fused multiply-adds), each column
+ *  summed over the rows in order, so any width gives the same bits. */
 template <typename F, typename U, typename H, int RG>
-__attribute__((always_inline)) inline void cols(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R,
-                                                float s, i64 o0, i64 o1) {
+__attribute__((always_inline)) inline void cols(float* sums, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R,
+                                                i64 O) {
   static_assert(RG == 4 || RG == 8, "four or eight r per pass");
   constexpr int L = sizeof(F) / sizeof(float);
-  constexpr i64 kRows = 64;  // rows per block: the block's share of x stays in cache while every column runs over it
-  const i64 oe = o0 + (o1 - o0) / (2 * L) * (2 * L);
-  // the running sums of every (column, r), carried from one block of rows to the next: each column still adds its
-  // rows in order, so the blocking changes no bits
-  std::vector<float> part(static_cast<size_t>((oe - o0) / (2 * L) * ((R + RG - 1) / RG) * 2 * RG * L));
-  for (i64 nb = 0; nb < N; nb += kRows) {
-    const i64 ne = std::min(N, nb + kRows);
-    float* pp = part.data();
-    for (i64 o = o0; o < oe; o += 2 * L)
-      for (i64 r0 = 0; r0 < R; r0 += RG, pp += 2 * RG * L) {
-        const i64 rn = std::min<i64>(RG, R - r0);
-        i64 q[8];
-        for (int j = 0; j < 8; ++j) q[j] = j < rn ? j : 0;
-        F a0 = vload<F>(pp), b0 = vload<F>(pp + L), a1 = vload<F>(pp + 2 * L), b1 = vload<F>(pp + 3 * L);
-        F a2 = vload<F>(pp + 4 * L), b2 = vload<F>(pp + 5 * L), a3 = vload<F>(pp + 6 * L), b3 = vload<F>(pp + 7 * L);
-        F a4 = {}, b4 = {}, a5 = {}, b5 = {}, a6 = {}, b6 = {}, a7 = {}, b7 = {};
+  const i64 oe = O / (2 * L) * (2 * L);
+  for (i64 o = 0; o < oe; o += 2 * L)
+    for (i64 r0 = 0; r0 < R; r0 += RG) {
+      const i64 rn = std::min<i64>(RG, R - r0);
+      i64 q[8];
+      for (int j = 0; j < 8; ++j) q[j] = j < rn ? j : 0;
+      F a0 = {}, b0 = {}, a1 = {}, b1 = {}, a2 = {}, b2 = {}, a3 = {}, b3 = {};
+      F a4 = {}, b4 = {}, a5 = {}, b5 = {}, a6 = {}, b6 = {}, a7 = {}, b7 = {};
+      for (i64 n = 0; n < N; ++n) {
+        H h0, h1;
+        std::memcpy(&h0, x + n * ldx + o, sizeof h0);
+        std::memcpy(&h1, x + n * ldx + o + L, sizeof h1);
+        const U w0 = __builtin_convertvector(h0, U) << 16, w1 = __builtin_convertvector(h1, U) << 16;
+        F x0, x1;
+        std::memcpy(&x0, &w0, sizeof x0);
+        std::memcpy(&x1, &w1, sizeof x1);
+        const float* up = uf + n * R + r0;
+        const F u0 = F{} + up[0], u1 = F{} + up[q[1]], u2 = F{} + up[q[2]], u3 = F{} + up[q[3]];
+        a0 += u0 * x0; b0 += u0 * x1;
+        a1 += u1 * x0; b1 += u1 * x1;
+        a2 += u2 * x0; b2 += u2 * x1;
+        a3 += u3 * x0; b3 += u3 * x1;
         if (RG == 8) {
-          a4 = vload<F>(pp + 8 * L); b4 = vload<F>(pp + 9 * L); a5 = vload<F>(pp + 10 * L); b5 = vload<F>(pp + 11 * L);
-          a6 = vload<F>(pp + 12 * L); b6 = vload<F>(pp + 13 * L); a7 = vload<F>(pp + 14 * L); b7 = vload<F>(pp + 15 * L);
-        }
-        for (i64 n = nb; n < ne; ++n) {
-          H h0, h1;
-          std::memcpy(&h0, x + n * ldx + o, sizeof h0);
-          std::memcpy(&h1, x + n * ldx + o + L, sizeof h1);
-          const U w0 = __builtin_convertvector(h0, U) << 16, w1 = __builtin_convertvector(h1, U) << 16;
-          F x0, x1;
-          std::memcpy(&x0, &w0, sizeof x0);
-          std::memcpy(&x1, &w1, sizeof x1);
-          const float* up = uf + n * R + r0;
-          const F u0 = F{} + up[0], u1 = F{} + up[q[1]], u2 = F{} + up[q[2]], u3 = F{} + up[q[3]];
-          a0 += u0 * x0; b0 += u0 * x1;
-          a1 += u1 * x0; b1 += u1 * x1;
-          a2 += u2 * x0; b2 += u2 * x1;
-          a3 += u3 * x0; b3 += u3 * x1;
-          if (RG == 8) {
-            const F u4 = F{} + up[q[4]], u5 = F{} + up[q[5]], u6 = F{} + up[q[6]], u7 = F{} + up[q[7]];
-            a4 += u4 * x0; b4 += u4 * x1;
-            a5 += u5 * x0; b5 += u5 * x1;
-            a6 += u6 * x0; b6 += u6 * x1;
-            a7 += u7 * x0; b7 += u7 * x1;
-          }
-        }
-        vstore(pp, a0); vstore(pp + L, b0); vstore(pp + 2 * L, a1); vstore(pp + 3 * L, b1);
-        vstore(pp + 4 * L, a2); vstore(pp + 5 * L, b2); vstore(pp + 6 * L, a3); vstore(pp + 7 * L, b3);
-        if (RG == 8) {
-          vstore(pp + 8 * L, a4); vstore(pp + 9 * L, b4); vstore(pp + 10 * L, a5); vstore(pp + 11 * L, b5);
-          vstore(pp + 12 * L, a6); vstore(pp + 13 * L, b6); vstore(pp + 14 * L, a7); vstore(pp + 15 * L, b7);
+          const F u4 = F{} + up[q[4]], u5 = F{} + up[q[5]], u6 = F{} + up[q[6]], u7 = F{} + up[q[7]];
+          a4 += u4 * x0; b4 += u4 * x1;
+          a5 += u5 * x0; b5 += u5 * x1;
+          a6 += u6 * x0; b6 += u6 * x1;
+          a7 += u7 * x0; b7 += u7 * x1;
         }
       }
-  }
-  const float* pp = part.data();
-  for (i64 o = o0; o < oe; o += 2 * L)
-    for (i64 r0 = 0; r0 < R; r0 += RG, pp += 2 * RG * L) {
-      const i64 rn = std::min<i64>(RG, R - r0);
-      for (i64 j = 0; j < rn; ++j)
-        put_cols(dB + o * R + r0 + j, R, vload<F>(pp + 2 * j * L), vload<F>(pp + (2 * j + 1) * L), s);
+      // the sums leave through a buffer (accumulators copied into an array of vectors made GCC keep them there)
+      alignas(64) float buf[16 * L];
+      vstore(buf, a0); vstore(buf + L, b0); vstore(buf + 2 * L, a1); vstore(buf + 3 * L, b1);
+      vstore(buf + 4 * L, a2); vstore(buf + 5 * L, b2); vstore(buf + 6 * L, a3); vstore(buf + 7 * L, b3);
+      if (RG == 8) {
+        vstore(buf + 8 * L, a4); vstore(buf + 9 * L, b4); vstore(buf + 10 * L, a5); vstore(buf + 11 * L, b5);
+        vstore(buf + 12 * L, a6); vstore(buf + 13 * L, b6); vstore(buf + 14 * L, a7); vstore(buf + 15 * L, b7);
+      }
+      for (i64 j = 0; j < rn; ++j) {
+        vstore(sums + part_at(o, r0 + j, R), vload<F>(buf + 2 * j * L));
+        vstore(sums + part_at(o + L, r0 + j, R), vload<F>(buf + (2 * j + 1) * L));
+      }
     }
-  for (i64 o = oe; o < o1; ++o)
+  for (i64 o = oe; o < O; ++o)
     for (i64 r = 0; r < R; ++r) {
       float v = 0.0f;
       for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(x[n * ldx + o]);
-      dB[o * R + r] += bf16_snap(s * v);
+      sums[part_at(o, r, R)] = v;
     }
 }
 
-void cols8(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0, i64 o1) {
-  cols<v8, u32x8, u16x8, 4>(dB, x, ldx, uf, N, R, s, o0, o1);
+void cols8(float* sums, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, i64 O) {
+  cols<v8, u32x8, u16x8, 4>(sums, x, ldx, uf, N, R, O);
 }
 
 #ifdef SH_LOWP_512
@@ -428,8 +411,8 @@ SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt
 }
 
 /** cols in 16 lanes: the same per-column sums. */
-SH_512 void cols512(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 o0, i64 o1) {
-  cols<v16, u32x16, u16x16, 8>(dB, x, ldx, uf, N, R, s, o0, o1);
+SH_512 void cols512(float* sums, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, i64 O) {
+  cols<v16, u32x16, u16x16, 8>(sums, x, ldx, uf, N, R, O);
 }
 #endif
 
@@ -450,44 +433,57 @@ void split_span(i64 n, i64 grain, i64 work, Fn fn) {
   }
 }
 
-/** dB's column sums over all O columns: each thread one range of whole 32-column blocks. */
-void db_col_sums(float* dB, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, float s, i64 O) {
-  [[maybe_unused]] const bool wide = lowp_512();
-  split_span(O, 32, N * O * R / 8, [&](i64 o0, i64 o1) {
-#ifdef SH_LOWP_512
-    if (wide) {
-      cols512(dB, x, ldx, uf, N, R, s, o0, o1);
-      return;
-    }
-#endif
-    cols8(dB, x, ldx, uf, N, R, s, o0, o1);
-  });
-}
+/** Rows per block of dB's partial sums: fixed (not the thread count's share), so the sums do not depend on how many
+ *  threads ran them. A block's share of g16 is still in its thread's cache when its columns are summed. */
+constexpr i64 kGradRows = 64;
 
 void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t* u16, const float* B, float s, i64 N,
                        i64 O, i64 R) {
   const i64 ld = O + R;
   const std::vector<float> bt = rounded_bt(B, O, R);  // [R, O]
   [[maybe_unused]] const bool wide = lowp_512();
-#pragma omp parallel num_threads(team_size(N * ld * 2))
+  const i64 blocks = (N + kGradRows - 1) / kGradRows;
+  // dB's column sums per block of rows (part_at's layout, O rounded up to 16), each summed by the thread that rounded
+  // the block's rows
+  const i64 span = (O + 15) / 16 * 16 * R;
+  static thread_local std::vector<float> parts;
+  if (dB != nullptr && static_cast<i64>(parts.size()) < blocks * span) parts.resize(static_cast<size_t>(blocks * span));
+  float* pp = dB != nullptr ? parts.data() : nullptr;
+#pragma omp parallel num_threads(team_size(N * ld * 2 + (dB != nullptr ? N * O * R / 8 : 0)))
   {
-    std::vector<float> d(static_cast<size_t>(O));
+    std::vector<float> d(static_cast<size_t>(O)), uf(static_cast<size_t>(kGradRows * R));
 #pragma omp for schedule(static)
-    for (i64 n = 0; n < N; ++n) {
+    for (i64 b = 0; b < blocks; ++b) {
+      const i64 n0 = b * kGradRows, n1 = std::min(N, n0 + kGradRows);
+      for (i64 n = n0; n < n1; ++n) {
+#ifdef SH_LOWP_512
+        if (wide) {
+          row_grad512(g16 + n * ld, d.data(), dy + n * O, bt.data(), O, R, s);
+          continue;
+        }
+#endif
+        round_row8(g16 + n * ld, d.data(), dy + n * O, O);
+        row_du8(g16 + n * ld, d.data(), bt.data(), O, R, s);
+      }
+      if (pp == nullptr) continue;
+      for (i64 i = 0; i < (n1 - n0) * R; ++i) uf[static_cast<size_t>(i)] = bf16_widen(u16[n0 * R + i]);
 #ifdef SH_LOWP_512
       if (wide) {
-        row_grad512(g16 + n * ld, d.data(), dy + n * O, bt.data(), O, R, s);
+        cols512(pp + b * span, g16 + n0 * ld, ld, uf.data(), n1 - n0, R, O);
         continue;
       }
 #endif
-      round_row8(g16 + n * ld, d.data(), dy + n * O, O);
-      row_du8(g16 + n * ld, d.data(), bt.data(), O, R, s);
+      cols8(pp + b * span, g16 + n0 * ld, ld, uf.data(), n1 - n0, R, O);
     }
   }
-  if (dB == nullptr) return;
-  std::vector<float> uf(static_cast<size_t>(N * R));
-  for (i64 i = 0; i < N * R; ++i) uf[static_cast<size_t>(i)] = bf16_widen(u16[i]);
-  db_col_sums(dB, g16, ld, uf.data(), N, R, s, O);
+  if (pp == nullptr) return;
+  // dB[o, r] += r(s (the blocks' sums added in block order)): the sums gathered into the first block's, 16 at a time
+  SH_PARALLEL_FOR(span * blocks)
+  for (i64 g = 0; g < span; g += 16)
+    for (i64 b = 1; b < blocks; ++b)
+      for (i64 l = 0; l < 16; ++l) pp[g + l] += pp[b * span + g + l];
+  for (i64 o = 0; o < O; ++o)
+    for (i64 r = 0; r < R; ++r) dB[o * R + r] += bf16_snap(s * pp[part_at(o, r, R)]);
 }
 
 }  // namespace

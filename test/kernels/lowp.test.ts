@@ -94,7 +94,8 @@ describe('reference bf16 kernels follow their formulas', () => {
 /** Cases run on both implementations from the same seed; returns the outputs to compare. */
 const CASES: { label: string; tol: number; run: (k: Kernels, rng: Rng) => ArrayLike<number>[] }[] = [
   // scale 1.5, and 2 (a power of two: the backward sums without a dv buffer, by rows for du and by columns for dB)
-  ...[[5, 7, 9, 0, 1.5], [33, 70, 130, 3, 1.5], [64, 48, 96, 8, 1.5], [40, 150, 64, 8, 2], [17, 33, 20, 3, 2], [9, 70, 16, 12, 4]]
+  // (N 150 at scale 2: dB summed over three blocks of 64 rows, then the blocks' sums)
+  ...[[5, 7, 9, 0, 1.5], [33, 70, 130, 3, 1.5], [64, 48, 96, 8, 1.5], [40, 150, 64, 8, 2], [150, 70, 40, 8, 2], [17, 33, 20, 3, 2], [9, 70, 16, 12, 4]]
     .map(([N, O, I, R, sc]) => ({
     label: `linear N=${N} O=${O} I=${I} R=${R} s=${sc}`, tol: 8e-3,
     run: (k: Kernels, rng: Rng) => {
@@ -282,6 +283,41 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   });
 
+  it('bf16LinearGrad at a power-of-two scale gives the same bits on 1, 2, 3 and 8 threads (dB by fixed blocks of rows)', () => {
+    const hooks = nativeBenchHooks();
+    const before = hooks!.info().threads;
+    const rng = new Rng(31);
+    // N 300: five blocks of 64 rows, the last one short; O past the 16- and 32-column groups; R past eight
+    for (const [N, O, R] of [[300, 200, 8], [300, 53, 12], [64, 1544, 8], [7, 40, 3]]) {
+      const dy = randn(rng, N * O);
+      const u16 = bits(randn(rng, N * R));
+      const B = randn(rng, O * R, 0.3);
+      const dB0 = randn(rng, O * R);
+      const run = (): [Uint16Array, Float32Array] => {
+        const g16 = new Uint16Array(N * (O + R));
+        const dB = Float32Array.from(dB0);
+        native!.bf16LinearGrad(g16, dB, dy, u16, B, 2, N, O, R);
+        return [g16, dB];
+      };
+      try {
+        hooks!.setThreads(1);
+        const [g1, d1] = run();
+        for (const threads of [2, 3, 8]) {
+          hooks!.setThreads(threads);
+          const [g, d] = run();
+          expect(Array.from(g), `${threads} threads g16 N ${N} O ${O}`).toEqual(Array.from(g1));
+          expect(Array.from(d), `${threads} threads dB N ${N} O ${O}`).toEqual(Array.from(d1));
+        }
+        const [g2, d2] = [new Uint16Array(N * (O + R)), Float32Array.from(dB0)];
+        ref.bf16LinearGrad(g2, d2, dy, u16, B, 2, N, O, R);
+        agree(`dB N ${N} O ${O} R ${R} against the reference`, d1, d2, 1e-5);
+        agree(`g16 N ${N} O ${O} R ${R} against the reference`, widen(g1), widen(g2), 8e-3);
+      } finally {
+        hooks!.setThreads(before);
+      }
+    }
+  });
+
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
     // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail
@@ -314,7 +350,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     const narrow = run({ SHITATE_LOWP_512: '0' });
     expect(auto.path).toBe(nativeStatus().info?.bf16Elementwise);
     expect(narrow.path).toBe('avx2');
-    expect(Object.keys(auto.outputs).length).toBe(39); // 5 shapes x 2 scales x (2 epilogues + 1 gradient), 5 SwiGLU sizes, 2 cross-entropies, 2 attentions
+    expect(Object.keys(auto.outputs).length).toBe(45); // 6 shapes x 2 scales x (2 epilogues + 1 gradient), 5 SwiGLU sizes, 2 cross-entropies, 2 attentions
     for (const [label, values] of Object.entries(narrow.outputs)) {
       expect(values.length, label).toBeGreaterThan(0);
       expect(auto.outputs[label], label).toEqual(values);
