@@ -478,10 +478,15 @@ void linear_grad_exact(uint16_t* g16, float* dB, const float* dy, const uint16_t
   }
   if (pp == nullptr) return;
   // dB[o, r] += r(s (the blocks' sums added in block order)): the sums gathered into the first block's, 16 at a time
+  // (in a local array: summed in place, GCC kept them scalar, 70 us a call at O 576)
   SH_PARALLEL_FOR(span * blocks)
-  for (i64 g = 0; g < span; g += 16)
+  for (i64 g = 0; g < span; g += 16) {
+    float acc[16];
+    for (int l = 0; l < 16; ++l) acc[l] = pp[g + l];
     for (i64 b = 1; b < blocks; ++b)
-      for (i64 l = 0; l < 16; ++l) pp[g + l] += pp[b * span + g + l];
+      for (int l = 0; l < 16; ++l) acc[l] += pp[b * span + g + l];
+    for (int l = 0; l < 16; ++l) pp[g + l] = acc[l];
+  }
   for (i64 o = 0; o < O; ++o)
     for (i64 r = 0; r < R; ++r) dB[o * R + r] += bf16_snap(s * pp[part_at(o, r, R)]);
 }
