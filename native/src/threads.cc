@@ -1,4 +1,5 @@
-// Thread count shared by OpenMP and OpenBLAS (SHITATE_THREADS, default all cores), and BLAS identification.
+// Thread count shared by OpenMP and OpenBLAS (SHITATE_THREADS; else every CPU at load, which the loader then lowers
+// to one per physical core within any cgroup CPU limit: src/kernels/cpu-plan.ts), and BLAS identification.
 #include <cstdlib>
 #include <cstring>
 #include <string>

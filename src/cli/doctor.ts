@@ -3,14 +3,14 @@
 import os from 'node:os';
 import type { Command } from './main.js';
 import { flagBool, parseFlags } from './args.js';
-import { fastBf16, nativeStatus, referenceKernels } from '../kernels/index.js';
+import { fastBf16, nativeStatus, referenceKernels, threadChoice } from '../kernels/index.js';
 import { kernelSelfTest } from '../kernels/selftest.js';
 import { packageVersion } from './package-info.js';
 
 const usage = `usage: shitate doctor [--json]
 
 Prints the Node version, whether the native kernels loaded, the BLAS and CPU core type, the thread
-count (SHITATE_THREADS), which compute path each precision and weight format takes on this CPU, and
+count (SHITATE_THREADS, else one per physical core within any cgroup CPU limit), which compute path each precision and weight format takes on this CPU, and
 runs a kernel self-test (native vs reference). Exit code 1 when the self-test fails.
 `;
 
@@ -22,7 +22,9 @@ interface Report {
   cores: number;
   memoryGiB: number;
   native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null;
-    bf16Elementwise: string | null };
+    bf16Elementwise: string | null;
+    /** where the thread count comes from: SHITATE_THREADS, or this host's physical cores and cgroup CPU limit */
+    threadsFrom: string | null };
   /** the compute path each setting takes here, in words */
   paths: ComputePaths;
   selfTest: { op: string; maxAbsDiff: number; tolerance: number; pass: boolean }[];
@@ -60,6 +62,13 @@ function computePaths(loaded: boolean): ComputePaths {
   };
 }
 
+/** Where the kernels' thread count comes from, in words (null without the addon). */
+function threadsFrom(): string | null {
+  const c = threadChoice();
+  if (!c) return null;
+  return c.from === 'SHITATE_THREADS' ? 'set by SHITATE_THREADS' : c.plan.why;
+}
+
 function collect(): Report {
   const load = nativeStatus();
   const cpus = os.cpus();
@@ -79,6 +88,7 @@ function collect(): Report {
       openmp: load.info?.openmp ?? null,
       bf16Gemm: load.info?.bf16Gemm ?? null,
       bf16Elementwise: load.info?.bf16Elementwise ?? null,
+      threadsFrom: threadsFrom(),
     },
     paths: computePaths(load.kernels !== null),
     selfTest: load.kernels ? kernelSelfTest(load.kernels, referenceKernels) : [],
@@ -94,7 +104,7 @@ function print(r: Report): void {
     out.push(`native      loaded`);
     out.push(`blas        ${r.native.blas}`);
     out.push(`core type   ${r.native.coreType}`);
-    out.push(`threads     ${r.native.threads}${r.native.openmp ? ' (OpenMP)' : ' (no OpenMP)'}  — set SHITATE_THREADS to change`);
+    out.push(`threads     ${r.native.threads}${r.native.openmp ? ' (OpenMP)' : ' (no OpenMP)'}${r.native.threadsFrom ? `: ${r.native.threadsFrom}` : ''}  — set SHITATE_THREADS to change`);
     out.push(r.native.bf16Gemm === 'onednn' ? 'bf16 GEMM   oneDNN (train --precision bf16 runs frozen-weight GEMMs in bf16)'
       : 'bf16 GEMM   emulated (install libdnnl-dev and rebuild for a faster train --precision bf16)');
     const pb = r.paths;

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { F32, Kernels } from './types.js';
 import { LOWP_KERNEL_NAMES, type LowpKernels } from './lowp-types.js';
+import { planThreads, type ThreadPlan } from './cpu-plan.js';
 
 export interface NativeInfo {
   blas: string; // e.g. "OpenBLAS 0.3.21" or "Accelerate"
   coreType: string; // e.g. "Haswell" (OpenBLAS core name) or CPU model
-  threads: number; // threads the kernels use (SHITATE_THREADS, default all cores)
+  threads: number; // threads the kernels use (SHITATE_THREADS, else one per physical core: cpu-plan.ts)
   openmp: boolean;
   /** how gemmBf16 runs: oneDNN's bf16 GEMM, or emulated on sgemm (same numbers, no speed-up) */
   bf16Gemm: 'onednn' | 'emulated';
@@ -63,6 +64,21 @@ function packageRoot(): string | null {
 }
 
 let addonCache: { addon: NativeAddon | null; error: string | null } | null = null;
+let threadPlan: ThreadPlan | null = null;
+
+/** SHITATE_THREADS when it holds a thread count the addon accepts (1 to 4096), else null. */
+function threadsFromEnv(): number | null {
+  const v = process.env.SHITATE_THREADS;
+  return v !== undefined && /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 4096 ? Number(v) : null;
+}
+
+/** How the kernels' thread count was chosen: SHITATE_THREADS, or the plan for this host (null before the addon
+ *  loads, or when it could not). */
+export function threadChoice(): { threads: number; from: 'SHITATE_THREADS' } | { threads: number; from: 'plan'; plan: ThreadPlan } | null {
+  const env = threadsFromEnv();
+  if (env !== null) return { threads: env, from: 'SHITATE_THREADS' };
+  return threadPlan ? { threads: threadPlan.threads, from: 'plan', plan: threadPlan } : null;
+}
 
 function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   if (addonCache) return addonCache;
@@ -78,6 +94,12 @@ function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   if (!ompSpin) process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    // the addon starts with one thread per CPU it may use; without SHITATE_THREADS, one per physical core within
+    // any cgroup CPU limit (cpu-plan.ts)
+    if (threadsFromEnv() === null) {
+      threadPlan = planThreads();
+      addon.setThreads(threadPlan.threads);
+    }
     addonCache = { addon, error: null };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);

@@ -1,6 +1,8 @@
 // `shitate doctor`, `--help` and `--version` through the real CLI process.
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './run-cli.js';
+import { planThreads } from '../../src/kernels/cpu-plan.js';
 
 describe('shitate doctor', () => {
   it('reports the machine and a passing kernel self-test as JSON', async () => {
@@ -24,6 +26,26 @@ describe('shitate doctor', () => {
       expect(rep.native.error).toBeTruthy();
       expect(process.env.SHITATE_REQUIRE_NATIVE).not.toBe('1');
     }
+  });
+
+  it('takes SHITATE_THREADS, else one thread per physical core within any cgroup CPU limit, and says which', async () => {
+    const report = async (threads: string) => {
+      const r = await runCli(['doctor', '--json'], { env: { SHITATE_THREADS: threads } });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { native: { loaded: boolean; threads: number; threadsFrom: string } }).native;
+    };
+    const planned = await report(''); // empty: not set
+    if (!planned.loaded) return;
+    const plan = planThreads();
+    expect(planned.threads).toBe(plan.threads);
+    expect(planned.threadsFrom).toBe(plan.why);
+    const set = await report('1');
+    expect(set).toMatchObject({ threads: 1, threadsFrom: 'set by SHITATE_THREADS' });
+    // a cgroup limit of one CPU: one thread, whatever the host has
+    const r = await runCli(['doctor', '--json'], { env: { SHITATE_THREADS: '', NODE_OPTIONS: `--import ${path.join(import.meta.dirname, 'fixtures', 'cgroup-one-cpu.mjs')}` } });
+    const limited = (JSON.parse(r.stdout) as { native: { threads: number; threadsFrom: string } }).native;
+    expect(limited.threads).toBe(1);
+    if (plan.cores > 1) expect(limited.threadsFrom).toMatch(/^a cgroup limit of 1 CPUs/);
   });
 
   it('prints help, the version, and refuses unknown commands with exit code 2', async () => {
