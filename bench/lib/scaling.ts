@@ -3,7 +3,7 @@
 // count; the issue's bar for many cores is 16 cores >= 0.6 x 8 x the 2-core figure, i.e. an efficiency of 0.6
 // from 2 to 16 threads. With --kernel-times each worker also reports its wall time per kernel, which shows
 // which kernels (and how much time outside every kernel) keep the step from scaling.
-import os from 'node:os';
+import { planThreads } from '../../src/kernels/cpu-plan.js';
 import { fmt, getNum, mib, printTable, type Json } from './harness.js';
 import type { SideRun } from './lockstep.js';
 
@@ -29,7 +29,7 @@ export function medianStep(r: SideRun, warmup: number): number {
 
 /** Tokens/s, speed-up and efficiency per thread count, the losses' agreement, and whether the bar is met. */
 export function printScaling(counts: number[], runs: SideRun[], warmup: number, tokensPerStep: number): void {
-  const cores = os.availableParallelism();
+  const plan = planThreads();
   const base = medianStep(runs[0], warmup);
   const rows = runs.map((r, i) => {
     const s = medianStep(r, warmup);
@@ -46,10 +46,13 @@ export function printScaling(counts: number[], runs: SideRun[], warmup: number, 
     `largest difference at another count: ${diff.toExponential(2)}`);
   const last = counts.length - 1;
   const eff = (base / medianStep(runs[last], warmup)) / (counts[last] / counts[0]);
-  const over = counts.filter((n) => n > cores);
+  console.log(`this machine: ${plan.cpus} CPUs this process may use, ${plan.cores} physical cores` +
+    `${plan.limit !== null ? `, a cgroup limit of ${+plan.limit.toFixed(2)} CPUs` : ''}`);
+  const room = plan.limit !== null ? Math.min(plan.cores, Math.floor(plan.limit)) : plan.cores;
+  const over = counts.filter((n) => n > room);
   if (over.length) {
-    console.log(`\nscaling: not measurable here: this machine has ${cores} cores, so ${over.join(', ')} threads share them ` +
-      '(the figures above measure oversubscription, not scaling)');
+    console.log(`\nscaling: not measurable here: ${over.join(', ')} threads exceed the ${room} physical cores this process ` +
+      'can use (hyper-threads share a core\'s vector units, and a cgroup limit throttles): the figures above are not a scaling figure');
   } else {
     console.log(`\nscaling target (efficiency >= ${SCALING_BAR} from ${counts[0]} to ${counts[last]} threads; at 2 -> 16: ` +
       `>= ${SCALING_BAR} x 8 x the 2-core tokens/s): ${eff >= SCALING_BAR ? 'met' : 'NOT met'} (${fmt(eff, 2)})`);
