@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdate, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdateMany, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
@@ -59,7 +59,7 @@ for await (const _ of commands()) {
   for (const p of params) p.tensor.grad = null;
   const loss = objective.build(rows).run(pairs.length);
   objective.takeStepMetrics();
-  params.forEach((p, i) => adamwUpdate(p.tensor, moments[i].m, moments[i].v, hyper, step));
+  adamwUpdateMany(params.map((p, i) => ({ param: p.tensor, m: moments[i].m, v: moments[i].v })), hyper, step); // as `shitate train`
   const stepS = (performance.now() - t0) / 1000;
   process.stderr.write(`shitate: step ${step} dpo loss ${loss.toFixed(5)} ${stepS.toFixed(2)} s\n`);
   send('STEP', { step_s: stepS, loss });

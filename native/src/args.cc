@@ -189,4 +189,20 @@ int8_t* Args::i8(size_t i, const char* name, uint64_t need, bool nullable) {
   return static_cast<int8_t*>(typed(i, name, napi_int8_array, need, nullable));
 }
 
+bool Args::sizes(size_t i, const char* name, int64_t S, std::vector<uint64_t>& need, std::vector<int64_t>& len) {
+  const int32_t* v = i32(i, name, static_cast<uint64_t>(S));
+  if (!ok_) return false;
+  need.resize(static_cast<size_t>(S));
+  len.resize(static_cast<size_t>(S));
+  for (int64_t s = 0; s < S; ++s) {
+    if (v[s] < 0) {
+      fail(std::string(name) + "[" + std::to_string(s) + "] must be >= 0, got " + std::to_string(v[s]));
+      return false;
+    }
+    need[static_cast<size_t>(s)] = static_cast<uint64_t>(v[s]);
+    len[static_cast<size_t>(s)] = v[s];
+  }
+  return true;
+}
+
 }  // namespace sh

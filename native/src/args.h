@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace sh {
 
@@ -38,6 +39,8 @@ class Args {
   bool u16_list(size_t i, const char* name, size_t count, const uint64_t* need, uint16_t** out);
   /** The same for Int8Arrays (int8 weights). */
   bool i8_list(size_t i, const char* name, size_t count, const uint64_t* need, int8_t** out);
+  /** S tensor sizes from an Int32Array argument (each >= 0): as element counts (need) and as i64 (len). */
+  bool sizes(size_t i, const char* name, int64_t S, std::vector<uint64_t>& need, std::vector<int64_t>& len);
   /** Element count of the typed array last returned (for checks that depend on it, e.g. table rows). */
   size_t last_length() const { return last_len_; }
 

@@ -265,6 +265,21 @@ napi_value SumSquares(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// sumSquaresMany(arrays, sizes, S): the sum of sumSquares over S Float32Arrays (array s of sizes[s] elements)
+napi_value SumSquaresMany(napi_env env, napi_callback_info info) {
+  Args a(env, info, "sumSquaresMany", 3);
+  const int64_t S = a.dim(2, "S", 1 << 20);
+  const size_t n = static_cast<size_t>(S);
+  std::vector<uint64_t> need;
+  std::vector<int64_t> len;
+  if (!a.sizes(1, "sizes", S, need, len)) return nullptr;
+  std::vector<float*> arrays(n);
+  if (!a.f32_list(0, "arrays", n, need.data(), arrays.data())) return nullptr;
+  napi_value out;
+  napi_create_double(env, sum_squares_many(arrays.data(), len.data(), S), &out);
+  return out;
+}
+
 // (out, x, n) and (dx, dout, x, n) shapes shared by silu
 napi_value Silu(napi_env env, napi_callback_info info) {
   Args a(env, info, "silu", 3);
@@ -456,6 +471,7 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("axpy", Axpy),
       SH_METHOD("sumRows", SumRows),
       SH_METHOD("sumSquares", SumSquares),
+      SH_METHOD("sumSquaresMany", SumSquaresMany),
       SH_METHOD("silu", Silu),
       SH_METHOD("siluBackward", SiluBackward),
       SH_METHOD("swiglu", Swiglu),

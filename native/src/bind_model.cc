@@ -279,6 +279,26 @@ napi_value Adamw(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// adamwMany(params, grads, ms, vs, sizes, decays, S, lr, beta1, beta2, eps, weightDecay, step): S Float32Arrays each
+// (tensor s of sizes[s] elements), decays an Int32Array of S flags (1: weightDecay applies to tensor s)
+napi_value AdamwMany(napi_env env, napi_callback_info info) {
+  Args a(env, info, "adamwMany", 13);
+  const int64_t S = a.dim(6, "S", 1 << 20);
+  const double lr = a.num(7, "lr"), beta1 = a.num(8, "beta1"), beta2 = a.num(9, "beta2");
+  const double eps = a.num(10, "eps"), wd = a.num(11, "weightDecay"), step = a.num(12, "step");
+  const int32_t* decays = a.i32(5, "decays", static_cast<uint64_t>(S));
+  const size_t n = static_cast<size_t>(S);
+  std::vector<uint64_t> need;
+  std::vector<int64_t> len;
+  if (!a.sizes(4, "sizes", S, need, len)) return nullptr;
+  std::vector<float*> params(n), grads(n), ms(n), vs(n);
+  if (!a.f32_list(0, "params", n, need.data(), params.data()) || !a.f32_list(1, "grads", n, need.data(), grads.data()) ||
+      !a.f32_list(2, "ms", n, need.data(), ms.data()) || !a.f32_list(3, "vs", n, need.data(), vs.data()))
+    return nullptr;
+  adamw_many(params.data(), grads.data(), ms.data(), vs.data(), len.data(), decays, S, lr, beta1, beta2, eps, wd, step);
+  return nullptr;
+}
+
 // (out: f32, src: u16, n) and (out: u16, src: f32, n)
 template <void (*Kernel)(float*, const uint16_t*, i64)>
 napi_value ToF32(napi_env env, napi_callback_info info, const char* name) {
@@ -369,6 +389,7 @@ napi_status register_model(napi_env env, napi_value exports) {
       SH_METHOD("dropout", Dropout),
       SH_METHOD("dropoutBackward", DropoutBackward),
       SH_METHOD("adamw", Adamw),
+      SH_METHOD("adamwMany", AdamwMany),
       SH_METHOD("gemmBf16", GemmBf16),
       SH_METHOD("gemmI8", GemmI8),
       SH_METHOD("quantizeRowsI8", QuantizeRowsI8),

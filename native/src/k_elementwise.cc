@@ -1,4 +1,5 @@
 // Elementwise kernels and activations (forward + backward), fused single passes, threaded over elements.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -87,6 +88,23 @@ double sum_squares(const float* a, i64 n) {
   double total = 0;
   for (double v : part) total += v;
   return total;
+}
+
+double sum_squares_many(const float* const* as, const i64* sizes, i64 S) {
+  // each tensor's sum as sum_squares computes it (chunks of 4096 in order), the tensors shared over the threads
+  constexpr i64 kChunk = 4096;
+  std::vector<double> sums(static_cast<size_t>(S));
+  i64 total = 0;
+  for (i64 s = 0; s < S; ++s) total += sizes[s];
+#pragma omp parallel for num_threads(team_size(total)) schedule(dynamic, 1)
+  for (i64 s = 0; s < S; ++s) {
+    double sum = 0;
+    for (i64 c0 = 0; c0 < sizes[s]; c0 += kChunk) sum += dot_d(as[s] + c0, as[s] + c0, std::min(kChunk, sizes[s] - c0));
+    sums[static_cast<size_t>(s)] = sum;
+  }
+  double out = 0;
+  for (double v : sums) out += v;  // in tensor order, as a loop over sumSquares adds them
+  return out;
 }
 
 // ---- activations ---------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // Cross-entropy (with fused softmax gradient), inverted dropout on the shared counter RNG, and AdamW.
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "fastmath.h"
 #include "kernels.h"
@@ -107,22 +109,59 @@ void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t se
 
 // torch.optim.AdamW: p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). Bias corrections in double, once.
+namespace {
+
+constexpr i64 kAdamwSpan = 1 << 14;  // elements per task (adamw_many: the tensors' elements taken together)
+
+/** AdamW's per-step constants, from the hyper-parameters in double (once per tensor, as adamw computes them). */
+struct AdamwStep {
+  float decay, stepSize, bc2Sqrt, b1, c1, b2, c2, e;
+  AdamwStep(double lr, double beta1, double beta2, double eps, double weightDecay, double step)
+      : decay(static_cast<float>(1.0 - lr * weightDecay)),
+        stepSize(static_cast<float>(lr / (1.0 - std::pow(beta1, step)))),
+        bc2Sqrt(static_cast<float>(std::sqrt(1.0 - std::pow(beta2, step)))),
+        b1(static_cast<float>(beta1)), c1(static_cast<float>(1.0 - beta1)),
+        b2(static_cast<float>(beta2)), c2(static_cast<float>(1.0 - beta2)), e(static_cast<float>(eps)) {}
+  /** elements [lo, hi) of one tensor */
+  void run(float* param, const float* grad, float* m, float* v, i64 lo, i64 hi) const {
+    for (i64 i = lo; i < hi; ++i) {
+      const float g = grad[i];
+      const float mi = b1 * m[i] + c1 * g;
+      const float vi = b2 * v[i] + c2 * (g * g);
+      m[i] = mi;
+      v[i] = vi;
+      param[i] = param[i] * decay - stepSize * mi / (std::sqrt(vi) / bc2Sqrt + e);
+    }
+  }
+};
+
+}  // namespace
+
 void adamw(float* param, const float* grad, float* m, float* v, i64 n, double lr, double beta1, double beta2,
            double eps, double weightDecay, double step) {
-  const float decay = static_cast<float>(1.0 - lr * weightDecay);
-  const float stepSize = static_cast<float>(lr / (1.0 - std::pow(beta1, step)));
-  const float bc2Sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(beta2, step)));
-  const float b1 = static_cast<float>(beta1), c1 = static_cast<float>(1.0 - beta1);
-  const float b2 = static_cast<float>(beta2), c2 = static_cast<float>(1.0 - beta2);
-  const float e = static_cast<float>(eps);
-  SH_PARALLEL_FOR(n)
-  for (i64 i = 0; i < n; ++i) {
-    const float g = grad[i];
-    const float mi = b1 * m[i] + c1 * g;
-    const float vi = b2 * v[i] + c2 * (g * g);
-    m[i] = mi;
-    v[i] = vi;
-    param[i] = param[i] * decay - stepSize * mi / (std::sqrt(vi) / bc2Sqrt + e);
+  const AdamwStep a(lr, beta1, beta2, eps, weightDecay, step);
+  const i64 spans = (n + kAdamwSpan - 1) / kAdamwSpan;
+#pragma omp parallel for num_threads(team_size(n)) schedule(static)
+  for (i64 t = 0; t < spans; ++t) a.run(param, grad, m, v, t * kAdamwSpan, std::min(n, (t + 1) * kAdamwSpan));
+}
+
+void adamw_many(float* const* params, const float* const* grads, float* const* ms, float* const* vs, const i64* sizes,
+                const int32_t* decays, i64 S, double lr, double beta1, double beta2, double eps, double weightDecay,
+                double step) {
+  const AdamwStep with(lr, beta1, beta2, eps, weightDecay, step), without(lr, beta1, beta2, eps, 0.0, step);
+  std::vector<i64> start(static_cast<size_t>(S) + 1, 0);  // tensor s holds elements [start[s], start[s + 1])
+  for (i64 s = 0; s < S; ++s) start[static_cast<size_t>(s) + 1] = start[static_cast<size_t>(s)] + sizes[s];
+  const i64 total = start[static_cast<size_t>(S)];
+  const i64 spans = (total + kAdamwSpan - 1) / kAdamwSpan;
+#pragma omp parallel for num_threads(team_size(total)) schedule(static)
+  for (i64 t = 0; t < spans; ++t) {
+    const i64 lo = t * kAdamwSpan, hi = std::min(total, lo + kAdamwSpan);
+    i64 s = std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
+    for (i64 at = lo; at < hi; ++s) {
+      const i64 end = std::min(hi, start[static_cast<size_t>(s) + 1]), off = start[static_cast<size_t>(s)];
+      (decays[s] ? with : without).run(params[s], grads[s], ms[s], vs[s], at - off, end - off);
+      at = end;
+    }
   }
 }
 

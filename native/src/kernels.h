@@ -83,6 +83,8 @@ void scale(float* out, const float* a, float s, i64 n);
 void axpy_kernel(float* dst, const float* src, float alpha, i64 n);
 void sum_rows(float* out, const float* a, i64 rows, i64 cols);
 double sum_squares(const float* a, i64 n);
+/** sum_squares of each of S tensors, added in tensor order (the tensors shared over the threads). */
+double sum_squares_many(const float* const* as, const i64* sizes, i64 S);
 void copy_floats(float* dst, const float* src, i64 n);
 
 // ---- activations
@@ -208,6 +210,11 @@ void dropout(float* out, const float* x, i64 n, double p, uint32_t seed);
 void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t seed);
 void adamw(float* param, const float* grad, float* m, float* v, i64 n, double lr, double beta1, double beta2,
            double eps, double weightDecay, double step);
+/** adamw on S tensors in one parallel region (tensor s decays by weightDecay when decays[s] != 0, else not): the
+ *  same bits as S adamw calls, every tensor's elements split over the threads together. */
+void adamw_many(float* const* params, const float* const* grads, float* const* ms, float* const* vs, const i64* sizes,
+                const int32_t* decays, i64 S, double lr, double beta1, double beta2, double eps, double weightDecay,
+                double step);
 
 // ---- dtype conversion
 void bf16_to_f32(float* out, const uint16_t* src, i64 n);

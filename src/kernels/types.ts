@@ -80,6 +80,9 @@ export interface Kernels extends LowpKernels {
   sumRows(out: F32, a: F32, rows: number, cols: number): void;
   /** sum of squares of a[0..n), accumulated in double precision (global gradient norm). */
   sumSquares(a: F32, n: number): number;
+  /** sumSquares of each of the first S arrays (array s of sizes[s] elements), added in order: the same number as a
+   *  loop over sumSquares, the arrays shared over the threads. */
+  sumSquaresMany(arrays: readonly F32[], sizes: Int32Array, S: number): number;
 
   // ---- activations -------------------------------------------------------------------------------
   silu(out: F32, x: F32, n: number): void;
@@ -234,6 +237,10 @@ export interface Kernels extends LowpKernels {
    *  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). step counts from 1. */
   adamw(param: F32, grad: F32, m: F32, v: F32, n: number, lr: number, beta1: number, beta2: number,
     eps: number, weightDecay: number, step: number): void;
+  /** adamw on the first S tensors of the lists (tensor s of sizes[s] elements; weightDecay applies where decays[s]
+   *  is not 0) in one call: the same bits as S adamw calls, all the tensors' elements shared over the threads. */
+  adamwMany(params: readonly F32[], grads: readonly F32[], ms: readonly F32[], vs: readonly F32[], sizes: Int32Array,
+    decays: Int32Array, S: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void;
 
   // ---- dtype conversion (safetensors) ------------------------------------------------------------
   bf16ToF32(out: F32, src: Uint16Array, n: number): void;

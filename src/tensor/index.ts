@@ -19,7 +19,7 @@ export { encoderAttention, type EncoderAttentionOpts } from './ops/encoder-atten
 export { tokenPool } from './ops/token-pool.js';
 export { classCrossEntropy, targetWeight } from './ops/class-loss.js';
 export { crossEntropy, linearCrossEntropy, IGNORE_INDEX, type LossOpts } from './ops/loss.js';
-export { adamwUpdate, type AdamWHyper } from './ops/optim.js';
+export { adamwUpdate, adamwUpdateMany, type AdamWHyper, type AdamWSlot } from './ops/optim.js';
 export { setCheckFinite } from './ops/util.js';
 export { addRmsnorm, rmsnormForGemm, type ResidualNormOpts } from './ops/residual-norm.js';
 export { withStepPool, beginStep, endStep, poolStats, resetPool, setPoolPoison, type PoolStats } from './pool.js';

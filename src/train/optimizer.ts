@@ -1,6 +1,6 @@
 // AdamW over a named parameter list with state that can be saved and restored exactly, and gradient
 // clipping by global norm (torch.nn.utils.clip_grad_norm_ semantics).
-import { adamwUpdate, type Tensor } from '../tensor/index.js';
+import { adamwUpdateMany, type AdamWSlot, type Tensor } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 
@@ -38,19 +38,19 @@ export class AdamW {
     for (const p of this.params) p.tensor.grad = null;
   }
 
-  /** One update with the given learning rate. */
+  /** One update with the given learning rate (every parameter in one kernel call). */
   update(lr: number): void {
     this.step++;
-    const h = { ...this.opts, lr };
-    const plain = { ...h, weightDecay: 0 };
-    this.params.forEach((p, i) => adamwUpdate(p.tensor, this.m[i], this.v[i], p.decay === false ? plain : h, this.step));
+    const slots: AdamWSlot[] = this.params.map((p, i) => ({ param: p.tensor, m: this.m[i], v: this.v[i], decay: p.decay }));
+    adamwUpdateMany(slots, { ...this.opts, lr }, this.step);
   }
 
   /** Global L2 norm of all gradients; scales them down to maxNorm when above it. Returns the norm before. */
   clipGradNorm(maxNorm: number): number {
     const K = kernels();
-    let sq = 0;
-    for (const p of this.params) if (p.tensor.grad) sq += K.sumSquares(p.tensor.grad.data, p.tensor.size);
+    const withGrad = this.params.filter((p) => p.tensor.grad);
+    // the same sum as sumSquares per gradient in order, the gradients shared over the threads
+    const sq = K.sumSquaresMany(withGrad.map((p) => p.tensor.grad!.data), Int32Array.from(withGrad, (p) => p.tensor.size), withGrad.length);
     const norm = Math.sqrt(sq);
     if (maxNorm > 0 && norm > maxNorm) {
       const s = maxNorm / (norm + 1e-6);

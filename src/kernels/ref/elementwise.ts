@@ -41,3 +41,10 @@ export function sumSquares(a: FA, n: number): number {
   for (let i = 0; i < n; i++) acc += a[i] * a[i];
   return acc;
 }
+
+/** sumSquares of each of the first S arrays, added in order. */
+export function sumSquaresMany(arrays: readonly FA[], sizes: Int32Array, S: number): number {
+  let total = 0;
+  for (let s = 0; s < S; s++) total += sumSquares(arrays[s], sizes[s]);
+  return total;
+}

@@ -2,7 +2,7 @@
 // fallback when the addon is missing. They also accept Float64Array, so gradient checks run in double.
 import type { Kernels } from '../types.js';
 import { gemm, gemmBf16, gemmI8, gemmRows, gemmRowsBf16, gemmRowsBf16Many, gemmRowsI8, gemmRowsI8Many, gemmRowsMany, loraRows, quantizeRowsI8 } from './gemm.js';
-import { add, axpy, mul, scale, sumRows, sumSquares } from './elementwise.js';
+import { add, axpy, mul, scale, sumRows, sumSquares, sumSquaresMany } from './elementwise.js';
 import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from './activations.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
@@ -18,7 +18,7 @@ import { ropePartial, ropePartialBackward } from './rope-partial.js';
 import { causalConv1d, causalConv1dBackward, l2norm, l2normBackward } from './conv1d.js';
 import { deltaRuleChunk, deltaRuleRecurrent } from './delta-rule.js';
 import { deltaRuleChunkBackward } from './delta-rule-backward.js';
-import { adamw } from './optim.js';
+import { adamw, adamwMany } from './optim.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from './convert.js';
 import { argmaxF32, topKIds } from './select.js';
 import {
@@ -43,7 +43,7 @@ export const referenceKernelsFA = {
   gemmRowsBf16Many,
   gemmRowsI8Many,
   loraRows,
-  add, mul, scale, axpy, sumRows, sumSquares,
+  add, mul, scale, axpy, sumRows, sumSquares, sumSquaresMany,
   silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
@@ -53,7 +53,7 @@ export const referenceKernelsFA = {
   crossEntropy, softcapCrossEntropy,
   causalConv1d, causalConv1dBackward, l2norm, l2normBackward, deltaRuleChunk, deltaRuleChunkBackward, deltaRuleRecurrent,
   dropout, dropoutBackward,
-  adamw,
+  adamw, adamwMany,
   bf16ToF32, f16ToF32, f32ToBf16, f32ToF16,
   lineOffset: () => 0,
   topKIds, argmaxF32,

@@ -18,3 +18,9 @@ export function adamw(param: FA, grad: FA, m: FA, v: FA, n: number, lr: number, 
     param[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) / bc2Sqrt + eps);
   }
 }
+
+/** adamw on each of the first S tensors (weightDecay where decays[s] is not 0). */
+export function adamwMany(params: readonly FA[], grads: readonly FA[], ms: readonly FA[], vs: readonly FA[], sizes: Int32Array,
+  decays: Int32Array, S: number, lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number): void {
+  for (let s = 0; s < S; s++) adamw(params[s], grads[s], ms[s], vs[s], sizes[s], lr, beta1, beta2, eps, decays[s] ? weightDecay : 0, step);
+}
