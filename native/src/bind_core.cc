@@ -207,6 +207,20 @@ napi_value Scale(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// scaleMany(arrays, sizes, S, s): each of S Float32Arrays (array t of sizes[t] elements) times s, in place
+napi_value ScaleMany(napi_env env, napi_callback_info info) {
+  Args a(env, info, "scaleMany", 4);
+  const int64_t S = a.dim(2, "S", 1 << 20);
+  const double s = a.num(3, "s");
+  std::vector<uint64_t> need;
+  std::vector<int64_t> len;
+  if (!a.sizes(1, "sizes", S, need, len)) return nullptr;
+  std::vector<float*> arrays(static_cast<size_t>(S));
+  if (!a.f32_list(0, "arrays", static_cast<size_t>(S), need.data(), arrays.data())) return nullptr;
+  scale_many(arrays.data(), len.data(), S, static_cast<float>(s));
+  return nullptr;
+}
+
 napi_value Axpy(napi_env env, napi_callback_info info) {
   Args a(env, info, "axpy", 4);
   const double alpha = a.num(2, "alpha");
@@ -472,6 +486,7 @@ napi_status register_core(napi_env env, napi_value exports) {
       SH_METHOD("sumRows", SumRows),
       SH_METHOD("sumSquares", SumSquares),
       SH_METHOD("sumSquaresMany", SumSquaresMany),
+      SH_METHOD("scaleMany", ScaleMany),
       SH_METHOD("silu", Silu),
       SH_METHOD("siluBackward", SiluBackward),
       SH_METHOD("swiglu", Swiglu),

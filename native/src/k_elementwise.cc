@@ -41,6 +41,14 @@ void scale(float* out, const float* a, float s, i64 n) {
   for (i64 i = 0; i < n; ++i) out[i] = a[i] * s;
 }
 
+void scale_many(float* const* as, const i64* sizes, i64 S, float s) {
+  i64 total = 0;
+  for (i64 t = 0; t < S; ++t) total += sizes[t];
+#pragma omp parallel for num_threads(team_size(total)) schedule(dynamic, 1)
+  for (i64 t = 0; t < S; ++t)
+    for (i64 i = 0; i < sizes[t]; ++i) as[t][i] *= s;
+}
+
 void axpy_kernel(float* dst, const float* src, float alpha, i64 n) {
   SH_PARALLEL_FOR(n)
   for (i64 i = 0; i < n; ++i) dst[i] += alpha * src[i];

@@ -80,6 +80,8 @@ void raw_sgemm(float* c, const float* a, const float* b, i64 M, i64 N, i64 K, bo
 void add(float* out, const float* a, const float* b, i64 n, i64 cols);
 void mul(float* out, const float* a, const float* b, i64 n, i64 cols);
 void scale(float* out, const float* a, float s, i64 n);
+/** as[t][i] *= s for each of S arrays (array t of sizes[t] elements), the arrays shared over the threads. */
+void scale_many(float* const* as, const i64* sizes, i64 S, float s);
 void axpy_kernel(float* dst, const float* src, float alpha, i64 n);
 void sum_rows(float* out, const float* a, i64 rows, i64 cols);
 double sum_squares(const float* a, i64 n);

@@ -156,6 +156,7 @@ function wrap(a: NativeAddon): Kernels {
     add: a.add,
     mul: a.mul,
     scale: a.scale,
+    scaleMany: a.scaleMany,
     axpy: a.axpy,
     sumRows: a.sumRows,
     sumSquares: a.sumSquares,

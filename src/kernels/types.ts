@@ -74,6 +74,8 @@ export interface Kernels extends LowpKernels {
   mul(out: F32, a: F32, b: F32, n: number, cols: number): void;
   /** out = a * s */
   scale(out: F32, a: F32, s: number, n: number): void;
+  /** arrays[t] *= s in place for the first S arrays (array t of sizes[t] elements): scale on each, in one call. */
+  scaleMany(arrays: readonly F32[], sizes: Int32Array, S: number, s: number): void;
   /** dst += alpha * src */
   axpy(dst: F32, src: F32, alpha: number, n: number): void;
   /** out[c] += sum over rows r of a[r, c]; a is [rows, cols] (gradient of a row-broadcast). */

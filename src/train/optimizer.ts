@@ -48,14 +48,12 @@ export class AdamW {
   /** Global L2 norm of all gradients; scales them down to maxNorm when above it. Returns the norm before. */
   clipGradNorm(maxNorm: number): number {
     const K = kernels();
+    // the gradients in one call each, shared over the threads (the same numbers as one sumSquares / scale per tensor)
     const withGrad = this.params.filter((p) => p.tensor.grad);
-    // the same sum as sumSquares per gradient in order, the gradients shared over the threads
-    const sq = K.sumSquaresMany(withGrad.map((p) => p.tensor.grad!.data), Int32Array.from(withGrad, (p) => p.tensor.size), withGrad.length);
-    const norm = Math.sqrt(sq);
-    if (maxNorm > 0 && norm > maxNorm) {
-      const s = maxNorm / (norm + 1e-6);
-      for (const p of this.params) if (p.tensor.grad) K.scale(p.tensor.grad.data, p.tensor.grad.data, s, p.tensor.size);
-    }
+    const grads = withGrad.map((p) => p.tensor.grad!.data);
+    const sizes = Int32Array.from(withGrad, (p) => p.tensor.size);
+    const norm = Math.sqrt(K.sumSquaresMany(grads, sizes, grads.length));
+    if (maxNorm > 0 && norm > maxNorm) K.scaleMany(grads, sizes, grads.length, maxNorm / (norm + 1e-6));
     return norm;
   }
 

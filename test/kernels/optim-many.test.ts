@@ -1,4 +1,4 @@
-// adamwMany and sumSquaresMany: one call over many tensors gives exactly what one call per tensor gives, on any
+// adamwMany, sumSquaresMany and scaleMany: one call over many tensors gives exactly what one call per tensor gives, on any
 // thread count, and the AdamW optimizer (which now takes one call) moves its parameters as per-tensor updates do.
 import { afterAll, describe, expect, it } from 'vitest';
 import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
@@ -31,8 +31,8 @@ function each(k: Kernels, ts: ReturnType<typeof tensors>, step: number): void {
   ts.forEach((t, i) => k.adamw(t.p, t.g, t.m, t.v, SIZES[i], HYPER[0], HYPER[1], HYPER[2], HYPER[3], decays[i] ? HYPER[4] : 0, step));
 }
 
-describe.each([['reference', referenceKernels], ['native', native]] as const)('%s adamwMany and sumSquaresMany', (name, k) => {
-  it.runIf(k !== null)('equal one adamw and one sumSquares per tensor, bit for bit', () => {
+describe.each([['reference', referenceKernels], ['native', native]] as const)('%s adamwMany, sumSquaresMany and scaleMany', (name, k) => {
+  it.runIf(k !== null)('equal one adamw, sumSquares and scale per tensor, bit for bit', () => {
     const K = k as Kernels;
     const threadCounts = name === 'native' && hooks ? [1, 2, 3, 8] : [1];
     for (const threads of threadCounts) {
@@ -53,6 +53,13 @@ describe.each([['reference', referenceKernels], ['native', native]] as const)('%
       arrays.forEach((g, i) => (want += K.sumSquares(g, SIZES[i])));
       expect(K.sumSquaresMany(arrays, Int32Array.from(SIZES), arrays.length)).toBe(want);
       expect(K.sumSquaresMany(arrays, Int32Array.from(SIZES), 0)).toBe(0);
+      const scaled = arrays.map((g) => g.slice());
+      K.scaleMany(scaled, Int32Array.from(SIZES), scaled.length, 0.37);
+      arrays.forEach((g, i) => {
+        const one = new Float32Array(g.length);
+        K.scale(one, g, 0.37, SIZES[i]);
+        expect(Array.from(scaled[i]), `${threads} threads scaled ${i}`).toEqual(Array.from(one));
+      });
     }
   });
 });
@@ -65,6 +72,7 @@ describe.runIf(native !== null)('native adamwMany arguments', () => {
     expect(() => K.adamwMany([f()], [f()], [f()], [f()], Int32Array.of(5), Int32Array.of(1), 1, ...HYPER, 1)).toThrow(/adamwMany.*params/);
     expect(() => K.adamwMany([f()], [f()], [f()], [f()], Int32Array.of(-1), Int32Array.of(1), 1, ...HYPER, 1)).toThrow(/sizes\[0\] must be >= 0/);
     expect(() => K.sumSquaresMany([f()], Int32Array.of(9), 1)).toThrow(/sumSquaresMany.*arrays/);
+    expect(() => K.scaleMany([f()], Int32Array.of(4), 2, 2)).toThrow(/scaleMany.*sizes/);
   });
 });
 

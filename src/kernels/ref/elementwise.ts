@@ -42,6 +42,11 @@ export function sumSquares(a: FA, n: number): number {
   return acc;
 }
 
+/** arrays[t] *= s in place for the first S arrays. */
+export function scaleMany(arrays: readonly FA[], sizes: Int32Array, S: number, s: number): void {
+  for (let t = 0; t < S; t++) scale(arrays[t], arrays[t], s, sizes[t]);
+}
+
 /** sumSquares of each of the first S arrays, added in order. */
 export function sumSquaresMany(arrays: readonly FA[], sizes: Int32Array, S: number): number {
   let total = 0;

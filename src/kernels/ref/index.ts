@@ -2,7 +2,7 @@
 // fallback when the addon is missing. They also accept Float64Array, so gradient checks run in double.
 import type { Kernels } from '../types.js';
 import { gemm, gemmBf16, gemmI8, gemmRows, gemmRowsBf16, gemmRowsBf16Many, gemmRowsI8, gemmRowsI8Many, gemmRowsMany, loraRows, quantizeRowsI8 } from './gemm.js';
-import { add, axpy, mul, scale, sumRows, sumSquares, sumSquaresMany } from './elementwise.js';
+import { add, axpy, mul, scale, scaleMany, sumRows, sumSquares, sumSquaresMany } from './elementwise.js';
 import { gelu, geluBackward, silu, siluBackward, swiglu, swigluBackward } from './activations.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { layernorm, layernormBackward, rmsnorm, rmsnormBackward } from './norm.js';
@@ -43,7 +43,7 @@ export const referenceKernelsFA = {
   gemmRowsBf16Many,
   gemmRowsI8Many,
   loraRows,
-  add, mul, scale, axpy, sumRows, sumSquares, sumSquaresMany,
+  add, mul, scale, scaleMany, axpy, sumRows, sumSquares, sumSquaresMany,
   silu, siluBackward, swiglu, swigluBackward, gelu, geluBackward, softmax, softmaxBackward,
   geglu, gegluBackward, softcap, softcapBackward,
   rmsnorm, rmsnormBackward, layernorm, layernormBackward,
