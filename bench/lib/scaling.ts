@@ -1,6 +1,6 @@
 // The report of a scaling run (bench:train --scale 2,16): the same training step at several thread counts, each
 // in its own resident worker, stepping in turns. Speed-up and parallel efficiency are taken against the first
-// count; the bar for many cores is 16 cores >= 0.6 x 8 x the 2-core figure, i.e. an efficiency of 0.6
+// count; the bar for many cores is 16 cores >= 0.6 x 8 x the 2-core figure, i.e. an efficiency of 0.6
 // from 2 to 16 threads. With --kernel-times each worker also reports its wall time per kernel, which shows
 // which kernels (and how much time outside every kernel) keep the step from scaling.
 import { planThreads } from '../../src/kernels/cpu-plan.js';
