@@ -292,8 +292,8 @@ napi_value AdamwMany(napi_env env, napi_callback_info info) {
   std::vector<int64_t> len;
   if (!a.sizes(4, "sizes", S, need, len)) return nullptr;
   std::vector<float*> params(n), grads(n), ms(n), vs(n);
-  if (!a.f32_list(0, "params", n, need.data(), params.data()) || !a.f32_list(1, "grads", n, need.data(), grads.data()) ||
-      !a.f32_list(2, "ms", n, need.data(), ms.data()) || !a.f32_list(3, "vs", n, need.data(), vs.data()))
+  if (!a.f32_list(0, "params", n, need.data(), params.data()) || !a.f32_list(1, "grads", n, need.data(), grads.data())
+      || !a.f32_list(2, "ms", n, need.data(), ms.data()) || !a.f32_list(3, "vs", n, need.data(), vs.data()))
     return nullptr;
   adamw_many(params.data(), grads.data(), ms.data(), vs.data(), len.data(), decays, S, lr, beta1, beta2, eps, wd, step);
   return nullptr;

@@ -107,13 +107,13 @@ void dropout_backward(float* dx, const float* dout, i64 n, double p, uint32_t se
   }
 }
 
-// torch.optim.AdamW: p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
-// p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). Bias corrections in double, once.
 namespace {
 
 constexpr i64 kAdamwSpan = 1 << 14;  // elements per task (adamw_many: the tensors' elements taken together)
 
-/** AdamW's per-step constants, from the hyper-parameters in double (once per tensor, as adamw computes them). */
+/** torch.optim.AdamW: p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+ *  p -= (lr / (1 - b1^step)) * m / (sqrt(v) / sqrt(1 - b2^step) + eps). The step's constants (bias corrections in
+ *  double, once), then run() on a range of one tensor's elements. */
 struct AdamwStep {
   float decay, stepSize, bc2Sqrt, b1, c1, b2, c2, e;
   AdamwStep(double lr, double beta1, double beta2, double eps, double weightDecay, double step)

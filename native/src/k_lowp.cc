@@ -317,10 +317,10 @@ __attribute__((always_inline)) inline void vstore(float* p, const F& v) {
  *  columns of one r side by side, so a vector of 8 or 16 column sums is one store. */
 inline i64 part_at(i64 o, i64 r, i64 R) { return ((o >> 4) * R + r) * 16 + (o & 15); }
 
-/** sums[part_at(o, r)] = sum_n u[n, r] x[n, o] over the N rows of one block of the bf16 operand x = r(dy) [N, ldx] (u [N, R]
- *  as floats), every column o < O, in vectors F of L lanes (U, H its uint32 and uint16 twins): 2L columns by RG r at a
- *  time in named accumulators (an array of them stayed in memory and lost the fused multiply-adds), each column
- *  summed over the rows in order, so any width gives the same bits. */
+/** sums[part_at(o, r)] = sum_n u[n, r] x[n, o] over the N rows of one block of the bf16 operand x = r(dy) [N, ldx]
+ *  (u [N, R] as floats), every column o < O, in vectors F of L lanes (U, H its uint32 and uint16 twins): 2L columns
+ *  by RG r at a time in named accumulators (an array of them stayed in memory and lost the fused multiply-adds),
+ *  each column summed over the rows in order, so any width gives the same bits. */
 template <typename F, typename U, typename H, int RG>
 __attribute__((always_inline)) inline void cols(float* sums, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R,
                                                 i64 O) {

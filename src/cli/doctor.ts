@@ -10,8 +10,9 @@ import { packageVersion } from './package-info.js';
 const usage = `usage: shitate doctor [--json]
 
 Prints the Node version, whether the native kernels loaded, the BLAS and CPU core type, the thread
-count (SHITATE_THREADS, else one per physical core within any cgroup CPU limit), which compute path each precision and weight format takes on this CPU, and
-runs a kernel self-test (native vs reference). Exit code 1 when the self-test fails.
+count and where it comes from (SHITATE_THREADS, else one per physical core within any cgroup CPU
+limit), which compute path each precision and weight format takes on this CPU, and runs a kernel
+self-test (native vs reference). Exit code 1 when the self-test fails.
 `;
 
 interface Report {

@@ -94,16 +94,17 @@ function loadAddon(): { addon: NativeAddon | null; error: string | null } {
   if (!ompSpin) process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
-    // the addon starts with one thread per CPU it may use; without SHITATE_THREADS, one per physical core within
-    // any cgroup CPU limit (cpu-plan.ts)
-    if (threadsFromEnv() === null) {
-      threadPlan = planThreads();
-      addon.setThreads(threadPlan.threads);
-    }
     addonCache = { addon, error: null };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     addonCache = { addon: null, error: `native addon failed to load (${file}): ${why}` };
+    return addonCache;
+  }
+  // the addon starts with one thread per CPU it may use; without SHITATE_THREADS, one per physical core within any
+  // cgroup CPU limit (cpu-plan.ts reads files only and falls back to counting CPUs, so this cannot fail the load)
+  if (threadsFromEnv() === null) {
+    threadPlan = planThreads();
+    addonCache.addon?.setThreads(threadPlan.threads);
   }
   return addonCache;
 }
