@@ -82,32 +82,34 @@ void sum_rows(float* out, const float* a, i64 rows, i64 cols) {
   }
 }
 
-// Chunk partial sums are added in chunk order, so the result does not depend on the thread count.
+// Sums of squares in chunks of 4,096 elements, the chunks' partial sums added in chunk order: the result does not
+// depend on the thread count, and sum_squares_many gives each tensor the same number as sum_squares.
+constexpr i64 kSquaresChunk = 4096;
+
+/** The sum of squares of chunk ci of a[0, n), in double. */
+inline double chunk_squares(const float* a, i64 n, i64 ci) {
+  const i64 c0 = ci * kSquaresChunk;
+  return dot_d(a + c0, a + c0, std::min(kSquaresChunk, n - c0));
+}
+
 double sum_squares(const float* a, i64 n) {
-  constexpr i64 kChunk = 4096;
-  const i64 chunks = (n + kChunk - 1) / kChunk;
+  const i64 chunks = (n + kSquaresChunk - 1) / kSquaresChunk;
   std::vector<double> part(static_cast<size_t>(chunks));
   SH_PARALLEL_FOR(n)
-  for (i64 ci = 0; ci < chunks; ++ci) {
-    const float* p = a + ci * kChunk;
-    const i64 len = (ci + 1) * kChunk <= n ? kChunk : n - ci * kChunk;
-    part[ci] = dot_d(p, p, len);
-  }
+  for (i64 ci = 0; ci < chunks; ++ci) part[ci] = chunk_squares(a, n, ci);
   double total = 0;
   for (double v : part) total += v;
   return total;
 }
 
 double sum_squares_many(const float* const* as, const i64* sizes, i64 S) {
-  // each tensor's sum as sum_squares computes it (chunks of 4096 in order), the tensors shared over the threads
-  constexpr i64 kChunk = 4096;
-  std::vector<double> sums(static_cast<size_t>(S));
+  std::vector<double> sums(static_cast<size_t>(S));  // each tensor's, the tensors shared over the threads
   i64 total = 0;
   for (i64 s = 0; s < S; ++s) total += sizes[s];
 #pragma omp parallel for num_threads(team_size(total)) schedule(dynamic, 1)
   for (i64 s = 0; s < S; ++s) {
     double sum = 0;
-    for (i64 c0 = 0; c0 < sizes[s]; c0 += kChunk) sum += dot_d(as[s] + c0, as[s] + c0, std::min(kChunk, sizes[s] - c0));
+    for (i64 ci = 0; ci * kSquaresChunk < sizes[s]; ++ci) sum += chunk_squares(as[s], sizes[s], ci);
     sums[static_cast<size_t>(s)] = sum;
   }
   double out = 0;

@@ -77,8 +77,7 @@ export function planThreads(read: ReadHostFile = readReal, fallbackCpus: number 
     for (const id of ids) {
       const topo = `/sys/devices/system/cpu/cpu${id}/topology`;
       const siblings = read(`${topo}/core_cpus_list`) ?? read(`${topo}/thread_siblings_list`);
-      const pkg = read(`${topo}/physical_package_id`);
-      seen.add(siblings === null ? `cpu ${id}` : `${pkg?.trim() ?? ''}/${siblings.trim()}`);
+      seen.add(siblings === null ? `cpu ${id}` : siblings.trim()); // CPU ids are host-wide: a list names one core
     }
     cores = seen.size;
   }

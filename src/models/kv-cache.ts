@@ -35,7 +35,6 @@ export function setKvCacheFormat(f: KvCacheFormat | 'auto'): KvCacheFormat | 'au
   return prev;
 }
 
-
 /** One layer's cached key/value row: Hkv heads of D values. */
 export interface KVLayout {
   kvHeads: number;

@@ -9,7 +9,6 @@ function host(allowed: string, n: number, smt: boolean, extra: Record<string, st
   for (let i = 0; i < n; i++) {
     const core = smt ? i % (n / 2) : i;
     files[`/sys/devices/system/cpu/cpu${i}/topology/core_cpus_list`] = smt ? `${core},${core + n / 2}\n` : `${i}\n`;
-    files[`/sys/devices/system/cpu/cpu${i}/topology/physical_package_id`] = '0\n';
   }
   return (f) => files[f] ?? null;
 }
