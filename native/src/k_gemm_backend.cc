@@ -5,6 +5,7 @@
 // and builds without oneDNN keep OpenBLAS. SHITATE_SGEMM=openblas|onednn overrides the choice.
 #include "gemm_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -156,6 +157,26 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
       std::memcpy(&wb[static_cast<size_t>(r * cb + c)], &u, 4);
     }
   sgemm_rm(ta, tb, M, N, K, alpha, wa.data(), ca, wb.data(), cb, beta, C, ldc);
+#endif
+}
+
+void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
+                       const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block) {
+  if (M <= 0 || N <= 0) return;
+  const i64 blocks = (N + block - 1) / block;
+#ifdef SHITATE_DNNL
+  SignalsHeld held;  // on this thread for the region; the workers hold them back for good once this has run
+#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), blocks))) schedule(dynamic, 1)
+  for (i64 j = 0; j < blocks; ++j) {
+    const i64 n0 = j * block, nb = std::min(block, N - n0);
+    dnnl_gemm_bf16bf16f32(ta ? 'T' : 'N', tb ? 'T' : 'N', M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb,
+                          beta, C + n0, ldc);
+  }
+#else
+  for (i64 j = 0; j < blocks; ++j) {  // widened onto sgemm, which threads each block itself
+    const i64 n0 = j * block, nb = std::min(block, N - n0);
+    gemm_bf16_rm(ta, tb, M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
+  }
 #endif
 }
 

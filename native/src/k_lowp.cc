@@ -15,12 +15,24 @@
 
 namespace sh {
 
+namespace {
+constexpr i64 kSkinnyRows = 32;         // C this short (a LoRA rank) ...
+constexpr i64 kSkinnyBlock = 64;        // ... is split into blocks of this many columns ...
+constexpr i64 kSkinnyWork = 1 << 20;    // ... when it is at least this many multiply-adds
+}  // namespace
+
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
                   float beta, i64 lda, i64 ldb, i64 ldc) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     for (i64 m = 0; m < M; ++m)
       for (i64 n = 0; n < N; ++n) c[m * ldc + n] = beta == 0.0f ? 0.0f : beta * c[m * ldc + n];
+    return;
+  }
+  // a LoRA factor's gradient du^T x (r rows of C, K the tokens): oneDNN keeps it on one thread, so its columns go
+  // out in fixed blocks instead
+  if (M <= kSkinnyRows && N >= 2 * kSkinnyBlock && M * N * K >= kSkinnyWork) {
+    gemm_bf16_rm_cols(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kSkinnyBlock);
     return;
   }
   gemm_bf16_rm(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc);

@@ -318,6 +318,36 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   });
 
+  it('gemmBf16Ld on a LoRA factor\'s gradient (few rows over many tokens) gives the same bits on 1, 2, 3 and 8 threads', () => {
+    const hooks = nativeBenchHooks();
+    const before = hooks!.info().threads;
+    const rng = new Rng(37);
+    // du^T x as the LoRA backward calls it: du read transposed out of [r(dY) | du] rows (lda O + R); C's columns go
+    // out in blocks of 64, the last one short (200, 1000) or not (576); M 32 is the largest such C; beta 0 and 1
+    for (const [M, N, K, beta] of [[8, 576, 300, 0], [8, 200, 1024, 1], [32, 1000, 40, 0], [3, 130, 3000, 1]]) {
+      const O = 37, lda = O + M;
+      const g16 = bits(randn(rng, K * lda, 0.1));
+      const x16 = bits(randn(rng, K * N));
+      const c0 = randn(rng, M * N);
+      const run = (k: Kernels): Float32Array => {
+        const c = Float32Array.from(c0);
+        k.gemmBf16Ld(c, g16.subarray(O), x16, M, N, K, true, false, beta, lda, N, N);
+        return c;
+      };
+      try {
+        hooks!.setThreads(1);
+        const c1 = run(native!);
+        for (const threads of [2, 3, 8]) {
+          hooks!.setThreads(threads);
+          expect(Array.from(run(native!)), `${threads} threads ${M}x${N}x${K}`).toEqual(Array.from(c1));
+        }
+        agree(`gemmBf16Ld ${M}x${N}x${K} TN beta ${beta} against the reference`, c1, run(ref), 1e-5);
+      } finally {
+        hooks!.setThreads(before);
+      }
+    }
+  });
+
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
     // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail
