@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdateMany, compactFrozenWeights, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdateMany, compactFrozenWeights, releaseGrad, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
@@ -56,7 +56,7 @@ let step = 0;
 for await (const _ of commands()) {
   step++;
   const t0 = performance.now();
-  for (const p of params) p.tensor.grad = null;
+  for (const p of params) releaseGrad(p.tensor);
   const loss = objective.build(rows).run(pairs.length);
   objective.takeStepMetrics();
   adamwUpdateMany(params.map((p, i) => ({ param: p.tensor, m: moments[i].m, v: moments[i].v })), hyper, step); // as `shitate train`

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { DecoderModel, loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdateMany, backward, compactFrozenWeights, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
+import { adamwUpdateMany, backward, compactFrozenWeights, releaseGrad, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
@@ -65,7 +65,7 @@ let step = 0;
 for await (const _ of commands()) {
   step++;
   const t0 = performance.now();
-  for (const p of params) p.tensor.grad = null;
+  for (const p of params) releaseGrad(p.tensor);
   const lossValue = withStepPool(() => { // activations and gradients recycled between steps, as `shitate train` does
     const { loss } = model.forward({ ids: inputs, batch: B, seqLen: T, targets });
     if (!loss) throw new Error('forward with targets returned no loss');

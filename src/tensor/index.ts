@@ -2,7 +2,7 @@
 export { Tensor } from './tensor.js';
 export { CpuStorage, type Storage } from './storage.js';
 export { numel, fmtShape, type Shape } from './shape.js';
-export { backward, noGrad, isGradEnabled, setGradEnabled, clearTape, tapeLength } from './tape.js';
+export { backward, noGrad, isGradEnabled, setGradEnabled, clearTape, tapeLength, releaseGrad } from './tape.js';
 export { add, mul, scale, sum, mean, view } from './ops/basic.js';
 export { matmul, linear, type MatmulOpts } from './ops/matmul.js';
 export { lowRankLinear, type LowRank } from './ops/lowrank.js';

@@ -53,8 +53,28 @@ export function record(op: string, output: Tensor, inputs: readonly Tensor[], ba
 /** The gradient buffer of t, allocated as zeros on first use (backward kernels accumulate into it). An op
  *  output's gradient comes from the step pool (see pool.ts); a leaf's (a parameter's) is its own array. */
 export function gradOf(t: Tensor): Float32Array {
-  if (!t.grad) t.grad = opOutputs.has(t) ? Tensor.from(takeZeroed(t.size), t.shape) : Tensor.zeros(t.shape);
+  if (!t.grad) t.grad = opOutputs.has(t) ? Tensor.from(takeZeroed(t.size), t.shape) : leafGrad(t);
   return t.grad.data;
+}
+
+/** A leaf's gradient buffers from releaseGrad, for its next first gradient. */
+const spareGrads = new WeakMap<Tensor, Tensor>();
+
+function leafGrad(t: Tensor): Tensor {
+  const spare = spareGrads.get(t);
+  if (!spare) return Tensor.zeros(t.shape);
+  spareGrads.delete(t);
+  spare.data.fill(0);
+  return spare;
+}
+
+/** Sets a leaf's gradient to none (as zero_grad(set_to_none=True): an optimizer then skips a parameter that no
+ *  backward reaches), keeping its buffer for the next backward that does: a training step then allocates no
+ *  parameter gradients, whose fresh arrays (megabytes outside V8's heap each step) had V8 run a full collection
+ *  every step or so. The buffer is zeroed when it is taken again; nothing may read the old gradient after this. */
+export function releaseGrad(t: Tensor): void {
+  if (t.grad && !opOutputs.has(t) && t.grad.size === t.size) spareGrads.set(t, t.grad);
+  t.grad = null;
 }
 
 /** t's gradient buffer for a kernel that can either write or accumulate (a GEMM's beta): `fresh` is true when

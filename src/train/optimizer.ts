@@ -1,6 +1,6 @@
 // AdamW over a named parameter list with state that can be saved and restored exactly, and gradient
 // clipping by global norm (torch.nn.utils.clip_grad_norm_ semantics).
-import { adamwUpdateMany, type AdamWSlot, type Tensor } from '../tensor/index.js';
+import { adamwUpdateMany, releaseGrad, type AdamWSlot, type Tensor } from '../tensor/index.js';
 import { kernels } from '../kernels/index.js';
 import { ShitateError } from '../errors.js';
 
@@ -34,8 +34,9 @@ export class AdamW {
     this.v = params.map((p) => new Float32Array(p.tensor.size));
   }
 
+  /** Every gradient to none (their buffers kept for the next backward: releaseGrad). */
   zeroGrad(): void {
-    for (const p of this.params) p.tensor.grad = null;
+    for (const p of this.params) releaseGrad(p.tensor);
   }
 
   /** One update with the given learning rate (every parameter in one kernel call). */

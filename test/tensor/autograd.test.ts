@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Tensor, add, attention, backward, clearTape, crossEntropy, dropout, embedding, geglu, gelu, layernorm, linear, linearCrossEntropy,
   matmul, mean, mul, narrow, noGrad, rmsnorm, rope, ropePartial, scale, silu, softcap, softmax, sum, swiglu, tapeLength, view,
-  causalConv1d, l2norm, gatedDeltaRule, sigmoid, decayGate,
+  causalConv1d, l2norm, gatedDeltaRule, sigmoid, decayGate, releaseGrad,
 } from '../../src/tensor/index.js';
 import { chunkRows } from '../../src/tensor/ops/loss.js';
 import { numGrad, randT, relErr } from './helpers.js';
@@ -198,6 +198,28 @@ describe('tape mechanics', () => {
     for (let i = 0; i < 3; i++) expect(x.grad!.data[i]).toBeCloseTo(2 * once[i], 5);
     expect(y.grad).toBeNull();
     expect(tapeLength()).toBe(0);
+  });
+
+  it('releaseGrad leaves no gradient, and the next backward fills the same buffer afresh', () => {
+    const x = randT([4], 34, true);
+    const other = randT([4], 35, true);
+    backward(sum(mul(x, add(x, other))));
+    const buffer = x.grad!.data;
+    const first = buffer.slice();
+    releaseGrad(x);
+    releaseGrad(other);
+    expect(x.grad).toBeNull(); // an optimizer skips it, as after zero_grad(set_to_none=True)
+    expect(other.grad).toBeNull();
+    backward(sum(mul(x, add(x, other))));
+    expect(x.grad!.data).toBe(buffer); // no new array ...
+    expect(Array.from(x.grad!.data)).toEqual(Array.from(first)); // ... and the old gradient not added to
+    backward(sum(mul(x, x))); // accumulates on top, as any gradient does
+    for (let i = 0; i < 4; i++) expect(x.grad!.data[i]).toBeCloseTo(first[i] + 2 * x.data[i], 5);
+    releaseGrad(x);
+    releaseGrad(x); // twice: still no gradient, the buffer still kept
+    backward(sum(scale(x, 3)));
+    expect(x.grad!.data).toBe(buffer);
+    expect(Array.from(x.grad!.data)).toEqual([3, 3, 3, 3]);
   });
 
   it('records nothing under noGrad, and outputs do not require grad', () => {
