@@ -2,6 +2,8 @@
 // oneDNN where the addon links it and the CPU has AVX-512 (k_gemm_backend.cc says why). One entry point per
 // precision so every kernel (linear layers, attention blocks, LoRA) goes through the same choice.
 #pragma once
+#include <signal.h>
+
 #include <cstdint>
 
 #include "common.h"
@@ -23,6 +25,20 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
  *  The blocks depend on the shape alone, so the result does not depend on the thread count. */
 void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block);
+
+/** Holds back asynchronous signals on this thread, as each GEMM call does for itself (k_gemm_backend.cc says why),
+ *  for the object's lifetime: put on the calling thread around a parallel region whose threads call the GEMMs
+ *  above many times, so that their own holds make no system call. Nests. */
+class GemmSignalsHeld {
+ public:
+  GemmSignalsHeld();
+  ~GemmSignalsHeld();
+  GemmSignalsHeld(const GemmSignalsHeld&) = delete;
+  GemmSignalsHeld& operator=(const GemmSignalsHeld&) = delete;
+
+ private:
+  sigset_t old_;  // the mask before
+};
 
 /** "onednn" or "openblas" (or the platform BLAS): the library sgemm_rm calls. */
 const char* sgemm_backend();

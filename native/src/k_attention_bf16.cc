@@ -149,6 +149,7 @@ void forward(float* out, uint16_t* out16, float* lse, const QT* q, const uint16_
 #ifdef SH_LOWP_512
   if (lowp_512()) task = fwd_task16<QT>;
 #endif
+  GemmSignalsHeld held;  // for every block GEMM the team calls
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
   {
     FwdBufs F(kQB * L.group, s.D, s.Tk);
@@ -340,6 +341,7 @@ void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, c
   const int team = team_size(s.B * s.H * s.Tq * s.Tk * s.D);
   const bool one_pass = 2 * units >= team;
   const BackFns<QT> fn = back_fns<QT>();
+  GemmSignalsHeld held;  // for every block GEMM the team calls
 #pragma omp parallel num_threads(team)
   {
     Chunk16 C(s.D);

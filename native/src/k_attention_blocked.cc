@@ -60,6 +60,7 @@ static void blocked_forward(float* out, float* lse, const float* q, const E* k, 
   const i64 qblocks = (s.Tq + kQB - 1) / kQB, G = L.group, D = s.D;
   const i64 tasks = s.B * s.Hkv * qblocks;
   BlasSingleThread single;
+  GemmSignalsHeld held;  // for every GEMM the team calls
 #pragma omp parallel num_threads(team_size(s.B * s.H * s.Tq * s.Tk * s.D))
   {
     // a block of queries for every head of one kv group, as rows r = (t - t0) * G + g
@@ -228,6 +229,7 @@ void attention_blocked_backward(float* dq, float* dk, float* dv, const float* do
   const int team = team_size(s.B * s.H * s.Tq * s.Tk * s.D);
   const bool one_pass = 2 * units >= team;
   BlasSingleThread single;
+  GemmSignalsHeld held;  // for every GEMM the team calls
 #pragma omp parallel num_threads(team)
   {
     Chunk C(s.D);

@@ -33,6 +33,7 @@ static void sgemm_split_n(float* c, const float* a, const float* b, i64 M, i64 N
   const i64 per = ((N + nt - 1) / nt + 15) / 16 * 16;
   const i64 ldb = tb ? K : N;
   BlasSingleThread single;
+  GemmSignalsHeld held;  // for every GEMM the team calls
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (int t = 0; t < nt; ++t) {
     const i64 n0 = t * per;
@@ -90,6 +91,7 @@ void gemm(float* c, const float* a, const float* b, i64 batch, i64 M, i64 N, i64
   // Many small independent products (attention-sized): one item per thread beats threading inside each.
   if (kOwnThreading && threads() > 1 && batch >= 2 && work <= (1 << 21)) {
     BlasSingleThread single;
+    GemmSignalsHeld held;  // for every GEMM the team calls
 #pragma omp parallel for num_threads(threads()) if (batch * work >= kParMin) schedule(dynamic, 1)
     for (i64 i = 0; i < batch; ++i) {
       float* ci = c + i * M * N;

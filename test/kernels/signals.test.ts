@@ -21,9 +21,10 @@ describe('native GEMMs under a storm of signals', () => {
       });
       expect(r.stderr, `exit ${r.status} ${r.signal ?? ''}`).not.toMatch(/corrupted|double free|invalid pointer|malloc/);
       expect(r.status).toBe(0);
-      const out = JSON.parse(r.stdout) as { calls: number; worst: number };
+      const out = JSON.parse(r.stdout) as { calls: number; worst: number; finite: boolean };
       expect(out.calls).toBeGreaterThan(10);
       expect(out.worst).toBeLessThan(1e-4);
+      expect(out.finite).toBe(true);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
