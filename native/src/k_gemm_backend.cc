@@ -178,10 +178,8 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
                           beta, C + n0, ldc);
   }
 #else
-  for (i64 j = 0; j < blocks; ++j) {  // widened onto sgemm, which threads each block itself
-    const i64 n0 = j * block, nb = std::min(block, N - n0);
-    gemm_bf16_rm(ta, tb, M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
-  }
+  (void)blocks;  // widened onto one sgemm, which splits the columns over its own threads
+  gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
 }
 

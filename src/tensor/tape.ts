@@ -73,7 +73,7 @@ function leafGrad(t: Tensor): Tensor {
  *  parameter gradients, whose fresh arrays (megabytes outside V8's heap each step) had V8 run a full collection
  *  every step or so. The buffer is zeroed when it is taken again; nothing may read the old gradient after this. */
 export function releaseGrad(t: Tensor): void {
-  if (t.grad && !opOutputs.has(t) && t.grad.size === t.size) spareGrads.set(t, t.grad);
+  if (t.grad && !opOutputs.has(t)) spareGrads.set(t, t.grad);
   t.grad = null;
 }
 
