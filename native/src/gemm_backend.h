@@ -20,10 +20,9 @@ void sgemm_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A
 void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda, const uint16_t* B,
                   i64 ldb, float beta, float* C, i64 ldc);
 
-/** gemm_bf16_rm as one oneDNN call per fixed block of `block` columns of C, the blocks in parallel (without
- *  oneDNN, one call: sgemm splits the columns itself). For a short, wide product (few rows of C over a long K, as
- *  a LoRA factor's gradient du^T x), which oneDNN runs on one thread. The blocks depend on the shape alone, so
- *  the result does not depend on the thread count. */
+/** gemm_bf16_rm as one single-threaded call per fixed block of `block` columns of C, the blocks in parallel. For
+ *  a short, wide product (few rows of C over a long K, as a LoRA factor's gradient du^T x), which oneDNN runs on
+ *  one thread. The blocks depend on the shape alone, so the result does not depend on the thread count. */
 void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block);
 

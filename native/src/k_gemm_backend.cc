@@ -178,8 +178,14 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
                           beta, C + n0, ldc);
   }
 #else
-  (void)blocks;  // widened onto one sgemm, which splits the columns over its own threads
-  gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  // each block widened onto a single-threaded sgemm (OpenBLAS's own split of so short a product changes its sums
+  // with the thread count)
+  BlasSingleThread single;
+#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), blocks))) schedule(dynamic, 1)
+  for (i64 j = 0; j < blocks; ++j) {
+    const i64 n0 = j * block, nb = std::min(block, N - n0);
+    gemm_bf16_rm(ta, tb, M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
+  }
 #endif
 }
 
