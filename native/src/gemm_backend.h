@@ -21,8 +21,9 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
                   i64 ldb, float beta, float* C, i64 ldc);
 
 /** gemm_bf16_rm as one single-threaded call per fixed block of `block` columns of C, the blocks in parallel. For
- *  a short, wide product (few rows of C over a long K, as a LoRA factor's gradient du^T x), which oneDNN runs on
- *  one thread. The blocks depend on the shape alone, so the result does not depend on the thread count. */
+ *  a short, wide product (few rows of C over a long K, as a LoRA factor's gradient du^T x), which oneDNN splits
+ *  over few threads, and its sums with them. The blocks depend on the shape alone, so the result does not depend
+ *  on the thread count. */
 void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block);
 
