@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import { loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdateMany, compactFrozenWeights, releaseGrad, setComputePrecision, type AdamWHyper } from '../../src/tensor/index.js';
+import { compactFrozenWeights, setComputePrecision } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
+import { AdamW } from '../../src/train/optimizer.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
 import { commands, send } from './lockstep.js';
@@ -50,16 +51,15 @@ const rssAfterLoad = process.memoryUsage().rss / 1024;
 process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.kernels}), ${params.length} LoRA tensors, ${pairs.length} pairs\n`);
 send('READY', { ...used, load_s: loadS, rss_after_load_kib: rssAfterLoad, tokens_per_step: tokensPerStep });
 
-const hyper: AdamWHyper = { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
-const moments = params.map((p) => ({ m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
+const opt = new AdamW(params, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }); // `shitate train`'s optimizer
 let step = 0;
 for await (const _ of commands()) {
   step++;
   const t0 = performance.now();
-  for (const p of params) releaseGrad(p.tensor);
+  opt.zeroGrad();
   const loss = objective.build(rows).run(pairs.length);
   objective.takeStepMetrics();
-  adamwUpdateMany(params.map((p, i) => ({ param: p.tensor, m: moments[i].m, v: moments[i].v })), hyper, step); // as `shitate train`
+  opt.update(lr);
   const stepS = (performance.now() - t0) / 1000;
   process.stderr.write(`shitate: step ${step} dpo loss ${loss.toFixed(5)} ${stepS.toFixed(2)} s\n`);
   send('STEP', { step_s: stepS, loss });

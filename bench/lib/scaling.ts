@@ -48,7 +48,7 @@ export function printScaling(counts: number[], runs: SideRun[], warmup: number, 
   const eff = (base / medianStep(runs[last], warmup)) / (counts[last] / counts[0]);
   console.log(`this machine: ${plan.cpus} CPUs this process may use, ${plan.cores} physical cores` +
     `${plan.limit !== null ? `, a cgroup limit of ${+plan.limit.toFixed(2)} CPUs` : ''}`);
-  const room = plan.limit !== null ? Math.min(plan.cores, Math.floor(plan.limit)) : plan.cores;
+  const room = plan.threads; // the physical cores within any cgroup limit: the default thread count
   const over = counts.filter((n) => n > room);
   if (over.length) {
     console.log(`\nscaling: not measurable here: ${over.join(', ')} threads exceed the ${room} physical cores this process ` +

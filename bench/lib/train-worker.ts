@@ -4,8 +4,9 @@
 import fs from 'node:fs';
 import { DecoderModel, loadModel } from '../../src/models/index.js';
 import { attachLora } from '../../src/lora/index.js';
-import { adamwUpdateMany, backward, compactFrozenWeights, releaseGrad, setComputePrecision, withStepPool, type AdamWHyper } from '../../src/tensor/index.js';
+import { backward, compactFrozenWeights, setComputePrecision, withStepPool } from '../../src/tensor/index.js';
 import { writeSafetensors } from '../../src/io/index.js';
+import { AdamW } from '../../src/train/optimizer.js';
 import { kernelsInUse, parseBenchFlags } from './harness.js';
 import { preferSleepingBlasThreads, spinOmpThreadsBriefly } from '../../src/kernels/index.js';
 import { commands, send } from './lockstep.js';
@@ -58,14 +59,13 @@ process.stderr.write(`shitate: loaded in ${loadS.toFixed(1)} s (kernels: ${used.
 send('READY', { ...used, load_s: loadS, rss_after_load_kib: rssAfterLoad, tokens_per_step: B * T });
 
 // torch.optim.AdamW's defaults except weight decay, which transformers' Trainer leaves at 0
-const hyper: AdamWHyper = { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
-const moments = params.map((p) => ({ m: new Float32Array(p.tensor.size), v: new Float32Array(p.tensor.size) }));
+const opt = new AdamW(params, { lr, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }); // `shitate train`'s optimizer
 const clock = flags.bool['kernel-times'] ? timeKernels() : null; // each STEP then carries its ms per kernel
 let step = 0;
 for await (const _ of commands()) {
   step++;
   const t0 = performance.now();
-  for (const p of params) releaseGrad(p.tensor);
+  opt.zeroGrad();
   const lossValue = withStepPool(() => { // activations and gradients recycled between steps, as `shitate train` does
     const { loss } = model.forward({ ids: inputs, batch: B, seqLen: T, targets });
     if (!loss) throw new Error('forward with targets returned no loss');
@@ -73,7 +73,7 @@ for await (const _ of commands()) {
     backward(loss);
     return value;
   });
-  adamwUpdateMany(params.map((p, i) => ({ param: p.tensor, m: moments[i].m, v: moments[i].v })), hyper, step); // as `shitate train`
+  opt.update(lr);
   const stepS = (performance.now() - t0) / 1000;
   process.stderr.write(`shitate: step ${step} loss ${lossValue.toFixed(5)} ${stepS.toFixed(2)} s\n`);
   send('STEP', { step_s: stepS, loss: lossValue, ...(clock ? { kernels: clock.take() } : {}) });

@@ -41,10 +41,15 @@ void scale(float* out, const float* a, float s, i64 n) {
   for (i64 i = 0; i < n; ++i) out[i] = a[i] * s;
 }
 
-void scale_many(float* const* as, const i64* sizes, i64 S, float s) {
+/** The elements of S tensors together (how much work a *_many kernel has, for its team size). */
+static i64 total_size(const i64* sizes, i64 S) {
   i64 total = 0;
   for (i64 t = 0; t < S; ++t) total += sizes[t];
-#pragma omp parallel for num_threads(team_size(total)) schedule(dynamic, 1)
+  return total;
+}
+
+void scale_many(float* const* as, const i64* sizes, i64 S, float s) {
+#pragma omp parallel for num_threads(team_size(total_size(sizes, S))) schedule(dynamic, 1)
   for (i64 t = 0; t < S; ++t)
     for (i64 i = 0; i < sizes[t]; ++i) as[t][i] *= s;
 }
@@ -104,9 +109,7 @@ double sum_squares(const float* a, i64 n) {
 
 double sum_squares_many(const float* const* as, const i64* sizes, i64 S) {
   std::vector<double> sums(static_cast<size_t>(S));  // each tensor's, the tensors shared over the threads
-  i64 total = 0;
-  for (i64 s = 0; s < S; ++s) total += sizes[s];
-#pragma omp parallel for num_threads(team_size(total)) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(team_size(total_size(sizes, S))) schedule(dynamic, 1)
   for (i64 s = 0; s < S; ++s) {
     double sum = 0;
     for (i64 ci = 0; ci * kSquaresChunk < sizes[s]; ++ci) sum += chunk_squares(as[s], sizes[s], ci);

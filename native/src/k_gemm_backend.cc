@@ -169,24 +169,14 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block) {
   if (M <= 0 || N <= 0) return;
   const i64 blocks = (N + block - 1) / block;
-#ifdef SHITATE_DNNL
-  GemmSignalsHeld held;  // on this thread for the region; the workers hold them back for good once this has run
-#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), blocks))) schedule(dynamic, 1)
-  for (i64 j = 0; j < blocks; ++j) {
-    const i64 n0 = j * block, nb = std::min(block, N - n0);
-    dnnl_gemm_bf16bf16f32(ta ? 'T' : 'N', tb ? 'T' : 'N', M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb,
-                          beta, C + n0, ldc);
-  }
-#else
-  // each block widened onto a single-threaded sgemm (OpenBLAS's own split of so short a product changes its sums
-  // with the thread count)
-  BlasSingleThread single;
+  GemmSignalsHeld held;     // oneDNN: one hold for every block's call (the workers hold them back for good)
+  BlasSingleThread single;  // without oneDNN each block is widened onto sgemm: OpenBLAS's own split of so short a
+                            // product changes its sums with the thread count
 #pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), blocks))) schedule(dynamic, 1)
   for (i64 j = 0; j < blocks; ++j) {
     const i64 n0 = j * block, nb = std::min(block, N - n0);
     gemm_bf16_rm(ta, tb, M, nb, K, alpha, A, lda, tb ? B + n0 * ldb : B + n0, ldb, beta, C + n0, ldc);
   }
-#endif
 }
 
 #ifdef SHITATE_DNNL

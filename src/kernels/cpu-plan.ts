@@ -82,8 +82,9 @@ export function planThreads(read: ReadHostFile = readReal, fallbackCpus: number 
     cores = seen.size;
   }
   const limit = cgroupCpuLimit(read);
-  const capped = limit !== null && Math.max(1, Math.floor(limit)) < cores;
-  const threads = capped ? Math.max(1, Math.floor(limit)) : cores;
+  const allowed = limit !== null ? Math.max(1, Math.floor(limit)) : cores;
+  const capped = limit !== null && allowed < cores;
+  const threads = Math.min(allowed, cores);
   const cpuWords = `${cpus} CPU${cpus === 1 ? '' : 's'} this process may use`;
   const why = capped ? `a cgroup limit of ${+limit.toFixed(2)} CPUs (${cores} physical cores, ${cpuWords})`
     : cores < cpus ? `one per physical core (${cores} cores, ${cpuWords})` : `one per CPU this process may use (${cpus})`;
