@@ -277,18 +277,84 @@ void short_k_cols(float* c, const float* a, const float* w, i64 m0, i64 m1, i64 
   }
 }
 
+#ifdef SH_F32_512
+/** short_k_cols for the 32 columns [n, n + 32) (those below N) on AVX-512: the same chains (x0 w0 + x1 w1 + ..., fused
+ *  multiply-adds from zero, then written or added to c), two 16-lane sums per row instead of one 8-lane sum per
+ *  8 columns, so each row's K broadcasts feed four times the columns. The weights are transposed once for the rows
+ *  into a 32-wide block (transpose8 on whole 8 x 8 blocks), kept in registers. */
+template <int K>
+SH_512F void short_k_cols512(float* c, const float* a, const float* w, i64 m0, i64 m1, i64 N, i64 n, float beta) {
+  alignas(64) float wt[K][32];
+  const i64 cols = std::min<i64>(32, N - n);
+  if (K % 8 == 0 && cols == 32) {
+    for (int g = 0; g < 4; ++g)
+      for (int k0 = 0; k0 < K; k0 += 8) {
+        v8 r[8], t[8];
+        for (int j = 0; j < 8; ++j) r[j] = load8(w + (n + 8 * g + j) * K + k0);
+        transpose8(r, t);
+        for (int k = 0; k < 8; ++k) store8(&wt[k0 + k][8 * g], t[k]);
+      }
+  } else {
+    for (int k = 0; k < K; ++k)
+      for (int j = 0; j < 32; ++j) wt[k][j] = j < cols ? w[(n + j) * K + k] : 0.0f;
+  }
+  __m512 lo[K], hi[K];
+  #pragma GCC unroll 16
+  for (int k = 0; k < K; ++k) {
+    lo[k] = _mm512_load_ps(&wt[k][0]);
+    hi[k] = _mm512_load_ps(&wt[k][16]);
+  }
+  const __mmask16 mlo = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+  const __mmask16 mhi = cols >= 32 ? __mmask16(0xffff) : cols > 16 ? __mmask16((1u << (cols - 16)) - 1) : __mmask16(0);
+  for (i64 m = m0; m < m1; ++m) {
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+    #pragma GCC unroll 16
+    for (int k = 0; k < K; ++k) {
+      const __m512 x = _mm512_set1_ps(a[m * K + k]);
+      acc0 = _mm512_fmadd_ps(x, lo[k], acc0);
+      acc1 = _mm512_fmadd_ps(x, hi[k], acc1);
+    }
+    float* cr = c + m * N + n;
+    if (beta != 0.0f) {
+      acc0 = _mm512_add_ps(_mm512_maskz_loadu_ps(mlo, cr), acc0);
+      acc1 = _mm512_add_ps(_mm512_maskz_loadu_ps(mhi, cr + 16), acc1);
+    }
+    _mm512_mask_storeu_ps(cr, mlo, acc0);
+    _mm512_mask_storeu_ps(cr + 16, mhi, acc1);
+  }
+}
+#endif
+
 /** c[m, n] (+)= sum over k in order of a[m, k] * w[n, k], for K <= kShortK (the LoRA delta (s u) B^T against the
  *  [N, K] factor as stored): tiles of up to 16 rows x 64 columns split over the pool; in a tile each block of eight
- *  columns has its weights transposed in registers once for its rows, and the rows' outputs stay within a few KB.
- *  No transposed copy of w per call, as before: M 11 x N 1536 x K 8 6.7 -> 3-4 us, M 1 4.0 -> 1.8. */
+ *  columns (32 on AVX-512) has its weights transposed in registers once for its rows, and the rows' outputs stay
+ *  within a few KB. No transposed copy of w per call: M 11 x N 1536 x K 8 6.7 -> 3-4 us, M 1 4.0 -> 1.8; the 32-column
+ *  blocks M 151 x 1536 x 8 on one thread 83 -> 24 us (the same bits: each element the same chain of fused
+ *  multiply-adds). */
 void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
   constexpr i64 kTileRows = 16, kTileBlocks = 8;
   const i64 blocks = (N + 7) / 8, col_tiles = (blocks + kTileBlocks - 1) / kTileBlocks;
   const i64 row_tiles = (M + kTileRows - 1) / kTileRows;
+  [[maybe_unused]] const bool wide = use_512();
   split_rows(row_tiles * col_tiles, M * blocks * 8 * K, [&](i64 lo, i64 hi) {
     for (i64 t = lo; t < hi; ++t) {
       const i64 m0 = t / col_tiles * kTileRows, m1 = std::min(M, m0 + kTileRows);
       const i64 b0 = t % col_tiles * kTileBlocks, b1 = std::min(blocks, b0 + kTileBlocks);
+#ifdef SH_F32_512
+      if (wide) {
+        for (i64 p = b0; p < b1; p += 4) {
+          switch (K) {
+#define SH_SHORT_K(k) \
+  case k: short_k_cols512<k>(c, a, w, m0, m1, N, 8 * p, beta); break;
+            SH_SHORT_K(1) SH_SHORT_K(2) SH_SHORT_K(3) SH_SHORT_K(4) SH_SHORT_K(5) SH_SHORT_K(6) SH_SHORT_K(7) SH_SHORT_K(8)
+            SH_SHORT_K(9) SH_SHORT_K(10) SH_SHORT_K(11) SH_SHORT_K(12) SH_SHORT_K(13) SH_SHORT_K(14) SH_SHORT_K(15) SH_SHORT_K(16)
+#undef SH_SHORT_K
+            default: break;
+          }
+        }
+        continue;
+      }
+#endif
       for (i64 p = b0; p < b1; ++p) {
         switch (K) {
 #define SH_SHORT_K(k) \
@@ -351,24 +417,55 @@ void gemm_rows(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, fl
 /** Multiply-adds of a lora_rows call below which it stays on the calling thread (~20 us of work). */
 constexpr i64 kLoraPoolMin = i64(1) << 20;
 
+/** Rows per block of the first product u = x A^T when lora_rows runs over the pool. */
+constexpr i64 kLoraBlockRows = 16;
+
 void lora_rows(float* y, const float* x, const float* const* as, const float* const* bs, const float* scales,
                const int32_t* starts, const int32_t* ends, const int32_t* ranks, i64 G, i64 I, i64 O) {
   static thread_local std::vector<float> scratch;
+  static thread_local std::vector<i64> offsets;
   // a decode step's deltas run on this thread: their rank-8 products are too small to share (the threads split a
   // handful of weight rows and write the same cache lines of u; 2 groups of 10 rows, 576 -> 1536: 33 -> 15 us a
-  // call); a prefill chunk's go over the pool as before
-  i64 madds = 0;
-  for (i64 g = 0; g < G; ++g) madds += std::max<i64>(0, ends[g] - starts[g]) * ranks[g] * (I + O);
-  const OnThisThread here(madds < kLoraPoolMin);
+  // call); a prefill chunk's go over the pool
+  i64 madds = 0, blocks = 0, total = 0;
+  offsets.assign(static_cast<size_t>(G) + 1, 0);
   for (i64 g = 0; g < G; ++g) {
-    const i64 m0 = starts[g], rows = ends[g] - starts[g], R = ranks[g];
-    if (rows <= 0) continue;
-    if (static_cast<i64>(scratch.size()) < rows * R) scratch.resize(static_cast<size_t>(rows * R));
-    float* u = scratch.data();
-    gemm_rows(u, x + m0 * I, as[g], rows, R, I, 0.0f);  // u = x A^T [rows, R]
-    const float sg = scales[g];
-    for (i64 i = 0; i < rows * R; ++i) u[i] *= sg;  // scale()'s product, without entering an OpenMP region (~1 us)
-    gemm_rows(y + m0 * O, u, bs[g], rows, O, R, 1.0f);  // y += (s u) B^T
+    const i64 rows = std::max<i64>(0, ends[g] - starts[g]);
+    madds += rows * ranks[g] * (I + O);
+    blocks += (rows + kLoraBlockRows - 1) / kLoraBlockRows;
+    total += rows * ranks[g];
+    offsets[static_cast<size_t>(g) + 1] = total;  // where group g + 1's u starts
+  }
+  if (madds == 0) return;
+  const bool here = madds < kLoraPoolMin;
+  const OnThisThread on_caller(here);
+  if (static_cast<i64>(scratch.size()) < total) scratch.resize(static_cast<size_t>(total));
+  float* u = scratch.data();
+  const i64* off = offsets.data();  // the lambdas below may run on other threads, whose thread_locals are others
+  // u = s (x A^T) for every group, in blocks of rows: the threads share the rows (each block its own lines of u), not
+  // A's R rows, which had them write the same lines of u (M 151 x 8 x 576 on two threads: 61 us, on one 12). Row
+  // results do not depend on the block a row falls in (gemm_rows is row-stable).
+  const auto first = [&](i64 lo, i64 hi) {
+    const OnThisThread inner;
+    i64 b = 0;
+    for (i64 g = 0; g < G && b < hi; ++g) {
+      const i64 rows = std::max<i64>(0, ends[g] - starts[g]), R = ranks[g];
+      for (i64 r0 = 0; r0 < rows; r0 += kLoraBlockRows, ++b) {
+        if (b < lo || b >= hi) continue;
+        const i64 n = std::min(kLoraBlockRows, rows - r0);
+        float* ub = u + off[g] + r0 * R;
+        gemm_rows(ub, x + (starts[g] + r0) * I, as[g], n, R, I, 0.0f);
+        const float sg = scales[g];
+        for (i64 i = 0; i < n * R; ++i) ub[i] *= sg;  // scale()'s product, without entering a parallel region
+      }
+    }
+  };
+  if (here || blocks == 1) first(0, blocks);
+  else rows_parallel_for(blocks, 1, [&](i64 lo, i64 hi) { first(lo, hi); });
+  // y += (s u) B^T per group: short_k's tiles of rows x columns over the pool
+  for (i64 g = 0; g < G; ++g) {
+    const i64 rows = ends[g] - starts[g];
+    if (rows > 0) gemm_rows(y + starts[g] * O, u + off[g], bs[g], rows, O, ranks[g], 1.0f);
   }
 }
 
