@@ -71,6 +71,14 @@ describe('a KV cache held in bf16', () => {
     expect(Array.from(cache.layerKBits(1).subarray(0, 302 * R))).toEqual(want(k));
     expect(Array.from(cache.layerVBits(1).subarray(0, 302 * R))).toEqual(want(v));
     expect(cache.layerKBits(0).every((x) => x === 0)).toBe(true);
+    // every special value through the loop too (rows 0-4 hold them all), a row at a time as a decode step writes
+    const loop = new KVCache(1, 1, 8, Hkv, D, 'bf16');
+    for (let row = 0; row < 5; row++) {
+      loop.appendRows(0, k, v, row, 1);
+      loop.advance(1);
+    }
+    expect(Array.from(loop.layerKBits(0).subarray(0, 5 * R))).toEqual(Array.from(rounded(k.subarray(0, 5 * R))));
+    expect(Array.from(loop.layerVBits(0).subarray(0, 5 * R))).toEqual(Array.from(rounded(v.subarray(0, 5 * R))));
     expect(() => cache.layerK(1)).toThrow(/read as float32, but the cache holds bf16 values/);
     expect(() => new KVCache(1, 1, 4, Hkv, D, 'f32').layerKBits(0)).toThrow(/read as bf16, but the cache holds float32 values/);
   });
