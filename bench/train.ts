@@ -38,7 +38,8 @@ const USAGE = `bench/train.ts: LoRA training tokens/s and peak RSS, shitate vs P
   --profile       profile the shitate side (V8 --cpu-prof into bench/.cache/profiles) and print its hot spots
   --scale LIST    shitate alone at each thread count of LIST (e.g. 2,16), one worker per count, stepping in turns:
                   tokens/s, speed-up and parallel efficiency against the first count (the many-core bar:
-                  efficiency >= ${SCALING_BAR}, i.e. 16 threads >= ${SCALING_BAR} x 8 x the 2-thread tokens/s); --threads is ignored
+                  efficiency >= ${SCALING_BAR}, i.e. 16 threads >= ${SCALING_BAR} x 8 x the 2-thread tokens/s); --threads is ignored;
+                  SHITATE_PIN_THREADS=1 in the environment binds each worker's threads one per core
   --kernel-times  each shitate worker reports its wall time per kernel (GEMMs per shape) and outside them; printed
                   per thread count with --scale (which kernels do not speed up), else for the one shitate side`;
 

@@ -47,7 +47,8 @@ export function printScaling(counts: number[], runs: SideRun[], warmup: number, 
   const last = counts.length - 1;
   const eff = (base / medianStep(runs[last], warmup)) / (counts[last] / counts[0]);
   console.log(`this machine: ${plan.cpus} CPUs this process may use, ${plan.cores} physical cores` +
-    `${plan.limit !== null ? `, a cgroup limit of ${+plan.limit.toFixed(2)} CPUs` : ''}`);
+    `${plan.limit !== null ? `, a cgroup limit of ${+plan.limit.toFixed(2)} CPUs` : ''}; worker threads ` +
+    `${/^(1|true|yes|cores)$/i.test(process.env.SHITATE_PIN_THREADS ?? '') ? 'bound one per core (SHITATE_PIN_THREADS)' : 'not bound (SHITATE_PIN_THREADS=1 binds them)'}`);
   const room = plan.threads; // the physical cores within any cgroup limit: the default thread count
   const over = counts.filter((n) => n > room);
   if (over.length) {

@@ -61,6 +61,24 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// pinThreads(cpus, n): thread placement (threads.h pin_threads): worker i of each pool on CPU cpus[i] for i < n, n 0
+// unbinds; returns the OpenMP workers bound
+napi_value PinThreads(napi_env env, napi_callback_info info) {
+  Args a(env, info, "pinThreads", 2);
+  const int64_t n = a.dim(1, "n", 65536);
+  const int32_t* cpus = a.i32(0, "cpus", static_cast<uint64_t>(n));
+  if (!a.ok()) return nullptr;
+  for (int64_t i = 0; i < n; ++i)
+    if (cpus[i] < 0) {
+      a.fail("argument cpus must hold CPU ids (>= 0)");
+      return nullptr;
+    }
+  const int bound = pin_threads(cpus, static_cast<int>(n));
+  napi_value out;
+  napi_create_int32(env, bound, &out);
+  return out;
+}
+
 // lineOffset(view): how many bytes past a 64-byte boundary the view's first element lies (0-63), so a caller can
 // start a large weight copy on a cache line (the row kernels' 64-byte weight loads then never straddle two lines)
 napi_value LineOffset(napi_env env, napi_callback_info info) {
@@ -126,6 +144,7 @@ napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       SH_METHOD("info", Info),
       SH_METHOD("setThreads", SetThreads),
+      SH_METHOD("pinThreads", PinThreads),
       SH_METHOD("lineOffset", LineOffset),
       SH_METHOD("rawSgemm", RawSgemm),
       SH_METHOD("memcpyBench", MemcpyBench),

@@ -20,6 +20,7 @@
 #endif
 
 #include "common.h"
+#include "threads.h"
 
 namespace sh {
 namespace {
@@ -103,7 +104,12 @@ class Pool {
     for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&all, sig);
     pthread_sigmask(SIG_BLOCK, &all, nullptr);
     uint64_t seen = 0;
+    int placed = 0;  // the placement this helper is bound by (SHITATE_PIN_THREADS): helper i is worker i + 1
     for (;;) {
+      if (const int gen = placement_generation(); gen != placed) {
+        bind_this_thread(place(index + 1));
+        placed = gen;
+      }
       const auto start = std::chrono::steady_clock::now();
       int spins = 0;
       while ((ticket_.load(std::memory_order_acquire) >> 32) == seen) {

@@ -2,8 +2,16 @@
 // to one per physical core within any cgroup CPU limit: src/kernels/cpu-plan.ts), and BLAS identification.
 #include <cstdlib>
 #include <cstring>
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
+
+#ifdef __linux__
+#include <pthread.h>
+#include <sched.h>
+#endif
 
 #include "blas.h"
 #include "common.h"
@@ -96,5 +104,80 @@ bool has_openmp() {
   return false;
 #endif
 }
+
+// ---- thread placement ----------------------------------------------------------------------------------------
+
+static std::mutex g_place_mu;
+static std::vector<int> g_places;  // CPU of worker i (index 0: the calling thread, never bound)
+static std::atomic<int> g_place_gen{0};
+
+int placement_generation() { return g_place_gen.load(std::memory_order_acquire); }
+
+int place(int i) {
+  std::lock_guard<std::mutex> lk(g_place_mu);
+  return i >= 1 && i < static_cast<int>(g_places.size()) ? g_places[static_cast<size_t>(i)] : -1;
+}
+
+#ifdef __linux__
+/** The CPUs the process may use, as it started (read once, before anything was bound). */
+static const cpu_set_t& start_mask() {
+  static const cpu_set_t mask = [] {
+    cpu_set_t m;
+    CPU_ZERO(&m);
+    if (sched_getaffinity(0, sizeof m, &m) != 0) for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &m);
+    return m;
+  }();
+  return mask;
+}
+
+static cpu_set_t mask_of(int cpu) {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return start_mask();
+  cpu_set_t m;
+  CPU_ZERO(&m);
+  CPU_SET(cpu, &m);
+  return m;
+}
+
+bool bind_this_thread(int cpu) {
+  const cpu_set_t m = mask_of(cpu);
+  return pthread_setaffinity_np(pthread_self(), sizeof m, &m) == 0;
+}
+
+int pin_threads(const int* cpus, int n) {
+  (void)start_mask();  // read before any worker is bound
+  {
+    std::lock_guard<std::mutex> lk(g_place_mu);
+    g_places.assign(cpus, cpus + (n > 0 ? n : 0));
+  }
+  g_place_gen.fetch_add(1, std::memory_order_acq_rel);  // the decode-row helpers re-bind at their next job
+  const int team = g_threads;
+  std::atomic<int> bound{0};
+#ifdef _OPENMP
+  // one region of the full team: libgomp hands team member i the same pooled thread in later regions of this size
+#pragma omp parallel num_threads(team)
+  {
+    const int t = omp_get_thread_num();
+    if (t > 0 && bind_this_thread(t < n ? cpus[t] : -1) && t < n) bound.fetch_add(1);
+  }
+#endif
+#ifdef SHITATE_OPENBLAS
+  // OpenBLAS's workers are its threads 0 .. count - 2 (the last index is the calling thread): worker j on cpus[j + 1]
+  const int blas = openblas_get_num_threads();
+  for (int j = 0; j + 1 < blas; ++j) {
+    const cpu_set_t m = mask_of(j + 1 < n ? cpus[j + 1] : -1);
+    cpu_set_t copy = m;
+    openblas_setaffinity(j, sizeof copy, &copy);
+  }
+#endif
+  return bound.load();
+}
+#else
+bool bind_this_thread(int) { return false; }
+int pin_threads(const int* cpus, int n) {
+  std::lock_guard<std::mutex> lk(g_place_mu);
+  g_places.assign(cpus, cpus + (n > 0 ? n : 0));
+  return 0;
+}
+#endif
 
 }  // namespace sh

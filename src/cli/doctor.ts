@@ -3,7 +3,7 @@
 import os from 'node:os';
 import type { Command } from './main.js';
 import { flagBool, parseFlags } from './args.js';
-import { fastBf16, nativeStatus, referenceKernels, threadChoice } from '../kernels/index.js';
+import { fastBf16, nativeStatus, referenceKernels, threadChoice, threadPlacement } from '../kernels/index.js';
 import { kernelSelfTest } from '../kernels/selftest.js';
 import { packageVersion } from './package-info.js';
 
@@ -25,7 +25,7 @@ interface Report {
   native: { loaded: boolean; error: string | null; blas: string | null; coreType: string | null; threads: number | null; openmp: boolean | null; bf16Gemm: string | null;
     bf16Elementwise: string | null;
     /** where the thread count comes from: SHITATE_THREADS, or this host's physical cores and cgroup CPU limit */
-    threadsFrom: string | null };
+    threadsFrom: string | null; placement: string | null };
   /** the compute path each setting takes here, in words */
   paths: ComputePaths;
   selfTest: { op: string; maxAbsDiff: number; tolerance: number; pass: boolean }[];
@@ -90,6 +90,7 @@ function collect(): Report {
       bf16Gemm: load.info?.bf16Gemm ?? null,
       bf16Elementwise: load.info?.bf16Elementwise ?? null,
       threadsFrom: threadsFrom(),
+      placement: load.kernels !== null ? threadPlacement().why : null,
     },
     paths: computePaths(load.kernels !== null),
     selfTest: load.kernels ? kernelSelfTest(load.kernels, referenceKernels) : [],
@@ -106,6 +107,7 @@ function print(r: Report): void {
     out.push(`blas        ${r.native.blas}`);
     out.push(`core type   ${r.native.coreType}`);
     out.push(`threads     ${r.native.threads}${r.native.openmp ? ' (OpenMP)' : ' (no OpenMP)'}${r.native.threadsFrom ? `: ${r.native.threadsFrom}` : ''}  — set SHITATE_THREADS to change`);
+    if (r.native.placement) out.push(`placement   ${r.native.placement}`);
     out.push(r.native.bf16Gemm === 'onednn' ? 'bf16 GEMM   oneDNN (train --precision bf16 runs frozen-weight GEMMs in bf16)'
       : 'bf16 GEMM   emulated (install libdnnl-dev and rebuild for a faster train --precision bf16)');
     const pb = r.paths;

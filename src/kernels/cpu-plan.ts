@@ -64,6 +64,27 @@ export function cgroupCpuLimit(read: ReadHostFile): number | null {
   return null;
 }
 
+/** The CPUs worker threads are bound to under SHITATE_PIN_THREADS, in order: the lowest CPU of each physical core
+ *  this process may use (cores in the order of those CPUs), then the cores' other hardware threads; null where the
+ *  allowed CPUs cannot be read. Worker i of a pool goes on entry i (0 is the calling thread's, which stays unbound),
+ *  so up to one thread per core every worker has a core of its own. */
+export function placementCpus(read: ReadHostFile = readReal): number[] | null {
+  const status = read('/proc/self/status');
+  const listed = status ? /^Cpus_allowed_list:\s*(\S+)/m.exec(status) : null;
+  const ids = listed ? parseCpuList(listed[1]) : null;
+  if (!ids) return null;
+  const first: number[] = [];
+  const others: number[] = [];
+  const seen = new Set<string>();
+  for (const id of [...ids].sort((a, b) => a - b)) {
+    const topo = `/sys/devices/system/cpu/cpu${id}/topology`;
+    const core = (read(`${topo}/core_cpus_list`) ?? read(`${topo}/thread_siblings_list`))?.trim() ?? `cpu ${id}`;
+    (seen.has(core) ? others : first).push(id);
+    seen.add(core);
+  }
+  return [...first, ...others];
+}
+
 /** The thread plan for this host (read through `read`; `fallbackCpus` where the allowed CPUs cannot be read). */
 export function planThreads(read: ReadHostFile = readReal, fallbackCpus: number = os.availableParallelism()): ThreadPlan {
   const status = read('/proc/self/status');

@@ -6,7 +6,7 @@ import { loadNativeKernels, type NativeLoad } from './native.js';
 
 export type { Kernels } from './types.js';
 export { referenceKernels } from './ref/index.js';
-export { preferSleepingBlasThreads, spinOmpThreadsBriefly, threadChoice } from './native.js';
+export { preferSleepingBlasThreads, spinOmpThreadsBriefly, threadChoice, threadPlacement } from './native.js';
 export { planThreads, type ThreadPlan } from './cpu-plan.js';
 export type { NativeInfo, NativeLoad } from './native.js';
 

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { F32, Kernels } from './types.js';
 import { LOWP_KERNEL_NAMES, type LowpKernels } from './lowp-types.js';
-import { planThreads, type ThreadPlan } from './cpu-plan.js';
+import { placementCpus, planThreads, type ThreadPlan } from './cpu-plan.js';
 
 export interface NativeInfo {
   blas: string; // e.g. "OpenBLAS 0.3.21" or "Accelerate"
@@ -45,6 +45,9 @@ export interface NativeBenchHooks {
   /** copy n floats with the kernels' threads: the bandwidth baseline for elementwise kernels */
   memcpyBench(dst: F32, src: F32, n: number): void;
   setThreads(n: number): void;
+  /** binds worker i of each thread pool to CPU cpus[i] (i = 1..n-1; the calling thread stays unbound), n 0 unbinds;
+   *  returns the OpenMP workers bound (SHITATE_PIN_THREADS does this at load) */
+  pinThreads(cpus: Int32Array, n: number): number;
   info(): NativeInfo;
 }
 
@@ -65,6 +68,39 @@ function packageRoot(): string | null {
 
 let addonCache: { addon: NativeAddon | null; error: string | null } | null = null;
 let threadPlan: ThreadPlan | null = null;
+let placement: ThreadPlacement = { pinned: false, why: 'not bound (SHITATE_PIN_THREADS=1 binds each worker thread to a core of its own)' };
+
+/** Whether the kernels' worker threads were bound to CPUs at load (SHITATE_PIN_THREADS), and in words. */
+export interface ThreadPlacement {
+  pinned: boolean;
+  why: string;
+  /** the CPU of each thread (index 0: the calling thread, left unbound) when pinned */
+  cpus?: number[];
+}
+
+export function threadPlacement(): ThreadPlacement {
+  return placement;
+}
+
+/** Binds the worker threads as SHITATE_PIN_THREADS asks (1: worker i on the i-th entry of placementCpus(), one
+ *  physical core each first; 0 or unset: no binding). The calling thread is never bound: node's main thread, the
+ *  threads it starts later (libuv, workers) inherit its CPUs. */
+function placeThreads(addon: NativeAddon, threads: number): ThreadPlacement {
+  const v = (process.env.SHITATE_PIN_THREADS ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no') return placement;
+  if (v !== '1' && v !== 'true' && v !== 'yes' && v !== 'cores') {
+    return { pinned: false, why: `not bound: SHITATE_PIN_THREADS=${v} is not understood (1 binds each worker thread to a core of its own, 0 does not)` };
+  }
+  const order = placementCpus();
+  if (!order) return { pinned: false, why: 'not bound: this platform does not say which CPUs the process may use' };
+  if (threads < 2) return { pinned: false, why: 'not bound: one thread (the calling thread is never bound)' };
+  const cpus = Array.from({ length: threads }, (_, i) => order[i % order.length]);
+  const bound = addon.pinThreads(Int32Array.from(cpus), cpus.length);
+  if (bound === 0) return { pinned: false, why: 'not bound: this build cannot bind threads to CPUs' };
+  const shared = threads > order.length ? `; ${threads} threads on ${order.length} CPUs share them` : '';
+  const workers = threads === 2 ? 'worker 1' : `workers 1-${threads - 1}`;
+  return { pinned: true, cpus, why: `${workers} of each pool bound by SHITATE_PIN_THREADS to CPU${threads === 2 ? '' : 's'} ${cpus.slice(1).join(', ')}${threads === 2 ? '' : ' in turn'} (the calling thread is not bound)${shared}` };
+}
 
 /** SHITATE_THREADS when it holds a thread count the addon accepts (1 to 4096), else null. */
 function threadsFromEnv(): number | null {
@@ -106,6 +142,7 @@ function loadAddon(): { addon: NativeAddon | null; error: string | null } {
     threadPlan = planThreads();
     addonCache.addon?.setThreads(threadPlan.threads);
   }
+  if (addonCache.addon) placement = placeThreads(addonCache.addon, threadsFromEnv() ?? threadPlan?.threads ?? 1);
   return addonCache;
 }
 
@@ -239,5 +276,5 @@ export function loadNativeKernels(): NativeLoad {
 export function nativeBenchHooks(): NativeBenchHooks | null {
   const { addon } = loadAddon();
   if (!addon) return null;
-  return { rawSgemm: addon.rawSgemm, memcpyBench: addon.memcpyBench, setThreads: addon.setThreads, info: addon.info };
+  return { rawSgemm: addon.rawSgemm, memcpyBench: addon.memcpyBench, setThreads: addon.setThreads, pinThreads: addon.pinThreads, info: addon.info };
 }

@@ -32,7 +32,7 @@ describe('shitate doctor', () => {
     const report = async (threads: string) => {
       const r = await runCli(['doctor', '--json'], { env: { SHITATE_THREADS: threads } });
       expect(r.code, r.stderr).toBe(0);
-      return (JSON.parse(r.stdout) as { native: { loaded: boolean; threads: number; threadsFrom: string } }).native;
+      return (JSON.parse(r.stdout) as { native: { loaded: boolean; threads: number; threadsFrom: string; placement: string } }).native;
     };
     const planned = await report(''); // empty: not set
     if (!planned.loaded) return;
@@ -41,6 +41,8 @@ describe('shitate doctor', () => {
     expect(planned.threadsFrom).toBe(plan.why);
     const set = await report('1');
     expect(set).toMatchObject({ threads: 1, threadsFrom: 'set by SHITATE_THREADS' });
+    // where the worker threads run: unbound unless SHITATE_PIN_THREADS asks
+    expect(planned.placement).toMatch(/^not bound \(SHITATE_PIN_THREADS=1 binds/);
     // a cgroup limit of one CPU: one thread, whatever the host has
     const r = await runCli(['doctor', '--json'], { env: { SHITATE_THREADS: '', NODE_OPTIONS: `--import ${path.join(import.meta.dirname, 'fixtures', 'cgroup-one-cpu.mjs')}` } });
     const limited = (JSON.parse(r.stdout) as { native: { threads: number; threadsFrom: string } }).native;

@@ -1,7 +1,7 @@
 // The default thread count: one per physical core among the CPUs this process may use, within a cgroup CPU limit,
 // read from a fake host's /proc and /sys files.
 import { describe, expect, it } from 'vitest';
-import { cgroupCpuLimit, parseCpuList, planThreads, type ReadHostFile } from '../../src/kernels/cpu-plan.js';
+import { cgroupCpuLimit, parseCpuList, placementCpus, planThreads, type ReadHostFile } from '../../src/kernels/cpu-plan.js';
 
 /** A host whose CPUs 0..n-1 pair up as hyper-threads (i and i + n/2 share a core) when smt, with extra files. */
 function host(allowed: string, n: number, smt: boolean, extra: Record<string, string> = {}): ReadHostFile {
@@ -54,5 +54,18 @@ describe('thread plan', () => {
     expect(planThreads((f) => files[f] ?? null, 99)).toMatchObject({ threads: 4, cpus: 4, cores: 4 });
     expect(planThreads(() => null, 6)).toMatchObject({ threads: 6, cpus: 6, cores: 6, limit: null });
     expect(planThreads(() => null, 0)).toMatchObject({ threads: 1, cpus: 1 });
+  });
+
+  it('orders the CPUs for binding worker threads: one per physical core first, then their other hardware threads', () => {
+    // i and i + 8 share a core: cores 0..7 first (their lowest CPUs), then the siblings
+    expect(placementCpus(host('0-15', 16, true))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]);
+    // allowed CPUs 10, 2, 3, 11 (11 is 3's sibling, 10 is 2's): 2 and 3 each stand for their core
+    expect(placementCpus(host('2-3,10-11', 16, true))).toEqual([2, 3, 10, 11]);
+    // a sibling listed alone stands for its core: CPU 9 (core of 1) and CPU 2
+    expect(placementCpus(host('2,9', 16, true))).toEqual([2, 9]);
+    expect(placementCpus(host('0-3', 4, false))).toEqual([0, 1, 2, 3]);
+    // no topology: every CPU its own core; no allowed list: nothing to bind to
+    expect(placementCpus((f) => (f === '/proc/self/status' ? 'Cpus_allowed_list:\t4-5\n' : null))).toEqual([4, 5]);
+    expect(placementCpus(() => null)).toBeNull();
   });
 });
