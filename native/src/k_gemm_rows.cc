@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "aligned.h"
@@ -325,11 +326,24 @@ SH_512F void short_k_cols512(float* c, const float* a, const float* w, i64 m0, i
 }
 #endif
 
+/** f(std::integral_constant<int, k>{}) for k = K, a LoRA rank of 1 to kShortK (other K: nothing). */
+template <typename F>
+void with_short_k(i64 K, F&& f) {
+  switch (K) {
+#define SH_SHORT_K(k) \
+  case k: f(std::integral_constant<int, k>{}); break;
+    SH_SHORT_K(1) SH_SHORT_K(2) SH_SHORT_K(3) SH_SHORT_K(4) SH_SHORT_K(5) SH_SHORT_K(6) SH_SHORT_K(7) SH_SHORT_K(8)
+    SH_SHORT_K(9) SH_SHORT_K(10) SH_SHORT_K(11) SH_SHORT_K(12) SH_SHORT_K(13) SH_SHORT_K(14) SH_SHORT_K(15) SH_SHORT_K(16)
+#undef SH_SHORT_K
+    default: break;
+  }
+}
+
 /** c[m, n] (+)= sum over k in order of a[m, k] * w[n, k], for K <= kShortK (the LoRA delta (s u) B^T against the
  *  [N, K] factor as stored): tiles of up to 16 rows x 64 columns split over the pool; in a tile each block of eight
  *  columns (32 on AVX-512) has its weights transposed in registers once for its rows, and the rows' outputs stay
  *  within a few KB. No transposed copy of w per call: M 11 x N 1536 x K 8 6.7 -> 3-4 us, M 1 4.0 -> 1.8; the 32-column
- *  blocks M 151 x 1536 x 8 on one thread 83 -> 24 us (the same bits: each element the same chain of fused
+ *  blocks M 151 x 1536 x 8 on one thread 83 -> 31 us (the same bits: each element the same chain of fused
  *  multiply-adds). */
 void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, float beta) {
   constexpr i64 kTileRows = 16, kTileBlocks = 8;
@@ -337,35 +351,20 @@ void short_k(float* c, const float* a, const float* w, i64 M, i64 N, i64 K, floa
   const i64 row_tiles = (M + kTileRows - 1) / kTileRows;
   [[maybe_unused]] const bool wide = use_512();
   split_rows(row_tiles * col_tiles, M * blocks * 8 * K, [&](i64 lo, i64 hi) {
-    for (i64 t = lo; t < hi; ++t) {
-      const i64 m0 = t / col_tiles * kTileRows, m1 = std::min(M, m0 + kTileRows);
-      const i64 b0 = t % col_tiles * kTileBlocks, b1 = std::min(blocks, b0 + kTileBlocks);
+    with_short_k(K, [&](auto k) {
+      constexpr int kK = decltype(k)::value;
+      for (i64 t = lo; t < hi; ++t) {
+        const i64 m0 = t / col_tiles * kTileRows, m1 = std::min(M, m0 + kTileRows);
+        const i64 b0 = t % col_tiles * kTileBlocks, b1 = std::min(blocks, b0 + kTileBlocks);
 #ifdef SH_F32_512
-      if (wide) {
-        for (i64 p = b0; p < b1; p += 4) {
-          switch (K) {
-#define SH_SHORT_K(k) \
-  case k: short_k_cols512<k>(c, a, w, m0, m1, N, 8 * p, beta); break;
-            SH_SHORT_K(1) SH_SHORT_K(2) SH_SHORT_K(3) SH_SHORT_K(4) SH_SHORT_K(5) SH_SHORT_K(6) SH_SHORT_K(7) SH_SHORT_K(8)
-            SH_SHORT_K(9) SH_SHORT_K(10) SH_SHORT_K(11) SH_SHORT_K(12) SH_SHORT_K(13) SH_SHORT_K(14) SH_SHORT_K(15) SH_SHORT_K(16)
-#undef SH_SHORT_K
-            default: break;
-          }
+        if (wide) {
+          for (i64 p = b0; p < b1; p += 4) short_k_cols512<kK>(c, a, w, m0, m1, N, 8 * p, beta);
+          continue;
         }
-        continue;
-      }
 #endif
-      for (i64 p = b0; p < b1; ++p) {
-        switch (K) {
-#define SH_SHORT_K(k) \
-  case k: short_k_cols<k>(c, a, w, m0, m1, N, 8 * p, beta); break;
-          SH_SHORT_K(1) SH_SHORT_K(2) SH_SHORT_K(3) SH_SHORT_K(4) SH_SHORT_K(5) SH_SHORT_K(6) SH_SHORT_K(7) SH_SHORT_K(8)
-          SH_SHORT_K(9) SH_SHORT_K(10) SH_SHORT_K(11) SH_SHORT_K(12) SH_SHORT_K(13) SH_SHORT_K(14) SH_SHORT_K(15) SH_SHORT_K(16)
-#undef SH_SHORT_K
-          default: break;
-        }
+        for (i64 p = b0; p < b1; ++p) short_k_cols<kK>(c, a, w, m0, m1, N, 8 * p, beta);
       }
-    }
+    });
   });
 }
 
