@@ -86,10 +86,11 @@ export function threadPlacement(): ThreadPlacement {
  *  physical core each first; 0 or unset: no binding). The calling thread is never bound: node's main thread, the
  *  threads it starts later (libuv, workers) inherit its CPUs. */
 function placeThreads(addon: NativeAddon, threads: number): ThreadPlacement {
-  const v = (process.env.SHITATE_PIN_THREADS ?? '').trim().toLowerCase();
+  const raw = (process.env.SHITATE_PIN_THREADS ?? '').trim();
+  const v = raw.toLowerCase();
   if (v === '' || v === '0' || v === 'false' || v === 'no') return placement;
   if (v !== '1' && v !== 'true' && v !== 'yes' && v !== 'cores') {
-    return { pinned: false, why: `not bound: SHITATE_PIN_THREADS=${v} is not understood (1 binds each worker thread to a core of its own, 0 does not)` };
+    return { pinned: false, why: `not bound: SHITATE_PIN_THREADS=${raw} is not understood (1 binds each worker thread to a core of its own, 0 does not)` };
   }
   const order = placementCpus();
   if (!order) return { pinned: false, why: 'not bound: this platform does not say which CPUs the process may use' };

@@ -54,8 +54,8 @@ describe.runIf(native !== null && linux)('SHITATE_PIN_THREADS', () => {
     const off = run({ SHITATE_PIN_THREADS: '0', SHITATE_THREADS: '2' });
     expect(off.placement.pinned).toBe(false);
     if ((parseCpuList(allowed)?.length ?? 0) > 1) expect(off.pinned.filter((t) => t.cpus !== allowed)).toEqual([]);
-    const odd = run({ SHITATE_PIN_THREADS: 'sometimes', SHITATE_THREADS: '2' });
+    const odd = run({ SHITATE_PIN_THREADS: 'Sometimes', SHITATE_THREADS: '2' });
     expect(odd.placement).toMatchObject({ pinned: false });
-    expect(odd.placement.why).toMatch(/SHITATE_PIN_THREADS=sometimes is not understood \(1 binds each worker thread to a core of its own, 0 does not\)/);
+    expect(odd.placement.why).toMatch(/SHITATE_PIN_THREADS=Sometimes is not understood \(1 binds each worker thread to a core of its own, 0 does not\)/);
   });
 });
