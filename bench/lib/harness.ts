@@ -80,9 +80,12 @@ export function threadEnv(threads: number): NodeJS.ProcessEnv {
   };
 }
 
-/** Node arguments that run a TypeScript worker under tsx, with a CPU profile when `profileDir` is set. */
+/** Node arguments that run a TypeScript worker under tsx, with a CPU profile when `profileDir` is set; where the
+ *  benches run compiled (a bundle from bench/bundle.ts, no tsx there), the worker's compiled .js beside this file. */
 export function nodeWorker(worker: string, profileDir?: string): string[] {
   const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return [...prof, path.join(path.dirname(here), worker.replace(/\.ts$/, '.js'))];
   return [...prof, '--import', 'tsx', path.join(REPO_ROOT, 'bench', 'lib', worker)];
 }
 
