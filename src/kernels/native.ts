@@ -98,7 +98,7 @@ function placeThreads(addon: NativeAddon, threads: number): ThreadPlacement {
   const cpus = Array.from({ length: threads }, (_, i) => order[i % order.length]);
   const bound = addon.pinThreads(Int32Array.from(cpus), cpus.length);
   if (bound === 0) return { pinned: false, why: 'not bound: this build cannot bind threads to CPUs' };
-  const shared = threads > order.length ? `; ${threads} threads on ${order.length} CPUs share them` : '';
+  const shared = threads > order.length ? `; ${threads} threads share ${order.length === 1 ? 'one CPU' : `${order.length} CPUs`}` : '';
   const workers = threads === 2 ? 'worker 1' : `workers 1-${threads - 1}`;
   return { pinned: true, cpus, why: `${workers} of each pool bound by SHITATE_PIN_THREADS to CPU${threads === 2 ? '' : 's'} ${cpus.slice(1).join(', ')}${threads === 2 ? '' : ' in turn'} (the calling thread is not bound)${shared}` };
 }

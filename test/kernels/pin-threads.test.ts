@@ -37,7 +37,7 @@ describe.runIf(native !== null && linux)('SHITATE_PIN_THREADS', () => {
     const r = run({ SHITATE_PIN_THREADS: '1', SHITATE_THREADS: '3' });
     const want = [0, 1, 2].map((i) => order[i % order.length]);
     expect(r.placement).toMatchObject({ pinned: true, cpus: want });
-    expect(r.placement.why).toBe(`workers 1-2 of each pool bound by SHITATE_PIN_THREADS to CPUs ${want[1]}, ${want[2]} in turn (the calling thread is not bound)${order.length < 3 ? `; 3 threads on ${order.length} CPUs share them` : ''}`);
+    expect(r.placement.why).toBe(`workers 1-2 of each pool bound by SHITATE_PIN_THREADS to CPUs ${want[1]}, ${want[2]} in turn (the calling thread is not bound)${order.length < 3 ? `; 3 threads share ${order.length === 1 ? 'one CPU' : `${order.length} CPUs`}` : ''}`);
     const main = (list: Report['pinned']) => list.find((t) => t.id === r.main)?.cpus;
     expect(main(r.pinned), 'the main thread').toBe(allowed);
     // worker i of each pool on CPU want[i]: an OpenMP worker, a decode-row helper and (with OpenBLAS) a BLAS worker
