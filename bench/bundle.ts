@@ -1,5 +1,5 @@
 // The training bench as one self-contained archive, for a Linux x86-64 machine that has neither Node.js nor npm nor a
-// network (a many-core server lent for a scaling run, say): this node binary, the bench and the library compiled to
+// network (a many-core server kept offline for a scaling run, say): this node binary, the bench and the library compiled to
 // JavaScript, the native addon, and every shared library node and the addon load beyond the C library, with a
 // run.sh that points the loader at them. On the other machine:
 //   tar -xJf shitate-bench-linux-x64.tar.xz      (or: python3 -c "import tarfile; tarfile.open('shitate-bench-linux-x64.tar.xz').extractall()")
