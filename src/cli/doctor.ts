@@ -11,7 +11,8 @@ const usage = `usage: shitate doctor [--json]
 
 Prints the Node version, whether the native kernels loaded, the BLAS and CPU core type, the thread
 count and where it comes from (SHITATE_THREADS, else one per physical core within any cgroup CPU
-limit), which compute path each precision and weight format takes on this CPU, and runs a kernel
+limit), whether the worker threads are bound to CPUs (SHITATE_PIN_THREADS=1), which compute path each
+precision and weight format takes on this CPU, and runs a kernel
 self-test (native vs reference). Exit code 1 when the self-test fails.
 `;
 
