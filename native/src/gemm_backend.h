@@ -27,6 +27,14 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
 void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block);
 
+/** gemm_bf16_rm over K in fixed chunks of `kblock`: each chunk's product one single-threaded call into its own
+ *  buffer, the chunks in parallel, then added in chunk order. For a product whose K dwarfs M and N (the LM head's
+ *  backward to its input, K the vocabulary), which oneDNN splits along K once it has more threads than blocks of
+ *  C (from 12-16 threads at 342 x 576 x 49,152), its sums then depending on the thread count. The chunks depend on
+ *  K alone, so the result does not. */
+void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
+                         const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock);
+
 /** Holds back asynchronous signals on this thread, as each GEMM call does for itself (k_gemm_backend.cc says why),
  *  for the object's lifetime: put on the calling thread around a parallel region whose threads call the GEMMs
  *  above many times, so that their own holds make no system call. Nests. */

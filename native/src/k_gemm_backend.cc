@@ -179,6 +179,36 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
   }
 }
 
+void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
+                         const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
+  if (M <= 0 || N <= 0) return;
+  const i64 chunks = (K + kblock - 1) / kblock;
+  if (chunks <= 1) return gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  static thread_local std::vector<float> partial;  // the chunks' products, [chunks, M, N]
+  partial.resize(static_cast<size_t>(chunks * M * N));
+  float* P = partial.data();
+  {
+    GemmSignalsHeld held;     // one hold for every chunk's call
+    BlasSingleThread single;  // without oneDNN each chunk is widened onto a single-threaded sgemm
+#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), chunks))) schedule(dynamic, 1)
+    for (i64 j = 0; j < chunks; ++j) {
+      const i64 k0 = j * kblock, kc = std::min(kblock, K - k0);
+      gemm_bf16_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f,
+                   P + j * M * N, N);
+    }
+  }
+  // C = beta C + the chunks' products added in chunk order: each element's sum is the same on any thread count
+  SH_PARALLEL_FOR(M * N * chunks)
+  for (i64 m = 0; m < M; ++m) {
+    float* cr = C + m * ldc;
+    for (i64 n = 0; n < N; ++n) {
+      float s = P[m * N + n];
+      for (i64 j = 1; j < chunks; ++j) s += P[(j * M + m) * N + n];
+      cr[n] = beta == 0.0f ? s : beta * cr[n] + s;
+    }
+  }
+}
+
 #ifdef SHITATE_DNNL
 GemmSignalsHeld::GemmSignalsHeld() { hold_signals(&old_); }
 GemmSignalsHeld::~GemmSignalsHeld() { release_signals(&old_); }

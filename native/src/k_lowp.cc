@@ -24,6 +24,9 @@ namespace {
 constexpr i64 kSkinnyRows = 32;
 constexpr i64 kSkinnyBlock = 96;
 constexpr i64 kSkinnyWork = 1 << 20;
+// K from which, when it is also 8x M + N, the product goes out in fixed chunks of K (gemm_bf16_rm_ksplit)
+constexpr i64 kLongK = 16384;
+constexpr i64 kLongKBlock = 2048;
 }  // namespace
 
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
@@ -38,6 +41,11 @@ void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64
   // its sums depending on how many, so its columns go out in fixed blocks instead
   if (M <= kSkinnyRows && N >= 2 * kSkinnyBlock && M * N * K >= kSkinnyWork) {
     gemm_bf16_rm_cols(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kSkinnyBlock);
+    return;
+  }
+  // a product along the vocabulary (the LM head's backward to its input): fixed chunks of K, added in order
+  if (K >= kLongK && K >= 8 * (M + N)) {
+    gemm_bf16_rm_ksplit(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kLongKBlock);
     return;
   }
   gemm_bf16_rm(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc);

@@ -349,6 +349,35 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   });
 
+  it('gemmBf16Ld along a vocabulary-long K (the LM head\'s backward) gives the same bits on 1, 2, 3, 8 and 16 threads', () => {
+    const hooks = nativeBenchHooks();
+    const before = hooks!.info().threads;
+    const rng = new Rng(41);
+    // K >= 16,384 and >= 8 (M + N): fixed chunks of K, added in order. One oneDNN call split K once it had more
+    // threads than blocks of C: 24 x 48 x 20,480 gave other sums from 2 threads on, 342 x 576 x 49,152 from 16
+    for (const [M, N, K, ta, tb, beta] of [[24, 48, 20480, false, false, 0], [24, 48, 20480, true, true, 1], [7, 130, 40001, false, true, 1]] as const) {
+      const a16 = bits(randn(rng, M * K, 0.1));
+      const b16 = bits(randn(rng, N * K, 0.1));
+      const c0 = randn(rng, M * N);
+      const run = (k: Kernels): Float32Array => {
+        const c = Float32Array.from(c0);
+        k.gemmBf16Ld(c, a16, b16, M, N, K, ta, tb, beta, ta ? M : K, tb ? K : N, N);
+        return c;
+      };
+      try {
+        hooks!.setThreads(1);
+        const c1 = run(native!);
+        for (const threads of [2, 3, 8, 16]) {
+          hooks!.setThreads(threads);
+          expect(Array.from(run(native!)), `${threads} threads ${M}x${N}x${K}`).toEqual(Array.from(c1));
+        }
+        agree(`gemmBf16Ld ${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} beta ${beta} against the reference`, c1, run(ref), 1e-5);
+      } finally {
+        hooks!.setThreads(before);
+      }
+    }
+  });
+
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
     // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail
