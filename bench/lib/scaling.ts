@@ -4,6 +4,7 @@
 // from 2 to 16 threads. With --kernel-times each worker also reports its wall time per kernel, which shows
 // which kernels (and how much time outside every kernel) keep the step from scaling.
 import { planThreads } from '../../src/kernels/cpu-plan.js';
+import { pinSetting } from '../../src/kernels/native.js';
 import { fmt, getNum, mib, printTable, type Json } from './harness.js';
 import type { SideRun } from './lockstep.js';
 
@@ -48,7 +49,7 @@ export function printScaling(counts: number[], runs: SideRun[], warmup: number, 
   const eff = (base / medianStep(runs[last], warmup)) / (counts[last] / counts[0]);
   console.log(`this machine: ${plan.cpus} CPUs this process may use, ${plan.cores} physical cores` +
     `${plan.limit !== null ? `, a cgroup limit of ${+plan.limit.toFixed(2)} CPUs` : ''}; worker threads ` +
-    `${/^(1|true|yes|cores)$/i.test(process.env.SHITATE_PIN_THREADS ?? '') ? 'bound one per core (SHITATE_PIN_THREADS)' : 'not bound (SHITATE_PIN_THREADS=1 binds them)'}`);
+    `${pinSetting() === 'on' ? 'bound one per core (SHITATE_PIN_THREADS)' : 'not bound (SHITATE_PIN_THREADS=1 binds them)'}`);
   const room = plan.threads; // the physical cores within any cgroup limit: the default thread count
   const over = counts.filter((n) => n > room);
   if (over.length) {

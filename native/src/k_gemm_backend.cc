@@ -197,15 +197,17 @@ void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, con
                    P + j * M * N, N);
     }
   }
-  // C = beta C + the chunks' products added in chunk order: each element's sum is the same on any thread count
+  // C = beta C + the chunks' products added in chunk order (into chunk 0's row, a row at a time: contiguous, and
+  // each element's sum the same on any thread count)
   SH_PARALLEL_FOR(M * N * chunks)
   for (i64 m = 0; m < M; ++m) {
-    float* cr = C + m * ldc;
-    for (i64 n = 0; n < N; ++n) {
-      float s = P[m * N + n];
-      for (i64 j = 1; j < chunks; ++j) s += P[(j * M + m) * N + n];
-      cr[n] = beta == 0.0f ? s : beta * cr[n] + s;
+    float* s = P + m * N;
+    for (i64 j = 1; j < chunks; ++j) {
+      const float* pj = P + (j * M + m) * N;
+      for (i64 n = 0; n < N; ++n) s[n] += pj[n];
     }
+    float* cr = C + m * ldc;
+    for (i64 n = 0; n < N; ++n) cr[n] = beta == 0.0f ? s[n] : beta * cr[n] + s[n];
   }
 }
 

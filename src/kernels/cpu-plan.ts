@@ -64,21 +64,32 @@ export function cgroupCpuLimit(read: ReadHostFile): number | null {
   return null;
 }
 
+/** The CPUs this process may run on (Cpus_allowed_list), ascending, each with the core it belongs to: the list of
+ *  CPUs that share it (core_cpus_list; thread_siblings_list on older kernels; the CPU alone where neither can be
+ *  read; CPU ids are host-wide, so a list names one core). Null where the allowed CPUs cannot be read. */
+function allowedCpus(read: ReadHostFile): { id: number; core: string }[] | null {
+  const status = read('/proc/self/status');
+  const listed = status ? /^Cpus_allowed_list:\s*(\S+)/m.exec(status) : null;
+  const ids = listed ? parseCpuList(listed[1]) : null;
+  if (!ids) return null;
+  return [...ids].sort((a, b) => a - b).map((id) => {
+    const topo = `/sys/devices/system/cpu/cpu${id}/topology`;
+    const siblings = read(`${topo}/core_cpus_list`) ?? read(`${topo}/thread_siblings_list`);
+    return { id, core: siblings === null ? `cpu ${id}` : siblings.trim() };
+  });
+}
+
 /** The CPUs worker threads are bound to under SHITATE_PIN_THREADS, in order: the lowest CPU of each physical core
  *  this process may use (cores in the order of those CPUs), then the cores' other hardware threads; null where the
  *  allowed CPUs cannot be read. Worker i of a pool goes on entry i (0 is the calling thread's, which stays unbound),
  *  so up to one thread per core every worker has a core of its own. */
 export function placementCpus(read: ReadHostFile = readReal): number[] | null {
-  const status = read('/proc/self/status');
-  const listed = status ? /^Cpus_allowed_list:\s*(\S+)/m.exec(status) : null;
-  const ids = listed ? parseCpuList(listed[1]) : null;
-  if (!ids) return null;
+  const cpus = allowedCpus(read);
+  if (!cpus) return null;
+  const seen = new Set<string>();
   const first: number[] = [];
   const others: number[] = [];
-  const seen = new Set<string>();
-  for (const id of [...ids].sort((a, b) => a - b)) {
-    const topo = `/sys/devices/system/cpu/cpu${id}/topology`;
-    const core = (read(`${topo}/core_cpus_list`) ?? read(`${topo}/thread_siblings_list`))?.trim() ?? `cpu ${id}`;
+  for (const { id, core } of cpus) {
     (seen.has(core) ? others : first).push(id);
     seen.add(core);
   }
@@ -87,25 +98,13 @@ export function placementCpus(read: ReadHostFile = readReal): number[] | null {
 
 /** The thread plan for this host (read through `read`; `fallbackCpus` where the allowed CPUs cannot be read). */
 export function planThreads(read: ReadHostFile = readReal, fallbackCpus: number = os.availableParallelism()): ThreadPlan {
-  const status = read('/proc/self/status');
-  const listed = status ? /^Cpus_allowed_list:\s*(\S+)/m.exec(status) : null;
-  const ids = listed ? parseCpuList(listed[1]) : null;
-  const cpus = ids ? ids.length : Math.max(1, fallbackCpus);
-  // a core is the set of CPUs that share it (core_cpus_list; thread_siblings_list on older kernels)
-  let cores = cpus;
-  if (ids) {
-    const seen = new Set<string>();
-    for (const id of ids) {
-      const topo = `/sys/devices/system/cpu/cpu${id}/topology`;
-      const siblings = read(`${topo}/core_cpus_list`) ?? read(`${topo}/thread_siblings_list`);
-      seen.add(siblings === null ? `cpu ${id}` : siblings.trim()); // CPU ids are host-wide: a list names one core
-    }
-    cores = seen.size;
-  }
+  const allowed = allowedCpus(read);
+  const cpus = allowed ? allowed.length : Math.max(1, fallbackCpus);
+  const cores = allowed ? new Set(allowed.map((c) => c.core)).size : cpus;
   const limit = cgroupCpuLimit(read);
-  const allowed = limit !== null ? Math.max(1, Math.floor(limit)) : cores;
-  const capped = limit !== null && allowed < cores;
-  const threads = Math.min(allowed, cores);
+  const room = limit !== null ? Math.max(1, Math.floor(limit)) : cores;
+  const capped = limit !== null && room < cores;
+  const threads = Math.min(room, cores);
   const cpuWords = `${cpus} CPU${cpus === 1 ? '' : 's'} this process may use`;
   const why = capped ? `a cgroup limit of ${+limit.toFixed(2)} CPUs (${cores} physical cores, ${cpuWords})`
     : cores < cpus ? `one per physical core (${cores} cores, ${cpuWords})` : `one per CPU this process may use (${cpus})`;

@@ -82,15 +82,21 @@ export function threadPlacement(): ThreadPlacement {
   return placement;
 }
 
+/** What SHITATE_PIN_THREADS asks: 'on' (1, true, yes, cores), 'off' (unset, empty, 0, false, no) or 'unknown'. */
+export function pinSetting(): 'on' | 'off' | 'unknown' {
+  const v = (process.env.SHITATE_PIN_THREADS ?? '').trim().toLowerCase();
+  if (v === '' || v === '0' || v === 'false' || v === 'no') return 'off';
+  return v === '1' || v === 'true' || v === 'yes' || v === 'cores' ? 'on' : 'unknown';
+}
+
 /** Binds the worker threads as SHITATE_PIN_THREADS asks (1: worker i on the i-th entry of placementCpus(), one
  *  physical core each first; 0 or unset: no binding). The calling thread is never bound: node's main thread, the
  *  threads it starts later (libuv, workers) inherit its CPUs. */
 function placeThreads(addon: NativeAddon, threads: number): ThreadPlacement {
-  const raw = (process.env.SHITATE_PIN_THREADS ?? '').trim();
-  const v = raw.toLowerCase();
-  if (v === '' || v === '0' || v === 'false' || v === 'no') return placement;
-  if (v !== '1' && v !== 'true' && v !== 'yes' && v !== 'cores') {
-    return { pinned: false, why: `not bound: SHITATE_PIN_THREADS=${raw} is not understood (1 binds each worker thread to a core of its own, 0 does not)` };
+  const asked = pinSetting();
+  if (asked === 'off') return placement;
+  if (asked === 'unknown') {
+    return { pinned: false, why: `not bound: SHITATE_PIN_THREADS=${(process.env.SHITATE_PIN_THREADS ?? '').trim()} is not understood (1 binds each worker thread to a core of its own, 0 does not)` };
   }
   const order = placementCpus();
   if (!order) return { pinned: false, why: 'not bound: this platform does not say which CPUs the process may use' };
