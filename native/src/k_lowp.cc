@@ -13,20 +13,26 @@
 #include "lowp.h"
 #include "vec8.h"
 
+#ifdef SH_LOWP_512
+#include <immintrin.h>
+#endif
+
 namespace sh {
 
 namespace {
-// A C this short (a LoRA rank) of at least kSkinnyWork multiply-adds goes out in blocks of kSkinnyBlock columns. Each
-// block is a oneDNN call with a fixed cost: du^T x at 8 x 576 x 1,024 took 67 / 44 us as one call on one / two
-// threads (whose sums change with the thread count), 92 / 55 us in blocks of 64, 81 / 50 in blocks of 96, 77 / 53
-// in blocks of 192 (same process, alternating). 96 keeps six blocks at 576 columns and sixteen at 1,536 for many
-// cores.
+// A C this short (a LoRA rank, at most kSkinnyRows rows): A^T B (a LoRA factor's gradient du^T x) is
+// gemm_bf16_short_tn's; any other form of at least kSkinnyWork multiply-adds goes out in blocks of kSkinnyBlock
+// columns, each block a oneDNN call with a fixed cost (du^T x at 8 x 576 x 1,024 took 67 / 44 us as one call on one /
+// two threads, whose sums change with the thread count, 92 / 55 us in blocks of 64, 81 / 50 in blocks of 96, 77 / 53
+// in blocks of 192: same process, alternating).
 constexpr i64 kSkinnyRows = 32;
 constexpr i64 kSkinnyBlock = 96;
 constexpr i64 kSkinnyWork = 1 << 20;
 // K from which, when it is also 8x M + N, the product goes out in fixed chunks of K (gemm_bf16_rm_ksplit)
 constexpr i64 kLongK = 16384;
 constexpr i64 kLongKBlock = 2048;
+void gemm_bf16_short_tn(float* c, i64 ldc, float beta, const uint16_t* u16, i64 ldu, const uint16_t* x, i64 ldx,
+                        i64 N, i64 R, i64 O);
 }  // namespace
 
 void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64 N, i64 K, bool ta, bool tb,
@@ -38,7 +44,12 @@ void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64
     return;
   }
   // a LoRA factor's gradient du^T x (r rows of C, K the tokens): oneDNN splits so short a product over few threads,
-  // its sums depending on how many, so its columns go out in fixed blocks instead
+  // its sums depending on how many; each column is summed over the tokens by one thread instead
+  if (ta && !tb && M <= kSkinnyRows) {
+    gemm_bf16_short_tn(c, ldc, beta, a16, lda, b16, ldb, K, M, N);
+    return;
+  }
+  // other products this short: their columns go out in fixed blocks
   if (M <= kSkinnyRows && N >= 2 * kSkinnyBlock && M * N * K >= kSkinnyWork) {
     gemm_bf16_rm_cols(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kSkinnyBlock);
     return;
@@ -440,6 +451,153 @@ SH_512 void cols512(float* sums, const uint16_t* x, i64 ldx, const float* uf, i6
   cols<v16, u32x16, u16x16, 8>(sums, x, ldx, uf, N, R, O);
 }
 #endif
+
+/** Rows ahead that the strips prefetch of x. */
+constexpr i64 kTnAhead = 32;
+
+/** The strips' output: c[r0 + j, o0 + l] = buf[j * L + l] (+ beta c) for j < rn, l < L. */
+inline void tn_store(float* c, i64 ldc, float beta, const float* buf, i64 L, i64 r0, i64 rn, i64 o0) {
+  for (i64 j = 0; j < rn; ++j) {
+    float* cr = c + (r0 + j) * ldc + o0;
+    for (i64 l = 0; l < L; ++l) cr[l] = beta == 0.0f ? buf[j * L + l] : beta * cr[l] + buf[j * L + l];
+  }
+}
+
+/** c[r, o0 + l] = sum_n u[n, r] x[n, o0 + l] (+ beta c) for l < 8 and every r < R: u [N, R] as floats, x bf16
+ *  [N, ldx]. Eight r per pass in named accumulators, each column summed over the rows in order (one chain of fused
+ *  multiply-adds from zero), so neither the width (tn_tile16 below) nor the strip a column falls in changes its
+ *  bits. */
+void tn_strip8(float* c, i64 ldc, float beta, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, i64 o0) {
+  for (i64 r0 = 0; r0 < R; r0 += 8) {
+    const i64 rn = std::min<i64>(8, R - r0);
+    i64 q[8];
+    for (int j = 0; j < 8; ++j) q[j] = j < rn ? j : 0;
+    v8 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
+    for (i64 n = 0; n < N; ++n) {
+      if (n + kTnAhead < N) __builtin_prefetch(x + (n + kTnAhead) * ldx + o0);
+      u16x8 h;
+      std::memcpy(&h, x + n * ldx + o0, sizeof h);
+      const u32x8 w = __builtin_convertvector(h, u32x8) << 16;
+      v8 xv;
+      std::memcpy(&xv, &w, sizeof xv);
+      const float* up = uf + n * R + r0;
+      const auto splat = [](float f) { return v8{f, f, f, f, f, f, f, f}; };
+      a0 += splat(up[0]) * xv;
+      a1 += splat(up[q[1]]) * xv;
+      a2 += splat(up[q[2]]) * xv;
+      a3 += splat(up[q[3]]) * xv;
+      a4 += splat(up[q[4]]) * xv;
+      a5 += splat(up[q[5]]) * xv;
+      a6 += splat(up[q[6]]) * xv;
+      a7 += splat(up[q[7]]) * xv;
+    }
+    alignas(32) float buf[64];
+    vstore(buf, a0); vstore(buf + 8, a1); vstore(buf + 16, a2); vstore(buf + 24, a3);
+    vstore(buf + 32, a4); vstore(buf + 40, a5); vstore(buf + 48, a6); vstore(buf + 56, a7);
+    tn_store(c, ldc, beta, buf, 8, r0, rn, o0);
+  }
+}
+
+#ifdef SH_LOWP_512
+/** tn_strip8 on S strips of 16 columns [o0, o0 + 16 S) and ranks [r0, r0 + rn), rn <= RG: S x RG accumulators in
+ *  registers, each column's chain the same as tn_strip8's. */
+template <int S, int RG>
+SH_512_INLINE void tn_tile16(float* c, i64 ldc, float beta, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R,
+                             i64 o0, i64 r0, i64 rn) {
+  i64 q[RG];
+  for (int j = 0; j < RG; ++j) q[j] = j < rn ? j : 0;
+  __m512 acc[S][RG];
+#pragma GCC unroll 2
+  for (int t = 0; t < S; ++t)
+#pragma GCC unroll 16
+    for (int j = 0; j < RG; ++j) acc[t][j] = _mm512_setzero_ps();
+  for (i64 n = 0; n < N; ++n) {
+    // the rows are ldx apart: a hardware prefetcher stops at each 4 KB page, so the strip's rows kTnAhead ahead are
+    // asked for here (8 x 576 x 1,024 with the caches flushed before each call: 222 -> 98-103 us on one thread)
+    if (n + kTnAhead < N) _mm_prefetch(reinterpret_cast<const char*>(x + (n + kTnAhead) * ldx + o0), _MM_HINT_T0);
+    if (S == 2 && n + kTnAhead < N)
+      _mm_prefetch(reinterpret_cast<const char*>(x + (n + kTnAhead) * ldx + o0 + 31), _MM_HINT_T0);
+    __m512 xv[S];
+#pragma GCC unroll 2
+    for (int t = 0; t < S; ++t) {
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + n * ldx + o0 + 16 * t));
+      xv[t] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+    }
+    const float* up = uf + n * R + r0;
+#pragma GCC unroll 16
+    for (int j = 0; j < RG; ++j) {
+      const __m512 u = _mm512_set1_ps(up[q[j]]);
+#pragma GCC unroll 2
+      for (int t = 0; t < S; ++t) acc[t][j] = _mm512_fmadd_ps(u, xv[t], acc[t][j]);
+    }
+  }
+  alignas(64) float buf[RG * 16];
+  for (int t = 0; t < S; ++t) {
+    for (int j = 0; j < RG; ++j) _mm512_store_ps(buf + 16 * j, acc[t][j]);
+    tn_store(c, ldc, beta, buf, 16, r0, rn, o0 + 16 * t);
+  }
+}
+
+/** Task `task` of gemm_bf16_short_tn on 16 lanes: column block task / groups (32 columns when S is 2, else 16; 16 for
+ *  the last block when O holds an odd number of strips), ranks [8 g, 8 g + 8) for g = task % groups. */
+SH_512 void tn_task16(float* c, i64 ldc, float beta, const uint16_t* x, i64 ldx, const float* uf, i64 N, i64 R, i64 O,
+                      int S, i64 groups, i64 task) {
+  const i64 blk = task / groups, r0 = task % groups * 8, rn = std::min<i64>(8, R - r0), o0 = blk * 16 * S;
+  if (S == 2 && o0 + 32 <= O) tn_tile16<2, 8>(c, ldc, beta, x, ldx, uf, N, R, o0, r0, rn);
+  else tn_tile16<1, 8>(c, ldc, beta, x, ldx, uf, N, R, o0, r0, rn);
+}
+#endif
+
+/** c [R, O] = u^T x (+ beta c) for a short u (a LoRA factor's gradient du^T x: R the rank, N the tokens): u16 bf16
+ *  [N, ldu], x bf16 [N, ldx]. The columns go out in blocks of 16 or 32 (8 without AVX-512) over the threads, each
+ *  column summed over all N rows by one thread, so the thread count changes no bits and no partial sums are added
+ *  afterwards. oneDNN's calls in blocks of 96 columns gave 576 columns six blocks, work for six threads; strips of
+ *  16 give 36. 8 x 576 x 1,024 on one / two threads, best of 200: 56-58 / 34-36 us (the blocks of 96: 68-72 /
+ *  38-42); with the caches flushed before each call 98-103 / 63-68 (106-110 / 59-63); in a training step
+ *  (SmolLM2-135M shape, two threads) 115 -> 91-104 us a call. */
+void gemm_bf16_short_tn(float* c, i64 ldc, float beta, const uint16_t* u16, i64 ldu, const uint16_t* x, i64 ldx,
+                        i64 N, i64 R, i64 O) {
+  static thread_local std::vector<float> ubuf;
+  if (static_cast<i64>(ubuf.size()) < N * R) ubuf.resize(static_cast<size_t>(N * R));
+  float* uf = ubuf.data();
+  const bool wide = lowp_512();
+  const int team = team_size(N * O * R / 8);
+  const i64 L = wide ? 16 : 8, strips = O / L;
+  // two strips per task while that leaves every thread three or more tasks
+  const i64 groups = (R + 7) / 8;
+  const int S = wide && strips / 2 * groups >= 3 * team ? 2 : 1;
+  const i64 tasks = wide ? (strips + S - 1) / S * groups : strips;  // tn_strip8 runs every rank group itself
+  // past the 16-lane strips, 8 columns more through tn_strip8 (the same sums)
+  const i64 mid = wide && O - strips * L >= 8 ? 1 : 0;
+#pragma omp parallel num_threads(team)
+  {
+#pragma omp for schedule(static)
+    for (i64 n = 0; n < N; ++n)
+      for (i64 r = 0; r < R; ++r) uf[n * R + r] = bf16_widen(u16[n * ldu + r]);
+#pragma omp for schedule(static)
+    for (i64 t = 0; t < tasks + mid; ++t) {
+      if (t == tasks) {
+        tn_strip8(c, ldc, beta, x, ldx, uf, N, R, strips * L);
+        continue;
+      }
+#ifdef SH_LOWP_512
+      if (wide) {
+        tn_task16(c, ldc, beta, x, ldx, uf, N, R, O, S, groups, t);
+        continue;
+      }
+#endif
+      tn_strip8(c, ldc, beta, x, ldx, uf, N, R, t * L);
+    }
+  }
+  // the columns past the last strip, each summed over the rows in order as the strips do
+  for (i64 o = strips * L + 8 * mid; o < O; ++o)
+    for (i64 r = 0; r < R; ++r) {
+      float v = 0.0f;
+      for (i64 n = 0; n < N; ++n) v += uf[n * R + r] * bf16_widen(x[n * ldx + o]);
+      float& out = c[r * ldc + o];
+      out = beta == 0.0f ? v : beta * out + v;
+    }
+}
 
 /** [0, n) in one contiguous range per thread, each a whole number of `grain` elements: fn(lo, hi) on each. Threaded
  *  when `work` (elements touched) is large. */

@@ -318,14 +318,17 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   });
 
-  it('gemmBf16Ld on a LoRA factor\'s gradient (few rows over many tokens) gives the same bits on 1, 2, 3 and 8 threads', () => {
+  it('gemmBf16Ld on a LoRA factor\'s gradient (few rows over many tokens) gives the same bits on 1, 2, 3, 8 and 16 threads', () => {
     const hooks = nativeBenchHooks();
     const before = hooks!.info().threads;
     const rng = new Rng(37);
     // du^T x as the LoRA backward calls it: du read transposed out of [r(dY) | du] rows (lda O + R); C's columns go
-    // out in blocks of 96, the last one short (200, 1000, 230) or not (576); M 32 is the largest such C; beta 0 and 1.
-    // One oneDNN call for 3 x 130 x 3000 gave other sums on 3 threads than on 1
-    for (const [M, N, K, beta] of [[8, 576, 300, 0], [8, 200, 1024, 1], [32, 1000, 40, 0], [3, 230, 3000, 1]]) {
+    // out in strips of 16 (or pairs of them) and 8, then one at a time: widths a whole number of strips (576, 1536),
+    // with 8 columns past them (200, 1000, 584) or fewer (230, 1003); ranks in groups of 8, the last one short (3,
+    // 12, 20); M 32 is the largest such C; beta 0 and 1. One oneDNN call for 3 x 130 x 3000 gave other sums on 3
+    // threads than on 1
+    for (const [M, N, K, beta] of [[8, 576, 300, 0], [8, 200, 1024, 1], [32, 1000, 40, 0], [3, 230, 3000, 1],
+      [12, 584, 700, 1], [8, 1536, 1024, 0], [20, 1003, 90, 0]]) {
       const O = 37, lda = O + M;
       const g16 = bits(randn(rng, K * lda, 0.1));
       const x16 = bits(randn(rng, K * N));
@@ -338,7 +341,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
       try {
         hooks!.setThreads(1);
         const c1 = run(native!);
-        for (const threads of [2, 3, 8]) {
+        for (const threads of [2, 3, 8, 16]) {
           hooks!.setThreads(threads);
           expect(Array.from(run(native!)), `${threads} threads ${M}x${N}x${K}`).toEqual(Array.from(c1));
         }
@@ -399,7 +402,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   }
 
-  it('the 16-lane epilogues, SwiGLU, cross-entropy and attention give the 8-lane ones\' bits (special values included)', () => {
+  it('the 16-lane epilogues, SwiGLU, cross-entropy, attention and LoRA factor gradient give the 8-lane ones\' bits (special values included)', () => {
     const run = (env: Record<string, string>): { path: string; outputs: Record<string, number[]> } => {
       const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'fixtures/lowp-paths.ts')],
         { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 64 << 20 });
@@ -410,7 +413,7 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     const narrow = run({ SHITATE_LOWP_512: '0' });
     expect(auto.path).toBe(nativeStatus().info?.bf16Elementwise);
     expect(narrow.path).toBe('avx2');
-    expect(Object.keys(auto.outputs).length).toBe(45); // 6 shapes x 2 scales x (2 epilogues + 1 gradient), 5 SwiGLU sizes, 2 cross-entropies, 2 attentions
+    expect(Object.keys(auto.outputs).length).toBe(49); // 6 shapes x 2 scales x (2 epilogues + 1 gradient), 5 SwiGLU sizes, 2 cross-entropies, 2 attentions, 4 LoRA factor gradients
     for (const [label, values] of Object.entries(narrow.outputs)) {
       expect(values.length, label).toBeGreaterThan(0);
       expect(auto.outputs[label], label).toEqual(values);
