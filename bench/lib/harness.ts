@@ -66,9 +66,13 @@ export function parseBenchFlags(argv: string[], spec: FlagSpec, usage: string): 
   return { num, str, bool };
 }
 
-/** The environment both sides run under: the same thread count for the kernels, OpenBLAS and OpenMP, and
- *  sleeping (not spinning) idle OpenMP workers, which otherwise fight OpenBLAS's threads for the cores. */
-export function threadEnv(threads: number): NodeJS.ProcessEnv {
+/** The environment both sides run under: the same thread count for the kernels, OpenBLAS and OpenMP; with
+ *  `passive` (the default) idle OpenMP workers sleep at once (OMP_WAIT_POLICY=PASSIVE), else each side keeps its
+ *  own wait policy (OMP_WAIT_POLICY as this process has it, normally unset). Spinning OpenMP workers fight
+ *  OpenBLAS's threads for the cores: PyTorch's generation here ran at a third of its speed with libgomp's default
+ *  spin, while its training step ran 10-12% faster with it (OpenBLAS's calls are fewer and longer there), and
+ *  `shitate train` keeps libgomp's spin itself (spinOmpThreadsBriefly). */
+export function threadEnv(threads: number, opts: { passive?: boolean } = {}): NodeJS.ProcessEnv {
   const n = String(threads);
   return {
     ...process.env,
@@ -76,7 +80,7 @@ export function threadEnv(threads: number): NodeJS.ProcessEnv {
     OPENBLAS_NUM_THREADS: n,
     OMP_NUM_THREADS: n,
     MKL_NUM_THREADS: n,
-    OMP_WAIT_POLICY: 'PASSIVE',
+    ...(opts.passive ?? true ? { OMP_WAIT_POLICY: 'PASSIVE' } : {}),
   };
 }
 
