@@ -101,10 +101,12 @@ const common = ['--model', dir, '--batch-file', batchFile, '--lora-init', initFi
   '--alpha', String(2 * rank), '--lr', String(lr)];
 const workerArgs = [...nodeWorker(method === 'dpo' ? 'dpo-worker.ts' : 'train-worker.ts', profileDir), ...common, '--precision', precision,
   ...(flags.bool['kernel-times'] ? ['--kernel-times'] : [])];
-// each side's own OpenMP wait policy, as a training process runs: `shitate train` keeps libgomp's short spin
-// (spinOmpThreadsBriefly, which the workers call), and PyTorch's bf16 step ran 10-12% faster with it than under
-// PASSIVE (4.14-4.19 s against 4.65-4.72 s a step; shitate's the same either way)
+// The OpenMP wait policy: shitate's workers run as `shitate train` does (libgomp's short spin, which the workers
+// ask for with spinOmpThreadsBriefly), PyTorch under the faster one for its precision here: its own (the spin) in
+// bf16, 4.14-4.19 s a step against 4.65-4.72 s under PASSIVE, and PASSIVE in fp32, where its OpenBLAS threads and
+// spinning OpenMP workers took each other's cores (12.6-18.0 s a step against ~8.4 s)
 const TRAIN_ENV = { passive: false };
+const TORCH_ENV = { passive: torchPrecision === 'fp32' };
 const specs: SideSpec[] = scale
   ? scale.map((n) => ({ label: `shitate ${n}t`, cmd: process.execPath, args: workerArgs, env: threadEnv(n, TRAIN_ENV) }))
   : [{ label: 'shitate', cmd: process.execPath, args: workerArgs }];
@@ -112,7 +114,7 @@ const torch = flags.bool['no-torch'] || scale ? { python: null, why: scale ? '--
   : findTorchPython(flags.str.python);
 if (torch.python) {
   const script = path.join(REPO_ROOT, 'scripts', 'reference', method === 'dpo' ? 'bench_dpo.py' : 'bench_train.py');
-  specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, ...common, '--threads', String(threads), '--precision', torchPrecision] });
+  specs.push({ label: 'pytorch', cmd: torch.python, args: ['-B', script, ...common, '--threads', String(threads), '--precision', torchPrecision], env: threadEnv(threads, TORCH_ENV) });
 } else console.log(`PyTorch side skipped: ${torch.why}`);
 
 let runs: SideRun[];

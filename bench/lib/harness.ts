@@ -69,9 +69,9 @@ export function parseBenchFlags(argv: string[], spec: FlagSpec, usage: string): 
 /** The environment both sides run under: the same thread count for the kernels, OpenBLAS and OpenMP; with
  *  `passive` (the default) idle OpenMP workers sleep at once (OMP_WAIT_POLICY=PASSIVE), else each side keeps its
  *  own wait policy (OMP_WAIT_POLICY as this process has it, normally unset). Spinning OpenMP workers fight
- *  OpenBLAS's threads for the cores: PyTorch's generation here ran at a third of its speed with libgomp's default
- *  spin, while its training step ran 10-12% faster with it (OpenBLAS's calls are fewer and longer there), and
- *  `shitate train` keeps libgomp's spin itself (spinOmpThreadsBriefly). */
+ *  OpenBLAS's threads for the cores: with libgomp's default spin PyTorch's generation here ran at a third of its
+ *  speed and its float32 training step at half, while its bf16 step (oneDNN's GEMMs on the OpenMP workers) ran
+ *  10-12% faster; `shitate train` keeps libgomp's spin itself (spinOmpThreadsBriefly). */
 export function threadEnv(threads: number, opts: { passive?: boolean } = {}): NodeJS.ProcessEnv {
   const n = String(threads);
   return {
