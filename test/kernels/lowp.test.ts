@@ -287,8 +287,9 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     const hooks = nativeBenchHooks();
     const before = hooks!.info().threads;
     const rng = new Rng(31);
-    // N 300: five blocks of 64 rows, the last one short; O past the 16- and 32-column groups; R past eight
-    for (const [N, O, R] of [[300, 200, 8], [300, 53, 12], [64, 1544, 8], [7, 40, 3]]) {
+    // N 300: five blocks of 64 rows, the last one short; O past the 16- and 32-column groups; R past eight; r(B)
+    // past 24 KB (1,544 x 8, 900 x 12: du summed in spans of columns over each block's rows)
+    for (const [N, O, R] of [[300, 200, 8], [300, 53, 12], [64, 1544, 8], [7, 40, 3], [70, 900, 12]]) {
       const dy = randn(rng, N * O);
       const u16 = bits(randn(rng, N * R));
       const B = randn(rng, O * R, 0.3);
@@ -383,8 +384,10 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
 
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
-    // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail
-    for (const [N, O, R] of [[9, 53, 8], [5, 133, 8]]) checkOut(rng, N, O, R);
+    // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail;
+    // O 1,600 and 900: r(B) past 24 KB, so the 16-lane columns go in spans (256 and 128 columns) over blocks of 16
+    // rows (20 rows: a block cut short)
+    for (const [N, O, R] of [[9, 53, 8], [5, 133, 8], [20, 1600, 8], [3, 900, 12]]) checkOut(rng, N, O, R);
   });
 
   function checkOut(rng: Rng, N: number, O: number, R: number): void {
