@@ -140,10 +140,7 @@ static void weighted_values(float* o, const float* sc, const E* v, i64 lo, i64 h
 
 /** Sixteen cached values as float32. */
 SH_A512 inline __m512 ld16(const float* p) { return _mm512_loadu_ps(p); }
-SH_A512 inline __m512 ld16(const uint16_t* p) {
-  const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-}
+SH_A512 inline __m512 ld16(const uint16_t* p) { return widen_bf16x16(p); }
 
 /** dots4 on 16-lane registers: a 16-lane accumulator over blocks of 16 holds dots4's A and B side by side, and the
  *  four keys' sums are reduced in dots4's tree (the 128-bit quarters 0 + 1 and 2 + 3 are its l + (l + 4) of A and of

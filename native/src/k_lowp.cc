@@ -13,10 +13,6 @@
 #include "lowp.h"
 #include "vec8.h"
 
-#ifdef SH_LOWP_512
-#include <immintrin.h>
-#endif
-
 namespace sh {
 
 namespace {
@@ -264,7 +260,6 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
         // the LoRA term of 16 outputs at a time, summed over r in order in registers, then the epilogue on them
         const v8 sv = {s, s, s, s, s, s, s, s};
         const float* btp = bt.data();
-        const float* urp = ur;
         // two named accumulators (an indexed array would live in memory, each r step waiting on a store)
         const auto finish = [&](const v8& acc, i64 o) {
           // the scaled LoRA term; a bf16 value times a power of two >= 1 (alpha / r = 2, say) is a bf16 value already
@@ -276,7 +271,7 @@ void bf16_linear_out(uint16_t* y16, uint16_t* u16, const float* yext, const floa
         for (i64 o0 = start; o0 < O16; o0 += 16) {
           v8 a0 = {}, a1 = {};
           for (i64 r = 0; r < R; ++r) {
-            const float ui = urp[r];
+            const float ui = ur[r];
             const v8 uv = {ui, ui, ui, ui, ui, ui, ui, ui};
             a0 += uv * load8(btp + r * O + o0);
             a1 += uv * load8(btp + r * O + o0 + 8);
@@ -471,7 +466,8 @@ SH_512 void row_grad512(uint16_t* gr, float* d, const float* dr, const float* bt
  *  rows rounded first, then du's sums over the columns in spans of kOutSpan / R, each span's r(B) rows kept in L1
  *  for all the rows in turn, the sums held in acc [(n1 - n0) x R8] between spans; d = the row's rounded values,
  *  widened back from g16. Every lane adds the same products in the same order as row_grad512 (the same bits). One
- *  row at a time read all of r(B) from L2 for each row: O 1,536, r 8 at N 1,024: 998 -> 791 us on one thread, 499 -> 393 on two (576 columns, whose 18 KB of r(B) stay in L1, keep row_grad512). */
+ *  row at a time read all of r(B) from L2 for each row: O 1,536, r 8 at N 1,024: 998 -> 791 us on one thread,
+ *  499 -> 393 on two (576 columns, whose 18 KB of r(B) stay in L1, keep row_grad512). */
 SH_512 void block_grad512(uint16_t* g16, i64 ld, float* d, const float* dy, const float* bt, i64 n0, i64 n1, i64 O,
                           i64 R, float s, float* acc) {
   for (i64 n = n0; n < n1; ++n) round_row<u32x16, i32x16, u16x16, v16>(g16 + n * ld, d, dy + n * O, O);
@@ -490,8 +486,7 @@ SH_512 void block_grad512(uint16_t* g16, i64 ld, float* d, const float* dy, cons
         v16 a0 = load16(ac), a1 = load16(ac + 16), a2 = load16(ac + 32), a3 = load16(ac + 48);
         v16 a4 = load16(ac + 64), a5 = load16(ac + 80), a6 = load16(ac + 96), a7 = load16(ac + 112);
         for (i64 q = q0; q < q1; q += 16) {
-          const __m512 x = _mm512_castsi512_ps(
-              _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(g + q))), 16));
+          const __m512 x = widen_bf16x16(g + q);
           a0 += x * load16(b[0] + q); a1 += x * load16(b[1] + q);
           a2 += x * load16(b[2] + q); a3 += x * load16(b[3] + q);
           a4 += x * load16(b[4] + q); a5 += x * load16(b[5] + q);
@@ -542,6 +537,7 @@ void tn_strip8(float* c, i64 ldc, float beta, const uint16_t* x, i64 ldx, const 
     const i64 rn = std::min<i64>(8, R - r0);
     i64 q[8];
     for (int j = 0; j < 8; ++j) q[j] = j < rn ? j : 0;
+    const auto splat = [](float f) { return v8{f, f, f, f, f, f, f, f}; };
     v8 a0 = {}, a1 = {}, a2 = {}, a3 = {}, a4 = {}, a5 = {}, a6 = {}, a7 = {};
     for (i64 n = 0; n < N; ++n) {
       if (n + kTnAhead < N) __builtin_prefetch(x + (n + kTnAhead) * ldx + o0);
@@ -551,7 +547,6 @@ void tn_strip8(float* c, i64 ldc, float beta, const uint16_t* x, i64 ldx, const 
       v8 xv;
       std::memcpy(&xv, &w, sizeof xv);
       const float* up = uf + n * R + r0;
-      const auto splat = [](float f) { return v8{f, f, f, f, f, f, f, f}; };
       a0 += splat(up[0]) * xv;
       a1 += splat(up[q[1]]) * xv;
       a2 += splat(up[q[2]]) * xv;
@@ -589,10 +584,7 @@ SH_512_INLINE void tn_tile16(float* c, i64 ldc, float beta, const uint16_t* x, i
       _mm_prefetch(reinterpret_cast<const char*>(x + (n + kTnAhead) * ldx + o0 + 31), _MM_HINT_T0);
     __m512 xv[S];
 #pragma GCC unroll 2
-    for (int t = 0; t < S; ++t) {
-      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + n * ldx + o0 + 16 * t));
-      xv[t] = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    }
+    for (int t = 0; t < S; ++t) xv[t] = widen_bf16x16(x + n * ldx + o0 + 16 * t);
     const float* up = uf + n * R + r0;
 #pragma GCC unroll 16
     for (int j = 0; j < RG; ++j) {

@@ -7,6 +7,10 @@
 #include <cstdint>
 #include <cstring>
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
+
 #include "kernels.h"
 
 namespace sh {
@@ -43,6 +47,15 @@ bool lowp_512();
 #define SH_LOWP_512 1
 #define SH_512 __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl")))
 #define SH_512_WIDE __attribute__((target("avx2,fma,avx512f,avx512bw,avx512vl,prefer-vector-width=512")))
+#endif
+
+#ifdef SH_LOWP_512
+/** Sixteen bf16 values as float32 (exact: each value's bits moved into the high half). Needs AVX-512F alone, so any
+ *  16-lane function can inline it. */
+__attribute__((target("avx2,fma,avx512f"), always_inline)) inline __m512 widen_bf16x16(const uint16_t* p) {
+  const __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
 #endif
 
 /** c = alpha-free op(a16) @ op(b16) + beta * c with explicit leading dimensions, float32 sums (threaded). */

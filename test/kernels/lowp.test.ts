@@ -18,6 +18,24 @@ const ref = referenceKernels;
 const widen = (u: Uint16Array): Float32Array => Float32Array.from(u, bf16Value);
 const bits = (a: Float32Array): Uint16Array => Uint16Array.from(a, bf16Bits);
 
+/** run() on one thread, then on 2, 3, 8 and 16: each result must be the one-thread result bit for bit, which is
+ *  returned (the thread count is put back). */
+function sameBitsOnThreads(label: string, run: () => Float32Array): Float32Array {
+  const hooks = nativeBenchHooks();
+  const before = hooks!.info().threads;
+  try {
+    hooks!.setThreads(1);
+    const one = run();
+    for (const threads of [2, 3, 8, 16]) {
+      hooks!.setThreads(threads);
+      expect(Array.from(run()), `${threads} threads ${label}`).toEqual(Array.from(one));
+    }
+    return one;
+  } finally {
+    hooks!.setThreads(before);
+  }
+}
+
 /** max |a - b| / (|b| + 1) over two outputs, printed with a label */
 function agree(label: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: number): void {
   expect(got.length, label).toBe(want.length);
@@ -320,8 +338,6 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
   });
 
   it('gemmBf16Ld on a LoRA factor\'s gradient (few rows over many tokens) gives the same bits on 1, 2, 3, 8 and 16 threads', () => {
-    const hooks = nativeBenchHooks();
-    const before = hooks!.info().threads;
     const rng = new Rng(37);
     // du^T x as the LoRA backward calls it: du read transposed out of [r(dY) | du] rows (lda O + R); C's columns go
     // out in strips of 16 (or pairs of them) and 8, then one at a time: widths a whole number of strips (576, 1536),
@@ -339,23 +355,12 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
         k.gemmBf16Ld(c, g16.subarray(O), x16, M, N, K, true, false, beta, lda, N, N);
         return c;
       };
-      try {
-        hooks!.setThreads(1);
-        const c1 = run(native!);
-        for (const threads of [2, 3, 8, 16]) {
-          hooks!.setThreads(threads);
-          expect(Array.from(run(native!)), `${threads} threads ${M}x${N}x${K}`).toEqual(Array.from(c1));
-        }
-        agree(`gemmBf16Ld ${M}x${N}x${K} TN beta ${beta} against the reference`, c1, run(ref), 1e-5);
-      } finally {
-        hooks!.setThreads(before);
-      }
+      const c1 = sameBitsOnThreads(`${M}x${N}x${K}`, () => run(native!));
+      agree(`gemmBf16Ld ${M}x${N}x${K} TN beta ${beta} against the reference`, c1, run(ref), 1e-5);
     }
   });
 
   it('gemmBf16Ld along a vocabulary-long K (the LM head\'s backward) gives the same bits on 1, 2, 3, 8 and 16 threads', () => {
-    const hooks = nativeBenchHooks();
-    const before = hooks!.info().threads;
     const rng = new Rng(41);
     // K >= 16,384 and >= 8 (M + N): fixed chunks of K, added in order. One oneDNN call split K once it had more
     // threads than blocks of C: 24 x 48 x 20,480 gave other sums from 2 threads on, 342 x 576 x 49,152 from 16
@@ -368,17 +373,8 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
         k.gemmBf16Ld(c, a16, b16, M, N, K, ta, tb, beta, ta ? M : K, tb ? K : N, N);
         return c;
       };
-      try {
-        hooks!.setThreads(1);
-        const c1 = run(native!);
-        for (const threads of [2, 3, 8, 16]) {
-          hooks!.setThreads(threads);
-          expect(Array.from(run(native!)), `${threads} threads ${M}x${N}x${K}`).toEqual(Array.from(c1));
-        }
-        agree(`gemmBf16Ld ${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} beta ${beta} against the reference`, c1, run(ref), 1e-5);
-      } finally {
-        hooks!.setThreads(before);
-      }
+      const c1 = sameBitsOnThreads(`${M}x${N}x${K}`, () => run(native!));
+      agree(`gemmBf16Ld ${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} beta ${beta} against the reference`, c1, run(ref), 1e-5);
     }
   });
 
