@@ -363,8 +363,11 @@ void backward(float* dq, float* dk, float* dv, const float* dout, const QT* q, c
       if (!acc) zero_kv_rows(dk, dv, L, u / s.Hkv, u % s.Hkv, kb * kKB, std::min(kb * kKB + kKB, s.Tk));
       i64 r0, r1;
       block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
-      for (i64 c = r0; c < r1; c += kRB) {
-        fn.pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
+      // chunks on the one pass's boundaries (multiples of kRB), clipped to the block's rows: each dk and dv row
+      // then sums the same products in the same order whichever pass runs (the same bits on any thread count)
+      for (i64 c = r0, next; c < r1; c = next) {
+        next = (c / kRB + 1) * kRB;
+        fn.pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(next, r1));
         fn.block(C, dk, dv, k16, v16, alibi, seg, L, kb, kGradKV);
       }
     }

@@ -219,7 +219,8 @@ void unpack_dq(float* dq, const Chunk& C, const Layout& L) {
 // half as many (batch row, kv head) units as threads: one pass, a unit per task, owning its dk, dv and dq rows,
 // so probabilities are computed once and nothing is shared. Otherwise two passes for more parallelism,
 // recomputing probabilities: dq by (unit, chunk), then dk/dv by (unit, key block). Every output sums in a fixed
-// order, so results repeat exactly (the path, and so the rounding, depends on the thread count).
+// order that neither path changes (the second pass takes its rows in the first's chunks), so results are the same
+// bits on any thread count.
 void attention_blocked_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                                 const float* v, const float* out, const float* lse, const float* alibi,
                                 const int32_t* seg, const AttnShape& s) {
@@ -251,8 +252,11 @@ void attention_blocked_backward(float* dq, float* dk, float* dv, const float* do
       const i64 u = task / kblocks, kb = task % kblocks;
       i64 r0, r1;
       block_rows(L, kb * kKB, std::min(kb * kKB + kKB, s.Tk), &r0, &r1);
-      for (i64 c = r0; c < r1; c += kRB) {
-        pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(c + kRB, r1));
+      // chunks on the one pass's boundaries (multiples of kRB), clipped to the block's rows: each dk and dv row
+      // then sums the same products in the same order whichever pass runs (the same bits on any thread count)
+      for (i64 c = r0, next; c < r1; c = next) {
+        next = (c / kRB + 1) * kRB;
+        pack(C, L, dout, q, out, lse, u / s.Hkv, u % s.Hkv, c, std::min(next, r1));
         key_block(C, dk, dv, k, v, alibi, seg, L, kb, kGradKV);
       }
     }
