@@ -27,13 +27,22 @@ void gemm_bf16_rm(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint
 void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                        const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 block);
 
+/** The chunk of K in which a product with a long sum goes out (the *_ksplit calls below), or 0 where it goes out
+ *  whole. oneDNN and OpenBLAS split K between their threads once they have more threads than blocks of C, and their
+ *  sums then depend on the thread count: the LM head's backward to its input (K the vocabulary; oneDNN from 12-16
+ *  threads at 342 x 576 x 49,152), a small weight's gradient over many tokens (64 x 64 x 4,096 from 8 threads,
+ *  256 x 256 x 2,048 from 16, 32 x 1,536 x 4,096 in float32 from 32). A function of the shape alone. */
+i64 long_k_block(i64 M, i64 N, i64 K);
+
 /** gemm_bf16_rm over K in fixed chunks of `kblock`: each chunk's product one single-threaded call into its own
- *  buffer, the chunks in parallel, then added in chunk order. For a product whose K dwarfs M and N (the LM head's
- *  backward to its input, K the vocabulary), which oneDNN splits along K once it has more threads than blocks of
- *  C (from 12-16 threads at 342 x 576 x 49,152), its sums then depending on the thread count. The chunks depend on
- *  K alone, so the result does not. */
+ *  buffer, the chunks in parallel, then added in chunk order. The chunks depend on the shape alone, so the result
+ *  does not depend on the thread count. */
 void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                          const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock);
+
+/** sgemm_rm over K in fixed chunks the same way. */
+void sgemm_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B,
+                     i64 ldb, float beta, float* C, i64 ldc, i64 kblock);
 
 /** Holds back asynchronous signals on this thread, as each GEMM call does for itself (k_gemm_backend.cc says why),
  *  for the object's lifetime: put on the calling thread around a parallel region whose threads call the GEMMs

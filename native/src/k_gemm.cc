@@ -70,6 +70,12 @@ static void gemm_one(float* c, const float* a, const float* b, i64 M, i64 N, i64
     sgemm_split_n(c, a, b, M, N, K, ta, tb, beta);
     return;
   }
+  // a long sum against a small C (a weight's gradient over many tokens, the LM head's backward along the
+  // vocabulary): fixed chunks of K, so that the library's own split of K does not make the sums follow the threads
+  if (const i64 kb = long_k_block(M, N, K)) {
+    sgemm_rm_ksplit(ta, tb, M, N, K, 1.0f, a, ta ? M : K, b, tb ? K : N, beta, c, N, kb);
+    return;
+  }
   sgemm(c, N, a, b, tb ? K : N, M, N, K, ta, tb, beta);
 }
 

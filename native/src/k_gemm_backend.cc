@@ -179,22 +179,34 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
   }
 }
 
-void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
-                         const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
-  if (M <= 0 || N <= 0) return;
+i64 long_k_block(i64 M, i64 N, i64 K) {
+  // the vocabulary-long products (unchanged since they were the only ones split): chunks of 2,048
+  if (K >= 16384 && K >= 8 * (M + N)) return 2048;
+  // K at least the sides of C, C at most 2^20 outputs (larger ones have blocks enough for any thread count): chunks
+  // of 512 or more, at most 2^23 floats of partial products
+  if (K < 1024 || K < M + N || M * N > (i64{1} << 20)) return 0;
+  i64 kb = 512;
+  while ((K + kb - 1) / kb * M * N > (i64{1} << 23)) kb *= 2;
+  return kb;
+}
+
+namespace {
+
+/** C = beta C + sum over fixed chunks of K of chunk(j, k0, kc, P_j) (each writing its product [M, N] into P_j),
+ *  the chunks in parallel, then added in chunk order. */
+template <typename Chunk>
+void ksplit(i64 M, i64 N, i64 K, i64 kblock, float beta, float* C, i64 ldc, Chunk chunk) {
   const i64 chunks = (K + kblock - 1) / kblock;
-  if (chunks <= 1) return gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   static thread_local std::vector<float> partial;  // the chunks' products, [chunks, M, N]
   partial.resize(static_cast<size_t>(chunks * M * N));
   float* P = partial.data();
   {
     GemmSignalsHeld held;     // one hold for every chunk's call
-    BlasSingleThread single;  // without oneDNN each chunk is widened onto a single-threaded sgemm
+    BlasSingleThread single;  // OpenBLAS (or bf16 widened onto it without oneDNN): a single-threaded call a chunk
 #pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), chunks))) schedule(dynamic, 1)
     for (i64 j = 0; j < chunks; ++j) {
-      const i64 k0 = j * kblock, kc = std::min(kblock, K - k0);
-      gemm_bf16_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f,
-                   P + j * M * N, N);
+      const i64 k0 = j * kblock;
+      chunk(k0, std::min(kblock, K - k0), P + j * M * N);
     }
   }
   // C = beta C + the chunks' products added in chunk order (into chunk 0's row, a row at a time: contiguous, and
@@ -209,6 +221,26 @@ void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, con
     float* cr = C + m * ldc;
     for (i64 n = 0; n < N; ++n) cr[n] = beta == 0.0f ? s[n] : beta * cr[n] + s[n];
   }
+}
+
+}  // namespace
+
+void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
+                         const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
+  if (M <= 0 || N <= 0) return;
+  if ((K + kblock - 1) / kblock <= 1) return gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, float* P) {
+    gemm_bf16_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f, P, N);
+  });
+}
+
+void sgemm_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B,
+                     i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
+  if (M <= 0 || N <= 0) return;
+  if ((K + kblock - 1) / kblock <= 1) return sgemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, float* P) {
+    sgemm_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f, P, N);
+  });
 }
 
 #ifdef SHITATE_DNNL

@@ -24,9 +24,6 @@ namespace {
 constexpr i64 kSkinnyRows = 32;
 constexpr i64 kSkinnyBlock = 96;
 constexpr i64 kSkinnyWork = 1 << 20;
-// K from which, when it is also 8x M + N, the product goes out in fixed chunks of K (gemm_bf16_rm_ksplit)
-constexpr i64 kLongK = 16384;
-constexpr i64 kLongKBlock = 2048;
 void gemm_bf16_short_tn(float* c, i64 ldc, float beta, const uint16_t* u16, i64 ldu, const uint16_t* x, i64 ldx,
                         i64 N, i64 R, i64 O);
 }  // namespace
@@ -50,9 +47,10 @@ void gemm_bf16_ld(float* c, const uint16_t* a16, const uint16_t* b16, i64 M, i64
     gemm_bf16_rm_cols(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kSkinnyBlock);
     return;
   }
-  // a product along the vocabulary (the LM head's backward to its input): fixed chunks of K, added in order
-  if (K >= kLongK && K >= 8 * (M + N)) {
-    gemm_bf16_rm_ksplit(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kLongKBlock);
+  // a product with a long sum (the LM head's backward along the vocabulary, a weight's gradient over many tokens):
+  // fixed chunks of K, added in order
+  if (const i64 kb = long_k_block(M, N, K)) {
+    gemm_bf16_rm_ksplit(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc, kb);
     return;
   }
   gemm_bf16_rm(ta, tb, M, N, K, 1.0f, a16, lda, b16, ldb, beta, c, ldc);

@@ -1,5 +1,6 @@
 // Row-wise kernels: softmax, RMSNorm and LayerNorm with their backwards. Rows are independent and run in
 // parallel; row statistics accumulate in double; weight gradients use per-thread partial rows.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -39,11 +40,21 @@ void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C
   }
 }
 
-// Sum per-thread partial rows part [nt, C] into dst in thread order (same bits for the same thread count).
-static void add_partials(float* dst, const std::vector<double>& part, int nt, i64 C) {
+// The weight gradients of the norms sum over rows in fixed blocks (at least kNormRows rows each, at most kNormBlocks
+// of them), one double partial row per block, added in block order: blocks that depend on the shape alone, not on the
+// thread count, so the gradients are the same bits on any thread count.
+constexpr i64 kNormRows = 16, kNormBlocks = 32;
+struct NormBlocks {
+  i64 per, count;
+  explicit NormBlocks(i64 N)
+      : per(std::max<i64>(kNormRows, (N + kNormBlocks - 1) / kNormBlocks)), count((N + per - 1) / per) {}
+};
+
+// Sum partial rows part [nt, C] into dst in order.
+static void add_partials(float* dst, const std::vector<double>& part, i64 nt, i64 C) {
   for (i64 c = 0; c < C; ++c) {
     double s = 0;
-    for (int t = 0; t < nt; ++t) s += part[static_cast<size_t>(t * C + c)];
+    for (i64 t = 0; t < nt; ++t) s += part[static_cast<size_t>(t * C + c)];
     dst[c] = static_cast<float>(dst[c] + s);
   }
 }
@@ -95,24 +106,26 @@ void grad_sums_d(const float* dout, const float* w, const float* x, float m, flo
 // xhat = x * rstd, g = dout * w: dx += rstd * (g - xhat * mean(g * xhat)); dw += sum_n dout * xhat
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
                       i64 N, i64 C) {
-  const int nt = team_size(N * C);
-  std::vector<double> part(dw != nullptr ? static_cast<size_t>(nt * C) : 0);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i64 n = 0; n < N; ++n) {
-    const float* xr = x + n * C;
-    const float* g = dout + n * C;
-    float* d = dx + n * C;
-    const float r = rstd[n];
-    double sg, sgx;  // sgx = sum (g w)(x r) over 16 double lanes (vectorises: 0.33 -> 0.17 ms a [1024, 576] call)
-    grad_sums_d(g, w, xr, 0.0f, r, C, &sg, &sgx);
-    const float mean_gx = static_cast<float>(sgx / static_cast<double>(C));
-    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
-    if (dw != nullptr) {
-      double* pw = part.data() + static_cast<size_t>(thread_id()) * C;
-      for (i64 i = 0; i < C; ++i) pw[i] += static_cast<double>(g[i]) * (xr[i] * r);
+  const NormBlocks nb(N);
+  std::vector<double> part(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
+#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
+  for (i64 blk = 0; blk < nb.count; ++blk) {
+    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) {
+      const float* xr = x + n * C;
+      const float* g = dout + n * C;
+      float* d = dx + n * C;
+      const float r = rstd[n];
+      double sg, sgx;  // sgx = sum (g w)(x r) over 16 double lanes (vectorises: 0.33 -> 0.17 ms a [1024, 576] call)
+      grad_sums_d(g, w, xr, 0.0f, r, C, &sg, &sgx);
+      const float mean_gx = static_cast<float>(sgx / static_cast<double>(C));
+      for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
+      if (dw != nullptr) {
+        double* pw = part.data() + static_cast<size_t>(blk) * C;
+        for (i64 i = 0; i < C; ++i) pw[i] += static_cast<double>(g[i]) * (xr[i] * r);
+      }
     }
   }
-  if (dw != nullptr) add_partials(dw, part, nt, C);
+  if (dw != nullptr) add_partials(dw, part, nb.count, C);
 }
 
 // out = (x - mean) * rstd * w + b (biased variance, like torch.nn.LayerNorm). mean, rstd: [N]
@@ -139,28 +152,30 @@ void layernorm(float* out, float* mean, float* rstd, const float* x, const float
 // dw += sum_n dout * xhat; db += sum_n dout
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
                         const float* mean, const float* rstd, i64 N, i64 C) {
-  const int nt = team_size(N * C);
-  std::vector<double> pw(dw != nullptr ? static_cast<size_t>(nt * C) : 0);
-  std::vector<double> pb(db != nullptr ? static_cast<size_t>(nt * C) : 0);
-#pragma omp parallel for num_threads(nt) schedule(static)
-  for (i64 n = 0; n < N; ++n) {
-    const float* xr = x + n * C;
-    const float* g = dout + n * C;
-    float* d = dx + n * C;
-    const float m = mean[n], r = rstd[n];
-    double sg = 0, sgx = 0;
-    grad_sums_d(g, w, xr, m, r, C, &sg, &sgx);
-    const float mg = static_cast<float>(sg / static_cast<double>(C));
-    const float mgx = static_cast<float>(sgx / static_cast<double>(C));
-    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - mg - ((xr[i] - m) * r) * mgx);
-    const size_t off = static_cast<size_t>(thread_id()) * C;
-    if (dw != nullptr)
-      for (i64 i = 0; i < C; ++i) pw[off + i] += static_cast<double>(g[i]) * ((xr[i] - m) * r);
-    if (db != nullptr)
-      for (i64 i = 0; i < C; ++i) pb[off + i] += g[i];
+  const NormBlocks nb(N);
+  std::vector<double> pw(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
+  std::vector<double> pb(db != nullptr ? static_cast<size_t>(nb.count * C) : 0);
+#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
+  for (i64 blk = 0; blk < nb.count; ++blk) {
+    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) {
+      const float* xr = x + n * C;
+      const float* g = dout + n * C;
+      float* d = dx + n * C;
+      const float m = mean[n], r = rstd[n];
+      double sg = 0, sgx = 0;
+      grad_sums_d(g, w, xr, m, r, C, &sg, &sgx);
+      const float mg = static_cast<float>(sg / static_cast<double>(C));
+      const float mgx = static_cast<float>(sgx / static_cast<double>(C));
+      for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - mg - ((xr[i] - m) * r) * mgx);
+      const size_t off = static_cast<size_t>(blk) * C;
+      if (dw != nullptr)
+        for (i64 i = 0; i < C; ++i) pw[off + i] += static_cast<double>(g[i]) * ((xr[i] - m) * r);
+      if (db != nullptr)
+        for (i64 i = 0; i < C; ++i) pb[off + i] += g[i];
+    }
   }
-  if (dw != nullptr) add_partials(dw, pw, nt, C);
-  if (db != nullptr) add_partials(db, pb, nt, C);
+  if (dw != nullptr) add_partials(dw, pw, nb.count, C);
+  if (db != nullptr) add_partials(db, pb, nb.count, C);
 }
 
 }  // namespace sh

@@ -4,6 +4,7 @@
 // initial state, packed segments equal to separate sequences).
 import { describe, expect, it } from 'vitest';
 import { nativeStatus, referenceKernels } from '../../src/kernels/index.js';
+import { nativeBenchHooks } from '../../src/kernels/native.js';
 import type { Kernels } from '../../src/kernels/types.js';
 import { maxRelErr, randn, Rng } from './helpers.js';
 import { deltaGates, segmentsOf, unitRows } from './hybrid-cases.js';
@@ -137,6 +138,32 @@ describe.each(impls.map((k) => ({ name: k.name, k })))('$name hybrid kernels', (
       k.deltaRuleChunk(alone, null, null, part(x.q, 8), part(x.k, 8), part(x.v, Hv * Dv), part(x.g, Hv), part(x.beta, Hv), null,
         1, e - s, 1, Hv, 8, Dv, x.scale);
       close(packed.subarray(s * Hv * Dv, e * Hv * Dv), alone, 1e-6, `segment [${s}, ${e})`);
+    }
+  });
+});
+
+describe.skipIf(!native || !nativeBenchHooks())('native conv1d backward', () => {
+  it('sums the weight and bias gradients in fixed blocks of rows: the same bits on 1, 2, 8 and 32 threads', () => {
+    const hooks = nativeBenchHooks()!;
+    const before = hooks.info().threads;
+    const rng = new Rng(77);
+    const [B, T, Ch, K] = [3, 300, 40, 4]; // 900 rows: 15 blocks of 64, the last one short
+    const x = randn(rng, B * T * Ch);
+    const w = randn(rng, Ch * K);
+    const bias = randn(rng, Ch);
+    const dout = randn(rng, B * T * Ch);
+    const seg = Int32Array.from({ length: B * T }, (_, i) => ((i % T) < 170 ? 0 : 1));
+    const run = (threads: number): number[][] => {
+      hooks.setThreads(threads);
+      const [dx, dw, db] = [new Float32Array(x.length), new Float32Array(w.length), new Float32Array(Ch)];
+      native!.causalConv1dBackward(dx, dw, db, dout, x, w, bias, seg, B, T, Ch, K, 1);
+      return [dx, dw, db].map((a) => Array.from(new Uint32Array(a.buffer)));
+    };
+    try {
+      const one = run(1);
+      for (const threads of [2, 8, 32]) run(threads).forEach((g, i) => expect(g, `${threads} threads, output ${i}`).toEqual(one[i]));
+    } finally {
+      hooks.setThreads(before);
     }
   });
 });

@@ -378,6 +378,32 @@ describe.skipIf(!native)('native bf16 kernels match the reference', () => {
     }
   });
 
+  it('a weight\'s gradient over many tokens (K long against M and N) gives the same bits on 1, 2, 3, 8 and 16 threads, bf16 and float32', () => {
+    const rng = new Rng(43);
+    // K >= 1,024 and >= M + N with at most 2^20 outputs: fixed chunks of K, added in order. One library call split K
+    // once it had more threads than blocks of C: 64 x 64 x 4,096 from 8 threads (both precisions), 256 x 256 x 2,048
+    // from 16 (bf16)
+    for (const [M, N, K, ta, tb, beta] of [[64, 64, 4096, true, false, 0], [256, 256, 2048, true, false, 1], [40, 72, 3001, false, true, 1]] as const) {
+      const a = randn(rng, M * K, 0.1);
+      const b = randn(rng, N * K, 0.1);
+      const [a16, b16] = [bits(a), bits(b)];
+      const c0 = randn(rng, M * N);
+      const run16 = (k: Kernels): Float32Array => {
+        const c = Float32Array.from(c0);
+        k.gemmBf16Ld(c, a16, b16, M, N, K, ta, tb, beta, ta ? M : K, tb ? K : N, N);
+        return c;
+      };
+      const run32 = (k: Kernels): Float32Array => {
+        const c = Float32Array.from(c0);
+        k.gemm(c, a, b, 1, M, N, K, ta, tb, beta, 0, 0);
+        return c;
+      };
+      const label = `${M}x${N}x${K} ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} beta ${beta}`;
+      agree(`gemmBf16Ld ${label} against the reference`, sameBitsOnThreads(`bf16 ${label}`, () => run16(native!)), run16(ref), 1e-5);
+      agree(`gemm ${label} against the reference`, sameBitsOnThreads(`float32 ${label}`, () => run32(native!)), run32(ref), 1e-5);
+    }
+  });
+
   it('bf16LinearOut gives the reference\'s bits, with the scale a power of two (rounded once) or not', () => {
     const rng = new Rng(12);
     // O 53: three blocks of 16 and a tail; O 133: two blocks of 64 (16 lanes where the CPU has AVX-512) and a tail;
