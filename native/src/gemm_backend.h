@@ -31,12 +31,12 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
  *  whole. oneDNN and OpenBLAS split K between their threads once they have more threads than blocks of C, and their
  *  sums then depend on the thread count: the LM head's backward to its input (K the vocabulary; oneDNN from 12-16
  *  threads at 342 x 576 x 49,152), a small weight's gradient over many tokens (64 x 64 x 4,096 from 8 threads,
- *  256 x 256 x 2,048 from 16, 32 x 1,536 x 4,096 in float32 from 32). A function of the shape alone. */
+ *  256 x 256 x 2,048 from 16, 32 x 64 x 900 in float32 from 8). A function of the shape alone. */
 i64 long_k_block(i64 M, i64 N, i64 K);
 
 /** gemm_bf16_rm over K in fixed chunks of `kblock`: each chunk's product one single-threaded call into its own
- *  buffer, the chunks in parallel, then added in chunk order. The chunks depend on the shape alone, so the result
- *  does not depend on the thread count. */
+ *  buffer (a single chunk too), the chunks in parallel, then added in chunk order. The chunks depend on the shape
+ *  alone, so the result does not depend on the thread count. */
 void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                          const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock);
 

@@ -182,31 +182,40 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
 i64 long_k_block(i64 M, i64 N, i64 K) {
   // the vocabulary-long products (unchanged since they were the only ones split): chunks of 2,048
   if (K >= 16384 && K >= 8 * (M + N)) return 2048;
-  // K at least the sides of C, C at most 2^20 outputs (larger ones have blocks enough for any thread count): chunks
-  // of 512 or more, at most 2^23 floats of partial products
-  if (K < 1024 || K < M + N || M * N > (i64{1} << 20)) return 0;
-  i64 kb = 512;
-  while ((K + kb - 1) / kb * M * N > (i64{1} << 23)) kb *= 2;
+  // K at least 256 and the sides of C, C at most 2^20 outputs (larger ones have blocks enough for any thread count):
+  // chunks of 256 or more, at most 2^22 floats of partial products (float32 sgemm split K from 8 threads at
+  // 32 x 64 x 900 and 128 x 128 x 1,000; no product of K below 512 was seen split)
+  if (K < 256 || K < M + N || M * N > (i64{1} << 20)) return 0;
+  i64 kb = 256;
+  while ((K + kb - 1) / kb * M * N > (i64{1} << 22)) kb *= 2;
   return kb;
 }
 
 namespace {
 
-/** C = beta C + sum over fixed chunks of K of chunk(j, k0, kc, P_j) (each writing its product [M, N] into P_j),
- *  the chunks in parallel, then added in chunk order. */
+/** C = beta C + sum over fixed chunks of K of the chunks' products, each computed by chunk(k0, kc, m0, mr, P) for
+ *  rows [m0, m0 + mr) of C into P (row stride N) in blocks of rows, every (chunk, block) a single-threaded call (one
+ *  chunk too: the library's own threads could split its K) and all of them in parallel, then added in chunk order. */
 template <typename Chunk>
 void ksplit(i64 M, i64 N, i64 K, i64 kblock, float beta, float* C, i64 ldc, Chunk chunk) {
   const i64 chunks = (K + kblock - 1) / kblock;
+  // fewer chunks than two a thread: rows of C in blocks of at least 64 too, for two calls a thread. A row's sums are
+  // the same whichever block computes it (the chunks of K alone set their order), so the blocks may follow the
+  // thread count; each block's call packs its own copy of the chunk of B, so there are no more than needed.
+  const i64 calls = 2 * threads();
+  const i64 mblocks = std::max<i64>(1, std::min((calls + chunks - 1) / chunks, (M + 63) / 64));
+  const i64 mb = (M + mblocks - 1) / mblocks;
   static thread_local std::vector<float> partial;  // the chunks' products, [chunks, M, N]
   partial.resize(static_cast<size_t>(chunks * M * N));
   float* P = partial.data();
   {
     GemmSignalsHeld held;     // one hold for every chunk's call
-    BlasSingleThread single;  // OpenBLAS (or bf16 widened onto it without oneDNN): a single-threaded call a chunk
-#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), chunks))) schedule(dynamic, 1)
-    for (i64 j = 0; j < chunks; ++j) {
-      const i64 k0 = j * kblock;
-      chunk(k0, std::min(kblock, K - k0), P + j * M * N);
+    BlasSingleThread single;  // OpenBLAS (or bf16 widened onto it without oneDNN): a single-threaded call a task
+    const i64 tasks = chunks * mblocks;
+#pragma omp parallel for num_threads(static_cast<int>(std::min<i64>(threads(), tasks))) schedule(dynamic, 1)
+    for (i64 t = 0; t < tasks; ++t) {
+      const i64 j = t / mblocks, m0 = t % mblocks * mb, k0 = j * kblock;
+      if (m0 < M) chunk(k0, std::min(kblock, K - k0), m0, std::min(mb, M - m0), P + (j * M + m0) * N);
     }
   }
   // C = beta C + the chunks' products added in chunk order (into chunk 0's row, a row at a time: contiguous, and
@@ -228,18 +237,18 @@ void ksplit(i64 M, i64 N, i64 K, i64 kblock, float beta, float* C, i64 ldc, Chun
 void gemm_bf16_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const uint16_t* A, i64 lda,
                          const uint16_t* B, i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
   if (M <= 0 || N <= 0) return;
-  if ((K + kblock - 1) / kblock <= 1) return gemm_bf16_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, float* P) {
-    gemm_bf16_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f, P, N);
+  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, i64 m0, i64 mr, float* P) {
+    gemm_bf16_rm(ta, tb, mr, N, kc, alpha, ta ? A + k0 * lda + m0 : A + m0 * lda + k0, lda, tb ? B + k0 : B + k0 * ldb,
+                 ldb, 0.0f, P, N);
   });
 }
 
 void sgemm_rm_ksplit(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const float* A, i64 lda, const float* B,
                      i64 ldb, float beta, float* C, i64 ldc, i64 kblock) {
   if (M <= 0 || N <= 0) return;
-  if ((K + kblock - 1) / kblock <= 1) return sgemm_rm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, float* P) {
-    sgemm_rm(ta, tb, M, N, kc, alpha, ta ? A + k0 * lda : A + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb, 0.0f, P, N);
+  ksplit(M, N, K, kblock, beta, C, ldc, [&](i64 k0, i64 kc, i64 m0, i64 mr, float* P) {
+    sgemm_rm(ta, tb, mr, N, kc, alpha, ta ? A + k0 * lda + m0 : A + m0 * lda + k0, lda, tb ? B + k0 : B + k0 * ldb, ldb,
+             0.0f, P, N);
   });
 }
 

@@ -10,6 +10,7 @@ import { noGrad } from '../../src/tensor/index.js';
 import { runTraining } from '../../src/train/session.js';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
 import { tinyModelDir, tempDir, writeJsonl } from '../helpers/tiny-model.js';
+import { nativeBenchHooks } from '../../src/kernels/native.js';
 
 function example(ids: number[]): Example {
   return { ids: Int32Array.from(ids), mask: Uint8Array.from(ids.map((_, i) => (i > 0 ? 1 : 0))) };
@@ -51,6 +52,26 @@ describe('full fine-tuning', () => {
     let moved = 0;
     for (let i = 0; i < before.length; i++) moved = Math.max(moved, Math.abs(after[i] - before[i]));
     expect(moved).toBeGreaterThan(1e-4);
+  });
+
+  it.skipIf(!nativeBenchHooks()).each(['fp32', 'bf16'] as const)('writes the same weights bit for bit on 1 and 8 threads, precision %s (every sum in an order of the shape alone)', async (precision) => {
+    const hooks = nativeBenchHooks()!;
+    const before = hooks.info().threads;
+    const dir = tempDir();
+    const data = writeJsonl(path.join(dir, 'train.jsonl'), QA);
+    const train = async (threads: number): Promise<Float32Array[]> => {
+      hooks.setThreads(threads);
+      const res = await runTraining({ config: { ...TRAIN_DEFAULTS, model: tinyModelDir(), data, out: path.join(dir, `run${threads}`), method: 'full',
+        maxSteps: 3, learningRate: 1e-3, valSplit: 0, loraDropout: 0, precision } });
+      return loadModel(res.adapterDir).model.linears().map((l) => l.weight.data);
+    };
+    try {
+      const [one, eight] = [await train(1), await train(8)];
+      one.forEach((w, i) => expect(Array.from(new Uint32Array(eight[i].buffer, eight[i].byteOffset, eight[i].length)), `linear ${i}`)
+        .toEqual(Array.from(new Uint32Array(w.buffer, w.byteOffset, w.length))));
+    } finally {
+      hooks.setThreads(before);
+    }
   });
 });
 
