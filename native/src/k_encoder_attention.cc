@@ -169,27 +169,24 @@ void unit_backward(float* dq, float* dk, float* dv, const float* dout, const flo
 
 }  // namespace
 
-// Parallel over (batch row, head) units with single-threaded sgemm when there are enough of them; otherwise the
-// units run one after another on OpenBLAS's own threads.
+// Parallel over (batch row, head) units, each on single-threaded sgemm: a unit sums in its own fixed order, so the
+// gradients are the same bits on any thread count. (With fewer units than half the threads the units had run one
+// after another on the library's threads, whose split of a unit's products changed dk and dv with their number:
+// B 1, H 2, T 512 from 8 threads.)
 void encoder_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                                 const float* v, const float* out, const float* lse, const int32_t* mask,
                                 const EncoderAttnShape& s) {
   const Rows R(s);
   const i64 units = s.B * s.H;
-  const int team = team_size(s.B * s.H * s.T * s.T * s.D);
+  const int team = static_cast<int>(std::min<i64>(team_size(s.B * s.H * s.T * s.T * s.D), units));
   const size_t scratch = static_cast<size_t>(kQB * s.T);
-  if (team > 1 && 2 * units >= team) {
-    BlasSingleThread single;
+  BlasSingleThread single;
 #pragma omp parallel num_threads(team)
-    {
-      std::vector<float> P(scratch), dS(scratch), di(static_cast<size_t>(kQB));
+  {
+    std::vector<float> P(scratch), dS(scratch), di(static_cast<size_t>(kQB));
 #pragma omp for schedule(dynamic, 1)
-      for (i64 u = 0; u < units; ++u) unit_backward(dq, dk, dv, dout, q, k, v, out, lse, mask, R, u / s.H, u % s.H, P, dS, di);
-    }
-    return;
+    for (i64 u = 0; u < units; ++u) unit_backward(dq, dk, dv, dout, q, k, v, out, lse, mask, R, u / s.H, u % s.H, P, dS, di);
   }
-  std::vector<float> P(scratch), dS(scratch), di(static_cast<size_t>(kQB));
-  for (i64 u = 0; u < units; ++u) unit_backward(dq, dk, dv, dout, q, k, v, out, lse, mask, R, u / s.H, u % s.H, P, dS, di);
 }
 
 }  // namespace sh

@@ -75,3 +75,29 @@ describe.skipIf(!native || !hooks)('native attention backward gives the same bit
     }
   });
 });
+
+describe.skipIf(!native || !hooks)('native encoder attention backward gives the same bits on any thread count', () => {
+  afterAll(() => hooks?.setThreads(before));
+  // (batch row, head) units 2 and 8: fewer than half of 8 and 32 threads (they had run one after another on the
+  // library's threads, whose split changed dk and dv with their number), with padding and a local window
+  it.each([
+    { B: 1, T: 512, H: 2, D: 64, window: -1, pad: 0 },
+    { B: 2, T: 300, H: 4, D: 32, window: 40, pad: 37 },
+  ])('B $B T $T H $H D $D window $window: 1, 2, 8 and 32 threads agree bit for bit', ({ B, T, H, D, window, pad }) => {
+    const k = native as Kernels;
+    const rng = new Rng(B * 100 + T);
+    const n = B * T * H * D;
+    const [q, kk, v, dout] = [randn(rng, n), randn(rng, n), randn(rng, n), randn(rng, n)];
+    const mask = pad > 0 ? Int32Array.from({ length: B * T }, (_, i) => (i % T < T - pad ? 1 : 0)) : null;
+    const run = (threads: number): number[][] => {
+      hooks!.setThreads(threads);
+      const [out, lse] = [new Float32Array(n), new Float32Array(B * H * T)];
+      k.encoderAttention(out, lse, q, kk, v, mask, B, T, H, D, 0.125, window);
+      const g = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
+      k.encoderAttentionBackward(g[0], g[1], g[2], dout, q, kk, v, out, lse, mask, B, T, H, D, 0.125, window);
+      return [out, ...g].map((a) => Array.from(new Uint32Array(a.buffer)));
+    };
+    const one = run(1);
+    for (const threads of [2, 8, 32]) run(threads).forEach((g, i) => expect(g, `${threads} threads, output ${i}`).toEqual(one[i]));
+  });
+});
