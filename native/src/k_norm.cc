@@ -40,6 +40,8 @@ void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C
   }
 }
 
+namespace {
+
 // The weight gradients of the norms sum over rows in fixed blocks (at least kNormRows rows each, at most kNormBlocks
 // of them), one double partial row per block, added in block order: blocks that depend on the shape alone, not on the
 // thread count, so the gradients are the same bits on any thread count.
@@ -49,6 +51,16 @@ struct NormBlocks {
   explicit NormBlocks(i64 N)
       : per(std::max<i64>(kNormRows, (N + kNormBlocks - 1) / kNormBlocks)), count((N + per - 1) / per) {}
 };
+
+/** fn(blk, n) for every row n of [0, N), in its fixed block blk; the blocks in parallel, each block's rows in order. */
+template <typename Fn>
+void over_blocks(const NormBlocks& nb, i64 N, i64 C, Fn fn) {
+#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
+  for (i64 blk = 0; blk < nb.count; ++blk)
+    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) fn(blk, n);
+}
+
+}  // namespace
 
 // Sum partial rows part [nt, C] into dst in order.
 static void add_partials(float* dst, const std::vector<double>& part, i64 nt, i64 C) {
@@ -108,23 +120,20 @@ void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, c
                       i64 N, i64 C) {
   const NormBlocks nb(N);
   std::vector<double> part(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
-#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
-  for (i64 blk = 0; blk < nb.count; ++blk) {
-    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) {
-      const float* xr = x + n * C;
-      const float* g = dout + n * C;
-      float* d = dx + n * C;
-      const float r = rstd[n];
-      double sg, sgx;  // sgx = sum (g w)(x r) over 16 double lanes (vectorises: 0.33 -> 0.17 ms a [1024, 576] call)
-      grad_sums_d(g, w, xr, 0.0f, r, C, &sg, &sgx);
-      const float mean_gx = static_cast<float>(sgx / static_cast<double>(C));
-      for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
-      if (dw != nullptr) {
-        double* pw = part.data() + static_cast<size_t>(blk) * C;
-        for (i64 i = 0; i < C; ++i) pw[i] += static_cast<double>(g[i]) * (xr[i] * r);
-      }
+  over_blocks(nb, N, C, [&](i64 blk, i64 n) {
+    const float* xr = x + n * C;
+    const float* g = dout + n * C;
+    float* d = dx + n * C;
+    const float r = rstd[n];
+    double sg, sgx;  // sgx = sum (g w)(x r) over 16 double lanes (vectorises: 0.33 -> 0.17 ms a [1024, 576] call)
+    grad_sums_d(g, w, xr, 0.0f, r, C, &sg, &sgx);
+    const float mean_gx = static_cast<float>(sgx / static_cast<double>(C));
+    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - (xr[i] * r) * mean_gx);
+    if (dw != nullptr) {
+      double* pw = part.data() + static_cast<size_t>(blk) * C;
+      for (i64 i = 0; i < C; ++i) pw[i] += static_cast<double>(g[i]) * (xr[i] * r);
     }
-  }
+  });
   if (dw != nullptr) add_partials(dw, part, nb.count, C);
 }
 
@@ -155,25 +164,22 @@ void layernorm_backward(float* dx, float* dw, float* db, const float* dout, cons
   const NormBlocks nb(N);
   std::vector<double> pw(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
   std::vector<double> pb(db != nullptr ? static_cast<size_t>(nb.count * C) : 0);
-#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
-  for (i64 blk = 0; blk < nb.count; ++blk) {
-    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) {
-      const float* xr = x + n * C;
-      const float* g = dout + n * C;
-      float* d = dx + n * C;
-      const float m = mean[n], r = rstd[n];
-      double sg = 0, sgx = 0;
-      grad_sums_d(g, w, xr, m, r, C, &sg, &sgx);
-      const float mg = static_cast<float>(sg / static_cast<double>(C));
-      const float mgx = static_cast<float>(sgx / static_cast<double>(C));
-      for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - mg - ((xr[i] - m) * r) * mgx);
-      const size_t off = static_cast<size_t>(blk) * C;
-      if (dw != nullptr)
-        for (i64 i = 0; i < C; ++i) pw[off + i] += static_cast<double>(g[i]) * ((xr[i] - m) * r);
-      if (db != nullptr)
-        for (i64 i = 0; i < C; ++i) pb[off + i] += g[i];
-    }
-  }
+  over_blocks(nb, N, C, [&](i64 blk, i64 n) {
+    const float* xr = x + n * C;
+    const float* g = dout + n * C;
+    float* d = dx + n * C;
+    const float m = mean[n], r = rstd[n];
+    double sg = 0, sgx = 0;
+    grad_sums_d(g, w, xr, m, r, C, &sg, &sgx);
+    const float mg = static_cast<float>(sg / static_cast<double>(C));
+    const float mgx = static_cast<float>(sgx / static_cast<double>(C));
+    for (i64 i = 0; i < C; ++i) d[i] += r * (g[i] * w[i] - mg - ((xr[i] - m) * r) * mgx);
+    const size_t off = static_cast<size_t>(blk) * C;
+    if (dw != nullptr)
+      for (i64 i = 0; i < C; ++i) pw[off + i] += static_cast<double>(g[i]) * ((xr[i] - m) * r);
+    if (db != nullptr)
+      for (i64 i = 0; i < C; ++i) pb[off + i] += g[i];
+  });
   if (dw != nullptr) add_partials(dw, pw, nb.count, C);
   if (db != nullptr) add_partials(db, pb, nb.count, C);
 }
