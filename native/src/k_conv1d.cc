@@ -2,20 +2,19 @@
 // convolution), with the history state decoding carries and packed segments; its backward; and L2 normalisation of
 // rows. Semantics: src/kernels/types.ts causalConv1d / l2norm; reference: src/kernels/ref/conv1d.ts.
 // x, out [B, T, Ch]; w [Ch, K]; bias [Ch]; state [B, K-1, Ch].
-#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "fixed_blocks.h"
 #include "kernels.h"
 
 namespace sh {
 
 namespace {
 
-// Most blocks of rows the weight gradient sums separately (rows per block at least 64): partial sums for up to 32
-// threads, of a size that no thread count changes.
-constexpr i64 kConvBlocks = 32;
+// The weight gradient's partial sums: per fixed block of at least 64 rows, at most 32 blocks (FixedBlocks).
+constexpr i64 kConvRows = 64, kConvBlocks = 32;
 
 /** Per token, the position its segment starts at (all 0 without seg). */
 std::vector<i64> segment_starts(const int32_t* seg, i64 B, i64 T) {
@@ -107,26 +106,23 @@ void causal_conv1d_backward(float* dx, float* dw, float* dbias, const float* dou
     }
   }
   if (dw == nullptr && dbias == nullptr) return;
-  // dw, dbias: partial sums over fixed blocks of rows (at most kConvBlocks; not one per thread), added in block order:
-  // the same bits on any thread count
-  const i64 rows = B * T, per = std::max<i64>(64, (rows + kConvBlocks - 1) / kConvBlocks);
-  const i64 blocks = (rows + per - 1) / per, width = Ch * (K + 1);
+  // dw, dbias: partial sums over fixed blocks of rows (not one per thread), added in block order: the same bits on
+  // any thread count
+  const FixedBlocks fb(B * T, kConvRows, kConvBlocks);
+  const i64 blocks = fb.count, width = Ch * (K + 1);
   std::vector<float> part(static_cast<size_t>(blocks * width), 0.0f);
-#pragma omp parallel for num_threads(team_size(B * T * Ch * K)) schedule(dynamic, 1)
-  for (i64 blk = 0; blk < blocks; ++blk) {
+  fb.each_row(B * T * Ch * K, [&](i64 blk, i64 r) {
     float* mine = part.data() + blk * width;
-    for (i64 r = blk * per; r < std::min(rows, (blk + 1) * per); ++r) {
-      const i64 b = r / T, t = r % T;
-      const float* d = dpre.data() + r * Ch;
-      for (i64 c = 0; c < Ch; ++c) mine[Ch * K + c] += d[c];
-      for (i64 j = 0; j < K; ++j) {
-        const i64 src = t - (K - 1) + j;
-        if (src < starts[r]) continue;
-        const float* in = x + (b * T + src) * Ch;
-        for (i64 c = 0; c < Ch; ++c) mine[c * K + j] += d[c] * in[c];
-      }
+    const i64 b = r / T, t = r % T;
+    const float* d = dpre.data() + r * Ch;
+    for (i64 c = 0; c < Ch; ++c) mine[Ch * K + c] += d[c];
+    for (i64 j = 0; j < K; ++j) {
+      const i64 src = t - (K - 1) + j;
+      if (src < starts[r]) continue;
+      const float* in = x + (b * T + src) * Ch;
+      for (i64 c = 0; c < Ch; ++c) mine[c * K + j] += d[c] * in[c];
     }
-  }
+  });
   for (i64 blk = 0; blk < blocks; ++blk) {
     const float* src = part.data() + blk * width;
     if (dw != nullptr) axpy(dw, src, 1.0f, Ch * K);

@@ -180,7 +180,7 @@ void gemm_bf16_rm_cols(bool ta, bool tb, i64 M, i64 N, i64 K, float alpha, const
 }
 
 i64 long_k_block(i64 M, i64 N, i64 K) {
-  // the vocabulary-long products (unchanged since they were the only ones split): chunks of 2,048
+  // the vocabulary-long products (the LM head's backward to its input): chunks of 2,048
   if (K >= 16384 && K >= 8 * (M + N)) return 2048;
   // K at least 256 and the sides of C, C at most 2^20 outputs (larger ones have blocks enough for any thread count):
   // chunks of 256 or more, at most 2^22 floats of partial products (float32 sgemm split K from 8 threads at

@@ -1,10 +1,10 @@
 // Row-wise kernels: softmax, RMSNorm and LayerNorm with their backwards. Rows are independent and run in
 // parallel; row statistics accumulate in double; weight gradients use per-thread partial rows.
-#include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "fastmath.h"
+#include "fixed_blocks.h"
 #include "kernels.h"
 
 namespace sh {
@@ -40,27 +40,9 @@ void softmax_backward(float* dx, const float* dout, const float* y, i64 N, i64 C
   }
 }
 
-namespace {
-
-// The weight gradients of the norms sum over rows in fixed blocks (at least kNormRows rows each, at most kNormBlocks
-// of them), one double partial row per block, added in block order: blocks that depend on the shape alone, not on the
-// thread count, so the gradients are the same bits on any thread count.
+// The weight gradients of the norms sum over rows in fixed blocks (FixedBlocks: at least kNormRows rows each, at most
+// kNormBlocks of them), one double partial row per block, added in block order.
 constexpr i64 kNormRows = 16, kNormBlocks = 32;
-struct NormBlocks {
-  i64 per, count;
-  explicit NormBlocks(i64 N)
-      : per(std::max<i64>(kNormRows, (N + kNormBlocks - 1) / kNormBlocks)), count((N + per - 1) / per) {}
-};
-
-/** fn(blk, n) for every row n of [0, N), in its fixed block blk; the blocks in parallel, each block's rows in order. */
-template <typename Fn>
-void over_blocks(const NormBlocks& nb, i64 N, i64 C, Fn fn) {
-#pragma omp parallel for num_threads(team_size(N * C)) schedule(static)
-  for (i64 blk = 0; blk < nb.count; ++blk)
-    for (i64 n = blk * nb.per; n < std::min(N, (blk + 1) * nb.per); ++n) fn(blk, n);
-}
-
-}  // namespace
 
 // Sum partial rows part [nt, C] into dst in order.
 static void add_partials(float* dst, const std::vector<double>& part, i64 nt, i64 C) {
@@ -118,9 +100,9 @@ void grad_sums_d(const float* dout, const float* w, const float* x, float m, flo
 // xhat = x * rstd, g = dout * w: dx += rstd * (g - xhat * mean(g * xhat)); dw += sum_n dout * xhat
 void rmsnorm_backward(float* dx, float* dw, const float* dout, const float* x, const float* w, const float* rstd,
                       i64 N, i64 C) {
-  const NormBlocks nb(N);
+  const FixedBlocks nb(N, kNormRows, kNormBlocks);
   std::vector<double> part(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
-  over_blocks(nb, N, C, [&](i64 blk, i64 n) {
+  nb.each_row(N * C, [&](i64 blk, i64 n) {
     const float* xr = x + n * C;
     const float* g = dout + n * C;
     float* d = dx + n * C;
@@ -161,10 +143,10 @@ void layernorm(float* out, float* mean, float* rstd, const float* x, const float
 // dw += sum_n dout * xhat; db += sum_n dout
 void layernorm_backward(float* dx, float* dw, float* db, const float* dout, const float* x, const float* w,
                         const float* mean, const float* rstd, i64 N, i64 C) {
-  const NormBlocks nb(N);
+  const FixedBlocks nb(N, kNormRows, kNormBlocks);
   std::vector<double> pw(dw != nullptr ? static_cast<size_t>(nb.count * C) : 0);
   std::vector<double> pb(db != nullptr ? static_cast<size_t>(nb.count * C) : 0);
-  over_blocks(nb, N, C, [&](i64 blk, i64 n) {
+  nb.each_row(N * C, [&](i64 blk, i64 n) {
     const float* xr = x + n * C;
     const float* g = dout + n * C;
     float* d = dx + n * C;
